@@ -1,0 +1,149 @@
+//! One line of bytes to one [`CombatEvent`].
+
+use crate::combat;
+use crate::error::{ParseError, ParseErrorKind};
+use crate::fields::FieldSplitter;
+use crate::layout::{self, EventKind, Special};
+use crate::special;
+use crate::timestamp::{Clock, YearHint};
+use std::borrow::Cow;
+use wowlogs_schemas::{CombatEvent, Generic, Payload};
+
+/// How to read a log whose lines do not say everything themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Where the year of `M/D` timestamps comes from.
+    pub year: YearHint,
+    /// UTC offset, in minutes, of the clock that wrote `M/D` timestamps (they carry no
+    /// zone). 0 reads them as UTC. `M/D/YYYY` timestamps carry their own offset.
+    pub old_format_utc_offset_minutes: i32,
+}
+
+impl ParseOptions {
+    /// Options for a log whose `M/D` timestamps are read as UTC.
+    pub fn new(year: YearHint) -> Self {
+        Self { year, old_format_utc_offset_minutes: 0 }
+    }
+}
+
+/// Parses the lines of one log, in order. It remembers the log's `COMBAT_LOG_VERSION`
+/// (which picks the advanced block layout) and the year of `M/D` timestamps.
+#[derive(Debug)]
+pub struct LineParser {
+    clock: Clock,
+    splitter: FieldSplitter,
+    version: Option<i32>,
+}
+
+impl LineParser {
+    pub fn new(options: ParseOptions) -> Self {
+        Self {
+            clock: Clock::new(options.year, options.old_format_utc_offset_minutes),
+            splitter: FieldSplitter::default(),
+            version: None,
+        }
+    }
+
+    /// The `COMBAT_LOG_VERSION` of the last header seen, if any.
+    pub fn version(&self) -> Option<i32> {
+        self.version
+    }
+
+    /// Parses one line (without its line terminator). `line` is its 1-based number.
+    pub fn parse(&mut self, line: i64, bytes: &[u8]) -> Result<CombatEvent, ParseError> {
+        let error = |event: Option<&str>, kind| ParseError { line, event: event.map(str::to_string), kind };
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| error(None, ParseErrorKind::InvalidUtf8 { valid_up_to: e.valid_up_to() }))?;
+        let (stamp, body) =
+            split_timestamp(text).ok_or_else(|| error(None, ParseErrorKind::MissingTimestamp))?;
+        let name = body.split(',').next().unwrap_or(body);
+        let timestamp_ms = self.clock.epoch_ms(stamp).map_err(|_| {
+            error(None, ParseErrorKind::BadTimestamp { text: stamp.chars().take(40).collect() })
+        })?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(error(
+                None,
+                ParseErrorKind::BadValue {
+                    field: "event name",
+                    index: 0,
+                    value: name.chars().take(64).collect(),
+                    expected: "an upper-case event name such as SPELL_DAMAGE",
+                },
+            ));
+        }
+        let spec = layout::lookup(name);
+        let max_fields = match spec.map(|s| s.kind) {
+            Some(EventKind::Special(special)) => special::max_fields(special),
+            _ => usize::MAX,
+        };
+        let version = self.version;
+        let fields = self.splitter.split(body, max_fields).map_err(|kind| error(Some(name), kind))?;
+        let Some(spec) = spec else {
+            return Ok(CombatEvent {
+                line,
+                timestamp_ms,
+                event_type: Cow::Owned(name.to_string()),
+                source: None,
+                target: None,
+                spell: None,
+                advanced: None,
+                payload: Payload::Generic(Generic {
+                    fields: fields.raw_from(1).map(str::to_string).collect(),
+                }),
+            });
+        };
+        let event = match spec.kind {
+            EventKind::Combat { prefix, suffix, support } => {
+                let parts = combat::parse(&fields, prefix, suffix, support, version)
+                    .map_err(|kind| error(Some(name), with_version(kind, version)))?;
+                CombatEvent {
+                    line,
+                    timestamp_ms,
+                    event_type: Cow::Borrowed(spec.name),
+                    source: Some(parts.source),
+                    target: Some(parts.target),
+                    spell: parts.spell,
+                    advanced: parts.advanced,
+                    payload: parts.payload,
+                }
+            }
+            EventKind::Special(special) => {
+                let parts = special::parse(&fields, special).map_err(|kind| error(Some(name), kind))?;
+                CombatEvent {
+                    line,
+                    timestamp_ms,
+                    event_type: Cow::Borrowed(spec.name),
+                    source: parts.source,
+                    target: parts.target,
+                    spell: None,
+                    advanced: None,
+                    payload: parts.payload,
+                }
+            }
+        };
+        if let (EventKind::Special(Special::CombatLogVersion), Payload::LogVersion(v)) =
+            (spec.kind, &event.payload)
+        {
+            self.version = Some(v.version);
+        }
+        Ok(event)
+    }
+}
+
+fn with_version(kind: ParseErrorKind, version: Option<i32>) -> ParseErrorKind {
+    match kind {
+        ParseErrorKind::FieldCount { got, expected, .. } => {
+            ParseErrorKind::FieldCount { got, expected, version }
+        }
+        other => other,
+    }
+}
+
+/// `7/28/2024 14:36:49.528-4  SPELL_DAMAGE,...` -> (timestamp, body). The separator is
+/// two spaces; the timestamp itself holds one.
+fn split_timestamp(text: &str) -> Option<(&str, &str)> {
+    let head = &text.as_bytes()[..text.len().min(48)];
+    let at = memchr::memmem::find(head, b"  ")?;
+    Some((&text[..at], &text[at + 2..]))
+}

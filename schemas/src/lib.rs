@@ -1,0 +1,21 @@
+//! The wowlogs event contract.
+//!
+//! Everything that crosses a component boundary is defined here: the typed
+//! [`CombatEvent`] that the parser produces from one line of a
+//! `WoWCombatLog.txt`, and the identifiers that scope it to a guild and a log.
+//! The producer encodes these types, the consumers decode them, and the
+//! zero-setup `wowlogs analyze` command uses them in-process, so they carry no
+//! behaviour beyond small, pure helpers.
+
+mod event;
+mod flags;
+mod ids;
+
+pub use event::{
+    Absorbed, AdvancedUnit, ArenaMatchEnd, ArenaMatchStart, Aura, AuraType, Cast, ChallengeModeEnd,
+    ChallengeModeStart, CombatEvent, CombatantInfo, Damage, Death, Dispel, Drain, Emote, Empower, Enchant,
+    EncounterEnd, EncounterStart, Energize, EquippedItem, EventName, ExtraAttacks, Generic, Heal,
+    HealAbsorbed, Interrupt, LogVersion, MapChange, Missed, Payload, Spell, Unit, ZoneChange,
+};
+pub use flags::{Reaction, UnitFlags};
+pub use ids::{GuildId, LogId};
