@@ -8,6 +8,7 @@
 //! behaviour beyond small, pure helpers.
 
 mod event;
+mod fight;
 mod flags;
 mod ids;
 
@@ -17,5 +18,6 @@ pub use event::{
     EncounterEnd, EncounterStart, Energize, EquippedItem, EventName, ExtraAttacks, Generic, Heal,
     HealAbsorbed, Interrupt, LogVersion, MapChange, Missed, Payload, Spell, Unit, ZoneChange,
 };
+pub use fight::{Anomaly, DeathRecord, FightKind, FightSummary, KillingBlow, PlayerMetrics};
 pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId};

@@ -1,0 +1,15 @@
+//! The encounter core: combat events in, fights with per-player metrics out.
+//!
+//! Pure and synchronous: no Kafka, ClickHouse, HTTP or clock. The `wowlogs analyze`
+//! command and the encounter consumer feed the same [`EncounterSegmenter`], so a log
+//! analysed locally and the same log materialised in ClickHouse give identical rows.
+
+mod metrics;
+mod owners;
+mod segmenter;
+mod specs;
+
+pub use metrics::{Combatant, DAMAGE_EVENTS, FightMetrics, HEAL_EVENTS};
+pub use owners::Owners;
+pub use segmenter::{EncounterSegmenter, SegmentOutput};
+pub use specs::{all_specs, class_of_spec, spec_name};
