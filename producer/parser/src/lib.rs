@@ -31,4 +31,4 @@ pub use input::{InputError, Packing, for_each_log, sniff};
 pub use line_parser::{LineParser, ParseOptions};
 pub use lines::{DEFAULT_MAX_LINE_BYTES, LineReader, RawLine};
 pub use reader::{LogReader, MalformedLine, ParseStats, Parsed, ParsedLine};
-pub use timestamp::YearHint;
+pub use timestamp::{YearHint, civil_from_days, days_from_civil};

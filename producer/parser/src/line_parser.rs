@@ -56,7 +56,7 @@ impl LineParser {
             .map_err(|e| error(None, ParseErrorKind::InvalidUtf8 { valid_up_to: e.valid_up_to() }))?;
         let (stamp, body) =
             split_timestamp(text).ok_or_else(|| error(None, ParseErrorKind::MissingTimestamp))?;
-        let name = body.split(',').next().unwrap_or(body);
+        let name = &body[..memchr::memchr(b',', body.as_bytes()).unwrap_or(body.len())];
         let timestamp_ms = self.clock.epoch_ms(stamp).map_err(|_| {
             error(None, ParseErrorKind::BadTimestamp { text: stamp.chars().take(40).collect() })
         })?;

@@ -19,6 +19,15 @@ pub enum YearHint {
     LastWrittenIn { year: i32, month: u32 },
 }
 
+impl YearHint {
+    /// The hint for a log last written at `unix_ms` (a file's modification time, an
+    /// upload's arrival), in UTC.
+    pub fn last_written_at(unix_ms: i64) -> Self {
+        let (year, month, _) = civil_from_days(unix_ms.div_euclid(MS_PER_DAY));
+        YearHint::LastWrittenIn { year, month }
+    }
+}
+
 /// Why a timestamp did not parse (the caller adds the line and the text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadTimestamp;
@@ -174,7 +183,7 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     let y = i64::from(year) - i64::from(month <= 2);
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -182,6 +191,19 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// `(year, month, day)` of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    ((yoe + era * 400 + i64::from(month <= 2)) as i32, month, day)
 }
 
 #[cfg(test)]
@@ -254,6 +276,23 @@ mod tests {
         ] {
             assert_eq!(clock().epoch_ms(text), Err(BadTimestamp), "{text:?}");
         }
+    }
+
+    #[test]
+    fn calendar_conversions_are_inverse() {
+        for days in [-1, 0, 19_723, 19_782, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn modification_time_gives_year_and_month() {
+        assert_eq!(
+            YearHint::last_written_at(1_704_067_200_000),
+            YearHint::LastWrittenIn { year: 2024, month: 1 }
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (Classic 1.15), as seen in the fixtures.
 
 use std::io::{self, Write};
+use wowlogs_parser::civil_from_days;
 
 /// Which client's log to imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub struct LineWriter<W> {
     pub lines: u64,
     pub bytes: u64,
     utc_offset_hours: i64,
-    day_cache: (i64, (i64, u32, u32)),
+    day_cache: (i64, (i32, u32, u32)),
     line: Vec<u8>,
 }
 
@@ -355,30 +356,4 @@ impl<W: Write> LineWriter<W> {
 
 fn or_empty_guid(guid: &str) -> &str {
     if guid.is_empty() { "0000000000000000" } else { guid }
-}
-
-/// (year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates_round_the_epoch_and_leap_days() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-    }
 }

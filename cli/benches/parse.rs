@@ -1,0 +1,237 @@
+//! Parse throughput benchmark: `cargo bench -p wowlogs-cli --bench parse`.
+//!
+//! On a synthetic raid log (1 GiB by default, generated once into
+//! `target/bench-data/`), it measures, each in its own process so that peak RSS is
+//! that run's alone:
+//! - `cat FILE > /dev/null`: the physical reference (page cache to user space);
+//! - parse only: bytes to typed events, one thread;
+//! - `wowlogs analyze --format json`: parse + encounter core + JSON, one thread.
+//!
+//! Environment: `WOWLOGS_BENCH_SIZE` (default `1GiB`), `WOWLOGS_BENCH_FILE` (use this
+//! log instead), `WOWLOGS_BENCH_OUT` (default `target/benchmarks/parse.json`).
+
+use bytesize::ByteSize;
+use serde::Serialize;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use wowlogs_parser::{LogReader, ParseOptions, YearHint};
+use wowlogs_synth::{SynthConfig, SynthFormat, generate};
+
+const CHILD_ENV: &str = "WOWLOGS_BENCH_CHILD";
+const REPEAT_ENV: &str = "WOWLOGS_BENCH_REPEAT";
+/// Passes over the real retail fixture (3.6 MB) for the real-data run.
+const FIXTURE_REPEAT: u64 = 60;
+
+#[derive(Debug, Serialize)]
+struct Run {
+    name: &'static str,
+    seconds: f64,
+    mb_per_s: f64,
+    lines_per_s: f64,
+    peak_rss_mb: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Results {
+    file: String,
+    bytes: u64,
+    lines: u64,
+    machine: String,
+    runs: Vec<Run>,
+}
+
+fn main() {
+    if let Ok(path) = std::env::var(CHILD_ENV) {
+        let repeat = std::env::var(REPEAT_ENV).ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+        parse_only(Path::new(&path), repeat);
+        return;
+    }
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    let size: ByteSize = std::env::var("WOWLOGS_BENCH_SIZE")
+        .unwrap_or_else(|_| "1GiB".into())
+        .parse()
+        .expect("WOWLOGS_BENCH_SIZE");
+    let file = match std::env::var_os("WOWLOGS_BENCH_FILE") {
+        Some(path) => PathBuf::from(path),
+        None => ensure_synthetic(&target.join("bench-data"), size.as_u64()),
+    };
+    let bytes = std::fs::metadata(&file).expect("bench file").len();
+    let lines = count_lines(&file);
+    let mb = bytes as f64 / 1e6;
+
+    // Warm the page cache so every run reads from memory, as `cat` does.
+    time_child(Command::new("cat").arg(&file).stdout(Stdio::null()));
+    let mut runs = Vec::new();
+    let mut record = |name, (seconds, rss_kb): (f64, i64)| {
+        let run = Run {
+            name,
+            seconds,
+            mb_per_s: mb / seconds,
+            lines_per_s: lines as f64 / seconds,
+            peak_rss_mb: rss_kb as f64 / 1024.0,
+        };
+        println!(
+            "{:<28} {:>8.2} s {:>9.0} MB/s {:>12.0} lines/s   peak RSS {:>7.1} MiB",
+            run.name, run.seconds, run.mb_per_s, run.lines_per_s, run.peak_rss_mb
+        );
+        runs.push(run);
+    };
+    println!("input: {} ({}, {} lines)", file.display(), ByteSize::b(bytes), lines);
+    record("cat > /dev/null", time_child(Command::new("cat").arg(&file).stdout(Stdio::null())));
+    let me = std::env::current_exe().expect("bench executable");
+    record("parse (1 thread)", time_child(Command::new(&me).env(CHILD_ENV, &file).stdout(Stdio::null())));
+    record(
+        "analyze --format json",
+        time_child(
+            Command::new(env!("CARGO_BIN_EXE_wowlogs"))
+                .args(["analyze", "--quiet", "--format", "json", "--year", "2025"])
+                .arg(&file)
+                .stdout(Stdio::null()),
+        ),
+    );
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/retail_tww_11.0.2_dummies_skirmish.txt");
+    let mut real = None;
+    if fixture.exists() {
+        // Real lines are shorter than synthetic ones (~270 vs ~340 bytes): report both.
+        let (seconds, rss) = time_child(
+            Command::new(&me)
+                .env(CHILD_ENV, &fixture)
+                .env(REPEAT_ENV, FIXTURE_REPEAT.to_string())
+                .stdout(Stdio::null()),
+        );
+        let fixture_bytes = std::fs::metadata(&fixture).expect("fixture").len() * FIXTURE_REPEAT;
+        let fixture_lines = count_lines(&fixture) * FIXTURE_REPEAT;
+        let run = Run {
+            name: "parse real retail log, in memory",
+            seconds,
+            mb_per_s: fixture_bytes as f64 / 1e6 / seconds,
+            lines_per_s: fixture_lines as f64 / seconds,
+            peak_rss_mb: rss as f64 / 1024.0,
+        };
+        println!(
+            "{:<28} {:>8.2} s {:>9.0} MB/s {:>12.0} lines/s   peak RSS {:>7.1} MiB  ({} x {})",
+            "parse real log (memory)",
+            run.seconds,
+            run.mb_per_s,
+            run.lines_per_s,
+            run.peak_rss_mb,
+            FIXTURE_REPEAT,
+            fixture.display()
+        );
+        real = Some(run);
+    }
+    runs.extend(real);
+    let results = Results { file: file.display().to_string(), bytes, lines, machine: machine(), runs };
+    let out = std::env::var_os("WOWLOGS_BENCH_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("benchmarks/parse.json"));
+    std::fs::create_dir_all(out.parent().expect("has a parent")).expect("create output dir");
+    serde_json::to_writer_pretty(File::create(&out).expect("create results"), &results)
+        .expect("write results");
+    println!("machine: {}\nwritten: {}", results.machine, out.display());
+}
+
+/// The child: parse the file to typed events on one thread and report the counts.
+/// With `repeat > 1` the file is read into memory first and parsed that many times.
+fn parse_only(path: &Path, repeat: u64) {
+    let started = Instant::now();
+    let mut checksum = 0i64;
+    let (mut events, mut errors) = (0, 0);
+    let mut parse = |input: &mut dyn BufRead| {
+        let mut reader = LogReader::new(input, ParseOptions::new(YearHint::FirstLineIn(2025)));
+        while let Some(parsed) = reader.next_parsed().expect("read") {
+            // Touch every event so the work cannot be optimised away.
+            if let Ok(event) = parsed.result {
+                checksum = checksum.wrapping_add(event.timestamp_ms ^ event.line);
+            }
+        }
+        events += reader.stats().events;
+        errors += reader.stats().errors;
+    };
+    if repeat > 1 {
+        let text = std::fs::read(path).expect("read");
+        for _ in 0..repeat {
+            parse(&mut &text[..]);
+        }
+    } else {
+        parse(&mut BufReader::with_capacity(256 * 1024, File::open(path).expect("open")));
+    }
+    eprintln!("parsed {events} events, {errors} errors in {:?} (checksum {checksum})", started.elapsed());
+    assert_eq!(errors, 0, "the input parses cleanly");
+}
+
+/// Runs a command to completion and returns (wall seconds, its own peak RSS in KiB).
+fn time_child(command: &mut Command) -> (f64, i64) {
+    let started = Instant::now();
+    // Reaped by `wait4` below, which also returns the child's own resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = command.spawn().expect("spawn");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, and `wait4` reaps exactly this child, which `Child`
+    // never waits for afterwards.
+    let rusage = unsafe {
+        let mut rusage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut rusage);
+        assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+        rusage
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{command:?} failed: {status}");
+    (seconds, rusage.ru_maxrss)
+}
+
+fn ensure_synthetic(dir: &Path, size: u64) -> PathBuf {
+    let path = dir.join(format!("synth-v22-{}.txt", ByteSize::b(size).to_string().replace(' ', "")));
+    if !path.exists() {
+        std::fs::create_dir_all(dir).expect("create bench-data");
+        let started = Instant::now();
+        let partial = path.with_extension("partial");
+        let report = generate(
+            &SynthConfig::new(SynthFormat::V22, size),
+            BufWriter::with_capacity(1 << 20, File::create(&partial).expect("create")),
+        )
+        .expect("generate");
+        std::fs::rename(&partial, &path).expect("rename");
+        println!(
+            "generated {} ({} lines, {} pulls) in {:.1?}",
+            path.display(),
+            report.lines,
+            report.fights.len(),
+            started.elapsed()
+        );
+    }
+    path
+}
+
+/// Streams the file: the parent must stay small, because a child's peak RSS includes
+/// the parent's pages it was forked with.
+fn count_lines(path: &Path) -> u64 {
+    let mut reader = BufReader::with_capacity(1 << 20, File::open(path).expect("open"));
+    let mut lines = 0u64;
+    loop {
+        let chunk = reader.fill_buf().expect("read");
+        if chunk.is_empty() {
+            return lines;
+        }
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        let len = chunk.len();
+        reader.consume(len);
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cpu}, {cores} cores")
+}

@@ -1,0 +1,51 @@
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+use wowlogs_cli::commands::{analyze, synth};
+
+/// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
+///
+/// Analyze a WoWCombatLog.txt locally with no servers (`wowlogs analyze`), or generate
+/// large synthetic logs for benchmarks (`wowlogs synth`).
+#[derive(Debug, Parser)]
+#[command(name = "wowlogs", version, propagate_version = true)]
+struct Cli {
+    /// Log filter for diagnostics on standard error (e.g. `info`, `wowlogs=debug`).
+    #[arg(long, global = true, env = "WOWLOGS_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse logs and print every fight: players by damage, healing, deaths and the death recap.
+    Analyze(analyze::AnalyzeArgs),
+    /// Write a synthetic raid log (20 players, pets, kills and wipes) of a given size.
+    Synth(synth::SynthArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(&cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Users get the message chain, not a backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: &Command) -> Result<()> {
+    match command {
+        Command::Analyze(args) => analyze::run(args),
+        Command::Synth(args) => synth::run(args),
+    }
+}

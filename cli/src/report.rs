@@ -1,0 +1,163 @@
+//! Human-readable rendering of an analysis: one table per fight.
+
+use crate::analysis::LogAnalysis;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use std::fmt::Write;
+use wowlogs_encounters::spec_name;
+use wowlogs_parser::civil_from_days;
+use wowlogs_schemas::{FightKind, FightSummary};
+
+/// Renders every fight of a log, then the log's counts and problems.
+pub fn render(analysis: &LogAnalysis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", analysis.file);
+    if analysis.fights.is_empty() {
+        out.push_str("  no boss encounters, Mythic+ runs or arena matches in this log\n");
+    }
+    for fight in &analysis.fights {
+        out.push('\n');
+        render_fight(&mut out, fight);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} lines, {} events, {} malformed, {} {}",
+        group(analysis.lines as i64),
+        group(analysis.events as i64),
+        group(analysis.errors as i64),
+        analysis.fights.len(),
+        if analysis.fights.len() == 1 { "fight" } else { "fights" }
+    );
+    for message in &analysis.error_samples {
+        let _ = writeln!(out, "  malformed: {message}");
+    }
+    if analysis.errors > analysis.error_samples.len() as u64 {
+        out.push_str("  (write them all with --dead-letters FILE)\n");
+    }
+    for anomaly in &analysis.anomalies {
+        let _ = writeln!(out, "  note: line {}: {}", group(anomaly.line), anomaly.message);
+    }
+    out
+}
+
+fn render_fight(out: &mut String, fight: &FightSummary) {
+    let outcome = match (fight.complete, fight.kind, fight.kill) {
+        (false, _, _) => "INCOMPLETE",
+        (true, FightKind::Encounter, Some(true)) => "KILL",
+        (true, FightKind::Encounter, _) => "WIPE",
+        (true, FightKind::ChallengeMode, Some(true)) => "TIMED",
+        (true, FightKind::ChallengeMode, _) => "NOT TIMED",
+        (true, FightKind::Arena, Some(true)) => "WIN",
+        (true, FightKind::Arena, Some(false)) => "LOSS",
+        (true, FightKind::Arena, None) => "ENDED",
+    };
+    let mut details = vec![fight.kind.as_str().replace('_', " ")];
+    if let Some(id) = fight.encounter_id {
+        details.push(format!("id {id}"));
+    }
+    if let Some(difficulty) = fight.difficulty {
+        details.push(format!("difficulty {difficulty}"));
+    }
+    if let Some(level) = fight.key_level {
+        details.push(format!("+{level}"));
+    }
+    if let Some(kind) = &fight.match_type {
+        details.push(kind.clone());
+    }
+    let _ = writeln!(
+        out,
+        "{} ({}) — {outcome} in {}, {} UTC, lines {}–{}",
+        fight.name,
+        details.join(", "),
+        duration(fight.duration_ms),
+        datetime(fight.start_ms),
+        group(fight.start_line),
+        group(fight.end_line)
+    );
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header([
+        "Player", "Spec", "iLvl", "Damage", "DPS", "Healing", "HPS", "Absorbs", "Taken", "Deaths",
+    ]);
+    for p in &fight.players {
+        let spec = match (p.spec_id.and_then(spec_name), &p.class) {
+            (Some(spec), Some(class)) => format!("{spec} {class}"),
+            _ => String::new(),
+        };
+        let name = if p.name.is_empty() { p.guid.clone() } else { p.name.clone() };
+        let numbers = [
+            p.damage_done,
+            p.dps as i64,
+            p.healing_done,
+            p.hps as i64,
+            p.absorbs_done,
+            p.damage_taken,
+            p.deaths,
+        ];
+        let mut row = vec![
+            Cell::new(name),
+            Cell::new(spec),
+            Cell::new(p.item_level.map(|l| format!("{l:.1}")).unwrap_or_default())
+                .set_alignment(CellAlignment::Right),
+        ];
+        row.extend(numbers.iter().map(|&n| Cell::new(group(n)).set_alignment(CellAlignment::Right)));
+        table.add_row(row);
+    }
+    let _ = writeln!(out, "{table}");
+    for death in &fight.deaths {
+        let cause = match &death.killing_blow {
+            Some(blow) => {
+                let overkill = if blow.overkill > 0 {
+                    format!(", {} overkill", group(blow.overkill))
+                } else {
+                    String::new()
+                };
+                let source = if blow.source_name.is_empty() { "the environment" } else { &blow.source_name };
+                format!("{} by {source} ({}{overkill})", blow.ability, group(blow.amount))
+            }
+            None => "no damage taken before".to_string(),
+        };
+        let _ = writeln!(out, "  † {} at {} — {cause}", death.name, duration(death.fight_time_ms));
+    }
+}
+
+/// `1234567` -> `1,234,567`.
+pub fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + 4);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `329537` -> `5:29.5`.
+fn duration(ms: i64) -> String {
+    let tenths = ms.max(0) / 100;
+    format!("{}:{:02}.{}", tenths / 600, tenths / 10 % 60, tenths % 10)
+}
+
+/// Epoch ms -> `2024-03-24 19:54:49`.
+fn datetime(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    let s = ms.rem_euclid(86_400_000) / 1000;
+    format!("{y}-{m:02}-{d:02} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_durations_read_like_a_meter() {
+        assert_eq!(group(69_408_810), "69,408,810");
+        assert_eq!(group(-1), "-1");
+        assert_eq!(duration(329_537), "5:29.5");
+        assert_eq!(datetime(1_711_309_489_517), "2024-03-24 19:44:49");
+    }
+}
