@@ -5,6 +5,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_
 use std::fmt::Write;
 use wowlogs_encounters::spec_name;
 use wowlogs_parser::civil_from_days;
+pub use wowlogs_parser::group_thousands as group;
 use wowlogs_schemas::{FightKind, FightSummary};
 
 /// Renders every fight of a log, then the log's counts and problems.
@@ -118,22 +119,6 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         };
         let _ = writeln!(out, "  † {} at {} — {cause}", death.name, duration(death.fight_time_ms));
     }
-}
-
-/// `1234567` -> `1,234,567`.
-pub fn group(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + 4);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `329537` -> `5:29.5`.

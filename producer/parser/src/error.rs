@@ -84,8 +84,8 @@ impl fmt::Display for ParseError {
     }
 }
 
-/// `18233` -> `18,233`, as people read line numbers.
-fn group_thousands(n: i64) -> String {
+/// `18233` -> `18,233`: counts and line numbers as errors and reports show them.
+pub fn group_thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {

@@ -26,7 +26,7 @@ mod reader;
 mod special;
 mod timestamp;
 
-pub use error::{ParseError, ParseErrorKind};
+pub use error::{ParseError, ParseErrorKind, group_thousands};
 pub use input::{InputError, Packing, for_each_log, sniff};
 pub use line_parser::{LineParser, ParseOptions};
 pub use lines::{DEFAULT_MAX_LINE_BYTES, LineReader, RawLine};

@@ -151,6 +151,28 @@ impl<W: Write> LineWriter<W> {
         };
     }
 
+    /// Starts a combat event: timestamp, name, base block, then the spell prefix and the
+    /// advanced block where the event has them.
+    fn head(
+        &mut self,
+        ts: i64,
+        event: &str,
+        src: U<'_>,
+        dst: U<'_>,
+        spell: Option<Sp>,
+        adv: Option<Adv<'_>>,
+    ) {
+        self.begin(ts);
+        self.line.extend_from_slice(event.as_bytes());
+        self.units(src, dst);
+        if let Some(spell) = spell {
+            self.spell(spell);
+        }
+        if let Some(adv) = adv {
+            self.advanced(adv);
+        }
+    }
+
     /// `COMBAT_LOG_VERSION` header.
     pub fn header(&mut self, ts: i64) -> io::Result<()> {
         self.begin(ts);
@@ -186,11 +208,7 @@ impl<W: Write> LineWriter<W> {
         amount: i64,
         crit: bool,
     ) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(event.as_bytes());
-        self.units(src, dst);
-        self.spell(spell);
-        self.advanced(adv);
+        self.head(ts, event, src, dst, Some(spell), Some(adv));
         self.damage_suffix(amount, spell.2, crit);
         if self.format == SynthFormat::V22 {
             self.line.extend_from_slice(if amount % 7 == 0 { b",AOE" } else { b",ST" });
@@ -208,10 +226,7 @@ impl<W: Write> LineWriter<W> {
         adv: Adv<'_>,
         amount: i64,
     ) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(event.as_bytes());
-        self.units(src, dst);
-        self.advanced(adv);
+        self.head(ts, event, src, dst, None, Some(adv));
         self.damage_suffix(amount, 1, false);
         self.end(None)
     }
@@ -238,11 +253,7 @@ impl<W: Write> LineWriter<W> {
         amount: i64,
         overhealing: i64,
     ) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(event.as_bytes());
-        self.units(src, dst);
-        self.spell(spell);
-        self.advanced(adv);
+        self.head(ts, event, src, dst, Some(spell), Some(adv));
         let _ = write!(self.line, ",{amount},{amount},{overhealing},0,nil");
         self.end(None)
     }
@@ -259,10 +270,7 @@ impl<W: Write> LineWriter<W> {
         shield: Sp,
         amount: i64,
     ) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(b"SPELL_ABSORBED");
-        self.units(src, dst);
-        self.spell(spell);
+        self.head(ts, "SPELL_ABSORBED", src, dst, Some(spell), None);
         let _ = write!(self.line, ",{},\"{}\",0x{:x},0x0", caster.guid, caster.name, caster.flags);
         self.spell(shield);
         let _ = match self.format {
@@ -281,21 +289,13 @@ impl<W: Write> LineWriter<W> {
         spell: Sp,
         adv: Adv<'_>,
     ) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(b"SPELL_CAST_SUCCESS");
-        self.units(src, dst);
-        self.spell(spell);
-        self.advanced(adv);
+        self.head(ts, "SPELL_CAST_SUCCESS", src, dst, Some(spell), Some(adv));
         self.end(None)
     }
 
     /// `SPELL_ENERGIZE`: advanced block of the target.
     pub fn energize(&mut self, ts: i64, src: U<'_>, spell: Sp, adv: Adv<'_>, amount: i64) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(b"SPELL_ENERGIZE");
-        self.units(src, src);
-        self.spell(spell);
-        self.advanced(adv);
+        self.head(ts, "SPELL_ENERGIZE", src, src, Some(spell), Some(adv));
         let _ = write!(self.line, ",{amount}.0000,0.0000,{},{}", adv.power_type, adv.power.max(100));
         self.end(None)
     }
@@ -323,28 +323,20 @@ impl<W: Write> LineWriter<W> {
 
     /// `SPELL_MISSED` without an amount (a dodge, parry or miss).
     pub fn missed(&mut self, ts: i64, src: U<'_>, dst: U<'_>, spell: Sp, kind: &str) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(b"SPELL_MISSED");
-        self.units(src, dst);
-        self.spell(spell);
+        self.head(ts, "SPELL_MISSED", src, dst, Some(spell), None);
         let _ = write!(self.line, ",{kind},nil");
         self.end(None)
     }
 
     /// `SPELL_SUMMON`.
     pub fn summon(&mut self, ts: i64, src: U<'_>, dst: U<'_>, spell: Sp) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(b"SPELL_SUMMON");
-        self.units(src, dst);
-        self.spell(spell);
+        self.head(ts, "SPELL_SUMMON", src, dst, Some(spell), None);
         self.end(None)
     }
 
     /// `UNIT_DIED`.
     pub fn died(&mut self, ts: i64, unit: U<'_>) -> io::Result<()> {
-        self.begin(ts);
-        self.line.extend_from_slice(b"UNIT_DIED");
-        self.units(U { guid: "", name: "nil", flags: 0x8000_0000 }, unit);
+        self.head(ts, "UNIT_DIED", U { guid: "", name: "nil", flags: 0x8000_0000 }, unit, None, None);
         self.line.extend_from_slice(b",0");
         self.end(None)
     }
