@@ -8,6 +8,8 @@
 //! Conventions: GUIDs and names are empty strings where the log writes
 //! `0000000000000000` or `nil`; amounts are `i64`; bit fields are `u32`.
 
+use crate::ids::{GuildId, LogId};
+use apache_avro::AvroSchema;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -16,10 +18,15 @@ use std::borrow::Cow;
 /// Known names borrow a static string, so parsing does not allocate for them.
 pub type EventName = Cow<'static, str>;
 
-/// One parsed line of a combat log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One parsed line of a combat log: the record of the `wowlogs.combat-events.v1` topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "wowlogs.v1")]
 pub struct CombatEvent {
-    /// 1-based line number in the log file; with the log id, the event's identity.
+    /// The guild (tenant) that uploaded the log; the topic key.
+    pub guild_id: GuildId,
+    /// The log, from the guild and the SHA-256 of the file's content.
+    pub log_id: LogId,
+    /// 1-based line number in the log file; with the guild and log, the event's identity.
     pub line: i64,
     /// When the event happened, in UTC epoch milliseconds.
     pub timestamp_ms: i64,
@@ -35,10 +42,13 @@ pub struct CombatEvent {
     pub advanced: Option<AdvancedUnit>,
     /// What happened: the typed suffix or special-event fields.
     pub payload: Payload,
+    /// The line as written in the log, when the reader was asked to keep it (the
+    /// producer does, for storage); empty otherwise.
+    pub raw: String,
 }
 
 /// A unit of the base block: GUID, name and flags.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
 pub struct Unit {
     /// `Player-…`, `Creature-…`, `Pet-…`, ...; empty for `0000000000000000`.
     pub guid: String,
@@ -58,7 +68,7 @@ impl Unit {
 }
 
 /// A spell reference: id, name and school bit mask.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
 pub struct Spell {
     pub id: i32,
     pub name: String,
@@ -70,7 +80,7 @@ pub struct Spell {
 ///
 /// It describes the unit named by `guid`, which is the source for casts and melee swings
 /// and the target for most damage and healing; `owner_guid` is set for pets and guardians.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct AdvancedUnit {
     pub guid: String,
     /// Owner of a pet or guardian; empty for units without one.
@@ -93,17 +103,21 @@ pub struct AdvancedUnit {
     pub facing: f64,
     /// Item level for players in retail, character level in Classic.
     pub level: i32,
-    /// Two fields that `COMBAT_LOG_VERSION` 22 inserted after armor; Blizzard has not
-    /// documented them, so they are kept verbatim (0 in older layouts).
-    pub v22_extra: [i64; 2],
+    /// The first of two fields `COMBAT_LOG_VERSION` 22 inserted after armor; Blizzard has
+    /// not documented them, so they are kept verbatim (0 in older layouts).
+    pub v22_unknown_1: i64,
+    /// The second undocumented v22 field.
+    pub v22_unknown_2: i64,
 }
 
 /// What happened on a line: the typed suffix of a combat event, or a special event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+///
+/// In Avro this is a union of the variants' records (`null` for [`Payload::None`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(repr = "bare_union")]
 pub enum Payload {
-    /// Events fully described by their name, units and spell (`SPELL_CAST_START` is a
-    /// [`Cast`]; this is for `_RESURRECT`, `_DURABILITY_DAMAGE`, ...).
+    // Events fully described by their name, units and spell: `_RESURRECT`,
+    // `_DURABILITY_DAMAGE`, ... (Avro `null`; the derive allows no doc on unit variants).
     None,
     Damage(Damage),
     Missed(Missed),
@@ -116,8 +130,7 @@ pub enum Payload {
     Dispel(Dispel),
     Aura(Aura),
     Cast(Cast),
-    /// `_SUMMON` and `_CREATE`: the target is the new unit, owned by the source.
-    Summon,
+    Summon(Summon),
     ExtraAttacks(ExtraAttacks),
     Empower(Empower),
     Death(Death),
@@ -139,7 +152,7 @@ pub enum Payload {
 
 /// `_DAMAGE`, `_DAMAGE_LANDED`, `DAMAGE_SHIELD`, `DAMAGE_SPLIT`, `ENVIRONMENTAL_DAMAGE`
 /// and their `_SUPPORT` variants.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Damage {
     /// Damage dealt, including `overkill`.
     pub amount: i64,
@@ -163,8 +176,12 @@ pub struct Damage {
     pub supporter_guid: Option<String>,
 }
 
+/// `_SUMMON` and `_CREATE`: the target is the new unit, owned by the source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+pub struct Summon {}
+
 /// `_MISSED`: an attack that did not land (fully or partly absorbed, dodged, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Missed {
     /// `MISS`, `DODGE`, `PARRY`, `ABSORB`, `RESIST`, `BLOCK`, `IMMUNE`, `EVADE`, ...
     pub miss_type: String,
@@ -175,7 +192,7 @@ pub struct Missed {
 }
 
 /// `_HEAL` (and `_HEAL_SUPPORT`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Heal {
     /// Healing including `overhealing`.
     pub amount: i64,
@@ -187,7 +204,7 @@ pub struct Heal {
 }
 
 /// `SPELL_HEAL_ABSORBED`: healing eaten by a heal-absorb effect.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct HealAbsorbed {
     /// The unit whose heal was absorbed.
     pub healer: Unit,
@@ -198,7 +215,7 @@ pub struct HealAbsorbed {
 
 /// `SPELL_ABSORBED`: damage soaked by a shield. The damaging spell is the event's
 /// `spell` (absent for melee, the shorter of the two layouts).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Absorbed {
     /// Whoever cast the shield; absorbs are credited to them.
     pub caster: Unit,
@@ -210,7 +227,7 @@ pub struct Absorbed {
 }
 
 /// `_ENERGIZE`: power gained.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Energize {
     pub amount: f64,
     pub over_energize: f64,
@@ -219,7 +236,7 @@ pub struct Energize {
 }
 
 /// `_DRAIN` and `_LEECH`: power taken from the target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Drain {
     pub amount: i64,
     pub power_type: i32,
@@ -229,21 +246,21 @@ pub struct Drain {
 }
 
 /// `_INTERRUPT`: the spell that was interrupted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Interrupt {
     pub interrupted: Spell,
 }
 
 /// `_DISPEL`, `_STOLEN`, `_DISPEL_FAILED` and `_AURA_BROKEN_SPELL`: the aura removed
 /// (or not) and, for broken auras, the spell that broke it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Dispel {
     pub extra_spell: Spell,
     pub aura_type: Option<AuraType>,
 }
 
 /// Whether an aura helps or harms its bearer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuraType {
     Buff,
@@ -252,7 +269,7 @@ pub enum AuraType {
 
 /// `_AURA_APPLIED`, `_AURA_REMOVED`, `_AURA_REFRESH`, `_AURA_APPLIED_DOSE`,
 /// `_AURA_REMOVED_DOSE`, `_AURA_BROKEN`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Aura {
     pub aura_type: AuraType,
     /// Stack count for doses; absorb amount for shields on retail.
@@ -260,27 +277,27 @@ pub struct Aura {
 }
 
 /// `_CAST_START`, `_CAST_SUCCESS`, `_CAST_FAILED`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Cast {
     /// Why a cast failed (`_CAST_FAILED` only), e.g. "Not yet recovered".
     pub failed_reason: Option<String>,
 }
 
 /// `_EXTRA_ATTACKS`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct ExtraAttacks {
     pub amount: i64,
 }
 
 /// `_EMPOWER_START`, `_EMPOWER_END`, `_EMPOWER_INTERRUPT` (Evoker empowered spells).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Empower {
     /// The empowerment rank reached (absent on `_EMPOWER_START`).
     pub rank: Option<i32>,
 }
 
 /// `UNIT_DIED`, `UNIT_DESTROYED`, `UNIT_DISSIPATES`, `PARTY_KILL`, `SPELL_INSTAKILL`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Death {
     /// The log's `unconsciousOnDeath` flag: set when the unit only appeared to die
     /// (Feign Death and similar). Such deaths are not counted.
@@ -288,7 +305,7 @@ pub struct Death {
 }
 
 /// `ENCHANT_APPLIED` / `ENCHANT_REMOVED` (weapon oils, poisons, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Enchant {
     pub spell_name: String,
     pub item_id: i64,
@@ -296,7 +313,7 @@ pub struct Enchant {
 }
 
 /// `ENCOUNTER_START`: a boss fight begins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct EncounterStart {
     pub encounter_id: i32,
     pub encounter_name: String,
@@ -306,7 +323,7 @@ pub struct EncounterStart {
 }
 
 /// `ENCOUNTER_END`: a boss fight ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct EncounterEnd {
     pub encounter_id: i32,
     pub encounter_name: String,
@@ -319,7 +336,7 @@ pub struct EncounterEnd {
 }
 
 /// `CHALLENGE_MODE_START`: a Mythic+ key begins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct ChallengeModeStart {
     pub zone_name: String,
     pub instance_id: i32,
@@ -329,7 +346,7 @@ pub struct ChallengeModeStart {
 }
 
 /// `CHALLENGE_MODE_END`: a Mythic+ key ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct ChallengeModeEnd {
     pub instance_id: i32,
     /// Completed within the timer.
@@ -341,7 +358,7 @@ pub struct ChallengeModeEnd {
 }
 
 /// `ARENA_MATCH_START`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct ArenaMatchStart {
     pub instance_id: i32,
     /// An undocumented id the client writes second; kept verbatim.
@@ -352,7 +369,7 @@ pub struct ArenaMatchStart {
 }
 
 /// `ARENA_MATCH_END`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct ArenaMatchEnd {
     /// 0 or 1: the team (the `faction` of `COMBATANT_INFO` in arenas) that won.
     pub winning_team: i32,
@@ -362,7 +379,7 @@ pub struct ArenaMatchEnd {
 }
 
 /// `ZONE_CHANGE`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct ZoneChange {
     pub instance_id: i32,
     pub zone_name: String,
@@ -370,7 +387,7 @@ pub struct ZoneChange {
 }
 
 /// `MAP_CHANGE`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct MapChange {
     pub ui_map_id: i32,
     pub map_name: String,
@@ -381,7 +398,7 @@ pub struct MapChange {
 }
 
 /// `COMBAT_LOG_VERSION`: the header the client writes at the start and after UI reloads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct LogVersion {
     pub version: i32,
     pub advanced_log_enabled: bool,
@@ -390,20 +407,20 @@ pub struct LogVersion {
 }
 
 /// `EMOTE`: a boss or NPC emote; the text may hold commas and UI markup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Emote {
     pub text: String,
 }
 
 /// An event type the parser does not know.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct Generic {
     /// Every field after the event name, exactly as written (quotes kept).
     pub fields: Vec<String>,
 }
 
 /// `COMBATANT_INFO`: a player's spec, stats, talents and gear at the start of a fight.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct CombatantInfo {
     pub player_guid: String,
     /// Faction in the world; the team (0 or 1) in arenas.
@@ -446,7 +463,7 @@ pub struct CombatantInfo {
 }
 
 /// One equipped item of [`CombatantInfo`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
 pub struct EquippedItem {
     pub item_id: i64,
     pub item_level: i32,
@@ -537,8 +554,10 @@ mod tests {
     }
 
     #[test]
-    fn payload_serializes_with_a_kind_tag() {
-        let json = serde_json::to_value(Payload::Death(Death { unconscious_on_death: true })).unwrap();
-        assert_eq!(json, serde_json::json!({"kind": "death", "unconscious_on_death": true}));
+    fn payload_is_a_union_of_the_variant_records_with_null_first() {
+        let schema = Payload::get_schema();
+        let apache_avro::Schema::Union(union) = schema else { panic!("{schema:?}") };
+        assert_eq!(union.variants()[0], apache_avro::Schema::Null);
+        assert!(union.variants().len() > 25);
     }
 }

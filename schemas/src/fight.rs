@@ -3,17 +3,18 @@
 //! These are the rows the consumers store and the API serves; the metric definitions
 //! (README, "Metric definitions") are part of the contract.
 
+use apache_avro::AvroSchema;
 use serde::{Deserialize, Serialize};
 
 /// The kind of a fight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FightKind {
-    /// A raid or dungeon boss: `ENCOUNTER_START` .. `ENCOUNTER_END`.
+    // A raid or dungeon boss: `ENCOUNTER_START` .. `ENCOUNTER_END`.
     Encounter,
-    /// A Mythic+ run: `CHALLENGE_MODE_START` .. `CHALLENGE_MODE_END`.
+    // A Mythic+ run: `CHALLENGE_MODE_START` .. `CHALLENGE_MODE_END`.
     ChallengeMode,
-    /// An arena match: `ARENA_MATCH_START` .. `ARENA_MATCH_END`.
+    // An arena match: `ARENA_MATCH_START` .. `ARENA_MATCH_END`.
     Arena,
 }
 
@@ -29,7 +30,7 @@ impl FightKind {
 }
 
 /// One fight of a log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct FightSummary {
     pub kind: FightKind,
     /// Boss name, dungeon name, or arena zone.
@@ -66,7 +67,7 @@ pub struct FightSummary {
 }
 
 /// One player's numbers in one fight (pets and guardians merged into their owner).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct PlayerMetrics {
     pub guid: String,
     /// `Name-Realm`; empty when the player only appears in `COMBATANT_INFO`.
@@ -89,7 +90,7 @@ pub struct PlayerMetrics {
 }
 
 /// A player death and what caused it: the death recap.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct DeathRecord {
     pub guid: String,
     pub name: String,
@@ -102,7 +103,7 @@ pub struct DeathRecord {
 }
 
 /// The hit that killed a player.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct KillingBlow {
     /// Spell name, `Melee`, or the environmental type (`Falling`, `Lava`, ...).
     pub ability: String,
@@ -115,7 +116,7 @@ pub struct KillingBlow {
 }
 
 /// Something odd about a log's structure that is reported rather than fatal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
 pub struct Anomaly {
     pub line: i64,
     /// Stable identifier, e.g. `end_without_start`.

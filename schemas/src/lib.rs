@@ -11,13 +11,17 @@ mod event;
 mod fight;
 mod flags;
 mod ids;
+mod records;
+pub mod wire;
 
 pub use event::{
     Absorbed, AdvancedUnit, ArenaMatchEnd, ArenaMatchStart, Aura, AuraType, Cast, ChallengeModeEnd,
     ChallengeModeStart, CombatEvent, CombatantInfo, Damage, Death, Dispel, Drain, Emote, Empower, Enchant,
     EncounterEnd, EncounterStart, Energize, EquippedItem, EventName, ExtraAttacks, Generic, Heal,
-    HealAbsorbed, Interrupt, LogVersion, MapChange, Missed, Payload, Spell, Unit, ZoneChange,
+    HealAbsorbed, Interrupt, LogVersion, MapChange, Missed, Payload, Spell, Summon, Unit, ZoneChange,
 };
 pub use fight::{Anomaly, DeathRecord, FightKind, FightSummary, KillingBlow, PlayerMetrics};
 pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId};
+pub use records::{DeadLetter, EncounterSummary, UploadState, UploadStatus};
+pub use wire::{Codec, Record, WireError};

@@ -103,8 +103,10 @@ fn analyze_file(
         let modified = metadata.modified().unwrap_or_else(|_| SystemTime::now());
         (Box::new(file), Some(metadata.len()), year_hint(args.year, modified))
     };
-    let options =
-        ParseOptions { year, old_format_utc_offset_minutes: (args.utc_offset * 60.0).round() as i32 };
+    let options = ParseOptions {
+        old_format_utc_offset_minutes: (args.utc_offset * 60.0).round() as i32,
+        ..ParseOptions::new(year)
+    };
     let bar = progress::bytes_bar(size, &path.display().to_string(), args.quiet);
     let mut analyses = Vec::new();
     let result = for_each_log(bar.wrap_read(input), |entry, log: &mut dyn BufRead| -> Result<()> {

@@ -16,7 +16,8 @@ const MAX_CHAIN: usize = 8;
 impl Owners {
     /// Learns ownership from one event.
     pub fn observe(&mut self, event: &CombatEvent) {
-        if let (Payload::Summon, Some(source), Some(target)) = (&event.payload, &event.source, &event.target)
+        if let (Payload::Summon(_), Some(source), Some(target)) =
+            (&event.payload, &event.source, &event.target)
         {
             self.link(&target.guid, &source.guid);
         }
@@ -63,11 +64,13 @@ impl Owners {
 mod tests {
     use super::*;
     use std::borrow::Cow;
-    use wowlogs_schemas::Unit;
+    use wowlogs_schemas::{Summon, Unit};
 
     fn summon(owner: &str, pet: &str) -> CombatEvent {
         let unit = |guid: &str| Unit { guid: guid.into(), name: String::new(), flags: 0, raid_flags: 0 };
         CombatEvent {
+            guild_id: Default::default(),
+            log_id: Default::default(),
             line: 1,
             timestamp_ms: 0,
             event_type: Cow::Borrowed("SPELL_SUMMON"),
@@ -75,7 +78,8 @@ mod tests {
             target: Some(unit(pet)),
             spell: None,
             advanced: None,
-            payload: Payload::Summon,
+            payload: Payload::Summon(Summon {}),
+            raw: String::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::fields::Fields;
 use crate::layout::{BASE_FIELDS, Prefix, Suffix, advanced_candidates};
 use wowlogs_schemas::{
     Absorbed, AdvancedUnit, Aura, AuraType, Cast, Damage, Death, Dispel, Drain, Empower, Energize,
-    ExtraAttacks, Heal, HealAbsorbed, Interrupt, Missed, Payload, Spell, Unit,
+    ExtraAttacks, Heal, HealAbsorbed, Interrupt, Missed, Payload, Spell, Summon, Unit,
 };
 
 /// The parts of a combat event after the timestamp and name.
@@ -179,10 +179,10 @@ fn spell(f: &Fields<'_>, at: usize) -> Result<Spell, ParseErrorKind> {
 
 fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, ParseErrorKind> {
     // Offsets after armor move with the layout: v20+ adds absorb, v22 two more fields.
-    let (v22_extra, absorb_at) = match len {
-        19 => ([f.int(at + 7, "advanced v22 field")?, f.int(at + 8, "advanced v22 field")?], Some(at + 9)),
-        17 => ([0, 0], Some(at + 7)),
-        _ => ([0, 0], None),
+    let ((v22_unknown_1, v22_unknown_2), absorb_at) = match len {
+        19 => ((f.int(at + 7, "advanced v22 field")?, f.int(at + 8, "advanced v22 field")?), Some(at + 9)),
+        17 => ((0, 0), Some(at + 7)),
+        _ => ((0, 0), None),
     };
     let p = at + len - 9; // power type; the last nine fields have a fixed order
     Ok(AdvancedUnit {
@@ -203,7 +203,8 @@ fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, Parse
         ui_map_id: f.int32(p + 6, "ui map id")?,
         facing: f.float(p + 7, "facing")?,
         level: f.int32(p + 8, "level")?,
-        v22_extra,
+        v22_unknown_1,
+        v22_unknown_2,
     })
 }
 
@@ -308,7 +309,7 @@ fn payload(
         Suffix::Instakill => Payload::Death(Death {
             unconscious_on_death: optional(0).map(|i| f.flag(i, "unconscious")).transpose()?.unwrap_or(false),
         }),
-        Suffix::Create | Suffix::Summon => Payload::Summon,
+        Suffix::Create | Suffix::Summon => Payload::Summon(Summon {}),
         Suffix::EmpowerStart | Suffix::EmpowerEnd | Suffix::EmpowerInterrupt => {
             Payload::Empower(Empower { rank: optional(0).map(|i| f.int32(i, "empower rank")).transpose()? })
         }

@@ -7,7 +7,7 @@ use crate::layout::{self, EventKind, Special};
 use crate::special;
 use crate::timestamp::{Clock, YearHint};
 use std::borrow::Cow;
-use wowlogs_schemas::{CombatEvent, Generic, Payload};
+use wowlogs_schemas::{CombatEvent, Generic, GuildId, LogId, Payload};
 
 /// How to read a log whose lines do not say everything themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,12 +17,30 @@ pub struct ParseOptions {
     /// UTC offset, in minutes, of the clock that wrote `M/D` timestamps (they carry no
     /// zone). 0 reads them as UTC. `M/D/YYYY` timestamps carry their own offset.
     pub old_format_utc_offset_minutes: i32,
+    /// Stamped on every event: whose log this is.
+    pub guild_id: GuildId,
+    /// Stamped on every event: which log this is.
+    pub log_id: LogId,
+    /// Copy each line into its event's `raw` field (the producer stores it).
+    pub keep_raw: bool,
 }
 
 impl ParseOptions {
-    /// Options for a log whose `M/D` timestamps are read as UTC.
+    /// Options for a log whose `M/D` timestamps are read as UTC, not yet tied to a guild
+    /// or log (ids 0), without raw lines.
     pub fn new(year: YearHint) -> Self {
-        Self { year, old_format_utc_offset_minutes: 0 }
+        Self {
+            year,
+            old_format_utc_offset_minutes: 0,
+            guild_id: GuildId(0),
+            log_id: LogId(0),
+            keep_raw: false,
+        }
+    }
+
+    /// The same options for a guild's log.
+    pub fn for_log(self, guild_id: GuildId, log_id: LogId) -> Self {
+        Self { guild_id, log_id, ..self }
     }
 }
 
@@ -30,6 +48,7 @@ impl ParseOptions {
 /// (which picks the advanced block layout) and the year of `M/D` timestamps.
 #[derive(Debug)]
 pub struct LineParser {
+    options: ParseOptions,
     clock: Clock,
     splitter: FieldSplitter,
     version: Option<i32>,
@@ -38,6 +57,7 @@ pub struct LineParser {
 impl LineParser {
     pub fn new(options: ParseOptions) -> Self {
         Self {
+            options,
             clock: Clock::new(options.year, options.old_format_utc_offset_minutes),
             splitter: FieldSplitter::default(),
             version: None,
@@ -81,6 +101,8 @@ impl LineParser {
         let fields = self.splitter.split(body, max_fields).map_err(|kind| error(Some(name), kind))?;
         let Some(spec) = spec else {
             return Ok(CombatEvent {
+                guild_id: self.options.guild_id,
+                log_id: self.options.log_id,
                 line,
                 timestamp_ms,
                 event_type: Cow::Owned(name.to_string()),
@@ -91,6 +113,7 @@ impl LineParser {
                 payload: Payload::Generic(Generic {
                     fields: fields.raw_from(1).map(str::to_string).collect(),
                 }),
+                raw: raw(self.options.keep_raw, text),
             });
         };
         let event = match spec.kind {
@@ -98,6 +121,8 @@ impl LineParser {
                 let parts = combat::parse(&fields, prefix, suffix, support, version)
                     .map_err(|kind| error(Some(name), with_version(kind, version)))?;
                 CombatEvent {
+                    guild_id: self.options.guild_id,
+                    log_id: self.options.log_id,
                     line,
                     timestamp_ms,
                     event_type: Cow::Borrowed(spec.name),
@@ -106,11 +131,14 @@ impl LineParser {
                     spell: parts.spell,
                     advanced: parts.advanced,
                     payload: parts.payload,
+                    raw: raw(self.options.keep_raw, text),
                 }
             }
             EventKind::Special(special) => {
                 let parts = special::parse(&fields, special).map_err(|kind| error(Some(name), kind))?;
                 CombatEvent {
+                    guild_id: self.options.guild_id,
+                    log_id: self.options.log_id,
                     line,
                     timestamp_ms,
                     event_type: Cow::Borrowed(spec.name),
@@ -119,6 +147,7 @@ impl LineParser {
                     spell: None,
                     advanced: None,
                     payload: parts.payload,
+                    raw: raw(self.options.keep_raw, text),
                 }
             }
         };
@@ -129,6 +158,10 @@ impl LineParser {
         }
         Ok(event)
     }
+}
+
+fn raw(keep: bool, line: &str) -> String {
+    if keep { line.to_string() } else { String::new() }
 }
 
 fn with_version(kind: ParseErrorKind, version: Option<i32>) -> ParseErrorKind {

@@ -178,7 +178,7 @@ fn v22_range_damage_reads_the_19_field_block_and_the_target_tag() {
     let adv = e.advanced.as_ref().unwrap();
     assert_eq!(adv.guid, "Player-11-0E2496FA");
     assert_eq!(
-        (adv.current_hp, adv.max_hp, adv.armor, adv.v22_extra, adv.absorb),
+        (adv.current_hp, adv.max_hp, adv.armor, [adv.v22_unknown_1, adv.v22_unknown_2], adv.absorb),
         (16_569_259, 18_044_420, 79_936, [2981, 0], 0)
     );
     assert_eq!((adv.power_type, adv.current_power, adv.level, adv.facing), (0, 2_450_787, 714, 3.3765));

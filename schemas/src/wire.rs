@@ -1,0 +1,128 @@
+//! Avro single-object encoding of the contract records.
+//!
+//! Every message is `C3 01`, the 8-byte little-endian CRC-64-AVRO (Rabin) fingerprint
+//! of the writer's schema in canonical form, then the Avro binary datum. A subscriber
+//! finds the writer's schema by fingerprint among the published `.avsc` files (no
+//! registry needed) and reads it with its own schema through Avro schema resolution.
+
+use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::{AvroSchema, Schema, SpecificSingleObjectReader, SpecificSingleObjectWriter};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+/// A record with a published schema file.
+pub trait Record: AvroSchema + Serialize + DeserializeOwned {
+    /// The `.avsc` file, as published in `schemas/avro/`.
+    const AVSC: &'static str;
+    /// The file's name.
+    const FILE: &'static str;
+}
+
+macro_rules! record {
+    ($type:ty, $file:literal) => {
+        impl Record for $type {
+            const AVSC: &'static str = include_str!(concat!("../avro/", $file));
+            const FILE: &'static str = $file;
+        }
+    };
+}
+
+record!(crate::CombatEvent, "combat_event.avsc");
+record!(crate::UploadStatus, "upload_status.avsc");
+record!(crate::DeadLetter, "dead_letter.avsc");
+record!(crate::EncounterSummary, "encounter_summary.avsc");
+
+/// Why a message could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("not an Avro single-object message (no C3 01 marker)")]
+    NotSingleObject,
+    #[error("unknown writer schema fingerprint {0:016x}; publish its .avsc to read it")]
+    UnknownSchema(u64),
+    #[error("Avro: {0}")]
+    Avro(#[from] apache_avro::Error),
+}
+
+/// Length of the single-object header.
+pub const HEADER_LEN: usize = 10;
+
+/// Encodes and decodes one record type.
+pub struct Codec<T: Record> {
+    writer: SpecificSingleObjectWriter<T>,
+    reader: SpecificSingleObjectReader<T>,
+    schema: Schema,
+    fingerprint: u64,
+    /// Older (or newer) writer schemas this codec can resolve, by fingerprint.
+    others: HashMap<u64, Schema>,
+    _record: PhantomData<T>,
+}
+
+impl<T: Record> Codec<T> {
+    /// A codec for the current schema of `T`.
+    pub fn new() -> Result<Self, WireError> {
+        let schema = T::get_schema();
+        Ok(Self {
+            writer: SpecificSingleObjectWriter::new()?,
+            reader: SpecificSingleObjectReader::new()?,
+            fingerprint: fingerprint(&schema),
+            schema,
+            others: HashMap::new(),
+            _record: PhantomData,
+        })
+    }
+
+    /// Also read messages written with `schema` (an older or newer version of `T`'s).
+    pub fn with_writer_schema(mut self, schema: Schema) -> Self {
+        self.others.insert(fingerprint(&schema), schema);
+        self
+    }
+
+    /// The current schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The current schema's fingerprint (as it appears in headers, read little-endian).
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Appends one single-object message to `out`.
+    pub fn encode(&self, value: &T, out: &mut Vec<u8>) -> Result<(), WireError> {
+        self.writer.write_ref(value, out)?;
+        Ok(())
+    }
+
+    /// Decodes one message, resolving older schemas it knows to the current one.
+    pub fn decode(&self, message: &[u8]) -> Result<T, WireError> {
+        let written_with = message_fingerprint(message)?;
+        if written_with == self.fingerprint {
+            return Ok(self.reader.read(&mut &message[..])?);
+        }
+        let writer_schema = self.others.get(&written_with).ok_or(WireError::UnknownSchema(written_with))?;
+        let value = GenericDatumReader::builder(writer_schema)
+            .reader_schema(&self.schema)
+            .build()?
+            .read_value(&mut &message[HEADER_LEN..])?;
+        Ok(apache_avro::from_value(&value)?)
+    }
+}
+
+/// The CRC-64-AVRO fingerprint of a schema's canonical form.
+pub fn fingerprint(schema: &Schema) -> u64 {
+    let header = RabinFingerprintHeader::from_schema(schema).build_header();
+    u64::from_le_bytes(header[2..HEADER_LEN].try_into().expect("8 bytes"))
+}
+
+/// The writer-schema fingerprint of a single-object message.
+pub fn message_fingerprint(message: &[u8]) -> Result<u64, WireError> {
+    match message {
+        [0xC3, 0x01, rest @ ..] if rest.len() >= 8 => {
+            Ok(u64::from_le_bytes(rest[..8].try_into().expect("8 bytes")))
+        }
+        _ => Err(WireError::NotSingleObject),
+    }
+}

@@ -1,0 +1,192 @@
+//! The published Avro contract: `.avsc` files, framing, round trips and evolution.
+//!
+//! `WOWLOGS_UPDATE_AVSC=1 cargo test -p wowlogs-schemas --test contract` rewrites the
+//! `.avsc` files from the Rust types after a deliberate schema change.
+
+use apache_avro::types::Value;
+use apache_avro::{AvroSchema, GenericSingleObjectWriter, Schema};
+use std::path::PathBuf;
+use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
+use wowlogs_schemas::wire::{HEADER_LEN, fingerprint, message_fingerprint};
+use wowlogs_schemas::{
+    Codec, CombatEvent, DeadLetter, EncounterSummary, GuildId, LogId, Record, UploadState, UploadStatus,
+};
+
+fn check_avsc<T: Record>() {
+    let derived = T::get_schema();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("avro").join(T::FILE);
+    if std::env::var_os("WOWLOGS_UPDATE_AVSC").is_some() {
+        let json = serde_json::to_string_pretty(&derived).unwrap();
+        std::fs::write(&path, json + "\n").unwrap();
+        return;
+    }
+    let published = Schema::parse_str(T::AVSC).unwrap_or_else(|e| panic!("{}: {e}", T::FILE));
+    assert_eq!(
+        published.canonical_form(),
+        derived.canonical_form(),
+        "{} differs from the Rust type; if the change is deliberate and compatible, regenerate it",
+        T::FILE
+    );
+}
+
+#[test]
+fn every_avsc_file_is_the_canonical_schema_of_its_rust_type() {
+    check_avsc::<CombatEvent>();
+    check_avsc::<UploadStatus>();
+    check_avsc::<DeadLetter>();
+    check_avsc::<EncounterSummary>();
+}
+
+fn fixture_events(name: &str) -> Vec<CombatEvent> {
+    let path = std::env::var_os("WOWLOGS_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+        .join(name);
+    let file = std::fs::File::open(path).unwrap();
+    let options = ParseOptions { keep_raw: true, ..ParseOptions::new(YearHint::FirstLineIn(2024)) }
+        .for_log(GuildId(7), LogId(123_456_789));
+    LogReader::new(std::io::BufReader::new(file), options)
+        .map(|p| match p.unwrap() {
+            ParsedLine::Event(e) => e,
+            ParsedLine::Malformed(m) => panic!("{}", m.error),
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_event_survives_an_avro_round_trip() {
+    let codec = Codec::<CombatEvent>::new().unwrap();
+    let mut buf = Vec::new();
+    for name in [
+        "arena_3v3_tww_11.2.0.txt",
+        "classic_sod_1.15.1_gnomeregan_raid.txt",
+        "retail_sl_9.2_raid_wipe_snippet.txt",
+        "retail_tww_11.0.2_dummies_skirmish.txt",
+    ] {
+        for event in fixture_events(name) {
+            buf.clear();
+            codec.encode(&event, &mut buf).unwrap();
+            assert_eq!(codec.decode(&buf).unwrap(), event, "{name} line {}", event.line);
+        }
+    }
+}
+
+#[test]
+fn messages_carry_the_single_object_header_with_the_schema_fingerprint() {
+    let codec = Codec::<CombatEvent>::new().unwrap();
+    let event = fixture_events("arena_3v3_tww_11.2.0.txt").remove(0);
+    let mut buf = Vec::new();
+    codec.encode(&event, &mut buf).unwrap();
+    assert_eq!(&buf[..2], &[0xC3, 0x01]);
+    assert_eq!(message_fingerprint(&buf).unwrap(), fingerprint(&CombatEvent::get_schema()));
+    let published = Schema::parse_str(CombatEvent::AVSC).unwrap();
+    assert_eq!(codec.fingerprint(), fingerprint(&published), "subscribers find the schema by fingerprint");
+    assert!(matches!(codec.decode(&buf[HEADER_LEN..]), Err(wowlogs_schemas::WireError::NotSingleObject)));
+}
+
+#[test]
+fn other_records_round_trip() {
+    let status = UploadStatus {
+        guild_id: GuildId(2),
+        log_id: LogId(99),
+        upload_id: "u-1".into(),
+        state: UploadState::Completed,
+        file_name: "WoWCombatLog.txt".into(),
+        content_sha256: "ab".repeat(32),
+        bytes_total: Some(10),
+        bytes_read: 10,
+        lines: 3,
+        events: 2,
+        dead_letters: 1,
+        acked_through_line: 3,
+        reason: None,
+        timestamp_ms: 1,
+    };
+    let codec = Codec::<UploadStatus>::new().unwrap();
+    let mut buf = Vec::new();
+    codec.encode(&status, &mut buf).unwrap();
+    assert_eq!(codec.decode(&buf).unwrap(), status);
+
+    let letter = DeadLetter {
+        guild_id: GuildId(2),
+        log_id: LogId(99),
+        upload_id: "u-1".into(),
+        source: "parser".into(),
+        line: 2,
+        event: Some("SPELL_DAMAGE".into()),
+        code: "invalid_utf8".into(),
+        message: "line 2: not valid UTF-8 after byte 3".into(),
+        raw: vec![0, 159, 146, 150, 255],
+        timestamp_ms: 5,
+    };
+    let codec = Codec::<DeadLetter>::new().unwrap();
+    buf.clear();
+    codec.encode(&letter, &mut buf).unwrap();
+    assert_eq!(codec.decode(&buf).unwrap(), letter);
+}
+
+/// The next version of the `CombatEvent` schema: the current one plus a field with a
+/// default, the compatible way to evolve the contract.
+fn next_version_schema() -> Schema {
+    let mut json: serde_json::Value = serde_json::to_value(CombatEvent::get_schema()).unwrap();
+    json["fields"].as_array_mut().unwrap().push(serde_json::json!({
+        "name": "client_locale", "type": "string", "default": ""
+    }));
+    Schema::parse(&json).unwrap()
+}
+
+#[test]
+fn a_consumer_on_the_current_schema_reads_data_written_with_the_next_one() {
+    let next = next_version_schema();
+    let event = fixture_events("retail_tww_11.0.2_dummies_skirmish.txt").remove(1050);
+    // A producer on the next version writes the event plus the new field. (The value is
+    // built through the schema: serde's schema-less `to_value` does not know unions.)
+    let mut current_message = Vec::new();
+    Codec::<CombatEvent>::new().unwrap().encode(&event, &mut current_message).unwrap();
+    let value = apache_avro::reader::datum::GenericDatumReader::builder(&CombatEvent::get_schema())
+        .build()
+        .unwrap()
+        .read_value(&mut &current_message[HEADER_LEN..])
+        .unwrap();
+    let Value::Record(mut fields) = value else { panic!() };
+    fields.push(("client_locale".into(), Value::String("deDE".into())));
+    let value = Value::Record(fields).resolve(&next).unwrap();
+    let mut message = Vec::new();
+    GenericSingleObjectWriter::new_with_capacity(&next, 1024)
+        .unwrap()
+        .write_value(value, &mut message)
+        .unwrap();
+
+    let current = Codec::<CombatEvent>::new().unwrap().with_writer_schema(next);
+    assert_eq!(current.decode(&message).unwrap(), event);
+}
+
+#[test]
+fn a_consumer_on_the_next_schema_reads_data_written_with_the_current_one() {
+    let next = next_version_schema();
+    let event = fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt").remove(94);
+    let mut message = Vec::new();
+    Codec::<CombatEvent>::new().unwrap().encode(&event, &mut message).unwrap();
+
+    let value = apache_avro::reader::datum::GenericDatumReader::builder(&CombatEvent::get_schema())
+        .reader_schema(&next)
+        .build()
+        .unwrap()
+        .read_value(&mut &message[HEADER_LEN..])
+        .unwrap();
+    let Value::Record(fields) = value else { panic!() };
+    let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(field("client_locale"), Value::String(String::new()), "the new field takes its default");
+    assert_eq!(field("line"), Value::Long(event.line));
+}
+
+#[test]
+fn unknown_writer_schemas_are_reported_not_misread() {
+    let mut message = vec![0xC3, 0x01];
+    message.extend_from_slice(&0x1234_u64.to_le_bytes());
+    message.push(0);
+    assert!(matches!(
+        Codec::<CombatEvent>::new().unwrap().decode(&message),
+        Err(wowlogs_schemas::WireError::UnknownSchema(0x1234))
+    ));
+}
