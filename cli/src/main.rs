@@ -1,13 +1,15 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wowlogs_cli::commands::{analyze, synth};
+use wowlogs_cli::commands::{analyze, import, synth, topics};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
-/// Analyze a WoWCombatLog.txt locally with no servers (`wowlogs analyze`), or generate
-/// large synthetic logs for benchmarks (`wowlogs synth`).
+/// Analyze a WoWCombatLog.txt locally with no servers (`wowlogs analyze`), publish logs
+/// to the pipeline's Kafka topics (`wowlogs import`), or generate large synthetic logs
+/// for benchmarks (`wowlogs synth`).
 #[derive(Debug, Parser)]
 #[command(name = "wowlogs", version, propagate_version = true)]
 struct Cli {
@@ -25,6 +27,10 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Write a synthetic raid log (20 players, pets, kills and wipes) of a given size.
     Synth(synth::SynthArgs),
+    /// Manage the Kafka topics of the event contract.
+    Topics(topics::TopicsArgs),
+    /// Publish historical logs (files, folders, globs; .txt, .gz, .zip) to the topics for a guild.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +38,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,5 +54,7 @@ fn run(command: &Command) -> Result<()> {
     match command {
         Command::Analyze(args) => analyze::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Topics(args) => topics::run(args),
+        Command::Import(args) => import::run(args),
     }
 }

@@ -19,4 +19,5 @@ echo "building tansu $version into $root (about 12 minutes, once)" >&2
 # A private target dir so an interrupted build resumes instead of starting over.
 CARGO_TARGET_DIR="$cache/tansu-build" cargo install "tansu@$version" --locked \
   --features dynostore,libsql --root "$root" >&2
+rm -rf "$cache/tansu-build"
 echo "$bin"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit, property, fixture and CLI tests.
-# Usage: deploy/local/test.sh        (from anywhere; needs only cargo)
+# Runs every test of the project: formatting, lints, unit, property, fixture and CLI
+# tests, and the tests against a real Kafka-compatible broker, which it starts (and
+# installs the first time: ~12 minutes, then cached under ~/.cache/wowlogs).
+# Usage: deploy/local/test.sh        (from anywhere; needs cargo)
 #
 # Tests read the real combat logs from ../shared/fixtures (override with WOWLOGS_FIXTURES).
 set -euo pipefail
@@ -12,6 +14,14 @@ if [ ! -d "$fixtures" ]; then
   exit 1
 fi
 export WOWLOGS_FIXTURES="$fixtures"
+
+# A fresh in-memory broker for the tests that talk to Kafka (built once, cached).
+state="$(mktemp -d)"
+broker_port="${WOWLOGS_TEST_BROKER_PORT:-19092}"
+stop_servers() { deploy/local/broker.sh stop --state "$state" || true; rm -rf "$state"; }
+trap stop_servers EXIT
+echo "==> starting the local broker (tansu)"
+export WOWLOGS_TEST_BROKERS="$(deploy/local/broker.sh start --memory --port "$broker_port" --state "$state")"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

@@ -12,6 +12,7 @@ mod fight;
 mod flags;
 mod ids;
 mod records;
+pub mod topics;
 pub mod wire;
 
 pub use event::{

@@ -96,12 +96,12 @@ fn analyze_file(
     mut dead_letters: Option<&mut dyn Write>,
 ) -> Result<Vec<LogAnalysis>> {
     let (input, size, year): (Box<dyn Read>, Option<u64>, YearHint) = if path == Path::new("-") {
-        (Box::new(io::stdin().lock()), None, year_hint(args.year, SystemTime::now()))
+        (Box::new(io::stdin().lock()), None, YearHint::from_year_or_modified(args.year, SystemTime::now()))
     } else {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let metadata = file.metadata()?;
         let modified = metadata.modified().unwrap_or_else(|_| SystemTime::now());
-        (Box::new(file), Some(metadata.len()), year_hint(args.year, modified))
+        (Box::new(file), Some(metadata.len()), YearHint::from_year_or_modified(args.year, modified))
     };
     let options = ParseOptions {
         old_format_utc_offset_minutes: (args.utc_offset * 60.0).round() as i32,
@@ -133,17 +133,4 @@ fn analyze_file(
     bar.finish_and_clear();
     result?;
     Ok(analyses)
-}
-
-fn year_hint(year: Option<i32>, last_written: SystemTime) -> YearHint {
-    match year {
-        Some(year) => YearHint::FirstLineIn(year),
-        None => {
-            let ms = last_written
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            YearHint::last_written_at(ms)
-        }
-    }
 }

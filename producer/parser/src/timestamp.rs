@@ -26,6 +26,18 @@ impl YearHint {
         let (year, month, _) = civil_from_days(unix_ms.div_euclid(MS_PER_DAY));
         YearHint::LastWrittenIn { year, month }
     }
+
+    /// `--year` when given, else the year and month the log was last written.
+    pub fn from_year_or_modified(year: Option<i32>, modified: std::time::SystemTime) -> Self {
+        match year {
+            Some(year) => YearHint::FirstLineIn(year),
+            None => {
+                let ms =
+                    modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+                YearHint::last_written_at(ms)
+            }
+        }
+    }
 }
 
 /// Why a timestamp did not parse (the caller adds the line and the text).

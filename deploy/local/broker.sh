@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Starts and stops the local Kafka-compatible broker (tansu) on 127.0.0.1.
+#
+#   deploy/local/broker.sh start [--memory] [--port PORT] [--state DIR]
+#   deploy/local/broker.sh stop  [--state DIR]
+#   deploy/local/broker.sh status [--state DIR]
+#
+# --memory keeps everything in memory (tests); otherwise topics, data and committed
+# offsets live in DIR/broker.db and survive restarts. DIR defaults to .local-stack/.
+# Prints the bootstrap address (127.0.0.1:PORT) once the broker accepts connections.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+command="${1:-}"; shift || true
+port=9092 memory=0 state="${WOWLOGS_STATE:-$here/../../.local-stack}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --memory) memory=1 ;;
+    --port) port="$2"; shift ;;
+    --state) state="$2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$state"
+state="$(cd "$state" && pwd)"
+pidfile="$state/broker.pid"
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+case "$command" in
+  start)
+    if running; then echo "broker already running (pid $(cat "$pidfile"))" >&2; cat "$state/broker.addr"; exit 0; fi
+    bin="$("$here/install-broker.sh")"
+    if [ "$memory" = 1 ]; then engine="memory://tansu/"; else engine="sqlite://broker.db"; fi
+    # The sqlite path is relative to the working directory: run inside the state dir.
+    (cd "$state" && exec "$bin" broker \
+        --listener-url "tcp://127.0.0.1:$port" \
+        --advertised-listener-url "tcp://127.0.0.1:$port" \
+        --storage-engine "$engine" >"$state/broker.log" 2>&1) &
+    echo $! > "$pidfile"
+    echo "127.0.0.1:$port" > "$state/broker.addr"
+    for _ in $(seq 1 150); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "127.0.0.1:$port"; exit 0; fi
+      if ! running; then echo "broker exited; see $state/broker.log" >&2; tail -20 "$state/broker.log" >&2; exit 1; fi
+      sleep 0.2
+    done
+    echo "broker did not open port $port within 30 s; see $state/broker.log" >&2
+    exit 1
+    ;;
+  stop)
+    if running; then
+      pid="$(cat "$pidfile")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    ;;
+  status)
+    if running; then echo "running (pid $(cat "$pidfile")) at $(cat "$state/broker.addr")"; else echo "stopped"; exit 1; fi
+    ;;
+  *) echo "usage: $0 start [--memory] [--port PORT] [--state DIR] | stop | status" >&2; exit 2 ;;
+esac

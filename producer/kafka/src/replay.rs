@@ -1,0 +1,88 @@
+//! Reading a whole topic, from its beginning to its current end, without a group.
+//!
+//! The end is where each partition reports end-of-partition, not the high watermark
+//! from `ListOffsets`: tansu 0.6 answers that with the base offset of the last record
+//! batch plus one (500 records in one batch: high watermark 1), while its fetch
+//! responses, which drive librdkafka's end-of-partition events, are right.
+
+use crate::KafkaSettings;
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// Why a topic could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("reading {topic}: {source}")]
+    Kafka { topic: String, source: KafkaError },
+    #[error("reading {topic} did not reach its end within {timeout:?}")]
+    Timeout { topic: String, timeout: Duration },
+}
+
+/// A client context for which reaching the end of a partition is the goal, not an
+/// error worth logging (librdkafka reports it through the error callback too).
+struct EndAware;
+
+impl ClientContext for EndAware {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(%error, reason, "kafka client error");
+        }
+    }
+}
+
+impl ConsumerContext for EndAware {}
+
+/// Calls `visit` with every message of `topic`, each partition in offset order, until
+/// every partition is at its end. Blocking: call it from a plain thread or
+/// `spawn_blocking`.
+pub fn read_topic_to_end(
+    settings: &KafkaSettings,
+    topic: &str,
+    timeout: Duration,
+    mut visit: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), ReplayError> {
+    let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
+    let consumer: BaseConsumer<EndAware> = settings
+        .client_config()
+        .set("group.id", format!("{}-replay", settings.client_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create_with_context(EndAware)
+        .map_err(kafka)?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(kafka)?;
+    let mut assignment = TopicPartitionList::new();
+    let mut pending: HashSet<i32> = HashSet::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        // Only an empty partition has a high watermark of 0, on tansu as on Kafka.
+        let (_, high) =
+            consumer.fetch_watermarks(topic, partition.id(), Duration::from_secs(10)).map_err(kafka)?;
+        if high > 0 {
+            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).map_err(kafka)?;
+            pending.insert(partition.id());
+        }
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    consumer.assign(&assignment).map_err(kafka)?;
+    let started = Instant::now();
+    while !pending.is_empty() {
+        if started.elapsed() > timeout {
+            return Err(ReplayError::Timeout { topic: topic.to_string(), timeout });
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {}
+            Some(Ok(message)) => visit(&message),
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                pending.remove(&partition);
+            }
+            Some(Err(error)) => return Err(kafka(error)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! One log onto the topics: parse every line, publish events and dead letters, report
+//! progress on the uploads topic.
+//!
+//! Runs on a plain thread (parsing is CPU work); the [`Outbox`] applies backpressure
+//! when the broker is slower than the parser. Lines up to `resume_after_line` were
+//! published by an earlier, interrupted run and are parsed (the parser needs their
+//! context: headers, the year) but not published again.
+
+use std::cell::Cell;
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+use wowlogs_kafka::{Outbox, OutboxError, record_headers};
+use wowlogs_parser::{LogReader, ParseOptions};
+use wowlogs_schemas::topics::{COMBAT_EVENTS, DEAD_LETTER, UPLOADS, guild_key};
+use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, LogId, UploadState, UploadStatus, WireError};
+
+/// Which log to publish, and from where.
+#[derive(Debug, Clone)]
+pub struct LogJob {
+    pub guild_id: GuildId,
+    pub log_id: LogId,
+    pub upload_id: String,
+    pub file_name: String,
+    pub content_sha256: String,
+    pub bytes_total: Option<u64>,
+    /// Lines up to and including this one are already published.
+    pub resume_after_line: i64,
+    pub options: ParseOptions,
+}
+
+/// Running totals of a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntakeCounts {
+    pub lines: u64,
+    pub events: u64,
+    pub dead_letters: u64,
+    /// Lines skipped because an earlier run published them.
+    pub resumed_lines: u64,
+    /// Bytes read after decompression.
+    pub bytes: u64,
+    /// Every line up to this one is acknowledged by the broker.
+    pub acked_through_line: i64,
+}
+
+/// A job that stopped, with how far it got: `counts.acked_through_line` is where a
+/// rerun resumes.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct IntakeFailure {
+    pub error: IntakeError,
+    pub counts: IntakeCounts,
+}
+
+/// Why a job stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("reading the log failed: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Publish(#[from] OutboxError),
+    #[error("encoding failed: {0}")]
+    Encode(#[from] WireError),
+}
+
+/// What each in-flight message is, for acknowledgement tracking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Line(i64),
+    Status,
+}
+
+/// The encoders and the throttle shared by every job of a process.
+pub struct Encoders {
+    pub events: Codec<CombatEvent>,
+    pub dead_letters: Codec<DeadLetter>,
+    pub statuses: Codec<UploadStatus>,
+}
+
+impl Encoders {
+    pub fn new() -> Result<Self, WireError> {
+        Ok(Self { events: Codec::new()?, dead_letters: Codec::new()?, statuses: Codec::new()? })
+    }
+}
+
+/// How often progress goes to the uploads topic.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// Publishes one log. `throttle` is called with the number of events about to be
+/// published (a per-guild rate limit may block there); `progress` sees running totals.
+/// On failure, whatever was sent is flushed so the counts say exactly what is durable.
+pub fn publish_log(
+    job: &LogJob,
+    input: &mut dyn BufRead,
+    encoders: &Encoders,
+    outbox: &mut Outbox<Tag>,
+    now_ms: &dyn Fn() -> i64,
+    throttle: impl FnMut(u32),
+    progress: impl FnMut(&IntakeCounts),
+) -> Result<IntakeCounts, Box<IntakeFailure>> {
+    let mut counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
+    let acked_through = Cell::new(job.resume_after_line);
+    match publish_lines(job, input, encoders, outbox, now_ms, throttle, progress, &mut counts, &acked_through)
+    {
+        Ok(()) => Ok(counts),
+        Err(error) => {
+            let _ = outbox.flush(|tag| {
+                if let Tag::Line(line) = tag {
+                    acked_through.set(line);
+                }
+            });
+            counts.acked_through_line = acked_through.get();
+            Err(Box::new(IntakeFailure { error, counts }))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn publish_lines(
+    job: &LogJob,
+    input: &mut dyn BufRead,
+    encoders: &Encoders,
+    outbox: &mut Outbox<Tag>,
+    now_ms: &dyn Fn() -> i64,
+    mut throttle: impl FnMut(u32),
+    mut progress: impl FnMut(&IntakeCounts),
+    counts: &mut IntakeCounts,
+    acked_through: &Cell<i64>,
+) -> Result<(), IntakeError> {
+    let key = guild_key(job.guild_id);
+    let event_headers = record_headers(job.guild_id, job.log_id, encoders.events.fingerprint());
+    let letter_headers = record_headers(job.guild_id, job.log_id, encoders.dead_letters.fingerprint());
+    let options = ParseOptions { keep_raw: true, ..job.options }.for_log(job.guild_id, job.log_id);
+    let mut reader = LogReader::new(input, options);
+    // The outbox reports acknowledgements in send order, so the last acknowledged line
+    // is a point before which everything is durable.
+    let mut on_ack = |tag: Tag| {
+        if let Tag::Line(line) = tag {
+            acked_through.set(line);
+        }
+    };
+    let mut buf = Vec::with_capacity(1024);
+    let mut last_progress = Instant::now();
+    let mut pending_throttle = 0u32;
+    publish_status(job, encoders, outbox, UploadState::Parsing, counts, None, now_ms, &mut on_ack)?;
+    while let Some(parsed) = reader.next_parsed()? {
+        let line = match &parsed.result {
+            Ok(event) => event.line,
+            Err(error) => error.line,
+        };
+        if line <= job.resume_after_line {
+            // Published by an earlier run.
+            counts.resumed_lines += 1;
+            continue;
+        }
+        buf.clear();
+        match parsed.result {
+            Ok(event) => {
+                encoders.events.encode(&event, &mut buf)?;
+                outbox.send(
+                    COMBAT_EVENTS.name,
+                    &key,
+                    &buf,
+                    event_headers.clone(),
+                    Tag::Line(line),
+                    &mut on_ack,
+                )?;
+                counts.events += 1;
+                pending_throttle += 1;
+            }
+            Err(error) => {
+                let letter = DeadLetter {
+                    guild_id: job.guild_id,
+                    log_id: job.log_id,
+                    upload_id: job.upload_id.clone(),
+                    source: "parser".to_string(),
+                    line,
+                    event: error.event.clone(),
+                    code: error.code().to_string(),
+                    message: error.to_string(),
+                    raw: parsed.raw.to_vec(),
+                    timestamp_ms: now_ms(),
+                };
+                encoders.dead_letters.encode(&letter, &mut buf)?;
+                outbox.send(
+                    DEAD_LETTER.name,
+                    &key,
+                    &buf,
+                    letter_headers.clone(),
+                    Tag::Line(line),
+                    &mut on_ack,
+                )?;
+                counts.dead_letters += 1;
+            }
+        }
+        if pending_throttle >= 1024 {
+            throttle(pending_throttle);
+            pending_throttle = 0;
+        }
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            refresh(counts, &reader);
+            outbox.collect_ready(&mut on_ack)?;
+            counts.acked_through_line = acked_through.get();
+            progress(counts);
+            publish_status(job, encoders, outbox, UploadState::Parsing, counts, None, now_ms, &mut on_ack)?;
+        }
+    }
+    if pending_throttle > 0 {
+        throttle(pending_throttle);
+    }
+    outbox.flush(&mut on_ack)?;
+    refresh(counts, &reader);
+    counts.acked_through_line = acked_through.get().max(counts.lines as i64);
+    progress(counts);
+    Ok(())
+}
+
+/// Publishes a lifecycle status of `job` on the uploads topic.
+#[allow(clippy::too_many_arguments)]
+pub fn publish_status(
+    job: &LogJob,
+    encoders: &Encoders,
+    outbox: &mut Outbox<Tag>,
+    state: UploadState,
+    counts: &IntakeCounts,
+    reason: Option<String>,
+    now_ms: &dyn Fn() -> i64,
+    on_ack: &mut impl FnMut(Tag),
+) -> Result<(), IntakeError> {
+    let status = status_of(job, state, counts, reason, now_ms());
+    let mut buf = Vec::with_capacity(256);
+    encoders.statuses.encode(&status, &mut buf)?;
+    let headers = record_headers(job.guild_id, job.log_id, encoders.statuses.fingerprint());
+    outbox.send(UPLOADS.name, &guild_key(job.guild_id), &buf, headers, Tag::Status, on_ack)?;
+    Ok(())
+}
+
+/// The `UploadStatus` record of a job at some point of its life.
+pub fn status_of(
+    job: &LogJob,
+    state: UploadState,
+    counts: &IntakeCounts,
+    reason: Option<String>,
+    timestamp_ms: i64,
+) -> UploadStatus {
+    UploadStatus {
+        guild_id: job.guild_id,
+        log_id: job.log_id,
+        upload_id: job.upload_id.clone(),
+        state,
+        file_name: job.file_name.clone(),
+        content_sha256: job.content_sha256.clone(),
+        bytes_total: job.bytes_total.map(|b| b as i64),
+        bytes_read: counts.bytes as i64,
+        lines: counts.lines as i64,
+        events: counts.events as i64,
+        dead_letters: counts.dead_letters as i64,
+        acked_through_line: counts.acked_through_line,
+        reason,
+        timestamp_ms,
+    }
+}
+
+fn refresh<R: BufRead>(counts: &mut IntakeCounts, reader: &LogReader<R>) {
+    let stats = reader.stats();
+    counts.lines = stats.lines;
+    counts.bytes = stats.bytes;
+}

@@ -1,0 +1,158 @@
+//! Which logs each guild already has, read back from the uploads topic.
+//!
+//! The uploads topic is the producer's memory: a log whose latest status is
+//! `Completed` is a duplicate when uploaded again; a log that stopped half-way (a
+//! crash, an interrupted import) resumes after its last acknowledged line.
+
+use rdkafka::Message;
+use std::collections::HashMap;
+use std::time::Duration;
+use wowlogs_kafka::{KafkaSettings, ReplayError, read_topic_to_end};
+use wowlogs_schemas::topics::UPLOADS;
+use wowlogs_schemas::{Codec, GuildId, LogId, UploadState, UploadStatus};
+
+/// What to do with a log that arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    /// Never seen: publish everything.
+    New,
+    /// Seen before but not finished: publish the lines after this one.
+    Resume { after_line: i64 },
+    /// Completely published before: answer with that upload.
+    Duplicate(Box<UploadStatus>),
+}
+
+/// The latest known status of every log, by guild and log id.
+#[derive(Debug, Default, Clone)]
+pub struct LogRegistry {
+    logs: HashMap<(GuildId, LogId), UploadStatus>,
+}
+
+impl LogRegistry {
+    /// Takes a status into account. A completed log stays completed; otherwise the
+    /// furthest acknowledged line wins.
+    pub fn record(&mut self, status: UploadStatus) {
+        let key = (status.guild_id, status.log_id);
+        match self.logs.get(&key) {
+            Some(known) if known.state == UploadState::Completed => {}
+            Some(known)
+                if status.state != UploadState::Completed
+                    && known.acked_through_line > status.acked_through_line =>
+            {
+                let acked = known.acked_through_line;
+                self.logs.insert(key, UploadStatus { acked_through_line: acked, ..status });
+            }
+            _ => {
+                self.logs.insert(key, status);
+            }
+        }
+    }
+
+    /// The latest status of a log.
+    pub fn get(&self, guild_id: GuildId, log_id: LogId) -> Option<&UploadStatus> {
+        self.logs.get(&(guild_id, log_id))
+    }
+
+    /// The latest status of an upload, by its id.
+    pub fn by_upload(&self, upload_id: &str) -> Option<&UploadStatus> {
+        self.logs.values().find(|s| s.upload_id == upload_id)
+    }
+
+    /// Whether a log is new, to be resumed, or a duplicate.
+    pub fn admit(&self, guild_id: GuildId, log_id: LogId) -> Admission {
+        match self.get(guild_id, log_id) {
+            None => Admission::New,
+            Some(status) if status.state == UploadState::Completed => {
+                Admission::Duplicate(Box::new(status.clone()))
+            }
+            Some(status) if status.acked_through_line > 0 => {
+                Admission::Resume { after_line: status.acked_through_line }
+            }
+            Some(_) => Admission::New,
+        }
+    }
+
+    /// Number of known logs.
+    pub fn len(&self) -> usize {
+        self.logs.len()
+    }
+
+    /// True when no log is known.
+    pub fn is_empty(&self) -> bool {
+        self.logs.is_empty()
+    }
+
+    /// Reads the whole uploads topic (up to its current end). Blocking: call it from a
+    /// plain thread or `spawn_blocking`.
+    pub fn load(settings: &KafkaSettings, timeout: Duration) -> Result<Self, ReplayError> {
+        let codec = Codec::<UploadStatus>::new().expect("the contract's schemas are valid");
+        let mut registry = LogRegistry::default();
+        read_topic_to_end(settings, UPLOADS.name, timeout, |message| {
+            match message.payload().map(|p| codec.decode(p)) {
+                Some(Ok(status)) => registry.record(status),
+                Some(Err(error)) => tracing::warn!(
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    %error,
+                    "skipping an undecodable upload status"
+                ),
+                None => {}
+            }
+        })?;
+        Ok(registry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: UploadState, acked: i64) -> UploadStatus {
+        UploadStatus {
+            guild_id: GuildId(1),
+            log_id: LogId(2),
+            upload_id: format!("u-{acked}"),
+            state,
+            file_name: "WoWCombatLog.txt".into(),
+            content_sha256: String::new(),
+            bytes_total: None,
+            bytes_read: 0,
+            lines: acked,
+            events: acked,
+            dead_letters: 0,
+            acked_through_line: acked,
+            reason: None,
+            timestamp_ms: acked,
+        }
+    }
+
+    #[test]
+    fn an_unknown_log_is_new() {
+        assert_eq!(LogRegistry::default().admit(GuildId(1), LogId(2)), Admission::New);
+    }
+
+    #[test]
+    fn an_interrupted_log_resumes_after_its_last_acknowledged_line() {
+        let mut registry = LogRegistry::default();
+        registry.record(status(UploadState::Parsing, 500));
+        registry.record(status(UploadState::Failed, 300));
+        assert_eq!(registry.admit(GuildId(1), LogId(2)), Admission::Resume { after_line: 500 });
+    }
+
+    #[test]
+    fn a_completed_log_is_a_duplicate_for_good() {
+        let mut registry = LogRegistry::default();
+        registry.record(status(UploadState::Completed, 900));
+        registry.record(status(UploadState::Parsing, 10));
+        let Admission::Duplicate(known) = registry.admit(GuildId(1), LogId(2)) else { panic!() };
+        assert_eq!(known.upload_id, "u-900");
+        assert_eq!(registry.by_upload("u-900").unwrap().lines, 900);
+    }
+
+    #[test]
+    fn the_same_content_in_another_guild_is_another_log() {
+        let mut registry = LogRegistry::default();
+        registry.record(status(UploadState::Completed, 900));
+        assert_eq!(registry.admit(GuildId(9), LogId(2)), Admission::New);
+    }
+}

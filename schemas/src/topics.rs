@@ -1,0 +1,88 @@
+//! The topics of the public contract, named in one place.
+//!
+//! Every record is keyed by its guild id (decimal ASCII), so one guild's stream stays
+//! ordered on one partition, and carries the headers below. Values are Avro
+//! single-object messages of the topic's record (see `schemas/README.md`).
+
+/// A topic and the settings it is created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: &'static str,
+    /// The record type's published schema file.
+    pub schema_file: &'static str,
+    /// Partitions when not configured otherwise.
+    pub default_partitions: i32,
+    /// Topic configuration applied at creation.
+    pub config: &'static [(&'static str, &'static str)],
+}
+
+/// Every parsed event.
+pub const COMBAT_EVENTS: TopicSpec = TopicSpec {
+    name: "wowlogs.combat-events.v1",
+    schema_file: "combat_event.avsc",
+    default_partitions: 12,
+    config: &[("compression.type", "producer")],
+};
+
+/// Upload lifecycle: accepted, parsing progress, completed with counts, failed.
+pub const UPLOADS: TopicSpec = TopicSpec {
+    name: "wowlogs.uploads.v1",
+    schema_file: "upload_status.avsc",
+    default_partitions: 3,
+    config: &[],
+};
+
+/// Lines the parser refused and records a consumer could not decode.
+pub const DEAD_LETTER: TopicSpec = TopicSpec {
+    name: "wowlogs.dead-letter.v1",
+    schema_file: "dead_letter.avsc",
+    default_partitions: 3,
+    config: &[],
+};
+
+/// Completed fights (filled by the encounter consumer).
+pub const ENCOUNTERS: TopicSpec = TopicSpec {
+    name: "wowlogs.encounters.v1",
+    schema_file: "encounter_summary.avsc",
+    default_partitions: 6,
+    config: &[],
+};
+
+/// Every topic of the contract.
+pub const ALL: [TopicSpec; 4] = [COMBAT_EVENTS, UPLOADS, DEAD_LETTER, ENCOUNTERS];
+
+/// Header: the guild id, decimal.
+pub const HEADER_GUILD_ID: &str = "wowlogs-guild-id";
+/// Header: the log id, decimal.
+pub const HEADER_LOG_ID: &str = "wowlogs-log-id";
+/// Header: the writer schema's fingerprint, 16 lower-case hex digits (as in the
+/// single-object header, read little-endian).
+pub const HEADER_SCHEMA_FINGERPRINT: &str = "wowlogs-schema-fingerprint";
+
+/// The record key of a guild's messages.
+pub fn guild_key(guild_id: crate::GuildId) -> String {
+    guild_id.0.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_are_versioned_and_distinct() {
+        for topic in ALL {
+            assert!(topic.name.starts_with("wowlogs.") && topic.name.ends_with(".v1"), "{}", topic.name);
+        }
+        let mut names: Vec<_> = ALL.iter().map(|t| t.name).collect();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn every_topic_names_a_published_schema() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("avro");
+        for topic in ALL {
+            assert!(dir.join(topic.schema_file).exists(), "{}", topic.schema_file);
+        }
+    }
+}
