@@ -11,7 +11,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why messages could not be delivered.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum OutboxError {
 /// Messages in flight, in send order, each with the caller's tag.
 pub struct Outbox<T> {
     producer: FutureProducer,
-    in_flight: VecDeque<(T, &'static str, DeliveryFuture)>,
+    in_flight: VecDeque<(T, &'static str, Instant, DeliveryFuture)>,
     max_in_flight: usize,
 }
 
@@ -42,7 +42,7 @@ impl<T: Copy> Outbox<T> {
     }
 
     /// Queues one message; `acked` is called with the tags of messages delivered
-    /// meanwhile, in send order.
+    /// meanwhile, in send order, and how long each took from send to acknowledgement.
     pub fn send(
         &mut self,
         topic: &'static str,
@@ -50,7 +50,7 @@ impl<T: Copy> Outbox<T> {
         payload: &[u8],
         headers: OwnedHeaders,
         tag: T,
-        mut acked: impl FnMut(T),
+        mut acked: impl FnMut(T, Duration),
     ) -> Result<(), OutboxError> {
         while self.in_flight.len() >= self.max_in_flight {
             self.wait_oldest(&mut acked)?;
@@ -59,7 +59,7 @@ impl<T: Copy> Outbox<T> {
         loop {
             match self.producer.send_result(record) {
                 Ok(future) => {
-                    self.in_flight.push_back((tag, topic, future));
+                    self.in_flight.push_back((tag, topic, Instant::now(), future));
                     break;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
@@ -77,14 +77,14 @@ impl<T: Copy> Outbox<T> {
     }
 
     /// Reports the deliveries that are already confirmed, without waiting.
-    pub fn collect_ready(&mut self, acked: &mut impl FnMut(T)) -> Result<(), OutboxError> {
-        while let Some((_, _, future)) = self.in_flight.front_mut() {
+    pub fn collect_ready(&mut self, acked: &mut impl FnMut(T, Duration)) -> Result<(), OutboxError> {
+        while let Some((_, _, _, future)) = self.in_flight.front_mut() {
             match future.now_or_never() {
                 None => break,
                 Some(result) => {
-                    let (tag, topic, _) = self.in_flight.pop_front().expect("front exists");
+                    let (tag, topic, sent, _) = self.in_flight.pop_front().expect("front exists");
                     check(topic, result)?;
-                    acked(tag);
+                    acked(tag, sent.elapsed());
                 }
             }
         }
@@ -92,17 +92,17 @@ impl<T: Copy> Outbox<T> {
     }
 
     /// Waits until every message is delivered.
-    pub fn flush(&mut self, mut acked: impl FnMut(T)) -> Result<(), OutboxError> {
+    pub fn flush(&mut self, mut acked: impl FnMut(T, Duration)) -> Result<(), OutboxError> {
         while !self.in_flight.is_empty() {
             self.wait_oldest(&mut acked)?;
         }
         Ok(())
     }
 
-    fn wait_oldest(&mut self, acked: &mut impl FnMut(T)) -> Result<(), OutboxError> {
-        let (tag, topic, future) = self.in_flight.pop_front().expect("caller checked");
+    fn wait_oldest(&mut self, acked: &mut impl FnMut(T, Duration)) -> Result<(), OutboxError> {
+        let (tag, topic, sent, future) = self.in_flight.pop_front().expect("caller checked");
         check(topic, futures::executor::block_on(future))?;
-        acked(tag);
+        acked(tag, sent.elapsed());
         Ok(())
     }
 }

@@ -6,7 +6,9 @@
 //! `.txt` in a zip is a log of its own.
 
 use crate::identity::{LogIdentity, identify};
-use crate::intake::{Encoders, IntakeCounts, IntakeError, LogJob, Tag, publish_log, publish_status};
+use crate::intake::{
+    Encoders, IntakeCounts, IntakeError, IntakeHooks, LogJob, Tag, publish_log, publish_status,
+};
 use crate::registry::{Admission, LogRegistry};
 use rdkafka::producer::FutureProducer;
 use std::collections::VecDeque;
@@ -238,17 +240,19 @@ fn publish_one(
     registry: &Mutex<LogRegistry>,
     observer: &dyn ImportObserver,
 ) -> LogReport {
+    struct Progress<'a> {
+        name: &'a str,
+        observer: &'a dyn ImportObserver,
+    }
+    impl IntakeHooks for Progress<'_> {
+        fn progress(&mut self, counts: &IntakeCounts) {
+            self.observer.progress(self.name, counts);
+        }
+    }
     let started = Instant::now();
-    let result = publish_log(
-        job,
-        input,
-        encoders,
-        outbox,
-        &now_ms,
-        |_| {},
-        |counts| observer.progress(&job.file_name, counts),
-    );
-    let mut ack = |_| {};
+    let result =
+        publish_log(job, input, encoders, outbox, &now_ms, &mut Progress { name: &job.file_name, observer });
+    let mut ack = |_, _| {};
     let outcome = match result {
         Ok(counts) => {
             let finished = publish_status(

@@ -6,7 +6,7 @@
 //! published by an earlier, interrupted run and are parsed (the parser needs their
 //! context: headers, the year) but not published again.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 use wowlogs_kafka::{Outbox, OutboxError, record_headers};
@@ -60,6 +60,8 @@ pub enum IntakeError {
     Publish(#[from] OutboxError),
     #[error("encoding failed: {0}")]
     Encode(#[from] WireError),
+    #[error("stopped: the service is shutting down (upload the file again to resume)")]
+    Interrupted,
 }
 
 /// What each in-flight message is, for acknowledgement tracking.
@@ -82,28 +84,43 @@ impl Encoders {
     }
 }
 
+/// What a job reports as it goes, besides its return value: the hooks through which
+/// the HTTP service throttles guilds and records metrics (the importer ignores most).
+pub trait IntakeHooks {
+    /// Called before `events` more events are published; may block (a rate limit), and
+    /// returns `false` to stop the job (the service is shutting down).
+    fn throttle(&mut self, _events: u32) -> bool {
+        true
+    }
+    /// Running totals, every couple of seconds and at the end.
+    fn progress(&mut self, _counts: &IntakeCounts) {}
+    /// A message was acknowledged this long after it was sent.
+    fn delivered(&mut self, _latency: Duration) {}
+}
+
+/// Hooks that do nothing.
+pub struct NoHooks;
+impl IntakeHooks for NoHooks {}
+
 /// How often progress goes to the uploads topic.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
-/// Publishes one log. `throttle` is called with the number of events about to be
-/// published (a per-guild rate limit may block there); `progress` sees running totals.
-/// On failure, whatever was sent is flushed so the counts say exactly what is durable.
+/// Publishes one log, reporting through `hooks`. On failure, whatever was sent is
+/// flushed so the counts say exactly what is durable.
 pub fn publish_log(
     job: &LogJob,
     input: &mut dyn BufRead,
     encoders: &Encoders,
     outbox: &mut Outbox<Tag>,
     now_ms: &dyn Fn() -> i64,
-    throttle: impl FnMut(u32),
-    progress: impl FnMut(&IntakeCounts),
+    hooks: &mut dyn IntakeHooks,
 ) -> Result<IntakeCounts, Box<IntakeFailure>> {
     let mut counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
     let acked_through = Cell::new(job.resume_after_line);
-    match publish_lines(job, input, encoders, outbox, now_ms, throttle, progress, &mut counts, &acked_through)
-    {
+    match publish_lines(job, input, encoders, outbox, now_ms, hooks, &mut counts, &acked_through) {
         Ok(()) => Ok(counts),
         Err(error) => {
-            let _ = outbox.flush(|tag| {
+            let _ = outbox.flush(|tag, _| {
                 if let Tag::Line(line) = tag {
                     acked_through.set(line);
                 }
@@ -121,8 +138,7 @@ fn publish_lines(
     encoders: &Encoders,
     outbox: &mut Outbox<Tag>,
     now_ms: &dyn Fn() -> i64,
-    mut throttle: impl FnMut(u32),
-    mut progress: impl FnMut(&IntakeCounts),
+    hooks: &mut dyn IntakeHooks,
     counts: &mut IntakeCounts,
     acked_through: &Cell<i64>,
 ) -> Result<(), IntakeError> {
@@ -133,10 +149,12 @@ fn publish_lines(
     let mut reader = LogReader::new(input, options);
     // The outbox reports acknowledgements in send order, so the last acknowledged line
     // is a point before which everything is durable.
-    let mut on_ack = |tag: Tag| {
+    let latencies = RefCell::new(Vec::new());
+    let mut on_ack = |tag: Tag, latency: Duration| {
         if let Tag::Line(line) = tag {
             acked_through.set(line);
         }
+        latencies.borrow_mut().push(latency);
     };
     let mut buf = Vec::with_capacity(1024);
     let mut last_progress = Instant::now();
@@ -193,25 +211,33 @@ fn publish_lines(
             }
         }
         if pending_throttle >= 1024 {
-            throttle(pending_throttle);
+            if !hooks.throttle(pending_throttle) {
+                return Err(IntakeError::Interrupted);
+            }
             pending_throttle = 0;
+            for latency in latencies.borrow_mut().drain(..) {
+                hooks.delivered(latency);
+            }
         }
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             refresh(counts, &reader);
             outbox.collect_ready(&mut on_ack)?;
             counts.acked_through_line = acked_through.get();
-            progress(counts);
+            hooks.progress(counts);
             publish_status(job, encoders, outbox, UploadState::Parsing, counts, None, now_ms, &mut on_ack)?;
         }
     }
-    if pending_throttle > 0 {
-        throttle(pending_throttle);
+    if pending_throttle > 0 && !hooks.throttle(pending_throttle) {
+        return Err(IntakeError::Interrupted);
     }
     outbox.flush(&mut on_ack)?;
+    for latency in latencies.borrow_mut().drain(..) {
+        hooks.delivered(latency);
+    }
     refresh(counts, &reader);
     counts.acked_through_line = acked_through.get().max(counts.lines as i64);
-    progress(counts);
+    hooks.progress(counts);
     Ok(())
 }
 
@@ -225,7 +251,7 @@ pub fn publish_status(
     counts: &IntakeCounts,
     reason: Option<String>,
     now_ms: &dyn Fn() -> i64,
-    on_ack: &mut impl FnMut(Tag),
+    on_ack: &mut impl FnMut(Tag, Duration),
 ) -> Result<(), IntakeError> {
     let status = status_of(job, state, counts, reason, now_ms());
     let mut buf = Vec::with_capacity(256);

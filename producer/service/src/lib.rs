@@ -5,3 +5,4 @@ pub mod identity;
 pub mod import;
 pub mod intake;
 pub mod registry;
+pub mod server;

@@ -14,7 +14,7 @@ use wowlogs_kafka::{KafkaSettings, Outbox, ensure_topics, read_topic_to_end};
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_producer::identity::identify;
 use wowlogs_producer::import::{ImportObserver, ImportSettings, LogOutcome, LogReport, import_files, now_ms};
-use wowlogs_producer::intake::{Encoders, IntakeCounts, LogJob, publish_log, publish_status};
+use wowlogs_producer::intake::{Encoders, IntakeCounts, LogJob, NoHooks, publish_log, publish_status};
 use wowlogs_producer::registry::{Admission, LogRegistry};
 use wowlogs_schemas::topics::{self, COMBAT_EVENTS, DEAD_LETTER, UPLOADS};
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, LogId, UploadState, UploadStatus};
@@ -208,7 +208,7 @@ fn an_interrupted_import_resumes_and_publishes_each_line_exactly_once() {
     let mut outbox = Outbox::new(producer(&settings), 1_000);
     let failing = FailingAfter { inner: std::fs::File::open(&file).unwrap(), left: 1_500_000 };
     let mut input: Box<dyn BufRead> = Box::new(BufReader::with_capacity(64 * 1024, failing));
-    let failure = publish_log(&job, &mut input, &encoders, &mut outbox, &now_ms, |_| {}, |_| {}).unwrap_err();
+    let failure = publish_log(&job, &mut input, &encoders, &mut outbox, &now_ms, &mut NoHooks).unwrap_err();
     let reached = failure.counts.acked_through_line;
     assert!(reached > 1_000, "{failure}: only {reached} lines acknowledged");
     publish_status(
@@ -219,10 +219,10 @@ fn an_interrupted_import_resumes_and_publishes_each_line_exactly_once() {
         &failure.counts,
         Some(failure.to_string()),
         &now_ms,
-        &mut |_| {},
+        &mut |_, _| {},
     )
     .unwrap();
-    outbox.flush(|_| {}).unwrap();
+    outbox.flush(|_, _| {}).unwrap();
 
     let registry = LogRegistry::load(&settings, Duration::from_secs(60)).unwrap();
     assert_eq!(registry.admit(GuildId(guild), log_id), Admission::Resume { after_line: reached });

@@ -1,0 +1,274 @@
+//! The upload service, through its router (no sockets), publishing to the real local
+//! broker (`WOWLOGS_TEST_BROKERS`, started by `deploy/local/test.sh`).
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use serde_json::Value;
+use std::io::Write;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+use wowlogs_kafka::{KafkaSettings, ensure_topics};
+use wowlogs_producer::registry::LogRegistry;
+use wowlogs_producer::server::auth::StaticKeys;
+use wowlogs_producer::server::{AppState, ServeConfig, router};
+use wowlogs_schemas::topics;
+
+const UPLOADER: &str = "wl_test_uploader_guild_2001";
+const READER: &str = "wl_test_readonly_guild_2001";
+const OTHER_GUILD: &str = "wl_test_uploader_guild_2002";
+
+fn settings() -> KafkaSettings {
+    let brokers = std::env::var("WOWLOGS_TEST_BROKERS")
+        .expect("these tests need the local broker: run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS");
+    KafkaSettings::new(brokers, "wowlogs-http-tests")
+}
+
+fn app(max_upload_bytes: u64, events_per_minute: u32) -> Router {
+    router(state(max_upload_bytes, events_per_minute))
+}
+
+fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
+    static CREATE: Once = Once::new();
+    let settings = settings();
+    CREATE.call_once(|| {
+        // Each test has its own runtime; create the topics once, on a plain thread.
+        let settings = settings.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(ensure_topics(&settings, &topics::ALL, |t| t.default_partitions, 1)).unwrap();
+        })
+        .join()
+        .unwrap();
+    });
+    let keys = StaticKeys::parse(&format!(
+        "{UPLOADER}:2001:Loothing:upload+query,{READER}:2001:Loothing:query,{OTHER_GUILD}:2002:Other Guild:upload+query"
+    ))
+    .unwrap();
+    let config = ServeConfig {
+        max_upload_bytes,
+        guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
+        spool_dir: std::env::temp_dir(),
+        max_in_flight: 10_000,
+    };
+    let producer = settings.producer_config().create().unwrap();
+    AppState::new(Arc::new(keys), LogRegistry::default(), producer, settings, config)
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::env::var_os("WOWLOGS_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .join(name);
+    std::fs::read(path).unwrap()
+}
+
+fn upload_request(key: Option<&str>, body: Vec<u8>) -> Request<Body> {
+    let mut request = Request::post("/api/v1/logs/upload").header("x-file-name", "WoWCombatLog.txt");
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    request.header(header::CONTENT_LENGTH, body.len()).body(Body::from(body)).unwrap()
+}
+
+fn multipart_request(key: &str, file_name: &str, content: &[u8]) -> Request<Body> {
+    let boundary = "wowlogs-test-boundary";
+    let mut body = Vec::new();
+    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").unwrap();
+    body.extend_from_slice(content);
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    Request::post("/api/v1/logs/upload")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn wait_until_done(app: &Router, key: &str, upload_id: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let request = Request::get(format!("/api/v1/uploads/{upload_id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = send(app, request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["status"] != "processing" {
+            return body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "upload {upload_id} did not finish: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn keys_are_required_and_must_allow_uploads() {
+    let app = app(1 << 30, 10_000_000);
+    let body = fixture("arena_3v3_tww_11.2.0.txt");
+    let (status, headers, error) = send(&app, upload_request(None, body.clone())).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    assert_eq!(headers.get(header::WWW_AUTHENTICATE).unwrap(), "Bearer");
+    let (status, _, _) = send(&app, upload_request(Some("wl_not_a_real_key_at_all"), body.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, error) = send(&app, upload_request(Some(READER), body)).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+}
+
+#[tokio::test]
+async fn an_upload_is_accepted_published_and_reported_only_to_its_guild() {
+    let app = app(1 << 30, 10_000_000);
+    let (status, _, accepted) =
+        send(&app, upload_request(Some(UPLOADER), fixture("arena_3v3_tww_11.2.0.txt"))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(
+        (accepted["guild_id"].as_i64(), accepted["guild_name"].as_str()),
+        (Some(2001), Some("Loothing"))
+    );
+    assert_eq!(
+        (accepted["file_name"].as_str(), accepted["status"].as_str()),
+        (Some("WoWCombatLog.txt"), Some("processing"))
+    );
+    let upload_id = accepted["upload_id"].as_str().unwrap().to_string();
+
+    let done = wait_until_done(&app, UPLOADER, &upload_id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let log = &done["logs"][0];
+    assert_eq!(
+        (log["lines"].as_i64(), log["events"].as_i64(), log["dead_letters"].as_i64()),
+        (Some(32), Some(32), Some(0))
+    );
+
+    // Another guild's key cannot even learn that the upload exists.
+    let request = Request::get(format!("/api/v1/uploads/{upload_id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {OTHER_GUILD}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, _) = send(&app, request).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The same file again is a duplicate, answered with the existing upload.
+    let (status, _, again) =
+        send(&app, upload_request(Some(UPLOADER), fixture("arena_3v3_tww_11.2.0.txt"))).await;
+    assert_eq!((status, again["status"].as_str()), (StatusCode::OK, Some("duplicate")), "{again}");
+    assert_eq!(again["upload_id"].as_str(), Some(upload_id.as_str()));
+    assert_eq!(again["log_ids"], accepted["log_ids"]);
+}
+
+#[tokio::test]
+async fn a_gzipped_multipart_upload_is_published() {
+    let app = app(1 << 30, 10_000_000);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&fixture("retail_sl_9.2_raid_wipe_snippet.txt")).unwrap();
+    let (status, _, accepted) =
+        send(&app, multipart_request(OTHER_GUILD, "raid.txt.gz", &gz.finish().unwrap())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["file_name"], "raid.txt.gz");
+    let done = wait_until_done(&app, OTHER_GUILD, accepted["upload_id"].as_str().unwrap()).await;
+    assert_eq!((done["status"].as_str(), done["logs"][0]["events"].as_i64()), (Some("completed"), Some(24)));
+}
+
+#[tokio::test]
+async fn uploads_over_the_size_limit_are_refused() {
+    let app = app(1_000, 10_000_000);
+    let (status, _, error) =
+        send(&app, upload_request(Some(UPLOADER), fixture("arena_3v3_tww_11.2.0.txt"))).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("upload_too_large"))
+    );
+    // Without a Content-Length the limit holds while streaming.
+    let request = Request::post("/api/v1/logs/upload")
+        .header(header::AUTHORIZATION, format!("Bearer {UPLOADER}"))
+        .body(Body::from(fixture("arena_3v3_tww_11.2.0.txt")))
+        .unwrap();
+    assert_eq!(send(&app, request).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn files_that_are_not_combat_logs_are_refused_with_a_reason() {
+    let app = app(1 << 30, 10_000_000);
+    let (status, _, error) = send(&app, upload_request(Some(UPLOADER), Vec::new())).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_upload"))
+    );
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00".to_vec();
+    let (status, _, error) = send(&app, upload_request(Some(UPLOADER), png)).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_combat_log"))
+    );
+    assert!(error["error"]["message"].as_str().unwrap().contains("WoWCombatLog.txt"));
+}
+
+#[tokio::test]
+async fn a_guild_over_its_event_rate_is_told_when_to_retry() {
+    // 30 events a minute: the 24-event log and the requests' own admissions exhaust it
+    // (later copies of the log are answered 409 or 200 but still count).
+    let state = state(1 << 30, 30);
+    let app = router(state.clone());
+    let mut limited = None;
+    for _ in 0..40 {
+        let answer =
+            send(&app, upload_request(Some(OTHER_GUILD), fixture("retail_sl_9.2_raid_wipe_snippet.txt")))
+                .await;
+        if answer.0 == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(answer);
+            break;
+        }
+        assert!(
+            [StatusCode::ACCEPTED, StatusCode::OK, StatusCode::CONFLICT].contains(&answer.0),
+            "{answer:?}"
+        );
+    }
+    let (_, headers, error) = limited.expect("a 429 within 40 uploads at 30 events/min");
+    let retry_after: u64 = headers.get(header::RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+    assert_eq!(error["error"]["code"], "rate_limited");
+    // The accepted upload may still be waiting for tokens: shutdown releases it.
+    state.drain().await;
+}
+
+#[tokio::test]
+async fn the_legacy_x_api_key_header_still_works_and_is_marked_deprecated() {
+    let app = app(1 << 30, 10_000_000);
+    let request = Request::get("/api/v1/uploads/no-such-upload")
+        .header("x-api-key", UPLOADER)
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "authenticated, then not found");
+    let (status, headers, _) = send(&app, {
+        let mut r = upload_request(None, fixture("arena_3v3_tww_11.2.0.txt"));
+        r.headers_mut().insert("x-api-key", READER.parse().unwrap());
+        r
+    })
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let _ = headers;
+}
+
+#[tokio::test]
+async fn health_and_metrics_report_the_broker_and_the_counters() {
+    let app = app(1 << 30, 10_000_000);
+    let (status, _, health) = send(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!((status, health["components"]["kafka"]["status"].as_str()), (StatusCode::OK, Some("up")));
+    assert_eq!(send(&app, Request::get("/health/live").body(Body::empty()).unwrap()).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&app, Request::get("/health/ready").body(Body::empty()).unwrap()).await.0,
+        StatusCode::OK
+    );
+    let response = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    let text = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("wowlogs_producer_http_requests_total"), "{text}");
+}
