@@ -3,7 +3,7 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wowlogs_cli::commands::{analyze, import, synth, topics};
+use wowlogs_cli::commands::{analyze, import, serve, synth, topics};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
@@ -31,6 +31,8 @@ enum Command {
     Topics(topics::TopicsArgs),
     /// Publish historical logs (files, folders, globs; .txt, .gz, .zip) to the topics for a guild.
     Import(import::ImportArgs),
+    /// Run the upload service: POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, health, metrics.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,5 +58,6 @@ fn run(command: &Command) -> Result<()> {
         Command::Synth(args) => synth::run(args),
         Command::Topics(args) => topics::run(args),
         Command::Import(args) => import::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -7,6 +7,7 @@
 //! zero-setup `wowlogs analyze` command uses them in-process, so they carry no
 //! behaviour beyond small, pure helpers.
 
+mod avro_encode;
 mod event;
 mod fight;
 mod flags;
@@ -15,6 +16,7 @@ mod records;
 pub mod topics;
 pub mod wire;
 
+pub use avro_encode::AvroEncode;
 pub use event::{
     Absorbed, AdvancedUnit, ArenaMatchEnd, ArenaMatchStart, Aura, AuraType, Cast, ChallengeModeEnd,
     ChallengeModeStart, CombatEvent, CombatantInfo, Damage, Death, Dispel, Drain, Emote, Empower, Enchant,

@@ -190,3 +190,47 @@ fn unknown_writer_schemas_are_reported_not_misread() {
         Err(wowlogs_schemas::WireError::UnknownSchema(0x1234))
     ));
 }
+
+/// Lines for the payload kinds the fixtures do not contain.
+const RARE_EVENTS: &str = "\
+5/1/2024 20:00:00.000-4  SPELL_HEAL_ABSORBED,Player-1-A,\"A\",0x511,0x0,Player-1-B,\"B\",0x512,0x0,1,\"Necrotic\",0x20,Player-1-C,\"C\",0x512,0x0,2061,\"Flash Heal\",0x2,500,1000
+5/1/2024 20:00:00.001-4  SPELL_LEECH,Player-1-A,\"A\",0x511,0x0,Player-1-B,\"B\",0x512,0x0,1,\"Drain\",0x20,100,0,50
+5/1/2024 20:00:00.002-4  SPELL_EMPOWER_END,Player-1-A,\"A\",0x511,0x0,0000000000000000,nil,0x80000000,0x80000000,357208,\"Fire Breath\",0x4,3
+5/1/2024 20:00:00.003-4  ENCHANT_APPLIED,Player-1-A,\"A\",0x511,0x0,Player-1-A,\"A\",0x511,0x0,\"Deadly Poison\",12345,\"Sword\"
+5/1/2024 20:00:00.004-4  CHALLENGE_MODE_START,\"Mists of Tirna Scithe\",2290,375,12,[10,123,4,121]
+5/1/2024 20:30:49.326-4  CHALLENGE_MODE_END,2290,1,12,1849326,213.450000,2812.500000
+5/1/2024 20:30:49.327-4  EMOTE,Creature-0-1-2-3-4-5,\"Boss\",0000000000000000,nil,|cffff0000text, with [commas]|r
+5/1/2024 20:30:49.328-4  WORLD_MARKER_PLACED,2552,2,-1.5,\"x,y\"
+5/1/2024 20:30:49.329-4  SPELL_RESURRECT,Player-1-A,\"A\",0x511,0x0,Player-1-B,\"B\",0x512,0x0,2006,\"Resurrection\",0x2
+";
+
+#[test]
+fn the_direct_encoder_writes_exactly_what_apache_avro_writes() {
+    let codec = Codec::<CombatEvent>::new().unwrap();
+    let mut events: Vec<CombatEvent> = [
+        "arena_3v3_tww_11.2.0.txt",
+        "classic_sod_1.15.1_gnomeregan_raid.txt",
+        "retail_sl_9.2_raid_wipe_snippet.txt",
+        "retail_tww_11.0.2_dummies_skirmish.txt",
+    ]
+    .iter()
+    .flat_map(|name| fixture_events(name))
+    .collect();
+    let options = ParseOptions { keep_raw: true, ..ParseOptions::new(YearHint::FirstLineIn(2024)) }
+        .for_log(GuildId(-3), LogId(i64::MAX));
+    for line in LogReader::new(RARE_EVENTS.as_bytes(), options) {
+        let ParsedLine::Event(event) = line.unwrap() else { panic!("a rare event line does not parse") };
+        events.push(event);
+    }
+    let mut kinds = std::collections::BTreeSet::new();
+    let (mut direct, mut reference) = (Vec::new(), Vec::new());
+    for event in &events {
+        kinds.insert(format!("{:?}", event.payload).split(['(', ' ']).next().unwrap().to_string());
+        direct.clear();
+        reference.clear();
+        codec.encode(event, &mut direct).unwrap();
+        codec.encode_reference(event, &mut reference).unwrap();
+        assert_eq!(direct, reference, "line {} ({})", event.line, event.event_type);
+    }
+    assert_eq!(kinds.len(), 29, "every payload variant is covered: {kinds:?}");
+}

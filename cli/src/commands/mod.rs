@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod import;
+pub mod serve;
 pub mod synth;
 pub mod topics;
 

@@ -29,7 +29,11 @@ struct EndAware;
 
 impl ClientContext for EndAware {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        let end_of_partition = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        );
+        if !end_of_partition {
             tracing::warn!(%error, reason, "kafka client error");
         }
     }

@@ -1,0 +1,97 @@
+//! `wowlogs serve`: the upload service (the producer's HTTP intake).
+
+use crate::commands::KafkaArgs;
+use anyhow::{Context, Result};
+use bytesize::ByteSize;
+use clap::Args;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wowlogs_producer::registry::LogRegistry;
+use wowlogs_producer::server::auth::StaticKeys;
+use wowlogs_producer::server::{AppState, ServeConfig, router};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// Address to listen on.
+    #[arg(long, env = "WOWLOGS_PRODUCER_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+
+    /// API keys: `KEY:GUILD_ID:GUILD_NAME:PERMISSIONS,...` with permissions joined by `+`
+    /// (upload, query, stream, admin). Keys are hashed on start and never logged.
+    #[arg(long, env = "WOWLOGS_API_KEYS", hide_env_values = true)]
+    pub api_keys: String,
+
+    /// Largest accepted upload (as sent, compressed or not).
+    #[arg(long, env = "WOWLOGS_MAX_UPLOAD_BYTES", default_value = "4GiB")]
+    pub max_upload: ByteSize,
+
+    /// Events each guild may publish per minute; uploads are throttled to it, and a
+    /// guild over it gets 429 with Retry-After.
+    #[arg(long, env = "WOWLOGS_GUILD_EVENTS_PER_MINUTE", default_value_t = NonZeroU32::new(6_000_000).expect("non-zero"))]
+    pub guild_events_per_minute: NonZeroU32,
+
+    /// Where upload bodies are spooled while being hashed and parsed (default: the system temp dir).
+    #[arg(long, env = "WOWLOGS_SPOOL_DIR")]
+    pub spool_dir: Option<PathBuf>,
+
+    /// Unacknowledged messages per upload before parsing waits for the broker.
+    #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
+    pub max_in_flight: usize,
+}
+
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let keys = StaticKeys::parse(&args.api_keys).map_err(anyhow::Error::msg).context("WOWLOGS_API_KEYS")?;
+    let settings = args.kafka.settings("wowlogs-producer");
+    crate::commands::topics::ensure_defaults(&settings)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let registry = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || LogRegistry::load(&settings, Duration::from_secs(300)))
+                .await??
+        };
+        tracing::info!(logs = registry.len(), "upload history loaded");
+        let producer = settings.producer_config().create().context("creating the Kafka producer")?;
+        let config = ServeConfig {
+            max_upload_bytes: args.max_upload.as_u64(),
+            guild_events_per_minute: args.guild_events_per_minute,
+            spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
+            max_in_flight: args.max_in_flight,
+        };
+        let state = AppState::new(Arc::new(keys), registry, producer, settings, config);
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        tracing::info!(address = %args.listen, "upload service listening");
+        eprintln!("upload service on http://{}", args.listen);
+        axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
+        tracing::info!("shutting down: waiting for uploads in progress");
+        state.drain().await;
+        Ok(())
+    })
+}
+
+/// SIGTERM (orchestrators) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
