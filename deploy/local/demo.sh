@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: build wowlogs, analyze a real raid log
-# and show every fight with its players, deaths and death recap.
-# Usage: deploy/local/demo.sh [LOG...]   (default: the Classic Gnomeregan raid fixture)
+# The main job, end to end on this machine, no Docker: start the local stack (the
+# Kafka-compatible broker and the upload service), upload a real raid log over HTTP,
+# bulk-import another with the CLI, and show what they became: the upload status, the
+# events on the topics, and every fight with its players, deaths and death recap.
+# Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+fixtures="${WOWLOGS_FIXTURES:-$(cd "$root/.." && pwd)/shared/fixtures}"
+raid="$fixtures/classic_sod_1.15.1_gnomeregan_raid.txt"
+arena="$fixtures/retail_tww_11.0.2_dummies_skirmish.txt"
 
-fixtures="${WOWLOGS_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
-if [ "$#" -eq 0 ]; then
-  set -- "$fixtures/classic_sod_1.15.1_gnomeregan_raid.txt" "$fixtures/retail_tww_11.0.2_dummies_skirmish.txt"
-fi
+echo "==> starting the local stack"
+"$here/stack.sh" start
+export WOWLOGS_BROKERS="127.0.0.1:${WOWLOGS_BROKER_PORT:-9092}"
+listen="${WOWLOGS_PRODUCER_LISTEN:-127.0.0.1:8081}"
+key="$(printf '%s' "${WOWLOGS_API_KEYS:-wl_local_demo_key_guild1:1:Loothing:upload+query+stream}" | cut -d: -f1)"
+wowlogs="$root/target/release/wowlogs"
 
-echo "==> building wowlogs (release)"
-cargo build --release --locked --bin wowlogs
-echo "==> wowlogs analyze $*"
-# The fixtures' dates: the Classic raid is from March 2024.
-./target/release/wowlogs analyze --year "${WOWLOGS_YEAR:-2024}" "$@"
+echo "==> uploading $(basename "$raid") over HTTP"
+answer="$(curl -fsS -X POST -H "Authorization: Bearer $key" -F "file=@$raid" "http://$listen/api/v1/logs/upload")"
+echo "$answer"
+upload_id="$(printf '%s' "$answer" | sed -n 's/.*"upload_id":"\([^"]*\)".*/\1/p')"
+for _ in $(seq 1 100); do
+  status="$(curl -fsS -H "Authorization: Bearer $key" "http://$listen/api/v1/uploads/$upload_id")"
+  case "$status" in *'"status":"processing"'*) sleep 0.3 ;; *) break ;; esac
+done
+echo "$status"
+
+echo "==> bulk-importing $(basename "$arena") with the CLI (guild 1)"
+"$wowlogs" import --quiet --guild 1 "$arena"
+
+echo "==> the fights in these logs (the same core the consumers run)"
+"$wowlogs" analyze --year 2024 "$raid" "$arena"
+echo
+echo "The stack keeps running: deploy/local/stack.sh stop"

@@ -175,6 +175,7 @@ async fn a_gzipped_multipart_upload_is_published() {
     assert_eq!(accepted["file_name"], "raid.txt.gz");
     let done = wait_until_done(&app, OTHER_GUILD, accepted["upload_id"].as_str().unwrap()).await;
     assert_eq!((done["status"].as_str(), done["logs"][0]["events"].as_i64()), (Some("completed"), Some(24)));
+    assert_eq!(done["logs"][0]["file_name"], "raid.txt.gz");
 }
 
 #[tokio::test]

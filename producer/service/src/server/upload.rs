@@ -122,7 +122,8 @@ pub async fn upload(
     // Identify and check the logs off the async threads: it reads the whole file.
     let inspected = {
         let path = spool.path().to_path_buf();
-        tokio::task::spawn_blocking(move || inspect(&path, guild)).await.map_err(ApiError::internal)?
+        let name = file_name.clone();
+        tokio::task::spawn_blocking(move || inspect(&path, &name, guild)).await.map_err(ApiError::internal)?
     };
     let logs = match inspected {
         Ok(logs) if !logs.is_empty() => logs,
@@ -341,6 +342,7 @@ async fn spool_body(
 /// Each log in the spooled upload with its identity, if the upload holds combat logs.
 fn inspect(
     path: &std::path::Path,
+    file_name: &str,
     guild: GuildId,
 ) -> Result<Vec<(String, crate::identity::LogIdentity)>, String> {
     let open = || std::fs::File::open(path).map_err(|e| e.to_string());
@@ -359,7 +361,8 @@ fn inspect(
     }
     let mut logs = Vec::new();
     for_each_log(open()?, |entry, input: &mut dyn BufRead| -> Result<(), InputError> {
-        logs.push((entry.unwrap_or("WoWCombatLog.txt").to_string(), identify(guild, input)?));
+        let name = entry.map_or_else(|| file_name.to_string(), |entry| format!("{file_name}:{entry}"));
+        logs.push((name, identify(guild, input)?));
         Ok(())
     })
     .map_err(|e| e.to_string())?;

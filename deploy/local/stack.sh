@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The local stack on 127.0.0.1, without Docker: the broker (tansu, durable in
+# .local-stack/) and the upload service (`wowlogs serve`).
+#
+#   deploy/local/stack.sh start     build, start everything, print the URLs
+#   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
+#   deploy/local/stack.sh status
+#
+# Environment: WOWLOGS_API_KEYS (default: one demo key for guild 1 "Loothing"),
+# WOWLOGS_PRODUCER_LISTEN (default 127.0.0.1:8081), WOWLOGS_BROKER_PORT (default 9092).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+state="${WOWLOGS_STATE:-$root/.local-stack}"
+mkdir -p "$state"
+port="${WOWLOGS_BROKER_PORT:-9092}"
+listen="${WOWLOGS_PRODUCER_LISTEN:-127.0.0.1:8081}"
+export WOWLOGS_API_KEYS="${WOWLOGS_API_KEYS:-wl_local_demo_key_guild1:1:Loothing:upload+query+stream}"
+export WOWLOGS_BROKERS="127.0.0.1:$port"
+wowlogs="$root/target/release/wowlogs"
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+case "${1:-}" in
+  start)
+    (cd "$root" && cargo build --release --locked --bin wowlogs >&2)
+    "$here/broker.sh" start --port "$port" --state "$state" >/dev/null
+    "$wowlogs" topics create >/dev/null
+    if ! running "$state/producer.pid"; then
+      "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
+      echo $! > "$state/producer.pid"
+      for _ in $(seq 1 100); do
+        curl -fs "http://$listen/health/live" >/dev/null 2>&1 && break
+        running "$state/producer.pid" || { echo "the upload service exited; see $state/producer.log" >&2; exit 1; }
+        sleep 0.2
+      done
+    fi
+    echo "broker:         $WOWLOGS_BROKERS (tansu, data in $state/broker.db)"
+    echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
+    echo "demo API key:   ${WOWLOGS_API_KEYS%%:*}"
+    ;;
+  stop)
+    if running "$state/producer.pid"; then
+      kill "$(cat "$state/producer.pid")"
+      for _ in $(seq 1 100); do running "$state/producer.pid" || break; sleep 0.1; done
+    fi
+    rm -f "$state/producer.pid"
+    "$here/broker.sh" stop --state "$state"
+    echo "stopped (data kept in $state)"
+    ;;
+  status)
+    "$here/broker.sh" status --state "$state" || true
+    if running "$state/producer.pid"; then echo "upload service running at http://$listen"; else echo "upload service stopped"; fi
+    ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
