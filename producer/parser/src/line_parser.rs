@@ -99,56 +99,35 @@ impl LineParser {
         };
         let version = self.version;
         let fields = self.splitter.split(body, max_fields).map_err(|kind| error(Some(name), kind))?;
+        // The envelope every event shares; the parts differ by kind.
+        let keep_raw = self.options.keep_raw;
+        let event = |event_type: Cow<'static, str>, source, target, spell, advanced, payload| CombatEvent {
+            guild_id: self.options.guild_id,
+            log_id: self.options.log_id,
+            line,
+            timestamp_ms,
+            event_type,
+            source,
+            target,
+            spell,
+            advanced,
+            payload,
+            raw: if keep_raw { text.to_string() } else { String::new() },
+        };
         let Some(spec) = spec else {
-            return Ok(CombatEvent {
-                guild_id: self.options.guild_id,
-                log_id: self.options.log_id,
-                line,
-                timestamp_ms,
-                event_type: Cow::Owned(name.to_string()),
-                source: None,
-                target: None,
-                spell: None,
-                advanced: None,
-                payload: Payload::Generic(Generic {
-                    fields: fields.raw_from(1).map(str::to_string).collect(),
-                }),
-                raw: raw(self.options.keep_raw, text),
-            });
+            let fields = Generic { fields: fields.raw_from(1).map(str::to_string).collect() };
+            return Ok(event(Cow::Owned(name.to_string()), None, None, None, None, Payload::Generic(fields)));
         };
         let event = match spec.kind {
             EventKind::Combat { prefix, suffix, support } => {
                 let parts = combat::parse(&fields, prefix, suffix, support, version)
                     .map_err(|kind| error(Some(name), with_version(kind, version)))?;
-                CombatEvent {
-                    guild_id: self.options.guild_id,
-                    log_id: self.options.log_id,
-                    line,
-                    timestamp_ms,
-                    event_type: Cow::Borrowed(spec.name),
-                    source: Some(parts.source),
-                    target: Some(parts.target),
-                    spell: parts.spell,
-                    advanced: parts.advanced,
-                    payload: parts.payload,
-                    raw: raw(self.options.keep_raw, text),
-                }
+                let (source, target) = (Some(parts.source), Some(parts.target));
+                event(Cow::Borrowed(spec.name), source, target, parts.spell, parts.advanced, parts.payload)
             }
             EventKind::Special(special) => {
                 let parts = special::parse(&fields, special).map_err(|kind| error(Some(name), kind))?;
-                CombatEvent {
-                    guild_id: self.options.guild_id,
-                    log_id: self.options.log_id,
-                    line,
-                    timestamp_ms,
-                    event_type: Cow::Borrowed(spec.name),
-                    source: parts.source,
-                    target: parts.target,
-                    spell: None,
-                    advanced: None,
-                    payload: parts.payload,
-                    raw: raw(self.options.keep_raw, text),
-                }
+                event(Cow::Borrowed(spec.name), parts.source, parts.target, None, None, parts.payload)
             }
         };
         if let (EventKind::Special(Special::CombatLogVersion), Payload::LogVersion(v)) =
@@ -158,10 +137,6 @@ impl LineParser {
         }
         Ok(event)
     }
-}
-
-fn raw(keep: bool, line: &str) -> String {
-    if keep { line.to_string() } else { String::new() }
 }
 
 fn with_version(kind: ParseErrorKind, version: Option<i32>) -> ParseErrorKind {

@@ -462,6 +462,22 @@ fn publish_upload(state: &AppState, upload_id: &str, jobs: Vec<LogJob>, spool: t
     let mut outbox = Outbox::new(state.producer.clone(), state.config.max_in_flight);
     let mut failed = None;
     let mut index = 0;
+    // The lifecycle starts on the topic too: accepted, then parsing, then the outcome.
+    for job in &jobs {
+        let accepted = publish_status(
+            job,
+            &state.encoders,
+            &mut outbox,
+            UploadState::Accepted,
+            &IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() },
+            None,
+            &now_ms,
+            &mut |_, _| {},
+        );
+        if let Err(error) = accepted {
+            tracing::warn!(upload_id, %error, "could not record an accepted upload");
+        }
+    }
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
             let Some(job) = jobs.get(index) else { return Ok(()) };
