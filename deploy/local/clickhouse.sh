@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Starts and stops a local ClickHouse on 127.0.0.1 with a data directory of its own.
+#
+#   deploy/local/clickhouse.sh start [--http-port P] [--tcp-port P] [--state DIR]
+#   deploy/local/clickhouse.sh stop  [--state DIR]
+#   deploy/local/clickhouse.sh status [--state DIR]
+#
+# Prints the HTTP URL (http://127.0.0.1:PORT) once the server answers queries. Data
+# lives in DIR/clickhouse/ (default .local-stack/).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+command="${1:-}"; shift || true
+http_port=8123 tcp_port=9000 state="${WOWLOGS_STATE:-$here/../../.local-stack}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --http-port) http_port="$2"; shift ;;
+    --tcp-port) tcp_port="$2"; shift ;;
+    --state) state="$2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$state"
+state="$(cd "$state" && pwd)"
+data="$state/clickhouse"
+pidfile="$state/clickhouse.pid"
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+case "$command" in
+  start)
+    if running; then cat "$state/clickhouse.url"; exit 0; fi
+    "$here/install-clickhouse.sh"
+    mkdir -p "$data/tmp" "$data/user_files" "$data/format_schemas"
+    # The packaged config with our paths and ports, listening on loopback only.
+    clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
+      --path="$data/" --tmp_path="$data/tmp/" --user_files_path="$data/user_files/" \
+      --format_schema_path="$data/format_schemas/" \
+      --logger.log="$data/server.log" --logger.errorlog="$data/server.err.log" \
+      --listen_host=127.0.0.1 --http_port="$http_port" --tcp_port="$tcp_port" \
+      --interserver_http_port=0 >"$state/clickhouse.out" 2>&1 &
+    echo $! > "$pidfile"
+    url="http://127.0.0.1:$http_port"
+    echo "$url" > "$state/clickhouse.url"
+    for _ in $(seq 1 150); do
+      if curl -fs "$url/?query=SELECT%201" >/dev/null 2>&1; then echo "$url"; exit 0; fi
+      if ! running; then echo "clickhouse exited; see $data/server.err.log" >&2; tail -20 "$data/server.err.log" >&2 || true; exit 1; fi
+      sleep 0.2
+    done
+    echo "clickhouse did not answer within 30 s; see $data/server.err.log" >&2
+    exit 1
+    ;;
+  stop)
+    if running; then
+      pid="$(cat "$pidfile")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    ;;
+  status)
+    if running; then echo "running (pid $(cat "$pidfile")) at $(cat "$state/clickhouse.url")"; else echo "stopped"; exit 1; fi
+    ;;
+  *) echo "usage: $0 start [--http-port P] [--tcp-port P] [--state DIR] | stop | status" >&2; exit 2 ;;
+esac
