@@ -3,7 +3,7 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wowlogs_cli::commands::{analyze, import, serve, synth, topics};
+use wowlogs_cli::commands::{analyze, import, migrate, serve, synth, topics};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
@@ -33,6 +33,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Run the upload service: POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, health, metrics.
     Serve(serve::ServeArgs),
+    /// Apply the ClickHouse schema migrations that are not applied yet (safe to repeat).
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,5 +61,6 @@ fn run(command: &Command) -> Result<()> {
         Command::Topics(args) => topics::run(args),
         Command::Import(args) => import::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack on 127.0.0.1, without Docker: the broker (tansu, durable in
-# .local-stack/) and the upload service (`wowlogs serve`).
+# .local-stack/), ClickHouse (schema migrated) and the upload service (`wowlogs serve`).
 #
 #   deploy/local/stack.sh start     build, start everything, print the URLs
 #   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
@@ -26,6 +26,8 @@ case "${1:-}" in
     (cd "$root" && cargo build --release --locked --bin wowlogs >&2)
     "$here/broker.sh" start --port "$port" --state "$state" >/dev/null
     "$wowlogs" topics create >/dev/null
+    export WOWLOGS_CLICKHOUSE_URL="$("$here/clickhouse.sh" start --state "$state")"
+    "$wowlogs" migrate >/dev/null
     if ! running "$state/producer.pid"; then
       "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
       echo $! > "$state/producer.pid"
@@ -36,6 +38,7 @@ case "${1:-}" in
       done
     fi
     echo "broker:         $WOWLOGS_BROKERS (tansu, data in $state/broker.db)"
+    echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
     echo "demo API key:   ${WOWLOGS_API_KEYS%%:*}"
     ;;
@@ -46,10 +49,12 @@ case "${1:-}" in
     fi
     rm -f "$state/producer.pid"
     "$here/broker.sh" stop --state "$state"
+    "$here/clickhouse.sh" stop --state "$state"
     echo "stopped (data kept in $state)"
     ;;
   status)
     "$here/broker.sh" status --state "$state" || true
+    "$here/clickhouse.sh" status --state "$state" || true
     if running "$state/producer.pid"; then echo "upload service running at http://$listen"; else echo "upload service stopped"; fi
     ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;

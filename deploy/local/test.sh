@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit, property, fixture and CLI
-# tests, and the tests against a real Kafka-compatible broker, which it starts (and
-# installs the first time: ~12 minutes, then cached under ~/.cache/wowlogs).
+# tests, and the tests against a real Kafka-compatible broker and a real ClickHouse,
+# which it starts (installing them the first time: the broker builds in ~12 minutes,
+# then is cached under ~/.cache/wowlogs; ClickHouse comes from Debian's packages), plus
+# the schema's DDL on a current ClickHouse engine (chdb, from PyPI).
 # Usage: deploy/local/test.sh        (from anywhere; needs cargo)
 #
 # Tests read the real combat logs from ../shared/fixtures (override with WOWLOGS_FIXTURES).
@@ -15,18 +17,30 @@ if [ ! -d "$fixtures" ]; then
 fi
 export WOWLOGS_FIXTURES="$fixtures"
 
-# A fresh in-memory broker for the tests that talk to Kafka (built once, cached).
+# Fresh servers for the tests that talk to Kafka and ClickHouse: an in-memory broker
+# (built once, cached) and a ClickHouse with a throwaway data directory.
 state="$(mktemp -d)"
 broker_port="${WOWLOGS_TEST_BROKER_PORT:-19092}"
-stop_servers() { deploy/local/broker.sh stop --state "$state" || true; rm -rf "$state"; }
+clickhouse_http="${WOWLOGS_TEST_CLICKHOUSE_HTTP_PORT:-18123}"
+clickhouse_tcp="${WOWLOGS_TEST_CLICKHOUSE_TCP_PORT:-19000}"
+stop_servers() {
+  deploy/local/broker.sh stop --state "$state" || true
+  deploy/local/clickhouse.sh stop --state "$state" || true
+  rm -rf "$state"
+}
 trap stop_servers EXIT
 echo "==> starting the local broker (tansu)"
 export WOWLOGS_TEST_BROKERS="$(deploy/local/broker.sh start --memory --port "$broker_port" --state "$state")"
+echo "==> starting the local ClickHouse"
+export WOWLOGS_TEST_CLICKHOUSE="$(deploy/local/clickhouse.sh start --http-port "$clickhouse_http" --tcp-port "$clickhouse_tcp" --state "$state")"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> ClickHouse DDL on a current engine (chdb)"
+python3 -c "import chdb" 2>/dev/null || python3 -m pip install --quiet chdb-core
+python3 deploy/checks/clickhouse_ddl_current.py
 echo "==> cargo test"
 log="$state/cargo-test.log"
 cargo test --workspace --locked 2>&1 | tee "$log"

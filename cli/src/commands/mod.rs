@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod import;
+pub mod migrate;
 pub mod serve;
 pub mod synth;
 pub mod topics;
@@ -15,6 +16,33 @@ pub struct KafkaArgs {
     /// Kafka bootstrap servers (`host:port,...`).
     #[arg(long, env = "WOWLOGS_BROKERS", default_value = "127.0.0.1:9092")]
     pub brokers: String,
+}
+
+/// Where ClickHouse is.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// ClickHouse HTTP endpoint.
+    #[arg(long, env = "WOWLOGS_CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    pub clickhouse_url: String,
+    /// Database holding the wowlogs tables.
+    #[arg(long, env = "WOWLOGS_CLICKHOUSE_DATABASE", default_value = "wowlogs")]
+    pub database: String,
+    /// ClickHouse user.
+    #[arg(long, env = "WOWLOGS_CLICKHOUSE_USER")]
+    pub clickhouse_user: Option<String>,
+    /// ClickHouse password.
+    #[arg(long, env = "WOWLOGS_CLICKHOUSE_PASSWORD", hide_env_values = true)]
+    pub clickhouse_password: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn settings(&self) -> wowlogs_store::StoreSettings {
+        wowlogs_store::StoreSettings {
+            user: self.clickhouse_user.clone(),
+            password: self.clickhouse_password.clone(),
+            ..wowlogs_store::StoreSettings::new(self.clickhouse_url.clone(), self.database.clone())
+        }
+    }
 }
 
 impl KafkaArgs {

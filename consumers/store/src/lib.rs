@@ -1,0 +1,11 @@
+//! ClickHouse for wowlogs: how to connect, and the schema's numbered migrations.
+//!
+//! The same code runs against the local ClickHouse (Debian's 18.16) and current
+//! releases; the crate's row validation is off because 18.16 cannot answer
+//! `RowBinaryWithNamesAndTypes` (tests compare `DESCRIBE TABLE` instead).
+
+mod migrations;
+mod settings;
+
+pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
+pub use settings::StoreSettings;

@@ -1,0 +1,116 @@
+//! Numbered schema migrations, applied once each, safely repeatable.
+
+use crate::StoreSettings;
+
+/// One numbered migration file of `schemas/clickhouse/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "pipeline_tables",
+        sql: include_str!("../../../schemas/clickhouse/0001_pipeline_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "tenancy",
+        sql: include_str!("../../../schemas/clickhouse/0002_tenancy.sql"),
+    },
+];
+
+/// Why migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("migration {version} ({name}) failed: {source}")]
+    Statement { version: u32, name: &'static str, source: clickhouse::error::Error },
+    #[error("ClickHouse: {0}")]
+    ClickHouse(#[from] clickhouse::error::Error),
+}
+
+impl Migration {
+    /// The statements of the file: comments dropped, split at `;`.
+    pub fn statements(&self) -> Vec<String> {
+        let without_comments: String =
+            self.sql.lines().map(|line| line.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+        without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    }
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Applied {
+    version: u32,
+}
+
+/// Creates the database if needed and applies the migrations it lacks, in order;
+/// returns the versions applied. Every statement is idempotent, so concurrent or
+/// repeated runs are safe.
+pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationError> {
+    settings
+        .server_client()
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {}", settings.database))
+        .execute()
+        .await?;
+    let client = settings.client();
+    client
+        .query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_ms Int64) \
+             ENGINE = ReplacingMergeTree(applied_ms) ORDER BY version",
+        )
+        .execute()
+        .await?;
+    let applied: Vec<u32> = client
+        .query("SELECT DISTINCT version FROM schema_migrations")
+        .fetch_all::<Applied>()
+        .await?
+        .into_iter()
+        .map(|a| a.version)
+        .collect();
+    let mut done = Vec::new();
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        for statement in migration.statements() {
+            client.query(&statement).execute().await.map_err(|source| MigrationError::Statement {
+                version: migration.version,
+                name: migration.name,
+                source,
+            })?;
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        client
+            .query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(now_ms)
+            .execute()
+            .await?;
+        tracing::info!(version = migration.version, name = migration.name, "migration applied");
+        done.push(migration.version);
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_from_one() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, i + 1);
+        }
+    }
+
+    #[test]
+    fn statements_split_at_semicolons_without_comments() {
+        let statements = MIGRATIONS[0].statements();
+        assert!(statements.iter().all(|s| s.starts_with("CREATE TABLE IF NOT EXISTS")), "{statements:?}");
+        assert_eq!(statements.len(), 7);
+    }
+}

@@ -1,0 +1,113 @@
+//! Migrations against the real local ClickHouse (started by `deploy/local/test.sh`; set
+//! `WOWLOGS_TEST_CLICKHOUSE` to an HTTP URL to run these with `cargo test`). Each test
+//! migrates a database of its own.
+
+use wowlogs_store::{MIGRATIONS, StoreSettings, migrate};
+
+fn fresh_database(test: &str) -> StoreSettings {
+    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect(
+        "these tests need the local ClickHouse: run deploy/local/test.sh, or start it with \
+         `deploy/local/clickhouse.sh start --http-port 18123 --tcp-port 19000` and set WOWLOGS_TEST_CLICKHOUSE=http://127.0.0.1:18123",
+    );
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()))
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Name {
+    name: String,
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Count {
+    n: u64,
+}
+
+#[tokio::test]
+async fn every_migration_applies_once_and_a_second_run_changes_nothing() {
+    let settings = fresh_database("once");
+    let applied = migrate(&settings).await.unwrap();
+    assert_eq!(applied, MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>());
+    assert!(migrate(&settings).await.unwrap().is_empty(), "nothing is pending the second time");
+
+    let client = settings.client();
+    let tables: Vec<String> = client
+        .query("SELECT name FROM system.tables WHERE database = ? ORDER BY name")
+        .bind(&settings.database)
+        .fetch_all::<Name>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    for table in [
+        "api_keys",
+        "audit_log",
+        "characters",
+        "combat_events",
+        "dead_letters",
+        "encounter_deaths",
+        "encounter_players",
+        "encounters",
+        "guilds",
+        "logs",
+        "schema_migrations",
+    ] {
+        assert!(tables.contains(&table.to_string()), "missing {table}: {tables:?}");
+    }
+    let guilds = client
+        .query("SELECT count() AS n FROM guilds FINAL WHERE guild_id = 1")
+        .fetch_one::<Count>()
+        .await
+        .unwrap();
+    assert_eq!(guilds.n, 1, "the default guild exists");
+}
+
+#[tokio::test]
+async fn concurrent_migrations_are_safe() {
+    let settings = fresh_database("concurrent");
+    let runs = futures_like_join(&settings).await;
+    assert!(runs.iter().all(Result::is_ok), "{runs:?}");
+    let client = settings.client();
+    let versions =
+        client.query("SELECT count() AS n FROM schema_migrations FINAL").fetch_one::<Count>().await.unwrap();
+    assert_eq!(versions.n as usize, MIGRATIONS.len());
+}
+
+async fn futures_like_join(settings: &StoreSettings) -> Vec<Result<Vec<u32>, wowlogs_store::MigrationError>> {
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let settings = settings.clone();
+            tokio::spawn(async move { migrate(&settings).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test]
+async fn every_table_leads_its_sorting_key_with_guild_id() {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Key {
+        name: String,
+        sorting_key: String,
+    }
+    let settings = fresh_database("keys");
+    migrate(&settings).await.unwrap();
+    let keys = settings
+        .client()
+        .query(
+            "SELECT name, sorting_key FROM system.tables WHERE database = ? AND name != 'schema_migrations'",
+        )
+        .bind(&settings.database)
+        .fetch_all::<Key>()
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 10);
+    for key in keys {
+        assert!(key.sorting_key.starts_with("guild_id"), "{}: {}", key.name, key.sorting_key);
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Applies every migration in schemas/clickhouse/ to a current ClickHouse engine
+(26.x, in-process through chdb) and checks each table's sorting key, so the DDL that
+runs on the local 18.16 server is known to run on current releases too.
+
+Usage: python3 deploy/checks/clickhouse_ddl_current.py   (needs: pip install chdb-core)
+Prints one 'N passed, M failed' line; exits non-zero on any failure.
+"""
+import pathlib
+import re
+import sys
+import tempfile
+
+from chdb import session as chs
+
+root = pathlib.Path(__file__).resolve().parents[2]
+migrations = sorted((root / "schemas" / "clickhouse").glob("[0-9][0-9][0-9][0-9]_*.sql"))
+passed = failed = 0
+with tempfile.TemporaryDirectory() as data:
+    db = chs.Session(data)
+    version = db.query("SELECT version()", "CSV").bytes().decode().strip()
+    db.query("CREATE DATABASE IF NOT EXISTS wowlogs")
+    for migration in migrations:
+        sql = re.sub(r"--[^\n]*", "", migration.read_text())
+        for statement in (s.strip() for s in sql.split(";")):
+            if not statement:
+                continue
+            try:
+                db.query("USE wowlogs")
+                db.query(statement)
+                passed += 1
+            except Exception as error:  # noqa: BLE001 - report every failing statement
+                failed += 1
+                print(f"FAIL {migration.name}: {statement[:70]}...: {error}", file=sys.stderr)
+    keys = db.query(
+        "SELECT name, sorting_key FROM system.tables WHERE database = 'wowlogs'", "CSV"
+    ).bytes().decode().strip().splitlines()
+    for line in keys:
+        name, key = [part.strip('"') for part in line.split(",", 1)]
+        if key.startswith("guild_id"):
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL {name}: sorting key {key} does not lead with guild_id", file=sys.stderr)
+print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables")
+print(f"ddl: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
