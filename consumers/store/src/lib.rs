@@ -5,6 +5,7 @@
 //! `RowBinaryWithNamesAndTypes` (tests compare `DESCRIBE TABLE` instead).
 
 mod migrations;
+pub mod rows;
 mod settings;
 
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
