@@ -3,7 +3,7 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wowlogs_cli::commands::{analyze, import, migrate, serve, synth, topics};
+use wowlogs_cli::commands::{analyze, consume, import, migrate, serve, synth, topics};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
@@ -35,6 +35,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Apply the ClickHouse schema migrations that are not applied yet (safe to repeat).
     Migrate(migrate::MigrateArgs),
+    /// Run a consumer group that fills ClickHouse from the topics.
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,5 +64,6 @@ fn run(command: &Command) -> Result<()> {
         Command::Import(args) => import::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Consume(args) => consume::run_command(args),
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine, no Docker: start the local stack (the
-# Kafka-compatible broker and the upload service), upload a real raid log over HTTP,
-# bulk-import another with the CLI, and show what they became: the upload status, the
-# events on the topics, and every fight with its players, deaths and death recap.
+# Kafka-compatible broker, ClickHouse, the upload service and the events sink), upload a
+# real raid log over HTTP, bulk-import another with the CLI, and show what they became:
+# the upload status, the rows in ClickHouse, and every fight with its players, deaths
+# and death recap.
 # Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -30,6 +31,16 @@ echo "$status"
 
 echo "==> bulk-importing $(basename "$arena") with the CLI (guild 1)"
 "$wowlogs" import --quiet --guild 1 "$arena"
+
+echo "==> what reached ClickHouse (the events sink)"
+clickhouse="${WOWLOGS_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
+for _ in $(seq 1 60); do
+  n="$(curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT count() FROM combat_events FINAL WHERE guild_id = 1")"
+  [ "$n" -ge 26712 ] && break
+  sleep 0.5
+done
+curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = 1 FORMAT PrettyCompactNoEscapes"
+curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = 1 GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 
 echo "==> the fights in these logs (the same core the consumers run)"
 "$wowlogs" analyze --year 2024 "$raid" "$arena"

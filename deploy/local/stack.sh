@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack on 127.0.0.1, without Docker: the broker (tansu, durable in
-# .local-stack/), ClickHouse (schema migrated) and the upload service (`wowlogs serve`).
+# .local-stack/), ClickHouse (schema migrated), the upload service (`wowlogs serve`) and
+# the events sink (`wowlogs consume events-sink`: topics into ClickHouse).
 #
 #   deploy/local/stack.sh start     build, start everything, print the URLs
 #   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
@@ -37,17 +38,23 @@ case "${1:-}" in
         sleep 0.2
       done
     fi
+    if ! running "$state/sink.pid"; then
+      "$wowlogs" consume events-sink >"$state/sink.log" 2>&1 &
+      echo $! > "$state/sink.pid"
+    fi
     echo "broker:         $WOWLOGS_BROKERS (tansu, data in $state/broker.db)"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
     echo "demo API key:   ${WOWLOGS_API_KEYS%%:*}"
     ;;
   stop)
-    if running "$state/producer.pid"; then
-      kill "$(cat "$state/producer.pid")"
-      for _ in $(seq 1 100); do running "$state/producer.pid" || break; sleep 0.1; done
-    fi
-    rm -f "$state/producer.pid"
+    for service in producer sink; do
+      if running "$state/$service.pid"; then
+        kill "$(cat "$state/$service.pid")"
+        for _ in $(seq 1 100); do running "$state/$service.pid" || break; sleep 0.1; done
+      fi
+      rm -f "$state/$service.pid"
+    done
     "$here/broker.sh" stop --state "$state"
     "$here/clickhouse.sh" stop --state "$state"
     echo "stopped (data kept in $state)"
@@ -56,6 +63,7 @@ case "${1:-}" in
     "$here/broker.sh" status --state "$state" || true
     "$here/clickhouse.sh" status --state "$state" || true
     if running "$state/producer.pid"; then echo "upload service running at http://$listen"; else echo "upload service stopped"; fi
+    if running "$state/sink.pid"; then echo "events sink running"; else echo "events sink stopped"; fi
     ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod consume;
 pub mod import;
 pub mod migrate;
 pub mod serve;

@@ -78,7 +78,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
 }
 
 /// SIGTERM (orchestrators) or Ctrl-C.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,0 +1,144 @@
+//! The events sink between a real broker and a real ClickHouse (both started by
+//! `deploy/local/test.sh`; set `WOWLOGS_TEST_BROKERS` and `WOWLOGS_TEST_CLICKHOUSE`).
+
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use wowlogs_consumers::events_sink::{SinkConfig, run};
+use wowlogs_kafka::{KafkaSettings, ensure_topics};
+use wowlogs_producer::import::{ImportObserver, ImportSettings, LogOutcome, LogReport, import_files};
+use wowlogs_producer::intake::IntakeCounts;
+use wowlogs_producer::registry::LogRegistry;
+use wowlogs_schemas::{GuildId, topics};
+use wowlogs_store::{StoreSettings, migrate};
+
+struct Quiet;
+impl ImportObserver for Quiet {
+    fn log_started(&self, _: &str, _: u64) {}
+    fn progress(&self, _: &str, _: &IntakeCounts) {}
+    fn log_done(&self, _: &LogReport) {}
+}
+
+fn servers(test: &str) -> (KafkaSettings, StoreSettings) {
+    let brokers =
+        std::env::var("WOWLOGS_TEST_BROKERS").expect("run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS");
+    let clickhouse = std::env::var("WOWLOGS_TEST_CLICKHOUSE")
+        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE");
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    (
+        KafkaSettings::new(brokers, format!("wowlogs-sink-test-{test}")),
+        StoreSettings::new(clickhouse, format!("wowlogs_test_sink_{test}_{}_{unique}", std::process::id())),
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    std::env::var_os("WOWLOGS_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .join(name)
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Count {
+    n: u64,
+}
+
+async fn count(store: &StoreSettings, sql: &str) -> u64 {
+    store.client().query(sql).fetch_one::<Count>().await.map(|c| c.n).unwrap_or(0)
+}
+
+async fn wait_for(store: &StoreSettings, sql: &str, expected: u64) {
+    let started = Instant::now();
+    loop {
+        let n = count(store, sql).await;
+        if n == expected {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "{sql}: {n}, expected {expected}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
+    let (kafka, store) = servers("land");
+    ensure_topics(&kafka, &topics::ALL, |t| t.default_partitions, 1).await.unwrap();
+    migrate(&store).await.unwrap();
+    let guild = 3001;
+
+    // A real log with two bad lines appended, imported through the producer.
+    let dir = std::env::temp_dir().join(format!("wowlogs-sink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mixed.txt");
+    let mut text = std::fs::read(fixture("arena_3v3_tww_11.2.0.txt")).unwrap();
+    text.extend_from_slice(
+        b"8/30/2025 21:05:52.0008  SPELL_DAMAGE,Player-11-0E88FF6F,\"Broken\nnot a log line\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let producer: FutureProducer = kafka.producer_config().create().unwrap();
+    let import = ImportSettings {
+        guild_id: GuildId(guild),
+        year: Some(2025),
+        utc_offset_minutes: 0,
+        parallelism: 1,
+        max_in_flight: 1000,
+    };
+    let reports = {
+        let (producer, path) = (producer.clone(), path.clone());
+        tokio::task::spawn_blocking(move || {
+            import_files(&producer, &Mutex::new(LogRegistry::default()), &[path], &import, &Quiet)
+        })
+        .await
+        .unwrap()
+    };
+    assert!(matches!(reports[0].outcome, LogOutcome::Imported { .. }), "{reports:?}");
+
+    // And a record nobody can decode.
+    let key = guild.to_string();
+    producer
+        .send(
+            FutureRecord::to(topics::COMBAT_EVENTS.name).key(&key).payload(&b"\x00garbage"[..]),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = SinkConfig {
+        kafka: kafka.clone(),
+        store: store.clone(),
+        group_id: format!("wowlogs-events-sink-test-{}", std::process::id()),
+        batch_rows: 10_000,
+        batch_age: Duration::from_millis(300),
+        session_timeout: Duration::from_secs(6),
+    };
+    let sink = tokio::spawn(run(config, async {
+        let _ = stopped.await;
+    }));
+
+    wait_for(&store, &format!("SELECT count() AS n FROM combat_events FINAL WHERE guild_id = {guild}"), 32)
+        .await;
+    wait_for(&store, &format!("SELECT count() AS n FROM logs FINAL WHERE guild_id = {guild} AND state = 'completed' AND events = 32 AND dead_letters = 2"), 1).await;
+    wait_for(
+        &store,
+        &format!(
+            "SELECT count() AS n FROM dead_letters FINAL WHERE guild_id = {guild} AND source = 'parser'"
+        ),
+        2,
+    )
+    .await;
+    wait_for(
+        &store,
+        &format!(
+            "SELECT count() AS n FROM dead_letters FINAL WHERE guild_id = {guild} AND code = 'undecodable'"
+        ),
+        1,
+    )
+    .await;
+    stop.send(()).unwrap();
+    sink.await.unwrap().unwrap();
+    let damage = count(&store, &format!("SELECT toUInt64(sum(amount)) AS n FROM combat_events FINAL WHERE guild_id = {guild} AND event_type = 'RANGE_DAMAGE'")).await;
+    assert_eq!(damage, 598_949, "the hunter's four hits, as analyze counts them");
+    let _ = std::fs::remove_dir_all(dir);
+}
