@@ -25,11 +25,13 @@ mkdir -p "$state"
 state="$(cd "$state" && pwd)"
 pidfile="$state/broker.pid"
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 case "$command" in
   start)
-    if running; then echo "broker already running (pid $(cat "$pidfile"))" >&2; cat "$state/broker.addr"; exit 0; fi
+    if running "$pidfile"; then echo "broker already running (pid $(cat "$pidfile"))" >&2; cat "$state/broker.addr"; exit 0; fi
     bin="$("$here/install-broker.sh")"
     if [ "$memory" = 1 ]; then engine="memory://tansu/"; else engine="sqlite://broker.db"; fi
     # The sqlite path is relative to the working directory: run inside the state dir.
@@ -39,25 +41,14 @@ case "$command" in
         --storage-engine "$engine" >"$state/broker.log" 2>&1) &
     echo $! > "$pidfile"
     echo "127.0.0.1:$port" > "$state/broker.addr"
-    for _ in $(seq 1 150); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "127.0.0.1:$port"; exit 0; fi
-      if ! running; then echo "broker exited; see $state/broker.log" >&2; tail -20 "$state/broker.log" >&2; exit 1; fi
-      sleep 0.2
-    done
-    echo "broker did not open port $port within 30 s; see $state/broker.log" >&2
-    exit 1
+    LOG_FILE="$state/broker.log" wait_until "$pidfile" port_open "$port"
+    echo "127.0.0.1:$port"
     ;;
   stop)
-    if running; then
-      pid="$(cat "$pidfile")"
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
+    stop_pidfile "$pidfile"
     ;;
   status)
-    if running; then echo "running (pid $(cat "$pidfile")) at $(cat "$state/broker.addr")"; else echo "stopped"; exit 1; fi
+    if running "$pidfile"; then echo "running (pid $(cat "$pidfile")) at $(cat "$state/broker.addr")"; else echo "stopped"; exit 1; fi
     ;;
   *) echo "usage: $0 start [--memory] [--port PORT] [--state DIR] | stop | status" >&2; exit 2 ;;
 esac

@@ -24,11 +24,12 @@ mkdir -p "$state"
 state="$(cd "$state" && pwd)"
 data="$state/clickhouse"
 pidfile="$state/clickhouse.pid"
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 case "$command" in
   start)
-    if running; then cat "$state/clickhouse.url"; exit 0; fi
+    if running "$pidfile"; then cat "$state/clickhouse.url"; exit 0; fi
     "$here/install-clickhouse.sh"
     mkdir -p "$data/tmp" "$data/user_files" "$data/format_schemas"
     # The packaged config with our paths and ports, listening on loopback only.
@@ -41,25 +42,14 @@ case "$command" in
     echo $! > "$pidfile"
     url="http://127.0.0.1:$http_port"
     echo "$url" > "$state/clickhouse.url"
-    for _ in $(seq 1 150); do
-      if curl -fs "$url/?query=SELECT%201" >/dev/null 2>&1; then echo "$url"; exit 0; fi
-      if ! running; then echo "clickhouse exited; see $data/server.err.log" >&2; tail -20 "$data/server.err.log" >&2 || true; exit 1; fi
-      sleep 0.2
-    done
-    echo "clickhouse did not answer within 30 s; see $data/server.err.log" >&2
-    exit 1
+    LOG_FILE="$data/server.err.log" wait_until "$pidfile" curl -fs "$url/?query=SELECT%201"
+    echo "$url"
     ;;
   stop)
-    if running; then
-      pid="$(cat "$pidfile")"
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
+    stop_pidfile "$pidfile"
     ;;
   status)
-    if running; then echo "running (pid $(cat "$pidfile")) at $(cat "$state/clickhouse.url")"; else echo "stopped"; exit 1; fi
+    if running "$pidfile"; then echo "running (pid $(cat "$pidfile")) at $(cat "$state/clickhouse.url")"; else echo "stopped"; exit 1; fi
     ;;
   *) echo "usage: $0 start [--http-port P] [--tcp-port P] [--state DIR] | stop | status" >&2; exit 2 ;;
 esac

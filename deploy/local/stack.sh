@@ -20,7 +20,8 @@ export WOWLOGS_API_KEYS="${WOWLOGS_API_KEYS:-wl_local_demo_key_guild1:1:Loothing
 export WOWLOGS_BROKERS="127.0.0.1:$port"
 wowlogs="$root/target/release/wowlogs"
 
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 case "${1:-}" in
   start)
@@ -32,11 +33,7 @@ case "${1:-}" in
     if ! running "$state/producer.pid"; then
       "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
       echo $! > "$state/producer.pid"
-      for _ in $(seq 1 100); do
-        curl -fs "http://$listen/health/live" >/dev/null 2>&1 && break
-        running "$state/producer.pid" || { echo "the upload service exited; see $state/producer.log" >&2; exit 1; }
-        sleep 0.2
-      done
+      LOG_FILE="$state/producer.log" wait_until "$state/producer.pid" curl -fs "http://$listen/health/live"
     fi
     if ! running "$state/sink.pid"; then
       "$wowlogs" consume events-sink >"$state/sink.log" 2>&1 &
@@ -48,13 +45,8 @@ case "${1:-}" in
     echo "demo API key:   ${WOWLOGS_API_KEYS%%:*}"
     ;;
   stop)
-    for service in producer sink; do
-      if running "$state/$service.pid"; then
-        kill "$(cat "$state/$service.pid")"
-        for _ in $(seq 1 100); do running "$state/$service.pid" || break; sleep 0.1; done
-      fi
-      rm -f "$state/$service.pid"
-    done
+    stop_pidfile "$state/producer.pid"
+    stop_pidfile "$state/sink.pid"
     "$here/broker.sh" stop --state "$state"
     "$here/clickhouse.sh" stop --state "$state"
     echo "stopped (data kept in $state)"
