@@ -47,12 +47,12 @@ struct Accepted {
     log_ids: Vec<LogId>,
 }
 
-/// The caller, checked for a permission; legacy `X-API-Key` callers are flagged so the
-/// answer carries a `Deprecation` header.
+/// The caller, checked for one of `permissions`; legacy `X-API-Key` callers are flagged
+/// so the answer carries a `Deprecation` header.
 fn authorize(
     state: &AppState,
     headers: &HeaderMap,
-    permission: Permission,
+    permissions: &[Permission],
 ) -> Result<(Principal, bool), ApiError> {
     let (key, legacy) = match presented_key(headers) {
         Some(Presented::Bearer(key)) => (key, false),
@@ -61,11 +61,12 @@ fn authorize(
     };
     let principal =
         state.keys.authenticate(&key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
-    if !principal.may(permission) {
+    if !permissions.iter().any(|&p| principal.may(p)) {
+        let wanted: Vec<String> = permissions.iter().map(|p| format!("`{p:?}`").to_lowercase()).collect();
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("this key lacks the `{permission:?}` permission").to_lowercase(),
+            format!("this key lacks the {} permission", wanted.join(" or ")),
         ));
     }
     Ok((principal, legacy))
@@ -87,7 +88,7 @@ pub async fn upload(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (principal, legacy) = authorize(&state, &headers, Permission::Upload)?;
+    let (principal, legacy) = authorize(&state, &headers, &[Permission::Upload])?;
     let guild = principal.guild_id;
     if let Some(wait) = state.limiter.admission(guild) {
         let mut error = ApiError::new(
@@ -237,8 +238,7 @@ pub async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (principal, legacy) = authorize(&state, &headers, Permission::Upload)
-        .or_else(|_| authorize(&state, &headers, Permission::Query))?;
+    let (principal, legacy) = authorize(&state, &headers, &[Permission::Upload, Permission::Query])?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no upload {id}"));
     let known = state.uploads.lock().expect("uploads lock").get(&id).cloned();
     let record = match known {
@@ -418,18 +418,18 @@ struct UploadHooks<'a> {
     state: &'a AppState,
     upload_id: &'a str,
     index: usize,
-    guild: GuildId,
+    job: &'a LogJob,
     reported: IntakeCounts,
 }
 
 impl IntakeHooks for UploadHooks<'_> {
     fn throttle(&mut self, events: u32) -> bool {
-        self.state.limiter.take(self.guild, events)
+        self.state.limiter.take(self.job.guild_id, events)
     }
 
     fn progress(&mut self, counts: &IntakeCounts) {
         self.state.metrics.published(
-            self.guild,
+            self.job.guild_id,
             counts.lines - self.reported.lines,
             counts.events - self.reported.events,
             counts.dead_letters - self.reported.dead_letters,
@@ -438,17 +438,7 @@ impl IntakeHooks for UploadHooks<'_> {
         if let Some(record) = self.state.uploads.lock().expect("uploads lock").get_mut(self.upload_id)
             && let Some(log) = record.logs.get_mut(self.index)
         {
-            let job_status = UploadStatus {
-                state: UploadState::Parsing,
-                lines: counts.lines as i64,
-                events: counts.events as i64,
-                dead_letters: counts.dead_letters as i64,
-                bytes_read: counts.bytes as i64,
-                acked_through_line: counts.acked_through_line,
-                timestamp_ms: now_ms(),
-                ..log.clone()
-            };
-            *log = job_status;
+            *log = status_of(self.job, UploadState::Parsing, counts, None, now_ms());
         }
     }
 
@@ -481,13 +471,7 @@ fn publish_upload(state: &AppState, upload_id: &str, jobs: Vec<LogJob>, spool: t
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
             let Some(job) = jobs.get(index) else { return Ok(()) };
-            let mut hooks = UploadHooks {
-                state,
-                upload_id,
-                index,
-                guild: job.guild_id,
-                reported: IntakeCounts::default(),
-            };
+            let mut hooks = UploadHooks { state, upload_id, index, job, reported: IntakeCounts::default() };
             let mut ack = |_: Tag, _: Duration| {};
             let (final_state, counts, reason) =
                 match publish_log(job, input, &state.encoders, &mut outbox, &now_ms, &mut hooks) {
