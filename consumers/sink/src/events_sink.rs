@@ -14,7 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::KafkaSettings;
+use wowlogs_kafka::{KafkaSettings, record_headers};
 use wowlogs_schemas::topics::{COMBAT_EVENTS, DEAD_LETTER, UPLOADS, guild_key};
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, LogId, UploadStatus};
 use wowlogs_store::StoreSettings;
@@ -129,13 +129,20 @@ async fn take(
             .map_err(|e| e.to_string())
     };
     if let Err(reason) = outcome {
-        poison(message, &reason, dead_letters, group_id).await;
+        poison(message, &reason, &codecs.2, dead_letters, group_id).await;
     }
     batch.offsets.insert((topic.to_string(), message.partition()), offset + 1);
 }
 
-/// Sends an undecodable record to the dead-letter topic, kept whole.
-async fn poison(message: &BorrowedMessage<'_>, reason: &str, producer: &FutureProducer, group_id: &str) {
+/// Sends an undecodable record to the dead-letter topic, kept whole, with the
+/// contract's headers like every other record.
+async fn poison(
+    message: &BorrowedMessage<'_>,
+    reason: &str,
+    codec: &Codec<DeadLetter>,
+    producer: &FutureProducer,
+    group_id: &str,
+) {
     let guild =
         message.key().and_then(|k| std::str::from_utf8(k).ok()).and_then(|k| k.parse().ok()).unwrap_or(0);
     tracing::warn!(
@@ -160,12 +167,15 @@ async fn poison(message: &BorrowedMessage<'_>, reason: &str, producer: &FuturePr
             .map_or(0, |d| d.as_millis() as i64),
     };
     let mut buf = Vec::new();
-    if Codec::<DeadLetter>::new().and_then(|c| c.encode(&letter, &mut buf)).is_ok() {
-        let key = guild_key(GuildId(guild));
-        let record = FutureRecord::to(DEAD_LETTER.name).key(&key).payload(&buf);
-        if let Err((error, _)) = producer.send(record, Duration::from_secs(30)).await {
-            tracing::error!(%error, "could not dead-letter an undecodable record");
-        }
+    if let Err(error) = codec.encode(&letter, &mut buf) {
+        tracing::error!(%error, "could not encode the dead letter of an undecodable record");
+        return;
+    }
+    let key = guild_key(letter.guild_id);
+    let headers = record_headers(letter.guild_id, letter.log_id, codec.fingerprint());
+    let record = FutureRecord::to(DEAD_LETTER.name).key(&key).payload(&buf).headers(headers);
+    if let Err((error, _)) = producer.send(record, Duration::from_secs(30)).await {
+        tracing::error!(%error, "could not dead-letter an undecodable record");
     }
 }
 
