@@ -33,7 +33,7 @@ with tempfile.TemporaryDirectory() as data:
                 failed += 1
                 print(f"FAIL {migration.name}: {statement[:70]}...: {error}", file=sys.stderr)
     keys = db.query(
-        "SELECT name, sorting_key FROM system.tables WHERE database = 'wowlogs'", "CSV"
+        "SELECT name, sorting_key FROM system.tables WHERE database = 'wowlogs' AND engine != 'View'", "CSV"
     ).bytes().decode().strip().splitlines()
     for line in keys:
         name, key = [part.strip('"') for part in line.split(",", 1)]

@@ -45,6 +45,9 @@ pub struct UploadStatus {
     pub reason: Option<String>,
     /// When this status was written, UTC epoch ms.
     pub timestamp_ms: i64,
+    /// `Completed` only: the line of the log's last event (0 when it has none), so a
+    /// consumer knows when it has seen the whole log. Added in v1.1 with a null default.
+    pub last_event_line: Option<i64>,
 }
 
 /// The record of `wowlogs.dead-letter.v1`: input that could not be processed, kept

@@ -25,10 +25,12 @@ pub const COMBAT_EVENTS: TopicSpec = TopicSpec {
 };
 
 /// Upload lifecycle: accepted, parsing progress, completed with counts, failed.
+/// Co-partitioned with [`COMBAT_EVENTS`] (same key, same partition count), so a log's
+/// statuses and events share a partition number and one encounter consumer reads both.
 pub const UPLOADS: TopicSpec = TopicSpec {
     name: "wowlogs.uploads.v1",
     schema_file: "upload_status.avsc",
-    default_partitions: 3,
+    default_partitions: COMBAT_EVENTS.default_partitions,
     config: &[],
 };
 
@@ -76,6 +78,11 @@ mod tests {
         let mut names: Vec<_> = ALL.iter().map(|t| t.name).collect();
         names.dedup();
         assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn statuses_are_co_partitioned_with_events() {
+        assert_eq!(UPLOADS.default_partitions, COMBAT_EVENTS.default_partitions);
     }
 
     #[test]

@@ -101,6 +101,7 @@ fn other_records_round_trip() {
         acked_through_line: 3,
         reason: None,
         timestamp_ms: 1,
+        last_event_line: Some(41),
     };
     let codec = Codec::<UploadStatus>::new().unwrap();
     let mut buf = Vec::new();

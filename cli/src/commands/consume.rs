@@ -3,8 +3,11 @@
 use crate::commands::{KafkaArgs, StoreArgs};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use std::net::SocketAddr;
 use std::time::Duration;
-use wowlogs_consumers::events_sink::{SinkConfig, run};
+use wowlogs_consumers::group::GroupConfig;
+use wowlogs_consumers::metrics::ConsumerMetrics;
+use wowlogs_consumers::{encounters, events_sink};
 
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
@@ -14,45 +17,85 @@ pub struct ConsumeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Group {
-    /// `wowlogs-events-sink`: combat events, upload statuses and dead letters into ClickHouse.
-    EventsSink(EventsSinkArgs),
+    /// `wowlogs-events-sink`: combat events, upload statuses and dead letters into
+    /// `combat_events`, `logs` and `dead_letters`.
+    EventsSink(GroupArgs),
+    /// `wowlogs-encounters`: fights, player metrics, deaths and characters into
+    /// `encounters`, `encounter_players`, `encounter_deaths` and `character_logs`, and
+    /// a summary of every completed fight on `wowlogs.encounters.v1`.
+    Encounters(GroupArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct EventsSinkArgs {
+pub struct GroupArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Consumer group id.
-    #[arg(long, env = "WOWLOGS_EVENTS_SINK_GROUP", default_value = "wowlogs-events-sink")]
-    pub group_id: String,
+    /// Consumer group id [default: wowlogs-events-sink or wowlogs-encounters].
+    #[arg(long, env = "WOWLOGS_CONSUMER_GROUP")]
+    pub group_id: Option<String>,
     /// Rows buffered before an insert.
-    #[arg(long, env = "WOWLOGS_SINK_BATCH_ROWS", default_value_t = 100_000)]
+    #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_ROWS", default_value_t = 100_000)]
     pub batch_rows: usize,
     /// Longest time, in milliseconds, a row waits for its insert.
-    #[arg(long, env = "WOWLOGS_SINK_BATCH_AGE_MS", default_value_t = 1_000)]
+    #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_AGE_MS", default_value_t = 1_000)]
     pub batch_age_ms: u64,
     /// Consumer group session timeout, in milliseconds.
-    #[arg(long, env = "WOWLOGS_SINK_SESSION_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(long, env = "WOWLOGS_CONSUMER_SESSION_TIMEOUT_MS", default_value_t = 30_000)]
     pub session_timeout_ms: u64,
+    /// Where to serve `/health/live`, `/health/ready` and `/metrics` (empty: nowhere).
+    #[arg(long, env = "WOWLOGS_CONSUMER_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: String,
+}
+
+impl GroupArgs {
+    fn config(&self, default_group: &str) -> GroupConfig {
+        let group_id = self.group_id.clone().unwrap_or_else(|| default_group.to_string());
+        GroupConfig {
+            kafka: self.kafka.settings(&group_id),
+            store: self.store.settings(),
+            group_id,
+            batch_rows: self.batch_rows,
+            batch_age: Duration::from_millis(self.batch_age_ms),
+            session_timeout: Duration::from_millis(self.session_timeout_ms),
+        }
+    }
 }
 
 pub fn run_command(args: &ConsumeArgs) -> Result<()> {
-    let Group::EventsSink(sink) = &args.group;
-    let config = SinkConfig {
-        kafka: sink.kafka.settings("wowlogs-events-sink"),
-        store: sink.store.settings(),
-        group_id: sink.group_id.clone(),
-        batch_rows: sink.batch_rows,
-        batch_age: Duration::from_millis(sink.batch_age_ms),
-        session_timeout: Duration::from_millis(sink.session_timeout_ms),
+    let (group, default_group) = match &args.group {
+        Group::EventsSink(group) => (group, events_sink::GROUP_ID),
+        Group::Encounters(group) => (group, encounters::GROUP_ID),
     };
+    let config = group.config(default_group);
+    let metrics = ConsumerMetrics::new();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         wowlogs_store::migrate(&config.store).await.context("migrating ClickHouse")?;
-        tracing::info!(group = config.group_id, "events sink running");
-        run(config, crate::commands::serve::shutdown_signal()).await.context("events sink")?;
+        if !group.metrics_addr.is_empty() {
+            let addr: SocketAddr = group
+                .metrics_addr
+                .parse()
+                .with_context(|| format!("--metrics-addr {}", group.metrics_addr))?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
+            let router = wowlogs_consumers::http::router(metrics.clone());
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            tracing::info!(%addr, "serving /health/live, /health/ready and /metrics");
+        }
+        tracing::info!(group = config.group_id, "consumer group running");
+        let shutdown = crate::commands::serve::shutdown_signal();
+        match &args.group {
+            Group::EventsSink(_) => {
+                events_sink::run(config, metrics, shutdown).await.context("events sink")?
+            }
+            Group::Encounters(_) => {
+                encounters::run(config, metrics, shutdown).await.context("encounter consumer")?
+            }
+        }
+        tracing::info!("consumer group stopped: batch written, offsets committed");
         Ok(())
     })
 }

@@ -23,7 +23,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,
 
-    /// Partitions of `wowlogs.combat-events.v1` (one guild always lands on one partition).
+    /// Partitions of `wowlogs.combat-events.v1` and of `wowlogs.uploads.v1`, which are
+    /// co-partitioned (one guild always lands on the same partition number of both).
     #[arg(long, env = "WOWLOGS_COMBAT_EVENTS_PARTITIONS", default_value_t = COMBAT_EVENTS.default_partitions)]
     pub combat_events_partitions: i32,
 
@@ -41,7 +42,7 @@ pub fn run(args: &TopicsArgs) -> Result<()> {
             &settings,
             &topics::ALL,
             |spec| {
-                if spec.name == COMBAT_EVENTS.name {
+                if spec.name == COMBAT_EVENTS.name || spec.name == topics::UPLOADS.name {
                     create.combat_events_partitions
                 } else {
                     spec.default_partitions

@@ -5,7 +5,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use wowlogs_consumers::events_sink::{SinkConfig, run};
+use wowlogs_consumers::events_sink::run;
+use wowlogs_consumers::group::GroupConfig;
+use wowlogs_consumers::metrics::ConsumerMetrics;
 use wowlogs_kafka::{KafkaSettings, ensure_topics};
 use wowlogs_producer::import::{ImportObserver, ImportSettings, LogOutcome, LogReport, import_files};
 use wowlogs_producer::intake::IntakeCounts;
@@ -105,7 +107,7 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         .unwrap();
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = SinkConfig {
+    let config = GroupConfig {
         kafka: kafka.clone(),
         store: store.clone(),
         group_id: format!("wowlogs-events-sink-test-{}", std::process::id()),
@@ -113,7 +115,8 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         batch_age: Duration::from_millis(300),
         session_timeout: Duration::from_secs(6),
     };
-    let sink = tokio::spawn(run(config, async {
+    let metrics = ConsumerMetrics::new();
+    let sink = tokio::spawn(run(config, metrics.clone(), async {
         let _ = stopped.await;
     }));
 
@@ -138,6 +141,12 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
     .await;
     stop.send(()).unwrap();
     sink.await.unwrap().unwrap();
+    let exposition = metrics.render();
+    assert!(
+        exposition.contains("wowlogs_consumer_dead_letters_total{group=\"wowlogs-events-sink-test-"),
+        "the undecodable record is counted: {exposition}"
+    );
+    assert!(exposition.contains("wowlogs_consumer_rows_inserted_total"), "{exposition}");
     let damage = count(&store, &format!("SELECT toUInt64(sum(amount)) AS n FROM combat_events FINAL WHERE guild_id = {guild} AND event_type = 'RANGE_DAMAGE'")).await;
     assert_eq!(damage, 598_949, "the hunter's four hits, as analyze counts them");
     let _ = std::fs::remove_dir_all(dir);

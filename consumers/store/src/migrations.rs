@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenancy",
         sql: include_str!("../../../schemas/clickhouse/0002_tenancy.sql"),
     },
+    Migration {
+        version: 3,
+        name: "character_logs",
+        sql: include_str!("../../../schemas/clickhouse/0003_character_logs.sql"),
+    },
 ];
 
 /// Why migrating failed.

@@ -147,6 +147,7 @@ async fn every_row_type_matches_its_table_and_survives_a_round_trip() {
         acked_through_line: 13_361,
         reason: None,
         timestamp_ms: 1_722_192_160_517,
+        last_event_line: None,
     };
     round_trip(&settings, &[LogRow::from_status(&status)], "log_id").await;
 

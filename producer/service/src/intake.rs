@@ -40,6 +40,8 @@ pub struct IntakeCounts {
     pub bytes: u64,
     /// Every line up to this one is acknowledged by the broker.
     pub acked_through_line: i64,
+    /// The line of the last event, this run's or an earlier one's.
+    pub last_event_line: i64,
 }
 
 /// A job that stopped, with how far it got: `counts.acked_through_line` is where a
@@ -165,6 +167,9 @@ fn publish_lines(
             Ok(event) => event.line,
             Err(error) => error.line,
         };
+        if parsed.result.is_ok() {
+            counts.last_event_line = line;
+        }
         if line <= job.resume_after_line {
             // Published by an earlier run.
             counts.resumed_lines += 1;
@@ -284,6 +289,7 @@ pub fn status_of(
         acked_through_line: counts.acked_through_line,
         reason,
         timestamp_ms,
+        last_event_line: (state == UploadState::Completed).then_some(counts.last_event_line),
     }
 }
 

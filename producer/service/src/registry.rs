@@ -123,6 +123,7 @@ mod tests {
             acked_through_line: acked,
             reason: None,
             timestamp_ms: acked,
+            last_event_line: None,
         }
     }
 

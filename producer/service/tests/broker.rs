@@ -143,9 +143,11 @@ fn every_fixture_comes_back_from_the_broker_exactly_as_parsed() {
     let classic = log_id_of(&files[1], guild);
     let done = statuses.iter().find(|s| s.log_id == classic && s.state == UploadState::Completed).unwrap();
     assert_eq!(
-        (done.lines, done.events, done.dead_letters, done.acked_through_line),
-        (13_351, 13_351, 0, 13_351)
+        (done.lines, done.events, done.dead_letters, done.acked_through_line, done.last_event_line),
+        (13_351, 13_351, 0, 13_351, Some(13_351))
     );
+    let running = statuses.iter().find(|s| s.log_id == classic && s.state == UploadState::Parsing).unwrap();
+    assert_eq!(running.last_event_line, None, "only a completed status knows the last event");
 }
 
 #[test]

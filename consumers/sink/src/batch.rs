@@ -1,0 +1,133 @@
+//! What a projection hands back between two commits, and how it is written: every
+//! table's rows inserted (retried with backoff until ClickHouse takes them, the batch
+//! kept: the client's own inserter would drop it on failure), then the summaries
+//! published. Only after both may the offsets move.
+
+use crate::metrics::ConsumerMetrics;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::time::{Duration, Instant};
+use wowlogs_kafka::record_headers;
+use wowlogs_schemas::topics::{ENCOUNTERS, guild_key};
+use wowlogs_schemas::{Codec, EncounterSummary};
+use wowlogs_store::rows::{
+    CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow,
+    LogRow, TableRow,
+};
+
+/// Rows and records waiting for the next flush.
+#[derive(Debug, Default)]
+pub struct RowBatch {
+    pub events: Vec<CombatEventRow>,
+    pub logs: Vec<LogRow>,
+    pub dead_letters: Vec<DeadLetterRow>,
+    pub encounters: Vec<EncounterRow>,
+    pub players: Vec<EncounterPlayerRow>,
+    pub deaths: Vec<EncounterDeathRow>,
+    pub characters: Vec<CharacterLogRow>,
+    pub summaries: Vec<EncounterSummary>,
+}
+
+impl RowBatch {
+    /// Rows and records held.
+    pub fn len(&self) -> usize {
+        self.events.len()
+            + self.logs.len()
+            + self.dead_letters.len()
+            + self.encounters.len()
+            + self.players.len()
+            + self.deaths.len()
+            + self.characters.len()
+            + self.summaries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where a batch goes.
+pub struct Sinks<'a> {
+    pub group: &'a str,
+    pub clickhouse: &'a clickhouse::Client,
+    pub producer: &'a FutureProducer,
+    pub summaries: &'a Codec<EncounterSummary>,
+    pub metrics: &'a ConsumerMetrics,
+}
+
+impl Sinks<'_> {
+    /// Writes and empties the batch; returns only once everything is stored.
+    pub async fn write(&self, batch: &mut RowBatch) {
+        self.insert(&batch.events).await;
+        self.insert(&batch.logs).await;
+        self.insert(&batch.dead_letters).await;
+        self.insert(&batch.encounters).await;
+        self.insert(&batch.players).await;
+        self.insert(&batch.deaths).await;
+        self.insert(&batch.characters).await;
+        self.publish(&batch.summaries).await;
+        *batch = RowBatch::default();
+    }
+
+    /// Inserts rows, retrying with exponential backoff (capped at 10 s) until
+    /// ClickHouse takes them, so nothing is lost while it is down.
+    async fn insert<T>(&self, rows: &[T])
+    where
+        T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+    {
+        if rows.is_empty() {
+            return;
+        }
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let started = Instant::now();
+            match insert(self.clickhouse, rows).await {
+                Ok(()) => return self.metrics.inserted(self.group, T::TABLE, rows.len(), started.elapsed()),
+                Err(error) => {
+                    self.metrics.insert_failed(self.group, T::TABLE, rows.len(), &error, delay);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Publishes fight summaries, each retried until the broker acknowledges it.
+    async fn publish(&self, summaries: &[EncounterSummary]) {
+        let mut buf = Vec::new();
+        for summary in summaries {
+            buf.clear();
+            if let Err(error) = self.summaries.encode(summary, &mut buf) {
+                tracing::error!(%error, "could not encode a fight summary");
+                continue;
+            }
+            let key = guild_key(summary.guild_id);
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let headers = record_headers(summary.guild_id, summary.log_id, self.summaries.fingerprint());
+                let record = FutureRecord::to(ENCOUNTERS.name).key(&key).payload(&buf).headers(headers);
+                match self.producer.send(record, Duration::from_secs(30)).await {
+                    Ok(_) => break,
+                    Err((error, _)) => {
+                        tracing::warn!(group = self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(10));
+                    }
+                }
+            }
+        }
+        if !summaries.is_empty() {
+            self.metrics.published(self.group, summaries.len());
+        }
+    }
+}
+
+async fn insert<T>(client: &clickhouse::Client, rows: &[T]) -> Result<(), clickhouse::error::Error>
+where
+    T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let mut insert = client.insert::<T>(T::TABLE).await?;
+    for row in rows {
+        insert.write(row).await?;
+    }
+    insert.end().await
+}

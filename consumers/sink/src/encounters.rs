@@ -1,0 +1,310 @@
+//! The `wowlogs-encounters` group: the encounter state machine per (guild, log).
+//!
+//! Events of a log are fed, in line order, to the same [`EncounterSegmenter`] that
+//! `wowlogs analyze` uses; each completed fight becomes rows of `encounters`,
+//! `encounter_players`, `encounter_deaths` and `character_logs`, and an
+//! [`EncounterSummary`] on `wowlogs.encounters.v1`.
+//!
+//! A log ends when its `Completed` status has been read and its last event
+//! (`last_event_line`) applied; the fights still open are then closed as incomplete,
+//! exactly as at the end of a file.
+//!
+//! Restarts: the segmenter's state reaches back to the log's first line (pet owners,
+//! the log owner, gear), so nothing of a log still open may be skipped after a restart.
+//! The offsets of a partition are therefore never committed past the first record of a
+//! log still open in it: a restart reads the log again from its start and produces
+//! identical rows (replaced by the ReplacingMergeTree identities). That is stricter
+//! than "not past the first event of an open fight", and what makes fights identical.
+//! Summaries are at least once: a restart may publish a fight's summary again, with the
+//! same `(guild_id, log_id, start_line)`.
+//!
+//! Co-partitioning: a log's events and statuses share the guild key, so with equal
+//! partition counts they land on the same partition number of both topics, and the
+//! range assignor gives both partitions to the same member.
+
+use crate::batch::RowBatch;
+use crate::group::{GroupConfig, GroupError, Projection, Record, TopicPartition, run_group};
+use crate::metrics::ConsumerMetrics;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
+use wowlogs_kafka::KafkaSettings;
+use wowlogs_schemas::topics::{COMBAT_EVENTS, UPLOADS};
+use wowlogs_schemas::{
+    Codec, CombatEvent, EncounterSummary, FightSummary, GuildId, LogId, UploadState, UploadStatus,
+};
+use wowlogs_store::rows::{CharacterLogRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow};
+
+/// The default group id.
+pub const GROUP_ID: &str = "wowlogs-encounters";
+
+/// When a log is known to be whole.
+#[derive(Debug, Clone, Copy)]
+enum LogEnd {
+    /// The line of the last event (v1.1 statuses).
+    LastEventLine(i64),
+    /// Statuses written before v1.1 only count this run's events.
+    Events(i64),
+}
+
+/// One log being segmented.
+#[derive(Debug)]
+struct OpenLog {
+    partition: i32,
+    /// The first record of this log read from each topic: where a restart must begin.
+    pins: Vec<(&'static str, i64)>,
+    segmenter: EncounterSegmenter,
+    last_line: i64,
+    events: i64,
+    /// The upload id of the first status read; fights wait for it.
+    upload_id: Option<String>,
+    end: Option<LogEnd>,
+    held: Vec<FightSummary>,
+    characters: HashMap<String, CharacterLogRow>,
+}
+
+impl OpenLog {
+    fn new(partition: i32) -> Self {
+        OpenLog {
+            partition,
+            pins: Vec::new(),
+            segmenter: EncounterSegmenter::new(),
+            last_line: 0,
+            events: 0,
+            upload_id: None,
+            end: None,
+            held: Vec::new(),
+            characters: HashMap::new(),
+        }
+    }
+
+    fn pin(&mut self, topic: &'static str, offset: i64) {
+        if !self.pins.iter().any(|(t, _)| *t == topic) {
+            self.pins.push((topic, offset));
+        }
+    }
+
+    fn whole(&self) -> bool {
+        match self.end {
+            Some(LogEnd::LastEventLine(line)) => self.last_line >= line,
+            Some(LogEnd::Events(events)) => self.events >= events,
+            None => false,
+        }
+    }
+}
+
+/// The encounter projection: pure, fed with records, emitting rows.
+pub struct EncounterProjector {
+    events: Codec<CombatEvent>,
+    statuses: Codec<UploadStatus>,
+    logs: HashMap<(GuildId, LogId), OpenLog>,
+    outputs: Vec<SegmentOutput>,
+}
+
+impl Default for EncounterProjector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EncounterProjector {
+    pub fn new() -> Self {
+        Self {
+            events: Codec::new().expect("valid schema"),
+            statuses: Codec::new().expect("valid schema"),
+            logs: HashMap::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Applies one event of a log.
+    pub fn event(&mut self, partition: i32, offset: i64, event: &CombatEvent, batch: &mut RowBatch) {
+        let key = (event.guild_id, event.log_id);
+        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition));
+        log.pin(COMBAT_EVENTS.name, offset);
+        if event.line <= log.last_line {
+            // Re-published by a resumed import, or read again after a rebalance.
+            return;
+        }
+        log.last_line = event.line;
+        log.events += 1;
+        log.segmenter.push(event, &mut self.outputs);
+        let fights = completed(&mut self.outputs);
+        emit(key, log, fights, batch);
+        self.close_if_whole(key, batch);
+    }
+
+    /// Applies one status of a log: its upload id, and its end.
+    pub fn status(&mut self, partition: i32, offset: i64, status: &UploadStatus, batch: &mut RowBatch) {
+        let key = (status.guild_id, status.log_id);
+        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition));
+        log.pin(UPLOADS.name, offset);
+        if log.upload_id.is_none() {
+            log.upload_id = Some(status.upload_id.clone());
+            let held = std::mem::take(&mut log.held);
+            emit(key, log, held, batch);
+        }
+        if status.state == UploadState::Completed {
+            log.end = Some(match status.last_event_line {
+                Some(line) => LogEnd::LastEventLine(line),
+                None => LogEnd::Events(status.events),
+            });
+        }
+        self.close_if_whole(key, batch);
+    }
+
+    fn close_if_whole(&mut self, key: (GuildId, LogId), batch: &mut RowBatch) {
+        let Some(log) = self.logs.get_mut(&key) else { return };
+        if !log.whole() {
+            return;
+        }
+        log.segmenter.finish(&mut self.outputs);
+        let fights = completed(&mut self.outputs);
+        emit(key, log, fights, batch);
+        debug_assert!(log.held.is_empty(), "a whole log has read a status, so its upload id");
+        tracing::debug!(guild_id = key.0.0, log_id = key.1.0, events = log.events, "log complete");
+        self.logs.remove(&key);
+    }
+
+    /// Logs still open.
+    pub fn open_logs(&self) -> usize {
+        self.logs.len()
+    }
+
+    /// Fights started and not yet ended, over all open logs.
+    pub fn open_fights(&self) -> usize {
+        self.logs.values().map(|l| l.segmenter.open_fights()).sum()
+    }
+}
+
+/// The fights among the segmenter's outputs (anomalies are logged: `analyze` reports
+/// them, the tables do not hold them).
+fn completed(outputs: &mut Vec<SegmentOutput>) -> Vec<FightSummary> {
+    outputs
+        .drain(..)
+        .filter_map(|output| match output {
+            SegmentOutput::Fight(fight) => Some(fight),
+            SegmentOutput::Anomaly(anomaly) => {
+                tracing::debug!(
+                    line = anomaly.line,
+                    code = anomaly.code,
+                    message = anomaly.message,
+                    "anomaly"
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+/// Turns completed fights into rows, or holds them until the log's upload id is known.
+fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, batch: &mut RowBatch) {
+    let (guild_id, log_id) = key;
+    let Some(upload_id) = &log.upload_id else {
+        log.held.extend(fights);
+        return;
+    };
+    for fight in fights {
+        // The end line is deterministic and grows with the fight: a fine row version.
+        let version = fight.end_line.max(0) as u64;
+        batch.encounters.push(EncounterRow::from_fight(guild_id, log_id, upload_id, &fight, version));
+        for player in &fight.players {
+            batch.players.push(EncounterPlayerRow::from_player(guild_id, log_id, &fight, player, version));
+            let row = log
+                .characters
+                .entry(player.guid.clone())
+                .and_modify(|row| row.seen_again(&fight, player))
+                .or_insert_with(|| CharacterLogRow::first(guild_id, log_id, &fight, player));
+            batch.characters.push(row.clone());
+        }
+        for death in &fight.deaths {
+            batch.deaths.push(EncounterDeathRow::from_death(guild_id, log_id, &fight, death, version));
+        }
+        batch.summaries.push(EncounterSummary { guild_id, log_id, fight });
+    }
+}
+
+impl Projection for EncounterProjector {
+    fn topics(&self) -> Vec<&'static str> {
+        vec![COMBAT_EVENTS.name, UPLOADS.name]
+    }
+
+    fn take(&mut self, record: Record<'_>, batch: &mut RowBatch) -> Result<(), String> {
+        if record.topic == COMBAT_EVENTS.name {
+            let event = self.events.decode(record.payload).map_err(|e| e.to_string())?;
+            self.event(record.partition, record.offset, &event, batch);
+        } else {
+            let status = self.statuses.decode(record.payload).map_err(|e| e.to_string())?;
+            self.status(record.partition, record.offset, &status, batch);
+        }
+        Ok(())
+    }
+
+    fn restart_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.logs
+            .values()
+            .filter(|log| log.partition == partition)
+            .flat_map(|log| log.pins.iter())
+            .filter(|(t, _)| *t == topic)
+            .map(|(_, offset)| *offset)
+            .min()
+    }
+
+    fn retain_assigned(&mut self, assigned: &HashSet<TopicPartition>) {
+        let before = self.logs.len();
+        self.logs.retain(|_, log| {
+            log.pins.iter().all(|(topic, _)| assigned.contains(&(topic.to_string(), log.partition)))
+        });
+        if self.logs.len() < before {
+            tracing::info!(
+                dropped = before - self.logs.len(),
+                "partitions revoked; their open logs are left to the new owner"
+            );
+        }
+    }
+
+    fn open(&self) -> (usize, usize) {
+        (self.open_logs(), self.open_fights())
+    }
+
+    fn consumer_settings(&self) -> Vec<(&'static str, &'static str)> {
+        // Same partition number of both topics to the same member (co-partitioning).
+        vec![("partition.assignment.strategy", "range")]
+    }
+}
+
+/// Checks that the two input topics have the same number of partitions: otherwise a
+/// log's events and statuses could be read by different members.
+pub fn check_copartitioned(kafka: &KafkaSettings, timeout: Duration) -> Result<(), GroupError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = kafka.client_config().create()?;
+    let metadata = consumer.fetch_metadata(None, timeout)?;
+    let count =
+        |name: &str| metadata.topics().iter().find(|t| t.name() == name).map(|t| t.partitions().len());
+    match (count(COMBAT_EVENTS.name), count(UPLOADS.name)) {
+        (Some(events), Some(uploads)) if events == uploads => Ok(()),
+        (Some(events), Some(uploads)) => Err(GroupError::Setup(format!(
+            "{} has {events} partitions and {} has {uploads}: the encounter consumer needs them equal \
+             (co-partitioned by guild); recreate the topics with `wowlogs topics create`",
+            COMBAT_EVENTS.name, UPLOADS.name
+        ))),
+        _ => Err(GroupError::Setup(format!(
+            "the topics {} and {} do not exist yet; run `wowlogs topics create`",
+            COMBAT_EVENTS.name, UPLOADS.name
+        ))),
+    }
+}
+
+/// Runs the encounter consumer until `shutdown` completes.
+pub async fn run(
+    config: GroupConfig,
+    metrics: ConsumerMetrics,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), GroupError> {
+    let kafka = config.kafka.clone();
+    tokio::task::spawn_blocking(move || check_copartitioned(&kafka, Duration::from_secs(30)))
+        .await
+        .map_err(|e| GroupError::Setup(e.to_string()))??;
+    run_group(&config, EncounterProjector::new(), metrics, shutdown).await
+}

@@ -1,0 +1,249 @@
+//! The loop every consumer group runs: receive, let the projection turn records into
+//! rows, write the batch when it is full or old enough, then commit.
+//!
+//! The committed offset of a partition is the next one to read, unless the projection
+//! still needs an earlier record after a restart (the encounter consumer's open logs):
+//! then it is that record's offset. Offsets are committed only for partitions this
+//! member still owns, and a projection forgets the state of partitions it lost, so the
+//! new owner rebuilds them from the committed offsets.
+
+use crate::batch::{RowBatch, Sinks};
+use crate::metrics::{ConsumerMetrics, StatsContext};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::{Duration, Instant};
+use wowlogs_kafka::{KafkaSettings, record_headers};
+use wowlogs_schemas::topics::{DEAD_LETTER, guild_key};
+use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId};
+use wowlogs_store::StoreSettings;
+
+/// One record as a projection sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub payload: &'a [u8],
+}
+
+/// A (topic, partition) pair.
+pub type TopicPartition = (String, i32);
+
+/// What turns a group's records into rows. Implementations hold no I/O.
+pub trait Projection: Send {
+    /// The topics the group reads.
+    fn topics(&self) -> Vec<&'static str>;
+    /// Takes one record; `Err(reason)` when it can never be processed (undecodable).
+    fn take(&mut self, record: Record<'_>, batch: &mut RowBatch) -> Result<(), String>;
+    /// The earliest offset of `partition` that must be read again after a restart,
+    /// if earlier than the next one.
+    fn restart_offset(&self, _topic: &str, _partition: i32) -> Option<i64> {
+        None
+    }
+    /// Forgets whatever belongs to partitions not in `assigned`.
+    fn retain_assigned(&mut self, _assigned: &HashSet<TopicPartition>) {}
+    /// Open logs and open fights, for the gauges.
+    fn open(&self) -> (usize, usize) {
+        (0, 0)
+    }
+    /// Settings the group needs on top of the defaults (the assignment strategy).
+    fn consumer_settings(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+}
+
+/// A group's settings.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    pub kafka: KafkaSettings,
+    pub store: StoreSettings,
+    pub group_id: String,
+    /// Rows buffered before a write.
+    pub batch_rows: usize,
+    /// Longest time a record waits for its write.
+    pub batch_age: Duration,
+    /// Group session timeout: short in tests (killed members leave quickly), longer
+    /// where the broker may be slow to answer (tansu on sqlite).
+    pub session_timeout: Duration,
+}
+
+/// Why a group stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Runs the group until `shutdown` completes; then writes what is buffered, commits
+/// and leaves the group.
+pub async fn run_group<P: Projection>(
+    config: &GroupConfig,
+    mut projection: P,
+    metrics: ConsumerMetrics,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), GroupError> {
+    let context = StatsContext { group: config.group_id.clone(), metrics: metrics.clone() };
+    let mut client_config = config.kafka.client_config();
+    client_config
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
+        .set("statistics.interval.ms", "5000");
+    for (key, value) in projection.consumer_settings() {
+        client_config.set(key, value);
+    }
+    let consumer: StreamConsumer<StatsContext> = client_config.create_with_context(context)?;
+    consumer.subscribe(&projection.topics())?;
+    let producer: FutureProducer = config.kafka.producer_config().create()?;
+    let letters = Codec::<DeadLetter>::new().map_err(|e| GroupError::Setup(e.to_string()))?;
+    let summaries = Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?;
+    let clickhouse = config.store.client();
+    let sinks = Sinks {
+        group: &config.group_id,
+        clickhouse: &clickhouse,
+        producer: &producer,
+        summaries: &summaries,
+        metrics: &metrics,
+    };
+    let mut batch = RowBatch::default();
+    // The next offset to read, per partition read since the start.
+    let mut positions: HashMap<TopicPartition, i64> = HashMap::new();
+    let mut oldest: Option<Instant> = None;
+    let mut dirty = false;
+    tokio::pin!(shutdown);
+    loop {
+        let age_left = oldest.map_or(config.batch_age, |s| config.batch_age.saturating_sub(s.elapsed()));
+        tokio::select! {
+            () = &mut shutdown => break,
+            received = tokio::time::timeout(age_left, consumer.recv()) => match received {
+                Err(_) => {}
+                Ok(Err(error)) => tracing::warn!(group = config.group_id, %error, "kafka receive error"),
+                Ok(Ok(message)) => {
+                    metrics.consumed(&config.group_id, message.topic());
+                    let record = Record {
+                        topic: message.topic(),
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        payload: message.payload().unwrap_or_default(),
+                    };
+                    if let Err(reason) = projection.take(record, &mut batch) {
+                        poison(&message, &reason, &letters, &producer, &config.group_id, &metrics).await;
+                    }
+                    positions.insert((message.topic().to_string(), message.partition()), message.offset() + 1);
+                    oldest.get_or_insert_with(Instant::now);
+                    dirty = true;
+                }
+            },
+        }
+        let old = oldest.is_some_and(|s| s.elapsed() >= config.batch_age);
+        if batch.len() >= config.batch_rows || (old && dirty) {
+            flush(&consumer, &sinks, &mut projection, &mut batch, &mut positions, &metrics, &config.group_id)
+                .await;
+            oldest = None;
+            dirty = false;
+        }
+    }
+    flush(&consumer, &sinks, &mut projection, &mut batch, &mut positions, &metrics, &config.group_id).await;
+    consumer.unsubscribe();
+    Ok(())
+}
+
+/// Writes the batch, then commits what may be committed.
+async fn flush<P: Projection>(
+    consumer: &StreamConsumer<StatsContext>,
+    sinks: &Sinks<'_>,
+    projection: &mut P,
+    batch: &mut RowBatch,
+    positions: &mut HashMap<TopicPartition, i64>,
+    metrics: &ConsumerMetrics,
+    group: &str,
+) {
+    let rows = batch.len();
+    sinks.write(batch).await;
+    let assigned: HashSet<TopicPartition> = match consumer.assignment() {
+        Ok(list) => list.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect(),
+        Err(error) => {
+            tracing::warn!(group, %error, "could not read the assignment; not committing");
+            return;
+        }
+    };
+    projection.retain_assigned(&assigned);
+    positions.retain(|tp, _| assigned.contains(tp));
+    let (logs, fights) = projection.open();
+    metrics.open(logs, fights);
+    let mut offsets = TopicPartitionList::new();
+    for ((topic, partition), next) in positions.iter() {
+        let offset = projection.restart_offset(topic, *partition).map_or(*next, |pin| pin.min(*next));
+        if offsets.add_partition_offset(topic, *partition, Offset::Offset(offset)).is_err() {
+            return;
+        }
+    }
+    if offsets.count() == 0 {
+        return;
+    }
+    // The rows are stored: a failed commit (a rebalance, a slow coordinator) only means
+    // these records may be delivered again, which the row identities absorb.
+    match consumer.commit(&offsets, CommitMode::Sync) {
+        Ok(()) => metrics.committed(group, true),
+        Err(error) => {
+            metrics.committed(group, false);
+            tracing::warn!(group, %error, "offset commit failed; records may be replayed");
+        }
+    }
+    tracing::debug!(group, rows, open_logs = logs, open_fights = fights, "batch written and committed");
+}
+
+/// Sends an undecodable record to the dead-letter topic, kept whole, with the
+/// contract's headers like every other record.
+async fn poison(
+    message: &BorrowedMessage<'_>,
+    reason: &str,
+    codec: &Codec<DeadLetter>,
+    producer: &FutureProducer,
+    group: &str,
+    metrics: &ConsumerMetrics,
+) {
+    let guild =
+        message.key().and_then(|k| std::str::from_utf8(k).ok()).and_then(|k| k.parse().ok()).unwrap_or(0);
+    tracing::warn!(
+        group,
+        topic = message.topic(),
+        partition = message.partition(),
+        offset = message.offset(),
+        reason,
+        "undecodable record"
+    );
+    metrics.dead_lettered(group, message.topic());
+    let letter = DeadLetter {
+        guild_id: GuildId(guild),
+        log_id: LogId(0),
+        upload_id: String::new(),
+        source: group.to_string(),
+        line: 0,
+        event: None,
+        code: "undecodable".into(),
+        message: format!("{}[{}]@{}: {reason}", message.topic(), message.partition(), message.offset()),
+        raw: message.payload().unwrap_or_default().to_vec(),
+        timestamp_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    };
+    let mut buf = Vec::new();
+    if let Err(error) = codec.encode(&letter, &mut buf) {
+        tracing::error!(%error, "could not encode the dead letter of an undecodable record");
+        return;
+    }
+    let key = guild_key(letter.guild_id);
+    let headers = record_headers(letter.guild_id, letter.log_id, codec.fingerprint());
+    let record = FutureRecord::to(DEAD_LETTER.name).key(&key).payload(&buf).headers(headers);
+    if let Err((error, _)) = producer.send(record, Duration::from_secs(30)).await {
+        tracing::error!(%error, "could not dead-letter an undecodable record");
+    }
+}

@@ -1,0 +1,186 @@
+//! The consumers' metrics. Each method is one "internal event": metric names live here
+//! and nowhere else. Consumer lag comes from librdkafka's statistics (every few
+//! seconds), per topic and partition.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use rdkafka::ClientContext;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::statistics::Statistics;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Every metric of one consumer group process.
+#[derive(Clone)]
+pub struct ConsumerMetrics {
+    registry: Registry,
+    messages: IntCounterVec,
+    rows: IntCounterVec,
+    insert_seconds: HistogramVec,
+    insert_retries: IntCounterVec,
+    dead_letters: IntCounterVec,
+    summaries: IntCounterVec,
+    commits: IntCounterVec,
+    lag: IntGaugeVec,
+    open_logs: IntGauge,
+    open_fights: IntGauge,
+    /// ClickHouse took the last insert (false while an insert is being retried).
+    store_ok: Arc<AtomicBool>,
+}
+
+impl Default for ConsumerMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConsumerMetrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            registry.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
+        let messages = counter("wowlogs_consumer_messages_total", "Messages consumed", &["group", "topic"]);
+        let rows = counter(
+            "wowlogs_consumer_rows_inserted_total",
+            "Rows inserted into ClickHouse",
+            &["group", "table"],
+        );
+        let insert_retries = counter(
+            "wowlogs_consumer_insert_retries_total",
+            "Failed ClickHouse inserts that were retried",
+            &["group", "table"],
+        );
+        let dead_letters = counter(
+            "wowlogs_consumer_dead_letters_total",
+            "Undecodable records sent to the dead-letter topic",
+            &["group", "topic"],
+        );
+        let summaries = counter(
+            "wowlogs_consumer_summaries_published_total",
+            "Fight summaries published to the encounters topic",
+            &["group"],
+        );
+        let commits =
+            counter("wowlogs_consumer_commits_total", "Offset commits by outcome", &["group", "outcome"]);
+        let insert_seconds = HistogramVec::new(
+            HistogramOpts::new("wowlogs_consumer_insert_seconds", "Duration of one successful insert")
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["group", "table"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(insert_seconds.clone())).expect("unique metric");
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "wowlogs_consumer_lag",
+                "Messages between the broker's high watermark and the group's position",
+            ),
+            &["group", "topic", "partition"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(lag.clone())).expect("unique metric");
+        let open_logs =
+            gauge("wowlogs_consumer_open_logs", "Logs whose end the encounter consumer waits for");
+        let open_fights = gauge("wowlogs_consumer_open_fights", "Fights started and not yet ended");
+        Self {
+            registry,
+            messages,
+            rows,
+            insert_seconds,
+            insert_retries,
+            dead_letters,
+            summaries,
+            commits,
+            lag,
+            open_logs,
+            open_fights,
+            store_ok: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
+        String::from_utf8(out).expect("prometheus text is UTF-8")
+    }
+
+    /// Whether ClickHouse took the last insert.
+    pub fn store_ok(&self) -> bool {
+        self.store_ok.load(Ordering::Relaxed)
+    }
+
+    pub fn consumed(&self, group: &str, topic: &str) {
+        self.messages.with_label_values(&[group, topic]).inc();
+    }
+
+    pub fn inserted(&self, group: &str, table: &str, rows: usize, took: Duration) {
+        self.store_ok.store(true, Ordering::Relaxed);
+        self.rows.with_label_values(&[group, table]).inc_by(rows as u64);
+        self.insert_seconds.with_label_values(&[group, table]).observe(took.as_secs_f64());
+    }
+
+    pub fn insert_failed(
+        &self,
+        group: &str,
+        table: &str,
+        rows: usize,
+        error: &dyn std::fmt::Display,
+        retry_in: Duration,
+    ) {
+        self.store_ok.store(false, Ordering::Relaxed);
+        self.insert_retries.with_label_values(&[group, table]).inc();
+        tracing::warn!(group, table, rows, %error, retry_in_ms = retry_in.as_millis() as u64, "insert failed; retrying");
+    }
+
+    pub fn dead_lettered(&self, group: &str, topic: &str) {
+        self.dead_letters.with_label_values(&[group, topic]).inc();
+    }
+
+    pub fn published(&self, group: &str, summaries: usize) {
+        self.summaries.with_label_values(&[group]).inc_by(summaries as u64);
+    }
+
+    pub fn committed(&self, group: &str, ok: bool) {
+        self.commits.with_label_values(&[group, if ok { "ok" } else { "failed" }]).inc();
+    }
+
+    pub fn open(&self, logs: usize, fights: usize) {
+        self.open_logs.set(logs as i64);
+        self.open_fights.set(fights as i64);
+    }
+
+    fn statistics(&self, group: &str, statistics: &Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for (partition, p) in &stats.partitions {
+                // librdkafka reports -1 until it knows, and the internal partition -1.
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    self.lag.with_label_values(&[group, topic, &partition.to_string()]).set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+/// The consumer's client context: turns librdkafka's statistics into the lag gauges.
+pub struct StatsContext {
+    pub group: String,
+    pub metrics: ConsumerMetrics,
+}
+
+impl ClientContext for StatsContext {
+    fn stats(&self, statistics: Statistics) {
+        self.metrics.statistics(&self.group, &statistics);
+    }
+}
+
+impl ConsumerContext for StatsContext {}

@@ -1,0 +1,269 @@
+//! The encounter projection without a broker: records in, rows out, and the offsets a
+//! restart must read again.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use wowlogs_consumers::batch::RowBatch;
+use wowlogs_consumers::encounters::EncounterProjector;
+use wowlogs_consumers::group::{Projection, Record};
+use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
+use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
+use wowlogs_schemas::topics::{COMBAT_EVENTS, UPLOADS};
+use wowlogs_schemas::{Codec, CombatEvent, FightSummary, GuildId, LogId, UploadState, UploadStatus};
+use wowlogs_store::rows::{EncounterPlayerRow, EncounterRow};
+use wowlogs_synth::{SynthConfig, SynthFormat};
+
+const GUILD: GuildId = GuildId(42);
+const LOG: LogId = LogId(777);
+const PARTITION: i32 = 5;
+
+fn fixture_events(name: &str) -> Vec<CombatEvent> {
+    let path = std::env::var_os("WOWLOGS_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .join(name);
+    parse(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
+}
+
+/// A synthetic raid night: a dozen pulls, kills and wipes, with pets.
+fn synthetic_events() -> Vec<CombatEvent> {
+    let mut text = Vec::new();
+    let config = SynthConfig { pull_seconds: (5, 15), ..SynthConfig::new(SynthFormat::V22, 4_000_000) };
+    wowlogs_synth::generate(&config, &mut text).unwrap();
+    parse(&text[..])
+}
+
+fn parse(input: impl std::io::BufRead) -> Vec<CombatEvent> {
+    let options = ParseOptions::new(YearHint::FirstLineIn(2025)).for_log(GUILD, LOG);
+    LogReader::new(input, options)
+        .map(|p| match p.unwrap() {
+            ParsedLine::Event(e) => e,
+            ParsedLine::Malformed(m) => panic!("{}", m.error),
+        })
+        .collect()
+}
+
+/// What `analyze` computes for the same events, in end order.
+fn analyzed(events: &[CombatEvent]) -> Vec<FightSummary> {
+    let mut segmenter = EncounterSegmenter::new();
+    let mut out = Vec::new();
+    for event in events {
+        segmenter.push(event, &mut out);
+    }
+    segmenter.finish(&mut out);
+    out.into_iter()
+        .filter_map(|o| match o {
+            SegmentOutput::Fight(f) => Some(f),
+            SegmentOutput::Anomaly(_) => None,
+        })
+        .collect()
+}
+
+fn status(state: UploadState, events: &[CombatEvent]) -> UploadStatus {
+    UploadStatus {
+        guild_id: GUILD,
+        log_id: LOG,
+        upload_id: "import-test".into(),
+        state,
+        file_name: "WoWCombatLog.txt".into(),
+        content_sha256: String::new(),
+        bytes_total: None,
+        bytes_read: 0,
+        lines: events.len() as i64,
+        events: events.len() as i64,
+        dead_letters: 0,
+        acked_through_line: 0,
+        reason: None,
+        timestamp_ms: 0,
+        last_event_line: (state == UploadState::Completed).then(|| events.last().map_or(0, |e| e.line)),
+    }
+}
+
+/// One partition of each topic, as (topic, offset, payload) in the order a consumer
+/// might read them: the first status, every event, and the completed status read
+/// `completed_after` events into the log (statuses and events are separate topics,
+/// so the end may be read before the last events).
+fn partition(events: &[CombatEvent], completed_after: usize) -> Vec<(&'static str, i64, Vec<u8>)> {
+    let (event_codec, status_codec) =
+        (Codec::<CombatEvent>::new().unwrap(), Codec::<UploadStatus>::new().unwrap());
+    let encode_status = |s: &UploadStatus| {
+        let mut buf = Vec::new();
+        status_codec.encode(s, &mut buf).unwrap();
+        buf
+    };
+    let mut records = vec![(UPLOADS.name, 0, encode_status(&status(UploadState::Parsing, events)))];
+    for (i, event) in events.iter().enumerate() {
+        if i == completed_after {
+            records.push((UPLOADS.name, 1, encode_status(&status(UploadState::Completed, events))));
+        }
+        let mut buf = Vec::new();
+        event_codec.encode(event, &mut buf).unwrap();
+        records.push((COMBAT_EVENTS.name, i as i64, buf));
+    }
+    if completed_after >= events.len() {
+        records.push((UPLOADS.name, 1, encode_status(&status(UploadState::Completed, events))));
+    }
+    records
+}
+
+fn feed(projector: &mut EncounterProjector, records: &[(&'static str, i64, Vec<u8>)], batch: &mut RowBatch) {
+    for (topic, offset, payload) in records {
+        let record = Record { topic, partition: PARTITION, offset: *offset, payload };
+        projector.take(record, batch).unwrap();
+    }
+}
+
+fn sorted_encounters(batch: &RowBatch) -> Vec<EncounterRow> {
+    let mut rows = batch.encounters.clone();
+    rows.sort_by_key(|r| r.start_line);
+    rows.dedup_by_key(|r| r.start_line);
+    rows
+}
+
+fn sorted_players(batch: &RowBatch) -> Vec<EncounterPlayerRow> {
+    let mut rows = batch.players.clone();
+    rows.sort_by(|a, b| (a.start_line, &a.player_guid).cmp(&(b.start_line, &b.player_guid)));
+    rows.dedup_by(|a, b| (a.start_line, &a.player_guid) == (b.start_line, &b.player_guid));
+    rows
+}
+
+#[test]
+fn a_whole_log_gives_the_fights_analyze_gives() {
+    for events in [fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt"), synthetic_events()] {
+        whole_log_gives_the_fights_analyze_gives(&events);
+    }
+}
+
+fn whole_log_gives_the_fights_analyze_gives(events: &[CombatEvent]) {
+    let expected = analyzed(events);
+    assert!(!expected.is_empty());
+    let mut projector = EncounterProjector::new();
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &partition(events, events.len()), &mut batch);
+
+    assert_eq!(projector.open_logs(), 0, "the completed status closes the log");
+    let summaries: Vec<&FightSummary> = batch.summaries.iter().map(|s| &s.fight).collect();
+    assert_eq!(summaries, expected.iter().collect::<Vec<_>>());
+    assert_eq!(batch.encounters.len(), expected.len());
+    assert!(batch.encounters.iter().all(|r| r.upload_id == "import-test" && r.guild_id == GUILD.0));
+    let players: usize = expected.iter().map(|f| f.players.len()).sum();
+    assert_eq!(batch.players.len(), players);
+    let deaths: usize = expected.iter().map(|f| f.deaths.len()).sum();
+    assert_eq!(batch.deaths.len(), deaths);
+    let characters: HashSet<&str> = batch.characters.iter().map(|c| c.player_guid.as_str()).collect();
+    let in_fights: HashSet<&str> =
+        expected.iter().flat_map(|f| f.players.iter().map(|p| p.guid.as_str())).collect();
+    assert_eq!(characters, in_fights);
+}
+
+#[test]
+fn a_completed_status_read_early_waits_for_the_last_event() {
+    let events = fixture_events("retail_sl_9.2_raid_wipe_snippet.txt");
+    let mut projector = EncounterProjector::new();
+    let mut batch = RowBatch::default();
+    let records = partition(&events, events.len() / 2);
+    let (before_last, last) = records.split_at(records.len() - 1);
+    feed(&mut projector, before_last, &mut batch);
+    assert_eq!(projector.open_logs(), 1, "the end is known, the last event is not read yet");
+    feed(&mut projector, last, &mut batch);
+    assert_eq!(projector.open_logs(), 0);
+    assert_eq!(batch.summaries.iter().map(|s| s.fight.clone()).collect::<Vec<_>>(), analyzed(&events));
+}
+
+#[test]
+fn fights_wait_for_the_upload_id_of_the_first_status() {
+    let events = fixture_events("retail_sl_9.2_raid_wipe_snippet.txt");
+    let mut records = partition(&events, events.len());
+    let first_status = records.remove(0);
+    let mut projector = EncounterProjector::new();
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &records[..records.len() - 1], &mut batch);
+    assert!(batch.encounters.is_empty(), "no fight row without its upload id");
+    feed(&mut projector, &[first_status], &mut batch);
+    feed(&mut projector, &records[records.len() - 1..], &mut batch);
+    assert_eq!(batch.encounters.len(), analyzed(&events).len());
+    assert!(batch.encounters.iter().all(|r| r.upload_id == "import-test"));
+}
+
+#[test]
+fn offsets_stay_at_the_first_record_of_an_open_log() {
+    let events = fixture_events("arena_3v3_tww_11.2.0.txt");
+    let records = partition(&events, events.len());
+    let mut projector = EncounterProjector::new();
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &records[..10], &mut batch);
+    assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), Some(0));
+    assert_eq!(projector.restart_offset(UPLOADS.name, PARTITION), Some(0));
+    assert_eq!(
+        projector.restart_offset(COMBAT_EVENTS.name, PARTITION + 1),
+        None,
+        "other partitions are free"
+    );
+    feed(&mut projector, &records[10..], &mut batch);
+    assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), None, "a whole log pins nothing");
+}
+
+#[test]
+fn a_restart_from_the_committed_offsets_gives_identical_rows() {
+    let events = synthetic_events();
+    assert!(analyzed(&events).len() >= 5, "several fights before and after the crash");
+    let records = partition(&events, events.len());
+    let mut clean = RowBatch::default();
+    feed(&mut EncounterProjector::new(), &records, &mut clean);
+
+    // A consumer dies two thirds of the way; its rows so far were written, and the
+    // commit it made says where the next one starts.
+    let crash_at = records.len() * 2 / 3;
+    let mut first = EncounterProjector::new();
+    let mut written = RowBatch::default();
+    feed(&mut first, &records[..crash_at], &mut written);
+    let restart = first.restart_offset(COMBAT_EVENTS.name, PARTITION).unwrap();
+    let restart_status = first.restart_offset(UPLOADS.name, PARTITION).unwrap();
+    drop(first);
+    let replay: Vec<_> = records
+        .iter()
+        .filter(|(topic, offset, _)| {
+            *offset >= if *topic == COMBAT_EVENTS.name { restart } else { restart_status }
+        })
+        .cloned()
+        .collect();
+    feed(&mut EncounterProjector::new(), &replay, &mut written);
+
+    assert_eq!(sorted_encounters(&written), sorted_encounters(&clean));
+    assert_eq!(sorted_players(&written), sorted_players(&clean));
+}
+
+#[test]
+fn events_read_twice_are_applied_once() {
+    let events = synthetic_events();
+    let mut records = partition(&events, events.len());
+    // A resumed import publishes a few events again.
+    let again: Vec<_> = records[5000..5100].to_vec();
+    records.splice(5100..5100, again);
+    let mut batch = RowBatch::default();
+    feed(&mut EncounterProjector::new(), &records, &mut batch);
+    assert_eq!(batch.summaries.iter().map(|s| s.fight.clone()).collect::<Vec<_>>(), analyzed(&events));
+}
+
+#[test]
+fn a_lost_partition_forgets_its_open_logs() {
+    let events = fixture_events("retail_sl_9.2_raid_wipe_snippet.txt");
+    let records = partition(&events, events.len());
+    let mut projector = EncounterProjector::new();
+    feed(&mut projector, &records[..10], &mut RowBatch::default());
+    let kept: HashSet<(String, i32)> =
+        [(COMBAT_EVENTS.name.to_string(), PARTITION), (UPLOADS.name.to_string(), PARTITION)].into();
+    projector.retain_assigned(&kept);
+    assert_eq!(projector.open_logs(), 1);
+    projector.retain_assigned(&HashSet::new());
+    assert_eq!(projector.open_logs(), 0);
+    assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), None);
+}
+
+#[test]
+fn undecodable_records_are_refused_with_a_reason() {
+    let mut projector = EncounterProjector::new();
+    let record = Record { topic: COMBAT_EVENTS.name, partition: 0, offset: 0, payload: b"\x00garbage" };
+    let reason = projector.take(record, &mut RowBatch::default()).unwrap_err();
+    assert!(!reason.is_empty());
+}
