@@ -1,0 +1,267 @@
+//! The whole pipeline, binaries and all: `wowlogs import` into the real broker, both
+//! consumer groups (`wowlogs consume ...`) into the real ClickHouse, compared with
+//! `wowlogs analyze --format json` of the same files; and the same under faults.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+use wowlogs_schemas::GuildId;
+use wowlogs_store::rows::{EncounterPlayerRow, EncounterRow};
+
+const FIXTURES: [&str; 4] = [
+    "arena_3v3_tww_11.2.0.txt",
+    "classic_sod_1.15.1_gnomeregan_raid.txt",
+    "retail_sl_9.2_raid_wipe_snippet.txt",
+    "retail_tww_11.0.2_dummies_skirmish.txt",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_lands_in_clickhouse_exactly_as_analyze_reports_it() {
+    let guild = 4001;
+    let database = unique("wowlogs_test_e2e");
+    let store = store(&clickhouse(), &database);
+    let files: Vec<_> = FIXTURES.iter().map(|f| fixture(f)).collect();
+    let analyses: Vec<Analysis> = files.iter().map(|f| analyze(f)).collect();
+
+    let sink = ConsumerProcess::start("events-sink", &unique("e2e-sink"), &clickhouse(), &database, None);
+    let encounters = ConsumerProcess::start("encounters", &unique("e2e-enc"), &clickhouse(), &database, None);
+    finish(start_import(guild, &files), "import");
+    wait_for_guild(&store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
+    sink.stop();
+    encounters.stop();
+
+    for (file, analysis) in files.iter().zip(&analyses) {
+        let content = std::fs::read(file).unwrap();
+        let log_id = wowlogs_producer::identity::identify(GuildId(guild), &mut &content[..]).unwrap().log_id;
+        let events = count(
+            &store,
+            &format!(
+                "SELECT count() FROM combat_events FINAL WHERE guild_id = {guild} AND log_id = {}",
+                log_id.0
+            ),
+        )
+        .await;
+        assert_eq!(events, analysis.events, "{}: combat_events rows", file.display());
+
+        let mut got: Vec<EncounterRow> = store
+            .client()
+            .query(
+                "SELECT ?fields FROM encounters FINAL WHERE guild_id = ? AND log_id = ? ORDER BY start_line",
+            )
+            .bind(guild)
+            .bind(log_id.0)
+            .fetch_all()
+            .await
+            .unwrap();
+        let upload_id = got.first().map(|r| r.upload_id.clone()).unwrap_or_default();
+        assert!(upload_id.starts_with("import-"), "{upload_id}");
+        let mut fights = analysis.fights.clone();
+        fights.sort_by_key(|f| f.start_line);
+        let expected: Vec<EncounterRow> = fights
+            .iter()
+            .map(|f| EncounterRow::from_fight(GuildId(guild), log_id, &upload_id, f, f.end_line as u64))
+            .collect();
+        got.iter_mut().zip(&expected).for_each(|(g, e)| g.version = e.version);
+        assert_eq!(got, expected, "{}: encounters", file.display());
+
+        let got: Vec<EncounterPlayerRow> = store
+            .client()
+            .query(
+                "SELECT ?fields FROM encounter_players FINAL WHERE guild_id = ? AND log_id = ? \
+                 ORDER BY start_line, player_guid",
+            )
+            .bind(guild)
+            .bind(log_id.0)
+            .fetch_all()
+            .await
+            .unwrap();
+        let mut expected: Vec<EncounterPlayerRow> = fights
+            .iter()
+            .flat_map(|f| {
+                f.players
+                    .iter()
+                    .map(|p| EncounterPlayerRow::from_player(GuildId(guild), log_id, f, p, f.end_line as u64))
+            })
+            .collect();
+        expected.sort_by(|a, b| (a.start_line, &a.player_guid).cmp(&(b.start_line, &b.player_guid)));
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected, "{}: encounter_players", file.display());
+
+        let deaths = count(
+            &store,
+            &format!(
+                "SELECT count() FROM encounter_deaths FINAL WHERE guild_id = {guild} AND log_id = {}",
+                log_id.0
+            ),
+        )
+        .await;
+        assert_eq!(
+            deaths as usize,
+            fights.iter().map(|f| f.deaths.len()).sum::<usize>(),
+            "{}",
+            file.display()
+        );
+    }
+
+    // The characters view: the classic raid's players, with the class of the log.
+    let classes = tsv(
+        &store,
+        &format!(
+            "SELECT class, count() FROM characters WHERE guild_id = {guild} GROUP BY class ORDER BY class"
+        ),
+    )
+    .await;
+    assert!(classes.contains("Hunter"), "{classes}");
+}
+
+/// A guild no earlier run against the same broker used (imports of the same content
+/// for the same guild are duplicates and publish nothing).
+fn fresh_guild(base: i64) -> i64 {
+    base + i64::from(std::process::id() % 100_000) * 10
+}
+
+/// Fresh groups read everything into another database: what the tables must hold.
+async fn clean_run(clickhouse: &str, guild: i64, expected: &Analysis) -> Vec<(String, String)> {
+    let database = unique("wowlogs_test_clean");
+    let store = store(clickhouse, &database);
+    let sink = ConsumerProcess::start("events-sink", &unique("clean-sink"), clickhouse, &database, None);
+    let encounters = ConsumerProcess::start("encounters", &unique("clean-enc"), clickhouse, &database, None);
+    wait_for_guild(&store, guild, &[expected], Duration::from_secs(300)).await;
+    sink.stop();
+    encounters.stop();
+    dump_guild(&store, guild).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_killed_mid_import_restart_to_identical_tables() {
+    let guild = fresh_guild(5_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = synth(dir.path(), "60MB", 11);
+    let analysis = analyze(&file);
+    assert!(analysis.fights.len() >= 3, "{} fights", analysis.fights.len());
+    let database = unique("wowlogs_test_kill");
+    let store = store(&clickhouse(), &database);
+    let (sink_group, encounters_group) = (unique("kill-sink"), unique("kill-enc"));
+
+    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
+    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
+    let import = start_import(guild, std::slice::from_ref(&file));
+    // Mid-stream: the first fight is written, the last is not.
+    wait_for(
+        &store,
+        &format!("SELECT least(count(), 1) FROM encounters WHERE guild_id = {guild}"),
+        1,
+        Duration::from_secs(300),
+    )
+    .await;
+    let fights =
+        count(&store, &format!("SELECT count() FROM encounters FINAL WHERE guild_id = {guild}")).await;
+    let events =
+        count(&store, &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}")).await;
+    sink.kill();
+    encounters.kill();
+    assert!((fights as usize) < analysis.fights.len(), "killed mid-log: {fights} fights written");
+    eprintln!(
+        "killed with {fights}/{} fights and {events}/{} events written",
+        analysis.fights.len(),
+        analysis.events
+    );
+
+    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
+    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
+    finish(import, "import");
+    wait_for_guild(&store, guild, &[&analysis], Duration::from_secs(300)).await;
+    sink.stop();
+    encounters.stop();
+
+    let got = dump_guild(&store, guild).await;
+    assert_same_tables(&got, &clean_run(&clickhouse(), guild, &analysis).await);
+}
+
+/// A ClickHouse of the test's own, which it stops and starts.
+struct OwnClickHouse {
+    state: tempfile::TempDir,
+    http_port: String,
+    tcp_port: String,
+}
+
+impl OwnClickHouse {
+    fn script(&self, action: &str) -> String {
+        let mut command = std::process::Command::new(repo().join("deploy/local/clickhouse.sh"));
+        command.arg(action).arg("--state").arg(self.state.path());
+        if action == "start" {
+            command.args(["--http-port", &self.http_port, "--tcp-port", &self.tcp_port]);
+        }
+        run(&mut command).trim().to_string()
+    }
+}
+
+impl Drop for OwnClickHouse {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(repo().join("deploy/local/clickhouse.sh"))
+            .arg("stop")
+            .arg("--state")
+            .arg(self.state.path())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identically() {
+    let own = OwnClickHouse {
+        state: tempfile::tempdir().unwrap(),
+        http_port: std::env::var("WOWLOGS_TEST_OUTAGE_HTTP_PORT").unwrap_or_else(|_| "28123".into()),
+        tcp_port: std::env::var("WOWLOGS_TEST_OUTAGE_TCP_PORT").unwrap_or_else(|_| "29000".into()),
+    };
+    let clickhouse = own.script("start");
+    let guild = fresh_guild(6_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = synth(dir.path(), "40MB", 12);
+    let analysis = analyze(&file);
+    let database = unique("wowlogs_test_outage");
+    let store = store(&clickhouse, &database);
+    let metrics_port = 19_464;
+    let sink = ConsumerProcess::start(
+        "events-sink",
+        &unique("outage-sink"),
+        &clickhouse,
+        &database,
+        Some(metrics_port),
+    );
+    let mut encounters =
+        ConsumerProcess::start("encounters", &unique("outage-enc"), &clickhouse, &database, None);
+    let import = start_import(guild, std::slice::from_ref(&file));
+    wait_for(
+        &store,
+        &format!("SELECT least(count(), 1) FROM combat_events WHERE guild_id = {guild}"),
+        1,
+        Duration::from_secs(300),
+    )
+    .await;
+
+    own.script("stop");
+    let mut sink = sink;
+    let mut saw_not_ready = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(sink.alive() && encounters.alive(), "the consumers wait for ClickHouse instead of exiting");
+        saw_not_ready |= sink.get("/health/ready").0 == 503;
+    }
+    own.script("start");
+    finish(import, "import");
+    wait_for_guild(&store, guild, &[&analysis], Duration::from_secs(300)).await;
+    assert!(saw_not_ready, "readiness reports the outage");
+    let (_, metrics) = sink.get("/metrics");
+    let retries: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("wowlogs_consumer_insert_retries_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(retries > 0, "failed inserts were retried:\n{metrics}");
+    sink.stop();
+    encounters.stop();
+
+    let got = dump_guild(&store, guild).await;
+    assert_same_tables(&got, &clean_run(&clickhouse, guild, &analysis).await);
+}

@@ -1,0 +1,255 @@
+//! Running the real binaries against the real broker and ClickHouse started by
+//! `deploy/local/test.sh` (`WOWLOGS_TEST_BROKERS`, `WOWLOGS_TEST_CLICKHOUSE`).
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use wowlogs_schemas::FightSummary;
+use wowlogs_store::StoreSettings;
+
+pub fn brokers() -> String {
+    std::env::var("WOWLOGS_TEST_BROKERS").expect("run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS")
+}
+
+pub fn clickhouse() -> String {
+    std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE")
+}
+
+/// A name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    std::env::var_os("WOWLOGS_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+        .join(name)
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn wowlogs() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wowlogs"));
+    command.env("WOWLOGS_LOG", "warn").env_remove("WOWLOGS_CLICKHOUSE_USER");
+    command
+}
+
+/// Runs a command to success, returning its standard output.
+pub fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `wowlogs synth` into `dir`.
+pub fn synth(dir: &Path, size: &str, seed: u64) -> PathBuf {
+    let path = dir.join(format!("synth-{seed}.txt"));
+    run(wowlogs().args(["synth", "--size", size, "--seed", &seed.to_string(), "--output"]).arg(&path));
+    path
+}
+
+/// What `wowlogs analyze --format json` says about one file.
+#[derive(Debug, serde::Deserialize)]
+pub struct Analysis {
+    pub fights: Vec<FightSummary>,
+    pub events: u64,
+    pub errors: u64,
+}
+
+pub fn analyze(path: &Path) -> Analysis {
+    serde_json::from_str(&run(wowlogs().args(["analyze", "--format", "json"]).arg(path))).unwrap()
+}
+
+/// `wowlogs import` of files for a guild, started in the background.
+pub fn start_import(guild: i64, files: &[PathBuf]) -> Child {
+    wowlogs()
+        .args(["import", "--brokers", &brokers(), "--guild", &guild.to_string()])
+        .args(files)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+pub fn finish(mut child: Child, what: &str) {
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    assert!(status.success(), "{what}: {status}: {stderr}");
+}
+
+/// A consumer group process; killed (SIGKILL) when dropped.
+pub struct ConsumerProcess {
+    pub child: Child,
+    pub metrics_port: Option<u16>,
+}
+
+impl ConsumerProcess {
+    /// `wowlogs consume <group>` into `database` of `clickhouse`.
+    pub fn start(
+        group: &str,
+        group_id: &str,
+        clickhouse: &str,
+        database: &str,
+        metrics_port: Option<u16>,
+    ) -> Self {
+        let metrics_addr = metrics_port.map(|p| format!("127.0.0.1:{p}")).unwrap_or_default();
+        let child = wowlogs()
+            .args(["consume", group, "--brokers", &brokers(), "--clickhouse-url", clickhouse])
+            .args(["--database", database, "--group-id", group_id, "--metrics-addr", &metrics_addr])
+            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        ConsumerProcess { child, metrics_port }
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the consumer exits cleanly on SIGTERM: {status}");
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// `GET path` on the metrics endpoint: (status code, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let port = self.metrics_port.expect("started with a metrics port");
+        http_get(port, path)
+    }
+}
+
+impl Drop for ConsumerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+pub fn store(url: &str, database: &str) -> StoreSettings {
+    StoreSettings::new(url.to_string(), database.to_string())
+}
+
+/// A query's result as TSV text ("" while the table does not exist yet).
+pub async fn tsv(store: &StoreSettings, sql: &str) -> String {
+    match store.client().query(sql).fetch_bytes("TSV") {
+        Ok(mut cursor) => match cursor.collect().await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+pub async fn count(store: &StoreSettings, sql: &str) -> u64 {
+    tsv(store, sql).await.trim().parse().unwrap_or(0)
+}
+
+/// Waits until `sql` counts `expected`.
+pub async fn wait_for(store: &StoreSettings, sql: &str, expected: u64, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let n = count(store, sql).await;
+        if n == expected {
+            return;
+        }
+        assert!(started.elapsed() < limit, "{sql}: {n}, expected {expected} after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Waits until a guild's tables hold everything of logs with these analyses.
+pub async fn wait_for_guild(store: &StoreSettings, guild: i64, expected: &[&Analysis], limit: Duration) {
+    let events: u64 = expected.iter().map(|a| a.events).sum();
+    let fights: usize = expected.iter().map(|a| a.fights.len()).sum();
+    let logs = expected.len() as u64;
+    wait_for(
+        store,
+        &format!("SELECT count() FROM logs FINAL WHERE guild_id = {guild} AND state = 'completed'"),
+        logs,
+        limit,
+    )
+    .await;
+    wait_for(
+        store,
+        &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}"),
+        events,
+        limit,
+    )
+    .await;
+    wait_for(
+        store,
+        &format!("SELECT count() FROM encounters FINAL WHERE guild_id = {guild}"),
+        fights as u64,
+        limit,
+    )
+    .await;
+}
+
+/// Every projection table of a guild, in a fixed order, as text: two runs that must
+/// be identical compare equal here.
+pub async fn dump_guild(store: &StoreSettings, guild: i64) -> Vec<(String, String)> {
+    let tables = [
+        ("combat_events", "log_id, line"),
+        ("encounters", "log_id, start_line"),
+        ("encounter_players", "log_id, start_line, player_guid"),
+        ("encounter_deaths", "log_id, start_line, line, player_guid"),
+        ("character_logs", "player_guid, log_id"),
+        ("dead_letters", "log_id, source, line"),
+    ];
+    let mut out = Vec::new();
+    for (table, key) in tables {
+        let text =
+            tsv(store, &format!("SELECT * FROM {table} FINAL WHERE guild_id = {guild} ORDER BY {key}")).await;
+        out.push((table.to_string(), text));
+    }
+    let characters =
+        tsv(store, &format!("SELECT * FROM characters WHERE guild_id = {guild} ORDER BY player_guid")).await;
+    out.push(("characters".to_string(), characters));
+    out
+}
+
+/// Asserts two dumps are identical, naming the first table that differs.
+pub fn assert_same_tables(got: &[(String, String)], clean: &[(String, String)]) {
+    for ((table, a), (_, b)) in got.iter().zip(clean) {
+        assert!(!b.is_empty() || table == "dead_letters", "{table} is empty in the clean run");
+        if a != b {
+            let (la, lb) = (a.lines().count(), b.lines().count());
+            let first = a.lines().zip(b.lines()).find(|(x, y)| x != y);
+            panic!("{table} differs from the clean run: {la} rows vs {lb}; first difference: {first:?}");
+        }
+    }
+}
