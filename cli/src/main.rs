@@ -3,7 +3,7 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wowlogs_cli::commands::{analyze, consume, import, migrate, serve, synth, topics};
+use wowlogs_cli::commands::{analyze, consume, import, migrate, rebuild, retention, serve, synth, topics};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
@@ -37,6 +37,10 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run a consumer group that fills ClickHouse from the topics.
     Consume(consume::ConsumeArgs),
+    /// Rebuild a consumer group's tables from the beginning of its topics, then swap them in.
+    Rebuild(rebuild::RebuildArgs),
+    /// Remove data older than N days, for every guild or one (ClickHouse 18.16 has no TTL).
+    Retention(retention::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,5 +69,7 @@ fn run(command: &Command) -> Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Consume(args) => consume::run_command(args),
+        Command::Rebuild(args) => rebuild::run(args),
+        Command::Retention(args) => retention::run(args),
     }
 }

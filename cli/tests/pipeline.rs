@@ -265,3 +265,52 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
     let got = dump_guild(&store, guild).await;
     assert_same_tables(&got, &clean_run(&clickhouse, guild, &analysis).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_go_on() {
+    let guild = fresh_guild(7_000_000);
+    let database = unique("wowlogs_test_rebuild");
+    let store = store(&clickhouse(), &database);
+    let first = [fixture("arena_3v3_tww_11.2.0.txt"), fixture("classic_sod_1.15.1_gnomeregan_raid.txt")];
+    let analyses: Vec<Analysis> = first.iter().map(|f| analyze(f)).collect();
+    let (sink_group, encounters_group) = (unique("rebuild-sink"), unique("rebuild-enc"));
+    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
+    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
+    finish(start_import(guild, &first), "import");
+    wait_for_guild(&store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
+    sink.stop();
+    encounters.stop();
+    let incremental = dump_guild(&store, guild).await;
+
+    // A projection gone wrong: a fight that never happened.
+    let bogus = format!(
+        "INSERT INTO encounters (guild_id, log_id, start_line, name) VALUES ({guild}, 1, 1, 'bogus')"
+    );
+    store.client().query(&bogus).execute().await.unwrap();
+
+    for (group, group_id) in [("events-sink", &sink_group), ("encounters", &encounters_group)] {
+        let output = run(wowlogs()
+            .args(["rebuild", group, "--brokers", &brokers(), "--clickhouse-url", &clickhouse()])
+            .args(["--database", &database, "--group-id", group_id, "--metrics-addr", ""])
+            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"]));
+        assert!(output.contains("swapped in the rebuilt tables"), "{output}");
+    }
+    assert_same_tables(&dump_guild(&store, guild).await, &incremental);
+    let previous = count(
+        &store,
+        &format!("SELECT count() FROM {database}_rebuild.previous_encounters WHERE guild_id = {guild} AND name = 'bogus'"),
+    )
+    .await;
+    assert_eq!(previous, 1, "the previous tables are kept beside the rebuilt ones");
+
+    // The groups continue from where the rebuild stopped.
+    let later = fixture("retail_sl_9.2_raid_wipe_snippet.txt");
+    let later_analysis = analyze(&later);
+    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
+    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
+    finish(start_import(guild, std::slice::from_ref(&later)), "second import");
+    let all: Vec<&Analysis> = analyses.iter().chain([&later_analysis]).collect();
+    wait_for_guild(&store, guild, &all, Duration::from_secs(180)).await;
+    sink.stop();
+    encounters.stop();
+}

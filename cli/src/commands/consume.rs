@@ -49,8 +49,33 @@ pub struct GroupArgs {
     pub metrics_addr: String,
 }
 
+/// Serves `/health/live`, `/health/ready` and `/metrics` on `addr` (empty: nowhere).
+pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics) -> Result<()> {
+    if addr.is_empty() {
+        return Ok(());
+    }
+    let addr: SocketAddr = addr.parse().with_context(|| format!("--metrics-addr {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
+    let router = wowlogs_consumers::http::router(metrics.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    tracing::info!(%addr, "serving /health/live, /health/ready and /metrics");
+    Ok(())
+}
+
+impl Group {
+    /// The group's arguments and its default group id.
+    pub fn args(&self) -> (&GroupArgs, &'static str) {
+        match self {
+            Group::EventsSink(group) => (group, events_sink::GROUP_ID),
+            Group::Encounters(group) => (group, encounters::GROUP_ID),
+        }
+    }
+}
+
 impl GroupArgs {
-    fn config(&self, default_group: &str) -> GroupConfig {
+    pub fn config(&self, default_group: &str) -> GroupConfig {
         let group_id = self.group_id.clone().unwrap_or_else(|| default_group.to_string());
         GroupConfig {
             kafka: self.kafka.settings(&group_id),
@@ -59,15 +84,13 @@ impl GroupArgs {
             batch_rows: self.batch_rows,
             batch_age: Duration::from_millis(self.batch_age_ms),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
+            stop_when_idle: None,
         }
     }
 }
 
 pub fn run_command(args: &ConsumeArgs) -> Result<()> {
-    let (group, default_group) = match &args.group {
-        Group::EventsSink(group) => (group, events_sink::GROUP_ID),
-        Group::Encounters(group) => (group, encounters::GROUP_ID),
-    };
+    let (group, default_group) = args.group.args();
     let config = group.config(default_group);
     let metrics = ConsumerMetrics::new();
     let runtime = tokio::runtime::Runtime::new()?;

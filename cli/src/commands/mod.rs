@@ -4,6 +4,8 @@ pub mod analyze;
 pub mod consume;
 pub mod import;
 pub mod migrate;
+pub mod rebuild;
+pub mod retention;
 pub mod serve;
 pub mod synth;
 pub mod topics;

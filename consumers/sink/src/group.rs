@@ -69,6 +69,9 @@ pub struct GroupConfig {
     /// Group session timeout: short in tests (killed members leave quickly), longer
     /// where the broker may be slow to answer (tansu on sqlite).
     pub session_timeout: Duration,
+    /// Stop once every assigned partition was read to its end and nothing new arrived
+    /// for this long (a rebuild); `None` runs until shut down.
+    pub stop_when_idle: Option<Duration>,
 }
 
 /// Why a group stopped.
@@ -95,7 +98,8 @@ pub async fn run_group<P: Projection>(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
-        .set("statistics.interval.ms", "5000");
+        .set("statistics.interval.ms", "5000")
+        .set("enable.partition.eof", if config.stop_when_idle.is_some() { "true" } else { "false" });
     for (key, value) in projection.consumer_settings() {
         client_config.set(key, value);
     }
@@ -117,15 +121,23 @@ pub async fn run_group<P: Projection>(
     let mut positions: HashMap<TopicPartition, i64> = HashMap::new();
     let mut oldest: Option<Instant> = None;
     let mut dirty = false;
+    let mut caught_up = CaughtUp::default();
     tokio::pin!(shutdown);
     loop {
+        if let Some(idle) = config.stop_when_idle
+            && caught_up.done(&consumer, idle)
+        {
+            break;
+        }
         let age_left = oldest.map_or(config.batch_age, |s| config.batch_age.saturating_sub(s.elapsed()));
         tokio::select! {
             () = &mut shutdown => break,
             received = tokio::time::timeout(age_left, consumer.recv()) => match received {
                 Err(_) => {}
+                Ok(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => caught_up.end_of(partition),
                 Ok(Err(error)) => tracing::warn!(group = config.group_id, %error, "kafka receive error"),
                 Ok(Ok(message)) => {
+                    caught_up.received();
                     metrics.consumed(&config.group_id, message.topic());
                     let record = Record {
                         topic: message.topic(),
@@ -153,6 +165,40 @@ pub async fn run_group<P: Projection>(
     flush(&consumer, &sinks, &mut projection, &mut batch, &mut positions, &metrics, &config.group_id).await;
     consumer.unsubscribe();
     Ok(())
+}
+
+/// Whether a rebuild has read everything: each assigned partition reached its end
+/// (librdkafka reports the partition number only, so ends are counted per number) and
+/// nothing arrived since for a while. Records that arrive later are the live group's.
+#[derive(Debug, Default)]
+struct CaughtUp {
+    ends: HashMap<i32, usize>,
+    last_record: Option<Instant>,
+}
+
+impl CaughtUp {
+    fn end_of(&mut self, partition: i32) {
+        *self.ends.entry(partition).or_default() += 1;
+    }
+
+    fn received(&mut self) {
+        self.last_record = Some(Instant::now());
+    }
+
+    fn done(&self, consumer: &StreamConsumer<StatsContext>, idle: Duration) -> bool {
+        if self.last_record.is_some_and(|t| t.elapsed() < idle) {
+            return false;
+        }
+        let Ok(assignment) = consumer.assignment() else { return false };
+        if assignment.count() == 0 {
+            return false;
+        }
+        let mut needed: HashMap<i32, usize> = HashMap::new();
+        for element in assignment.elements() {
+            *needed.entry(element.partition()).or_default() += 1;
+        }
+        needed.iter().all(|(partition, n)| self.ends.get(partition).is_some_and(|seen| seen >= n))
+    }
 }
 
 /// Writes the batch, then commits what may be committed.

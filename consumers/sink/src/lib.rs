@@ -15,3 +15,4 @@ pub mod events_sink;
 pub mod group;
 pub mod http;
 pub mod metrics;
+pub mod rebuild;

@@ -114,6 +114,7 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         batch_rows: 10_000,
         batch_age: Duration::from_millis(300),
         session_timeout: Duration::from_secs(6),
+        stop_when_idle: None,
     };
     let metrics = ConsumerMetrics::new();
     let sink = tokio::spawn(run(config, metrics.clone(), async {

@@ -5,8 +5,10 @@
 //! `RowBinaryWithNamesAndTypes` (tests compare `DESCRIBE TABLE` instead).
 
 mod migrations;
+pub mod retention;
 pub mod rows;
 mod settings;
 
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
+pub use retention::{RetentionPlan, TableOutcome, apply_retention};
 pub use settings::StoreSettings;
