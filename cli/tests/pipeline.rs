@@ -137,7 +137,7 @@ async fn clean_run(clickhouse: &str, guild: i64, expected: &Analysis) -> Vec<(St
 async fn consumers_killed_mid_import_restart_to_identical_tables() {
     let guild = fresh_guild(5_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let file = synth(dir.path(), "60MB", 11);
+    let file = synth(dir.path(), "120MB", 11);
     let analysis = analyze(&file);
     assert!(analysis.fights.len() >= 3, "{} fights", analysis.fights.len());
     let database = unique("wowlogs_test_kill");
@@ -146,21 +146,31 @@ async fn consumers_killed_mid_import_restart_to_identical_tables() {
 
     let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
     let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
-    let import = start_import(guild, std::slice::from_ref(&file));
-    // Mid-stream: the first fight is written, the last is not.
-    wait_for(
-        &store,
-        &format!("SELECT least(count(), 1) FROM encounters WHERE guild_id = {guild}"),
-        1,
-        Duration::from_secs(300),
-    )
-    .await;
+    // Both groups have joined and process records before the large import starts.
+    let warm_up = fixture("arena_3v3_tww_11.2.0.txt");
+    finish(start_import(guild + 1, std::slice::from_ref(&warm_up)), "warm-up import");
+    wait_for_guild(&store, guild + 1, &[&analyze(&warm_up)], Duration::from_secs(120)).await;
+    let mut import = start_import(guild, std::slice::from_ref(&file));
+    // Mid-log: the import still runs (so the log cannot be complete) and the encounter
+    // consumer has written its first fights.
+    let started = std::time::Instant::now();
+    loop {
+        let fights = count(&store, &format!("SELECT count() FROM encounters WHERE guild_id = {guild}")).await;
+        if fights >= 1 {
+            break;
+        }
+        assert!(import.try_wait().unwrap().is_none(), "the import ended before the first fight was written");
+        assert!(started.elapsed() < Duration::from_secs(300), "no fight written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let importing = import.try_wait().unwrap().is_none();
     let fights =
         count(&store, &format!("SELECT count() FROM encounters FINAL WHERE guild_id = {guild}")).await;
     let events =
         count(&store, &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}")).await;
     sink.kill();
     encounters.kill();
+    assert!(importing, "killed while the import runs");
     assert!((fights as usize) < analysis.fights.len(), "killed mid-log: {fights} fights written");
     eprintln!(
         "killed with {fights}/{} fights and {events}/{} events written",

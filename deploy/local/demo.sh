@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine, no Docker: start the local stack (the
-# Kafka-compatible broker, ClickHouse, the upload service and the events sink), upload a
-# real raid log over HTTP, bulk-import another with the CLI, and show what they became:
-# the upload status, the rows in ClickHouse, and every fight with its players, deaths
-# and death recap.
+# Kafka-compatible broker, ClickHouse, the upload service and both consumer groups),
+# upload a real raid log over HTTP, bulk-import another with the CLI, and show what they
+# became: the upload status, the raw rows, the fights and players in ClickHouse, and the
+# full report of `wowlogs analyze` (the same core the encounter consumer runs).
 # Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -42,7 +42,16 @@ done
 curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = 1 FORMAT PrettyCompactNoEscapes"
 curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = 1 GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 
-echo "==> the fights in these logs (the same core the consumers run)"
+echo "==> the fights in ClickHouse (the encounter consumer)"
+for _ in $(seq 1 60); do
+  n="$(curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT count() FROM encounters FINAL WHERE guild_id = 1")"
+  [ "$n" -ge 2 ] && break
+  sleep 0.5
+done
+curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) AS outcome, round(duration_ms / 1000, 1) AS seconds, start FROM encounters FINAL WHERE guild_id = 1 ORDER BY start_ms FORMAT PrettyCompactNoEscapes"
+curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = 1) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = 1 ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
+
+echo "==> the full report of the same logs, with no servers: wowlogs analyze"
 "$wowlogs" analyze --year 2024 "$raid" "$arena"
 echo
 echo "The stack keeps running: deploy/local/stack.sh stop"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack on 127.0.0.1, without Docker: the broker (tansu, durable in
 # .local-stack/), ClickHouse (schema migrated), the upload service (`wowlogs serve`) and
-# the events sink (`wowlogs consume events-sink`: topics into ClickHouse).
+# both consumer groups (`wowlogs consume events-sink` and `wowlogs consume encounters`:
+# the topics into ClickHouse).
 #
 #   deploy/local/stack.sh start     build, start everything, print the URLs
 #   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
@@ -36,17 +37,23 @@ case "${1:-}" in
       LOG_FILE="$state/producer.log" wait_until "$state/producer.pid" curl -fs "http://$listen/health/live"
     fi
     if ! running "$state/sink.pid"; then
-      "$wowlogs" consume events-sink >"$state/sink.log" 2>&1 &
+      "$wowlogs" consume events-sink --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
       echo $! > "$state/sink.pid"
+    fi
+    if ! running "$state/encounters.pid"; then
+      "$wowlogs" consume encounters --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
+      echo $! > "$state/encounters.pid"
     fi
     echo "broker:         $WOWLOGS_BROKERS (tansu, data in $state/broker.db)"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
+    echo "consumers:      events sink http://127.0.0.1:9464/metrics, encounters http://127.0.0.1:9465/metrics"
     echo "demo API key:   ${WOWLOGS_API_KEYS%%:*}"
     ;;
   stop)
     stop_pidfile "$state/producer.pid"
     stop_pidfile "$state/sink.pid"
+    stop_pidfile "$state/encounters.pid"
     "$here/broker.sh" stop --state "$state"
     "$here/clickhouse.sh" stop --state "$state"
     echo "stopped (data kept in $state)"
@@ -56,6 +63,7 @@ case "${1:-}" in
     "$here/clickhouse.sh" status --state "$state" || true
     if running "$state/producer.pid"; then echo "upload service running at http://$listen"; else echo "upload service stopped"; fi
     if running "$state/sink.pid"; then echo "events sink running"; else echo "events sink stopped"; fi
+    if running "$state/encounters.pid"; then echo "encounter consumer running"; else echo "encounter consumer stopped"; fi
     ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

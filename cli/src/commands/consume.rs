@@ -44,6 +44,11 @@ pub struct GroupArgs {
     /// Consumer group session timeout, in milliseconds.
     #[arg(long, env = "WOWLOGS_CONSUMER_SESSION_TIMEOUT_MS", default_value_t = 30_000)]
     pub session_timeout_ms: u64,
+    /// Records read again before a committed offset when partitions are assigned: works
+    /// around tansu 0.6.0 skipping the rest of a record batch a fetch starts inside
+    /// (must be at least the producer's `batch.num.messages`); 0 on Apache Kafka.
+    #[arg(long, env = "WOWLOGS_CONSUMER_REFETCH_RECORDS", default_value_t = wowlogs_consumers::metrics::MAX_BATCH_RECORDS)]
+    pub refetch_records: i64,
     /// Where to serve `/health/live`, `/health/ready` and `/metrics` (empty: nowhere).
     #[arg(long, env = "WOWLOGS_CONSUMER_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
@@ -85,6 +90,7 @@ impl GroupArgs {
             batch_age: Duration::from_millis(self.batch_age_ms),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,
+            refetch: self.refetch_records,
         }
     }
 }

@@ -37,7 +37,8 @@ pub fn repo() -> PathBuf {
 
 pub fn wowlogs() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wowlogs"));
-    command.env("WOWLOGS_LOG", "warn").env_remove("WOWLOGS_CLICKHOUSE_USER");
+    let log = std::env::var("WOWLOGS_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    command.env("WOWLOGS_LOG", log).env_remove("WOWLOGS_CLICKHOUSE_USER");
     command
 }
 
@@ -106,7 +107,8 @@ impl ConsumerProcess {
         let child = wowlogs()
             .args(["consume", group, "--brokers", &brokers(), "--clickhouse-url", clickhouse])
             .args(["--database", database, "--group-id", group_id, "--metrics-addr", &metrics_addr])
-            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"])
+            // Small batches, so commits fall inside the producer's record batches.
+            .args(["--batch-age-ms", "300", "--batch-rows", "7919", "--session-timeout-ms", "6000"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -46,15 +46,15 @@ impl RowBatch {
 }
 
 /// Where a batch goes.
-pub struct Sinks<'a> {
-    pub group: &'a str,
-    pub clickhouse: &'a clickhouse::Client,
-    pub producer: &'a FutureProducer,
-    pub summaries: &'a Codec<EncounterSummary>,
-    pub metrics: &'a ConsumerMetrics,
+pub struct Sinks {
+    pub group: String,
+    pub clickhouse: clickhouse::Client,
+    pub producer: FutureProducer,
+    pub summaries: Codec<EncounterSummary>,
+    pub metrics: ConsumerMetrics,
 }
 
-impl Sinks<'_> {
+impl Sinks {
     /// Writes and empties the batch; returns only once everything is stored.
     pub async fn write(&self, batch: &mut RowBatch) {
         self.insert(&batch.events).await;
@@ -80,10 +80,10 @@ impl Sinks<'_> {
         let mut delay = Duration::from_millis(100);
         loop {
             let started = Instant::now();
-            match insert(self.clickhouse, rows).await {
-                Ok(()) => return self.metrics.inserted(self.group, T::TABLE, rows.len(), started.elapsed()),
+            match insert(&self.clickhouse, rows).await {
+                Ok(()) => return self.metrics.inserted(&self.group, T::TABLE, rows.len(), started.elapsed()),
                 Err(error) => {
-                    self.metrics.insert_failed(self.group, T::TABLE, rows.len(), &error, delay);
+                    self.metrics.insert_failed(&self.group, T::TABLE, rows.len(), &error, delay);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(10));
                 }
@@ -108,7 +108,7 @@ impl Sinks<'_> {
                 match self.producer.send(record, Duration::from_secs(30)).await {
                     Ok(_) => break,
                     Err((error, _)) => {
-                        tracing::warn!(group = self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
+                        tracing::warn!(group = %self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(Duration::from_secs(10));
                     }
@@ -116,7 +116,7 @@ impl Sinks<'_> {
             }
         }
         if !summaries.is_empty() {
-            self.metrics.published(self.group, summaries.len());
+            self.metrics.published(&self.group, summaries.len());
         }
     }
 }

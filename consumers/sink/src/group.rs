@@ -8,13 +8,14 @@
 //! new owner rebuilds them from the committed offsets.
 
 use crate::batch::{RowBatch, Sinks};
-use crate::metrics::{ConsumerMetrics, StatsContext};
+use crate::metrics::{ConsumerMetrics, GroupContext};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wowlogs_kafka::{KafkaSettings, record_headers};
 use wowlogs_schemas::topics::{DEAD_LETTER, guild_key};
@@ -72,6 +73,9 @@ pub struct GroupConfig {
     /// Stop once every assigned partition was read to its end and nothing new arrived
     /// for this long (a rebuild); `None` runs until shut down.
     pub stop_when_idle: Option<Duration>,
+    /// Records re-fetched before a committed offset on assignment (see
+    /// [`GroupContext`]); 0 on brokers that return whole batches.
+    pub refetch: i64,
 }
 
 /// Why a group stopped.
@@ -91,7 +95,7 @@ pub async fn run_group<P: Projection>(
     metrics: ConsumerMetrics,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GroupError> {
-    let context = StatsContext { group: config.group_id.clone(), metrics: metrics.clone() };
+    let context = GroupContext::new(config.group_id.clone(), metrics.clone(), config.refetch);
     let mut client_config = config.kafka.client_config();
     client_config
         .set("group.id", &config.group_id)
@@ -103,19 +107,21 @@ pub async fn run_group<P: Projection>(
     for (key, value) in projection.consumer_settings() {
         client_config.set(key, value);
     }
-    let consumer: StreamConsumer<StatsContext> = client_config.create_with_context(context)?;
+    let consumer: Arc<StreamConsumer<GroupContext>> = Arc::new(client_config.create_with_context(context)?);
     consumer.subscribe(&projection.topics())?;
     let producer: FutureProducer = config.kafka.producer_config().create()?;
     let letters = Codec::<DeadLetter>::new().map_err(|e| GroupError::Setup(e.to_string()))?;
-    let summaries = Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?;
-    let clickhouse = config.store.client();
     let sinks = Sinks {
-        group: &config.group_id,
-        clickhouse: &clickhouse,
-        producer: &producer,
-        summaries: &summaries,
-        metrics: &metrics,
+        group: config.group_id.clone(),
+        clickhouse: config.store.client(),
+        producer: producer.clone(),
+        summaries: Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
+        metrics: metrics.clone(),
     };
+    // Writing a batch overlaps with reading the next one; one batch may wait while
+    // one is written, so memory stays bounded and a slow ClickHouse slows reading.
+    let (to_writer, from_reader) = tokio::sync::mpsc::channel::<Flush>(1);
+    let writer = tokio::spawn(write_batches(from_reader, sinks, consumer.clone()));
     let mut batch = RowBatch::default();
     // The next offset to read, per partition read since the start.
     let mut positions: HashMap<TopicPartition, i64> = HashMap::new();
@@ -138,6 +144,9 @@ pub async fn run_group<P: Projection>(
                 Ok(Err(error)) => tracing::warn!(group = config.group_id, %error, "kafka receive error"),
                 Ok(Ok(message)) => {
                     caught_up.received();
+                    if consumer.context().floor(message.topic(), message.partition()).is_some_and(|floor| message.offset() < floor) {
+                        continue; // re-fetched only to get around the broker (see GroupContext)
+                    }
                     metrics.consumed(&config.group_id, message.topic());
                     let record = Record {
                         topic: message.topic(),
@@ -156,15 +165,81 @@ pub async fn run_group<P: Projection>(
         }
         let old = oldest.is_some_and(|s| s.elapsed() >= config.batch_age);
         if batch.len() >= config.batch_rows || (old && dirty) {
-            flush(&consumer, &sinks, &mut projection, &mut batch, &mut positions, &metrics, &config.group_id)
-                .await;
+            let flush = hand_over(&consumer, &mut projection, &mut batch, &mut positions, &metrics);
+            if to_writer.send(flush).await.is_err() {
+                break;
+            }
             oldest = None;
             dirty = false;
         }
     }
-    flush(&consumer, &sinks, &mut projection, &mut batch, &mut positions, &metrics, &config.group_id).await;
+    let last = hand_over(&consumer, &mut projection, &mut batch, &mut positions, &metrics);
+    let _ = to_writer.send(last).await;
+    drop(to_writer);
+    writer.await.map_err(|e| GroupError::Setup(format!("the writer task failed: {e}")))?;
     consumer.unsubscribe();
     Ok(())
+}
+
+/// A batch and the offsets to commit once it is stored.
+struct Flush {
+    batch: RowBatch,
+    offsets: TopicPartitionList,
+}
+
+/// Takes the batch for the writer, with what may be committed after it: for every
+/// partition still assigned, the next offset, or the projection's restart offset if
+/// earlier. Partitions no longer assigned are forgotten.
+fn hand_over<P: Projection>(
+    consumer: &StreamConsumer<GroupContext>,
+    projection: &mut P,
+    batch: &mut RowBatch,
+    positions: &mut HashMap<TopicPartition, i64>,
+    metrics: &ConsumerMetrics,
+) -> Flush {
+    let batch = std::mem::take(batch);
+    let mut offsets = TopicPartitionList::new();
+    match consumer.assignment() {
+        Ok(list) => {
+            let assigned: HashSet<TopicPartition> =
+                list.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+            projection.retain_assigned(&assigned);
+            positions.retain(|tp, _| assigned.contains(tp));
+            for ((topic, partition), next) in positions.iter() {
+                let offset = projection.restart_offset(topic, *partition).map_or(*next, |pin| pin.min(*next));
+                let _ = offsets.add_partition_offset(topic, *partition, Offset::Offset(offset));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not read the assignment; not committing this batch"),
+    }
+    let (logs, fights) = projection.open();
+    metrics.open(logs, fights);
+    Flush { batch, offsets }
+}
+
+/// Writes batches in order, committing each one's offsets after it is stored.
+async fn write_batches(
+    mut batches: tokio::sync::mpsc::Receiver<Flush>,
+    sinks: Sinks,
+    consumer: Arc<StreamConsumer<GroupContext>>,
+) {
+    while let Some(mut flush) = batches.recv().await {
+        let rows = flush.batch.len();
+        sinks.write(&mut flush.batch).await;
+        if flush.offsets.count() == 0 {
+            continue;
+        }
+        // The rows are stored: a failed commit (a rebalance, a slow coordinator) only
+        // means these records may be delivered again, which the row identities absorb.
+        match consumer.commit(&flush.offsets, CommitMode::Sync) {
+            Ok(()) => sinks.metrics.committed(&sinks.group, true),
+            Err(error) => {
+                sinks.metrics.committed(&sinks.group, false);
+                tracing::warn!(group = sinks.group, %error, "offset commit failed; records may be replayed");
+            }
+        }
+        tracing::debug!(group = sinks.group, rows, "batch written and committed");
+    }
 }
 
 /// Whether a rebuild has read everything: each assigned partition reached its end
@@ -185,7 +260,7 @@ impl CaughtUp {
         self.last_record = Some(Instant::now());
     }
 
-    fn done(&self, consumer: &StreamConsumer<StatsContext>, idle: Duration) -> bool {
+    fn done(&self, consumer: &StreamConsumer<GroupContext>, idle: Duration) -> bool {
         if self.last_record.is_some_and(|t| t.elapsed() < idle) {
             return false;
         }
@@ -199,51 +274,6 @@ impl CaughtUp {
         }
         needed.iter().all(|(partition, n)| self.ends.get(partition).is_some_and(|seen| seen >= n))
     }
-}
-
-/// Writes the batch, then commits what may be committed.
-async fn flush<P: Projection>(
-    consumer: &StreamConsumer<StatsContext>,
-    sinks: &Sinks<'_>,
-    projection: &mut P,
-    batch: &mut RowBatch,
-    positions: &mut HashMap<TopicPartition, i64>,
-    metrics: &ConsumerMetrics,
-    group: &str,
-) {
-    let rows = batch.len();
-    sinks.write(batch).await;
-    let assigned: HashSet<TopicPartition> = match consumer.assignment() {
-        Ok(list) => list.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect(),
-        Err(error) => {
-            tracing::warn!(group, %error, "could not read the assignment; not committing");
-            return;
-        }
-    };
-    projection.retain_assigned(&assigned);
-    positions.retain(|tp, _| assigned.contains(tp));
-    let (logs, fights) = projection.open();
-    metrics.open(logs, fights);
-    let mut offsets = TopicPartitionList::new();
-    for ((topic, partition), next) in positions.iter() {
-        let offset = projection.restart_offset(topic, *partition).map_or(*next, |pin| pin.min(*next));
-        if offsets.add_partition_offset(topic, *partition, Offset::Offset(offset)).is_err() {
-            return;
-        }
-    }
-    if offsets.count() == 0 {
-        return;
-    }
-    // The rows are stored: a failed commit (a rebalance, a slow coordinator) only means
-    // these records may be delivered again, which the row identities absorb.
-    match consumer.commit(&offsets, CommitMode::Sync) {
-        Ok(()) => metrics.committed(group, true),
-        Err(error) => {
-            metrics.committed(group, false);
-            tracing::warn!(group, %error, "offset commit failed; records may be replayed");
-        }
-    }
-    tracing::debug!(group, rows, open_logs = logs, open_fights = fights, "batch written and committed");
 }
 
 /// Sends an undecodable record to the dead-letter topic, kept whole, with the

@@ -115,6 +115,7 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         batch_age: Duration::from_millis(300),
         session_timeout: Duration::from_secs(6),
         stop_when_idle: None,
+        refetch: wowlogs_consumers::metrics::MAX_BATCH_RECORDS,
     };
     let metrics = ConsumerMetrics::new();
     let sink = tokio::spawn(run(config, metrics.clone(), async {
@@ -151,4 +152,114 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
     let damage = count(&store, &format!("SELECT toUInt64(sum(amount)) AS n FROM combat_events FINAL WHERE guild_id = {guild} AND event_type = 'RANGE_DAMAGE'")).await;
     assert_eq!(damage, 598_949, "the hunter's four hits, as analyze counts them");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Records the offsets of one partition it is given; writes nothing.
+struct Recorder {
+    partition: i32,
+    seen: std::sync::Arc<Mutex<Vec<i64>>>,
+}
+
+impl wowlogs_consumers::group::Projection for Recorder {
+    fn topics(&self) -> Vec<&'static str> {
+        vec![topics::COMBAT_EVENTS.name]
+    }
+
+    fn take(
+        &mut self,
+        record: wowlogs_consumers::group::Record<'_>,
+        _: &mut wowlogs_consumers::batch::RowBatch,
+    ) -> Result<(), String> {
+        if record.partition == self.partition {
+            self.seen.lock().unwrap().push(record.offset);
+        }
+        Ok(())
+    }
+}
+
+/// Resuming from a committed offset inside a record batch: tansu 0.6.0 answers such a
+/// fetch with the next batch, so without the re-fetch on assignment the rest of the
+/// batch would be lost; with it, every record from the committed offset on is
+/// processed, and none before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_resuming_inside_a_record_batch_loses_nothing_and_skips_what_was_done() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let (kafka, store) = servers("resume");
+    ensure_topics(&kafka, &topics::ALL, |t| t.default_partitions, 1).await.unwrap();
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let key = (8_000_000 + unique % 1_000_000).to_string();
+
+    // 32 records in one record batch (sent together, within one linger).
+    let producer: FutureProducer = kafka.producer_config().set("linger.ms", "200").create().unwrap();
+    let deliveries: Vec<_> = (0..32)
+        .map(|i: u32| {
+            let payload = i.to_be_bytes();
+            producer
+                .send_result(FutureRecord::to(topics::COMBAT_EVENTS.name).key(&key).payload(&payload[..]))
+                .unwrap()
+        })
+        .collect();
+    let mut offsets = Vec::new();
+    for delivery in deliveries {
+        let delivered = delivery.await.unwrap().unwrap();
+        offsets.push((delivered.partition, delivered.offset));
+    }
+    let (partition, first) = offsets[0];
+    assert!(offsets.iter().all(|(p, _)| *p == partition));
+
+    // The group stopped half-way through the batch; elsewhere it is (about) at the end.
+    let group_id = format!("wowlogs-resume-test-{unique}");
+    let committer: BaseConsumer = kafka.client_config().set("group.id", &group_id).create().unwrap();
+    let metadata =
+        committer.fetch_metadata(Some(topics::COMBAT_EVENTS.name), Duration::from_secs(10)).unwrap();
+    let mut committed = TopicPartitionList::new();
+    for p in metadata.topics()[0].partitions() {
+        let at = if p.id() == partition {
+            first + 16
+        } else {
+            committer.fetch_watermarks(topics::COMBAT_EVENTS.name, p.id(), Duration::from_secs(10)).unwrap().1
+        };
+        committed.add_partition_offset(topics::COMBAT_EVENTS.name, p.id(), Offset::Offset(at)).unwrap();
+    }
+    committer.commit(&committed, CommitMode::Sync).unwrap();
+    drop(committer);
+
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = GroupConfig {
+        kafka: kafka.clone(),
+        store: store.clone(),
+        group_id,
+        batch_rows: 10_000,
+        batch_age: Duration::from_millis(300),
+        session_timeout: Duration::from_secs(6),
+        stop_when_idle: None,
+        refetch: wowlogs_consumers::metrics::MAX_BATCH_RECORDS,
+    };
+    let recorder = Recorder { partition, seen: seen.clone() };
+    let group = tokio::spawn(async move {
+        wowlogs_consumers::group::run_group(&config, recorder, ConsumerMetrics::new(), async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let started = Instant::now();
+    let last = first + 31;
+    while !seen.lock().unwrap().contains(&last) {
+        assert!(started.elapsed() < Duration::from_secs(90), "the batch's last record never came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(()).unwrap();
+    group.await.unwrap().unwrap();
+    let mut ours: Vec<i64> =
+        seen.lock().unwrap().iter().copied().filter(|o| *o >= first - 10_000 && *o <= last).collect();
+    ours.sort_unstable();
+    ours.dedup();
+    assert_eq!(
+        ours,
+        (first + 16..=last).collect::<Vec<_>>(),
+        "from the committed offset on, nothing before it"
+    );
 }

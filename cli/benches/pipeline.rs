@@ -1,0 +1,205 @@
+//! Whole-pipeline benchmark: `cargo bench -p wowlogs-cli --bench pipeline`.
+//!
+//! Starts both consumer groups (`wowlogs consume events-sink` and `encounters`, this
+//! build's binary) on a fresh database, imports the synthetic log (1 GiB by default,
+//! see `common`) with `wowlogs import`, and measures until every raw event and every
+//! fight is queryable in ClickHouse:
+//! - raw rows/s into `combat_events` (end to end, and inside the INSERTs alone, from
+//!   the sink's own `wowlogs_consumer_insert_seconds`);
+//! - seconds from the start of the import until the last fight is queryable;
+//! - each consumer's peak RSS.
+//!
+//! Start the servers first: `deploy/local/broker.sh start --memory` and
+//! `deploy/local/clickhouse.sh start` (or set `WOWLOGS_BENCH_BROKERS` and
+//! `WOWLOGS_BENCH_CLICKHOUSE`). Writes `target/benchmarks/pipeline.json`.
+
+mod common;
+
+use common::{bench_input, machine};
+use std::fs::File;
+use std::io::BufReader;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use wowlogs_cli::analysis::analyze_stream;
+use wowlogs_parser::{ParseOptions, YearHint};
+use wowlogs_store::StoreSettings;
+
+fn wowlogs() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wowlogs"));
+    command.env("WOWLOGS_LOG", "warn").stdout(Stdio::null());
+    command
+}
+
+/// SIGTERM, then the child's exit status and peak RSS in KiB.
+fn stop(child: Child) -> i64 {
+    // SAFETY: plain signal and `wait4` on our own child, which `Child` never reaps.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        let mut status = 0;
+        let mut rusage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut rusage);
+        assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "consumer failed: {status}");
+        rusage.ru_maxrss
+    }
+}
+
+async fn count(store: &StoreSettings, sql: &str) -> u64 {
+    match store.client().query(sql).fetch_bytes("TSV") {
+        Ok(mut cursor) => cursor
+            .collect()
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// A metric's value summed over its label sets, from the text exposition.
+fn metric(exposition: &str, name: &str, label: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
+    write!(stream, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[tokio::main]
+async fn main() {
+    let brokers = std::env::var("WOWLOGS_BENCH_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let clickhouse =
+        std::env::var("WOWLOGS_BENCH_CLICKHOUSE").unwrap_or_else(|_| "http://127.0.0.1:8123".into());
+    let file = bench_input();
+    let bytes = std::fs::metadata(&file).expect("bench file").len();
+
+    // What must arrive: analyze's counts for the same file.
+    let modified = std::fs::metadata(&file).and_then(|m| m.modified()).expect("bench file");
+    let options = ParseOptions::new(YearHint::from_year_or_modified(None, modified));
+    let analysis = analyze_stream(
+        "bench",
+        &mut BufReader::with_capacity(1 << 20, File::open(&file).unwrap()),
+        options,
+        |_| Ok(()),
+        |_| {},
+    )
+    .expect("analyze");
+    let (events, fights) = (analysis.events, analysis.fights.len() as u64);
+    println!("input: {} ({bytes} bytes, {events} events, {fights} fights)", file.display());
+
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let guild = 900_000_000 + (stamp % 1_000_000) as i64;
+    let database = format!("wowlogs_bench_{stamp}");
+    let store = StoreSettings::new(clickhouse.clone(), database.clone());
+    wowlogs_store::migrate(&store).await.expect("migrate");
+    let consumer = |group: &str, port: u16| {
+        wowlogs()
+            .args([
+                "consume",
+                group,
+                "--brokers",
+                &brokers,
+                "--clickhouse-url",
+                &clickhouse,
+                "--database",
+                &database,
+            ])
+            .args([
+                "--group-id",
+                &format!("bench-{group}-{stamp}"),
+                "--metrics-addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--session-timeout-ms", "10000"])
+            .spawn()
+            .expect("consumer")
+    };
+    let (sink_port, encounters_port) = (19_474, 19_475);
+    let sink = consumer("events-sink", sink_port);
+    let encounters = consumer("encounters", encounters_port);
+    // Both have joined their groups (and are idle) before the clock starts.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+
+    let started = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by `try_wait` in the loop below
+    let mut import = wowlogs()
+        .args(["import", "--brokers", &brokers, "--guild", &guild.to_string()])
+        .arg(&file)
+        .spawn()
+        .expect("import");
+    let (mut imported, mut raw_done, mut fights_done) = (None, None, None);
+    while raw_done.is_none() || fights_done.is_none() || imported.is_none() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if imported.is_none() && import.try_wait().expect("import").is_some() {
+            imported = Some(started.elapsed());
+        }
+        let raw = format!("SELECT count() FROM combat_events WHERE guild_id = {guild}");
+        if raw_done.is_none() && count(&store, &raw).await >= events {
+            raw_done = Some(started.elapsed());
+        }
+        let done = format!("SELECT count() FROM encounters WHERE guild_id = {guild}");
+        if fights_done.is_none() && count(&store, &done).await >= fights {
+            fights_done = Some(started.elapsed());
+        }
+        assert!(started.elapsed() < Duration::from_secs(1800), "not done after 30 minutes");
+    }
+    let (imported, raw_done, fights_done) = (imported.unwrap(), raw_done.unwrap(), fights_done.unwrap());
+    let queryable = raw_done.max(fights_done);
+
+    let exact =
+        count(&store, &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}")).await;
+    assert_eq!(exact, events, "every event exactly once");
+    let sink_metrics = http_get(sink_port, "/metrics");
+    let insert_seconds =
+        metric(&sink_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
+    let inserted = metric(&sink_metrics, "wowlogs_consumer_rows_inserted_total", "table=\"combat_events\"");
+    let sink_rss = stop(sink);
+    let encounters_rss = stop(encounters);
+
+    let results = serde_json::json!({
+        "file": file.display().to_string(),
+        "bytes": bytes,
+        "events": events,
+        "fights": fights,
+        "machine": machine(),
+        "import_seconds": imported.as_secs_f64(),
+        "raw_rows_queryable_seconds": raw_done.as_secs_f64(),
+        "fights_queryable_seconds": fights_done.as_secs_f64(),
+        "queryable_seconds": queryable.as_secs_f64(),
+        "raw_rows_per_s_end_to_end": events as f64 / raw_done.as_secs_f64(),
+        "raw_rows_per_s_inside_inserts": inserted / insert_seconds,
+        "events_sink_peak_rss_mib": sink_rss as f64 / 1024.0,
+        "encounters_peak_rss_mib": encounters_rss as f64 / 1024.0,
+    });
+    println!("import (parse + encode + produce, acknowledged)   {:>8.1} s", imported.as_secs_f64());
+    println!(
+        "all raw rows queryable                            {:>8.1} s  ({:.0} rows/s end to end)",
+        raw_done.as_secs_f64(),
+        events as f64 / raw_done.as_secs_f64()
+    );
+    println!(
+        "inside the sink's INSERTs                         {:>8.1} s  ({:.0} rows/s)",
+        insert_seconds,
+        inserted / insert_seconds
+    );
+    println!("all {fights} fights queryable                          {:>8.1} s", fights_done.as_secs_f64());
+    println!("whole log queryable                               {:>8.1} s", queryable.as_secs_f64());
+    println!(
+        "peak RSS: events sink {:.0} MiB, encounters {:.0} MiB",
+        sink_rss as f64 / 1024.0,
+        encounters_rss as f64 / 1024.0
+    );
+    let out = common::target_dir().join("benchmarks/pipeline.json");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    serde_json::to_writer_pretty(File::create(&out).expect("results"), &results).expect("write");
+    println!("machine: {}\nwritten: {}", machine(), out.display());
+}
