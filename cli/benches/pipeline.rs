@@ -7,7 +7,9 @@
 //! - raw rows/s into `combat_events` (end to end, and inside the INSERTs alone, from
 //!   the sink's own `wowlogs_consumer_insert_seconds`);
 //! - seconds from the start of the import until the last fight is queryable;
-//! - each consumer's peak RSS.
+//! - each consumer's peak RSS and CPU time;
+//! - the sink alone: a fresh group replaying the same events from the topic (nothing
+//!   else running but the broker and ClickHouse).
 //!
 //! Start the servers first: `deploy/local/broker.sh start --memory` and
 //! `deploy/local/clickhouse.sh start` (or set `WOWLOGS_BENCH_BROKERS` and
@@ -30,8 +32,8 @@ fn wowlogs() -> Command {
     command
 }
 
-/// SIGTERM, then the child's exit status and peak RSS in KiB.
-fn stop(child: Child) -> i64 {
+/// SIGTERM, then the child's peak RSS in KiB and its CPU seconds.
+fn stop(child: Child) -> (i64, f64) {
     // SAFETY: plain signal and `wait4` on our own child, which `Child` never reaps.
     unsafe {
         libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
@@ -40,7 +42,8 @@ fn stop(child: Child) -> i64 {
         let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut rusage);
         assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "consumer failed: {status}");
-        rusage.ru_maxrss
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        (rusage.ru_maxrss, seconds(rusage.ru_utime) + seconds(rusage.ru_stime))
     }
 }
 
@@ -162,8 +165,48 @@ async fn main() {
     let insert_seconds =
         metric(&sink_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
     let inserted = metric(&sink_metrics, "wowlogs_consumer_rows_inserted_total", "table=\"combat_events\"");
-    let sink_rss = stop(sink);
-    let encounters_rss = stop(encounters);
+    let (sink_rss, sink_cpu) = stop(sink);
+    let (encounters_rss, encounters_cpu) = stop(encounters);
+
+    // The sink alone: a fresh group replays the events already on the topic into
+    // another database, with nothing else running but the broker and ClickHouse.
+    let replay_db = format!("{database}_replay");
+    let replay_store = StoreSettings::new(clickhouse.clone(), replay_db.clone());
+    wowlogs_store::migrate(&replay_store).await.expect("migrate");
+    let replay_started = Instant::now();
+    let replay = wowlogs()
+        .args([
+            "consume",
+            "events-sink",
+            "--brokers",
+            &brokers,
+            "--clickhouse-url",
+            &clickhouse,
+            "--database",
+            &replay_db,
+        ])
+        .args([
+            "--group-id",
+            &format!("bench-replay-{stamp}"),
+            "--metrics-addr",
+            &format!("127.0.0.1:{sink_port}"),
+        ])
+        .args(["--session-timeout-ms", "10000"])
+        .spawn()
+        .expect("consumer");
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let raw = format!("SELECT count() FROM combat_events WHERE guild_id = {guild}");
+        if count(&replay_store, &raw).await >= events {
+            break;
+        }
+        assert!(replay_started.elapsed() < Duration::from_secs(1800), "replay not done after 30 minutes");
+    }
+    let replay_seconds = replay_started.elapsed().as_secs_f64();
+    let replay_metrics = http_get(sink_port, "/metrics");
+    let replay_insert_seconds =
+        metric(&replay_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
+    let (replay_rss, replay_cpu) = stop(replay);
 
     let results = serde_json::json!({
         "file": file.display().to_string(),
@@ -178,7 +221,14 @@ async fn main() {
         "raw_rows_per_s_end_to_end": events as f64 / raw_done.as_secs_f64(),
         "raw_rows_per_s_inside_inserts": inserted / insert_seconds,
         "events_sink_peak_rss_mib": sink_rss as f64 / 1024.0,
+        "events_sink_cpu_seconds": sink_cpu,
         "encounters_peak_rss_mib": encounters_rss as f64 / 1024.0,
+        "encounters_cpu_seconds": encounters_cpu,
+        "replay_seconds": replay_seconds,
+        "replay_rows_per_s": events as f64 / replay_seconds,
+        "replay_insert_seconds": replay_insert_seconds,
+        "replay_cpu_seconds": replay_cpu,
+        "replay_peak_rss_mib": replay_rss as f64 / 1024.0,
     });
     println!("import (parse + encode + produce, acknowledged)   {:>8.1} s", imported.as_secs_f64());
     println!(
@@ -194,9 +244,14 @@ async fn main() {
     println!("all {fights} fights queryable                          {:>8.1} s", fights_done.as_secs_f64());
     println!("whole log queryable                               {:>8.1} s", queryable.as_secs_f64());
     println!(
-        "peak RSS: events sink {:.0} MiB, encounters {:.0} MiB",
+        "peak RSS: events sink {:.0} MiB, encounters {:.0} MiB; CPU: events sink {sink_cpu:.1} s, encounters {encounters_cpu:.1} s",
         sink_rss as f64 / 1024.0,
         encounters_rss as f64 / 1024.0
+    );
+    println!(
+        "replay, the sink alone: {replay_seconds:.1} s ({:.0} rows/s), {replay_insert_seconds:.1} s inside INSERTs, {replay_cpu:.1} s CPU, peak RSS {:.0} MiB",
+        events as f64 / replay_seconds,
+        replay_rss as f64 / 1024.0
     );
     let out = common::target_dir().join("benchmarks/pipeline.json");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();

@@ -32,24 +32,26 @@ echo "$status"
 echo "==> bulk-importing $(basename "$arena") with the CLI (guild 1)"
 "$wowlogs" import --quiet --guild 1 "$arena"
 
-echo "==> what reached ClickHouse (the events sink)"
 clickhouse="${WOWLOGS_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
-for _ in $(seq 1 60); do
-  n="$(curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT count() FROM combat_events FINAL WHERE guild_id = 1")"
-  [ "$n" -ge 26712 ] && break
-  sleep 0.5
-done
-curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = 1 FORMAT PrettyCompactNoEscapes"
-curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = 1 GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
+query() { curl -fsS "$clickhouse/?database=wowlogs" --data-binary "$1"; }
+# wait_for SQL N: until the count SQL returns reaches N (30 s at most).
+wait_for() {
+  for _ in $(seq 1 60); do
+    [ "$(query "$1")" -ge "$2" ] && return 0
+    sleep 0.5
+  done
+  echo "warning: $1 did not reach $2" >&2
+}
+
+echo "==> what reached ClickHouse (the events sink)"
+wait_for "SELECT count() FROM combat_events FINAL WHERE guild_id = 1" 26712
+query "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = 1 FORMAT PrettyCompactNoEscapes"
+query "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = 1 GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 
 echo "==> the fights in ClickHouse (the encounter consumer)"
-for _ in $(seq 1 60); do
-  n="$(curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT count() FROM encounters FINAL WHERE guild_id = 1")"
-  [ "$n" -ge 2 ] && break
-  sleep 0.5
-done
-curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) AS outcome, round(duration_ms / 1000, 1) AS seconds, start FROM encounters FINAL WHERE guild_id = 1 ORDER BY start_ms FORMAT PrettyCompactNoEscapes"
-curl -fsS "$clickhouse/?database=wowlogs" --data-binary "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = 1) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = 1 ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
+wait_for "SELECT count() FROM encounters FINAL WHERE guild_id = 1" 2
+query "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) AS outcome, round(duration_ms / 1000, 1) AS seconds, start FROM encounters FINAL WHERE guild_id = 1 ORDER BY start_ms FORMAT PrettyCompactNoEscapes"
+query "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = 1) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = 1 ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
 
 echo "==> the full report of the same logs, with no servers: wowlogs analyze"
 "$wowlogs" analyze --year 2024 "$raid" "$arena"

@@ -7,6 +7,7 @@
 //! zero-setup `wowlogs analyze` command uses them in-process, so they carry no
 //! behaviour beyond small, pure helpers.
 
+mod avro_decode;
 mod avro_encode;
 mod event;
 mod fight;
@@ -16,6 +17,7 @@ mod records;
 pub mod topics;
 pub mod wire;
 
+pub use avro_decode::{AvroDecode, DecodeError, decode_datum};
 pub use avro_encode::AvroEncode;
 pub use event::{
     Absorbed, AdvancedUnit, ArenaMatchEnd, ArenaMatchStart, Aura, AuraType, Cast, ChallengeModeEnd,

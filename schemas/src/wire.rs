@@ -25,6 +25,12 @@ pub trait Record: AvroSchema + Serialize + DeserializeOwned {
     fn encode_datum(&self, _out: &mut Vec<u8>) -> bool {
         false
     }
+
+    /// Reads a datum of the current schema directly when the type has a hand-written
+    /// decoder; `None` to use apache-avro's serde reader.
+    fn decode_datum(_datum: &[u8]) -> Option<Result<Self, crate::DecodeError>> {
+        None
+    }
 }
 
 macro_rules! record {
@@ -44,6 +50,10 @@ impl Record for crate::CombatEvent {
         crate::AvroEncode::avro_encode(self, out);
         true
     }
+
+    fn decode_datum(datum: &[u8]) -> Option<Result<Self, crate::DecodeError>> {
+        Some(crate::decode_datum(datum))
+    }
 }
 
 record!(crate::UploadStatus, "upload_status.avsc");
@@ -59,6 +69,8 @@ pub enum WireError {
     UnknownSchema(u64),
     #[error("Avro: {0}")]
     Avro(#[from] apache_avro::Error),
+    #[error("Avro datum: {0}")]
+    Datum(crate::DecodeError),
 }
 
 /// Length of the single-object header.
@@ -130,6 +142,9 @@ impl<T: Record> Codec<T> {
     pub fn decode(&self, message: &[u8]) -> Result<T, WireError> {
         let written_with = message_fingerprint(message)?;
         if written_with == self.fingerprint {
+            if let Some(decoded) = T::decode_datum(&message[HEADER_LEN..]) {
+                return decoded.map_err(WireError::Datum);
+            }
             return Ok(self.reader.read(&mut &message[..])?);
         }
         let writer_schema = self.others.get(&written_with).ok_or(WireError::UnknownSchema(written_with))?;

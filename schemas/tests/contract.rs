@@ -205,9 +205,8 @@ const RARE_EVENTS: &str = "\
 5/1/2024 20:30:49.329-4  SPELL_RESURRECT,Player-1-A,\"A\",0x511,0x0,Player-1-B,\"B\",0x512,0x0,2006,\"Resurrection\",0x2
 ";
 
-#[test]
-fn the_direct_encoder_writes_exactly_what_apache_avro_writes() {
-    let codec = Codec::<CombatEvent>::new().unwrap();
+/// Every fixture event plus one line of each payload kind the fixtures lack.
+fn events_of_every_kind() -> Vec<CombatEvent> {
     let mut events: Vec<CombatEvent> = [
         "arena_3v3_tww_11.2.0.txt",
         "classic_sod_1.15.1_gnomeregan_raid.txt",
@@ -223,6 +222,13 @@ fn the_direct_encoder_writes_exactly_what_apache_avro_writes() {
         let ParsedLine::Event(event) = line.unwrap() else { panic!("a rare event line does not parse") };
         events.push(event);
     }
+    events
+}
+
+#[test]
+fn the_direct_encoder_writes_exactly_what_apache_avro_writes() {
+    let codec = Codec::<CombatEvent>::new().unwrap();
+    let events = events_of_every_kind();
     let mut kinds = std::collections::BTreeSet::new();
     let (mut direct, mut reference) = (Vec::new(), Vec::new());
     for event in &events {
@@ -234,4 +240,22 @@ fn the_direct_encoder_writes_exactly_what_apache_avro_writes() {
         assert_eq!(direct, reference, "line {} ({})", event.line, event.event_type);
     }
     assert_eq!(kinds.len(), 29, "every payload variant is covered: {kinds:?}");
+}
+
+#[test]
+fn the_direct_decoder_reads_exactly_what_apache_avro_reads() {
+    let codec = Codec::<CombatEvent>::new().unwrap();
+    let reference = apache_avro::SpecificSingleObjectReader::<CombatEvent>::new().unwrap();
+    let mut message = Vec::new();
+    for event in events_of_every_kind() {
+        message.clear();
+        codec.encode(&event, &mut message).unwrap();
+        let direct = codec.decode(&message).unwrap();
+        assert_eq!(direct, reference.read(&mut &message[..]).unwrap(), "line {}", event.line);
+        assert_eq!(direct, event);
+    }
+    // Cut short or padded, a datum is an error, never a wrong event.
+    assert!(codec.decode(&message[..message.len() - 1]).is_err());
+    message.push(0);
+    assert!(codec.decode(&message).is_err());
 }

@@ -102,18 +102,7 @@ pub fn run_command(args: &ConsumeArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         wowlogs_store::migrate(&config.store).await.context("migrating ClickHouse")?;
-        if !group.metrics_addr.is_empty() {
-            let addr: SocketAddr = group
-                .metrics_addr
-                .parse()
-                .with_context(|| format!("--metrics-addr {}", group.metrics_addr))?;
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
-            let router = wowlogs_consumers::http::router(metrics.clone());
-            tokio::spawn(async move { axum::serve(listener, router).await });
-            tracing::info!(%addr, "serving /health/live, /health/ready and /metrics");
-        }
+        serve_metrics(&group.metrics_addr, &metrics).await?;
         tracing::info!(group = config.group_id, "consumer group running");
         let shutdown = crate::commands::serve::shutdown_signal();
         match &args.group {

@@ -118,10 +118,10 @@ pub async fn run_group<P: Projection>(
         summaries: Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
         metrics: metrics.clone(),
     };
-    // Writing a batch overlaps with reading the next one; one batch may wait while
-    // one is written, so memory stays bounded and a slow ClickHouse slows reading.
-    let (to_writer, from_reader) = tokio::sync::mpsc::channel::<Flush>(1);
-    let writer = tokio::spawn(write_batches(from_reader, sinks, consumer.clone()));
+    // Writing a batch overlaps with reading the next one; the next is handed over only
+    // when the previous is written, so at most two batches are in memory and a slow
+    // ClickHouse slows reading.
+    let mut writer = Writer { idle: Some(sinks), busy: None, consumer: consumer.clone() };
     let mut batch = RowBatch::default();
     // The next offset to read, per partition read since the start.
     let mut positions: HashMap<TopicPartition, i64> = HashMap::new();
@@ -166,17 +166,14 @@ pub async fn run_group<P: Projection>(
         let old = oldest.is_some_and(|s| s.elapsed() >= config.batch_age);
         if batch.len() >= config.batch_rows || (old && dirty) {
             let flush = hand_over(&consumer, &mut projection, &mut batch, &mut positions, &metrics);
-            if to_writer.send(flush).await.is_err() {
-                break;
-            }
+            writer.submit(flush).await?;
             oldest = None;
             dirty = false;
         }
     }
     let last = hand_over(&consumer, &mut projection, &mut batch, &mut positions, &metrics);
-    let _ = to_writer.send(last).await;
-    drop(to_writer);
-    writer.await.map_err(|e| GroupError::Setup(format!("the writer task failed: {e}")))?;
+    writer.submit(last).await?;
+    writer.wait().await?;
     consumer.unsubscribe();
     Ok(())
 }
@@ -217,29 +214,53 @@ fn hand_over<P: Projection>(
     Flush { batch, offsets }
 }
 
-/// Writes batches in order, committing each one's offsets after it is stored.
-async fn write_batches(
-    mut batches: tokio::sync::mpsc::Receiver<Flush>,
-    sinks: Sinks,
+/// Writes one batch at a time in a task of its own, committing its offsets after it
+/// is stored.
+struct Writer {
+    idle: Option<Sinks>,
+    busy: Option<tokio::task::JoinHandle<Sinks>>,
     consumer: Arc<StreamConsumer<GroupContext>>,
-) {
-    while let Some(mut flush) = batches.recv().await {
-        let rows = flush.batch.len();
-        sinks.write(&mut flush.batch).await;
-        if flush.offsets.count() == 0 {
-            continue;
-        }
-        // The rows are stored: a failed commit (a rebalance, a slow coordinator) only
-        // means these records may be delivered again, which the row identities absorb.
-        match consumer.commit(&flush.offsets, CommitMode::Sync) {
-            Ok(()) => sinks.metrics.committed(&sinks.group, true),
-            Err(error) => {
-                sinks.metrics.committed(&sinks.group, false);
-                tracing::warn!(group = sinks.group, %error, "offset commit failed; records may be replayed");
-            }
-        }
-        tracing::debug!(group = sinks.group, rows, "batch written and committed");
+}
+
+impl Writer {
+    /// Waits for the batch being written, then starts writing `flush`.
+    async fn submit(&mut self, flush: Flush) -> Result<(), GroupError> {
+        self.wait().await?;
+        let sinks = self.idle.take().expect("a writer is idle after wait");
+        let consumer = self.consumer.clone();
+        self.busy = Some(tokio::spawn(async move {
+            write_and_commit(&sinks, &consumer, flush).await;
+            sinks
+        }));
+        Ok(())
     }
+
+    /// Waits for the batch being written, if any.
+    async fn wait(&mut self) -> Result<(), GroupError> {
+        if let Some(busy) = self.busy.take() {
+            let sinks = busy.await.map_err(|e| GroupError::Setup(format!("the writer task failed: {e}")))?;
+            self.idle = Some(sinks);
+        }
+        Ok(())
+    }
+}
+
+async fn write_and_commit(sinks: &Sinks, consumer: &StreamConsumer<GroupContext>, mut flush: Flush) {
+    let rows = flush.batch.len();
+    sinks.write(&mut flush.batch).await;
+    if flush.offsets.count() == 0 {
+        return;
+    }
+    // The rows are stored: a failed commit (a rebalance, a slow coordinator) only means
+    // these records may be delivered again, which the row identities absorb.
+    match consumer.commit(&flush.offsets, CommitMode::Sync) {
+        Ok(()) => sinks.metrics.committed(&sinks.group, true),
+        Err(error) => {
+            sinks.metrics.committed(&sinks.group, false);
+            tracing::warn!(group = sinks.group, %error, "offset commit failed; records may be replayed");
+        }
+    }
+    tracing::debug!(group = sinks.group, rows, "batch written and committed");
 }
 
 /// Whether a rebuild has read everything: each assigned partition reached its end
