@@ -13,7 +13,8 @@
 //!
 //! Start the servers first: `deploy/local/broker.sh start --memory` and
 //! `deploy/local/clickhouse.sh start` (or set `WOWLOGS_BENCH_BROKERS` and
-//! `WOWLOGS_BENCH_CLICKHOUSE`). Writes `target/benchmarks/pipeline.json`.
+//! `WOWLOGS_BENCH_CLICKHOUSE`); `WOWLOGS_BENCH_PIDS=broker=PID,clickhouse=PID` adds their
+//! CPU time. Writes `target/benchmarks/pipeline.json`.
 
 mod common;
 
@@ -66,6 +67,29 @@ fn metric(exposition: &str, name: &str, label: &str) -> f64 {
         .filter(|l| l.starts_with(name) && l.contains(label))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after ") ".
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / per_second)
+}
+
+/// `WOWLOGS_BENCH_PIDS=broker=PID,clickhouse=PID`: servers whose CPU time to report.
+fn server_pids() -> Vec<(String, u32)> {
+    std::env::var("WOWLOGS_BENCH_PIDS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (name, pid) = pair.split_once('=')?;
+            Some((name.to_string(), pid.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 fn http_get(port: u16, path: &str) -> String {
@@ -132,6 +156,8 @@ async fn main() {
     // Both have joined their groups (and are idle) before the clock starts.
     tokio::time::sleep(Duration::from_secs(8)).await;
 
+    let servers = server_pids();
+    let servers_before: Vec<f64> = servers.iter().map(|(_, pid)| cpu_seconds(*pid).unwrap_or(0.0)).collect();
     let started = Instant::now();
     #[allow(clippy::zombie_processes)] // reaped by `try_wait` in the loop below
     let mut import = wowlogs()
@@ -156,6 +182,11 @@ async fn main() {
         assert!(started.elapsed() < Duration::from_secs(1800), "not done after 30 minutes");
     }
     let (imported, raw_done, fights_done) = (imported.unwrap(), raw_done.unwrap(), fights_done.unwrap());
+    let server_cpu: Vec<(String, f64)> = servers
+        .iter()
+        .zip(&servers_before)
+        .map(|((name, pid), before)| (name.clone(), cpu_seconds(*pid).unwrap_or(0.0) - before))
+        .collect();
     let queryable = raw_done.max(fights_done);
 
     let exact =
@@ -229,6 +260,7 @@ async fn main() {
         "replay_insert_seconds": replay_insert_seconds,
         "replay_cpu_seconds": replay_cpu,
         "replay_peak_rss_mib": replay_rss as f64 / 1024.0,
+        "server_cpu_seconds_until_queryable": server_cpu.iter().map(|(n, s)| (n.clone(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>(),
     });
     println!("import (parse + encode + produce, acknowledged)   {:>8.1} s", imported.as_secs_f64());
     println!(
@@ -248,6 +280,9 @@ async fn main() {
         sink_rss as f64 / 1024.0,
         encounters_rss as f64 / 1024.0
     );
+    for (name, seconds) in &server_cpu {
+        println!("CPU of {name} until queryable: {seconds:.1} s");
+    }
     println!(
         "replay, the sink alone: {replay_seconds:.1} s ({:.0} rows/s), {replay_insert_seconds:.1} s inside INSERTs, {replay_cpu:.1} s CPU, peak RSS {:.0} MiB",
         events as f64 / replay_seconds,
