@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The local stack on 127.0.0.1, without Docker: the broker (tansu, durable in
-# .local-stack/), ClickHouse (schema migrated), the upload service (`wowlogs serve`) and
+# The local stack on 127.0.0.1, without Docker: the broker (tansu, in memory; set
+# WOWLOGS_BROKER_STORAGE=sqlite to keep its data in .local-stack/), ClickHouse (schema migrated), the upload service (`wowlogs serve`) and
 # both consumer groups (`wowlogs consume events-sink` and `wowlogs consume encounters`:
 # the topics into ClickHouse).
 #
@@ -27,7 +27,11 @@ wowlogs="$root/target/release/wowlogs"
 case "${1:-}" in
   start)
     (cd "$root" && cargo build --release --locked --bin wowlogs >&2)
-    "$here/broker.sh" start --port "$port" --state "$state" >/dev/null
+    # In memory by default: tansu's sqlite engine stalls consumer groups under load
+    # (README, known limits). ClickHouse keeps the projections either way.
+    storage=(--memory)
+    [ "${WOWLOGS_BROKER_STORAGE:-memory}" = sqlite ] && storage=()
+    "$here/broker.sh" start "${storage[@]}" --port "$port" --state "$state" >/dev/null
     "$wowlogs" topics create >/dev/null
     export WOWLOGS_CLICKHOUSE_URL="$("$here/clickhouse.sh" start --state "$state")"
     "$wowlogs" migrate >/dev/null
@@ -44,7 +48,7 @@ case "${1:-}" in
       "$wowlogs" consume encounters --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
       echo $! > "$state/encounters.pid"
     fi
-    echo "broker:         $WOWLOGS_BROKERS (tansu, data in $state/broker.db)"
+    echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
     echo "consumers:      events sink http://127.0.0.1:9464/metrics, encounters http://127.0.0.1:9465/metrics"

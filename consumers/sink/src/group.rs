@@ -103,9 +103,6 @@ pub async fn run_group<P: Projection>(
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
         .set("statistics.interval.ms", "5000")
-        // A guild's whole log sits on one partition: fetch it in larger pieces than
-        // the default 1 MiB per partition and request.
-        .set("max.partition.fetch.bytes", "16777216")
         .set("enable.partition.eof", if config.stop_when_idle.is_some() { "true" } else { "false" });
     for (key, value) in projection.consumer_settings() {
         client_config.set(key, value);
