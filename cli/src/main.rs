@@ -3,7 +3,9 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wowlogs_cli::commands::{analyze, consume, import, migrate, rebuild, retention, serve, synth, topics};
+use wowlogs_cli::commands::{
+    analyze, consume, import, migrate, rebuild, retention, serve, synth, tenancy, topics,
+};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
@@ -41,6 +43,10 @@ enum Command {
     Rebuild(rebuild::RebuildArgs),
     /// Remove data older than N days, for every guild or one (ClickHouse 18.16 has no TTL).
     Retention(retention::RetentionArgs),
+    /// Manage guilds (tenants): create, list.
+    Guild(tenancy::GuildArgs),
+    /// Manage a guild's API keys: create (printed once), list, revoke.
+    ApiKey(tenancy::ApiKeyArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,5 +77,7 @@ fn run(command: &Command) -> Result<()> {
         Command::Consume(args) => consume::run_command(args),
         Command::Rebuild(args) => rebuild::run(args),
         Command::Retention(args) => retention::run(args),
+        Command::Guild(args) => tenancy::run_guild(args),
+        Command::ApiKey(args) => tenancy::run_api_key(args),
     }
 }

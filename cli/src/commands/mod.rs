@@ -8,6 +8,7 @@ pub mod rebuild;
 pub mod retention;
 pub mod serve;
 pub mod synth;
+pub mod tenancy;
 pub mod topics;
 
 use clap::Args;

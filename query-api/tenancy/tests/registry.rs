@@ -1,0 +1,138 @@
+//! The registry against the real local ClickHouse (`WOWLOGS_TEST_CLICKHOUSE`, started by
+//! `deploy/local/test.sh`). Each test migrates a database of its own.
+
+use wowlogs_store::rows::TableRow;
+use wowlogs_store::{StoreSettings, migrate};
+use wowlogs_tenancy::{
+    Actor, ApiKeyRow, AuditRow, GuildRow, KeySpec, NewGuild, Permission, Registry, RegistryError, hash,
+};
+
+async fn fresh() -> (StoreSettings, Registry) {
+    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE")
+        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE to the local ClickHouse's HTTP URL");
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let store = StoreSettings::new(url, format!("wowlogs_test_tenancy_{}_{unique}", std::process::id()));
+    migrate(&store).await.unwrap();
+    (store.clone(), Registry::new(store))
+}
+
+fn cli() -> Actor {
+    Actor { name: "cli:test".into(), remote_addr: String::new() }
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Column {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+async fn assert_describes<T: TableRow>(store: &StoreSettings) {
+    let columns: Vec<Column> = store
+        .client()
+        .query(&format!(
+            "SELECT name, type FROM system.columns WHERE database = ? AND table = '{}'",
+            T::TABLE
+        ))
+        .bind(&store.database)
+        .fetch_all()
+        .await
+        .unwrap();
+    let got: Vec<(String, String)> = columns.into_iter().map(|c| (c.name, c.kind)).collect();
+    let want: Vec<(String, String)> =
+        T::COLUMNS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    assert_eq!(got, want, "{}", T::TABLE);
+}
+
+#[tokio::test]
+async fn the_row_types_match_the_tables() {
+    let (store, _) = fresh().await;
+    assert_describes::<GuildRow>(&store).await;
+    assert_describes::<ApiKeyRow>(&store).await;
+    assert_describes::<AuditRow>(&store).await;
+}
+
+#[tokio::test]
+async fn guilds_and_keys_are_created_listed_revoked_and_audited_without_storing_a_key() {
+    let (store, registry) = fresh().await;
+    let default = registry.guild(1).await.unwrap().expect("the default guild exists after migrating");
+    assert_eq!(default.name, "Default Guild");
+
+    let guild = registry
+        .create_guild(
+            &NewGuild {
+                name: "Loothing".into(),
+                server: "Stormrage".into(),
+                region: "US".into(),
+                faction: "Alliance".into(),
+            },
+            &cli(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(guild.guild_id, 2);
+    assert_eq!(registry.guilds().await.unwrap().len(), 2);
+
+    let spec = KeySpec {
+        guild_id: 2,
+        description: "uploader".into(),
+        permissions: vec![Permission::Query, Permission::Upload, Permission::Query],
+        events_per_minute: 15_000,
+        max_connections: 10,
+    };
+    let (key, row) = registry.create_key(&spec, &cli()).await.unwrap();
+    assert_eq!(row.key_hash, hash(&key.plaintext));
+    assert_eq!(row.permissions(), vec![Permission::Upload, Permission::Query]);
+    let active = registry.active_keys().await.unwrap();
+    assert!(active.iter().any(|(k, g)| k.key_id == key.key_id && g.name == "Loothing"));
+
+    // The plaintext is nowhere in the database.
+    let secret = &key.plaintext[3..];
+    for table in ["api_keys", "audit_log", "guilds"] {
+        let dump = store
+            .client()
+            .query(&format!("SELECT * FROM {table}"))
+            .fetch_bytes("TSV")
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&dump).contains(secret), "{table} holds the key");
+    }
+
+    let revoked = registry.revoke_key(&key.key_id, &cli()).await.unwrap();
+    assert_eq!(revoked.revoked, 1);
+    assert!(registry.active_keys().await.unwrap().iter().all(|(k, _)| k.key_id != key.key_id));
+    assert_eq!(registry.keys(Some(2)).await.unwrap().len(), 1, "a revoked key is listed once, as revoked");
+
+    let audit: Vec<AuditRow> =
+        store.client().query("SELECT ?fields FROM audit_log ORDER BY at_ms").fetch_all().await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["guild.create", "api_key.create", "api_key.revoke"]);
+    assert!(audit.iter().all(|a| a.actor == "cli:test" && a.guild_id == 2));
+}
+
+#[tokio::test]
+async fn keys_need_an_existing_guild_and_a_permission() {
+    let (_, registry) = fresh().await;
+    let spec = |guild_id, permissions| KeySpec {
+        guild_id,
+        description: String::new(),
+        permissions,
+        events_per_minute: 0,
+        max_connections: 0,
+    };
+    assert!(matches!(
+        registry.create_key(&spec(99, vec![Permission::Query]), &cli()).await,
+        Err(RegistryError::NoSuchGuild(99))
+    ));
+    assert!(matches!(registry.create_key(&spec(1, vec![]), &cli()).await, Err(RegistryError::NoPermissions)));
+    assert!(matches!(
+        registry.revoke_key("key-000000000000", &cli()).await,
+        Err(RegistryError::NoSuchKey(_))
+    ));
+    assert!(matches!(
+        registry.create_guild(&NewGuild::default(), &cli()).await,
+        Err(RegistryError::EmptyName)
+    ));
+}
