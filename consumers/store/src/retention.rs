@@ -88,11 +88,6 @@ struct Partition {
     partition: String,
 }
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Pending {
-    n: u64,
-}
-
 /// Applies (or, with `dry_run`, only counts) a retention plan; waits for the delete
 /// mutations to finish.
 pub async fn apply_retention(
@@ -152,7 +147,7 @@ async fn wait_for_mutations(
             .client()
             .query("SELECT count() AS n FROM system.mutations WHERE database = ? AND is_done = 0")
             .bind(&settings.database)
-            .fetch_one::<Pending>()
+            .fetch_one::<Count>()
             .await?
             .n;
         if pending == 0 || started.elapsed() > limit {

@@ -18,6 +18,35 @@ pub trait TableRow: clickhouse::Row {
     const COLUMNS: &'static [(&'static str, &'static str)];
 }
 
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Column {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// A table's columns and types as the server describes them, in declaration order
+/// (`system.columns` lists them so; 18.16 has no `position` column to sort by): what a
+/// row type's [`TableRow::COLUMNS`] must equal.
+pub async fn table_columns(
+    settings: &crate::StoreSettings,
+    table: &str,
+) -> Result<Vec<(String, String)>, clickhouse::error::Error> {
+    let columns = settings
+        .client()
+        .query("SELECT name, type FROM system.columns WHERE database = ? AND table = ?")
+        .bind(&settings.database)
+        .bind(table)
+        .fetch_all::<Column>()
+        .await?;
+    Ok(columns.into_iter().map(|c| (c.name, c.kind)).collect())
+}
+
+/// The declared columns of a row type, in the form [`table_columns`] returns.
+pub fn declared_columns<T: TableRow>() -> Vec<(String, String)> {
+    T::COLUMNS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+}
+
 /// Seconds for a `DateTime` column from epoch milliseconds.
 pub fn datetime(ms: i64) -> u32 {
     u32::try_from(ms.div_euclid(1000)).unwrap_or(if ms < 0 { 0 } else { u32::MAX })

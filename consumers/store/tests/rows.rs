@@ -7,7 +7,8 @@ use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_schemas::{DeadLetter, FightSummary, GuildId, LogId, UploadState, UploadStatus};
 use wowlogs_store::rows::{
-    CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow, LogRow, TableRow,
+    CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow,
+    LogRow, TableRow, declared_columns, table_columns,
 };
 use wowlogs_store::{StoreSettings, migrate};
 
@@ -21,30 +22,9 @@ async fn migrated(test: &str) -> StoreSettings {
     settings
 }
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Column {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// The table's columns in declaration order (`system.columns` lists them so; 18.16 has
-/// no `position` column to sort by).
 async fn assert_describes<T: TableRow>(settings: &StoreSettings) {
-    let columns = settings
-        .client()
-        .query(&format!(
-            "SELECT name, type FROM system.columns WHERE database = ? AND table = '{}'",
-            T::TABLE
-        ))
-        .bind(&settings.database)
-        .fetch_all::<Column>()
-        .await
-        .unwrap();
-    let described: Vec<(String, String)> = columns.into_iter().map(|c| (c.name, c.kind)).collect();
-    let declared: Vec<(String, String)> =
-        T::COLUMNS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
-    assert_eq!(described, declared, "{} differs from its row type", T::TABLE);
+    let described = table_columns(settings, T::TABLE).await.unwrap();
+    assert_eq!(described, declared_columns::<T>(), "{} differs from its row type", T::TABLE);
 }
 
 async fn round_trip<T>(settings: &StoreSettings, rows: &[T], order_by: &str)
@@ -130,6 +110,12 @@ async fn every_row_type_matches_its_table_and_survives_a_round_trip() {
         .flat_map(|f| f.deaths.iter().map(move |d| EncounterDeathRow::from_death(guild, log, f, d, 1)))
         .collect();
     round_trip(&settings, &deaths, "line").await;
+
+    assert_describes::<CharacterLogRow>(&settings).await;
+    let mut characters: Vec<CharacterLogRow> =
+        fights[0].players.iter().map(|p| CharacterLogRow::first(guild, log, &fights[0], p)).collect();
+    characters.sort_by(|a, b| a.player_guid.cmp(&b.player_guid));
+    round_trip(&settings, &characters, "player_guid").await;
 
     assert_describes::<LogRow>(&settings).await;
     let status = UploadStatus {

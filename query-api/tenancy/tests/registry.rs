@@ -1,7 +1,7 @@
 //! The registry against the real local ClickHouse (`WOWLOGS_TEST_CLICKHOUSE`, started by
 //! `deploy/local/test.sh`). Each test migrates a database of its own.
 
-use wowlogs_store::rows::TableRow;
+use wowlogs_store::rows::{TableRow, declared_columns, table_columns};
 use wowlogs_store::{StoreSettings, migrate};
 use wowlogs_tenancy::{
     Actor, ApiKeyRow, AuditRow, GuildRow, KeySpec, NewGuild, Permission, Registry, RegistryError, hash,
@@ -20,28 +20,9 @@ fn cli() -> Actor {
     Actor { name: "cli:test".into(), remote_addr: String::new() }
 }
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Column {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
 async fn assert_describes<T: TableRow>(store: &StoreSettings) {
-    let columns: Vec<Column> = store
-        .client()
-        .query(&format!(
-            "SELECT name, type FROM system.columns WHERE database = ? AND table = '{}'",
-            T::TABLE
-        ))
-        .bind(&store.database)
-        .fetch_all()
-        .await
-        .unwrap();
-    let got: Vec<(String, String)> = columns.into_iter().map(|c| (c.name, c.kind)).collect();
-    let want: Vec<(String, String)> =
-        T::COLUMNS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
-    assert_eq!(got, want, "{}", T::TABLE);
+    let described = table_columns(store, T::TABLE).await.unwrap();
+    assert_eq!(described, declared_columns::<T>(), "{} differs from its row type", T::TABLE);
 }
 
 #[tokio::test]
