@@ -47,7 +47,7 @@ pub struct GroupArgs {
     /// Records read again before a committed offset when partitions are assigned: works
     /// around tansu 0.6.0 skipping the rest of a record batch a fetch starts inside
     /// (must be at least the producer's `batch.num.messages`); 0 on Apache Kafka.
-    #[arg(long, env = "WOWLOGS_CONSUMER_REFETCH_RECORDS", default_value_t = wowlogs_consumers::metrics::MAX_BATCH_RECORDS)]
+    #[arg(long, env = "WOWLOGS_CONSUMER_REFETCH_RECORDS", default_value_t = wowlogs_consumers::context::MAX_BATCH_RECORDS)]
     pub refetch_records: i64,
     /// Where to serve `/health/live`, `/health/ready` and `/metrics` (empty: nowhere).
     #[arg(long, env = "WOWLOGS_CONSUMER_METRICS_ADDR", default_value = "127.0.0.1:9464")]

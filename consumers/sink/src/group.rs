@@ -8,7 +8,8 @@
 //! new owner rebuilds them from the committed offsets.
 
 use crate::batch::{RowBatch, Sinks};
-use crate::metrics::{ConsumerMetrics, GroupContext};
+use crate::context::GroupContext;
+use crate::metrics::ConsumerMetrics;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -33,6 +34,47 @@ pub struct Record<'a> {
 
 /// A (topic, partition) pair.
 pub type TopicPartition = (String, i32);
+
+/// A value per (topic, partition), read and written with a borrowed topic name: the
+/// group loop touches it for every record, so only a topic's first entry allocates.
+#[derive(Debug)]
+pub struct PerPartition<V>(HashMap<String, HashMap<i32, V>>);
+
+impl<V> Default for PerPartition<V> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<V: Copy> PerPartition<V> {
+    pub fn get(&self, topic: &str, partition: i32) -> Option<V> {
+        self.0.get(topic).and_then(|partitions| partitions.get(&partition)).copied()
+    }
+
+    pub fn insert(&mut self, topic: &str, partition: i32, value: V) {
+        match self.0.get_mut(topic) {
+            Some(partitions) => {
+                partitions.insert(partition, value);
+            }
+            None => {
+                self.0.entry(topic.to_string()).or_default().insert(partition, value);
+            }
+        }
+    }
+
+    /// Keeps the entries of the (topic, partition) pairs in `keep`.
+    pub fn retain(&mut self, keep: &HashSet<TopicPartition>) {
+        for (topic, partitions) in &mut self.0 {
+            partitions.retain(|partition, _| keep.contains(&(topic.clone(), *partition)));
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, i32, V)> {
+        self.0
+            .iter()
+            .flat_map(|(topic, partitions)| partitions.iter().map(move |(p, v)| (topic.as_str(), *p, *v)))
+    }
+}
 
 /// What turns a group's records into rows. Implementations hold no I/O.
 pub trait Projection: Send {
@@ -124,7 +166,7 @@ pub async fn run_group<P: Projection>(
     let mut writer = Writer { idle: Some(sinks), busy: None, consumer: consumer.clone() };
     let mut batch = RowBatch::default();
     // The next offset to read, per partition read since the start.
-    let mut positions: HashMap<TopicPartition, i64> = HashMap::new();
+    let mut positions: PerPartition<i64> = PerPartition::default();
     let mut oldest: Option<Instant> = None;
     let mut dirty = false;
     let mut caught_up = CaughtUp::default();
@@ -157,7 +199,7 @@ pub async fn run_group<P: Projection>(
                     if let Err(reason) = projection.take(record, &mut batch) {
                         poison(&message, &reason, &letters, &producer, &config.group_id, &metrics).await;
                     }
-                    positions.insert((message.topic().to_string(), message.partition()), message.offset() + 1);
+                    positions.insert(message.topic(), message.partition(), message.offset() + 1);
                     oldest.get_or_insert_with(Instant::now);
                     dirty = true;
                 }
@@ -191,7 +233,7 @@ fn hand_over<P: Projection>(
     consumer: &StreamConsumer<GroupContext>,
     projection: &mut P,
     batch: &mut RowBatch,
-    positions: &mut HashMap<TopicPartition, i64>,
+    positions: &mut PerPartition<i64>,
     metrics: &ConsumerMetrics,
 ) -> Flush {
     let batch = std::mem::take(batch);
@@ -201,10 +243,10 @@ fn hand_over<P: Projection>(
             let assigned: HashSet<TopicPartition> =
                 list.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
             projection.retain_assigned(&assigned);
-            positions.retain(|tp, _| assigned.contains(tp));
-            for ((topic, partition), next) in positions.iter() {
-                let offset = projection.restart_offset(topic, *partition).map_or(*next, |pin| pin.min(*next));
-                let _ = offsets.add_partition_offset(topic, *partition, Offset::Offset(offset));
+            positions.retain(&assigned);
+            for (topic, partition, next) in positions.iter() {
+                let offset = projection.restart_offset(topic, partition).map_or(next, |pin| pin.min(next));
+                let _ = offsets.add_partition_offset(topic, partition, Offset::Offset(offset));
             }
         }
         Err(error) => tracing::warn!(%error, "could not read the assignment; not committing this batch"),

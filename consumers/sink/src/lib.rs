@@ -10,6 +10,7 @@
 //! - [`http`]: health and `/metrics`.
 
 pub mod batch;
+pub mod context;
 pub mod encounters;
 pub mod events_sink;
 pub mod group;

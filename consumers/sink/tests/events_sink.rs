@@ -115,7 +115,7 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         batch_age: Duration::from_millis(300),
         session_timeout: Duration::from_secs(6),
         stop_when_idle: None,
-        refetch: wowlogs_consumers::metrics::MAX_BATCH_RECORDS,
+        refetch: wowlogs_consumers::context::MAX_BATCH_RECORDS,
     };
     let metrics = ConsumerMetrics::new();
     let sink = tokio::spawn(run(config, metrics.clone(), async {
@@ -236,7 +236,7 @@ async fn a_group_resuming_inside_a_record_batch_loses_nothing_and_skips_what_was
         batch_age: Duration::from_millis(300),
         session_timeout: Duration::from_secs(6),
         stop_when_idle: None,
-        refetch: wowlogs_consumers::metrics::MAX_BATCH_RECORDS,
+        refetch: wowlogs_consumers::context::MAX_BATCH_RECORDS,
     };
     let recorder = Recorder { partition, seen: seen.clone() };
     let group = tokio::spawn(async move {

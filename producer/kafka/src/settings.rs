@@ -38,7 +38,7 @@ impl KafkaSettings {
             .set("compression.type", "lz4")
             .set("linger.ms", "20")
             // At most this many records per batch: consumers re-fetch that many records
-            // before a committed offset (see `wowlogs_consumers::metrics::GroupContext`).
+            // before a committed offset (see `wowlogs_consumers::context::GroupContext`).
             .set("batch.num.messages", "10000")
             .set("batch.size", "1000000")
             .set("queue.buffering.max.messages", "1000000")
