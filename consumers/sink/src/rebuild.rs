@@ -72,10 +72,19 @@ pub async fn rebuild(
     which: Rebuilt,
     metrics: ConsumerMetrics,
 ) -> Result<RebuildReport, RebuildError> {
-    let topics = match which {
-        Rebuilt::EventsSink => EventsSink::new().topics(),
-        Rebuilt::Encounters => EncounterProjector::new().topics(),
-    };
+    match which {
+        Rebuilt::EventsSink => rebuild_with(config, which, EventsSink::new(), metrics).await,
+        Rebuilt::Encounters => rebuild_with(config, which, EncounterProjector::new(), metrics).await,
+    }
+}
+
+async fn rebuild_with<P: Projection>(
+    config: &GroupConfig,
+    which: Rebuilt,
+    projection: P,
+    metrics: ConsumerMetrics,
+) -> Result<RebuildReport, RebuildError> {
+    let topics = projection.topics();
     let kafka = config.kafka.clone();
     let group = config.group_id.clone();
     tokio::task::spawn_blocking(move || rewind(&kafka, &group, &topics))
@@ -93,11 +102,7 @@ pub async fn rebuild(
         stop_when_idle: Some(config.stop_when_idle.unwrap_or(Duration::from_secs(3))),
         ..config.clone()
     };
-    let never = std::future::pending::<()>();
-    match which {
-        Rebuilt::EventsSink => run_group(&replay, EventsSink::new(), metrics, never).await?,
-        Rebuilt::Encounters => run_group(&replay, EncounterProjector::new(), metrics, never).await?,
-    }
+    run_group(&replay, projection, metrics, std::future::pending::<()>()).await?;
 
     let live = &config.store.database;
     let mut tables = Vec::new();
