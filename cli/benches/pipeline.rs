@@ -17,8 +17,11 @@
 //! CPU time. Writes `target/benchmarks/pipeline.json`.
 
 mod common;
+#[path = "../tests/support/probe.rs"]
+mod probe;
 
 use common::{bench_input, machine};
+use probe::{count, metric_sum};
 use std::fs::File;
 use std::io::BufReader;
 use std::process::{Child, Command, Stdio};
@@ -48,27 +51,6 @@ fn stop(child: Child) -> (i64, f64) {
     }
 }
 
-async fn count(store: &StoreSettings, sql: &str) -> u64 {
-    match store.client().query(sql).fetch_bytes("TSV") {
-        Ok(mut cursor) => cursor
-            .collect()
-            .await
-            .ok()
-            .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok())
-            .unwrap_or(0),
-        Err(_) => 0,
-    }
-}
-
-/// A metric's value summed over its label sets, from the text exposition.
-fn metric(exposition: &str, name: &str, label: &str) -> f64 {
-    exposition
-        .lines()
-        .filter(|l| l.starts_with(name) && l.contains(label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 /// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -90,15 +72,6 @@ fn server_pids() -> Vec<(String, u32)> {
             Some((name.to_string(), pid.trim().parse().ok()?))
         })
         .collect()
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
-    write!(stream, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 #[tokio::main]
@@ -192,10 +165,11 @@ async fn main() {
     let exact =
         count(&store, &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}")).await;
     assert_eq!(exact, events, "every event exactly once");
-    let sink_metrics = http_get(sink_port, "/metrics");
+    let sink_metrics = probe::http_get(sink_port, "/metrics").1;
     let insert_seconds =
-        metric(&sink_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
-    let inserted = metric(&sink_metrics, "wowlogs_consumer_rows_inserted_total", "table=\"combat_events\"");
+        metric_sum(&sink_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
+    let inserted =
+        metric_sum(&sink_metrics, "wowlogs_consumer_rows_inserted_total", "table=\"combat_events\"");
     let (sink_rss, sink_cpu) = stop(sink);
     let (encounters_rss, encounters_cpu) = stop(encounters);
 
@@ -234,9 +208,9 @@ async fn main() {
         assert!(replay_started.elapsed() < Duration::from_secs(1800), "replay not done after 30 minutes");
     }
     let replay_seconds = replay_started.elapsed().as_secs_f64();
-    let replay_metrics = http_get(sink_port, "/metrics");
+    let replay_metrics = probe::http_get(sink_port, "/metrics").1;
     let replay_insert_seconds =
-        metric(&replay_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
+        metric_sum(&replay_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
     let (replay_rss, replay_cpu) = stop(replay);
 
     let results = serde_json::json!({

@@ -3,7 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+pub mod probe;
+
+pub use probe::{count, http_get, tsv};
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -148,36 +152,8 @@ impl Drop for ConsumerProcess {
     }
 }
 
-pub fn http_get(port: u16, path: &str) -> (u16, String) {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (code, body)
-}
-
 pub fn store(url: &str, database: &str) -> StoreSettings {
     StoreSettings::new(url.to_string(), database.to_string())
-}
-
-/// A query's result as TSV text ("" while the table does not exist yet).
-pub async fn tsv(store: &StoreSettings, sql: &str) -> String {
-    match store.client().query(sql).fetch_bytes("TSV") {
-        Ok(mut cursor) => match cursor.collect().await {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(_) => String::new(),
-        },
-        Err(_) => String::new(),
-    }
-}
-
-pub async fn count(store: &StoreSettings, sql: &str) -> u64 {
-    tsv(store, sql).await.trim().parse().unwrap_or(0)
 }
 
 /// Waits until `sql` counts `expected`.

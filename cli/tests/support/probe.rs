@@ -1,0 +1,45 @@
+//! Looking at running services from outside: ClickHouse counts, HTTP endpoints and
+//! Prometheus text. Shared by the pipeline tests and the pipeline benchmark.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+use wowlogs_store::StoreSettings;
+
+/// A query's result as TSV text ("" while the table does not exist yet).
+pub async fn tsv(store: &StoreSettings, sql: &str) -> String {
+    match store.client().query(sql).fetch_bytes("TSV") {
+        Ok(mut cursor) => match cursor.collect().await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// A count query's number (0 while the table does not exist yet).
+pub async fn count(store: &StoreSettings, sql: &str) -> u64 {
+    tsv(store, sql).await.trim().parse().unwrap_or(0)
+}
+
+/// `GET path` on a local port: (status code, body); (0, "") when nothing listens.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+/// A metric summed over the label sets that contain `label`, from the text exposition.
+pub fn metric_sum(exposition: &str, name: &str, label: &str) -> f64 {
+    exposition
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
