@@ -232,7 +232,7 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
     let database = unique("wowlogs_test_outage");
     let store = store(&clickhouse, &database);
     let metrics_port = 19_464;
-    let sink = ConsumerProcess::start(
+    let mut sink = ConsumerProcess::start(
         "events-sink",
         &unique("outage-sink"),
         &clickhouse,
@@ -241,17 +241,13 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
     );
     let mut encounters =
         ConsumerProcess::start("encounters", &unique("outage-enc"), &clickhouse, &database, None);
-    let import = start_import(guild, std::slice::from_ref(&file));
-    wait_for(
-        &store,
-        &format!("SELECT least(count(), 1) FROM combat_events WHERE guild_id = {guild}"),
-        1,
-        Duration::from_secs(300),
-    )
-    .await;
-
+    // Both groups have joined and write rows; then ClickHouse goes away while the
+    // import runs, so every row of the log has to wait for it.
+    let warm_up = fixture("arena_3v3_tww_11.2.0.txt");
+    finish(start_import(guild + 1, std::slice::from_ref(&warm_up)), "warm-up import");
+    wait_for_guild(&store, guild + 1, &[&analyze(&warm_up)], Duration::from_secs(120)).await;
     own.script("stop");
-    let mut sink = sink;
+    let import = start_import(guild, std::slice::from_ref(&file));
     let mut saw_not_ready = false;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -263,12 +259,8 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
     wait_for_guild(&store, guild, &[&analysis], Duration::from_secs(300)).await;
     assert!(saw_not_ready, "readiness reports the outage");
     let (_, metrics) = sink.get("/metrics");
-    let retries: u64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("wowlogs_consumer_insert_retries_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum();
-    assert!(retries > 0, "failed inserts were retried:\n{metrics}");
+    let retries = probe::metric_sum(&metrics, "wowlogs_consumer_insert_retries_total{", "");
+    assert!(retries > 0.0, "failed inserts were retried:\n{metrics}");
     sink.stop();
     encounters.stop();
 
