@@ -1,6 +1,6 @@
 //! `wowlogs serve`: the upload service (the producer's HTTP intake).
 
-use crate::commands::KafkaArgs;
+use crate::commands::{KafkaArgs, StoreArgs};
 use anyhow::{Context, Result};
 use bytesize::ByteSize;
 use clap::Args;
@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wowlogs_producer::registry::LogRegistry;
-use wowlogs_producer::server::auth::StaticKeys;
+use wowlogs_producer::server::auth::KeyCache;
 use wowlogs_producer::server::{AppState, ServeConfig, router};
+use wowlogs_tenancy::Registry;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -22,17 +23,22 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_PRODUCER_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
 
-    /// API keys: `KEY:GUILD_ID:GUILD_NAME:PERMISSIONS,...` with permissions joined by `+`
-    /// (upload, query, stream, admin). Keys are hashed on start and never logged.
-    #[arg(long, env = "WOWLOGS_API_KEYS", hide_env_values = true)]
-    pub api_keys: String,
+    /// The guild and API key registry (`wowlogs guild create`, `wowlogs api-key create`).
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// How often the API keys are re-read from the registry: a revoked key stops
+    /// working within this period.
+    #[arg(long, env = "WOWLOGS_KEY_REFRESH_MS", default_value_t = 2000)]
+    pub key_refresh_ms: u64,
 
     /// Largest accepted upload (as sent, compressed or not).
     #[arg(long, env = "WOWLOGS_MAX_UPLOAD_BYTES", default_value = "4GiB")]
     pub max_upload: ByteSize,
 
-    /// Events each guild may publish per minute; uploads are throttled to it, and a
-    /// guild over it gets 429 with Retry-After.
+    /// Events each guild may publish per minute over all its keys (each key also has its
+    /// own `--events-per-minute`); uploads are throttled to it, and a guild over it gets
+    /// 429 with Retry-After.
     #[arg(long, env = "WOWLOGS_GUILD_EVENTS_PER_MINUTE", default_value_t = NonZeroU32::new(6_000_000).expect("non-zero"))]
     pub guild_events_per_minute: NonZeroU32,
 
@@ -46,7 +52,6 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let keys = StaticKeys::parse(&args.api_keys).map_err(anyhow::Error::msg).context("WOWLOGS_API_KEYS")?;
     let settings = args.kafka.settings("wowlogs-producer");
     crate::commands::topics::ensure_defaults(&settings)?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -57,6 +62,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 .await??
         };
         tracing::info!(logs = registry.len(), "upload history loaded");
+        let keys = load_keys(&args.store, Duration::from_millis(args.key_refresh_ms)).await?;
         let producer = settings.producer_config().create().context("creating the Kafka producer")?;
         let config = ServeConfig {
             max_upload_bytes: args.max_upload.as_u64(),
@@ -64,7 +70,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,
         };
-        let state = AppState::new(Arc::new(keys), registry, producer, settings, config);
+        let state = AppState::new(keys, registry, producer, settings, config);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
@@ -75,6 +81,20 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         state.drain().await;
         Ok(())
     })
+}
+
+/// Reads the registry's active keys (failing if the registry cannot be read at start)
+/// and keeps them fresh in the background.
+pub async fn load_keys(store: &StoreArgs, refresh: Duration) -> Result<Arc<KeyCache>> {
+    let registry = Registry::new(store.settings());
+    let keys = Arc::new(KeyCache::default());
+    let count = keys
+        .refresh(&registry)
+        .await
+        .context("reading the API keys from ClickHouse (did `wowlogs migrate` run?)")?;
+    tracing::info!(keys = count, refresh_ms = refresh.as_millis() as u64, "API keys loaded");
+    keys.clone().keep_fresh(registry, refresh);
+    Ok(keys)
 }
 
 /// SIGTERM (orchestrators) or Ctrl-C.

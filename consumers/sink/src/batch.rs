@@ -80,7 +80,7 @@ impl Sinks {
         let mut delay = Duration::from_millis(100);
         loop {
             let started = Instant::now();
-            match insert(&self.clickhouse, rows).await {
+            match wowlogs_store::rows::insert_rows(&self.clickhouse, rows).await {
                 Ok(()) => return self.metrics.inserted(&self.group, T::TABLE, rows.len(), started.elapsed()),
                 Err(error) => {
                     self.metrics.insert_failed(&self.group, T::TABLE, rows.len(), &error, delay);
@@ -119,15 +119,4 @@ impl Sinks {
             self.metrics.published(&self.group, summaries.len());
         }
     }
-}
-
-async fn insert<T>(client: &clickhouse::Client, rows: &[T]) -> Result<(), clickhouse::error::Error>
-where
-    T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
-{
-    let mut insert = client.insert::<T>(T::TABLE).await?;
-    for row in rows {
-        insert.write(row).await?;
-    }
-    insert.end().await
 }

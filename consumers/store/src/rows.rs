@@ -18,6 +18,18 @@ pub trait TableRow: clickhouse::Row {
     const COLUMNS: &'static [(&'static str, &'static str)];
 }
 
+/// Inserts rows into their table in one INSERT.
+pub async fn insert_rows<T>(client: &clickhouse::Client, rows: &[T]) -> Result<(), clickhouse::error::Error>
+where
+    T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let mut insert = client.insert::<T>(T::TABLE).await?;
+    for row in rows {
+        insert.write(row).await?;
+    }
+    insert.end().await
+}
+
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct Column {
     name: String,

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use wowlogs_kafka::{KafkaSettings, ensure_topics};
 use wowlogs_producer::registry::LogRegistry;
-use wowlogs_producer::server::auth::StaticKeys;
+use wowlogs_producer::server::auth::KeyCache;
 use wowlogs_producer::server::{AppState, ServeConfig, router};
 use wowlogs_schemas::topics;
+use wowlogs_tenancy::{ApiKeyRow, GuildRow};
 
 const UPLOADER: &str = "wl_test_uploader_guild_2001";
 const READER: &str = "wl_test_readonly_guild_2001";
@@ -44,10 +45,11 @@ fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
         .join()
         .unwrap();
     });
-    let keys = StaticKeys::parse(&format!(
-        "{UPLOADER}:2001:Loothing:upload+query,{READER}:2001:Loothing:query,{OTHER_GUILD}:2002:Other Guild:upload+query"
-    ))
-    .unwrap();
+    let keys = KeyCache::with_keys([
+        registered(UPLOADER, guild(2001, "Loothing"), &["upload", "query"]),
+        registered(READER, guild(2001, "Loothing"), &["query"]),
+        registered(OTHER_GUILD, guild(2002, "Other Guild"), &["upload", "query"]),
+    ]);
     let config = ServeConfig {
         max_upload_bytes,
         guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
@@ -56,6 +58,39 @@ fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
     };
     let producer = settings.producer_config().create().unwrap();
     AppState::new(Arc::new(keys), LogRegistry::default(), producer, settings, config)
+}
+
+fn guild(guild_id: i64, name: &str) -> GuildRow {
+    GuildRow {
+        guild_id,
+        name: name.into(),
+        server: String::new(),
+        region: String::new(),
+        faction: String::new(),
+        settings: "{}".into(),
+        active: 1,
+        created: 0,
+        version: 1,
+    }
+}
+
+/// A registry key as `wowlogs api-key create` stores it (its hash), with no limit of its
+/// own beyond the guild's.
+fn registered(key: &str, guild: GuildRow, permissions: &[&str]) -> (ApiKeyRow, GuildRow) {
+    let row = ApiKeyRow {
+        guild_id: guild.guild_id,
+        key_id: wowlogs_tenancy::key_id(key),
+        key_hash: wowlogs_tenancy::hash(key),
+        description: "test".into(),
+        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        events_per_minute: 0,
+        max_connections: 1,
+        created: 0,
+        revoked: 0,
+        revoked_at: 0,
+        version: 1,
+    };
+    (row, guild)
 }
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -171,9 +171,7 @@ impl Registry {
     where
         T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
     {
-        let mut insert = self.store.client().insert::<T>(T::TABLE).await?;
-        insert.write(row).await?;
-        insert.end().await
+        wowlogs_store::rows::insert_rows(&self.store.client(), std::slice::from_ref(row)).await
     }
 
     async fn audit(

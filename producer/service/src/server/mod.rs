@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use limits::GuildLimiter;
+use limits::EventLimiter;
 use metrics::ProducerMetrics;
 use rdkafka::producer::FutureProducer;
 use std::collections::HashMap;
@@ -33,7 +33,8 @@ use wowlogs_kafka::KafkaSettings;
 pub struct ServeConfig {
     /// Largest accepted upload, in bytes (compressed size as sent).
     pub max_upload_bytes: u64,
-    /// Events each guild may publish per minute.
+    /// Events each guild may publish per minute, over all its keys (each key also has
+    /// its own limit, from the registry).
     pub guild_events_per_minute: NonZeroU32,
     /// Where upload bodies are spooled while they are hashed and parsed.
     pub spool_dir: PathBuf,
@@ -45,7 +46,7 @@ pub struct ServeConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) keys: Arc<dyn KeyStore>,
-    pub(crate) limiter: Arc<GuildLimiter>,
+    pub(crate) limiter: Arc<EventLimiter>,
     pub(crate) registry: Arc<Mutex<LogRegistry>>,
     pub(crate) uploads: Arc<Mutex<HashMap<String, upload::UploadRecord>>>,
     /// Logs being published by this process, with their upload ids.
@@ -68,7 +69,7 @@ impl AppState {
     ) -> Self {
         Self {
             keys,
-            limiter: Arc::new(GuildLimiter::new(config.guild_events_per_minute)),
+            limiter: Arc::new(EventLimiter::new()),
             registry: Arc::new(Mutex::new(registry)),
             uploads: Arc::new(Mutex::new(HashMap::new())),
             active: Arc::new(Mutex::new(HashMap::new())),

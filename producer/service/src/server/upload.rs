@@ -5,7 +5,8 @@
 //! then identified (SHA-256 of guild and content, per log for zips), checked to be a
 //! combat log, and published on a blocking thread while the client gets `202`.
 
-use super::auth::{Permission, Presented, Principal, presented_key};
+use super::auth::{Caller, Permission, Principal};
+use super::limits::{Bucket, Limits};
 use super::{ApiError, AppState};
 use crate::identity::identify;
 use crate::import::now_ms;
@@ -14,15 +15,17 @@ use crate::registry::Admission;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::Serialize;
 use std::io::{BufRead, Write};
+use std::num::NonZeroU32;
 use std::time::Duration;
 use wowlogs_kafka::Outbox;
 use wowlogs_parser::{InputError, LogReader, ParseOptions, ParsedLine, YearHint, for_each_log};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus};
+use wowlogs_tenancy::with_deprecation;
 
 /// What the service remembers of an upload it received.
 #[derive(Debug, Clone, Serialize)]
@@ -47,40 +50,18 @@ struct Accepted {
     log_ids: Vec<LogId>,
 }
 
-/// The caller, checked for one of `permissions`; legacy `X-API-Key` callers are flagged
-/// so the answer carries a `Deprecation` header.
-fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    permissions: &[Permission],
-) -> Result<(Principal, bool), ApiError> {
-    let (key, legacy) = match presented_key(headers) {
-        Some(Presented::Bearer(key)) => (key, false),
-        Some(Presented::Legacy(key)) => (key, true),
-        None => return Err(ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`")),
-    };
-    let principal =
-        state.keys.authenticate(&key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
-    if !permissions.iter().any(|&p| principal.may(p)) {
-        let wanted: Vec<String> = permissions.iter().map(|p| format!("`{p:?}`").to_lowercase()).collect();
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this key lacks the {} permission", wanted.join(" or ")),
-        ));
-    }
-    Ok((principal, legacy))
+/// The caller, checked for one of `permissions`.
+fn authorize(state: &AppState, headers: &HeaderMap, permissions: &[Permission]) -> Result<Caller, ApiError> {
+    super::auth::authorize(state.keys.as_ref(), headers, permissions)
 }
 
-fn with_deprecation(mut response: Response, legacy: bool) -> Response {
-    if legacy {
-        response.headers_mut().insert("deprecation", HeaderValue::from_static("true"));
-        response.headers_mut().insert(
-            header::WARNING,
-            HeaderValue::from_static("299 - \"X-API-Key is deprecated; use Authorization: Bearer\""),
-        );
+/// The buckets an upload by this caller draws from: its guild's and its key's.
+fn limits_of(state: &AppState, principal: &Principal) -> Limits {
+    let mut limits = vec![(Bucket::Guild(principal.guild_id), state.config.guild_events_per_minute)];
+    if let Some(per_minute) = NonZeroU32::new(principal.events_per_minute) {
+        limits.push((Bucket::Key(principal.key_id.clone()), per_minute));
     }
-    response
+    limits
 }
 
 pub async fn upload(
@@ -88,19 +69,18 @@ pub async fn upload(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (principal, legacy) = authorize(&state, &headers, &[Permission::Upload])?;
+    let caller = authorize(&state, &headers, &[Permission::Upload])?;
+    let (principal, legacy) = (&caller.principal, caller.legacy);
     let guild = principal.guild_id;
-    if let Some(wait) = state.limiter.admission(guild) {
-        let mut error = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+    let limits = limits_of(&state, principal);
+    if let Some(wait) = state.limiter.admission(&limits) {
+        return Err(ApiError::rate_limited(
             format!(
-                "guild {guild} is over its events-per-minute limit; retry in {} s",
+                "guild {guild} or this key is over its events-per-minute limit; retry in {} s",
                 wait.as_secs().max(1)
             ),
-        );
-        error.retry_after = Some(wait.as_secs().max(1));
-        return Err(error);
+            wait,
+        ));
     }
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -113,7 +93,7 @@ pub async fn upload(
     if bytes == 0 {
         return Err(reject(
             &state,
-            &principal,
+            principal,
             &upload_id,
             &file_name,
             "empty_upload",
@@ -131,7 +111,7 @@ pub async fn upload(
         Ok(_) => {
             return Err(reject(
                 &state,
-                &principal,
+                principal,
                 &upload_id,
                 &file_name,
                 "not_a_combat_log",
@@ -139,7 +119,7 @@ pub async fn upload(
             ));
         }
         Err(reason) => {
-            return Err(reject(&state, &principal, &upload_id, &file_name, "unreadable_upload", &reason));
+            return Err(reject(&state, principal, &upload_id, &file_name, "unreadable_upload", &reason));
         }
     };
     let admissions: Vec<(String, crate::identity::LogIdentity, Admission)> = {
@@ -229,7 +209,7 @@ pub async fn upload(
         log_ids: jobs.iter().map(|j| j.log_id).collect(),
     };
     let worker = state.clone();
-    state.jobs.lock().await.spawn_blocking(move || publish_upload(&worker, &upload_id, jobs, spool));
+    state.jobs.lock().await.spawn_blocking(move || publish_upload(&worker, &upload_id, jobs, spool, &limits));
     Ok(with_deprecation((StatusCode::ACCEPTED, Json(accepted)).into_response(), legacy))
 }
 
@@ -238,7 +218,8 @@ pub async fn status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (principal, legacy) = authorize(&state, &headers, &[Permission::Upload, Permission::Query])?;
+    let caller = authorize(&state, &headers, &[Permission::Upload, Permission::Query])?;
+    let (principal, legacy) = (&caller.principal, caller.legacy);
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no upload {id}"));
     let known = state.uploads.lock().expect("uploads lock").get(&id).cloned();
     let record = match known {
@@ -419,12 +400,13 @@ struct UploadHooks<'a> {
     upload_id: &'a str,
     index: usize,
     job: &'a LogJob,
+    limits: &'a Limits,
     reported: IntakeCounts,
 }
 
 impl IntakeHooks for UploadHooks<'_> {
     fn throttle(&mut self, events: u32) -> bool {
-        self.state.limiter.take(self.job.guild_id, events)
+        self.state.limiter.take(self.limits, events)
     }
 
     fn progress(&mut self, counts: &IntakeCounts) {
@@ -448,7 +430,13 @@ impl IntakeHooks for UploadHooks<'_> {
 }
 
 /// Publishes every log of an upload (blocking thread), then forgets the spool file.
-fn publish_upload(state: &AppState, upload_id: &str, jobs: Vec<LogJob>, spool: tempfile::NamedTempFile) {
+fn publish_upload(
+    state: &AppState,
+    upload_id: &str,
+    jobs: Vec<LogJob>,
+    spool: tempfile::NamedTempFile,
+    limits: &Limits,
+) {
     let mut outbox = Outbox::new(state.producer.clone(), state.config.max_in_flight);
     let mut failed = None;
     let mut index = 0;
@@ -471,7 +459,8 @@ fn publish_upload(state: &AppState, upload_id: &str, jobs: Vec<LogJob>, spool: t
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
             let Some(job) = jobs.get(index) else { return Ok(()) };
-            let mut hooks = UploadHooks { state, upload_id, index, job, reported: IntakeCounts::default() };
+            let mut hooks =
+                UploadHooks { state, upload_id, index, job, limits, reported: IntakeCounts::default() };
             let mut ack = |_: Tag, _: Duration| {};
             let (final_state, counts, reason) =
                 match publish_log(job, input, &state.encoders, &mut outbox, &now_ms, &mut hooks) {

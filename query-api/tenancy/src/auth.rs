@@ -1,0 +1,300 @@
+//! Who is calling: API keys scoped to one guild, checked against the registry.
+//!
+//! Services keep the registry's active keys in a [`KeyCache`], refreshed every couple of
+//! seconds, so a revoked key stops working on every running service within one period.
+//! A presented key is hashed at once and looked up by its digest (an attacker cannot
+//! steer a SHA-256 digest), then confirmed with a constant-time comparison; no service
+//! ever holds a plaintext key.
+
+use crate::keys::{self, Permission};
+use crate::registry::{ApiKeyRow, GuildRow, Registry, RegistryError};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use wowlogs_schemas::GuildId;
+
+use crate::http::ApiError;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub guild_id: GuildId,
+    pub guild_name: String,
+    /// Identifies the key in logs and audits (never the key itself).
+    pub key_id: String,
+    pub permissions: Vec<Permission>,
+    /// Events the key may publish per minute (uploads).
+    pub events_per_minute: u32,
+    /// WebSocket connections the key may hold at once.
+    pub max_connections: u32,
+}
+
+impl Principal {
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// The principal of a registry key and its guild.
+    pub fn of(key: &ApiKeyRow, guild: &GuildRow) -> Self {
+        Principal {
+            guild_id: GuildId(guild.guild_id),
+            guild_name: guild.name.clone(),
+            key_id: key.key_id.clone(),
+            permissions: key.permissions(),
+            events_per_minute: key.events_per_minute,
+            max_connections: key.max_connections,
+        }
+    }
+}
+
+/// Looks keys up.
+pub trait KeyStore: Send + Sync {
+    /// The principal of a presented key, if it is valid and not revoked.
+    fn authenticate(&self, presented: &str) -> Option<Principal>;
+
+    /// Time since the keys were last read from their source (`None`: never).
+    fn age(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The registry's active keys, by the digest of the key.
+#[derive(Default)]
+pub struct KeyCache {
+    snapshot: RwLock<Snapshot>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    by_digest: HashMap<Vec<u8>, Principal>,
+    refreshed: Option<Instant>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let snapshot = self.snapshot.read().expect("key cache lock");
+        f.debug_struct("KeyCache").field("keys", &snapshot.by_digest.len()).finish()
+    }
+}
+
+impl KeyCache {
+    /// A cache holding these keys (each with its active guild).
+    pub fn with_keys(keys: impl IntoIterator<Item = (ApiKeyRow, GuildRow)>) -> Self {
+        let cache = KeyCache::default();
+        cache.replace(keys);
+        cache
+    }
+
+    /// Replaces every key at once.
+    pub fn replace(&self, keys: impl IntoIterator<Item = (ApiKeyRow, GuildRow)>) {
+        let by_digest = keys
+            .into_iter()
+            .filter_map(|(key, guild)| Some((hex::decode(&key.key_hash).ok()?, Principal::of(&key, &guild))))
+            .collect();
+        *self.snapshot.write().expect("key cache lock") =
+            Snapshot { by_digest, refreshed: Some(Instant::now()) };
+    }
+
+    /// Reloads the active keys from the registry; on failure the previous keys stay.
+    pub async fn refresh(&self, registry: &Registry) -> Result<usize, RegistryError> {
+        let keys = registry.active_keys().await?;
+        let count = keys.len();
+        self.replace(keys);
+        Ok(count)
+    }
+
+    /// Refreshes every `period` until the process ends. Failures are logged and retried
+    /// at the next period; the last keys read stay in force meanwhile.
+    pub fn keep_fresh(self: Arc<Self>, registry: Registry, period: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if let Err(error) = self.refresh(&registry).await {
+                    tracing::warn!(%error, stale_seconds = self.age().map(|a| a.as_secs()), "API key refresh failed");
+                }
+            }
+        })
+    }
+
+    /// Time since the keys were last read, `None` before the first read.
+    pub fn age(&self) -> Option<Duration> {
+        self.snapshot.read().expect("key cache lock").refreshed.map(|at| at.elapsed())
+    }
+
+    /// Number of active keys held.
+    pub fn len(&self) -> usize {
+        self.snapshot.read().expect("key cache lock").by_digest.len()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl KeyStore for KeyCache {
+    fn authenticate(&self, presented: &str) -> Option<Principal> {
+        let digest = hex::decode(keys::hash(presented)).expect("hex from hash");
+        let snapshot = self.snapshot.read().expect("key cache lock");
+        let (known, principal) = snapshot.by_digest.get_key_value(&digest)?;
+        keys::constant_time_eq(known, &digest).then(|| principal.clone())
+    }
+
+    fn age(&self) -> Option<Duration> {
+        KeyCache::age(self)
+    }
+}
+
+/// How the key was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// `Authorization: Bearer <key>`.
+    Bearer(String),
+    /// The legacy `X-API-Key` header, answered with a `Deprecation` header.
+    Legacy(String),
+}
+
+/// The key of a request, if any.
+pub fn presented_key(headers: &HeaderMap) -> Option<Presented> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
+        && let Some(key) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
+    {
+        return Some(Presented::Bearer(key.trim().to_string()));
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(|k| Presented::Legacy(k.trim().to_string()))
+}
+
+/// An authenticated and authorized request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The key came in the legacy `X-API-Key` header.
+    pub legacy: bool,
+}
+
+impl Caller {
+    /// Marks a response to a legacy caller as deprecated.
+    pub fn answer(&self, response: Response) -> Response {
+        with_deprecation(response, self.legacy)
+    }
+}
+
+/// The caller, checked for one of `permissions`: 401 without a valid key, 403 when the
+/// key lacks every one of them.
+pub fn authorize(
+    keys: &dyn KeyStore,
+    headers: &HeaderMap,
+    permissions: &[Permission],
+) -> Result<Caller, ApiError> {
+    let (key, legacy) = match presented_key(headers) {
+        Some(Presented::Bearer(key)) => (key, false),
+        Some(Presented::Legacy(key)) => (key, true),
+        None => return Err(ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`")),
+    };
+    let principal =
+        keys.authenticate(&key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+    if !permissions.iter().any(|&p| principal.may(p)) {
+        let wanted: Vec<String> = permissions.iter().map(|p| format!("`{p}`")).collect();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this key lacks the {} permission", wanted.join(" or ")),
+        ));
+    }
+    Ok(Caller { principal, legacy })
+}
+
+/// Adds `Deprecation` and `Warning` headers when the key came in `X-API-Key`.
+pub fn with_deprecation(mut response: Response, legacy: bool) -> Response {
+    if legacy {
+        response.headers_mut().insert("deprecation", HeaderValue::from_static("true"));
+        response.headers_mut().insert(
+            header::WARNING,
+            HeaderValue::from_static("299 - \"X-API-Key is deprecated; use Authorization: Bearer\""),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn key_row(plaintext: &str, guild_id: i64, permissions: &[&str]) -> ApiKeyRow {
+        ApiKeyRow {
+            guild_id,
+            key_id: keys::key_id(plaintext),
+            key_hash: keys::hash(plaintext),
+            description: String::new(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            events_per_minute: 1000,
+            max_connections: 2,
+            created: 0,
+            revoked: 0,
+            revoked_at: 0,
+            version: 1,
+        }
+    }
+
+    fn guild_row(guild_id: i64, name: &str) -> GuildRow {
+        GuildRow {
+            guild_id,
+            name: name.into(),
+            server: String::new(),
+            region: String::new(),
+            faction: String::new(),
+            settings: "{}".into(),
+            active: 1,
+            created: 0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn keys_authenticate_to_their_guild_only() {
+        let cache = KeyCache::with_keys([
+            (key_row("wl_aaaa", 2, &["upload", "query"]), guild_row(2, "Loothing")),
+            (key_row("wl_bbbb", 3, &["query"]), guild_row(3, "Other")),
+        ]);
+        let loothing = cache.authenticate("wl_aaaa").unwrap();
+        assert_eq!((loothing.guild_id, loothing.guild_name.as_str()), (GuildId(2), "Loothing"));
+        assert!(loothing.may(Permission::Upload));
+        assert!(!cache.authenticate("wl_bbbb").unwrap().may(Permission::Upload));
+        assert!(cache.authenticate("wl_cccc").is_none());
+        assert!(!format!("{cache:?}").contains("wl_a"), "keys never reach logs");
+    }
+
+    #[test]
+    fn a_key_missing_from_a_refresh_stops_working() {
+        let cache = KeyCache::with_keys([(key_row("wl_aaaa", 2, &["query"]), guild_row(2, "Loothing"))]);
+        assert!(cache.authenticate("wl_aaaa").is_some());
+        cache.replace([]);
+        assert!(cache.authenticate("wl_aaaa").is_none());
+    }
+
+    #[test]
+    fn missing_keys_are_401_and_missing_permissions_403() {
+        let cache = KeyCache::with_keys([(key_row("wl_aaaa", 2, &["query"]), guild_row(2, "Loothing"))]);
+        let mut headers = HeaderMap::new();
+        assert_eq!(authorize(&cache, &headers, &[Permission::Query]).unwrap_err().status, 401);
+        headers.insert("authorization", "Bearer wl_nope".parse().unwrap());
+        assert_eq!(authorize(&cache, &headers, &[Permission::Query]).unwrap_err().status, 401);
+        headers.insert("authorization", "Bearer wl_aaaa".parse().unwrap());
+        let refused = authorize(&cache, &headers, &[Permission::Admin]).unwrap_err();
+        assert_eq!((refused.status, refused.message.contains("`admin`")), (StatusCode::FORBIDDEN, true));
+        assert!(!authorize(&cache, &headers, &[Permission::Query]).unwrap().legacy);
+    }
+
+    #[test]
+    fn bearer_is_preferred_and_x_api_key_is_legacy() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", "legacy".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some(Presented::Legacy("legacy".into())));
+        headers.insert("authorization", "Bearer modern".parse().unwrap());
+        assert_eq!(presented_key(&headers), Some(Presented::Bearer("modern".into())));
+    }
+}
