@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 use wowlogs_cli::commands::{
-    analyze, consume, import, migrate, rebuild, retention, serve, synth, tenancy, topics,
+    analyze, consume, import, migrate, query_api, rebuild, retention, serve, synth, tenancy, topics,
 };
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
@@ -18,6 +18,11 @@ struct Cli {
     /// Log filter for diagnostics on standard error (e.g. `info`, `wowlogs=debug`).
     #[arg(long, global = true, env = "WOWLOGS_LOG", default_value = "warn")]
     log: String,
+
+    /// Diagnostics format: `text` for people, `json` (one object per line, with the
+    /// structured fields) for log pipelines.
+    #[arg(long, global = true, env = "WOWLOGS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
 
     #[command(subcommand)]
     command: Command,
@@ -35,6 +40,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Run the upload service: POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, health, metrics.
     Serve(serve::ServeArgs),
+    /// Run the query API: guild-scoped encounters, characters, progress, logs, admin,
+    /// the live WebSocket feed, /openapi.json and /docs.
+    QueryApi(query_api::QueryApiArgs),
     /// Apply the ClickHouse schema migrations that are not applied yet (safe to repeat).
     Migrate(migrate::MigrateArgs),
     /// Run a consumer group that fills ClickHouse from the topics.
@@ -51,11 +59,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
     match run(&cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -73,6 +83,7 @@ fn run(command: &Command) -> Result<()> {
         Command::Topics(args) => topics::run(args),
         Command::Import(args) => import::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::QueryApi(args) => query_api::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Consume(args) => consume::run_command(args),
         Command::Rebuild(args) => rebuild::run(args),

@@ -2,8 +2,9 @@
 # The main job, end to end on this machine, no Docker: start the local stack (the
 # Kafka-compatible broker, ClickHouse, the upload service and both consumer groups),
 # upload a real raid log over HTTP, bulk-import another with the CLI, and show what they
-# became: the upload status, the raw rows, the fights and players in ClickHouse, and the
-# full report of `wowlogs analyze` (the same core the encounter consumer runs).
+# became: the upload status, the raw rows, the fights and players in ClickHouse, the
+# guild's view through the query API, and the full report of `wowlogs analyze` (the
+# same core the encounter consumer runs).
 # Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,7 +17,10 @@ echo "==> starting the local stack"
 "$here/stack.sh" start
 export WOWLOGS_BROKERS="127.0.0.1:${WOWLOGS_BROKER_PORT:-9092}"
 listen="${WOWLOGS_PRODUCER_LISTEN:-127.0.0.1:8081}"
-key="$(printf '%s' "${WOWLOGS_API_KEYS:-wl_local_demo_key_guild1:1:Loothing:upload+query+stream}" | cut -d: -f1)"
+api="${WOWLOGS_QUERY_API_LISTEN:-127.0.0.1:8082}"
+state="${WOWLOGS_STATE:-$root/.local-stack}"
+key="$(cat "$state/demo-api-key")"
+guild="$(cat "$state/demo-guild-id")"
 wowlogs="$root/target/release/wowlogs"
 
 echo "==> uploading $(basename "$raid") over HTTP"
@@ -29,8 +33,8 @@ for _ in $(seq 1 100); do
 done
 echo "$status"
 
-echo "==> bulk-importing $(basename "$arena") with the CLI (guild 1)"
-"$wowlogs" import --quiet --guild 1 "$arena"
+echo "==> bulk-importing $(basename "$arena") with the CLI (guild $guild)"
+"$wowlogs" import --quiet --guild "$guild" "$arena"
 
 clickhouse="${WOWLOGS_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 query() { curl -fsS "$clickhouse/?database=wowlogs" --data-binary "$1"; }
@@ -44,14 +48,19 @@ wait_for() {
 }
 
 echo "==> what reached ClickHouse (the events sink)"
-wait_for "SELECT count() FROM combat_events FINAL WHERE guild_id = 1" 26712
-query "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = 1 FORMAT PrettyCompactNoEscapes"
-query "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = 1 GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
+wait_for "SELECT count() FROM combat_events FINAL WHERE guild_id = $guild" 26712
+query "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = $guild FORMAT PrettyCompactNoEscapes"
+query "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = $guild GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 
 echo "==> the fights in ClickHouse (the encounter consumer)"
-wait_for "SELECT count() FROM encounters FINAL WHERE guild_id = 1" 2
-query "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) AS outcome, round(duration_ms / 1000, 1) AS seconds, start FROM encounters FINAL WHERE guild_id = 1 ORDER BY start_ms FORMAT PrettyCompactNoEscapes"
-query "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = 1) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = 1 ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
+wait_for "SELECT count() FROM encounters FINAL WHERE guild_id = $guild" 2
+query "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) AS outcome, round(duration_ms / 1000, 1) AS seconds, start FROM encounters FINAL WHERE guild_id = $guild ORDER BY start_ms FORMAT PrettyCompactNoEscapes"
+query "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = $guild) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = $guild ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
+
+echo "==> the guild's view through the query API (GET /api/v1/encounters/stats, /progress, /encounters)"
+curl -fsS -H "Authorization: Bearer $key" "http://$api/api/v1/encounters/stats"; echo
+curl -fsS -H "Authorization: Bearer $key" "http://$api/api/v1/progress"; echo
+curl -fsS -H "Authorization: Bearer $key" "http://$api/api/v1/encounters?per_page=5" | head -c 1500; echo
 
 echo "==> the full report of the same logs, with no servers: wowlogs analyze"
 "$wowlogs" analyze --year 2024 "$raid" "$arena"

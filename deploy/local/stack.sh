@@ -8,8 +8,8 @@
 #   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
 #   deploy/local/stack.sh status
 #
-# Environment: WOWLOGS_API_KEYS (default: one demo key for guild 1 "Loothing"),
-# WOWLOGS_PRODUCER_LISTEN (default 127.0.0.1:8081), WOWLOGS_BROKER_PORT (default 9092).
+# Environment: WOWLOGS_PRODUCER_LISTEN (default 127.0.0.1:8081),
+# WOWLOGS_QUERY_API_LISTEN (default 127.0.0.1:8082), WOWLOGS_BROKER_PORT (default 9092).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -17,7 +17,7 @@ state="${WOWLOGS_STATE:-$root/.local-stack}"
 mkdir -p "$state"
 port="${WOWLOGS_BROKER_PORT:-9092}"
 listen="${WOWLOGS_PRODUCER_LISTEN:-127.0.0.1:8081}"
-export WOWLOGS_API_KEYS="${WOWLOGS_API_KEYS:-wl_local_demo_key_guild1:1:Loothing:upload+query+stream}"
+api_listen="${WOWLOGS_QUERY_API_LISTEN:-127.0.0.1:8082}"
 export WOWLOGS_BROKERS="127.0.0.1:$port"
 wowlogs="$root/target/release/wowlogs"
 
@@ -35,6 +35,12 @@ case "${1:-}" in
     "$wowlogs" topics create >/dev/null
     export WOWLOGS_CLICKHOUSE_URL="$("$here/clickhouse.sh" start --state "$state")"
     "$wowlogs" migrate >/dev/null
+    if [ ! -s "$state/demo-api-key" ]; then
+      guild_id="$("$wowlogs" guild create --name Loothing --server Stormrage --region US --faction Alliance | sed -n 's/^created guild \([0-9]*\) .*/\1/p')"
+      (umask 077 && "$wowlogs" api-key create --guild "$guild_id" --description "local demo" \
+        --permissions upload,query,stream,admin --max-connections 10 2>/dev/null > "$state/demo-api-key")
+      echo "$guild_id" > "$state/demo-guild-id"
+    fi
     if ! running "$state/producer.pid"; then
       "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
       echo $! > "$state/producer.pid"
@@ -48,14 +54,21 @@ case "${1:-}" in
       "$wowlogs" consume encounters --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
       echo $! > "$state/encounters.pid"
     fi
+    if ! running "$state/query-api.pid"; then
+      "$wowlogs" query-api --listen "$api_listen" --log-format json --log info >"$state/query-api.log" 2>&1 &
+      echo $! > "$state/query-api.pid"
+      LOG_FILE="$state/query-api.log" wait_until "$state/query-api.pid" curl -fs "http://$api_listen/health/live"
+    fi
     echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
     echo "consumers:      events sink http://127.0.0.1:9464/metrics, encounters http://127.0.0.1:9465/metrics"
-    echo "demo API key:   ${WOWLOGS_API_KEYS%%:*}"
+    echo "query API:      http://$api_listen  (/api/v1/..., /ws, /docs, /openapi.json, /health, /metrics)"
+    echo "demo guild:     $(cat "$state/demo-guild-id") \"Loothing\", API key in $state/demo-api-key"
     ;;
   stop)
     stop_pidfile "$state/producer.pid"
+    stop_pidfile "$state/query-api.pid"
     stop_pidfile "$state/sink.pid"
     stop_pidfile "$state/encounters.pid"
     "$here/broker.sh" stop --state "$state"
@@ -66,6 +79,7 @@ case "${1:-}" in
     "$here/broker.sh" status --state "$state" || true
     "$here/clickhouse.sh" status --state "$state" || true
     if running "$state/producer.pid"; then echo "upload service running at http://$listen"; else echo "upload service stopped"; fi
+    if running "$state/query-api.pid"; then echo "query API running at http://$api_listen"; else echo "query API stopped"; fi
     if running "$state/sink.pid"; then echo "events sink running"; else echo "events sink stopped"; fi
     if running "$state/encounters.pid"; then echo "encounter consumer running"; else echo "encounter consumer stopped"; fi
     ;;

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod consume;
 pub mod import;
 pub mod migrate;
+pub mod query_api;
 pub mod rebuild;
 pub mod retention;
 pub mod serve;

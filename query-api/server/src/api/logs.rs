@@ -1,0 +1,180 @@
+//! `/api/v1/logs` and `/api/v1/uploads/{id}`: what the guild uploaded and how it went.
+
+use super::{Count, Guilded, Paged, guilded, json};
+use crate::params::{Page, Params, PathId, Validate, rfc3339};
+use crate::scope::Sql;
+use crate::state::{AppState, Query, Scope};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wowlogs_tenancy::ApiError;
+
+const LOG_COLUMNS: &str = "log_id, upload_id, file_name, state, content_sha256, bytes_read, lines, events, \
+     dead_letters, reason, toInt64(updated) * 1000 AS updated_ms";
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct LogRecord {
+    log_id: i64,
+    upload_id: String,
+    file_name: String,
+    state: i8,
+    content_sha256: String,
+    bytes_read: i64,
+    lines: i64,
+    events: i64,
+    dead_letters: i64,
+    reason: String,
+    updated_ms: i64,
+}
+
+/// An uploaded log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Log {
+    pub log_id: String,
+    pub upload_id: String,
+    pub file_name: String,
+    /// `accepted`, `parsing`, `completed` or `failed`.
+    pub state: &'static str,
+    pub content_sha256: String,
+    pub bytes_read: i64,
+    pub lines: i64,
+    pub events: i64,
+    /// Malformed lines, each kept as a dead letter.
+    pub dead_letters: i64,
+    pub reason: Option<String>,
+    pub updated: String,
+}
+
+fn state_name(state: i8) -> &'static str {
+    match state {
+        1 => "accepted",
+        2 => "parsing",
+        3 => "completed",
+        4 => "failed",
+        _ => "unknown",
+    }
+}
+
+impl From<LogRecord> for Log {
+    fn from(r: LogRecord) -> Self {
+        Log {
+            log_id: r.log_id.to_string(),
+            upload_id: r.upload_id,
+            file_name: r.file_name,
+            state: state_name(r.state),
+            content_sha256: r.content_sha256,
+            bytes_read: r.bytes_read,
+            lines: r.lines,
+            events: r.events,
+            dead_letters: r.dead_letters,
+            reason: (!r.reason.is_empty()).then_some(r.reason),
+            updated: rfc3339(r.updated_ms),
+        }
+    }
+}
+
+/// Log list parameters.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogFilter {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page (default 50, at most 500).
+    pub per_page: Option<u32>,
+}
+
+impl Validate for LogFilter {
+    fn validate(&self) -> Result<(), ApiError> {
+        Page { page: self.page, per_page: self.per_page }.validate()
+    }
+}
+
+/// The guild's logs, most recently updated first.
+#[utoipa::path(
+    get, path = "/api/v1/logs", tag = "logs",
+    params(LogFilter),
+    security(("bearer" = ["query"])),
+    responses((status = 200, description = "A page of logs", body = Guilded<Paged<Log>>))
+)]
+pub async fn list(scope: Scope<Query>, Params(filter): Params<LogFilter>) -> Result<Response, ApiError> {
+    let page = Page { page: filter.page, per_page: filter.per_page };
+    let total = scope
+        .db
+        .first::<Count>(&Sql::new("SELECT count() AS n FROM logs FINAL WHERE {guild}"))
+        .await?
+        .map_or(0, |c| c.n);
+    let sql = Sql::new("SELECT")
+        .push(LOG_COLUMNS)
+        .push("FROM logs FINAL WHERE {guild} ORDER BY updated DESC, log_id")
+        .bind("LIMIT ?", i64::from(page.per_page()))
+        .bind("OFFSET ?", page.offset());
+    let items = scope.db.all::<LogRecord>(&sql).await?.into_iter().map(Log::from).collect();
+    Ok(json(guilded(&scope, Paged { page: page.page(), per_page: page.per_page(), total, items })?))
+}
+
+/// An upload: its logs (a zip holds several) and their states.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Upload {
+    pub upload_id: String,
+    /// `processing`, `completed` (every log) or `failed` (any log).
+    pub status: &'static str,
+    pub logs: Vec<Log>,
+}
+
+/// Whether `id` can be an upload id (a UUID, or one with a `-N` suffix for a zip's
+/// later logs): anything else cannot exist, and is refused before any query.
+fn upload_id_shape(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// One upload's state, as the events sink recorded it from the uploads topic.
+#[utoipa::path(
+    get, path = "/api/v1/uploads/{id}", tag = "logs",
+    params(("id" = String, Path, description = "Upload id, as the upload answer gave it")),
+    security(("bearer" = ["query"])),
+    responses(
+        (status = 200, description = "The upload", body = Guilded<Upload>),
+        (status = 404, description = "No such upload in this guild"),
+    )
+)]
+pub async fn upload(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<Response, ApiError> {
+    if !upload_id_shape(&id) {
+        return Err(ApiError::bad_request("an upload id holds at most 64 letters, digits and dashes"));
+    }
+    let sql = Sql::new("SELECT")
+        .push(LOG_COLUMNS)
+        .push("FROM logs FINAL WHERE {guild}")
+        .bind("AND (upload_id = ?", id.as_str())
+        .bind("OR upload_id LIKE ?)", format!("{id}-%"))
+        .push("ORDER BY upload_id, log_id");
+    let logs: Vec<Log> = scope.db.all::<LogRecord>(&sql).await?.into_iter().map(Log::from).collect();
+    if logs.is_empty() {
+        return Err(ApiError::not_found(format!("no upload {id}")));
+    }
+    let status = if logs.iter().any(|l| l.state == "failed") {
+        "failed"
+    } else if logs.iter().all(|l| l.state == "completed") {
+        "completed"
+    } else {
+        "processing"
+    };
+    Ok(json(guilded(&scope, Upload { upload_id: id, status, logs })?))
+}
+
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(upload))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upload_ids_are_uuids_with_an_optional_suffix() {
+        assert!(super::upload_id_shape("0ca6d2a4-5f1e-4f57-9a0e-3c5e1f7b9d21-2"));
+        assert!(!super::upload_id_shape("x' OR 1=1"));
+        assert!(!super::upload_id_shape("a_%"));
+        assert!(!super::upload_id_shape(&"a".repeat(65)));
+    }
+}

@@ -1,0 +1,109 @@
+//! The `/api/v1` endpoints. Each answer names the caller's guild (`guild_id`,
+//! `guild_name`) beside its data.
+
+pub mod admin;
+pub mod characters;
+pub mod encounters;
+pub mod logs;
+pub mod progress;
+
+use crate::state::Scope;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use utoipa::ToSchema;
+use wowlogs_schemas::FightKind;
+use wowlogs_tenancy::ApiError;
+
+/// An answer: the caller's guild and the data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Guilded<T> {
+    pub guild_id: i64,
+    pub guild_name: String,
+    #[serde(flatten)]
+    pub data: T,
+}
+
+/// The JSON bytes of an answer for this caller's guild.
+pub fn guilded<P, T: Serialize>(scope: &Scope<P>, data: T) -> Result<Bytes, ApiError> {
+    let answer = Guilded { guild_id: scope.guild_id(), guild_name: scope.guild_name().to_string(), data };
+    serde_json::to_vec(&answer).map(Bytes::from).map_err(ApiError::internal)
+}
+
+/// A JSON answer from bytes already serialized (cached or fresh).
+pub fn json(bytes: Bytes) -> Response {
+    let mut response = (StatusCode::OK, bytes).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The answer to `request` (path and query) for this caller: from the guild's cache, or
+/// computed by `answer` and cached.
+pub async fn cached<P, F>(
+    scope: &Scope<P>,
+    request: &axum::http::Uri,
+    answer: F,
+) -> Result<Response, ApiError>
+where
+    F: Future<Output = Result<Bytes, ApiError>>,
+{
+    let key =
+        request.path_and_query().map_or_else(|| request.path().to_string(), |pq| pq.as_str().to_string());
+    Ok(json(scope.db.cached(&key, answer).await?))
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T> {
+    pub page: u32,
+    pub per_page: u32,
+    /// Items matching the filters, over all pages.
+    pub total: u64,
+    pub items: Vec<T>,
+}
+
+/// `count()` of a query.
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+pub struct Count {
+    pub n: u64,
+}
+
+/// The kind of fight, as the API names it.
+pub fn kind_name(kind: &FightKind) -> &'static str {
+    match kind {
+        FightKind::Encounter => "encounter",
+        FightKind::ChallengeMode => "challenge_mode",
+        FightKind::Arena => "arena",
+    }
+}
+
+/// The `encounters.kind` Enum8 value's name.
+pub fn kind_of(value: i8) -> &'static str {
+    match value {
+        1 => "encounter",
+        2 => "challenge_mode",
+        3 => "arena",
+        _ => "unknown",
+    }
+}
+
+/// What `kill` means for a kind of fight: kill/wipe, timed/depleted, win/loss.
+pub fn outcome(kind: i8, kill: Option<u8>) -> Option<&'static str> {
+    let kill = kill? == 1;
+    Some(match (kind, kill) {
+        (2, true) => "timed",
+        (2, false) => "depleted",
+        (3, true) => "win",
+        (3, false) => "loss",
+        (_, true) => "kill",
+        (_, false) => "wipe",
+    })
+}
+
+/// `Content-Disposition` for a download.
+pub fn attachment(response: &mut Response, file_name: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+}

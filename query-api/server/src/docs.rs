@@ -1,0 +1,128 @@
+//! The OpenAPI 3 document (`/openapi.json`) and a documentation page rendered from it
+//! on the server (`/docs`): plain HTML and CSS, no script, nothing fetched from a CDN,
+//! so it works offline and behind any firewall.
+
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The document's fixed parts; the paths come from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "wowlogs query API",
+        description = "Guild-scoped encounters, characters, progression, logs and a live feed, from World of \
+            Warcraft combat logs. Every request carries an API key (`Authorization: Bearer wl_...`) scoped to one \
+            guild; every answer names that guild (`guild_id`, `guild_name`). Errors are \
+            `{\"error\": {\"code\", \"message\"}}`; every response has an `x-request-id`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "encounters", description = "Fights: list, search, totals, detail, export"),
+        (name = "characters", description = "Characters seen in the guild's logs"),
+        (name = "progress", description = "Progression per boss and difficulty"),
+        (name = "logs", description = "Uploaded logs and uploads"),
+        (name = "admin", description = "The guild's administration (keys with `admin`)"),
+        (name = "live", description = "The live WebSocket feed (keys with `stream`)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The permission an operation declares (its bearer scope), if any.
+pub fn permission_of(operation: &Operation) -> Option<String> {
+    let security = serde_json::to_value(operation.security.as_ref()?).ok()?;
+    security
+        .as_array()?
+        .iter()
+        .find_map(|requirement| requirement.get("bearer")?.get(0)?.as_str().map(str::to_string))
+}
+
+/// Every `(method, path, operation)` of the document.
+pub fn operations(document: &Document) -> Vec<(&'static str, &str, &Operation)> {
+    let mut out = Vec::new();
+    for (path, item) in &document.paths.paths {
+        for (method, operation) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ] {
+            if let Some(operation) = operation {
+                out.push((method, path.as_str(), operation));
+            }
+        }
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The documentation page.
+pub fn render(document: &Document) -> String {
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>wowlogs query API</title>\
+         <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+         code,pre{font:13px ui-monospace,monospace;background:#f4f4f4;padding:.1rem .3rem;border-radius:3px}\
+         section{border-top:1px solid #ddd;padding:.5rem 0}.m{font-weight:bold;color:#06c}\
+         table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}\
+         .p{color:#a50}</style></head><body>",
+    );
+    html += &format!("<h1>{}</h1>", escape(&document.info.title));
+    if let Some(description) = &document.info.description {
+        html += &format!("<p>{}</p>", escape(description));
+    }
+    html += "<p>Machine-readable: <a href=\"/openapi.json\"><code>/openapi.json</code></a> (OpenAPI 3).</p>";
+    for (method, path, operation) in operations(document) {
+        html += "<section>";
+        html += &format!("<h3><span class=\"m\">{method}</span> <code>{}</code>", escape(path));
+        if let Some(permission) = permission_of(operation) {
+            html += &format!(" <span class=\"p\">needs <code>{}</code></span>", escape(&permission));
+        }
+        html += "</h3>";
+        for text in [&operation.summary, &operation.description].into_iter().flatten() {
+            html += &format!("<p>{}</p>", escape(text));
+        }
+        if let Some(parameters) = operation.parameters.as_ref().filter(|p| !p.is_empty()) {
+            html += "<table><tr><th>parameter</th><th>in</th><th>description</th></tr>";
+            for parameter in parameters {
+                let place = match parameter.parameter_in {
+                    ParameterIn::Path => "path",
+                    ParameterIn::Query => "query",
+                    ParameterIn::Header => "header",
+                    ParameterIn::Cookie => "cookie",
+                };
+                html += &format!(
+                    "<tr><td><code>{}</code></td><td>{place}</td><td>{}</td></tr>",
+                    escape(&parameter.name),
+                    escape(parameter.description.as_deref().unwrap_or(""))
+                );
+            }
+            html += "</table>";
+        }
+        html += "<ul>";
+        for (status, response) in &operation.responses.responses {
+            let description = match response {
+                utoipa::openapi::RefOr::T(response) => response.description.clone(),
+                utoipa::openapi::RefOr::Ref(reference) => reference.ref_location.clone(),
+            };
+            html += &format!("<li><code>{}</code> {}</li>", escape(status), escape(&description));
+        }
+        html += "</ul></section>";
+    }
+    html += "</body></html>";
+    html
+}

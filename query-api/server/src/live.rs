@@ -1,0 +1,196 @@
+//! The live feed behind `GET /ws`: upload progress from `wowlogs.uploads.v1` and
+//! finished fights from `wowlogs.encounters.v1`, read from their current end by every
+//! API instance (no consumer group, nothing committed) and fanned out in process. Each
+//! message carries its guild; a connection only ever forwards its own guild's.
+
+use crate::metrics::ApiMetrics;
+use crate::params::rfc3339;
+use futures::StreamExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use wowlogs_kafka::KafkaSettings;
+use wowlogs_schemas::topics::{ENCOUNTERS, UPLOADS};
+use wowlogs_schemas::{Codec, EncounterSummary, GuildId, UploadState, UploadStatus};
+
+/// Players an `encounter_complete` message lists.
+pub const TOP_PLAYERS: usize = 5;
+
+/// One message for one guild's connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveMessage {
+    pub guild_id: GuildId,
+    pub body: Value,
+}
+
+impl LiveMessage {
+    /// Upload parsing progress.
+    pub fn progress(status: &UploadStatus) -> Self {
+        let state = match status.state {
+            UploadState::Accepted => "accepted",
+            UploadState::Parsing => "parsing",
+            UploadState::Completed => "completed",
+            UploadState::Failed => "failed",
+        };
+        let percent = status
+            .bytes_total
+            .filter(|total| *total > 0)
+            .map(|total| ((status.bytes_read as f64 / total as f64) * 100.0).clamp(0.0, 100.0));
+        LiveMessage {
+            guild_id: status.guild_id,
+            body: json!({
+                "type": "progress",
+                "guild_id": status.guild_id.0,
+                "upload_id": status.upload_id,
+                "log_id": status.log_id.0.to_string(),
+                "file_name": status.file_name,
+                "state": state,
+                "lines": status.lines,
+                "events": status.events,
+                "dead_letters": status.dead_letters,
+                "bytes_read": status.bytes_read,
+                "bytes_total": status.bytes_total,
+                "percent": percent,
+                "reason": status.reason,
+                "at": rfc3339(status.timestamp_ms),
+            }),
+        }
+    }
+
+    /// A fight that ended.
+    pub fn encounter_complete(summary: &EncounterSummary) -> Self {
+        let fight = &summary.fight;
+        let top: Vec<Value> = fight
+            .players
+            .iter()
+            .filter(|p| !p.name.is_empty())
+            .take(TOP_PLAYERS)
+            .map(|p| json!({"name": p.name, "class": p.class, "dps": p.dps.round(), "hps": p.hps.round()}))
+            .collect();
+        let id = wowlogs_store::rows::fight_id(summary.guild_id, summary.log_id, fight.start_line);
+        LiveMessage {
+            guild_id: summary.guild_id,
+            body: json!({
+                "type": "encounter_complete",
+                "guild_id": summary.guild_id.0,
+                "id": id.to_string(),
+                "log_id": summary.log_id.0.to_string(),
+                "boss_name": fight.name,
+                "kind": crate::api::kind_name(&fight.kind),
+                "difficulty": fight.difficulty,
+                "kill": fight.kill,
+                "duration_ms": fight.duration_ms,
+                "start": rfc3339(fight.start_ms),
+                "top_players": top,
+            }),
+        }
+    }
+}
+
+/// The in-process fan-out of live messages.
+#[derive(Clone)]
+pub struct LiveFeed {
+    sender: broadcast::Sender<Arc<LiveMessage>>,
+    reading: Arc<AtomicBool>,
+}
+
+impl Default for LiveFeed {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}
+
+impl LiveFeed {
+    /// A feed keeping up to `capacity` messages for slow connections (a connection
+    /// further behind skips ahead and is told how many it missed).
+    pub fn new(capacity: usize) -> Self {
+        LiveFeed { sender: broadcast::channel(capacity).0, reading: Arc::new(AtomicBool::new(false)) }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveMessage>> {
+        self.sender.subscribe()
+    }
+
+    /// Sends a message to every connection (those of other guilds drop it).
+    pub fn publish(&self, message: LiveMessage) {
+        let _ = self.sender.send(Arc::new(message));
+    }
+
+    /// True once the topics are being read.
+    pub fn is_reading(&self) -> bool {
+        self.reading.load(Ordering::Relaxed)
+    }
+
+    /// Reads both topics from their current end until the process stops, reconnecting
+    /// after errors.
+    pub fn spawn_reader(&self, kafka: KafkaSettings, metrics: ApiMetrics) -> tokio::task::JoinHandle<()> {
+        let feed = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = feed.read(&kafka, &metrics).await {
+                    feed.reading.store(false, Ordering::Relaxed);
+                    tracing::warn!(%error, "live feed: reading the topics failed; retrying in 2 s");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        })
+    }
+
+    async fn read(
+        &self,
+        kafka: &KafkaSettings,
+        metrics: &ApiMetrics,
+    ) -> Result<(), rdkafka::error::KafkaError> {
+        let consumer: StreamConsumer = kafka
+            .client_config()
+            .set("group.id", format!("{}-live", kafka.client_id))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .create()?;
+        let mut assignment = TopicPartitionList::new();
+        for topic in [UPLOADS.name, ENCOUNTERS.name] {
+            let metadata = tokio::task::block_in_place(|| {
+                consumer.fetch_metadata(Some(topic), Duration::from_secs(10))
+            })?;
+            for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+                assignment.add_partition_offset(topic, partition.id(), Offset::End)?;
+            }
+        }
+        consumer.assign(&assignment)?;
+        self.reading.store(true, Ordering::Relaxed);
+        tracing::info!(
+            partitions = assignment.count(),
+            "live feed reading the uploads and encounters topics"
+        );
+        let statuses = Codec::<UploadStatus>::new().expect("valid schema");
+        let summaries = Codec::<EncounterSummary>::new().expect("valid schema");
+        let mut stream = consumer.stream();
+        while let Some(message) = stream.next().await {
+            let message = message?;
+            let Some(payload) = message.payload() else { continue };
+            let decoded = if message.topic() == UPLOADS.name {
+                statuses.decode(payload).map(|s| LiveMessage::progress(&s))
+            } else {
+                summaries.decode(payload).map(|s| LiveMessage::encounter_complete(&s))
+            };
+            match decoded {
+                Ok(live) => {
+                    metrics.live_message(live.body["type"].as_str().unwrap_or("unknown"));
+                    self.publish(live);
+                }
+                Err(error) => tracing::warn!(
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    %error,
+                    "live feed: skipping an undecodable record"
+                ),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! The query API's metrics. Metric names live here and nowhere else.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use std::time::Duration;
+
+/// Every metric of the query API.
+#[derive(Clone)]
+pub struct ApiMetrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    request_duration: HistogramVec,
+    guild_requests: IntCounterVec,
+    live_messages: IntCounterVec,
+    connections: IntGauge,
+}
+
+impl Default for ApiMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ApiMetrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let requests = counter("wowlogs_api_http_requests_total", "HTTP requests", &["route", "status"]);
+        let guild_requests = counter(
+            "wowlogs_api_guild_requests_total",
+            "Authenticated requests by guild",
+            &["guild_id", "status"],
+        );
+        let live_messages =
+            counter("wowlogs_api_live_messages_total", "Live messages read from the topics", &["type"]);
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new("wowlogs_api_http_request_duration_seconds", "HTTP request duration")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
+            &["route", "status"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(request_duration.clone())).expect("unique metric");
+        let connections = IntGauge::new("wowlogs_api_websocket_connections", "Open WebSocket connections")
+            .expect("valid metric");
+        registry.register(Box::new(connections.clone())).expect("unique metric");
+        Self { registry, requests, request_duration, guild_requests, live_messages, connections }
+    }
+
+    /// One answered request.
+    pub fn request(&self, route: &str, status: u16, guild_id: Option<i64>, elapsed: Duration) {
+        let status = status.to_string();
+        self.requests.with_label_values(&[route, &status]).inc();
+        self.request_duration.with_label_values(&[route, &status]).observe(elapsed.as_secs_f64());
+        if let Some(guild) = guild_id {
+            self.guild_requests.with_label_values(&[&guild.to_string(), &status]).inc();
+        }
+    }
+
+    /// One message read from the topics for the live feed.
+    pub fn live_message(&self, kind: &str) {
+        self.live_messages.with_label_values(&[kind]).inc();
+    }
+
+    /// A WebSocket connection opened (`+1`) or closed (`-1`).
+    pub fn connection(&self, delta: i64) {
+        self.connections.add(delta);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
+        String::from_utf8(out).expect("prometheus text is UTF-8")
+    }
+}

@@ -1,0 +1,168 @@
+//! Request parameters, validated before any query is built: unknown parameters,
+//! malformed numbers and times, and oversized values are 400 with a message naming the
+//! parameter.
+
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+use wowlogs_tenancy::ApiError;
+
+/// Longest accepted text filter (a boss or character name).
+pub const MAX_TEXT: usize = 128;
+/// Largest page.
+pub const MAX_PER_PAGE: u32 = 500;
+/// Default page size.
+pub const DEFAULT_PER_PAGE: u32 = 50;
+/// Deepest page (offset ≤ MAX_PAGE × per_page).
+pub const MAX_PAGE: u32 = 10_000;
+
+/// Query-string parameters, with JSON 400s instead of axum's plain-text rejections.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(|q| q.len() > 4096) {
+            return Err(ApiError::bad_request("the query string is longer than 4096 bytes"));
+        }
+        let Query(params) = Query::<T>::from_request_parts(parts, state).await.map_err(|rejection| {
+            ApiError::bad_request(format!("invalid query parameters: {}", rejection.body_text()))
+        })?;
+        params.validate()?;
+        Ok(Params(params))
+    }
+}
+
+/// A path segment, with a JSON 400 when it does not parse.
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(value) = Path::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {}", rejection.body_text())))?;
+        Ok(PathId(value))
+    }
+}
+
+/// Checks beyond what deserializing does.
+pub trait Validate {
+    fn validate(&self) -> Result<(), ApiError>;
+}
+
+/// A text filter: at most [`MAX_TEXT`] characters, no control characters.
+pub fn text(name: &str, value: &Option<String>) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.chars().count() > MAX_TEXT => {
+            Err(ApiError::bad_request(format!("`{name}` is longer than {MAX_TEXT} characters")))
+        }
+        Some(v) if v.chars().any(char::is_control) => {
+            Err(ApiError::bad_request(format!("`{name}` contains control characters")))
+        }
+        Some(v) if v.trim().is_empty() => Err(ApiError::bad_request(format!("`{name}` is empty"))),
+        _ => Ok(()),
+    }
+}
+
+/// Pagination.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 10000)]
+    pub page: Option<u32>,
+    /// Items per page (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<u32>,
+}
+
+impl Page {
+    pub fn page(&self) -> u32 {
+        self.page.unwrap_or(1)
+    }
+
+    pub fn per_page(&self) -> u32 {
+        self.per_page.unwrap_or(DEFAULT_PER_PAGE)
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page() - 1) * i64::from(self.per_page())
+    }
+}
+
+impl Validate for Page {
+    fn validate(&self) -> Result<(), ApiError> {
+        if !(1..=MAX_PAGE).contains(&self.page()) {
+            return Err(ApiError::bad_request(format!("`page` must be between 1 and {MAX_PAGE}")));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&self.per_page()) {
+            return Err(ApiError::bad_request(format!("`per_page` must be between 1 and {MAX_PER_PAGE}")));
+        }
+        Ok(())
+    }
+}
+
+/// A point in time: RFC 3339 (`2024-03-01T20:00:00Z`), a date (`2024-03-01`, midnight
+/// UTC) or Unix milliseconds.
+pub fn instant(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if let Ok(ms) = value.parse::<i64>() {
+        return Ok(Some(ms));
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Ok(Some(at.timestamp_millis()));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(Some(date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()));
+    }
+    Err(ApiError::bad_request(format!(
+        "`{name}` must be RFC 3339 (2024-03-01T20:00:00Z), a date (2024-03-01) or Unix milliseconds"
+    )))
+}
+
+/// Milliseconds as RFC 3339 UTC.
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339_dates_or_milliseconds() {
+        assert_eq!(instant("from", &Some("1700000000000".into())).unwrap(), Some(1_700_000_000_000));
+        assert_eq!(instant("from", &Some("2024-03-01".into())).unwrap(), Some(1_709_251_200_000));
+        assert_eq!(
+            instant("from", &Some("2024-03-01T00:00:01+00:00".into())).unwrap(),
+            Some(1_709_251_201_000)
+        );
+        let refused = instant("from", &Some("yesterday".into())).unwrap_err();
+        assert!(refused.message.contains("`from`"));
+        assert_eq!(rfc3339(1_709_251_201_000), "2024-03-01T00:00:01.000Z");
+    }
+
+    #[test]
+    fn text_filters_are_bounded() {
+        assert!(text("boss", &Some("Thermaplugg".into())).is_ok());
+        assert!(text("boss", &Some("x".repeat(MAX_TEXT + 1))).unwrap_err().message.contains("longer"));
+        assert!(text("boss", &Some("a\u{0}b".into())).is_err());
+        assert!(text("boss", &Some("  ".into())).is_err());
+    }
+
+    #[test]
+    fn pages_are_bounded() {
+        assert!(Page { page: Some(0), per_page: None }.validate().is_err());
+        assert!(Page { page: None, per_page: Some(501) }.validate().is_err());
+        assert_eq!(Page { page: Some(3), per_page: Some(20) }.offset(), 40);
+    }
+}

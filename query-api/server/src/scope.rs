@@ -1,0 +1,286 @@
+//! Guild isolation, in one place: every query the API runs goes through a [`GuildDb`].
+//!
+//! - A `GuildDb` exists only for an authenticated caller (see `auth::Scope`); its guild is
+//!   the key's guild, never a request parameter.
+//! - SQL text is assembled from `&'static str` fragments only, so user input cannot
+//!   reach it; every value travels as a bound parameter (escaped by the clickhouse
+//!   crate: ClickHouse 18.16 has no server-side parameters).
+//! - Every table a query reads must be followed by a `{guild}` condition, which the
+//!   `GuildDb` replaces with `guild_id = <the caller's guild>`; a query that reads a
+//!   table without one is refused before it is sent.
+//! - Cached answers are keyed by the caller's guild first.
+
+use bytes::Bytes;
+use clickhouse::query::RowCursor;
+use clickhouse::{Client, Row, RowOwned, RowRead};
+use moka::future::Cache;
+use std::sync::Arc;
+use std::time::Duration;
+use wowlogs_schemas::GuildId;
+use wowlogs_tenancy::ApiError;
+
+/// The placeholder a query writes where the guild condition goes.
+pub const GUILD: &str = "{guild}";
+
+/// A value bound to a `?` of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    I64(i64),
+    Str(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::I64(v)
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::I64(i64::from(v))
+    }
+}
+
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::I64(i64::from(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(v)
+    }
+}
+
+/// A query built from static fragments and bound values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    /// Starts a query; `text` holds one `?` per value and a `{guild}` after each table.
+    pub fn new(text: &'static str) -> Self {
+        Sql { text: text.to_string(), values: Vec::new() }
+    }
+
+    /// Appends a fragment with no values.
+    pub fn push(mut self, text: &'static str) -> Self {
+        self.text.push(' ');
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a fragment holding one `?` and its value.
+    pub fn bind(mut self, text: &'static str, value: impl Into<Value>) -> Self {
+        debug_assert_eq!(text.matches('?').count(), 1, "one ? per bound fragment: {text}");
+        self.text.push(' ');
+        self.text.push_str(text);
+        self.values.push(value.into());
+        self
+    }
+
+    /// Appends `AND <text>` with its value, when there is one.
+    pub fn and(self, text: &'static str, value: Option<impl Into<Value>>) -> Self {
+        match value {
+            Some(value) => self.bind(text, value),
+            None => self,
+        }
+    }
+
+    /// Binds a value to a `?` already in the text.
+    pub fn value(mut self, value: impl Into<Value>) -> Self {
+        self.values.push(value.into());
+        self
+    }
+
+    /// The text, for tests and logs.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text with every `{guild}` replaced, after checking that each table read is
+    /// followed by one.
+    fn scoped(&self, guild: GuildId) -> Result<String, IsolationError> {
+        check_scoped(&self.text)?;
+        if self.text.matches('?').count() != self.values.len() {
+            return Err(IsolationError::Values { text: self.text.clone() });
+        }
+        Ok(self.text.replace(GUILD, &format!("guild_id = {}", guild.0)))
+    }
+}
+
+/// A query the isolation rules refuse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IsolationError {
+    #[error("query reads {table} without a {{guild}} condition: {text}")]
+    Unscoped { table: String, text: String },
+    #[error("query has a different number of ? and values: {text}")]
+    Values { text: String },
+}
+
+/// Every `FROM <table>` / `JOIN <table>` (not a subquery) must be followed, before the
+/// next table, by a `{guild}` condition.
+pub fn check_scoped(text: &str) -> Result<(), IsolationError> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut pending: Option<&str> = None;
+    for (i, word) in words.iter().enumerate() {
+        let upper = word.to_ascii_uppercase();
+        if word.contains(GUILD) {
+            pending = None;
+        }
+        if (upper == "FROM" || upper == "JOIN")
+            && let Some(next) = words.get(i + 1)
+            && !next.starts_with('(')
+        {
+            if let Some(table) = pending {
+                return Err(IsolationError::Unscoped { table: table.to_string(), text: text.to_string() });
+            }
+            pending = Some(next);
+        }
+    }
+    match pending {
+        Some(table) => Err(IsolationError::Unscoped { table: table.to_string(), text: text.to_string() }),
+        None => Ok(()),
+    }
+}
+
+/// Answers cached per guild and request for a short time (read-mostly data; repeated
+/// dashboard polls and bursts cost one query).
+pub type AnswerCache = Cache<(i64, String), Bytes>;
+
+/// A cache holding answers for `ttl` (none when zero).
+pub fn answer_cache(ttl: Duration, max_entries: u64) -> Option<AnswerCache> {
+    (!ttl.is_zero()).then(|| Cache::builder().max_capacity(max_entries).time_to_live(ttl).build())
+}
+
+/// ClickHouse, as one guild sees it.
+#[derive(Clone)]
+pub struct GuildDb {
+    client: Client,
+    guild: GuildId,
+    cache: Option<AnswerCache>,
+}
+
+impl GuildDb {
+    /// Only the authentication extractor makes these, from the caller's key.
+    pub(crate) fn new(client: Client, guild: GuildId, cache: Option<AnswerCache>) -> Self {
+        GuildDb { client, guild, cache }
+    }
+
+    pub fn guild(&self) -> GuildId {
+        self.guild
+    }
+
+    fn query(&self, sql: &Sql) -> Result<clickhouse::query::Query, ApiError> {
+        let text = sql.scoped(self.guild).map_err(ApiError::internal)?;
+        let mut query = self.client.query(&text);
+        for value in &sql.values {
+            query = match value {
+                Value::I64(v) => query.bind(*v),
+                Value::Str(v) => query.bind(v.as_str()),
+            };
+        }
+        Ok(query)
+    }
+
+    /// Every row of a query.
+    pub async fn all<T>(&self, sql: &Sql) -> Result<Vec<T>, ApiError>
+    where
+        T: RowOwned + RowRead,
+    {
+        self.query(sql)?.fetch_all::<T>().await.map_err(store_error)
+    }
+
+    /// The first row of a query, if any.
+    pub async fn first<T>(&self, sql: &Sql) -> Result<Option<T>, ApiError>
+    where
+        T: RowOwned + RowRead,
+    {
+        self.query(sql)?.fetch_optional::<T>().await.map_err(store_error)
+    }
+
+    /// A cursor over the rows, for answers streamed in constant memory.
+    pub fn cursor<T>(&self, sql: &Sql) -> Result<RowCursor<T>, ApiError>
+    where
+        T: Row,
+    {
+        self.query(sql)?.fetch::<T>().map_err(store_error)
+    }
+
+    /// The cached answer to `request` for this guild, or `answer()`'s, cached.
+    pub async fn cached<F>(&self, request: &str, answer: F) -> Result<Bytes, ApiError>
+    where
+        F: Future<Output = Result<Bytes, ApiError>>,
+    {
+        match &self.cache {
+            Some(cache) => cache
+                .try_get_with((self.guild.0, request.to_string()), answer)
+                .await
+                .map_err(Arc::unwrap_or_clone),
+            None => answer.await,
+        }
+    }
+}
+
+/// ClickHouse errors: 503 when it cannot be reached, 500 otherwise (logged).
+pub fn store_error(error: clickhouse::error::Error) -> ApiError {
+    match error {
+        clickhouse::error::Error::Network(_) | clickhouse::error::Error::TimedOut => {
+            ApiError::unavailable(error)
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_read_needs_a_guild_condition() {
+        assert!(check_scoped("SELECT 1 FROM encounters FINAL WHERE {guild} AND name = ?").is_ok());
+        let unscoped = check_scoped("SELECT count() FROM encounters FINAL").unwrap_err();
+        assert!(matches!(unscoped, IsolationError::Unscoped { ref table, .. } if table == "encounters"));
+        assert!(
+            check_scoped(
+                "SELECT * FROM (SELECT a FROM encounter_players FINAL WHERE {guild}) ANY INNER JOIN \
+                 (SELECT a FROM encounters FINAL WHERE {guild}) USING (a)"
+            )
+            .is_ok()
+        );
+        assert!(
+            check_scoped(
+                "SELECT * FROM encounter_players FINAL ANY INNER JOIN encounters USING (a) WHERE {guild}"
+            )
+            .is_err(),
+            "one condition for two tables is not enough"
+        );
+    }
+
+    #[test]
+    fn the_guild_comes_from_the_scope_and_values_stay_out_of_the_text() {
+        let sql = Sql::new("SELECT name FROM encounters FINAL WHERE {guild}")
+            .and("AND name = ?", Some("x' OR 1=1 --"))
+            .and("AND log_id = ?", None::<i64>);
+        assert_eq!(
+            sql.scoped(GuildId(7)).unwrap(),
+            "SELECT name FROM encounters FINAL WHERE guild_id = 7 AND name = ?"
+        );
+        assert_eq!(sql.values, vec![Value::Str("x' OR 1=1 --".into())]);
+    }
+
+    #[test]
+    fn a_missing_value_is_refused() {
+        let sql = Sql::new("SELECT name FROM encounters FINAL WHERE {guild} AND name = ?");
+        assert!(matches!(sql.scoped(GuildId(1)), Err(IsolationError::Values { .. })));
+    }
+}

@@ -1,0 +1,182 @@
+//! The service's configuration and shared state, and the authentication extractor that
+//! turns a request into a guild-scoped database handle.
+
+use crate::live::LiveFeed;
+use crate::metrics::ApiMetrics;
+use crate::scope::{AnswerCache, GuildDb, answer_cache};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wowlogs_kafka::KafkaSettings;
+use wowlogs_store::StoreSettings;
+use wowlogs_tenancy::{ApiError, KeyStore, Permission, Principal, authorize};
+
+/// Everything `wowlogs query-api` is configured with.
+#[derive(Debug, Clone)]
+pub struct QueryApiConfig {
+    pub listen: SocketAddr,
+    pub store: StoreSettings,
+    pub kafka: KafkaSettings,
+    /// Requests each key may make per minute (a minute's worth of burst).
+    pub requests_per_minute: NonZeroU32,
+    /// How long an answer is served from the per-guild cache (zero: no cache).
+    pub cache_ttl: Duration,
+    /// WebSocket connections over all keys.
+    pub max_connections: usize,
+}
+
+/// Who answered a request, for its log line and metrics: filled in by the extractor.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(pub Arc<Mutex<Option<Identified>>>);
+
+#[derive(Debug, Clone)]
+pub struct Identified {
+    pub guild_id: i64,
+    pub key_id: String,
+    pub legacy: bool,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub keys: Arc<dyn KeyStore>,
+    pub client: clickhouse::Client,
+    pub config: QueryApiConfig,
+    pub metrics: ApiMetrics,
+    pub live: LiveFeed,
+    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    cache: Option<AnswerCache>,
+    connections: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl AppState {
+    pub fn new(keys: Arc<dyn KeyStore>, config: QueryApiConfig, live: LiveFeed) -> Self {
+        AppState {
+            keys,
+            client: config.store.client(),
+            metrics: ApiMetrics::new(),
+            live,
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(config.requests_per_minute))),
+            cache: answer_cache(config.cache_ttl, 100_000),
+            connections: Arc::new(Mutex::new(HashMap::new())),
+            config,
+        }
+    }
+
+    /// Time since the API keys were last read from the registry.
+    pub fn key_age(&self) -> Option<Duration> {
+        self.keys.age()
+    }
+
+    /// Takes one request from the key's bucket; 429 with `Retry-After` when empty.
+    fn admit(&self, principal: &Principal) -> Result<(), ApiError> {
+        self.limiter.check_key(&principal.key_id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::rate_limited(
+                format!("this key is over its {} requests per minute", self.config.requests_per_minute),
+                wait,
+            )
+        })
+    }
+
+    /// Holds one of the key's WebSocket connections until the guard drops; 429 when the
+    /// key (its `max_connections`, 0 for no limit) or the service is at its limit.
+    pub fn connect(&self, principal: &Principal) -> Result<ConnectionGuard, ApiError> {
+        let mut open = self.connections.lock().expect("connections lock");
+        let total: usize = open.values().sum();
+        let mine = open.get(&principal.key_id).copied().unwrap_or(0);
+        let per_key = principal.max_connections as usize;
+        if total >= self.config.max_connections || (per_key > 0 && mine >= per_key) {
+            return Err(ApiError::rate_limited(
+                format!("this key already holds {mine} of its {per_key} WebSocket connections"),
+                Duration::from_secs(5),
+            ));
+        }
+        *open.entry(principal.key_id.clone()).or_default() += 1;
+        Ok(ConnectionGuard { connections: self.connections.clone(), key_id: principal.key_id.clone() })
+    }
+}
+
+/// One open WebSocket connection, released on drop.
+pub struct ConnectionGuard {
+    connections: Arc<Mutex<HashMap<String, usize>>>,
+    key_id: String,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        let mut open = self.connections.lock().expect("connections lock");
+        if let Some(n) = open.get_mut(&self.key_id) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key_id);
+            }
+        }
+    }
+}
+
+/// The permission an endpoint needs.
+pub trait Needs: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// Endpoints that read a guild's data.
+pub struct Query;
+/// The live WebSocket feed.
+pub struct Stream;
+/// Guild administration.
+pub struct Admin;
+
+impl Needs for Query {
+    const PERMISSION: Permission = Permission::Query;
+}
+impl Needs for Stream {
+    const PERMISSION: Permission = Permission::Stream;
+}
+impl Needs for Admin {
+    const PERMISSION: Permission = Permission::Admin;
+}
+
+/// An authenticated, authorized and admitted caller, with its guild's view of the data.
+/// Every handler that touches guild data takes one: there is no other way to a
+/// [`GuildDb`].
+pub struct Scope<P> {
+    pub principal: Principal,
+    pub db: GuildDb,
+    _needs: PhantomData<P>,
+}
+
+impl<P> Scope<P> {
+    pub fn guild_id(&self) -> i64 {
+        self.principal.guild_id.0
+    }
+
+    pub fn guild_name(&self) -> &str {
+        &self.principal.guild_name
+    }
+}
+
+impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = authorize(state.keys.as_ref(), &parts.headers, &[P::PERMISSION])?;
+        if let Some(log) = parts.extensions.get::<RequestLog>() {
+            *log.0.lock().expect("request log lock") = Some(Identified {
+                guild_id: caller.principal.guild_id.0,
+                key_id: caller.principal.key_id.clone(),
+                legacy: caller.legacy,
+            });
+        }
+        state.admit(&caller.principal)?;
+        let db = GuildDb::new(state.client.clone(), caller.principal.guild_id, state.cache.clone());
+        Ok(Scope { principal: caller.principal, db, _needs: PhantomData })
+    }
+}

@@ -1,0 +1,319 @@
+//! What each endpoint answers, for a guild with real logs in the real ClickHouse.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use support::{app, app_with, config, get, send, world};
+
+fn ids(answer: &Value) -> Vec<String> {
+    answer["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() {
+    let (app, a) = (app().await, &world().a);
+    let all = get(&app, "/api/v1/encounters", Some(&a.key)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(
+        (all.json["guild_id"].as_i64(), all.json["guild_name"].as_str()),
+        (Some(a.guild_id), Some("Loothing"))
+    );
+    assert_eq!(all.json["total"].as_u64(), Some(a.fight_ids.len() as u64));
+    let mut listed = ids(&all.json);
+    let starts: Vec<i64> =
+        all.json["items"].as_array().unwrap().iter().map(|e| e["start_ms"].as_i64().unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first: {starts:?}");
+    listed.sort();
+    let mut expected: Vec<String> = a.fight_ids.iter().map(|id| id.to_string()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    let boss =
+        get(&app, "/api/v1/encounters?boss=Mekgineer%20Thermaplugg&kind=encounter", Some(&a.key)).await;
+    assert_eq!(boss.json["total"].as_u64(), Some(1), "{}", boss.text);
+    assert_eq!(boss.json["items"][0]["name"], "Mekgineer Thermaplugg");
+    let by_log = get(&app, &format!("/api/v1/encounters?log_id={}", a.log_ids[1]), Some(&a.key)).await;
+    let log = a.log_ids[1].to_string();
+    assert!(by_log.json["items"].as_array().unwrap().iter().all(|e| e["log_id"].as_str() == Some(log.as_str())));
+    let none = get(&app, "/api/v1/encounters?from=2030-01-01", Some(&a.key)).await;
+    assert_eq!(none.json["total"].as_u64(), Some(0));
+    let paged = get(&app, "/api/v1/encounters?per_page=1&page=2", Some(&a.key)).await;
+    assert_eq!(ids(&paged.json), vec![ids(&all.json)[1].clone()]);
+}
+
+#[tokio::test]
+async fn search_finds_bosses_by_any_part_of_the_name_in_any_case() {
+    let (app, a) = (app().await, &world().a);
+    let found = get(&app, "/api/v1/encounters/search?boss_name=thermap", Some(&a.key)).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(found.json["total"].as_u64(), Some(1));
+    assert_eq!(found.json["items"][0]["name"], "Mekgineer Thermaplugg");
+    let missing = get(&app, "/api/v1/encounters/search", Some(&a.key)).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(missing.json["error"]["message"].as_str().unwrap().contains("boss_name"), "{}", missing.text);
+}
+
+#[tokio::test]
+async fn stats_sum_up_the_guilds_fights_and_characters() {
+    let (app, a) = (app().await, &world().a);
+    let stats = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.text);
+    let s = &stats.json;
+    assert_eq!(s["encounters"].as_u64(), Some(a.fight_ids.len() as u64));
+    assert_eq!(s["kills"].as_u64().unwrap() + s["wipes"].as_u64().unwrap(), a.fight_ids.len() as u64);
+    assert_eq!(s["logs"].as_u64(), Some(2));
+    assert_eq!(s["characters"].as_u64(), Some(a.players.len() as u64));
+    assert!(s["active_characters"].as_u64().unwrap() > 0);
+    assert!(s["last_activity"].as_str().unwrap().starts_with("202"));
+}
+
+#[tokio::test]
+async fn an_encounter_has_every_players_numbers_and_the_death_recap() {
+    let (app, a) = (app().await, &world().a);
+    let boss = get(&app, "/api/v1/encounters?boss=Mekgineer%20Thermaplugg", Some(&a.key)).await;
+    let id = boss.json["items"][0]["id"].as_str().unwrap().to_string();
+    let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&a.key)).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    assert_eq!(detail.json["encounter"]["id"], id.as_str());
+    let players = detail.json["players"].as_array().unwrap();
+    assert!(players.len() >= 10, "a raid: {}", players.len());
+    let damage: Vec<i64> = players.iter().map(|p| p["damage_done"].as_i64().unwrap()).collect();
+    assert!(damage.windows(2).all(|w| w[0] >= w[1]), "by damage");
+    let deaths = detail.json["deaths"].as_array().unwrap();
+    let player_deaths: i64 = players.iter().map(|p| p["deaths"].as_i64().unwrap()).sum();
+    assert_eq!(deaths.len() as i64, player_deaths);
+    assert_eq!(get(&app, "/api/v1/encounters/12345", Some(&a.key)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/api/v1/encounters/not-a-number", Some(&a.key)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn one_encounter_exports_as_json_or_csv() {
+    let (app, a) = (app().await, &world().a);
+    let id = a.fight_ids[0];
+    let json = get(&app, &format!("/api/v1/encounters/{id}/export"), Some(&a.key)).await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.text);
+    assert!(json.headers["content-disposition"].to_str().unwrap().contains(&format!("encounter-{id}.json")));
+    let csv = get(&app, &format!("/api/v1/encounters/{id}/export?format=csv"), Some(&a.key)).await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.text.lines().count(), 1 + json.json["players"].as_array().unwrap().len());
+    assert!(csv.text.starts_with("guild_id,encounter_id,boss,player"));
+}
+
+#[tokio::test]
+async fn the_export_streams_every_matching_fight_in_three_formats() {
+    let (app, a) = (app().await, &world().a);
+    let total = a.fight_ids.len();
+    let json = get(&app, "/api/v1/encounters/export", Some(&a.key)).await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.text);
+    assert_eq!(json.json["guild_id"].as_i64(), Some(a.guild_id));
+    assert_eq!(json.json["encounters"].as_array().unwrap().len(), total);
+    let ndjson = get(&app, "/api/v1/encounters/export?format=ndjson", Some(&a.key)).await;
+    let lines: Vec<Value> = ndjson.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), total);
+    assert!(
+        lines.iter().all(|l| l["guild_id"].as_i64() == Some(a.guild_id) && l["guild_name"] == "Loothing")
+    );
+    let csv = get(&app, "/api/v1/encounters/export?format=csv&kind=encounter", Some(&a.key)).await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.text.lines().count(), 1 + total);
+    assert_eq!(
+        get(&app, "/api/v1/encounters/export?format=xml", Some(&a.key)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn characters_list_and_history_with_item_level_trend() {
+    let (app, a) = (app().await, &world().a);
+    let list = get(&app, "/api/v1/characters?per_page=500", Some(&a.key)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.json["total"].as_u64(), Some(a.players.len() as u64));
+    let with_ilvl = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["item_level"].is_number())
+        .expect("the raid log has COMBATANT_INFO item levels")
+        .clone();
+    let name = with_ilvl["name"].as_str().unwrap();
+    let encoded = name.replace(' ', "%20");
+    let history = get(&app, &format!("/api/v1/characters/{encoded}"), Some(&a.key)).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    assert_eq!(history.json["character"]["name"], name);
+    let fights = history.json["fights"].as_array().unwrap();
+    assert!(!fights.is_empty());
+    assert!(fights.iter().all(|f| a.fight_ids.contains(&f["encounter"].as_str().unwrap().parse().unwrap())));
+    let trend = history.json["item_level_trend"].as_array().unwrap();
+    assert!(!trend.is_empty() && trend[0]["mean"].as_f64().unwrap() > 0.0, "{trend:?}");
+    let filtered = get(&app, &format!("/api/v1/characters?name={}", &encoded[..3]), Some(&a.key)).await;
+    assert!(filtered.json["items"].as_array().unwrap().iter().any(|c| c["name"] == name));
+    assert_eq!(
+        get(&app, "/api/v1/characters/Nobody-Nowhere", Some(&a.key)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn progress_counts_pulls_kills_and_time_per_boss() {
+    let (app, a) = (app().await, &world().a);
+    let progress = get(&app, "/api/v1/progress", Some(&a.key)).await;
+    assert_eq!(progress.status, StatusCode::OK, "{}", progress.text);
+    let bosses = progress.json["bosses"].as_array().unwrap();
+    let thermaplugg = bosses.iter().find(|b| b["boss"] == "Mekgineer Thermaplugg").expect("the raid boss");
+    assert_eq!(thermaplugg["pulls"].as_u64(), Some(1));
+    assert_eq!(
+        thermaplugg["kills"].as_u64().unwrap() + thermaplugg["wipes"].as_u64().unwrap(),
+        thermaplugg["pulls"].as_u64().unwrap()
+    );
+    assert!(thermaplugg["time_spent_ms"].as_i64().unwrap() > 0);
+    assert_eq!(thermaplugg["best_attempt_ms"].as_i64(), thermaplugg["time_spent_ms"].as_i64(), "one pull");
+}
+
+#[tokio::test]
+async fn logs_and_uploads_show_what_was_uploaded() {
+    let (app, a) = (app().await, &world().a);
+    let logs = get(&app, "/api/v1/logs", Some(&a.key)).await;
+    assert_eq!(logs.status, StatusCode::OK, "{}", logs.text);
+    assert_eq!(logs.json["total"].as_u64(), Some(2));
+    assert!(logs.json["items"].as_array().unwrap().iter().all(|l| l["state"] == "completed"));
+    let upload = get(&app, &format!("/api/v1/uploads/{}", a.upload_ids[0]), Some(&a.key)).await;
+    assert_eq!(upload.status, StatusCode::OK, "{}", upload.text);
+    assert_eq!(upload.json["status"], "completed");
+    assert_eq!(upload.json["logs"][0]["log_id"], a.log_ids[0].to_string());
+    let unknown = get(&app, "/api/v1/uploads/00000000-0000-4000-8000-000000000000", Some(&a.key)).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
+    let (app, a) = (app().await, &world().a);
+    let guilds = get(&app, "/api/v1/admin/guilds", Some(&a.key)).await;
+    assert_eq!(guilds.status, StatusCode::OK, "{}", guilds.text);
+    let listed = guilds.json["guilds"].as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0]["id"].as_i64(), listed[0]["server"].as_str()),
+        (Some(a.guild_id), Some("Stormrage"))
+    );
+    assert_eq!(listed[0]["keys"].as_array().unwrap().len(), 2);
+    assert!(!guilds.text.contains(&a.key) && !guilds.text.contains("key_hash"), "never a key or its hash");
+    let one = get(&app, &format!("/api/v1/admin/guilds/{}", a.guild_id), Some(&a.key)).await;
+    assert_eq!(one.json["name"], "Loothing");
+    let activity =
+        get(&app, &format!("/api/v1/admin/guilds/{}/activity?days=7", a.guild_id), Some(&a.key)).await;
+    assert_eq!(activity.status, StatusCode::OK, "{}", activity.text);
+    let days = activity.json["activity"].as_array().unwrap();
+    assert_eq!(days.iter().map(|d| d["logs"].as_u64().unwrap()).sum::<u64>(), 2, "both logs uploaded today");
+    let audit = get(&app, "/api/v1/admin/audit", Some(&a.key)).await;
+    let actions: Vec<&str> =
+        audit.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"guild.create") && actions.contains(&"api_key.create"), "{actions:?}");
+    let too_far =
+        get(&app, &format!("/api/v1/admin/guilds/{}/activity?days=1000", a.guild_id), Some(&a.key)).await;
+    assert_eq!(too_far.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn legacy_keys_work_with_a_deprecation_header_and_request_ids_are_propagated() {
+    let (app, a) = (app().await, &world().a);
+    let request = Request::get("/api/v1/encounters/stats")
+        .header("x-api-key", &a.key)
+        .header("x-request-id", "raid-night-42")
+        .body(Body::empty())
+        .unwrap();
+    let answer = send(&app, request).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["deprecation"], "true");
+    assert_eq!(answer.headers["x-request-id"], "raid-night-42");
+    let fresh = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
+    assert!(fresh.headers.get("deprecation").is_none());
+    assert_eq!(fresh.headers["x-request-id"].len(), 36, "a new UUID");
+    let unknown = get(&app, "/api/v1/nothing-here", Some(&a.key)).await;
+    assert_eq!(
+        (unknown.status, unknown.json["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    assert!(unknown.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn a_key_over_its_request_rate_gets_429_with_retry_after() {
+    let a = &world().a;
+    let mut config = config(&world().store);
+    config.requests_per_minute = std::num::NonZeroU32::new(3).unwrap();
+    let app = app_with(config).await;
+    for _ in 0..3 {
+        assert_eq!(get(&app, "/api/v1/encounters/stats", Some(&a.key)).await.status, StatusCode::OK);
+    }
+    let limited = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.text);
+    assert!(limited.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(limited.json["error"]["code"], "rate_limited");
+    let other = get(&app, "/api/v1/encounters/stats", Some(&world().b.key)).await;
+    assert_eq!(other.status, StatusCode::OK, "another key has its own bucket");
+}
+
+#[tokio::test]
+async fn cached_answers_stay_within_their_guild() {
+    let mut config = config(&world().store);
+    config.cache_ttl = std::time::Duration::from_secs(60);
+    let app = app_with(config).await;
+    let (a, b) = (&world().a, &world().b);
+    let first = get(&app, "/api/v1/encounters", Some(&a.key)).await;
+    let again = get(&app, "/api/v1/encounters", Some(&a.key)).await;
+    assert_eq!(first.text, again.text);
+    let other = get(&app, "/api/v1/encounters", Some(&b.key)).await;
+    assert_eq!(
+        other.json["guild_id"].as_i64(),
+        Some(b.guild_id),
+        "same URL, other guild: not A's cached answer"
+    );
+}
+
+#[tokio::test]
+async fn health_reports_each_component_and_metrics_count_requests() {
+    let app = app().await;
+    let health = get(&app, "/health", None).await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.text);
+    assert_eq!(health.json["components"]["clickhouse"]["status"], "up");
+    assert!(health.json["components"]["clickhouse"]["latency_ms"].as_f64().is_some());
+    assert!(health.json["components"]["kafka"]["status"].is_string());
+    assert_eq!(get(&app, "/health/live", None).await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/health/ready", None).await.status, StatusCode::OK);
+    get(&app, "/api/v1/progress", Some(&world().a.key)).await;
+    let metrics = get(&app, "/metrics", None).await;
+    assert!(
+        metrics.text.contains("wowlogs_api_http_requests_total{route=\"/api/v1/progress\",status=\"200\"} 1"),
+        "{}",
+        metrics.text
+    );
+    assert!(metrics.text.contains(&format!(
+        "wowlogs_api_guild_requests_total{{guild_id=\"{}\",status=\"200\"}}",
+        world().a.guild_id
+    )));
+    assert!(metrics.text.contains("wowlogs_api_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_offline_docs_page_cover_every_route() {
+    let app = app().await;
+    let document = get(&app, "/openapi.json", None).await;
+    assert_eq!(document.status, StatusCode::OK);
+    assert!(document.json["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&String> = document.json["paths"].as_object().unwrap().keys().collect();
+    assert!(paths.len() >= 16, "{paths:?}");
+    let docs = get(&app, "/docs", None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    for path in &paths {
+        assert!(docs.text.contains(&format!("<code>{path}</code>")), "/docs lacks {path}");
+    }
+    assert!(
+        !docs.text.contains("<script") && !docs.text.contains("https://"),
+        "nothing fetched from elsewhere"
+    );
+}
