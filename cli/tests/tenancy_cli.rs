@@ -41,3 +41,91 @@ fn a_key_is_printed_once_listed_by_id_and_revoked() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("guild 42 does not exist"));
 }
+
+/// `GET path` with a bearer key: the status code (0 when nothing listens yet).
+fn status_with_key(port: u16, path: &str, key: &str) -> u16 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return 0 };
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls until `path` answers `want` for `key`, at most `limit`; the time it took.
+fn until_status(
+    port: u16,
+    path: &str,
+    key: &str,
+    want: u16,
+    limit: std::time::Duration,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let got = status_with_key(port, path, key);
+        if got == want {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "{path} answered {got}, not {want}, for {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_key_revoked_with_the_cli_stops_working_on_the_running_upload_service_and_query_api_within_five_seconds()
+{
+    use std::process::Stdio;
+    let database = unique("wowlogs_test_revocation");
+    let store = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
+    run(wowlogs().args(["migrate"]).args(&store));
+    let key = run(wowlogs()
+        .args(["api-key", "create", "--guild", "1", "--permissions", "upload,query"])
+        .args(&store));
+    let key = key.trim().to_string();
+    let (upload_port, api_port) = (free_port(), free_port());
+    let mut services = [
+        wowlogs()
+            .args([
+                "serve",
+                "--brokers",
+                &support::brokers(),
+                "--listen",
+                &format!("127.0.0.1:{upload_port}"),
+            ])
+            .args(&store)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+        wowlogs()
+            .args([
+                "query-api",
+                "--brokers",
+                &support::brokers(),
+                "--listen",
+                &format!("127.0.0.1:{api_port}"),
+            ])
+            .args(&store)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    ];
+    let minute = std::time::Duration::from_secs(60);
+    // Authenticated: an unknown upload is 404, the stats 200.
+    until_status(upload_port, "/api/v1/uploads/none", &key, 404, minute);
+    until_status(api_port, "/api/v1/encounters/stats", &key, 200, minute);
+
+    run(wowlogs().args(["api-key", "revoke", &wowlogs_tenancy::key_id(&key)]).args(&store));
+    let five = std::time::Duration::from_secs(5);
+    let upload = until_status(upload_port, "/api/v1/uploads/none", &key, 401, five);
+    let api = until_status(api_port, "/api/v1/encounters/stats", &key, 401, five);
+    eprintln!("revocation took effect after {upload:?} (upload service) and {api:?} (query API)");
+    for service in &mut services {
+        service.kill().unwrap();
+        service.wait().unwrap();
+    }
+}

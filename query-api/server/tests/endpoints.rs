@@ -36,7 +36,9 @@ async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() 
     assert_eq!(boss.json["items"][0]["name"], "Mekgineer Thermaplugg");
     let by_log = get(&app, &format!("/api/v1/encounters?log_id={}", a.log_ids[1]), Some(&a.key)).await;
     let log = a.log_ids[1].to_string();
-    assert!(by_log.json["items"].as_array().unwrap().iter().all(|e| e["log_id"].as_str() == Some(log.as_str())));
+    assert!(
+        by_log.json["items"].as_array().unwrap().iter().all(|e| e["log_id"].as_str() == Some(log.as_str()))
+    );
     let none = get(&app, "/api/v1/encounters?from=2030-01-01", Some(&a.key)).await;
     assert_eq!(none.json["total"].as_u64(), Some(0));
     let paged = get(&app, "/api/v1/encounters?per_page=1&page=2", Some(&a.key)).await;

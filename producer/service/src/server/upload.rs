@@ -91,14 +91,7 @@ pub async fn upload(
     let (spool, file_name, bytes) = spool_body(&state, &headers, request).await?;
     state.metrics.bytes_received(guild, bytes);
     if bytes == 0 {
-        return Err(reject(
-            &state,
-            principal,
-            &upload_id,
-            &file_name,
-            "empty_upload",
-            "the upload is empty",
-        ));
+        return Err(reject(&state, principal, &upload_id, &file_name, "empty_upload", "the upload is empty"));
     }
     // Identify and check the logs off the async threads: it reads the whole file.
     let inspected = {

@@ -110,7 +110,7 @@ pub async fn guilds(scope: Scope<Admin>) -> Result<Response, ApiError> {
 
 /// The guild id of the path, if it is the caller's: another guild's is 404.
 fn own_id(scope: &Scope<Admin>, id: i64) -> Result<(), ApiError> {
-    if id == scope.guild_id() { Ok(()) } else { Err(ApiError::not_found(format!("no guild {id}"))) }
+    if id == scope.guild_id() { Ok(()) } else { Err(ApiError::not_found("no such guild")) }
 }
 
 /// One guild (the key's own), with its keys.

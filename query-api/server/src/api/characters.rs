@@ -209,7 +209,7 @@ pub async fn detail(
                     .push("GROUP BY player_guid ORDER BY latest_seen_ms DESC LIMIT 1"),
             )
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no character {name}")))?;
+            .ok_or_else(|| ApiError::not_found("no such character in this guild's logs"))?;
         let fights = scope
             .db
             .all::<CharacterFight>(

@@ -408,10 +408,11 @@ pub struct EncounterDetail {
     pub deaths: Vec<DeathLine>,
 }
 
-/// The fight with this id, if it is the guild's: anything else is 404, whether it
+/// The fight with this id, if it is the guild's: anything else is 404 (never echoing
+/// the id), whether it
 /// exists for another guild or not at all.
 async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
-    let not_found = || ApiError::not_found(format!("no encounter {id}"));
+    let not_found = || ApiError::not_found("no such encounter in this guild");
     let fight_id: i64 =
         id.parse().map_err(|_| ApiError::bad_request("an encounter id is a decimal integer"))?;
     let record = db

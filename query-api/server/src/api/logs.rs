@@ -150,7 +150,7 @@ pub async fn upload(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<R
         .push("ORDER BY upload_id, log_id");
     let logs: Vec<Log> = scope.db.all::<LogRecord>(&sql).await?.into_iter().map(Log::from).collect();
     if logs.is_empty() {
-        return Err(ApiError::not_found(format!("no upload {id}")));
+        return Err(ApiError::not_found("no such upload in this guild"));
     }
     let status = if logs.iter().any(|l| l.state == "failed") {
         "failed"

@@ -46,7 +46,8 @@ impl Tenant {
     pub fn markers(&self) -> Vec<String> {
         let mut markers = vec![self.name.clone()];
         markers.extend(self.fight_ids.iter().map(|id| id.to_string()));
-        markers.extend(self.log_ids.iter().map(|id| id.to_string()));
+        // Log ids are short numbers: as the JSON strings the API writes them.
+        markers.extend(self.log_ids.iter().map(|id| format!("\"{id}\"")));
         markers.extend(self.upload_ids.iter().cloned());
         markers.extend(self.players.iter().cloned());
         markers

@@ -1,0 +1,294 @@
+//! Guild isolation, for every route the service documents (the router and the OpenAPI
+//! document come from the same annotations, so a new route is in this matrix without
+//! anyone adding it), against the real ClickHouse:
+//! - no key, an unknown key: 401; a key of the guild lacking the route's permission: 403;
+//! - guild A's key naming guild B's resources (path ids, `log_id` filters): 404, or an
+//!   answer about A holding nothing of B's;
+//! - injection attempts and oversized or malformed values in every parameter: 400, or an
+//!   answer holding nothing of B's, and the tables intact.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{Answer, Tenant, app, get, world};
+use wowlogs_query_api::docs::{operations, permission_of};
+use wowlogs_query_api::openapi;
+
+/// A route of the document: method, path template, permission, path and query
+/// parameter names.
+#[derive(Debug, Clone)]
+struct Route {
+    method: &'static str,
+    path: String,
+    permission: String,
+    path_params: Vec<String>,
+    query_params: Vec<String>,
+}
+
+fn routes() -> Vec<Route> {
+    let document = openapi();
+    operations(&document)
+        .into_iter()
+        .map(|(method, path, operation)| {
+            let parameters = operation.parameters.clone().unwrap_or_default();
+            let named = |place: &str| {
+                parameters
+                    .iter()
+                    .filter(|p| serde_json::to_value(&p.parameter_in).unwrap() == place)
+                    .map(|p| p.name.clone())
+                    .collect::<Vec<_>>()
+            };
+            Route {
+                method,
+                path: path.to_string(),
+                permission: permission_of(operation)
+                    .unwrap_or_else(|| panic!("{method} {path} declares no permission (security scope)")),
+                path_params: named("path"),
+                query_params: named("query"),
+            }
+        })
+        .collect()
+}
+
+/// The path with `owner`'s resources in its parameters.
+fn path_for(route: &Route, owner: &Tenant) -> String {
+    let mut path = route.path.clone();
+    for name in &route.path_params {
+        let value = match (route.path.as_str(), name.as_str()) {
+            (p, "id") if p.starts_with("/api/v1/encounters/") => owner.fight_ids[0].to_string(),
+            (p, "id") if p.starts_with("/api/v1/admin/guilds/") => owner.guild_id.to_string(),
+            (p, "id") if p.starts_with("/api/v1/uploads/") => owner.upload_ids[0].clone(),
+            (p, "name") if p.starts_with("/api/v1/characters/") => owner.players[0].clone(),
+            _ => panic!(
+                "the isolation matrix does not know parameter {{{name}}} of {}: teach path_for",
+                route.path
+            ),
+        };
+        path = path.replace(&format!("{{{name}}}"), &value.replace(' ', "%20"));
+    }
+    path
+}
+
+/// Parameters some routes require, so that a request reaches its query.
+fn required_query(route: &Route) -> &'static str {
+    if route.path.ends_with("/search") { "?boss_name=a" } else { "" }
+}
+
+/// The key with every permission but the route's: A's upload-only key has none of
+/// query, stream or admin.
+fn without_permission(route: &Route, a: &Tenant) -> String {
+    assert!(["query", "stream", "admin"].contains(&route.permission.as_str()), "{route:?}");
+    a.upload_key.clone()
+}
+
+fn assert_nothing_of(answer: &Answer, other: &Tenant, what: &str) {
+    for marker in other.markers() {
+        assert!(
+            !answer.text.contains(&marker),
+            "{what}: the answer holds {marker:?} of guild {}: {}",
+            other.guild_id,
+            answer.text
+        );
+    }
+}
+
+fn is_json_error(answer: &Answer, status: StatusCode, what: &str) {
+    assert_eq!(answer.status, status, "{what}: {}", answer.text);
+    assert!(
+        answer.json["error"]["code"].is_string() && answer.json["error"]["message"].is_string(),
+        "{what}: {}",
+        answer.text
+    );
+}
+
+#[test]
+fn every_documented_route_is_in_the_matrix() {
+    let routes = routes();
+    let paths: Vec<&str> = routes.iter().map(|r| r.path.as_str()).collect();
+    for expected in [
+        "/api/v1/encounters",
+        "/api/v1/encounters/search",
+        "/api/v1/encounters/stats",
+        "/api/v1/encounters/{id}",
+        "/api/v1/encounters/{id}/export",
+        "/api/v1/encounters/export",
+        "/api/v1/characters",
+        "/api/v1/characters/{name}",
+        "/api/v1/progress",
+        "/api/v1/logs",
+        "/api/v1/uploads/{id}",
+        "/api/v1/admin/guilds",
+        "/api/v1/admin/guilds/{id}",
+        "/api/v1/admin/guilds/{id}/activity",
+        "/api/v1/admin/audit",
+        "/ws",
+    ] {
+        assert!(paths.contains(&expected), "{expected} is not documented: {paths:?}");
+    }
+    assert!(routes.iter().all(|r| r.method == "GET"));
+}
+
+#[tokio::test]
+async fn without_a_valid_key_or_permission_every_route_is_refused() {
+    let (app, a) = (app().await, &world().a);
+    for route in routes() {
+        let uri = format!("{}{}", path_for(&route, a), required_query(&route));
+        is_json_error(
+            &get(&app, &uri, None).await,
+            StatusCode::UNAUTHORIZED,
+            &format!("{uri} without a key"),
+        );
+        let forged = format!("wl_{}", "0".repeat(64));
+        is_json_error(
+            &get(&app, &uri, Some(&forged)).await,
+            StatusCode::UNAUTHORIZED,
+            &format!("{uri} with an unknown key"),
+        );
+        let answer = get(&app, &uri, Some(&without_permission(&route, a))).await;
+        is_json_error(&answer, StatusCode::FORBIDDEN, &format!("{uri} without `{}`", route.permission));
+    }
+}
+
+#[tokio::test]
+async fn a_guilds_key_never_reaches_another_guilds_data() {
+    let (app, w) = (app().await, world());
+    let (a, b) = (&w.a, &w.b);
+    let mut checked = 0;
+    for route in routes().into_iter().filter(|r| r.path != "/ws") {
+        // A's own resources: found, so the 404s below are about ownership.
+        let own =
+            get(&app, &format!("{}{}", path_for(&route, a), required_query(&route)), Some(&a.key)).await;
+        assert_eq!(own.status, StatusCode::OK, "{} with A's own ids: {}", route.path, own.text);
+        assert_nothing_of(&own, b, &route.path);
+        if own.json.is_object() {
+            assert_eq!(own.json["guild_id"].as_i64(), Some(a.guild_id), "{}: {}", route.path, own.text);
+        }
+        // B's resources through A's key.
+        let uri = format!("{}{}", path_for(&route, b), required_query(&route));
+        let answer = get(&app, &uri, Some(&a.key)).await;
+        if route.path_params.is_empty() {
+            assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
+        } else {
+            is_json_error(&answer, StatusCode::NOT_FOUND, &uri);
+        }
+        assert_nothing_of(&answer, b, &uri);
+        // B's log ids in A's filters.
+        if route.query_params.iter().any(|p| p == "log_id") {
+            let separator = if uri.contains('?') { '&' } else { '?' };
+            let filtered = get(
+                &app,
+                &format!("{}{separator}log_id={}", path_for(&route, a), b.log_ids[0]),
+                Some(&a.key),
+            )
+            .await;
+            assert_nothing_of(&filtered, b, &format!("{} with B's log id", route.path));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "every route but /ws: {checked}");
+}
+
+/// Values that would change a query if they reached its text.
+const INJECTIONS: &[&str] = &[
+    "' OR 1=1 --",
+    "x') OR guild_id != 0 --",
+    "1 OR 1=1",
+    "1; DROP TABLE encounters",
+    "\\' OR 1=1 --",
+    "{guild}",
+    "%27%20OR%20%271%27%3D%271",
+    "Thermaplugg' UNION ALL SELECT name FROM guilds --",
+];
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Tables {
+    n: u64,
+}
+
+#[tokio::test]
+async fn injection_attempts_in_every_parameter_are_refused_or_inert() {
+    let (app, w) = (app().await, world());
+    let (a, b) = (&w.a, &w.b);
+    let client = w.store.client();
+    let tables = || async {
+        client
+            .query("SELECT count() AS n FROM system.tables WHERE database = currentDatabase()")
+            .fetch_one::<Tables>()
+            .await
+            .unwrap()
+            .n
+    };
+    let before = tables().await;
+    for route in routes().into_iter().filter(|r| r.path != "/ws") {
+        for attempt in INJECTIONS {
+            for parameter in &route.query_params {
+                let uri = format!("{}?{parameter}={}", path_for(&route, a), encode(attempt));
+                let answer = get(&app, &uri, Some(&a.key)).await;
+                assert!(
+                    matches!(answer.status, StatusCode::OK | StatusCode::BAD_REQUEST),
+                    "{uri}: {} {}",
+                    answer.status,
+                    answer.text
+                );
+                assert_nothing_of(&answer, b, &uri);
+            }
+            for parameter in &route.path_params {
+                let uri = route.path.replace(&format!("{{{parameter}}}"), &encode(attempt));
+                let answer = get(&app, &uri, Some(&a.key)).await;
+                assert!(
+                    matches!(answer.status, StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST),
+                    "{uri}: {} {}",
+                    answer.status,
+                    answer.text
+                );
+                assert_nothing_of(&answer, b, &uri);
+            }
+        }
+    }
+    assert_eq!(tables().await, before, "no table dropped or created");
+    let fights = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
+    assert_eq!(fights.json["encounters"].as_u64(), Some(a.fight_ids.len() as u64), "data intact");
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_parameters_get_400_naming_the_parameter() {
+    let (app, a) = (app().await, &world().a);
+    let long = "x".repeat(5000);
+    let cases = [
+        ("/api/v1/encounters?page=abc".to_string(), "page"),
+        ("/api/v1/encounters?page=0".to_string(), "page"),
+        ("/api/v1/encounters?per_page=100000".to_string(), "per_page"),
+        ("/api/v1/encounters?page=99999999999".to_string(), "page"),
+        ("/api/v1/encounters?difficulty=hard".to_string(), "difficulty"),
+        ("/api/v1/encounters?kind=raid".to_string(), "kind"),
+        ("/api/v1/encounters?outcome=maybe".to_string(), "outcome"),
+        ("/api/v1/encounters?from=yesterday".to_string(), "from"),
+        ("/api/v1/encounters?from=2024-03-02&to=2024-03-01".to_string(), "from"),
+        ("/api/v1/encounters?log_id=99999999999999999999999".to_string(), "log_id"),
+        ("/api/v1/encounters?bosss=typo".to_string(), "bosss"),
+        (format!("/api/v1/encounters?boss={}", &long[..200]), "boss"),
+        (format!("/api/v1/encounters?boss={long}"), "4096"),
+        ("/api/v1/encounters?boss=a%00b".to_string(), "boss"),
+        ("/api/v1/encounters/search?boss_name=".to_string(), "boss_name"),
+        ("/api/v1/characters?name=%20%20".to_string(), "name"),
+        (format!("/api/v1/characters/{}", &long[..300]), "name"),
+        ("/api/v1/encounters/12abc".to_string(), "encounter id"),
+        ("/api/v1/encounters/1/export?format=ndjson".to_string(), "json"),
+        (format!("/api/v1/admin/guilds/{}/activity?days=0", a.guild_id), "days"),
+        ("/api/v1/admin/guilds/abc".to_string(), "path"),
+        ("/api/v1/uploads/has_underscore".to_string(), "upload id"),
+    ];
+    for (uri, named) in cases {
+        let answer = get(&app, &uri, Some(&a.key)).await;
+        is_json_error(&answer, StatusCode::BAD_REQUEST, &uri);
+        let message = answer.json["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{uri}: the message {message:?} should name {named:?}");
+    }
+}
