@@ -16,7 +16,7 @@ use wowlogs_producer::registry::LogRegistry;
 use wowlogs_producer::server::auth::KeyCache;
 use wowlogs_producer::server::{AppState, ServeConfig, router};
 use wowlogs_schemas::topics;
-use wowlogs_tenancy::{ApiKeyRow, GuildRow};
+use wowlogs_tenancy::{ApiKeyRow, GuildRow, KeySpec};
 
 const UPLOADER: &str = "wl_test_uploader_guild_2001";
 const READER: &str = "wl_test_readonly_guild_2001";
@@ -77,19 +77,15 @@ fn guild(guild_id: i64, name: &str) -> GuildRow {
 /// A registry key as `wowlogs api-key create` stores it (its hash), with no limit of its
 /// own beyond the guild's.
 fn registered(key: &str, guild: GuildRow, permissions: &[&str]) -> (ApiKeyRow, GuildRow) {
-    let row = ApiKeyRow {
+    let permissions = permissions.iter().map(|p| p.parse().unwrap()).collect();
+    let spec = KeySpec {
         guild_id: guild.guild_id,
-        key_id: wowlogs_tenancy::key_id(key),
-        key_hash: wowlogs_tenancy::hash(key),
         description: "test".into(),
-        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        permissions,
         events_per_minute: 0,
         max_connections: 1,
-        created: 0,
-        revoked: 0,
-        revoked_at: 0,
-        version: 1,
     };
+    let row = ApiKeyRow::active(key, &spec, 1);
     (row, guild)
 }
 

@@ -224,20 +224,16 @@ pub fn with_deprecation(mut response: Response, legacy: bool) -> Response {
 mod tests {
     use super::*;
 
-    pub(crate) fn key_row(plaintext: &str, guild_id: i64, permissions: &[&str]) -> ApiKeyRow {
-        ApiKeyRow {
+    fn key_row(plaintext: &str, guild_id: i64, permissions: &[&str]) -> ApiKeyRow {
+        let permissions = permissions.iter().map(|p| p.parse().unwrap()).collect();
+        let spec = crate::KeySpec {
             guild_id,
-            key_id: keys::key_id(plaintext),
-            key_hash: keys::hash(plaintext),
             description: String::new(),
-            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            permissions,
             events_per_minute: 1000,
             max_connections: 2,
-            created: 0,
-            revoked: 0,
-            revoked_at: 0,
-            version: 1,
-        }
+        };
+        ApiKeyRow::active(plaintext, &spec, 1)
     }
 
     fn guild_row(guild_id: i64, name: &str) -> GuildRow {

@@ -70,6 +70,26 @@ impl TableRow for ApiKeyRow {
 }
 
 impl ApiKeyRow {
+    /// The stored form of a new, active key: its id and hash, never the key.
+    pub fn active(plaintext: &str, spec: &KeySpec, created_ms: i64) -> Self {
+        let mut permissions: Vec<Permission> = spec.permissions.clone();
+        permissions.sort();
+        permissions.dedup();
+        ApiKeyRow {
+            guild_id: spec.guild_id,
+            key_id: keys::key_id(plaintext),
+            key_hash: keys::hash(plaintext),
+            description: spec.description.clone(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            events_per_minute: spec.events_per_minute,
+            max_connections: spec.max_connections,
+            created: datetime(created_ms),
+            revoked: 0,
+            revoked_at: 0,
+            version: created_ms.max(0) as u64,
+        }
+    }
+
     /// The key's permissions; names no longer known are ignored.
     pub fn permissions(&self) -> Vec<Permission> {
         self.permissions.iter().filter_map(|p| p.parse().ok()).collect()
@@ -258,23 +278,7 @@ impl Registry {
             _ => return Err(RegistryError::NoSuchGuild(spec.guild_id)),
         }
         let key = keys::generate().map_err(RegistryError::Random)?;
-        let now = now_ms();
-        let mut permissions: Vec<Permission> = spec.permissions.clone();
-        permissions.sort();
-        permissions.dedup();
-        let row = ApiKeyRow {
-            guild_id: spec.guild_id,
-            key_id: key.key_id.clone(),
-            key_hash: key.hash.clone(),
-            description: spec.description.clone(),
-            permissions: permissions.iter().map(|p| p.to_string()).collect(),
-            events_per_minute: spec.events_per_minute,
-            max_connections: spec.max_connections,
-            created: datetime(now),
-            revoked: 0,
-            revoked_at: 0,
-            version: now as u64,
-        };
+        let row = ApiKeyRow::active(&key.plaintext, spec, now_ms());
         self.insert(&row).await?;
         let detail = format!("permissions={} description={}", row.permissions.join("+"), row.description);
         self.audit(row.guild_id, actor, "api_key.create", &row.key_id, detail).await?;

@@ -10,34 +10,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use wowlogs_store::rows::EncounterRow;
 use wowlogs_tenancy::ApiError;
 
-/// The columns of an [`EncounterRecord`].
-const ENCOUNTER_COLUMNS: &str = "fight_id, log_id, upload_id, kind, name, encounter_id, difficulty, group_size, \
-     instance_id, kill, complete, start_ms, end_ms, duration_ms, key_level, affixes, match_type, start_line";
-
-/// A row of `encounters`.
-#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
-pub struct EncounterRecord {
-    pub fight_id: i64,
-    pub log_id: i64,
-    pub upload_id: String,
-    pub kind: i8,
-    pub name: String,
-    pub encounter_id: Option<i32>,
-    pub difficulty: Option<i32>,
-    pub group_size: Option<i32>,
-    pub instance_id: Option<i32>,
-    pub kill: Option<u8>,
-    pub complete: u8,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub duration_ms: i64,
-    pub key_level: Option<i32>,
-    pub affixes: Vec<i32>,
-    pub match_type: String,
-    pub start_line: i64,
-}
+/// Every column of `encounters`, in [`EncounterRow`]'s order.
+const ENCOUNTER_COLUMNS: &str = "guild_id, log_id, start_line, fight_id, upload_id, kind, name, encounter_id, \
+     difficulty, group_size, instance_id, kill, complete, start, start_ms, end_ms, duration_ms, end_line, key_level, \
+     affixes, match_type, parent_start_line, version";
 
 /// A fight.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -69,8 +48,8 @@ pub struct Encounter {
     pub match_type: Option<String>,
 }
 
-impl From<EncounterRecord> for Encounter {
-    fn from(r: EncounterRecord) -> Self {
+impl From<EncounterRow> for Encounter {
+    fn from(r: EncounterRow) -> Self {
         Encounter {
             id: r.fight_id.to_string(),
             log_id: r.log_id.to_string(),
@@ -198,7 +177,7 @@ async fn page_of(db: &GuildDb, filter: &EncounterFilter) -> Result<Paged<Encount
         .push("ORDER BY start_ms DESC, fight_id")
         .bind("LIMIT ?", i64::from(page.per_page()))
         .bind("OFFSET ?", page.offset());
-    let items = db.all::<EncounterRecord>(&sql).await?.into_iter().map(Encounter::from).collect();
+    let items = db.all::<EncounterRow>(&sql).await?.into_iter().map(Encounter::from).collect();
     Ok(Paged { page: page.page(), per_page: page.per_page(), total, items })
 }
 
@@ -270,7 +249,7 @@ pub async fn search(
                 .push("ORDER BY start_ms DESC, fight_id")
                 .bind("LIMIT ?", i64::from(page.per_page()))
                 .bind("OFFSET ?", page.offset());
-        let items = scope.db.all::<EncounterRecord>(&sql).await?.into_iter().map(Encounter::from).collect();
+        let items = scope.db.all::<EncounterRow>(&sql).await?.into_iter().map(Encounter::from).collect();
         guilded(&scope, Paged { page: page.page(), per_page: page.per_page(), total, items })
     })
     .await
@@ -416,7 +395,7 @@ async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> 
     let fight_id: i64 =
         id.parse().map_err(|_| ApiError::bad_request("an encounter id is a decimal integer"))?;
     let record = db
-        .first::<EncounterRecord>(
+        .first::<EncounterRow>(
             &Sql::new("SELECT")
                 .push(ENCOUNTER_COLUMNS)
                 .push("FROM encounters FINAL WHERE {guild}")
@@ -626,7 +605,7 @@ pub async fn export(scope: Scope<Query>, Params(params): Params<ExportParams>) -
         .filter()
         .apply(Sql::new("SELECT").push(ENCOUNTER_COLUMNS).push("FROM encounters FINAL WHERE {guild}"))?
         .push("ORDER BY start_ms, fight_id");
-    let cursor = scope.db.cursor::<EncounterRecord>(&sql)?;
+    let cursor = scope.db.cursor::<EncounterRow>(&sql)?;
     let (guild_id, guild_name) = (scope.guild_id(), scope.guild_name().to_string());
     let head = match format {
         Format::Json => format!(
@@ -637,7 +616,7 @@ pub async fn export(scope: Scope<Query>, Params(params): Params<ExportParams>) -
         Format::Csv => "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,duration_ms,key_level\n".into(),
     };
     struct Export {
-        cursor: clickhouse::query::RowCursor<EncounterRecord>,
+        cursor: clickhouse::query::RowCursor<EncounterRow>,
         first: bool,
         done: bool,
     }
@@ -746,4 +725,17 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(export))
         .routes(utoipa_axum::routes!(detail))
         .routes(utoipa_axum::routes!(export_one))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wowlogs_store::rows::TableRow;
+
+    #[test]
+    fn the_selected_columns_are_the_row_types_in_order() {
+        let names: Vec<&str> = EncounterRow::COLUMNS.iter().map(|(name, _)| *name).collect();
+        let selected: Vec<&str> = ENCOUNTER_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(selected, names);
+    }
 }
