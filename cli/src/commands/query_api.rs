@@ -34,6 +34,11 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_QUERY_CACHE_MS", default_value_t = 1000)]
     pub cache_ms: u64,
 
+    /// How long one finished fight's detail is served from the per-guild cache, in
+    /// milliseconds (0: no cache): its rows never change once written.
+    #[arg(long, env = "WOWLOGS_FIGHT_CACHE_MS", default_value_t = 300_000)]
+    pub fight_cache_ms: u64,
+
     /// WebSocket connections over all keys (each key also has its own limit).
     #[arg(long, env = "WOWLOGS_MAX_WEBSOCKETS", default_value_t = 10_000)]
     pub max_websockets: usize,
@@ -51,6 +56,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         kafka: args.kafka.settings("wowlogs-query-api"),
         requests_per_minute: args.requests_per_minute,
         cache_ttl: Duration::from_millis(args.cache_ms),
+        fight_cache_ttl: Duration::from_millis(args.fight_cache_ms),
         max_connections: args.max_websockets,
     };
     let runtime = tokio::runtime::Runtime::new()?;

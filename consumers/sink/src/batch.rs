@@ -60,10 +60,12 @@ impl Sinks {
         self.insert(&batch.events).await;
         self.insert(&batch.logs).await;
         self.insert(&batch.dead_letters).await;
-        self.insert(&batch.encounters).await;
+        // A fight's players and deaths before the fight: a fight readers can see is whole
+        // (the query API caches a fight's detail for minutes).
         self.insert(&batch.players).await;
         self.insert(&batch.deaths).await;
         self.insert(&batch.characters).await;
+        self.insert(&batch.encounters).await;
         self.publish(&batch.summaries).await;
         *batch = RowBatch::default();
     }

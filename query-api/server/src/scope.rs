@@ -153,13 +153,41 @@ pub fn check_scoped(text: &str) -> Result<(), IsolationError> {
     }
 }
 
-/// Answers cached per guild and request for a short time (read-mostly data; repeated
-/// dashboard polls and bursts cost one query).
+/// Answers cached per guild and request (read-mostly data; repeated dashboard polls and
+/// bursts cost one query).
 pub type AnswerCache = Cache<(i64, String), Bytes>;
 
-/// A cache holding answers for `ttl` (none when zero).
-pub fn answer_cache(ttl: Duration, max_entries: u64) -> Option<AnswerCache> {
-    (!ttl.is_zero()).then(|| Cache::builder().max_capacity(max_entries).time_to_live(ttl).build())
+/// How long an answer may be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Lists and totals, which grow as logs arrive: a short time.
+    Live,
+    /// One finished fight: its rows never change once written (the encounter consumer
+    /// writes a fight's players and deaths before the fight itself), so for longer.
+    Settled,
+}
+
+/// The two caches, `None` where the time is zero.
+#[derive(Clone, Default)]
+pub struct AnswerCaches {
+    live: Option<AnswerCache>,
+    settled: Option<AnswerCache>,
+}
+
+impl AnswerCaches {
+    pub fn new(live: Duration, settled: Duration, max_entries: u64) -> Self {
+        let cache = |ttl: Duration| {
+            (!ttl.is_zero()).then(|| Cache::builder().max_capacity(max_entries).time_to_live(ttl).build())
+        };
+        AnswerCaches { live: cache(live), settled: cache(settled) }
+    }
+
+    fn get(&self, freshness: Freshness) -> Option<&AnswerCache> {
+        match freshness {
+            Freshness::Live => self.live.as_ref(),
+            Freshness::Settled => self.settled.as_ref(),
+        }
+    }
 }
 
 /// ClickHouse, as one guild sees it.
@@ -167,13 +195,13 @@ pub fn answer_cache(ttl: Duration, max_entries: u64) -> Option<AnswerCache> {
 pub struct GuildDb {
     client: Client,
     guild: GuildId,
-    cache: Option<AnswerCache>,
+    caches: AnswerCaches,
 }
 
 impl GuildDb {
     /// Only the authentication extractor makes these, from the caller's key.
-    pub(crate) fn new(client: Client, guild: GuildId, cache: Option<AnswerCache>) -> Self {
-        GuildDb { client, guild, cache }
+    pub(crate) fn new(client: Client, guild: GuildId, caches: AnswerCaches) -> Self {
+        GuildDb { client, guild, caches }
     }
 
     pub fn guild(&self) -> GuildId {
@@ -216,12 +244,13 @@ impl GuildDb {
         self.query(sql)?.fetch::<T>().map_err(store_error)
     }
 
-    /// The cached answer to `request` for this guild, or `answer()`'s, cached.
-    pub async fn cached<F>(&self, request: &str, answer: F) -> Result<Bytes, ApiError>
+    /// The cached answer to `request` for this guild, or `answer()`'s, cached (errors
+    /// are not). Concurrent requests for the same answer wait for one computation.
+    pub async fn cached<F>(&self, freshness: Freshness, request: &str, answer: F) -> Result<Bytes, ApiError>
     where
         F: Future<Output = Result<Bytes, ApiError>>,
     {
-        match &self.cache {
+        match self.caches.get(freshness) {
             Some(cache) => cache
                 .try_get_with((self.guild.0, request.to_string()), answer)
                 .await

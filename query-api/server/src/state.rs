@@ -3,7 +3,7 @@
 
 use crate::live::LiveFeed;
 use crate::metrics::ApiMetrics;
-use crate::scope::{AnswerCache, GuildDb, answer_cache};
+use crate::scope::{AnswerCaches, GuildDb};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
@@ -26,8 +26,10 @@ pub struct QueryApiConfig {
     pub kafka: KafkaSettings,
     /// Requests each key may make per minute (a minute's worth of burst).
     pub requests_per_minute: NonZeroU32,
-    /// How long an answer is served from the per-guild cache (zero: no cache).
+    /// How long lists and totals are served from the per-guild cache (zero: no cache).
     pub cache_ttl: Duration,
+    /// How long one finished fight's answers are served from the cache (zero: no cache).
+    pub fight_cache_ttl: Duration,
     /// WebSocket connections over all keys.
     pub max_connections: usize,
 }
@@ -52,7 +54,7 @@ pub struct AppState {
     pub metrics: ApiMetrics,
     pub live: LiveFeed,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
-    cache: Option<AnswerCache>,
+    caches: AnswerCaches,
     connections: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -64,7 +66,7 @@ impl AppState {
             metrics: ApiMetrics::new(),
             live,
             limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(config.requests_per_minute))),
-            cache: answer_cache(config.cache_ttl, 100_000),
+            caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, 100_000),
             connections: Arc::new(Mutex::new(HashMap::new())),
             config,
         }
@@ -176,7 +178,7 @@ impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
             });
         }
         state.admit(&caller.principal)?;
-        let db = GuildDb::new(state.client.clone(), caller.principal.guild_id, state.cache.clone());
+        let db = GuildDb::new(state.client.clone(), caller.principal.guild_id, state.caches.clone());
         Ok(Scope { principal: caller.principal, db, _needs: PhantomData })
     }
 }

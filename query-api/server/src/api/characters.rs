@@ -2,6 +2,7 @@
 
 use super::{Count, Guilded, Paged, cached, guilded, kind_of, outcome};
 use crate::params::{Page, Params, PathId, Validate, rfc3339, text};
+use crate::scope::Freshness;
 use crate::scope::Sql;
 use crate::state::{AppState, Query, Scope};
 use axum::http::Uri;
@@ -100,7 +101,7 @@ pub async fn list(
     uri: Uri,
     Params(filter): Params<CharacterFilter>,
 ) -> Result<Response, ApiError> {
-    cached(&scope, &uri, async {
+    cached(&scope, Freshness::Live, &uri, async {
         let page = Page { page: filter.page, per_page: filter.per_page };
         let filtered = |sql: Sql| {
             sql.push("AND name != ''")
@@ -198,7 +199,7 @@ pub async fn detail(
     PathId(name): PathId<String>,
 ) -> Result<Response, ApiError> {
     text("name", &Some(name.clone()))?;
-    cached(&scope, &uri, async {
+    cached(&scope, Freshness::Live, &uri, async {
         let character = scope
             .db
             .first::<CharacterRecord>(

@@ -2,6 +2,7 @@
 
 use super::{Count, Guilded, Paged, attachment, cached, guilded, json, kind_of, outcome};
 use crate::params::{Page, Params, PathId, Validate, instant, rfc3339, text};
+use crate::scope::Freshness;
 use crate::scope::{GuildDb, Sql};
 use crate::state::{AppState, Query, Scope};
 use axum::body::Body;
@@ -197,7 +198,7 @@ pub async fn list(
     uri: Uri,
     Params(filter): Params<EncounterFilter>,
 ) -> Result<Response, ApiError> {
-    cached(&scope, &uri, async { guilded(&scope, page_of(&scope.db, &filter).await?) }).await
+    cached(&scope, Freshness::Live, &uri, async { guilded(&scope, page_of(&scope.db, &filter).await?) }).await
 }
 
 /// Search parameters.
@@ -235,7 +236,7 @@ pub async fn search(
     uri: Uri,
     Params(params): Params<SearchParams>,
 ) -> Result<Response, ApiError> {
-    cached(&scope, &uri, async {
+    cached(&scope, Freshness::Live, &uri, async {
         let page = Page { page: params.page, per_page: params.per_page };
         let matching =
             |sql: Sql| sql.bind("AND positionCaseInsensitiveUTF8(name, ?) > 0", params.boss_name.trim());
@@ -301,7 +302,7 @@ const DAY_MS: i64 = 86_400_000;
     responses((status = 200, description = "Totals", body = Guilded<Stats>))
 )]
 pub async fn stats(scope: Scope<Query>, uri: Uri) -> Result<Response, ApiError> {
-    cached(&scope, &uri, async {
+    cached(&scope, Freshness::Live, &uri, async {
         let fights = scope
             .db
             .first::<FightTotals>(&Sql::new(
@@ -439,7 +440,8 @@ async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> 
     )
 )]
 pub async fn detail(scope: Scope<Query>, uri: Uri, PathId(id): PathId<String>) -> Result<Response, ApiError> {
-    cached(&scope, &uri, async { guilded(&scope, detail_of(&scope.db, &id).await?) }).await
+    cached(&scope, Freshness::Settled, &uri, async { guilded(&scope, detail_of(&scope.db, &id).await?) })
+        .await
 }
 
 /// Export formats.

@@ -7,6 +7,7 @@ pub mod encounters;
 pub mod logs;
 pub mod progress;
 
+use crate::scope::Freshness;
 use crate::state::Scope;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +43,7 @@ pub fn json(bytes: Bytes) -> Response {
 /// computed by `answer` and cached.
 pub async fn cached<P, F>(
     scope: &Scope<P>,
+    freshness: Freshness,
     request: &axum::http::Uri,
     answer: F,
 ) -> Result<Response, ApiError>
@@ -50,7 +52,7 @@ where
 {
     let key =
         request.path_and_query().map_or_else(|| request.path().to_string(), |pq| pq.as_str().to_string());
-    Ok(json(scope.db.cached(&key, answer).await?))
+    Ok(json(scope.db.cached(freshness, &key, answer).await?))
 }
 
 /// A page of results.

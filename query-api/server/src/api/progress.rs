@@ -2,6 +2,7 @@
 
 use super::{Guilded, cached, guilded};
 use crate::params::rfc3339;
+use crate::scope::Freshness;
 use crate::scope::Sql;
 use crate::state::{AppState, Query, Scope};
 use axum::http::Uri;
@@ -83,7 +84,7 @@ pub struct Progress {
     responses((status = 200, description = "The guild's progression", body = Guilded<Progress>))
 )]
 pub async fn progress(scope: Scope<Query>, uri: Uri) -> Result<Response, ApiError> {
-    cached(&scope, &uri, async {
+    cached(&scope, Freshness::Live, &uri, async {
         let bosses: Vec<BossProgress> = scope
             .db
             .all::<BossRecord>(&Sql::new(

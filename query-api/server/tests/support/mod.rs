@@ -196,6 +196,7 @@ pub fn config(store: &StoreSettings) -> QueryApiConfig {
         ),
         requests_per_minute: NonZeroU32::new(1_000_000).unwrap(),
         cache_ttl: Duration::ZERO,
+        fight_cache_ttl: Duration::ZERO,
         max_connections: 100,
     }
 }
