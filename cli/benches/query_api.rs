@@ -24,17 +24,13 @@ use serde_json::{Value, json};
 use std::io::BufReader;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use wowlogs_store::rows::Count;
 use wowlogs_store::{StoreSettings, migrate};
 use wowlogs_synth::{SynthConfig, SynthFormat, generate};
 use wowlogs_tenancy::{Actor, KeySpec, NewGuild, Permission, Registry};
 
 const GUILDS: i64 = 100;
 const DATABASE: &str = "wowlogs_bench_api";
-
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
-}
 
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]
 struct Fight {

@@ -20,6 +20,7 @@ use crate::metrics::ConsumerMetrics;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::Duration;
+use wowlogs_store::rows::Count;
 use wowlogs_store::{StoreSettings, migrate};
 
 /// Which projections to rebuild.
@@ -59,11 +60,6 @@ pub enum RebuildError {
 pub struct RebuildReport {
     pub fresh_database: String,
     pub tables: Vec<(&'static str, u64)>,
-}
-
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
 }
 
 /// Rebuilds `which` for `config.group_id`; `config.store` is the live database.

@@ -13,6 +13,7 @@ use wowlogs_producer::import::{ImportObserver, ImportSettings, LogOutcome, LogRe
 use wowlogs_producer::intake::IntakeCounts;
 use wowlogs_producer::registry::LogRegistry;
 use wowlogs_schemas::{GuildId, topics};
+use wowlogs_store::rows::Count;
 use wowlogs_store::{StoreSettings, migrate};
 
 struct Quiet;
@@ -39,11 +40,6 @@ fn fixture(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
         .join(name)
-}
-
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
 }
 
 async fn count(store: &StoreSettings, sql: &str) -> u64 {

@@ -6,6 +6,7 @@
 //! partitions hold every guild's rows of a month.
 
 use crate::StoreSettings;
+use crate::rows::Count;
 use std::time::Duration;
 use wowlogs_parser::civil_from_days;
 
@@ -76,11 +77,6 @@ pub struct TableOutcome {
     pub table: &'static str,
     pub rows: u64,
     pub partitions_dropped: Vec<String>,
-}
-
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
 }
 
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]

@@ -18,6 +18,12 @@ pub trait TableRow: clickhouse::Row {
     const COLUMNS: &'static [(&'static str, &'static str)];
 }
 
+/// The one column of `SELECT count() AS n ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clickhouse::Row, Deserialize)]
+pub struct Count {
+    pub n: u64,
+}
+
 /// Inserts rows into their table in one INSERT.
 pub async fn insert_rows<T>(client: &clickhouse::Client, rows: &[T]) -> Result<(), clickhouse::error::Error>
 where

@@ -2,6 +2,7 @@
 //! `WOWLOGS_TEST_CLICKHOUSE` to an HTTP URL to run these with `cargo test`). Each test
 //! migrates a database of its own.
 
+use wowlogs_store::rows::Count;
 use wowlogs_store::{MIGRATIONS, StoreSettings, migrate};
 
 fn fresh_database(test: &str) -> StoreSettings {
@@ -16,11 +17,6 @@ fn fresh_database(test: &str) -> StoreSettings {
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]
 struct Name {
     name: String,
-}
-
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
 }
 
 #[tokio::test]

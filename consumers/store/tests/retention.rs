@@ -1,6 +1,7 @@
 //! Retention against the real local ClickHouse (`WOWLOGS_TEST_CLICKHOUSE`, started by
 //! `deploy/local/test.sh`).
 
+use wowlogs_store::rows::Count;
 use wowlogs_store::{RetentionPlan, StoreSettings, apply_retention, migrate};
 
 fn fresh_database() -> StoreSettings {
@@ -8,11 +9,6 @@ fn fresh_database() -> StoreSettings {
         .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE to the local ClickHouse's HTTP URL");
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     StoreSettings::new(url, format!("wowlogs_test_retention_{}_{unique}", std::process::id()))
-}
-
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Count {
-    n: u64,
 }
 
 async fn count(settings: &StoreSettings, sql: &str) -> u64 {

@@ -7,8 +7,8 @@ use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_schemas::{DeadLetter, FightSummary, GuildId, LogId, UploadState, UploadStatus};
 use wowlogs_store::rows::{
-    CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow,
-    LogRow, TableRow, declared_columns, table_columns,
+    CharacterLogRow, CombatEventRow, Count, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow,
+    EncounterRow, LogRow, TableRow, declared_columns, insert_rows, table_columns,
 };
 use wowlogs_store::{StoreSettings, migrate};
 
@@ -38,11 +38,7 @@ where
 {
     assert!(!rows.is_empty(), "{}: no sample rows", T::TABLE);
     let client = settings.client();
-    let mut insert = client.insert::<T>(T::TABLE).await.unwrap();
-    for row in rows {
-        insert.write(row).await.unwrap();
-    }
-    insert.end().await.unwrap();
+    insert_rows(&client, rows).await.unwrap();
     let columns = T::COLUMNS.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
     let read: Vec<T> = client
         .query(&format!("SELECT {columns} FROM {} FINAL ORDER BY {order_by}", T::TABLE))
@@ -160,15 +156,7 @@ async fn a_redelivered_row_replaces_its_twin() {
     let rows: Vec<CombatEventRow> = events.iter().map(|e| CombatEventRow::from_event(e, 1)).collect();
     let client = settings.client();
     for _ in 0..2 {
-        let mut insert = client.insert::<CombatEventRow>("combat_events").await.unwrap();
-        for row in &rows {
-            insert.write(row).await.unwrap();
-        }
-        insert.end().await.unwrap();
-    }
-    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
-    struct Count {
-        n: u64,
+        insert_rows(&client, &rows).await.unwrap();
     }
     let exact =
         client.query("SELECT count() AS n FROM combat_events FINAL").fetch_one::<Count>().await.unwrap();

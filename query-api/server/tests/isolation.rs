@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use support::{Answer, Tenant, app, get, world};
 use wowlogs_query_api::docs::{operations, permission_of};
 use wowlogs_query_api::openapi;
+use wowlogs_store::rows::Count;
 
 /// A route of the document: method, path template, permission, path and query
 /// parameter names.
@@ -207,11 +208,6 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Tables {
-    n: u64,
-}
-
 #[tokio::test]
 async fn injection_attempts_in_every_parameter_are_refused_or_inert() {
     let (app, w) = (app().await, world());
@@ -220,7 +216,7 @@ async fn injection_attempts_in_every_parameter_are_refused_or_inert() {
     let tables = || async {
         client
             .query("SELECT count() AS n FROM system.tables WHERE database = currentDatabase()")
-            .fetch_one::<Tables>()
+            .fetch_one::<Count>()
             .await
             .unwrap()
             .n

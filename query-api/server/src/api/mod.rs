@@ -15,6 +15,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use utoipa::ToSchema;
 use wowlogs_schemas::FightKind;
+pub use wowlogs_store::rows::Count;
 use wowlogs_tenancy::ApiError;
 
 /// An answer: the caller's guild and the data.
@@ -63,12 +64,6 @@ pub struct Paged<T> {
     /// Items matching the filters, over all pages.
     pub total: u64,
     pub items: Vec<T>,
-}
-
-/// `count()` of a query.
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-pub struct Count {
-    pub n: u64,
 }
 
 /// The kind of fight, as the API names it.
