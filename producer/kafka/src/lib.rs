@@ -5,11 +5,13 @@
 
 mod admin;
 mod outbox;
+mod probe;
 mod replay;
 mod settings;
 
 pub use admin::{TopicOutcome, ensure_topics};
 pub use outbox::{Outbox, OutboxError};
+pub use probe::broker_latency;
 pub use replay::{ReplayError, read_topic_to_end};
 pub use settings::KafkaSettings;
 

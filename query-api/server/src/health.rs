@@ -6,9 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use wowlogs_kafka::broker_latency;
 
 /// Keys older than this mean the registry has not been read for a while.
 const STALE_KEYS: Duration = Duration::from_secs(30);
@@ -26,23 +26,11 @@ async fn clickhouse_latency(state: &AppState) -> Result<Duration, String> {
     Ok(started.elapsed())
 }
 
-async fn kafka_latency(state: &AppState) -> Result<Duration, String> {
-    let settings = state.config.kafka.clone();
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let consumer: BaseConsumer = settings.client_config().create().map_err(|e| e.to_string())?;
-        consumer.fetch_metadata(None, Duration::from_secs(3)).map_err(|e| e.to_string())?;
-        Ok(started.elapsed())
-    })
-    .await
-    .map_err(|e| e.to_string())?
-}
-
 /// `GET /health`: ClickHouse (queries), Kafka (the live feed) and the key registry.
 /// 200 when queries can be answered, else 503; Kafka down only degrades the live feed.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let (clickhouse_up, clickhouse) = component(clickhouse_latency(&state).await);
-    let (kafka_up, mut kafka) = component(kafka_latency(&state).await);
+    let (kafka_up, mut kafka) = component(broker_latency(&state.config.kafka).await);
     kafka["live_feed"] = json!(if state.live.is_reading() { "reading" } else { "not reading" });
     let keys = state.key_age();
     let keys_fresh = keys.is_some_and(|age| age < STALE_KEYS);

@@ -5,26 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::json;
-use std::time::{Duration, Instant};
-
-/// Asks the broker for metadata; the latency if it answers.
-async fn broker_latency(state: &AppState) -> Result<Duration, String> {
-    let settings = state.kafka.clone();
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let consumer: BaseConsumer = settings.client_config().create().map_err(|e| e.to_string())?;
-        consumer.fetch_metadata(None, Duration::from_secs(3)).map_err(|e| e.to_string())?;
-        Ok(started.elapsed())
-    })
-    .await
-    .map_err(|e| e.to_string())?
-}
+use wowlogs_kafka::broker_latency;
 
 /// `GET /health`: every component with its status and latency.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let kafka = broker_latency(&state).await;
+    let kafka = broker_latency(&state.kafka).await;
     let up = kafka.is_ok();
     let component = match kafka {
         Ok(latency) => json!({"status": "up", "latency_ms": latency.as_secs_f64() * 1000.0}),
@@ -41,7 +27,7 @@ pub async fn live() -> impl IntoResponse {
 
 /// `GET /health/ready`: the broker answers, so uploads can be published.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    match broker_latency(&state).await {
+    match broker_latency(&state.kafka).await {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "kafka": error}))),
     }
