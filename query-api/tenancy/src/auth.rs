@@ -68,7 +68,7 @@ pub struct KeyCache {
 
 #[derive(Default)]
 struct Snapshot {
-    by_digest: HashMap<Vec<u8>, Principal>,
+    by_digest: HashMap<[u8; 32], Principal>,
     refreshed: Option<Instant>,
 }
 
@@ -91,7 +91,10 @@ impl KeyCache {
     pub fn replace(&self, keys: impl IntoIterator<Item = (ApiKeyRow, GuildRow)>) {
         let by_digest = keys
             .into_iter()
-            .filter_map(|(key, guild)| Some((hex::decode(&key.key_hash).ok()?, Principal::of(&key, &guild))))
+            .filter_map(|(key, guild)| {
+                let digest: [u8; 32] = hex::decode(&key.key_hash).ok()?.try_into().ok()?;
+                Some((digest, Principal::of(&key, &guild)))
+            })
             .collect();
         *self.snapshot.write().expect("key cache lock") =
             Snapshot { by_digest, refreshed: Some(Instant::now()) };
@@ -138,7 +141,7 @@ impl KeyCache {
 
 impl KeyStore for KeyCache {
     fn authenticate(&self, presented: &str) -> Option<Principal> {
-        let digest = hex::decode(keys::hash(presented)).expect("hex from hash");
+        let digest = keys::digest(presented);
         let snapshot = self.snapshot.read().expect("key cache lock");
         let (known, principal) = snapshot.by_digest.get_key_value(&digest)?;
         keys::constant_time_eq(known, &digest).then(|| principal.clone())

@@ -69,7 +69,12 @@ pub fn generate() -> Result<NewKey, getrandom::Error> {
 /// The stored form of a key: hex SHA-256. (Keys carry 256 random bits, so a fast hash
 /// is enough: there is nothing to brute-force.)
 pub fn hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    hex::encode(digest(key))
+}
+
+/// The SHA-256 of a key, as bytes: what [`hash`] writes in hex.
+pub fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
 }
 
 /// Names a key in lists, logs and audits without revealing it.
