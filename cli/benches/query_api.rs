@@ -18,8 +18,11 @@
 mod common;
 #[path = "../../query-api/server/tests/support/load.rs"]
 mod load;
+#[path = "../tests/support/probe.rs"]
+mod probe;
 
 use common::{machine, target_dir};
+use probe::free_port;
 use serde_json::{Value, json};
 use std::io::BufReader;
 use std::process::{Command, Stdio};
@@ -144,10 +147,6 @@ done = function(summary, latency, requests)
 end
 "#;
     lua
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Runs the scenarios against a fresh `wowlogs query-api` with this cache setting.

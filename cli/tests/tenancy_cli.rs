@@ -3,6 +3,7 @@
 
 mod support;
 
+use support::probe::{free_port, http_get_with};
 use support::{clickhouse, run, unique, wowlogs};
 
 #[test]
@@ -42,21 +43,6 @@ fn a_key_is_printed_once_listed_by_id_and_revoked() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("guild 42 does not exist"));
 }
 
-/// `GET path` with a bearer key: the status code (0 when nothing listens yet).
-fn status_with_key(port: u16, path: &str, key: &str) -> u16 {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return 0 };
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\r\n").unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Polls until `path` answers `want` for `key`, at most `limit`; the time it took.
 fn until_status(
     port: u16,
@@ -67,7 +53,7 @@ fn until_status(
 ) -> std::time::Duration {
     let started = std::time::Instant::now();
     loop {
-        let got = status_with_key(port, path, key);
+        let got = http_get_with(port, path, &[("Authorization", &format!("Bearer {key}"))]).0;
         if got == want {
             return started.elapsed();
         }

@@ -1,5 +1,7 @@
 //! Looking at running services from outside: ClickHouse counts, HTTP endpoints and
-//! Prometheus text. Shared by the pipeline tests and the pipeline benchmark.
+//! Prometheus text. Shared by the CLI's tests and its benchmarks (each uses a part).
+
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -23,16 +25,27 @@ pub async fn count(store: &StoreSettings, sql: &str) -> u64 {
 
 /// `GET path` on a local port: (status code, body); (0, "") when nothing listens.
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    http_get_with(port, path, &[])
+}
+
+/// `GET path` on a local port with extra headers (`("Authorization", "Bearer …")`).
+pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return (0, String::new());
     };
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{extra}\r\n").unwrap();
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (code, body)
+}
+
+/// A local port nothing listens on (at the time of asking).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A metric summed over the label sets that contain `label`, from the text exposition.

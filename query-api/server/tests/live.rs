@@ -6,7 +6,6 @@ mod support;
 use futures::StreamExt;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{actor, brokers, config, keys, world};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -240,10 +239,9 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
         max_connections: 0,
     };
     let (key, row) = registry.create_key(&spec, &actor()).await.unwrap();
-    let client = reqwest_like(&address);
     // The running service learns of the new key at its next refresh.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while client.status("/api/v1/encounters/stats", &key.plaintext).await != 200 {
+    while http_status(&address, "/api/v1/encounters/stats", &key.plaintext).await != 200 {
         assert!(Instant::now() < deadline, "a new key works within 5 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -252,7 +250,7 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
 
     let revoked_at = Instant::now();
     registry.revoke_key(&row.key_id, &actor()).await.unwrap();
-    while client.status("/api/v1/encounters/stats", &key.plaintext).await != 401 {
+    while http_status(&address, "/api/v1/encounters/stats", &key.plaintext).await != 401 {
         assert!(revoked_at.elapsed() < Duration::from_secs(5), "revocation took effect within 5 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -266,30 +264,23 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
     };
     assert_eq!(closed["closed"].as_u64(), Some(u64::from(wowlogs_query_api::ws::CLOSE_REVOKED)), "{closed}");
     assert!(revoked_at.elapsed() < Duration::from_secs(5), "within 5 s: {:?}", revoked_at.elapsed());
-    assert_eq!(client.status("/api/v1/encounters/stats", &w.a.key).await, 200, "other keys still work");
+    assert_eq!(
+        http_status(&address, "/api/v1/encounters/stats", &w.a.key).await,
+        200,
+        "other keys still work"
+    );
 }
 
-/// A minimal HTTP/1.1 client over a plain socket (status code only).
-struct Http {
-    address: Arc<String>,
-}
-
-fn reqwest_like(address: &str) -> Http {
-    Http { address: Arc::new(address.to_string()) }
-}
-
-impl Http {
-    async fn status(&self, path: &str, key: &str) -> u16 {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(self.address.as_str()).await.unwrap();
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n",
-            self.address
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.unwrap();
-        let text = String::from_utf8_lossy(&response);
-        text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
-    }
+/// `GET path` with a bearer key over a plain socket: the status code.
+async fn http_status(address: &str, path: &str, key: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
 }
