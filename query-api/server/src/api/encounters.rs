@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_store::rows::EncounterRow;
@@ -669,8 +670,6 @@ pub async fn export(scope: Scope<Query>, Params(params): Params<ExportParams>) -
     attachment(&mut response, &format!("encounters-guild-{guild_id}.{extension}"));
     Ok(response)
 }
-
-use futures::StreamExt;
 
 /// One fight of a streamed export.
 fn write_row(
