@@ -5,7 +5,7 @@
 //! see `common`) with `wowlogs import`, and measures until every raw event and every
 //! fight is queryable in ClickHouse:
 //! - raw rows/s into `combat_events` (end to end, and inside the INSERTs alone, from
-//!   the sink's own `wowlogs_consumer_insert_seconds`);
+//!   the sink's own `wowlogs_consumer_insert_duration_seconds`);
 //! - seconds from the start of the import until the last fight is queryable;
 //! - each consumer's peak RSS and CPU time;
 //! - the sink alone: a fresh group replaying the same events from the topic (nothing
@@ -167,7 +167,7 @@ async fn main() {
     assert_eq!(exact, events, "every event exactly once");
     let sink_metrics = probe::http_get(sink_port, "/metrics").1;
     let insert_seconds =
-        metric_sum(&sink_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
+        metric_sum(&sink_metrics, "wowlogs_consumer_insert_duration_seconds_sum", "table=\"combat_events\"");
     let inserted =
         metric_sum(&sink_metrics, "wowlogs_consumer_rows_inserted_total", "table=\"combat_events\"");
     let (sink_rss, sink_cpu) = stop(sink);
@@ -209,8 +209,11 @@ async fn main() {
     }
     let replay_seconds = replay_started.elapsed().as_secs_f64();
     let replay_metrics = probe::http_get(sink_port, "/metrics").1;
-    let replay_insert_seconds =
-        metric_sum(&replay_metrics, "wowlogs_consumer_insert_seconds_sum", "table=\"combat_events\"");
+    let replay_insert_seconds = metric_sum(
+        &replay_metrics,
+        "wowlogs_consumer_insert_duration_seconds_sum",
+        "table=\"combat_events\"",
+    );
     let (replay_rss, replay_cpu) = stop(replay);
 
     let results = serde_json::json!({

@@ -5,3 +5,4 @@ pub mod analysis;
 pub mod commands;
 pub mod progress;
 pub mod report;
+pub mod telemetry;

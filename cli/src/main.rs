@@ -1,11 +1,10 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::io::IsTerminal;
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 use wowlogs_cli::commands::{
     analyze, consume, import, migrate, query_api, rebuild, retention, serve, synth, tenancy, topics,
 };
+use wowlogs_cli::telemetry::{self, LogFormat};
 
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
@@ -59,20 +58,45 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if cli.log_format == "json" {
-        logs.json().flatten_event(true).init();
-    } else {
-        logs.with_ansi(std::io::stderr().is_terminal()).init();
-    }
-    match run(&cli.command) {
+    let format = if cli.log_format == "json" { LogFormat::Json } else { LogFormat::Text };
+    let telemetry = match telemetry::init(&cli.log, format, &cli.command.service_name()) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::debug!(otlp = telemetry.exporting(), "diagnostics installed");
+    let outcome = run(&cli.command);
+    drop(telemetry); // flushes the spans not exported yet
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Users get the message chain, not a backtrace.
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+impl Command {
+    /// The OpenTelemetry service name (`OTEL_SERVICE_NAME` overrides it).
+    fn service_name(&self) -> String {
+        let name = match self {
+            Command::Analyze(_) => "analyze",
+            Command::Synth(_) => "synth",
+            Command::Topics(_) => "topics",
+            Command::Import(_) => "import",
+            Command::Serve(_) => "producer",
+            Command::QueryApi(_) => "query-api",
+            Command::Migrate(_) => "migrate",
+            Command::Consume(args) => args.group.args().1,
+            Command::Rebuild(_) => "rebuild",
+            Command::Retention(_) => "retention",
+            Command::Guild(_) | Command::ApiKey(_) => "admin",
+        };
+        let name = name.strip_prefix("wowlogs-").unwrap_or(name);
+        format!("wowlogs-{name}")
     }
 }
 

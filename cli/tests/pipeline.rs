@@ -259,7 +259,7 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
     wait_for_guild(&store, guild, &[&analysis], Duration::from_secs(300)).await;
     assert!(saw_not_ready, "readiness reports the outage");
     let (_, metrics) = sink.get("/metrics");
-    let retries = probe::metric_sum(&metrics, "wowlogs_consumer_insert_retries_total{", "");
+    let retries = probe::metric_sum(&metrics, "wowlogs_consumer_insert_failures_total{", "");
     assert!(retries > 0.0, "failed inserts were retried:\n{metrics}");
     sink.stop();
     encounters.stop();

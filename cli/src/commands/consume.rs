@@ -24,6 +24,9 @@ pub enum Group {
     /// `encounters`, `encounter_players`, `encounter_deaths` and `character_logs`, and
     /// a summary of every completed fight on `wowlogs.encounters.v1`.
     Encounters(GroupArgs),
+    /// Both groups in one process, each with its default group id (what a deployment
+    /// scales: every replica joins both groups and takes its share of the partitions).
+    All(GroupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -32,7 +35,7 @@ pub struct GroupArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Consumer group id [default: wowlogs-events-sink or wowlogs-encounters].
+    /// Consumer group id [default: wowlogs-events-sink or wowlogs-encounters]; not with `all`.
     #[arg(long, env = "WOWLOGS_CONSUMER_GROUP")]
     pub group_id: Option<String>,
     /// Rows buffered before an insert.
@@ -75,6 +78,7 @@ impl Group {
         match self {
             Group::EventsSink(group) => (group, events_sink::GROUP_ID),
             Group::Encounters(group) => (group, encounters::GROUP_ID),
+            Group::All(group) => (group, "wowlogs-consumers"),
         }
     }
 }
@@ -97,23 +101,34 @@ impl GroupArgs {
 
 pub fn run_command(args: &ConsumeArgs) -> Result<()> {
     let (group, default_group) = args.group.args();
+    if matches!(args.group, Group::All(_)) && group.group_id.is_some() {
+        anyhow::bail!("--group-id names one group; `consume all` runs both with their default ids");
+    }
     let config = group.config(default_group);
     let metrics = ConsumerMetrics::new();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         wowlogs_store::migrate(&config.store).await.context("migrating ClickHouse")?;
         serve_metrics(&group.metrics_addr, &metrics).await?;
-        tracing::info!(group = config.group_id, "consumer group running");
-        let shutdown = crate::commands::serve::shutdown_signal();
+        let shutdown = crate::commands::serve::shutdown_signal;
+        let sink = || {
+            let config = group.config(events_sink::GROUP_ID);
+            tracing::info!(group = config.group_id, "consumer group running");
+            async { events_sink::run(config, metrics.clone(), shutdown()).await.context("events sink") }
+        };
+        let fights = || {
+            let config = group.config(encounters::GROUP_ID);
+            tracing::info!(group = config.group_id, "consumer group running");
+            async { encounters::run(config, metrics.clone(), shutdown()).await.context("encounter consumer") }
+        };
         match &args.group {
-            Group::EventsSink(_) => {
-                events_sink::run(config, metrics, shutdown).await.context("events sink")?
-            }
-            Group::Encounters(_) => {
-                encounters::run(config, metrics, shutdown).await.context("encounter consumer")?
+            Group::EventsSink(_) => sink().await?,
+            Group::Encounters(_) => fights().await?,
+            Group::All(_) => {
+                tokio::try_join!(sink(), fights())?;
             }
         }
-        tracing::info!("consumer group stopped: batch written, offsets committed");
+        tracing::info!("consumer groups stopped: batches written, offsets committed");
         Ok(())
     })
 }

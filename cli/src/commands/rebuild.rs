@@ -20,6 +20,7 @@ pub fn run(args: &RebuildArgs) -> Result<()> {
     let which = match &args.group {
         Group::EventsSink(_) => Rebuilt::EventsSink,
         Group::Encounters(_) => Rebuilt::Encounters,
+        Group::All(_) => anyhow::bail!("rebuild one group at a time: events-sink, then encounters"),
     };
     let config = group.config(default_group);
     let metrics = ConsumerMetrics::new();

@@ -56,6 +56,7 @@ pub struct Sinks {
 
 impl Sinks {
     /// Writes and empties the batch; returns only once everything is stored.
+    #[tracing::instrument(name = "write_batch", skip_all, fields(group = %self.group, rows = batch.len()))]
     pub async fn write(&self, batch: &mut RowBatch) {
         self.insert(&batch.events).await;
         self.insert(&batch.logs).await;
@@ -72,6 +73,7 @@ impl Sinks {
 
     /// Inserts rows, retrying with exponential backoff (capped at 10 s) until
     /// ClickHouse takes them, so nothing is lost while it is down.
+    #[tracing::instrument(name = "insert", skip_all, fields(table = T::TABLE, rows = rows.len()))]
     async fn insert<T>(&self, rows: &[T])
     where
         T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,

@@ -151,6 +151,7 @@ pub async fn run_group<P: Projection>(
     }
     let consumer: Arc<StreamConsumer<GroupContext>> = Arc::new(client_config.create_with_context(context)?);
     consumer.subscribe(&projection.topics())?;
+    metrics.start(&config.group_id, &projection.topics());
     let producer: FutureProducer = config.kafka.producer_config().create()?;
     let letters = Codec::<DeadLetter>::new().map_err(|e| GroupError::Setup(e.to_string()))?;
     let sinks = Sinks {

@@ -17,7 +17,7 @@ pub struct ConsumerMetrics {
     messages: IntCounterVec,
     rows: IntCounterVec,
     insert_seconds: HistogramVec,
-    insert_retries: IntCounterVec,
+    insert_failures: IntCounterVec,
     dead_letters: IntCounterVec,
     summaries: IntCounterVec,
     commits: IntCounterVec,
@@ -53,9 +53,9 @@ impl ConsumerMetrics {
             "Rows inserted into ClickHouse",
             &["group", "table"],
         );
-        let insert_retries = counter(
-            "wowlogs_consumer_insert_retries_total",
-            "Failed ClickHouse inserts that were retried",
+        let insert_failures = counter(
+            "wowlogs_consumer_insert_failures_total",
+            "Failed ClickHouse inserts (each is retried until ClickHouse takes the rows)",
             &["group", "table"],
         );
         let dead_letters = counter(
@@ -71,15 +71,18 @@ impl ConsumerMetrics {
         let commits =
             counter("wowlogs_consumer_commits_total", "Offset commits by outcome", &["group", "outcome"]);
         let insert_seconds = HistogramVec::new(
-            HistogramOpts::new("wowlogs_consumer_insert_seconds", "Duration of one successful insert")
-                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "wowlogs_consumer_insert_duration_seconds",
+                "Duration of one successful insert",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["group", "table"],
         )
         .expect("valid metric");
         registry.register(Box::new(insert_seconds.clone())).expect("unique metric");
         let lag = IntGaugeVec::new(
             Opts::new(
-                "wowlogs_consumer_lag",
+                "wowlogs_consumer_lag_messages",
                 "Messages between the broker's high watermark and the group's position",
             ),
             &["group", "topic", "partition"],
@@ -94,7 +97,7 @@ impl ConsumerMetrics {
             messages,
             rows,
             insert_seconds,
-            insert_retries,
+            insert_failures,
             dead_letters,
             summaries,
             commits,
@@ -117,6 +120,17 @@ impl ConsumerMetrics {
         self.store_ok.load(Ordering::Relaxed)
     }
 
+    /// Creates the group's series at zero, so that `rate()` and `increase()` see the
+    /// first dead letter or failed commit, not only the second.
+    pub fn start(&self, group: &str, topics: &[&str]) {
+        for topic in topics {
+            self.messages.with_label_values(&[group, topic]);
+            self.dead_letters.with_label_values(&[group, topic]);
+        }
+        self.commits.with_label_values(&[group, "ok"]);
+        self.commits.with_label_values(&[group, "failed"]);
+    }
+
     pub fn consumed(&self, group: &str, topic: &str) {
         self.messages.with_label_values(&[group, topic]).inc();
     }
@@ -125,6 +139,8 @@ impl ConsumerMetrics {
         self.store_ok.store(true, Ordering::Relaxed);
         self.rows.with_label_values(&[group, table]).inc_by(rows as u64);
         self.insert_seconds.with_label_values(&[group, table]).observe(took.as_secs_f64());
+        // The table's failure series exists (at zero) from its first insert on.
+        self.insert_failures.with_label_values(&[group, table]);
     }
 
     pub fn insert_failed(
@@ -136,7 +152,7 @@ impl ConsumerMetrics {
         retry_in: Duration,
     ) {
         self.store_ok.store(false, Ordering::Relaxed);
-        self.insert_retries.with_label_values(&[group, table]).inc();
+        self.insert_failures.with_label_values(&[group, table]).inc();
         tracing::warn!(group, table, rows, %error, retry_in_ms = retry_in.as_millis() as u64, "insert failed; retrying");
     }
 

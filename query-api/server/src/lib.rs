@@ -19,15 +19,18 @@ pub mod ws;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{Html, Response};
 use axum::routing::get;
 use state::{AppState, RequestLog};
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
+pub use wowlogs_tenancy::http::REQUEST_ID;
+use wowlogs_tenancy::http::{request_id, request_span};
 use wowlogs_tenancy::{ApiError, with_deprecation};
 
 pub use state::QueryApiConfig;
@@ -72,30 +75,17 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The header carrying a request's id.
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// The caller's request id if it is sane (≤ 128 visible ASCII characters), else a new one.
-fn request_id(request: &Request) -> HeaderValue {
-    request
-        .headers()
-        .get(REQUEST_ID)
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a header value")
-        })
-}
-
 /// Per request: the request id (propagated or made), one structured log line (id, guild,
 /// route, status, latency), metrics, and the `Deprecation` header for legacy keys.
 async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = request_id(&request);
+    let id = request_id(request.headers());
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let method = request.method().clone();
     let log = RequestLog::default();
     request.extensions_mut().insert(log.clone());
-    let mut response = next.run(request).await;
+    let span = request_span(&method, &route, &id);
+    let mut response = next.run(request).instrument(span.clone()).await;
     let identified = log.0.lock().expect("request log lock").clone();
     if identified.as_ref().is_some_and(|i| i.legacy) {
         response = with_deprecation(response, true);
@@ -105,6 +95,11 @@ async fn observe(State(state): State<AppState>, mut request: Request, next: Next
     let elapsed = started.elapsed();
     let guild_id = identified.as_ref().map(|i| i.guild_id);
     state.metrics.request(&route, status, guild_id, elapsed);
+    span.record("http.response.status_code", status);
+    if let Some(guild_id) = guild_id {
+        span.record("guild_id", guild_id);
+    }
+    let _entered = span.enter();
     tracing::info!(
         request_id = id.to_str().unwrap_or(""),
         guild_id,

@@ -11,7 +11,7 @@ pub struct ApiMetrics {
     registry: Registry,
     requests: IntCounterVec,
     request_duration: HistogramVec,
-    guild_requests: IntCounterVec,
+    guild_requests: HistogramVec,
     live_messages: IntCounterVec,
     connections: IntGauge,
 }
@@ -31,11 +31,17 @@ impl ApiMetrics {
             c
         };
         let requests = counter("wowlogs_api_http_requests_total", "HTTP requests", &["route", "status"]);
-        let guild_requests = counter(
-            "wowlogs_api_guild_requests_total",
-            "Authenticated requests by guild",
+        // Per guild, coarser buckets: guilds times statuses times buckets stays small.
+        let guild_requests = HistogramVec::new(
+            HistogramOpts::new(
+                "wowlogs_api_guild_request_duration_seconds",
+                "Duration of authenticated requests, by guild",
+            )
+            .buckets(vec![0.005, 0.025, 0.1, 0.25, 1.0, 5.0]),
             &["guild_id", "status"],
-        );
+        )
+        .expect("valid metric");
+        registry.register(Box::new(guild_requests.clone())).expect("unique metric");
         let live_messages =
             counter("wowlogs_api_live_messages_total", "Live messages read from the topics", &["type"]);
         let request_duration = HistogramVec::new(
@@ -57,7 +63,9 @@ impl ApiMetrics {
         self.requests.with_label_values(&[route, &status]).inc();
         self.request_duration.with_label_values(&[route, &status]).observe(elapsed.as_secs_f64());
         if let Some(guild) = guild_id {
-            self.guild_requests.with_label_values(&[&guild.to_string(), &status]).inc();
+            self.guild_requests
+                .with_label_values(&[&guild.to_string(), &status])
+                .observe(elapsed.as_secs_f64());
         }
     }
 

@@ -295,7 +295,7 @@ async fn health_reports_each_component_and_metrics_count_requests() {
         metrics.text
     );
     assert!(metrics.text.contains(&format!(
-        "wowlogs_api_guild_requests_total{{guild_id=\"{}\",status=\"200\"}}",
+        "wowlogs_api_guild_request_duration_seconds_count{{guild_id=\"{}\",status=\"200\"}}",
         world().a.guild_id
     )));
     assert!(metrics.text.contains("wowlogs_api_http_request_duration_seconds_bucket"));

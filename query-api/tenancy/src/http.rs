@@ -1,9 +1,39 @@
 //! HTTP errors every service answers alike: JSON `{"error": {"code": "...", "message":
 //! "..."}}` with a stable code.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// The header carrying a request's id: the caller's, or one made for the request.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's request id if it is sane (≤ 128 visible ASCII characters), else a new one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(REQUEST_ID)
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a header value")
+        })
+}
+
+/// The span of one HTTP request. Its fields are the context of every log line written
+/// while the request is served and, with OTLP export on, the attributes of the trace's
+/// root span; `guild_id` and the status are recorded once known.
+pub fn request_span(method: &Method, route: &str, request_id: &HeaderValue) -> tracing::Span {
+    tracing::info_span!(
+        "http_request",
+        otel.name = format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route,
+        request_id = request_id.to_str().unwrap_or(""),
+        guild_id = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    )
+}
 
 /// An error answered to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]

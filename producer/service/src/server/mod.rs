@@ -26,7 +26,9 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tracing::Instrument;
 use wowlogs_kafka::KafkaSettings;
+use wowlogs_tenancy::http::{REQUEST_ID, request_id, request_span};
 
 /// The service's settings.
 #[derive(Debug, Clone)]
@@ -106,12 +108,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Request count and duration by route and status.
+/// Per request: the request id (propagated or made) in the response and in the span
+/// every log line of the request carries, one structured log line, and the request's
+/// count and duration by route and status.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let id = request_id(request.headers());
     let route =
         request.extensions().get::<MatchedPath>().map_or("unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(request).await;
-    state.metrics.request(&route, response.status().as_u16(), started.elapsed());
+    let method = request.method().clone();
+    let span = request_span(&method, &route, &id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    response.headers_mut().insert(REQUEST_ID, id);
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    state.metrics.request(&route, status, elapsed);
+    span.record("http.response.status_code", status);
+    let _entered = span.enter();
+    tracing::info!(method = %method, route, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
     response
 }

@@ -202,7 +202,13 @@ pub async fn upload(
         log_ids: jobs.iter().map(|j| j.log_id).collect(),
     };
     let worker = state.clone();
-    state.jobs.lock().await.spawn_blocking(move || publish_upload(&worker, &upload_id, jobs, spool, &limits));
+    // Parsing and publishing outlive the request: their span carries the upload's id.
+    let span = tracing::info_span!("publish_upload", upload_id, guild_id = guild.0);
+    state
+        .jobs
+        .lock()
+        .await
+        .spawn_blocking(move || span.in_scope(|| publish_upload(&worker, &upload_id, jobs, spool, &limits)));
     Ok(with_deprecation((StatusCode::ACCEPTED, Json(accepted)).into_response(), legacy))
 }
 
