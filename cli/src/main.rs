@@ -2,7 +2,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wowlogs_cli::commands::{
-    analyze, consume, import, migrate, query_api, rebuild, retention, serve, synth, tenancy, topics,
+    analyze, consume, healthcheck, import, migrate, query_api, rebuild, retention, serve, synth, tenancy,
+    topics,
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
@@ -54,6 +55,8 @@ enum Command {
     Guild(tenancy::GuildArgs),
     /// Manage a guild's API keys: create (printed once), list, revoke.
     ApiKey(tenancy::ApiKeyArgs),
+    /// GET a service's health endpoint; exit 0 on 2xx (container health checks).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +97,7 @@ impl Command {
             Command::Rebuild(_) => "rebuild",
             Command::Retention(_) => "retention",
             Command::Guild(_) | Command::ApiKey(_) => "admin",
+            Command::Healthcheck(_) => "healthcheck",
         };
         let name = name.strip_prefix("wowlogs-").unwrap_or(name);
         format!("wowlogs-{name}")
@@ -114,5 +118,6 @@ fn run(command: &Command) -> Result<()> {
         Command::Retention(args) => retention::run(args),
         Command::Guild(args) => tenancy::run_guild(args),
         Command::ApiKey(args) => tenancy::run_api_key(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod consume;
+pub mod healthcheck;
 pub mod import;
 pub mod migrate;
 pub mod query_api;
