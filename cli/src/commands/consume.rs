@@ -35,7 +35,8 @@ pub struct GroupArgs {
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Consumer group id [default: wowlogs-events-sink or wowlogs-encounters]; not with `all`.
+    /// Consumer group id [default: wowlogs-events-sink or wowlogs-encounters]; with `all`,
+    /// a prefix: `<id>-events-sink` and `<id>-encounters`.
     #[arg(long, env = "WOWLOGS_CONSUMER_GROUP")]
     pub group_id: Option<String>,
     /// Rows buffered before an insert.
@@ -101,9 +102,6 @@ impl GroupArgs {
 
 pub fn run_command(args: &ConsumeArgs) -> Result<()> {
     let (group, default_group) = args.group.args();
-    if matches!(args.group, Group::All(_)) && group.group_id.is_some() {
-        anyhow::bail!("--group-id names one group; `consume all` runs both with their default ids");
-    }
     let config = group.config(default_group);
     let metrics = ConsumerMetrics::new();
     let runtime = tokio::runtime::Runtime::new()?;
@@ -111,13 +109,23 @@ pub fn run_command(args: &ConsumeArgs) -> Result<()> {
         wowlogs_store::migrate(&config.store).await.context("migrating ClickHouse")?;
         serve_metrics(&group.metrics_addr, &metrics).await?;
         let shutdown = crate::commands::serve::shutdown_signal;
+        // `all` with --group-id: the id is a prefix of both groups' ids.
+        let prefixed = |default: &str, suffix: &str| match (&args.group, &group.group_id) {
+            (Group::All(_), Some(prefix)) => {
+                let mut config = group.config(default);
+                config.group_id = format!("{prefix}-{suffix}");
+                config.kafka = group.kafka.settings(&config.group_id);
+                config
+            }
+            _ => group.config(default),
+        };
         let sink = || {
-            let config = group.config(events_sink::GROUP_ID);
+            let config = prefixed(events_sink::GROUP_ID, "events-sink");
             tracing::info!(group = config.group_id, "consumer group running");
             async { events_sink::run(config, metrics.clone(), shutdown()).await.context("events sink") }
         };
         let fights = || {
-            let config = group.config(encounters::GROUP_ID);
+            let config = prefixed(encounters::GROUP_ID, "encounters");
             tracing::info!(group = config.group_id, "consumer group running");
             async { encounters::run(config, metrics.clone(), shutdown()).await.context("encounter consumer") }
         };
