@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Applies every migration in schemas/clickhouse/ to a current ClickHouse engine
 (26.x, in-process through chdb) and checks each table's sorting key, so the DDL that
-runs on the local 18.16 server is known to run on current releases too.
+runs on the local 18.16 server is known to run on current releases too; then runs
+every ClickHouse query of the Grafana dashboards (macros and variables expanded) on
+that engine. (The tests run the same queries, with rows, on the local 18.16 server.)
 
 Usage: python3 deploy/checks/clickhouse_ddl_current.py   (needs: pip install chdb-core)
 Prints one 'N passed, M failed' line; exits non-zero on any failure.
 """
+import json
 import pathlib
 import re
 import sys
@@ -42,6 +45,36 @@ with tempfile.TemporaryDirectory() as data:
         else:
             failed += 1
             print(f"FAIL {name}: sorting key {key} does not lead with guild_id", file=sys.stderr)
-print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables")
+    # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
+    dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
+    queries = 0
+    variables = {"guild": "1", "boss": "Mekgineer Thermaplugg", "difficulty": "-1"}
+
+    def expand(sql):
+        sql = re.sub(r"\$__timeFilter\(([^)]*)\)", r"\1 >= toDateTime(946684800) AND \1 <= toDateTime(4102444800)", sql)
+        sql = re.sub(r"\$__timeInterval\(([^)]*)\)", r"toStartOfInterval(toDateTime(\1), INTERVAL 3600 second)", sql)
+        for name, value in variables.items():
+            sql = sql.replace("${%s:sqlstring}" % name, "'" + value.replace("'", "''") + "'")
+            sql = sql.replace("${%s}" % name, value).replace("$" + name, value)
+        return sql
+
+    for board_path in dashboards:
+        board = json.loads(board_path.read_text())
+        panels = list(board.get("panels", []))
+        panels += [p for row in board.get("panels", []) for p in row.get("panels", [])]
+        sqls = [(f"variable {v['name']}", v["query"]) for v in board["templating"]["list"]
+                if v.get("datasource", {}).get("uid") == "clickhouse"]
+        sqls += [(f"panel {p['title']}", t["rawSql"]) for p in panels for t in p.get("targets", [])
+                 if t.get("datasource", {}).get("uid") == "clickhouse"]
+        for where, sql in sqls:
+            queries += 1
+            try:
+                db.query("USE wowlogs")
+                db.query(expand(sql), "CSV")
+                passed += 1
+            except Exception as error:  # noqa: BLE001 - report every failing query
+                failed += 1
+                print(f"FAIL {board_path.name} {where}: {error}", file=sys.stderr)
+print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables, {queries} dashboard queries")
 print(f"ddl: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

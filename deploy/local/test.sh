@@ -3,7 +3,8 @@
 # tests, and the tests against a real Kafka-compatible broker and a real ClickHouse,
 # which it starts (installing them the first time: the broker builds in ~12 minutes,
 # then is cached under ~/.cache/wowlogs; ClickHouse comes from Debian's packages), plus
-# the schema's DDL on a current ClickHouse engine (chdb, from PyPI).
+# the schema's DDL and the dashboards' queries on a current ClickHouse engine (chdb, from
+# PyPI), and the static checks of the production stack (deploy/checks/stack.sh).
 # Usage: deploy/local/test.sh        (from anywhere; needs cargo)
 #
 # Tests read the real combat logs from ../shared/fixtures (override with WOWLOGS_FIXTURES).
@@ -41,6 +42,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> ClickHouse DDL on a current engine (chdb)"
 python3 -c "import chdb" 2>/dev/null || python3 -m pip install --quiet chdb-core
 python3 deploy/checks/clickhouse_ddl_current.py
+echo "==> production stack: static checks (compose, images, env, Prometheus, Alertmanager, Grafana, Kubernetes)"
+deploy/checks/stack.sh
 echo "==> cargo test"
 log="$state/cargo-test.log"
 cargo test --workspace --locked 2>&1 | tee "$log"

