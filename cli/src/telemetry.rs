@@ -13,6 +13,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::io::IsTerminal;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -50,7 +51,8 @@ impl Drop for Telemetry {
 }
 
 /// Installs the global subscriber: `filter` (an `EnvFilter` directive, `warn` when it
-/// does not parse) for both the log lines and the exported spans.
+/// does not parse) chooses the log lines; exported spans are every span at `info` and
+/// above, whatever the log filter (a quiet log does not empty the traces).
 pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
@@ -59,12 +61,13 @@ pub fn init(filter: &str, format: LogFormat, service: &str) -> Result<Telemetry>
             logs.json().flatten_event(true).with_current_span(true).with_span_list(false).boxed()
         }
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).boxed(),
-    };
+    }
+    .with_filter(filter);
     let traces = if exporting_enabled() { Some(tracer_provider(service)?) } else { None };
-    let spans = traces
-        .as_ref()
-        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("wowlogs")));
-    tracing_subscriber::registry().with(filter).with(logs).with(spans).try_init()?;
+    let spans = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("wowlogs")).with_filter(LevelFilter::INFO)
+    });
+    tracing_subscriber::registry().with(logs).with(spans).try_init()?;
     Ok(Telemetry { traces })
 }
 

@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::probe::{free_port, http_get, http_get_with};
-use support::{clickhouse, repo, run, unique, wowlogs};
+use support::{clickhouse, http_service, repo, run, unique, wowlogs};
 
 /// Child processes killed when the test ends, passing or not.
 struct Services(Vec<Child>);
@@ -149,29 +149,17 @@ fn every_metric_the_alerts_and_dashboards_name_is_exposed_by_the_running_service
     let key = key.trim().to_string();
     let bearer = format!("Bearer {key}");
     let (upload_port, consumer_port, api_port) = (free_port(), free_port(), free_port());
-    let spawn = |args: &[&str]| {
+    let _services = Services(vec![
+        http_service("serve", upload_port, &store).spawn().unwrap(),
         wowlogs()
-            .args(args)
-            .args(["--brokers", &brokers])
+            .args(["consume", "all", "--brokers", &brokers, "--group-id", &database, "--batch-age-ms", "300"])
+            .args(["--metrics-addr", &format!("127.0.0.1:{consumer_port}")])
             .args(&store)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap()
-    };
-    let _services = Services(vec![
-        spawn(&["serve", "--listen", &format!("127.0.0.1:{upload_port}")]),
-        spawn(&[
-            "consume",
-            "all",
-            "--group-id",
-            &database,
-            "--metrics-addr",
-            &format!("127.0.0.1:{consumer_port}"),
-            "--batch-age-ms",
-            "300",
-        ]),
-        spawn(&["query-api", "--listen", &format!("127.0.0.1:{api_port}")]),
+            .unwrap(),
+        http_service("query-api", api_port, &store).spawn().unwrap(),
     ]);
     let minute = Duration::from_secs(60);
     for port in [upload_port, consumer_port, api_port] {
@@ -285,20 +273,9 @@ fn with_otel_exporter_otlp_endpoint_set_request_spans_reach_the_collector() {
     let (collector_port, received) = collector();
     let api_port = free_port();
     let _services = Services(vec![
-        wowlogs()
-            .args([
-                "query-api",
-                "--brokers",
-                &support::brokers(),
-                "--listen",
-                &format!("127.0.0.1:{api_port}"),
-            ])
-            .args(&store)
+        http_service("query-api", api_port, &store)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{collector_port}"))
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .env("WOWLOGS_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     ]);

@@ -4,7 +4,7 @@
 mod support;
 
 use support::probe::{free_port, http_get_with};
-use support::{clickhouse, run, unique, wowlogs};
+use support::{clickhouse, http_service, run, unique, wowlogs};
 
 #[test]
 fn a_key_is_printed_once_listed_by_id_and_revoked() {
@@ -65,7 +65,6 @@ fn until_status(
 #[test]
 fn a_key_revoked_with_the_cli_stops_working_on_the_running_upload_service_and_query_api_within_five_seconds()
 {
-    use std::process::Stdio;
     let database = unique("wowlogs_test_revocation");
     let store = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
     run(wowlogs().args(["migrate"]).args(&store));
@@ -75,30 +74,8 @@ fn a_key_revoked_with_the_cli_stops_working_on_the_running_upload_service_and_qu
     let key = key.trim().to_string();
     let (upload_port, api_port) = (free_port(), free_port());
     let mut services = [
-        wowlogs()
-            .args([
-                "serve",
-                "--brokers",
-                &support::brokers(),
-                "--listen",
-                &format!("127.0.0.1:{upload_port}"),
-            ])
-            .args(&store)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-        wowlogs()
-            .args([
-                "query-api",
-                "--brokers",
-                &support::brokers(),
-                "--listen",
-                &format!("127.0.0.1:{api_port}"),
-            ])
-            .args(&store)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+        http_service("serve", upload_port, &store).spawn().unwrap(),
+        http_service("query-api", api_port, &store).spawn().unwrap(),
     ];
     let minute = std::time::Duration::from_secs(60);
     // Authenticated: an unknown upload is 404, the stats 200.

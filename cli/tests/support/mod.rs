@@ -46,6 +46,18 @@ pub fn wowlogs() -> Command {
     command
 }
 
+/// `wowlogs <command>` (`serve` or `query-api`) on a local port, against the test broker
+/// and the ClickHouse of `store` (`--clickhouse-url … --database …`); logs to stderr.
+pub fn http_service(command: &str, port: u16, store: &[String]) -> Command {
+    let mut service = wowlogs();
+    service
+        .args([command, "--brokers", &brokers(), "--listen", &format!("127.0.0.1:{port}")])
+        .args(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    service
+}
+
 /// Runs a command to success, returning its standard output.
 pub fn run(command: &mut Command) -> String {
     let output = command.output().unwrap();
