@@ -61,17 +61,7 @@ fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
 }
 
 fn guild(guild_id: i64, name: &str) -> GuildRow {
-    GuildRow {
-        guild_id,
-        name: name.into(),
-        server: String::new(),
-        region: String::new(),
-        faction: String::new(),
-        settings: "{}".into(),
-        active: 1,
-        created: 0,
-        version: 1,
-    }
+    GuildRow::active(guild_id, name, 1)
 }
 
 /// A registry key as `wowlogs api-key create` stores it (its hash), with no limit of its

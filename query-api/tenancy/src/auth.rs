@@ -240,17 +240,7 @@ mod tests {
     }
 
     fn guild_row(guild_id: i64, name: &str) -> GuildRow {
-        GuildRow {
-            guild_id,
-            name: name.into(),
-            server: String::new(),
-            region: String::new(),
-            faction: String::new(),
-            settings: "{}".into(),
-            active: 1,
-            created: 0,
-            version: 1,
-        }
+        GuildRow::active(guild_id, name, 1)
     }
 
     #[test]

@@ -36,6 +36,23 @@ impl TableRow for GuildRow {
     ];
 }
 
+impl GuildRow {
+    /// A new, active guild with no server, region, faction or settings.
+    pub fn active(guild_id: i64, name: &str, created_ms: i64) -> Self {
+        GuildRow {
+            guild_id,
+            name: name.to_string(),
+            server: String::new(),
+            region: String::new(),
+            faction: String::new(),
+            settings: "{}".into(),
+            active: 1,
+            created: datetime(created_ms),
+            version: created_ms as u64,
+        }
+    }
+}
+
 /// `api_keys`: one row per key (its hash only), replaced by each change.
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
 pub struct ApiKeyRow {
@@ -225,15 +242,10 @@ impl Registry {
             self.store.client().query("SELECT max(guild_id) AS id FROM guilds").fetch_one::<MaxId>().await?;
         let now = now_ms();
         let row = GuildRow {
-            guild_id: max.id + 1,
-            name: guild.name.trim().to_string(),
             server: guild.server.clone(),
             region: guild.region.clone(),
             faction: guild.faction.clone(),
-            settings: "{}".into(),
-            active: 1,
-            created: datetime(now),
-            version: now as u64,
+            ..GuildRow::active(max.id + 1, guild.name.trim(), now)
         };
         self.insert(&row).await?;
         let detail =
