@@ -101,12 +101,11 @@ impl GroupArgs {
 }
 
 pub fn run_command(args: &ConsumeArgs) -> Result<()> {
-    let (group, default_group) = args.group.args();
-    let config = group.config(default_group);
+    let (group, _) = args.group.args();
     let metrics = ConsumerMetrics::new();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        wowlogs_store::migrate(&config.store).await.context("migrating ClickHouse")?;
+        wowlogs_store::migrate(&group.store.settings()).await.context("migrating ClickHouse")?;
         serve_metrics(&group.metrics_addr, &metrics).await?;
         let shutdown = crate::commands::serve::shutdown_signal;
         // `all` with --group-id: the id is a prefix of both groups' ids.
