@@ -38,7 +38,9 @@ pub fn status(url: &str, timeout: Duration) -> Result<u16> {
         .with_context(|| format!("connecting to {authority}"))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n")?;
+    // One write: a server may answer and close after the first segment it reads.
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut head = [0u8; 64];
     let read = stream.read(&mut head).with_context(|| format!("reading the answer of {url}"))?;
     let line = String::from_utf8_lossy(&head[..read]);
@@ -78,8 +80,13 @@ mod tests {
         let server = std::thread::spawn(move || {
             for answer in ["HTTP/1.1 200 OK\r\n\r\nup", "HTTP/1.1 503 Service Unavailable\r\n\r\n"] {
                 let (mut stream, _) = listener.accept().unwrap();
-                let mut request = [0u8; 256];
-                let _ = stream.read(&mut request).unwrap();
+                // Read the whole request head, as a server does, then answer and close.
+                let (mut request, mut buf) = (Vec::new(), [0u8; 256]);
+                while !request.ends_with(b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).unwrap();
+                    assert!(n > 0, "the request ended before its head did");
+                    request.extend_from_slice(&buf[..n]);
+                }
                 stream.write_all(answer.as_bytes()).unwrap();
             }
         });
