@@ -18,6 +18,23 @@ if [ ! -d "$fixtures" ]; then
 fi
 export WOWLOGS_FIXTURES="$fixtures"
 
+# One build per run: incremental artifacts would only double the target directory.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# A full disk shows up much later as ClickHouse failing inserts in the middle of a test;
+# say so up front (the measured footprint of a cold run is in the README, "The two commands").
+need_gib="${WOWLOGS_TEST_MIN_FREE_GIB:-4}"
+target_dir="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$target_dir"
+for dir in "$target_dir" "${TMPDIR:-/tmp}"; do
+  free_kib="$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')"
+  if [ "$free_kib" -lt $((need_gib * 1024 * 1024)) ]; then
+    echo "error: only $((free_kib / 1024)) MiB free under $dir; the tests need about ${need_gib} GiB" >&2
+    echo "       (free space, or set WOWLOGS_TEST_MIN_FREE_GIB if you know a warm run needs less)" >&2
+    exit 1
+  fi
+done
+
 # Fresh servers for the tests that talk to Kafka and ClickHouse: an in-memory broker
 # (built once, cached) and a ClickHouse with a throwaway data directory.
 state="$(mktemp -d)"
