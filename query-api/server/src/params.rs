@@ -70,8 +70,9 @@ pub fn text(name: &str, value: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
-/// Pagination.
+/// Pagination; also the whole query of the lists that have no other filter.
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct Page {
     /// Page number, from 1.

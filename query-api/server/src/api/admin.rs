@@ -269,32 +269,14 @@ pub struct Audited {
     pub entry: AuditEntry,
 }
 
-/// Audit page parameters.
-#[derive(Debug, Clone, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditParams {
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page (default 50, at most 500).
-    pub per_page: Option<u32>,
-}
-
-impl Validate for AuditParams {
-    fn validate(&self) -> Result<(), ApiError> {
-        Page { page: self.page, per_page: self.per_page }.validate()
-    }
-}
-
 /// The guild's audit trail, newest first.
 #[utoipa::path(
     get, path = "/api/v1/admin/audit", tag = "admin",
-    params(AuditParams),
+    params(Page),
     security(("bearer" = ["admin"])),
     responses((status = 200, description = "A page of audit entries", body = Guilded<Paged<Audited>>))
 )]
-pub async fn audit(scope: Scope<Admin>, Params(params): Params<AuditParams>) -> Result<Response, ApiError> {
-    let page = Page { page: params.page, per_page: params.per_page };
+pub async fn audit(scope: Scope<Admin>, Params(page): Params<Page>) -> Result<Response, ApiError> {
     let total = scope
         .db
         .first::<Count>(&Sql::new("SELECT count() AS n FROM audit_log WHERE {guild}"))

@@ -1,12 +1,12 @@
 //! `/api/v1/logs` and `/api/v1/uploads/{id}`: what the guild uploaded and how it went.
 
 use super::{Count, Guilded, Paged, guilded, json};
-use crate::params::{Page, Params, PathId, Validate, rfc3339};
+use crate::params::{Page, Params, PathId, rfc3339};
 use crate::scope::Sql;
 use crate::state::{AppState, Query, Scope};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use wowlogs_tenancy::ApiError;
 
 const LOG_COLUMNS: &str = "log_id, upload_id, file_name, state, content_sha256, bytes_read, lines, events, \
@@ -73,32 +73,14 @@ impl From<LogRecord> for Log {
     }
 }
 
-/// Log list parameters.
-#[derive(Debug, Clone, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct LogFilter {
-    /// Page number, from 1.
-    pub page: Option<u32>,
-    /// Items per page (default 50, at most 500).
-    pub per_page: Option<u32>,
-}
-
-impl Validate for LogFilter {
-    fn validate(&self) -> Result<(), ApiError> {
-        Page { page: self.page, per_page: self.per_page }.validate()
-    }
-}
-
 /// The guild's logs, most recently updated first.
 #[utoipa::path(
     get, path = "/api/v1/logs", tag = "logs",
-    params(LogFilter),
+    params(Page),
     security(("bearer" = ["query"])),
     responses((status = 200, description = "A page of logs", body = Guilded<Paged<Log>>))
 )]
-pub async fn list(scope: Scope<Query>, Params(filter): Params<LogFilter>) -> Result<Response, ApiError> {
-    let page = Page { page: filter.page, per_page: filter.per_page };
+pub async fn list(scope: Scope<Query>, Params(page): Params<Page>) -> Result<Response, ApiError> {
     let total = scope
         .db
         .first::<Count>(&Sql::new("SELECT count() AS n FROM logs FINAL WHERE {guild}"))
