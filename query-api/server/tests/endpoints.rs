@@ -183,6 +183,8 @@ async fn logs_and_uploads_show_what_was_uploaded() {
     assert_eq!(logs.status, StatusCode::OK, "{}", logs.text);
     assert_eq!(logs.json["total"].as_u64(), Some(2));
     assert!(logs.json["items"].as_array().unwrap().iter().all(|l| l["state"] == "completed"));
+    let misspelt = get(&app, "/api/v1/logs?pages=2", Some(&a.key)).await;
+    assert_eq!(misspelt.status, StatusCode::BAD_REQUEST, "an unknown parameter is refused, not ignored");
     let upload = get(&app, &format!("/api/v1/uploads/{}", a.upload_ids[0]), Some(&a.key)).await;
     assert_eq!(upload.status, StatusCode::OK, "{}", upload.text);
     assert_eq!(upload.json["status"], "completed");
