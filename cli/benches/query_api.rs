@@ -16,7 +16,7 @@
 //! `target/benchmarks/query_api.json`.
 
 mod common;
-#[path = "../../query-api/server/tests/support/load.rs"]
+#[path = "../../query-api/tests/support/load.rs"]
 mod load;
 #[path = "../tests/support/probe.rs"]
 mod probe;

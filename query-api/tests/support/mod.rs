@@ -74,7 +74,7 @@ pub fn brokers() -> String {
 pub fn fixture(name: &str) -> PathBuf {
     std::env::var_os("WOWLOGS_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
         .join(name)
 }
 

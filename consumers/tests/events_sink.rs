@@ -38,7 +38,7 @@ fn servers(test: &str) -> (KafkaSettings, StoreSettings) {
 fn fixture(name: &str) -> PathBuf {
     std::env::var_os("WOWLOGS_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
         .join(name)
 }
 

@@ -20,7 +20,7 @@ const PARTITION: i32 = 5;
 fn fixture_events(name: &str) -> Vec<CombatEvent> {
     let path = std::env::var_os("WOWLOGS_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
         .join(name);
     parse(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
 }

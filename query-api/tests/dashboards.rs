@@ -13,7 +13,7 @@ use wowlogs_store::StoreSettings;
 const CLICKHOUSE_UID: &str = "clickhouse";
 
 fn dashboards() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../grafana/dashboards");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../grafana/dashboards");
     let mut found: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())

@@ -44,7 +44,7 @@ fn producer(settings: &KafkaSettings) -> FutureProducer {
 fn fixture(name: &str) -> PathBuf {
     std::env::var_os("WOWLOGS_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
         .join(name)
 }
 

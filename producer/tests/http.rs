@@ -82,7 +82,7 @@ fn registered(key: &str, guild: GuildRow, permissions: &[&str]) -> (ApiKeyRow, G
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::env::var_os("WOWLOGS_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
         .join(name);
     std::fs::read(path).unwrap()
 }
