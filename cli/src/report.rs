@@ -6,7 +6,7 @@ use std::fmt::Write;
 use wowlogs_encounters::spec_name;
 use wowlogs_parser::civil_from_days;
 pub use wowlogs_parser::group_thousands as group;
-use wowlogs_schemas::{FightKind, FightSummary};
+use wowlogs_schemas::{FightKind, FightSummary, Named};
 
 /// Renders every fight of a log, then the log's counts and problems.
 pub fn render(analysis: &LogAnalysis) -> String {
@@ -51,7 +51,7 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         (true, FightKind::Arena, Some(false)) => "LOSS",
         (true, FightKind::Arena, None) => "ENDED",
     };
-    let mut details = vec![fight.kind.as_str().replace('_', " ")];
+    let mut details = vec![fight.kind.name().replace('_', " ")];
     if let Some(id) = fight.encounter_id {
         details.push(format!("id {id}"));
     }

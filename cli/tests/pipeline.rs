@@ -17,6 +17,7 @@ const FIXTURES: [&str; 4] = [
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn every_fixture_lands_in_clickhouse_exactly_as_analyze_reports_it() {
     let guild = 4001;
     let database = unique("wowlogs_test_e2e");
@@ -134,6 +135,7 @@ async fn clean_run(clickhouse: &str, guild: i64, expected: &Analysis) -> Vec<(St
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn consumers_killed_mid_import_restart_to_identical_tables() {
     let guild = fresh_guild(5_000_000);
     let dir = tempfile::tempdir().unwrap();
@@ -218,6 +220,7 @@ impl Drop for OwnClickHouse {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identically() {
     let own = OwnClickHouse {
         state: tempfile::tempdir().unwrap(),
@@ -269,6 +272,7 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_go_on() {
     let guild = fresh_guild(7_000_000);
     let database = unique("wowlogs_test_rebuild");

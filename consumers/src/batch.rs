@@ -4,10 +4,9 @@
 //! published. Only after both may the offsets move.
 
 use crate::metrics::ConsumerMetrics;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::record_headers;
-use wowlogs_schemas::topics::{ENCOUNTERS, guild_key};
+use wowlogs_kafka::{PublishError, publish};
 use wowlogs_schemas::{Codec, EncounterSummary};
 use wowlogs_store::rows::{
     CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow,
@@ -97,21 +96,16 @@ impl Sinks {
 
     /// Publishes fight summaries, each retried until the broker acknowledges it.
     async fn publish(&self, summaries: &[EncounterSummary]) {
-        let mut buf = Vec::new();
         for summary in summaries {
-            buf.clear();
-            if let Err(error) = self.summaries.encode(summary, &mut buf) {
-                tracing::error!(%error, "could not encode a fight summary");
-                continue;
-            }
-            let key = guild_key(summary.guild_id);
             let mut delay = Duration::from_millis(100);
             loop {
-                let headers = record_headers(summary.guild_id, summary.log_id, self.summaries.fingerprint());
-                let record = FutureRecord::to(ENCOUNTERS.name).key(&key).payload(&buf).headers(headers);
-                match self.producer.send(record, Duration::from_secs(30)).await {
-                    Ok(_) => break,
-                    Err((error, _)) => {
+                match publish(&self.producer, &self.summaries, summary, Duration::from_secs(30)).await {
+                    Ok(()) => break,
+                    Err(PublishError::Encode(error)) => {
+                        tracing::error!(%error, "could not encode a fight summary");
+                        break;
+                    }
+                    Err(error) => {
                         tracing::warn!(group = %self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(Duration::from_secs(10));

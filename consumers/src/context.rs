@@ -1,8 +1,8 @@
 //! The consumer's librdkafka context: statistics into the lag gauges, and the
 //! assignment that works around tansu skipping part of a record batch.
 
-use crate::group::PerPartition;
 use crate::metrics::ConsumerMetrics;
+use crate::partitions::PerPartition;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;

@@ -10,17 +10,18 @@
 use crate::batch::{RowBatch, Sinks};
 use crate::context::GroupContext;
 use crate::metrics::ConsumerMetrics;
+use crate::partitions::PerPartition;
+pub use crate::partitions::TopicPartition;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::{KafkaSettings, record_headers};
-use wowlogs_schemas::topics::{DEAD_LETTER, guild_key};
-use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId};
+use wowlogs_kafka::{KafkaSettings, publish};
+use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
 use wowlogs_store::StoreSettings;
 
 /// One record as a projection sees it.
@@ -30,50 +31,6 @@ pub struct Record<'a> {
     pub partition: i32,
     pub offset: i64,
     pub payload: &'a [u8],
-}
-
-/// A (topic, partition) pair.
-pub type TopicPartition = (String, i32);
-
-/// A value per (topic, partition), read and written with a borrowed topic name: the
-/// group loop touches it for every record, so only a topic's first entry allocates.
-#[derive(Debug)]
-pub struct PerPartition<V>(HashMap<String, HashMap<i32, V>>);
-
-impl<V> Default for PerPartition<V> {
-    fn default() -> Self {
-        Self(HashMap::new())
-    }
-}
-
-impl<V: Copy> PerPartition<V> {
-    pub fn get(&self, topic: &str, partition: i32) -> Option<V> {
-        self.0.get(topic).and_then(|partitions| partitions.get(&partition)).copied()
-    }
-
-    pub fn insert(&mut self, topic: &str, partition: i32, value: V) {
-        match self.0.get_mut(topic) {
-            Some(partitions) => {
-                partitions.insert(partition, value);
-            }
-            None => {
-                self.0.entry(topic.to_string()).or_default().insert(partition, value);
-            }
-        }
-    }
-
-    /// Keeps the entries of the (topic, partition) pairs in `keep`.
-    pub fn retain(&mut self, keep: &HashSet<TopicPartition>) {
-        for (topic, partitions) in &mut self.0 {
-            partitions.retain(|partition, _| keep.contains(&(topic.clone(), *partition)));
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, i32, V)> {
-        self.0
-            .iter()
-            .flat_map(|(topic, partitions)| partitions.iter().map(move |(p, v)| (topic.as_str(), *p, *v)))
-    }
 }
 
 /// What turns a group's records into rows. Implementations hold no I/O.
@@ -371,19 +328,9 @@ async fn poison(
         code: "undecodable".into(),
         message: format!("{}[{}]@{}: {reason}", message.topic(), message.partition(), message.offset()),
         raw: message.payload().unwrap_or_default().to_vec(),
-        timestamp_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        timestamp_ms: now_ms(),
     };
-    let mut buf = Vec::new();
-    if let Err(error) = codec.encode(&letter, &mut buf) {
-        tracing::error!(%error, "could not encode the dead letter of an undecodable record");
-        return;
-    }
-    let key = guild_key(letter.guild_id);
-    let headers = record_headers(letter.guild_id, letter.log_id, codec.fingerprint());
-    let record = FutureRecord::to(DEAD_LETTER.name).key(&key).payload(&buf).headers(headers);
-    if let Err((error, _)) = producer.send(record, Duration::from_secs(30)).await {
+    if let Err(error) = publish(producer, codec, &letter, Duration::from_secs(30)).await {
         tracing::error!(%error, "could not dead-letter an undecodable record");
     }
 }

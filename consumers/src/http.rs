@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use wowlogs_http::health::metrics_text;
 
 /// `/health/live`, `/health/ready` and `/metrics`.
 pub fn router(metrics: ConsumerMetrics) -> Router {
@@ -26,5 +27,5 @@ async fn ready(State(metrics): State<ConsumerMetrics>) -> impl IntoResponse {
 }
 
 async fn render(State(metrics): State<ConsumerMetrics>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
+    metrics_text(metrics.render())
 }

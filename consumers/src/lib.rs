@@ -16,4 +16,5 @@ pub mod events_sink;
 pub mod group;
 pub mod http;
 pub mod metrics;
+mod partitions;
 pub mod rebuild;

@@ -61,9 +61,9 @@ python3 -c "import chdb" 2>/dev/null || python3 -m pip install --quiet chdb-core
 python3 deploy/checks/clickhouse_ddl_current.py
 echo "==> production stack: static checks (compose, images, env, Prometheus, Alertmanager, Grafana, Kubernetes)"
 deploy/checks/stack.sh
-echo "==> cargo test"
+echo "==> cargo test (every test, the ones marked #[ignore] for needing these servers included)"
 log="$state/cargo-test.log"
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

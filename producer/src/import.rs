@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 use wowlogs_kafka::Outbox;
 use wowlogs_parser::{InputError, ParseOptions, YearHint, for_each_log};
+use wowlogs_schemas::now_ms;
 use wowlogs_schemas::{GuildId, UploadState};
 
 /// How to import.
@@ -325,9 +326,4 @@ fn log_name(file: &Path, entry: Option<&str>) -> String {
         Some(entry) => format!("{}:{entry}", file.display()),
         None => file.display().to_string(),
     }
-}
-
-/// Wall-clock time for status records (the edge of the system may read the clock).
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

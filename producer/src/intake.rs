@@ -9,9 +9,8 @@
 use std::cell::{Cell, RefCell};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::{Outbox, OutboxError, record_headers};
+use wowlogs_kafka::{Outbox, OutboxError, Route, encode};
 use wowlogs_parser::{LogReader, ParseOptions};
-use wowlogs_schemas::topics::{COMBAT_EVENTS, DEAD_LETTER, UPLOADS, guild_key};
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, LogId, UploadState, UploadStatus, WireError};
 
 /// Which log to publish, and from where.
@@ -144,9 +143,8 @@ fn publish_lines(
     counts: &mut IntakeCounts,
     acked_through: &Cell<i64>,
 ) -> Result<(), IntakeError> {
-    let key = guild_key(job.guild_id);
-    let event_headers = record_headers(job.guild_id, job.log_id, encoders.events.fingerprint());
-    let letter_headers = record_headers(job.guild_id, job.log_id, encoders.dead_letters.fingerprint());
+    let event_route = Route::of(&encoders.events, job.guild_id, job.log_id);
+    let letter_route = Route::of(&encoders.dead_letters, job.guild_id, job.log_id);
     let options = ParseOptions { keep_raw: true, ..job.options }.for_log(job.guild_id, job.log_id);
     let mut reader = LogReader::new(input, options);
     // The outbox reports acknowledgements in send order, so the last acknowledged line
@@ -179,14 +177,7 @@ fn publish_lines(
         match parsed.result {
             Ok(event) => {
                 encoders.events.encode(&event, &mut buf)?;
-                outbox.send(
-                    COMBAT_EVENTS.name,
-                    &key,
-                    &buf,
-                    event_headers.clone(),
-                    Tag::Line(line),
-                    &mut on_ack,
-                )?;
+                outbox.send(&event_route, &buf, Tag::Line(line), &mut on_ack)?;
                 counts.events += 1;
                 pending_throttle += 1;
             }
@@ -204,14 +195,7 @@ fn publish_lines(
                     timestamp_ms: now_ms(),
                 };
                 encoders.dead_letters.encode(&letter, &mut buf)?;
-                outbox.send(
-                    DEAD_LETTER.name,
-                    &key,
-                    &buf,
-                    letter_headers.clone(),
-                    Tag::Line(line),
-                    &mut on_ack,
-                )?;
+                outbox.send(&letter_route, &buf, Tag::Line(line), &mut on_ack)?;
                 counts.dead_letters += 1;
             }
         }
@@ -260,9 +244,8 @@ pub fn publish_status(
 ) -> Result<(), IntakeError> {
     let status = status_of(job, state, counts, reason, now_ms());
     let mut buf = Vec::with_capacity(256);
-    encoders.statuses.encode(&status, &mut buf)?;
-    let headers = record_headers(job.guild_id, job.log_id, encoders.statuses.fingerprint());
-    outbox.send(UPLOADS.name, &guild_key(job.guild_id), &buf, headers, Tag::Status, on_ack)?;
+    let route = encode(&encoders.statuses, &status, &mut buf)?;
+    outbox.send(&route, &buf, Tag::Status, on_ack)?;
     Ok(())
 }
 

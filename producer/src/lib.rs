@@ -6,3 +6,4 @@ pub mod import;
 pub mod intake;
 pub mod registry;
 pub mod server;
+pub mod uploads;

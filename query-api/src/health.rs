@@ -1,24 +1,17 @@
-//! `/health` (each component with its status and latency), `/health/live`,
-//! `/health/ready` and `/metrics`.
+//! `/health` (each component with its status and latency), `/health/ready` and `/metrics`.
 
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
+use wowlogs_http::health::{component, metrics_text};
 use wowlogs_kafka::broker_latency;
 
 /// Keys older than this mean the registry has not been read for a while.
 const STALE_KEYS: Duration = Duration::from_secs(30);
-
-fn component(result: Result<Duration, String>) -> (bool, Value) {
-    match result {
-        Ok(latency) => (true, json!({"status": "up", "latency_ms": latency.as_secs_f64() * 1000.0})),
-        Err(error) => (false, json!({"status": "down", "error": error})),
-    }
-}
 
 async fn clickhouse_latency(state: &AppState) -> Result<Duration, String> {
     let started = Instant::now();
@@ -52,11 +45,6 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `GET /health/live`: the process is serving.
-pub async fn live() -> impl IntoResponse {
-    Json(json!({"status": "up"}))
-}
-
 /// `GET /health/ready`: ClickHouse answers and the keys have been read.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match clickhouse_latency(&state).await {
@@ -72,5 +60,5 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    metrics_text(state.metrics.render())
 }

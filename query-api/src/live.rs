@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use wowlogs_kafka::KafkaSettings;
 use wowlogs_schemas::topics::{ENCOUNTERS, UPLOADS};
-use wowlogs_schemas::{Codec, EncounterSummary, GuildId, UploadState, UploadStatus};
+use wowlogs_schemas::{Codec, EncounterSummary, GuildId, Named, UploadStatus};
 
 /// Players an `encounter_complete` message lists.
 pub const TOP_PLAYERS: usize = 5;
@@ -30,12 +30,7 @@ pub struct LiveMessage {
 impl LiveMessage {
     /// Upload parsing progress.
     pub fn progress(status: &UploadStatus) -> Self {
-        let state = match status.state {
-            UploadState::Accepted => "accepted",
-            UploadState::Parsing => "parsing",
-            UploadState::Completed => "completed",
-            UploadState::Failed => "failed",
-        };
+        let state = status.state.name();
         let percent = status
             .bytes_total
             .filter(|total| *total > 0)
@@ -80,7 +75,7 @@ impl LiveMessage {
                 "id": id.to_string(),
                 "log_id": summary.log_id.0.to_string(),
                 "boss_name": fight.name,
-                "kind": crate::api::kind_name(&fight.kind),
+                "kind": fight.kind.name(),
                 "difficulty": fight.difficulty,
                 "kill": fight.kill,
                 "duration_ms": fight.duration_ms,

@@ -57,18 +57,6 @@ impl ApiMetrics {
         Self { registry, requests, request_duration, guild_requests, live_messages, connections }
     }
 
-    /// One answered request.
-    pub fn request(&self, route: &str, status: u16, guild_id: Option<i64>, elapsed: Duration) {
-        let status = status.to_string();
-        self.requests.with_label_values(&[route, &status]).inc();
-        self.request_duration.with_label_values(&[route, &status]).observe(elapsed.as_secs_f64());
-        if let Some(guild) = guild_id {
-            self.guild_requests
-                .with_label_values(&[&guild.to_string(), &status])
-                .observe(elapsed.as_secs_f64());
-        }
-    }
-
     /// One message read from the topics for the live feed.
     pub fn live_message(&self, kind: &str) {
         self.live_messages.with_label_values(&[kind]).inc();
@@ -84,5 +72,19 @@ impl ApiMetrics {
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
         String::from_utf8(out).expect("prometheus text is UTF-8")
+    }
+}
+
+impl wowlogs_http::RequestMetrics for ApiMetrics {
+    /// One answered request, by route and status, and by guild when authenticated.
+    fn request(&self, route: &str, status: u16, guild_id: Option<i64>, elapsed: Duration) {
+        let status = status.to_string();
+        self.requests.with_label_values(&[route, &status]).inc();
+        self.request_duration.with_label_values(&[route, &status]).observe(elapsed.as_secs_f64());
+        if let Some(guild) = guild_id {
+            self.guild_requests
+                .with_label_values(&[&guild.to_string(), &status])
+                .observe(elapsed.as_secs_f64());
+        }
     }
 }

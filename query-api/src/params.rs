@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
-use wowlogs_tenancy::ApiError;
+use wowlogs_http::ApiError;
 
 /// Longest accepted text filter (a boss or character name).
 pub const MAX_TEXT: usize = 128;

@@ -16,8 +16,8 @@ use clickhouse::{Client, Row, RowOwned, RowRead};
 use moka::future::Cache;
 use std::sync::Arc;
 use std::time::Duration;
+use wowlogs_http::ApiError;
 use wowlogs_schemas::GuildId;
-use wowlogs_tenancy::ApiError;
 
 /// The placeholder a query writes where the guild condition goes.
 pub const GUILD: &str = "{guild}";

@@ -1,22 +1,19 @@
-//! The service's configuration and shared state, and the authentication extractor that
-//! turns a request into a guild-scoped database handle.
+//! The service's configuration and shared state.
 
 use crate::live::LiveFeed;
 use crate::metrics::ApiMetrics;
-use crate::scope::{AnswerCaches, GuildDb};
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
+use crate::scope::AnswerCaches;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wowlogs_http::ApiError;
 use wowlogs_kafka::KafkaSettings;
 use wowlogs_store::StoreSettings;
-use wowlogs_tenancy::{ApiError, KeyStore, Permission, Principal, authorize};
+use wowlogs_tenancy::{KeyStore, Principal};
 
 /// Everything `wowlogs query-api` is configured with.
 #[derive(Debug, Clone)]
@@ -34,17 +31,6 @@ pub struct QueryApiConfig {
     pub max_connections: usize,
 }
 
-/// Who answered a request, for its log line and metrics: filled in by the extractor.
-#[derive(Debug, Clone, Default)]
-pub struct RequestLog(pub Arc<Mutex<Option<Identified>>>);
-
-#[derive(Debug, Clone)]
-pub struct Identified {
-    pub guild_id: i64,
-    pub key_id: String,
-    pub legacy: bool,
-}
-
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -54,7 +40,7 @@ pub struct AppState {
     pub metrics: ApiMetrics,
     pub live: LiveFeed,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
-    caches: AnswerCaches,
+    pub(crate) caches: AnswerCaches,
     connections: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -78,7 +64,7 @@ impl AppState {
     }
 
     /// Takes one request from the key's bucket; 429 with `Retry-After` when empty.
-    fn admit(&self, principal: &Principal) -> Result<(), ApiError> {
+    pub(crate) fn admit(&self, principal: &Principal) -> Result<(), ApiError> {
         self.limiter.check_key(&principal.key_id).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::rate_limited(
@@ -121,64 +107,5 @@ impl Drop for ConnectionGuard {
                 open.remove(&self.key_id);
             }
         }
-    }
-}
-
-/// The permission an endpoint needs.
-pub trait Needs: Send + Sync + 'static {
-    const PERMISSION: Permission;
-}
-
-/// Endpoints that read a guild's data.
-pub struct Query;
-/// The live WebSocket feed.
-pub struct Stream;
-/// Guild administration.
-pub struct Admin;
-
-impl Needs for Query {
-    const PERMISSION: Permission = Permission::Query;
-}
-impl Needs for Stream {
-    const PERMISSION: Permission = Permission::Stream;
-}
-impl Needs for Admin {
-    const PERMISSION: Permission = Permission::Admin;
-}
-
-/// An authenticated, authorized and admitted caller, with its guild's view of the data.
-/// Every handler that touches guild data takes one: there is no other way to a
-/// [`GuildDb`].
-pub struct Scope<P> {
-    pub principal: Principal,
-    pub db: GuildDb,
-    _needs: PhantomData<P>,
-}
-
-impl<P> Scope<P> {
-    pub fn guild_id(&self) -> i64 {
-        self.principal.guild_id.0
-    }
-
-    pub fn guild_name(&self) -> &str {
-        &self.principal.guild_name
-    }
-}
-
-impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = authorize(state.keys.as_ref(), &parts.headers, &[P::PERMISSION])?;
-        if let Some(log) = parts.extensions.get::<RequestLog>() {
-            *log.0.lock().expect("request log lock") = Some(Identified {
-                guild_id: caller.principal.guild_id.0,
-                key_id: caller.principal.key_id.clone(),
-                legacy: caller.legacy,
-            });
-        }
-        state.admit(&caller.principal)?;
-        let db = GuildDb::new(state.client.clone(), caller.principal.guild_id, state.caches.clone());
-        Ok(Scope { principal: caller.principal, db, _needs: PhantomData })
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /ws`: the live feed of the caller's guild over a WebSocket.
 
-use crate::state::{AppState, Scope, Stream};
+use crate::auth::{Scope, Stream};
+use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;

@@ -12,6 +12,7 @@ fn ids(answer: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() {
     let (app, a) = (app().await, &world().a);
     let all = get(&app, "/api/v1/encounters", Some(&a.key)).await;
@@ -46,6 +47,7 @@ async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() 
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn search_finds_bosses_by_any_part_of_the_name_in_any_case() {
     let (app, a) = (app().await, &world().a);
     let found = get(&app, "/api/v1/encounters/search?boss_name=thermap", Some(&a.key)).await;
@@ -58,6 +60,7 @@ async fn search_finds_bosses_by_any_part_of_the_name_in_any_case() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn stats_sum_up_the_guilds_fights_and_characters() {
     let (app, a) = (app().await, &world().a);
     let stats = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
@@ -72,6 +75,7 @@ async fn stats_sum_up_the_guilds_fights_and_characters() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn an_encounter_has_every_players_numbers_and_the_death_recap() {
     let (app, a) = (app().await, &world().a);
     let boss = get(&app, "/api/v1/encounters?boss=Mekgineer%20Thermaplugg", Some(&a.key)).await;
@@ -94,6 +98,7 @@ async fn an_encounter_has_every_players_numbers_and_the_death_recap() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn one_encounter_exports_as_json_or_csv() {
     let (app, a) = (app().await, &world().a);
     let id = a.fight_ids[0];
@@ -107,6 +112,7 @@ async fn one_encounter_exports_as_json_or_csv() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn the_export_streams_every_matching_fight_in_three_formats() {
     let (app, a) = (app().await, &world().a);
     let total = a.fight_ids.len();
@@ -130,6 +136,7 @@ async fn the_export_streams_every_matching_fight_in_three_formats() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn characters_list_and_history_with_item_level_trend() {
     let (app, a) = (app().await, &world().a);
     let list = get(&app, "/api/v1/characters?per_page=500", Some(&a.key)).await;
@@ -161,6 +168,7 @@ async fn characters_list_and_history_with_item_level_trend() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn progress_counts_pulls_kills_and_time_per_boss() {
     let (app, a) = (app().await, &world().a);
     let progress = get(&app, "/api/v1/progress", Some(&a.key)).await;
@@ -177,6 +185,7 @@ async fn progress_counts_pulls_kills_and_time_per_boss() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn logs_and_uploads_show_what_was_uploaded() {
     let (app, a) = (app().await, &world().a);
     let logs = get(&app, "/api/v1/logs", Some(&a.key)).await;
@@ -194,6 +203,7 @@ async fn logs_and_uploads_show_what_was_uploaded() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     let (app, a) = (app().await, &world().a);
     let guilds = get(&app, "/api/v1/admin/guilds", Some(&a.key)).await;
@@ -223,6 +233,7 @@ async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn legacy_keys_work_with_a_deprecation_header_and_request_ids_are_propagated() {
     let (app, a) = (app().await, &world().a);
     let request = Request::get("/api/v1/encounters/stats")
@@ -246,6 +257,7 @@ async fn legacy_keys_work_with_a_deprecation_header_and_request_ids_are_propagat
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn a_key_over_its_request_rate_gets_429_with_retry_after() {
     let a = &world().a;
     let mut config = config(&world().store);
@@ -263,6 +275,7 @@ async fn a_key_over_its_request_rate_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn cached_answers_stay_within_their_guild() {
     let mut config = config(&world().store);
     config.cache_ttl = std::time::Duration::from_secs(60);
@@ -280,6 +293,7 @@ async fn cached_answers_stay_within_their_guild() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn health_reports_each_component_and_metrics_count_requests() {
     let app = app().await;
     let health = get(&app, "/health", None).await;
@@ -304,6 +318,7 @@ async fn health_reports_each_component_and_metrics_count_requests() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn the_openapi_document_and_the_offline_docs_page_cover_every_route() {
     let app = app().await;
     let document = get(&app, "/openapi.json", None).await;

@@ -18,17 +18,6 @@ pub enum FightKind {
     Arena,
 }
 
-impl FightKind {
-    /// The stable lower-case name used in JSON and storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FightKind::Encounter => "encounter",
-            FightKind::ChallengeMode => "challenge_mode",
-            FightKind::Arena => "arena",
-        }
-    }
-}
-
 /// One fight of a log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct FightSummary {

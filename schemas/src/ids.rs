@@ -48,6 +48,12 @@ impl LogId {
     }
 }
 
+/// Wall-clock Unix milliseconds: what the `timestamp_ms` of records written at the edges
+/// (upload statuses, dead letters, audit rows) holds. The core never reads the clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,7 @@ mod event;
 mod fight;
 mod flags;
 mod ids;
+mod names;
 mod records;
 pub mod topics;
 pub mod wire;
@@ -70,6 +71,7 @@ pub use event::{
 };
 pub use fight::{Anomaly, DeathRecord, FightKind, FightSummary, KillingBlow, PlayerMetrics};
 pub use flags::{Reaction, UnitFlags};
-pub use ids::{GuildId, LogId};
+pub use ids::{GuildId, LogId, now_ms};
+pub use names::Named;
 pub use records::{DeadLetter, EncounterSummary, UploadState, UploadStatus};
 pub use wire::{Codec, Record, WireError};

@@ -19,6 +19,11 @@ pub trait Record: AvroSchema + Serialize + DeserializeOwned {
     const AVSC: &'static str;
     /// The file's name.
     const FILE: &'static str;
+    /// The topic this record is published on.
+    const TOPIC: crate::topics::TopicSpec;
+
+    /// The guild (the record's key) and log (a header) the record belongs to.
+    fn owner(&self) -> (crate::GuildId, crate::LogId);
 
     /// Writes the datum directly when the type has a hand-written encoder (the hot
     /// [`crate::CombatEvent`]); `false` to use apache-avro's serde encoder.
@@ -34,10 +39,15 @@ pub trait Record: AvroSchema + Serialize + DeserializeOwned {
 }
 
 macro_rules! record {
-    ($type:ty, $file:literal) => {
+    ($type:ty, $file:literal, $topic:expr) => {
         impl Record for $type {
             const AVSC: &'static str = include_str!(concat!("../avro/", $file));
             const FILE: &'static str = $file;
+            const TOPIC: crate::topics::TopicSpec = $topic;
+
+            fn owner(&self) -> (crate::GuildId, crate::LogId) {
+                (self.guild_id, self.log_id)
+            }
         }
     };
 }
@@ -45,6 +55,11 @@ macro_rules! record {
 impl Record for crate::CombatEvent {
     const AVSC: &'static str = include_str!("../avro/combat_event.avsc");
     const FILE: &'static str = "combat_event.avsc";
+    const TOPIC: crate::topics::TopicSpec = crate::topics::COMBAT_EVENTS;
+
+    fn owner(&self) -> (crate::GuildId, crate::LogId) {
+        (self.guild_id, self.log_id)
+    }
 
     fn encode_datum(&self, out: &mut Vec<u8>) -> bool {
         crate::AvroEncode::avro_encode(self, out);
@@ -56,9 +71,9 @@ impl Record for crate::CombatEvent {
     }
 }
 
-record!(crate::UploadStatus, "upload_status.avsc");
-record!(crate::DeadLetter, "dead_letter.avsc");
-record!(crate::EncounterSummary, "encounter_summary.avsc");
+record!(crate::UploadStatus, "upload_status.avsc", crate::topics::UPLOADS);
+record!(crate::DeadLetter, "dead_letter.avsc", crate::topics::DEAD_LETTER);
+record!(crate::EncounterSummary, "encounter_summary.avsc", crate::topics::ENCOUNTERS);
 
 /// Why a message could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
@@ -169,5 +184,23 @@ pub fn message_fingerprint(message: &[u8]) -> Result<u64, WireError> {
             Ok(u64::from_le_bytes(rest[..8].try_into().expect("8 bytes")))
         }
         _ => Err(WireError::NotSingleObject),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Record;
+    use crate::{CombatEvent, DeadLetter, EncounterSummary, UploadStatus};
+
+    fn published_on_its_topic<T: Record>() {
+        assert_eq!(T::TOPIC.schema_file, T::FILE, "{} is the schema of {}", T::FILE, T::TOPIC.name);
+    }
+
+    #[test]
+    fn each_record_is_published_on_the_topic_that_names_its_schema() {
+        published_on_its_topic::<CombatEvent>();
+        published_on_its_topic::<UploadStatus>();
+        published_on_its_topic::<DeadLetter>();
+        published_on_its_topic::<EncounterSummary>();
     }
 }

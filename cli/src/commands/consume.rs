@@ -107,7 +107,7 @@ pub fn run_command(args: &ConsumeArgs) -> Result<()> {
     runtime.block_on(async {
         wowlogs_store::migrate(&group.store.settings()).await.context("migrating ClickHouse")?;
         serve_metrics(&group.metrics_addr, &metrics).await?;
-        let shutdown = crate::commands::serve::shutdown_signal;
+        let shutdown = wowlogs_http::shutdown_signal;
         // `all` with --group-id: the id is a prefix of both groups' ids.
         let prefixed = |default: &str, suffix: &str| match (&args.group, &group.group_id) {
             (Group::All(_), Some(prefix)) => {

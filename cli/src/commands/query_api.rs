@@ -1,12 +1,13 @@
 //! `wowlogs query-api`: the guild-scoped HTTP API over ClickHouse, with the live feed.
 
-use crate::commands::serve::{load_keys, shutdown_signal};
+use crate::commands::serve::load_keys;
 use crate::commands::{KafkaArgs, StoreArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
+use wowlogs_http::shutdown_signal;
 use wowlogs_query_api::live::LiveFeed;
 use wowlogs_query_api::state::AppState;
 use wowlogs_query_api::{QueryApiConfig, router};

@@ -27,7 +27,7 @@ pub fn run(args: &RetentionArgs) -> Result<()> {
     let Some(days) = args.days else {
         bail!("say how many days to keep: --days N (or GUILD_DATA_RETENTION_DAYS)");
     };
-    let now = wowlogs_producer::import::now_ms() / 1000;
+    let now = wowlogs_schemas::now_ms() / 1000;
     let plan = RetentionPlan::keep_days(now as u32, days, args.guild);
     let settings = args.store.settings();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

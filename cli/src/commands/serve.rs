@@ -9,10 +9,11 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use wowlogs_http::shutdown_signal;
 use wowlogs_producer::registry::LogRegistry;
-use wowlogs_producer::server::auth::KeyCache;
-use wowlogs_producer::server::{AppState, ServeConfig, router};
-use wowlogs_tenancy::Registry;
+use wowlogs_producer::server::{AppState, router};
+use wowlogs_producer::uploads::UploadConfig;
+use wowlogs_tenancy::{KeyCache, Registry};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -64,7 +65,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         tracing::info!(logs = registry.len(), "upload history loaded");
         let keys = load_keys(&args.store, Duration::from_millis(args.key_refresh_ms)).await?;
         let producer = settings.producer_config().create().context("creating the Kafka producer")?;
-        let config = ServeConfig {
+        let config = UploadConfig {
             max_upload_bytes: args.max_upload.as_u64(),
             guild_events_per_minute: args.guild_events_per_minute,
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
@@ -95,23 +96,4 @@ pub async fn load_keys(store: &StoreArgs, refresh: Duration) -> Result<Arc<KeyCa
     tracing::info!(keys = count, refresh_ms = refresh.as_millis() as u64, "API keys loaded");
     keys.clone().keep_fresh(registry, refresh);
     Ok(keys)
-}
-
-/// SIGTERM (orchestrators) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

@@ -6,9 +6,9 @@
 //! instead of growing memory. A delivery that fails after librdkafka's own retries is
 //! an error for the caller: nothing is dropped silently.
 
+use crate::Route;
 use futures::FutureExt;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -41,21 +41,22 @@ impl<T: Copy> Outbox<T> {
         self.in_flight.len()
     }
 
-    /// Queues one message; `acked` is called with the tags of messages delivered
-    /// meanwhile, in send order, and how long each took from send to acknowledgement.
+    /// Queues one message along its route ([`crate::encode`]); `acked` is called with
+    /// the tags of messages delivered meanwhile, in send order, and how long each took
+    /// from send to acknowledgement.
     pub fn send(
         &mut self,
-        topic: &'static str,
-        key: &str,
+        route: &Route,
         payload: &[u8],
-        headers: OwnedHeaders,
         tag: T,
         mut acked: impl FnMut(T, Duration),
     ) -> Result<(), OutboxError> {
         while self.in_flight.len() >= self.max_in_flight {
             self.wait_oldest(&mut acked)?;
         }
-        let mut record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        let topic = route.topic;
+        let mut record =
+            FutureRecord::to(topic).key(route.key.as_str()).payload(payload).headers(route.headers.clone());
         loop {
             match self.producer.send_result(record) {
                 Ok(future) => {

@@ -85,9 +85,7 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
                 source,
             })?;
         }
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now_ms = wowlogs_schemas::now_ms();
         client
             .query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)")
             .bind(migration.version)

@@ -7,8 +7,8 @@
 
 use crate::StoreSettings;
 use crate::rows::Count;
+use chrono::Datelike;
 use std::time::Duration;
-use wowlogs_parser::civil_from_days;
 
 /// A table kept for a limited time, and the column that dates its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +49,9 @@ impl RetentionPlan {
 
     /// `YYYYMM` of the cutoff: partitions before it are wholly older.
     pub fn cutoff_month(&self) -> u32 {
-        let days = i64::from(self.cutoff) / 86_400;
-        let (year, month, _) = civil_from_days(days);
-        (year as u32) * 100 + month
+        let date =
+            chrono::DateTime::from_timestamp(i64::from(self.cutoff), 0).unwrap_or_default().date_naive();
+        (date.year() as u32) * 100 + date.month()
     }
 
     /// The condition of the rows to delete from `table`.

@@ -20,6 +20,7 @@ struct Name {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn every_migration_applies_once_and_a_second_run_changes_nothing() {
     let settings = fresh_database("once");
     let applied = migrate(&settings).await.unwrap();
@@ -61,6 +62,7 @@ async fn every_migration_applies_once_and_a_second_run_changes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn concurrent_migrations_are_safe() {
     let settings = fresh_database("concurrent");
     let runs = futures_like_join(&settings).await;
@@ -86,6 +88,7 @@ async fn futures_like_join(settings: &StoreSettings) -> Vec<Result<Vec<u32>, wow
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn every_table_leads_its_sorting_key_with_guild_id() {
     #[derive(Debug, clickhouse::Row, serde::Deserialize)]
     struct Key {

@@ -8,14 +8,12 @@
 
 use crate::keys::{self, Permission};
 use crate::registry::{ApiKeyRow, GuildRow, Registry, RegistryError};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use wowlogs_http::{ApiError, Identified, RequestLog};
 use wowlogs_schemas::GuildId;
-
-use crate::http::ApiError;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,9 +178,15 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Marks a response to a legacy caller as deprecated.
-    pub fn answer(&self, response: Response) -> Response {
-        with_deprecation(response, self.legacy)
+    /// Records the caller in the request's log line and metrics (and, for a legacy
+    /// caller, has the response marked deprecated): see [`wowlogs_http::observe`].
+    pub fn identify(&self, extensions: &Extensions) {
+        let identified = Identified {
+            guild_id: self.principal.guild_id.0,
+            key_id: self.principal.key_id.clone(),
+            legacy: self.legacy,
+        };
+        RequestLog::identify(extensions, identified);
     }
 }
 
@@ -209,18 +213,6 @@ pub fn authorize(
         ));
     }
     Ok(Caller { principal, legacy })
-}
-
-/// Adds `Deprecation` and `Warning` headers when the key came in `X-API-Key`.
-pub fn with_deprecation(mut response: Response, legacy: bool) -> Response {
-    if legacy {
-        response.headers_mut().insert("deprecation", HeaderValue::from_static("true"));
-        response.headers_mut().insert(
-            header::WARNING,
-            HeaderValue::from_static("299 - \"X-API-Key is deprecated; use Authorization: Bearer\""),
-        );
-    }
-    response
 }
 
 #[cfg(test)]

@@ -2,38 +2,25 @@
 //! change is a new row version (ReplacingMergeTree) and an `audit_log` row.
 
 use crate::keys::{self, NewKey, Permission};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use wowlogs_schemas::now_ms;
 use wowlogs_store::StoreSettings;
 use wowlogs_store::rows::{TableRow, datetime};
 
-/// `guilds`: one row per guild, replaced by each change.
-#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
-pub struct GuildRow {
-    pub guild_id: i64,
-    pub name: String,
-    pub server: String,
-    pub region: String,
-    pub faction: String,
-    /// JSON object of per-guild settings.
-    pub settings: String,
-    pub active: u8,
-    pub created: u32,
-    pub version: u64,
-}
-
-impl TableRow for GuildRow {
-    const TABLE: &'static str = "guilds";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("guild_id", "Int64"),
-        ("name", "String"),
-        ("server", "String"),
-        ("region", "String"),
-        ("faction", "String"),
-        ("settings", "String"),
-        ("active", "UInt8"),
-        ("created", "DateTime('UTC')"),
-        ("version", "UInt64"),
-    ];
+wowlogs_store::table_row! {
+    /// `guilds`: one row per guild, replaced by each change.
+    pub struct GuildRow in "guilds" {
+        guild_id: i64 = "Int64",
+        name: String = "String",
+        server: String = "String",
+        region: String = "String",
+        faction: String = "String",
+        /// JSON object of per-guild settings.
+        settings: String = "String",
+        active: u8 = "UInt8",
+        created: u32 = "DateTime('UTC')",
+        version: u64 = "UInt64",
+    }
 }
 
 impl GuildRow {
@@ -53,37 +40,21 @@ impl GuildRow {
     }
 }
 
-/// `api_keys`: one row per key (its hash only), replaced by each change.
-#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
-pub struct ApiKeyRow {
-    pub guild_id: i64,
-    pub key_id: String,
-    pub key_hash: String,
-    pub description: String,
-    pub permissions: Vec<String>,
-    pub events_per_minute: u32,
-    pub max_connections: u32,
-    pub created: u32,
-    pub revoked: u8,
-    pub revoked_at: u32,
-    pub version: u64,
-}
-
-impl TableRow for ApiKeyRow {
-    const TABLE: &'static str = "api_keys";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("guild_id", "Int64"),
-        ("key_id", "String"),
-        ("key_hash", "String"),
-        ("description", "String"),
-        ("permissions", "Array(String)"),
-        ("events_per_minute", "UInt32"),
-        ("max_connections", "UInt32"),
-        ("created", "DateTime('UTC')"),
-        ("revoked", "UInt8"),
-        ("revoked_at", "DateTime('UTC')"),
-        ("version", "UInt64"),
-    ];
+wowlogs_store::table_row! {
+    /// `api_keys`: one row per key (its hash only), replaced by each change.
+    pub struct ApiKeyRow in "api_keys" {
+        guild_id: i64 = "Int64",
+        key_id: String = "String",
+        key_hash: String = "String",
+        description: String = "String",
+        permissions: Vec<String> = "Array(String)",
+        events_per_minute: u32 = "UInt32",
+        max_connections: u32 = "UInt32",
+        created: u32 = "DateTime('UTC')",
+        revoked: u8 = "UInt8",
+        revoked_at: u32 = "DateTime('UTC')",
+        version: u64 = "UInt64",
+    }
 }
 
 impl ApiKeyRow {
@@ -113,31 +84,18 @@ impl ApiKeyRow {
     }
 }
 
-/// `audit_log`: who changed what, when, from where.
-#[derive(Debug, Clone, PartialEq, clickhouse::Row, Serialize, Deserialize)]
-pub struct AuditRow {
-    pub guild_id: i64,
-    pub at: u32,
-    pub at_ms: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-    pub remote_addr: String,
-}
-
-impl TableRow for AuditRow {
-    const TABLE: &'static str = "audit_log";
-    const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("guild_id", "Int64"),
-        ("at", "DateTime('UTC')"),
-        ("at_ms", "Int64"),
-        ("actor", "String"),
-        ("action", "String"),
-        ("target", "String"),
-        ("detail", "String"),
-        ("remote_addr", "String"),
-    ];
+wowlogs_store::table_row! {
+    /// `audit_log`: who changed what, when, from where.
+    pub struct AuditRow in "audit_log" {
+        guild_id: i64 = "Int64",
+        at: u32 = "DateTime('UTC')",
+        at_ms: i64 = "Int64",
+        actor: String = "String",
+        action: String = "String",
+        target: String = "String",
+        detail: String = "String",
+        remote_addr: String = "String",
+    }
 }
 
 /// Who makes a change, for the audit log.
@@ -193,10 +151,6 @@ struct MaxId {
 #[derive(Debug, Clone)]
 pub struct Registry {
     store: StoreSettings,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Registry {

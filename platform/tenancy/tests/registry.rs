@@ -26,6 +26,7 @@ async fn assert_describes<T: TableRow>(store: &StoreSettings) {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn the_row_types_match_the_tables() {
     let (store, _) = fresh().await;
     assert_describes::<GuildRow>(&store).await;
@@ -34,6 +35,7 @@ async fn the_row_types_match_the_tables() {
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn guilds_and_keys_are_created_listed_revoked_and_audited_without_storing_a_key() {
     let (store, registry) = fresh().await;
     let default = registry.guild(1).await.unwrap().expect("the default guild exists after migrating");
@@ -94,6 +96,7 @@ async fn guilds_and_keys_are_created_listed_revoked_and_audited_without_storing_
 }
 
 #[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn keys_need_an_existing_guild_and_a_permission() {
     let (_, registry) = fresh().await;
     let spec = |guild_id, permissions| KeySpec {

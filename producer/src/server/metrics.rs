@@ -5,6 +5,7 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 use std::time::Duration;
+use wowlogs_http::RequestMetrics;
 use wowlogs_schemas::GuildId;
 
 /// Every metric of the producer service.
@@ -97,8 +98,10 @@ impl ProducerMetrics {
         self.uploads.with_label_values(&[&guild.to_string(), outcome]).inc();
         tracing::info!(guild_id = guild.0, upload_id, outcome, detail, "upload");
     }
+}
 
-    pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
+impl RequestMetrics for ProducerMetrics {
+    fn request(&self, route: &str, status: u16, _guild_id: Option<i64>, elapsed: Duration) {
         self.requests.with_label_values(&[route, &status.to_string()]).inc();
         self.request_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
     }

@@ -4,10 +4,11 @@
 //! and settings, never hashes), its activity and its audit trail. Creating guilds and
 //! keys, and anything across guilds, is the operator's `wowlogs guild|api-key` CLI.
 
-use super::{Count, Guilded, Paged, guilded, json};
+use super::{Guilded, Paged, guilded, json, paged};
+use crate::auth::{Admin, Scope};
 use crate::params::{Page, Params, PathId, Validate, rfc3339};
 use crate::scope::{GuildDb, Sql};
-use crate::state::{Admin, AppState, Scope};
+use crate::state::AppState;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -204,8 +205,7 @@ pub async fn activity(
 ) -> Result<Response, ApiError> {
     own_id(&scope, id)?;
     let days = params.days.unwrap_or(30);
-    let now_s =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now_s = wowlogs_schemas::now_ms() / 1000;
     let since_s = (now_s / 86_400 - i64::from(days) + 1) * 86_400;
     let uploads = scope
         .db
@@ -277,24 +277,12 @@ pub struct Audited {
     responses((status = 200, description = "A page of audit entries", body = Guilded<Paged<Audited>>))
 )]
 pub async fn audit(scope: Scope<Admin>, Params(page): Params<Page>) -> Result<Response, ApiError> {
-    let total = scope
-        .db
-        .first::<Count>(&Sql::new("SELECT count() AS n FROM audit_log WHERE {guild}"))
-        .await?
-        .map_or(0, |c| c.n);
-    let sql = Sql::new(
+    let count = Sql::new("SELECT count() AS n FROM audit_log WHERE {guild}");
+    let rows = Sql::new(
         "SELECT at_ms, actor, action, target, detail, remote_addr FROM audit_log WHERE {guild} ORDER BY at_ms DESC",
-    )
-    .bind("LIMIT ?", i64::from(page.per_page()))
-    .bind("OFFSET ?", page.offset());
-    let items = scope
-        .db
-        .all::<AuditEntry>(&sql)
-        .await?
-        .into_iter()
-        .map(|entry| Audited { at: rfc3339(entry.at_ms), entry })
-        .collect();
-    Ok(json(guilded(&scope, Paged { page: page.page(), per_page: page.per_page(), total, items })?))
+    );
+    let entry = |entry: AuditEntry| Audited { at: rfc3339(entry.at_ms), entry };
+    Ok(json(guilded(&scope, paged(&scope.db, &page, count, rows, entry).await?)?))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

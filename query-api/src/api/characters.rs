@@ -1,15 +1,16 @@
 //! `/api/v1/characters`: everyone the guild's logs have seen, and each one's history.
 
-use super::{Count, Guilded, Paged, cached, guilded, kind_of, outcome};
+use super::{Guilded, Paged, cached, guilded, kind_of, outcome, paged};
+use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, rfc3339, text};
 use crate::scope::Freshness;
 use crate::scope::Sql;
-use crate::state::{AppState, Query, Scope};
+use crate::state::AppState;
 use axum::http::Uri;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wowlogs_tenancy::ApiError;
+use wowlogs_http::ApiError;
 
 /// The fold of `character_logs` rows into one per character (as the `characters` view).
 /// Aliases differ from the columns: ClickHouse resolves a `WHERE` column to a `SELECT`
@@ -108,21 +109,13 @@ pub async fn list(
                 .and("AND positionCaseInsensitiveUTF8(name, ?) > 0", filter.name.clone())
                 .and("AND class = ?", filter.class.clone())
         };
-        let total = scope
-            .db
-            .first::<Count>(&filtered(Sql::new(
-                "SELECT uniqExact(player_guid) AS n FROM character_logs FINAL WHERE {guild}",
-            )))
-            .await?
-            .map_or(0, |c| c.n);
-        let sql = filtered(
+        let count =
+            filtered(Sql::new("SELECT uniqExact(player_guid) AS n FROM character_logs FINAL WHERE {guild}"));
+        let rows = filtered(
             Sql::new("SELECT").push(CHARACTER_COLUMNS).push("FROM character_logs FINAL WHERE {guild}"),
         )
-        .push("GROUP BY player_guid ORDER BY latest_seen_ms DESC, player_guid")
-        .bind("LIMIT ?", i64::from(page.per_page()))
-        .bind("OFFSET ?", page.offset());
-        let items = scope.db.all::<CharacterRecord>(&sql).await?.into_iter().map(Character::from).collect();
-        guilded(&scope, Paged { page: page.page(), per_page: page.per_page(), total, items })
+        .push("GROUP BY player_guid ORDER BY latest_seen_ms DESC, player_guid");
+        guilded(&scope, paged::<CharacterRecord, _>(&scope.db, &page, count, rows, Character::from).await?)
     })
     .await
 }

@@ -1,10 +1,11 @@
 //! `/api/v1/encounters`: the guild's fights, searched, summed up, in detail and exported.
 
-use super::{Count, Guilded, Paged, attachment, cached, guilded, json, kind_of, outcome};
+use super::{Guilded, Paged, attachment, cached, guilded, json, kind_of, outcome, paged};
+use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, instant, rfc3339, text};
 use crate::scope::Freshness;
 use crate::scope::{GuildDb, Sql};
-use crate::state::{AppState, Query, Scope};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -12,13 +13,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use wowlogs_store::rows::EncounterRow;
-use wowlogs_tenancy::ApiError;
-
-/// Every column of `encounters`, in [`EncounterRow`]'s order.
-const ENCOUNTER_COLUMNS: &str = "guild_id, log_id, start_line, fight_id, upload_id, kind, name, encounter_id, \
-     difficulty, group_size, instance_id, kill, complete, start, start_ms, end_ms, duration_ms, end_line, key_level, \
-     affixes, match_type, parent_start_line, version";
+use wowlogs_http::ApiError;
+use wowlogs_store::rows::{EncounterRow, TableRow};
 
 /// A fight.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -169,18 +165,11 @@ impl Validate for EncounterFilter {
 
 /// A page of fights, newest first.
 async fn page_of(db: &GuildDb, filter: &EncounterFilter) -> Result<Paged<Encounter>, ApiError> {
-    let page = filter.page();
-    let total = db
-        .first::<Count>(&filter.apply(Sql::new("SELECT count() AS n FROM encounters FINAL WHERE {guild}"))?)
-        .await?
-        .map_or(0, |c| c.n);
-    let sql = filter
-        .apply(Sql::new("SELECT").push(ENCOUNTER_COLUMNS).push("FROM encounters FINAL WHERE {guild}"))?
-        .push("ORDER BY start_ms DESC, fight_id")
-        .bind("LIMIT ?", i64::from(page.per_page()))
-        .bind("OFFSET ?", page.offset());
-    let items = db.all::<EncounterRow>(&sql).await?.into_iter().map(Encounter::from).collect();
-    Ok(Paged { page: page.page(), per_page: page.per_page(), total, items })
+    let count = filter.apply(Sql::new("SELECT count() AS n FROM encounters FINAL WHERE {guild}"))?;
+    let rows = filter
+        .apply(Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"))?
+        .push("ORDER BY start_ms DESC, fight_id");
+    paged::<EncounterRow, _>(db, &filter.page(), count, rows, Encounter::from).await
 }
 
 /// List the guild's fights, newest first, with filters.
@@ -241,18 +230,12 @@ pub async fn search(
         let page = Page { page: params.page, per_page: params.per_page };
         let matching =
             |sql: Sql| sql.bind("AND positionCaseInsensitiveUTF8(name, ?) > 0", params.boss_name.trim());
-        let total = scope
-            .db
-            .first::<Count>(&matching(Sql::new("SELECT count() AS n FROM encounters FINAL WHERE {guild}")))
-            .await?
-            .map_or(0, |c| c.n);
-        let sql =
-            matching(Sql::new("SELECT").push(ENCOUNTER_COLUMNS).push("FROM encounters FINAL WHERE {guild}"))
-                .push("ORDER BY start_ms DESC, fight_id")
-                .bind("LIMIT ?", i64::from(page.per_page()))
-                .bind("OFFSET ?", page.offset());
-        let items = scope.db.all::<EncounterRow>(&sql).await?.into_iter().map(Encounter::from).collect();
-        guilded(&scope, Paged { page: page.page(), per_page: page.per_page(), total, items })
+        let count = matching(Sql::new("SELECT count() AS n FROM encounters FINAL WHERE {guild}"));
+        let rows = matching(
+            Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"),
+        )
+        .push("ORDER BY start_ms DESC, fight_id");
+        guilded(&scope, paged::<EncounterRow, _>(&scope.db, &page, count, rows, Encounter::from).await?)
     })
     .await
 }
@@ -399,7 +382,7 @@ async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> 
     let record = db
         .first::<EncounterRow>(
             &Sql::new("SELECT")
-                .push(ENCOUNTER_COLUMNS)
+                .push(EncounterRow::SELECT)
                 .push("FROM encounters FINAL WHERE {guild}")
                 .bind("AND fight_id = ?", fight_id),
         )
@@ -606,7 +589,7 @@ pub async fn export(scope: Scope<Query>, Params(params): Params<ExportParams>) -
     let format = params.format.unwrap_or_default();
     let sql = params
         .filter()
-        .apply(Sql::new("SELECT").push(ENCOUNTER_COLUMNS).push("FROM encounters FINAL WHERE {guild}"))?
+        .apply(Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"))?
         .push("ORDER BY start_ms, fight_id");
     let cursor = scope.db.cursor::<EncounterRow>(&sql)?;
     let (guild_id, guild_name) = (scope.guild_id(), scope.guild_name().to_string());
@@ -736,7 +719,7 @@ mod tests {
     #[test]
     fn the_selected_columns_are_the_row_types_in_order() {
         let names: Vec<&str> = EncounterRow::COLUMNS.iter().map(|(name, _)| *name).collect();
-        let selected: Vec<&str> = ENCOUNTER_COLUMNS.split(',').map(str::trim).collect();
+        let selected: Vec<&str> = EncounterRow::SELECT.split(',').map(str::trim).collect();
         assert_eq!(selected, names);
     }
 }

@@ -1,31 +1,16 @@
 //! `/api/v1/logs` and `/api/v1/uploads/{id}`: what the guild uploaded and how it went.
 
-use super::{Count, Guilded, Paged, guilded, json};
+use super::{Guilded, Paged, guilded, json, paged};
+use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, rfc3339};
 use crate::scope::Sql;
-use crate::state::{AppState, Query, Scope};
+use crate::state::AppState;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-use wowlogs_tenancy::ApiError;
-
-const LOG_COLUMNS: &str = "log_id, upload_id, file_name, state, content_sha256, bytes_read, lines, events, \
-     dead_letters, reason, toInt64(updated) * 1000 AS updated_ms";
-
-#[derive(Debug, clickhouse::Row, Deserialize)]
-struct LogRecord {
-    log_id: i64,
-    upload_id: String,
-    file_name: String,
-    state: i8,
-    content_sha256: String,
-    bytes_read: i64,
-    lines: i64,
-    events: i64,
-    dead_letters: i64,
-    reason: String,
-    updated_ms: i64,
-}
+use wowlogs_http::ApiError;
+use wowlogs_schemas::{Named, UploadState};
+use wowlogs_store::rows::{LogRow, TableRow};
 
 /// An uploaded log.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,30 +30,20 @@ pub struct Log {
     pub updated: String,
 }
 
-fn state_name(state: i8) -> &'static str {
-    match state {
-        1 => "accepted",
-        2 => "parsing",
-        3 => "completed",
-        4 => "failed",
-        _ => "unknown",
-    }
-}
-
-impl From<LogRecord> for Log {
-    fn from(r: LogRecord) -> Self {
+impl From<LogRow> for Log {
+    fn from(r: LogRow) -> Self {
         Log {
             log_id: r.log_id.to_string(),
             upload_id: r.upload_id,
             file_name: r.file_name,
-            state: state_name(r.state),
+            state: UploadState::from_code(r.state).map_or("unknown", UploadState::name),
             content_sha256: r.content_sha256,
             bytes_read: r.bytes_read,
             lines: r.lines,
             events: r.events,
             dead_letters: r.dead_letters,
             reason: (!r.reason.is_empty()).then_some(r.reason),
-            updated: rfc3339(r.updated_ms),
+            updated: rfc3339(i64::from(r.updated) * 1000),
         }
     }
 }
@@ -81,18 +56,11 @@ impl From<LogRecord> for Log {
     responses((status = 200, description = "A page of logs", body = Guilded<Paged<Log>>))
 )]
 pub async fn list(scope: Scope<Query>, Params(page): Params<Page>) -> Result<Response, ApiError> {
-    let total = scope
-        .db
-        .first::<Count>(&Sql::new("SELECT count() AS n FROM logs FINAL WHERE {guild}"))
-        .await?
-        .map_or(0, |c| c.n);
-    let sql = Sql::new("SELECT")
-        .push(LOG_COLUMNS)
-        .push("FROM logs FINAL WHERE {guild} ORDER BY updated DESC, log_id")
-        .bind("LIMIT ?", i64::from(page.per_page()))
-        .bind("OFFSET ?", page.offset());
-    let items = scope.db.all::<LogRecord>(&sql).await?.into_iter().map(Log::from).collect();
-    Ok(json(guilded(&scope, Paged { page: page.page(), per_page: page.per_page(), total, items })?))
+    let count = Sql::new("SELECT count() AS n FROM logs FINAL WHERE {guild}");
+    let rows = Sql::new("SELECT")
+        .push(LogRow::SELECT)
+        .push("FROM logs FINAL WHERE {guild} ORDER BY updated DESC, log_id");
+    Ok(json(guilded(&scope, paged::<LogRow, _>(&scope.db, &page, count, rows, Log::from).await?)?))
 }
 
 /// An upload: its logs (a zip holds several) and their states.
@@ -125,22 +93,17 @@ pub async fn upload(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<R
         return Err(ApiError::bad_request("an upload id holds at most 64 letters, digits and dashes"));
     }
     let sql = Sql::new("SELECT")
-        .push(LOG_COLUMNS)
+        .push(LogRow::SELECT)
         .push("FROM logs FINAL WHERE {guild}")
         .bind("AND (upload_id = ?", id.as_str())
         .bind("OR upload_id LIKE ?)", format!("{id}-%"))
         .push("ORDER BY upload_id, log_id");
-    let logs: Vec<Log> = scope.db.all::<LogRecord>(&sql).await?.into_iter().map(Log::from).collect();
-    if logs.is_empty() {
+    let rows = scope.db.all::<LogRow>(&sql).await?;
+    if rows.is_empty() {
         return Err(ApiError::not_found("no such upload in this guild"));
     }
-    let status = if logs.iter().any(|l| l.state == "failed") {
-        "failed"
-    } else if logs.iter().all(|l| l.state == "completed") {
-        "completed"
-    } else {
-        "processing"
-    };
+    let status = UploadState::summary_of(rows.iter().filter_map(|r| UploadState::from_code(r.state)));
+    let logs: Vec<Log> = rows.into_iter().map(Log::from).collect();
     Ok(json(guilded(&scope, Upload { upload_id: id, status, logs })?))
 }
 

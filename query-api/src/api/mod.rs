@@ -7,16 +7,18 @@ pub mod encounters;
 pub mod logs;
 pub mod progress;
 
+use crate::auth::Scope;
+use crate::params::Page;
 use crate::scope::Freshness;
-use crate::state::Scope;
+use crate::scope::{GuildDb, Sql};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 use utoipa::ToSchema;
-use wowlogs_schemas::FightKind;
+use wowlogs_http::ApiError;
+use wowlogs_schemas::{FightKind, Named};
 pub use wowlogs_store::rows::Count;
-use wowlogs_tenancy::ApiError;
 
 /// An answer: the caller's guild and the data.
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,23 +68,27 @@ pub struct Paged<T> {
     pub items: Vec<T>,
 }
 
-/// The kind of fight, as the API names it.
-pub fn kind_name(kind: &FightKind) -> &'static str {
-    match kind {
-        FightKind::Encounter => "encounter",
-        FightKind::ChallengeMode => "challenge_mode",
-        FightKind::Arena => "arena",
-    }
+/// One page: `total` from `count` (a `SELECT count() AS n ...`), the items from `rows`
+/// (ordered; the page's `LIMIT` and `OFFSET` are appended), each made by `item`.
+pub async fn paged<R, T>(
+    db: &GuildDb,
+    page: &Page,
+    count: Sql,
+    rows: Sql,
+    item: impl FnMut(R) -> T,
+) -> Result<Paged<T>, ApiError>
+where
+    R: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    let total = db.first::<Count>(&count).await?.map_or(0, |c| c.n);
+    let rows = rows.bind("LIMIT ?", i64::from(page.per_page())).bind("OFFSET ?", page.offset());
+    let items = db.all::<R>(&rows).await?.into_iter().map(item).collect();
+    Ok(Paged { page: page.page(), per_page: page.per_page(), total, items })
 }
 
 /// The `encounters.kind` Enum8 value's name.
 pub fn kind_of(value: i8) -> &'static str {
-    match value {
-        1 => "encounter",
-        2 => "challenge_mode",
-        3 => "arena",
-        _ => "unknown",
-    }
+    FightKind::from_code(value).map_or("unknown", FightKind::name)
 }
 
 /// What `kill` means for a kind of fight: kill/wipe, timed/depleted, win/loss.

@@ -1,15 +1,16 @@
 //! `/api/v1/progress`: the guild's progression, per boss and difficulty, from its logs.
 
 use super::{Guilded, cached, guilded};
+use crate::auth::{Query, Scope};
 use crate::params::rfc3339;
 use crate::scope::Freshness;
 use crate::scope::Sql;
-use crate::state::{AppState, Query, Scope};
+use crate::state::AppState;
 use axum::http::Uri;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wowlogs_tenancy::ApiError;
+use wowlogs_http::ApiError;
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct BossRecord {

@@ -1,39 +1,10 @@
 //! HTTP errors every service answers alike: JSON `{"error": {"code": "...", "message":
-//! "..."}}` with a stable code.
+//! "..."}}` with a stable code, also for unknown paths and methods.
 
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-/// The header carrying a request's id: the caller's, or one made for the request.
-pub const REQUEST_ID: &str = "x-request-id";
-
-/// The caller's request id if it is sane (≤ 128 visible ASCII characters), else a new one.
-pub fn request_id(headers: &HeaderMap) -> HeaderValue {
-    headers
-        .get(REQUEST_ID)
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a header value")
-        })
-}
-
-/// The span of one HTTP request. Its fields are the context of every log line written
-/// while the request is served and, with OTLP export on, the attributes of the trace's
-/// root span; `guild_id` and the status are recorded once known.
-pub fn request_span(method: &Method, route: &str, request_id: &HeaderValue) -> tracing::Span {
-    tracing::info_span!(
-        "http_request",
-        otel.name = format!("{method} {route}"),
-        otel.kind = "server",
-        http.request.method = %method,
-        http.route = route,
-        request_id = request_id.to_str().unwrap_or(""),
-        guild_id = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
-    )
-}
 
 /// An error answered to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,5 +67,56 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// Unknown paths (404) and methods (405) answered with the JSON error shape instead of an
+/// empty body.
+pub fn json_fallbacks<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /docs") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not answer that method",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn answer(router: Router, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
+        let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_methods_answer_the_json_error_shape() {
+        let router = json_fallbacks(Router::new().route("/x", get(|| async { "x" })));
+        let (status, body) = answer(router.clone(), "GET", "/nowhere").await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        let (status, body) = answer(router, "DELETE", "/x").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+        );
+    }
+
+    #[test]
+    fn rate_limited_answers_carry_retry_after_of_at_least_a_second() {
+        let response =
+            ApiError::rate_limited("slow down", std::time::Duration::from_millis(10)).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -1,0 +1,16 @@
+//! The HTTP kit of the upload service and the query API: one JSON error shape
+//! ([`ApiError`]), one request middleware ([`observe`]: request id, span, log line,
+//! metrics, deprecation headers), the health handlers and graceful shutdown. Nothing in
+//! here knows about guilds or keys beyond what the authentication step records in
+//! [`RequestLog`].
+
+pub mod error;
+pub mod health;
+pub mod request;
+pub mod shutdown;
+
+pub use error::{ApiError, json_fallbacks};
+pub use request::{
+    Identified, REQUEST_ID, RequestLog, RequestMetrics, observe, request_id, request_span, with_deprecation,
+};
+pub use shutdown::shutdown_signal;

@@ -1,0 +1,208 @@
+//! `encounters`, `encounter_players` and `encounter_deaths`: what the fight core makes of a log.
+
+use super::datetime;
+use wowlogs_schemas::{DeathRecord, FightSummary, GuildId, LogId, Named, PlayerMetrics};
+
+crate::table_row! {
+    /// `encounters`: one row per fight.
+    pub struct EncounterRow in "encounters" {
+        guild_id: i64 = "Int64",
+        log_id: i64 = "Int64",
+        start_line: i64 = "Int64",
+        fight_id: i64 = "Int64",
+        upload_id: String = "String",
+        /// `FightKind::code()`.
+        kind: i8 = "Enum8('encounter' = 1, 'challenge_mode' = 2, 'arena' = 3)",
+        name: String = "String",
+        encounter_id: Option<i32> = "Nullable(Int32)",
+        difficulty: Option<i32> = "Nullable(Int32)",
+        group_size: Option<i32> = "Nullable(Int32)",
+        instance_id: Option<i32> = "Nullable(Int32)",
+        kill: Option<u8> = "Nullable(UInt8)",
+        complete: u8 = "UInt8",
+        start: u32 = "DateTime('UTC')",
+        start_ms: i64 = "Int64",
+        end_ms: i64 = "Int64",
+        duration_ms: i64 = "Int64",
+        end_line: i64 = "Int64",
+        key_level: Option<i32> = "Nullable(Int32)",
+        affixes: Vec<i32> = "Array(Int32)",
+        match_type: String = "String",
+        parent_start_line: Option<i64> = "Nullable(Int64)",
+        version: u64 = "UInt64",
+    }
+}
+
+/// A fight's stable id: 63 bits of FNV-1a over guild, log and start line, so every
+/// component (consumers, API, dashboards) derives the same id without a lookup.
+pub fn fight_id(guild_id: GuildId, log_id: LogId, start_line: i64) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in
+        guild_id.0.to_be_bytes().iter().chain(&log_id.0.to_be_bytes()).chain(&start_line.to_be_bytes())
+    {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash >> 1) as i64
+}
+
+impl EncounterRow {
+    pub fn from_fight(
+        guild_id: GuildId,
+        log_id: LogId,
+        upload_id: &str,
+        fight: &FightSummary,
+        version: u64,
+    ) -> Self {
+        EncounterRow {
+            guild_id: guild_id.0,
+            log_id: log_id.0,
+            start_line: fight.start_line,
+            fight_id: fight_id(guild_id, log_id, fight.start_line),
+            upload_id: upload_id.to_string(),
+            kind: fight.kind.code(),
+            name: fight.name.clone(),
+            encounter_id: fight.encounter_id,
+            difficulty: fight.difficulty,
+            group_size: fight.group_size,
+            instance_id: fight.instance_id,
+            kill: fight.kill.map(u8::from),
+            complete: u8::from(fight.complete),
+            start: datetime(fight.start_ms),
+            start_ms: fight.start_ms,
+            end_ms: fight.end_ms,
+            duration_ms: fight.duration_ms,
+            end_line: fight.end_line,
+            key_level: fight.key_level,
+            affixes: fight.affixes.clone(),
+            match_type: fight.match_type.clone().unwrap_or_default(),
+            parent_start_line: fight.parent_start_line,
+            version,
+        }
+    }
+}
+
+crate::table_row! {
+    /// `encounter_players`: one row per fight and player.
+    pub struct EncounterPlayerRow in "encounter_players" {
+        guild_id: i64 = "Int64",
+        log_id: i64 = "Int64",
+        start_line: i64 = "Int64",
+        start: u32 = "DateTime('UTC')",
+        player_guid: String = "String",
+        name: String = "String",
+        class: String = "String",
+        spec_id: Option<i32> = "Nullable(Int32)",
+        item_level: Option<f64> = "Nullable(Float64)",
+        damage_done: i64 = "Int64",
+        healing_done: i64 = "Int64",
+        overhealing: i64 = "Int64",
+        absorbs_done: i64 = "Int64",
+        damage_taken: i64 = "Int64",
+        deaths: i64 = "Int64",
+        casts: i64 = "Int64",
+        dps: f64 = "Float64",
+        hps: f64 = "Float64",
+        version: u64 = "UInt64",
+    }
+}
+
+impl EncounterPlayerRow {
+    pub fn from_player(
+        guild_id: GuildId,
+        log_id: LogId,
+        fight: &FightSummary,
+        p: &PlayerMetrics,
+        version: u64,
+    ) -> Self {
+        EncounterPlayerRow {
+            guild_id: guild_id.0,
+            log_id: log_id.0,
+            start_line: fight.start_line,
+            start: datetime(fight.start_ms),
+            player_guid: p.guid.clone(),
+            name: p.name.clone(),
+            class: p.class.clone().unwrap_or_default(),
+            spec_id: p.spec_id,
+            item_level: p.item_level,
+            damage_done: p.damage_done,
+            healing_done: p.healing_done,
+            overhealing: p.overhealing,
+            absorbs_done: p.absorbs_done,
+            damage_taken: p.damage_taken,
+            deaths: p.deaths,
+            casts: p.casts,
+            dps: p.dps,
+            hps: p.hps,
+            version,
+        }
+    }
+}
+
+crate::table_row! {
+    /// `encounter_deaths`: the death recap, one row per player death.
+    pub struct EncounterDeathRow in "encounter_deaths" {
+        guild_id: i64 = "Int64",
+        log_id: i64 = "Int64",
+        start_line: i64 = "Int64",
+        start: u32 = "DateTime('UTC')",
+        line: i64 = "Int64",
+        timestamp: u32 = "DateTime('UTC')",
+        timestamp_ms: i64 = "Int64",
+        fight_time_ms: i64 = "Int64",
+        player_guid: String = "String",
+        player_name: String = "String",
+        ability: String = "String",
+        spell_id: Option<i32> = "Nullable(Int32)",
+        source_guid: String = "String",
+        source_name: String = "String",
+        amount: i64 = "Int64",
+        overkill: i64 = "Int64",
+        version: u64 = "UInt64",
+    }
+}
+
+impl EncounterDeathRow {
+    pub fn from_death(
+        guild_id: GuildId,
+        log_id: LogId,
+        fight: &FightSummary,
+        d: &DeathRecord,
+        version: u64,
+    ) -> Self {
+        let blow = d.killing_blow.clone().unwrap_or_default();
+        EncounterDeathRow {
+            guild_id: guild_id.0,
+            log_id: log_id.0,
+            start_line: fight.start_line,
+            start: datetime(fight.start_ms),
+            line: d.line,
+            timestamp: datetime(d.timestamp_ms),
+            timestamp_ms: d.timestamp_ms,
+            fight_time_ms: d.fight_time_ms,
+            player_guid: d.guid.clone(),
+            player_name: d.name.clone(),
+            ability: blow.ability,
+            spell_id: blow.spell_id,
+            source_guid: blow.source_guid,
+            source_name: blow.source_name,
+            amount: blow.amount,
+            overkill: blow.overkill,
+            version,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fight_ids_are_stable_and_distinct() {
+        let id = fight_id(GuildId(1), LogId(2), 3);
+        assert_eq!(id, fight_id(GuildId(1), LogId(2), 3));
+        assert_ne!(id, fight_id(GuildId(1), LogId(2), 4));
+        assert_ne!(id, fight_id(GuildId(2), LogId(2), 3));
+        assert!(id >= 0);
+    }
+}

@@ -1,0 +1,164 @@
+//! Rows of the pipeline tables, and how each is made from a contract record.
+//!
+//! Pure mappings: the consumers decode a topic record and hand it here. `version` is
+//! the ReplacingMergeTree version: re-delivering a record gives an identical row, so any
+//! deterministic value works; consumers pass the record's offset or timestamp.
+
+/// The columns a row type writes, in order, with their ClickHouse types: what
+/// `DESCRIBE TABLE` must say (tested against the real server, since the client's own
+/// validation cannot run on ClickHouse 18.16).
+pub trait TableRow: clickhouse::Row {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [(&'static str, &'static str)];
+    /// The column names as a `SELECT` list, in order: what reads of the whole row select.
+    const SELECT: &'static str;
+}
+
+/// Declares a row struct and its table's columns from one list (each field with its
+/// Rust type and ClickHouse type), so the struct, the INSERT, the `SELECT` lists and the
+/// `system.columns` test cannot disagree.
+///
+/// ```ignore
+/// wowlogs_store::table_row! {
+///     /// `guilds`: one row per guild.
+///     pub struct GuildRow in "guilds" {
+///         guild_id: i64 = "Int64",
+///         name: String = "String",
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! table_row {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident in $table:literal {
+            $( $(#[$field_meta:meta])* $field:ident : $ty:ty = $column:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, clickhouse::Row, serde::Serialize, serde::Deserialize)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $ty, )*
+        }
+
+        impl $crate::rows::TableRow for $name {
+            const TABLE: &'static str = $table;
+            const COLUMNS: &'static [(&'static str, &'static str)] = &[$((stringify!($field), $column)),*];
+            const SELECT: &'static str = $crate::select_list!($($field),*);
+        }
+    };
+}
+
+/// `a, b, c` from the field names (for [`table_row!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! select_list {
+    ($first:ident $(, $rest:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($rest))*)
+    };
+}
+
+mod characters;
+mod events;
+mod fights;
+mod logs;
+
+pub use characters::CharacterLogRow;
+pub use events::{CombatEventRow, DeadLetterRow};
+pub use fights::{EncounterDeathRow, EncounterPlayerRow, EncounterRow, fight_id};
+pub use logs::LogRow;
+
+use serde::Deserialize;
+
+/// The one column of `SELECT count() AS n ...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clickhouse::Row, Deserialize)]
+pub struct Count {
+    pub n: u64,
+}
+
+/// Inserts rows into their table in one INSERT.
+pub async fn insert_rows<T>(client: &clickhouse::Client, rows: &[T]) -> Result<(), clickhouse::error::Error>
+where
+    T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let mut insert = client.insert::<T>(T::TABLE).await?;
+    for row in rows {
+        insert.write(row).await?;
+    }
+    insert.end().await
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Column {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// A table's columns and types as the server describes them, in declaration order
+/// (`system.columns` lists them so; 18.16 has no `position` column to sort by): what a
+/// row type's [`TableRow::COLUMNS`] must equal.
+pub async fn table_columns(
+    settings: &crate::StoreSettings,
+    table: &str,
+) -> Result<Vec<(String, String)>, clickhouse::error::Error> {
+    let columns = settings
+        .client()
+        .query("SELECT name, type FROM system.columns WHERE database = ? AND table = ?")
+        .bind(&settings.database)
+        .bind(table)
+        .fetch_all::<Column>()
+        .await?;
+    Ok(columns.into_iter().map(|c| (c.name, c.kind)).collect())
+}
+
+/// The declared columns of a row type, in the form [`table_columns`] returns.
+pub fn declared_columns<T: TableRow>() -> Vec<(String, String)> {
+    T::COLUMNS.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+}
+
+/// Seconds for a `DateTime` column from epoch milliseconds.
+pub fn datetime(ms: i64) -> u32 {
+    u32::try_from(ms.div_euclid(1000)).unwrap_or(if ms < 0 { 0 } else { u32::MAX })
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clickhouse::Row;
+
+    fn names<T: TableRow>() -> Vec<&'static str> {
+        T::COLUMNS.iter().map(|(name, _)| *name).collect()
+    }
+
+    #[test]
+    fn declared_columns_follow_the_structs_field_order() {
+        assert_eq!(names::<CombatEventRow>(), CombatEventRow::COLUMN_NAMES);
+        assert_eq!(names::<EncounterRow>(), EncounterRow::COLUMN_NAMES);
+        assert_eq!(names::<EncounterPlayerRow>(), EncounterPlayerRow::COLUMN_NAMES);
+        assert_eq!(names::<EncounterDeathRow>(), EncounterDeathRow::COLUMN_NAMES);
+        assert_eq!(names::<LogRow>(), LogRow::COLUMN_NAMES);
+        assert_eq!(names::<DeadLetterRow>(), DeadLetterRow::COLUMN_NAMES);
+        assert_eq!(names::<CharacterLogRow>(), CharacterLogRow::COLUMN_NAMES);
+    }
+
+    #[test]
+    fn select_lists_name_every_column_in_order() {
+        assert_eq!(EncounterRow::SELECT.split(", ").collect::<Vec<_>>(), names::<EncounterRow>());
+        assert_eq!(LogRow::SELECT.split(", ").count(), LogRow::COLUMNS.len());
+    }
+
+    #[test]
+    fn enum_columns_are_declared_as_the_contract_names_them() {
+        use wowlogs_schemas::{FightKind, Named, UploadState};
+        let kind = EncounterRow::COLUMNS.iter().find(|(n, _)| *n == "kind").unwrap().1;
+        assert_eq!(kind, FightKind::enum8_definition());
+        let state = LogRow::COLUMNS.iter().find(|(n, _)| *n == "state").unwrap().1;
+        assert_eq!(state, UploadState::enum8_definition());
+    }
+
+    #[test]
+    fn datetimes_are_whole_seconds_clamped_to_the_column() {
+        assert_eq!(datetime(1_711_310_089_517), 1_711_310_089);
+        assert_eq!(datetime(-5), 0);
+    }
+}

@@ -1,3 +1,0 @@
-//! HTTP errors: the JSON shape every wowlogs service answers with.
-
-pub use wowlogs_tenancy::ApiError;

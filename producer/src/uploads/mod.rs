@@ -1,0 +1,305 @@
+//! The upload use case, without HTTP: a spooled file from an authenticated caller is
+//! identified (SHA-256 of guild and content, per log for zips), checked to be a combat
+//! log, admitted (duplicates answered, logs in progress refused), then published on a
+//! blocking thread while the caller gets its receipt. `server::upload` is the thin HTTP
+//! shell around it.
+
+mod inspect;
+pub mod limits;
+mod publish;
+
+use crate::intake::{Encoders, IntakeCounts, LogJob, status_of};
+use crate::registry::{Admission, LogRegistry};
+use crate::server::metrics::ProducerMetrics;
+use limits::{Bucket, EventLimiter, Limits};
+use rdkafka::producer::FutureProducer;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wowlogs_parser::{ParseOptions, YearHint};
+use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus, now_ms};
+use wowlogs_tenancy::Principal;
+
+/// The settings of the upload use case.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Largest accepted upload, in bytes (compressed size as sent).
+    pub max_upload_bytes: u64,
+    /// Events each guild may publish per minute, over all its keys (each key also has
+    /// its own limit, from the registry).
+    pub guild_events_per_minute: NonZeroU32,
+    /// Where upload bodies are spooled while they are hashed and parsed.
+    pub spool_dir: PathBuf,
+    /// Unacknowledged messages per upload before parsing waits for the broker.
+    pub max_in_flight: usize,
+}
+
+/// What the service remembers of an upload it received.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadRecord {
+    pub upload_id: String,
+    pub guild_id: GuildId,
+    pub guild_name: String,
+    pub file_name: String,
+    /// `processing`, `completed`, `failed` or `duplicate`.
+    pub status: String,
+    pub logs: Vec<UploadStatus>,
+}
+
+/// An upload taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// New logs, being published under `upload_id`.
+    Accepted { upload_id: String, file_name: String, log_ids: Vec<LogId> },
+    /// Every log of the upload was already published, by `upload_id`.
+    Duplicate { upload_id: String, file_name: String, log_id: LogId },
+}
+
+/// An upload refused; nothing of it is published but its refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the upload is empty")]
+    Empty,
+    #[error("no line of the upload is a combat-log event; is this a WoWCombatLog.txt?")]
+    NotACombatLog,
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("this log is being published by upload {0}; follow it at /api/v1/uploads/{0}")]
+    InProgress(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Refusal {
+    /// The stable code of the refusal (HTTP error code and upload-status reason).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Empty => "empty_upload",
+            Refusal::NotACombatLog => "not_a_combat_log",
+            Refusal::Unreadable(_) => "unreadable_upload",
+            Refusal::InProgress(_) => "upload_in_progress",
+            Refusal::Internal(_) => "internal",
+        }
+    }
+}
+
+/// The uploads of one service process, and what they share.
+pub struct Uploads {
+    pub(crate) config: UploadConfig,
+    pub(crate) limiter: EventLimiter,
+    pub(crate) registry: Mutex<LogRegistry>,
+    pub(crate) records: Mutex<HashMap<String, UploadRecord>>,
+    /// Logs being published by this process, with their upload ids.
+    pub(crate) active: Mutex<HashMap<(GuildId, LogId), String>>,
+    pub(crate) producer: FutureProducer,
+    pub(crate) encoders: Encoders,
+    pub(crate) metrics: ProducerMetrics,
+    jobs: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl Uploads {
+    pub fn new(
+        registry: LogRegistry,
+        producer: FutureProducer,
+        config: UploadConfig,
+        metrics: ProducerMetrics,
+    ) -> Self {
+        Self {
+            config,
+            limiter: EventLimiter::new(),
+            registry: Mutex::new(registry),
+            records: Mutex::new(HashMap::new()),
+            active: Mutex::new(HashMap::new()),
+            producer,
+            encoders: Encoders::new().expect("the contract's schemas are valid"),
+            metrics,
+            jobs: tokio::sync::Mutex::new(tokio::task::JoinSet::new()),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &UploadConfig {
+        &self.config
+    }
+
+    /// The buckets an upload by this caller draws from: its guild's and its key's.
+    fn limits_of(&self, principal: &Principal) -> Limits {
+        let mut limits = vec![(Bucket::Guild(principal.guild_id), self.config.guild_events_per_minute)];
+        if let Some(per_minute) = NonZeroU32::new(principal.events_per_minute) {
+            limits.push((Bucket::Key(principal.key_id.clone()), per_minute));
+        }
+        limits
+    }
+
+    /// How long the caller must wait before a new upload, if its guild's or key's event
+    /// bucket is empty.
+    pub fn admission_wait(&self, principal: &Principal) -> Option<Duration> {
+        self.limiter.admission(&self.limits_of(principal))
+    }
+
+    /// Takes a spooled upload: refuses it, answers it as a duplicate, or starts
+    /// publishing it in the background.
+    pub async fn receive(
+        self: &Arc<Self>,
+        principal: &Principal,
+        spool: tempfile::NamedTempFile,
+        file_name: String,
+    ) -> Result<Receipt, Refusal> {
+        let guild = principal.guild_id;
+        let upload_id = uuid::Uuid::new_v4().to_string();
+        let bytes = spool.as_file().metadata().map_err(|e| Refusal::Internal(e.to_string()))?.len();
+        self.metrics.bytes_received(guild, bytes);
+        let refused = |refusal: Refusal| self.refuse(principal, &upload_id, &file_name, refusal);
+        if bytes == 0 {
+            return Err(refused(Refusal::Empty));
+        }
+        // Identify and check the logs off the async threads: it reads the whole file.
+        let inspected = {
+            let path = spool.path().to_path_buf();
+            let name = file_name.clone();
+            tokio::task::spawn_blocking(move || inspect::inspect(&path, &name, guild))
+                .await
+                .map_err(|e| Refusal::Internal(e.to_string()))?
+        };
+        let logs = match inspected {
+            Ok(logs) if !logs.is_empty() => logs,
+            Ok(_) => return Err(refused(Refusal::NotACombatLog)),
+            Err(reason) => return Err(refused(Refusal::Unreadable(reason))),
+        };
+        let admissions: Vec<_> = {
+            let registry = self.registry.lock().expect("registry lock");
+            logs.into_iter()
+                .map(|(name, identity)| {
+                    let admission = registry.admit(guild, identity.log_id);
+                    (name, identity, admission)
+                })
+                .collect()
+        };
+        {
+            let active = self.active.lock().expect("active lock");
+            if let Some(running) =
+                admissions.iter().find_map(|(_, identity, _)| active.get(&(guild, identity.log_id)))
+            {
+                return Err(Refusal::InProgress(running.clone()));
+            }
+        }
+        if admissions.iter().all(|(_, _, a)| matches!(a, Admission::Duplicate(_)))
+            && let Some((_, identity, Admission::Duplicate(known))) = admissions.first()
+        {
+            self.metrics.upload(guild, "duplicate", &upload_id, &known.upload_id);
+            return Ok(Receipt::Duplicate {
+                upload_id: known.upload_id.clone(),
+                file_name,
+                log_id: identity.log_id,
+            });
+        }
+        let options = ParseOptions::new(YearHint::last_written_at(now_ms()));
+        let jobs: Vec<LogJob> = admissions
+            .into_iter()
+            .filter(|(_, _, a)| !matches!(a, Admission::Duplicate(_)))
+            .enumerate()
+            .map(|(i, (name, identity, admission))| LogJob {
+                guild_id: guild,
+                log_id: identity.log_id,
+                upload_id: if i == 0 { upload_id.clone() } else { format!("{upload_id}-{i}") },
+                file_name: name,
+                content_sha256: identity.content_sha256,
+                bytes_total: Some(identity.bytes),
+                resume_after_line: match admission {
+                    Admission::Resume { after_line } => after_line,
+                    _ => 0,
+                },
+                options,
+            })
+            .collect();
+        let record = UploadRecord {
+            upload_id: upload_id.clone(),
+            guild_id: guild,
+            guild_name: principal.guild_name.clone(),
+            file_name: file_name.clone(),
+            status: "processing".into(),
+            logs: jobs
+                .iter()
+                .map(|j| status_of(j, UploadState::Accepted, &IntakeCounts::default(), None, now_ms()))
+                .collect(),
+        };
+        self.records.lock().expect("uploads lock").insert(upload_id.clone(), record);
+        {
+            let mut active = self.active.lock().expect("active lock");
+            for job in &jobs {
+                active.insert((guild, job.log_id), upload_id.clone());
+            }
+        }
+        self.metrics.upload(guild, "accepted", &upload_id, &file_name);
+        let receipt = Receipt::Accepted {
+            upload_id: upload_id.clone(),
+            file_name,
+            log_ids: jobs.iter().map(|j| j.log_id).collect(),
+        };
+        let worker = self.clone();
+        let limits = self.limits_of(principal);
+        // Parsing and publishing outlive the request: their span carries the upload's id.
+        let span = tracing::info_span!("publish_upload", upload_id, guild_id = guild.0);
+        self.jobs.lock().await.spawn_blocking(move || {
+            span.in_scope(|| publish::publish_upload(&worker, &upload_id, jobs, spool, &limits))
+        });
+        Ok(receipt)
+    }
+
+    /// An upload of the caller's guild, from this process's memory or the uploads topic;
+    /// `None` for unknown ids and other guilds' uploads alike.
+    pub fn status(&self, principal: &Principal, upload_id: &str) -> Option<UploadRecord> {
+        let known = self.records.lock().expect("uploads lock").get(upload_id).cloned();
+        let record = known.or_else(|| {
+            // Uploads and imports of earlier runs, from the uploads topic.
+            let registry = self.registry.lock().expect("registry lock");
+            let status = registry.by_upload(upload_id)?.clone();
+            Some(UploadRecord {
+                upload_id: upload_id.to_string(),
+                guild_id: status.guild_id,
+                guild_name: principal.guild_name.clone(),
+                file_name: status.file_name.clone(),
+                status: status.state.summary().into(),
+                logs: vec![status],
+            })
+        })?;
+        (record.guild_id == principal.guild_id).then_some(record)
+    }
+
+    /// Records a refusal on the uploads topic (in the background: the caller's answer
+    /// does not wait for the broker) and hands it back.
+    fn refuse(
+        self: &Arc<Self>,
+        principal: &Principal,
+        upload_id: &str,
+        file_name: &str,
+        refusal: Refusal,
+    ) -> Refusal {
+        self.metrics.upload(principal.guild_id, "rejected", upload_id, refusal.code());
+        let job = LogJob {
+            guild_id: principal.guild_id,
+            log_id: LogId(0),
+            upload_id: upload_id.to_string(),
+            file_name: file_name.to_string(),
+            content_sha256: String::new(),
+            bytes_total: None,
+            resume_after_line: 0,
+            options: ParseOptions::new(YearHint::FirstLineIn(2024)),
+        };
+        let worker = self.clone();
+        let reason = refusal.to_string();
+        tokio::task::spawn_blocking(move || publish::record_refusal(&worker, &job, reason));
+        refusal
+    }
+
+    /// Shutdown: uploads waiting on their guild's rate limit stop (resumable by
+    /// uploading again); the others finish. Returns when every job has ended.
+    pub async fn drain(&self) {
+        self.limiter.stop();
+        let mut jobs = self.jobs.lock().await;
+        while jobs.join_next().await.is_some() {}
+    }
+}

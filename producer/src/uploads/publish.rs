@@ -1,0 +1,143 @@
+//! Publishing an accepted upload (on a blocking thread), and recording a refused one.
+
+use super::Uploads;
+use super::limits::Limits;
+use crate::intake::{IntakeCounts, IntakeHooks, LogJob, Tag, publish_log, publish_status, status_of};
+use std::io::BufRead;
+use std::time::Duration;
+use wowlogs_kafka::Outbox;
+use wowlogs_parser::{InputError, for_each_log};
+use wowlogs_schemas::{GuildId, UploadState, now_ms};
+
+/// Hooks of an upload being published: the guild's rate limit, metrics, the status.
+struct UploadHooks<'a> {
+    uploads: &'a Uploads,
+    upload_id: &'a str,
+    index: usize,
+    job: &'a LogJob,
+    limits: &'a Limits,
+    reported: IntakeCounts,
+}
+
+impl IntakeHooks for UploadHooks<'_> {
+    fn throttle(&mut self, events: u32) -> bool {
+        self.uploads.limiter.take(self.limits, events)
+    }
+
+    fn progress(&mut self, counts: &IntakeCounts) {
+        self.uploads.metrics.published(
+            self.job.guild_id,
+            counts.lines - self.reported.lines,
+            counts.events - self.reported.events,
+            counts.dead_letters - self.reported.dead_letters,
+        );
+        self.reported = *counts;
+        if let Some(record) = self.uploads.records.lock().expect("uploads lock").get_mut(self.upload_id)
+            && let Some(log) = record.logs.get_mut(self.index)
+        {
+            *log = status_of(self.job, UploadState::Parsing, counts, None, now_ms());
+        }
+    }
+
+    fn delivered(&mut self, latency: Duration) {
+        self.uploads.metrics.delivered(latency);
+    }
+}
+
+/// Publishes every log of an upload (blocking thread), then forgets the spool file.
+pub(super) fn publish_upload(
+    uploads: &Uploads,
+    upload_id: &str,
+    jobs: Vec<LogJob>,
+    spool: tempfile::NamedTempFile,
+    limits: &Limits,
+) {
+    let mut outbox = Outbox::new(uploads.producer.clone(), uploads.config.max_in_flight);
+    let encoders = &uploads.encoders;
+    let mut failed = None;
+    let mut index = 0;
+    // The lifecycle starts on the topic too: accepted, then parsing, then the outcome.
+    for job in &jobs {
+        let counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
+        let accepted = publish_status(
+            job,
+            encoders,
+            &mut outbox,
+            UploadState::Accepted,
+            &counts,
+            None,
+            &now_ms,
+            &mut |_, _| {},
+        );
+        if let Err(error) = accepted {
+            tracing::warn!(upload_id, %error, "could not record an accepted upload");
+        }
+    }
+    let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
+        for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
+            let Some(job) = jobs.get(index) else { return Ok(()) };
+            let mut hooks =
+                UploadHooks { uploads, upload_id, index, job, limits, reported: IntakeCounts::default() };
+            let mut ack = |_: Tag, _: Duration| {};
+            let (final_state, counts, reason) =
+                match publish_log(job, input, encoders, &mut outbox, &now_ms, &mut hooks) {
+                    Ok(counts) => (UploadState::Completed, counts, None),
+                    Err(failure) => (UploadState::Failed, failure.counts, Some(failure.error.to_string())),
+                };
+            let status = status_of(job, final_state, &counts, reason.clone(), now_ms());
+            let recorded = publish_status(
+                job,
+                encoders,
+                &mut outbox,
+                final_state,
+                &counts,
+                reason.clone(),
+                &now_ms,
+                &mut ack,
+            )
+            .and_then(|()| outbox.flush(&mut ack).map_err(Into::into));
+            if let Err(error) = recorded {
+                failed = Some(format!("recording the outcome failed: {error}"));
+            }
+            if let Some(reason) = reason {
+                failed = Some(reason);
+            }
+            uploads.registry.lock().expect("registry lock").record(status.clone());
+            uploads.active.lock().expect("active lock").remove(&(job.guild_id, job.log_id));
+            if let Some(record) = uploads.records.lock().expect("uploads lock").get_mut(upload_id) {
+                record.logs[index] = status;
+            }
+            index += 1;
+            Ok(())
+        })
+    });
+    if let Err(error) = result {
+        failed = Some(error.to_string());
+    }
+    let guild = jobs.first().map_or(GuildId(0), |j| j.guild_id);
+    let outcome = if failed.is_some() { "failed" } else { "completed" };
+    if let Some(record) = uploads.records.lock().expect("uploads lock").get_mut(upload_id) {
+        record.status = outcome.into();
+    }
+    uploads.metrics.upload(guild, outcome, upload_id, failed.as_deref().unwrap_or(""));
+    drop(spool);
+}
+
+/// Records a refused upload's `failed` status on the uploads topic (blocking thread).
+pub(super) fn record_refusal(uploads: &Uploads, job: &LogJob, reason: String) {
+    let mut outbox = Outbox::new(uploads.producer.clone(), 16);
+    let recorded = publish_status(
+        job,
+        &uploads.encoders,
+        &mut outbox,
+        UploadState::Failed,
+        &IntakeCounts::default(),
+        Some(reason),
+        &now_ms,
+        &mut |_, _| {},
+    )
+    .and_then(|()| outbox.flush(|_, _| {}).map_err(Into::into));
+    if let Err(error) = recorded {
+        tracing::warn!(upload_id = job.upload_id, %error, "could not record a rejected upload");
+    }
+}
