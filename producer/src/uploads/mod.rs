@@ -303,3 +303,74 @@ impl Uploads {
         while jobs.join_next().await.is_some() {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use wowlogs_kafka::KafkaSettings;
+    use wowlogs_tenancy::Permission;
+
+    /// The use case with a producer that is never reached: refusals are decided before
+    /// anything is published (their status record is sent in the background).
+    fn uploads() -> Arc<Uploads> {
+        let producer = KafkaSettings::new("127.0.0.1:1", "uploads-test")
+            .producer_config()
+            .set("message.timeout.ms", "200")
+            .create()
+            .unwrap();
+        let config = UploadConfig {
+            max_upload_bytes: 1 << 20,
+            guild_events_per_minute: NonZeroU32::new(1000).unwrap(),
+            spool_dir: std::env::temp_dir(),
+            max_in_flight: 16,
+        };
+        Arc::new(Uploads::new(LogRegistry::default(), producer, config, ProducerMetrics::new()))
+    }
+
+    fn principal() -> Principal {
+        Principal {
+            guild_id: GuildId(7),
+            guild_name: "Loothing".into(),
+            key_id: "key-1".into(),
+            permissions: vec![Permission::Upload],
+            events_per_minute: 0,
+            max_connections: 0,
+        }
+    }
+
+    fn spool(content: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(content).unwrap();
+        file
+    }
+
+    #[tokio::test]
+    async fn an_empty_upload_is_refused() {
+        let refused = uploads().receive(&principal(), spool(b""), "WoWCombatLog.txt".into()).await;
+        assert_eq!(refused.unwrap_err(), Refusal::Empty);
+    }
+
+    #[tokio::test]
+    async fn a_file_without_combat_log_events_is_refused() {
+        let text = b"Dear diary,\ntoday we killed nothing.\n".repeat(20);
+        let refused = uploads().receive(&principal(), spool(&text), "notes.txt".into()).await;
+        assert_eq!(refused.unwrap_err(), Refusal::NotACombatLog);
+    }
+
+    #[tokio::test]
+    async fn another_guilds_upload_is_not_found() {
+        let uploads = uploads();
+        let record = UploadRecord {
+            upload_id: "u-1".into(),
+            guild_id: GuildId(8),
+            guild_name: "Other".into(),
+            file_name: "WoWCombatLog.txt".into(),
+            status: "processing".into(),
+            logs: Vec::new(),
+        };
+        uploads.records.lock().unwrap().insert("u-1".into(), record);
+        assert!(uploads.status(&principal(), "u-1").is_none());
+        assert!(uploads.status(&principal(), "u-2").is_none());
+    }
+}

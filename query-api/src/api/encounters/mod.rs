@@ -1,0 +1,246 @@
+//! `/api/v1/encounters`: the guild's fights, searched, summed up, in detail and exported.
+//!
+//! The answer shapes and filters are here; [`handlers`] answers the requests from
+//! [`queries`], and [`export`] streams downloads.
+
+mod export;
+mod handlers;
+mod queries;
+
+pub use export::{ExportParams, FightExport, Format};
+pub use handlers::SearchParams;
+
+use super::{kind_of, outcome};
+use crate::params::{Page, Validate, instant, rfc3339, text};
+use crate::scope::Sql;
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use wowlogs_http::ApiError;
+use wowlogs_store::rows::EncounterRow;
+
+/// A fight.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Encounter {
+    /// Stable fight id (a decimal string: it exceeds JavaScript's safe integers).
+    pub id: String,
+    pub log_id: String,
+    pub upload_id: String,
+    /// `encounter`, `challenge_mode` or `arena`.
+    pub kind: &'static str,
+    /// Boss, dungeon or arena.
+    pub name: String,
+    pub encounter_id: Option<i32>,
+    pub difficulty: Option<i32>,
+    pub group_size: Option<i32>,
+    pub instance_id: Option<i32>,
+    /// Kill, timed run or won match; null when the log cannot tell.
+    pub kill: Option<bool>,
+    /// `kill`/`wipe`, `timed`/`depleted` or `win`/`loss`.
+    pub outcome: Option<&'static str>,
+    /// False when the log ended before the fight did.
+    pub complete: bool,
+    pub start: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub duration_ms: i64,
+    pub key_level: Option<i32>,
+    pub affixes: Vec<i32>,
+    pub match_type: Option<String>,
+}
+
+impl From<EncounterRow> for Encounter {
+    fn from(r: EncounterRow) -> Self {
+        Encounter {
+            id: r.fight_id.to_string(),
+            log_id: r.log_id.to_string(),
+            upload_id: r.upload_id,
+            kind: kind_of(r.kind),
+            outcome: outcome(r.kind, r.kill),
+            kill: r.kill.map(|k| k == 1),
+            name: r.name,
+            encounter_id: r.encounter_id,
+            difficulty: r.difficulty,
+            group_size: r.group_size,
+            instance_id: r.instance_id,
+            complete: r.complete == 1,
+            start: rfc3339(r.start_ms),
+            start_ms: r.start_ms,
+            end_ms: r.end_ms,
+            duration_ms: r.duration_ms,
+            key_level: r.key_level,
+            affixes: r.affixes,
+            match_type: (!r.match_type.is_empty()).then_some(r.match_type),
+        }
+    }
+}
+
+/// Kinds of fight.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Encounter,
+    ChallengeMode,
+    Arena,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Encounter => "encounter",
+            Kind::ChallengeMode => "challenge_mode",
+            Kind::Arena => "arena",
+        }
+    }
+}
+
+/// Kill or wipe (timed or depleted, won or lost).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Kill,
+    Wipe,
+}
+
+/// Filters of the encounter list and export.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EncounterFilter {
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page (default 50, at most 500).
+    pub per_page: Option<u32>,
+    /// Exact boss (or dungeon, arena) name.
+    pub boss: Option<String>,
+    /// The game's encounter id.
+    pub encounter_id: Option<i32>,
+    /// Difficulty id (e.g. 16 Mythic raid).
+    pub difficulty: Option<i32>,
+    #[param(inline)]
+    pub kind: Option<Kind>,
+    #[param(inline)]
+    pub outcome: Option<Outcome>,
+    /// Fights starting at or after: RFC 3339, a date or Unix milliseconds.
+    pub from: Option<String>,
+    /// Fights starting before: RFC 3339, a date or Unix milliseconds.
+    pub to: Option<String>,
+    /// Only this log's fights.
+    pub log_id: Option<i64>,
+}
+
+impl EncounterFilter {
+    fn page(&self) -> Page {
+        Page { page: self.page, per_page: self.per_page }
+    }
+
+    /// `WHERE` conditions after the guild's.
+    fn apply(&self, sql: Sql) -> Result<Sql, ApiError> {
+        let sql = sql
+            .and("AND name = ?", self.boss.clone())
+            .and("AND encounter_id = ?", self.encounter_id)
+            .and("AND difficulty = ?", self.difficulty)
+            .and("AND kind = ?", self.kind.map(Kind::as_str))
+            .and("AND start_ms >= ?", instant("from", &self.from)?)
+            .and("AND start_ms < ?", instant("to", &self.to)?)
+            .and("AND log_id = ?", self.log_id);
+        Ok(match self.outcome {
+            Some(Outcome::Kill) => sql.push("AND ifNull(kill, 2) = 1"),
+            Some(Outcome::Wipe) => sql.push("AND ifNull(kill, 2) = 0"),
+            None => sql,
+        })
+    }
+}
+
+impl Validate for EncounterFilter {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.page().validate()?;
+        text("boss", &self.boss)?;
+        let (from, to) = (instant("from", &self.from)?, instant("to", &self.to)?);
+        if let (Some(from), Some(to)) = (from, to)
+            && from >= to
+        {
+            return Err(ApiError::bad_request("`from` must be before `to`"));
+        }
+        Ok(())
+    }
+}
+
+/// The guild's totals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    /// Fights of every kind.
+    pub encounters: u64,
+    pub kills: u64,
+    /// Fights not won (wipes, incomplete fights, depleted keys, lost matches).
+    pub wipes: u64,
+    /// Distinct bosses fought (raid and dungeon bosses, not arenas or keys).
+    pub unique_bosses: u64,
+    pub logs: u64,
+    /// Named characters seen in any log.
+    pub characters: u64,
+    /// Characters seen in fights of the 30 days before the last activity.
+    pub active_characters: u64,
+    pub time_in_combat_ms: i64,
+    /// When the last fight ended (null with no fights).
+    pub last_activity: Option<String>,
+}
+
+/// One player's numbers in a fight.
+#[derive(Debug, Clone, clickhouse::Row, Deserialize, Serialize, ToSchema)]
+pub struct PlayerLine {
+    pub player_guid: String,
+    pub name: String,
+    pub class: String,
+    pub spec_id: Option<i32>,
+    pub item_level: Option<f64>,
+    pub damage_done: i64,
+    pub healing_done: i64,
+    pub overhealing: i64,
+    pub absorbs_done: i64,
+    pub damage_taken: i64,
+    pub deaths: i64,
+    pub casts: i64,
+    pub dps: f64,
+    pub hps: f64,
+}
+
+/// A player death and its killing blow.
+#[derive(Debug, Clone, clickhouse::Row, Deserialize, Serialize, ToSchema)]
+pub struct DeathLine {
+    pub line: i64,
+    pub timestamp_ms: i64,
+    /// Milliseconds since the pull.
+    pub fight_time_ms: i64,
+    pub player_guid: String,
+    pub player_name: String,
+    /// What killed the player (spell, `Melee`, `Falling`, ...).
+    pub ability: String,
+    pub spell_id: Option<i32>,
+    pub source_guid: String,
+    pub source_name: String,
+    pub amount: i64,
+    pub overkill: i64,
+}
+
+/// A fight with every player's numbers and the death recap.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncounterDetail {
+    pub encounter: Encounter,
+    /// By damage done, highest first.
+    pub players: Vec<PlayerLine>,
+    /// In order.
+    pub deaths: Vec<DeathLine>,
+}
+
+/// Routes of this module, for the router and the OpenAPI document.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    // `/search`, `/stats` and `/export` before `/{id}` (axum prefers static segments anyway).
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(handlers::list))
+        .routes(utoipa_axum::routes!(handlers::search))
+        .routes(utoipa_axum::routes!(handlers::stats))
+        .routes(utoipa_axum::routes!(export::export))
+        .routes(utoipa_axum::routes!(handlers::detail))
+        .routes(utoipa_axum::routes!(export::export_one))
+}

@@ -1,0 +1,114 @@
+//! The queries behind the encounter endpoints, each reading through the caller's
+//! [`GuildDb`] (so each is scoped to the caller's guild).
+
+use super::{DeathLine, Encounter, EncounterDetail, EncounterFilter, PlayerLine, Stats};
+use crate::api::{Paged, paged};
+use crate::params::rfc3339;
+use crate::scope::{GuildDb, Sql};
+use serde::Deserialize;
+use wowlogs_http::ApiError;
+use wowlogs_store::rows::{EncounterRow, TableRow};
+
+/// A page of fights, newest first.
+pub(super) async fn page_of(db: &GuildDb, filter: &EncounterFilter) -> Result<Paged<Encounter>, ApiError> {
+    let count = filter.apply(Sql::new("SELECT count() AS n FROM encounters FINAL WHERE {guild}"))?;
+    let rows = filter
+        .apply(Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"))?
+        .push("ORDER BY start_ms DESC, fight_id");
+    paged::<EncounterRow, _>(db, &filter.page(), count, rows, Encounter::from).await
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct FightTotals {
+    encounters: u64,
+    kills: u64,
+    wipes: u64,
+    unique_bosses: u64,
+    logs: u64,
+    time_ms: i64,
+    last_ms: i64,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct CharacterTotals {
+    characters: u64,
+    active: u64,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Totals over the guild's fights and characters.
+pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
+    let fights = db
+        .first::<FightTotals>(&Sql::new(
+            "SELECT count() AS encounters, countIf(ifNull(kill, 2) = 1) AS kills, \
+             countIf(ifNull(kill, 2) != 1) AS wipes, uniqExactIf(name, kind = 'encounter') AS unique_bosses, \
+             uniqExact(log_id) AS logs, sum(duration_ms) AS time_ms, max(end_ms) AS last_ms \
+             FROM encounters FINAL WHERE {guild}",
+        ))
+        .await?
+        .ok_or_else(|| ApiError::internal("an aggregate returned no row"))?;
+    let since = fights.last_ms - 30 * DAY_MS;
+    let characters = db
+        .first::<CharacterTotals>(
+            &Sql::new(
+                "SELECT uniqExact(player_guid) AS characters, uniqExactIf(player_guid, last_seen_ms >= ?) AS active \
+                 FROM character_logs FINAL WHERE {guild} AND name != ''",
+            )
+            .value(since),
+        )
+        .await?
+        .ok_or_else(|| ApiError::internal("an aggregate returned no row"))?;
+    Ok(Stats {
+        encounters: fights.encounters,
+        kills: fights.kills,
+        wipes: fights.wipes,
+        unique_bosses: fights.unique_bosses,
+        logs: fights.logs,
+        characters: characters.characters,
+        active_characters: if fights.encounters == 0 { 0 } else { characters.active },
+        time_in_combat_ms: fights.time_ms,
+        last_activity: (fights.encounters > 0).then(|| rfc3339(fights.last_ms)),
+    })
+}
+
+/// The fight with this id, if it is the guild's: anything else is 404 (never echoing
+/// the id), whether it
+/// exists for another guild or not at all.
+pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
+    let not_found = || ApiError::not_found("no such encounter in this guild");
+    let fight_id: i64 =
+        id.parse().map_err(|_| ApiError::bad_request("an encounter id is a decimal integer"))?;
+    let record = db
+        .first::<EncounterRow>(
+            &Sql::new("SELECT")
+                .push(EncounterRow::SELECT)
+                .push("FROM encounters FINAL WHERE {guild}")
+                .bind("AND fight_id = ?", fight_id),
+        )
+        .await?
+        .ok_or_else(not_found)?;
+    let players = db
+        .all::<PlayerLine>(
+            &Sql::new(
+                "SELECT player_guid, name, class, spec_id, item_level, damage_done, healing_done, overhealing, \
+                 absorbs_done, damage_taken, deaths, casts, dps, hps FROM encounter_players FINAL WHERE {guild}",
+            )
+            .bind("AND log_id = ?", record.log_id)
+            .bind("AND start_line = ?", record.start_line)
+            .push("ORDER BY damage_done DESC, player_guid"),
+        )
+        .await?;
+    let deaths = db
+        .all::<DeathLine>(
+            &Sql::new(
+                "SELECT line, timestamp_ms, fight_time_ms, player_guid, player_name, ability, spell_id, source_guid, \
+                 source_name, amount, overkill FROM encounter_deaths FINAL WHERE {guild}",
+            )
+            .bind("AND log_id = ?", record.log_id)
+            .bind("AND start_line = ?", record.start_line)
+            .push("ORDER BY line, player_guid"),
+        )
+        .await?;
+    Ok(EncounterDetail { encounter: record.into(), players, deaths })
+}
