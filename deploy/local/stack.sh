@@ -28,7 +28,7 @@ case "${1:-}" in
   start)
     (cd "$root" && cargo build --release --locked --bin wowlogs >&2)
     # In memory by default: tansu's sqlite engine stalls consumer groups under load
-    # (README, known limits). ClickHouse keeps the projections either way.
+    # (docs/local-stack.md, known limits). ClickHouse keeps the projections either way.
     storage=(--memory)
     [ "${WOWLOGS_BROKER_STORAGE:-memory}" = sqlite ] && storage=()
     "$here/broker.sh" start "${storage[@]}" --port "$port" --state "$state" >/dev/null

@@ -22,7 +22,7 @@ export WOWLOGS_FIXTURES="$fixtures"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # A full disk shows up much later as ClickHouse failing inserts in the middle of a test;
-# say so up front (the measured footprint of a cold run is in the README, "The two commands").
+# say so up front (the measured footprint of a cold run is in docs/local-stack.md).
 need_gib="${WOWLOGS_TEST_MIN_FREE_GIB:-4}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir"

@@ -1,7 +1,7 @@
 //! What the encounter core makes of events: fights with per-player metrics and deaths.
 //!
 //! These are the rows the consumers store and the API serves; the metric definitions
-//! (README, "Metric definitions") are part of the contract.
+//! (docs/metrics.md) are part of the contract.
 
 use apache_avro::AvroSchema;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Per-fight, per-player metrics. The definitions here are the contract documented in
-//! the README ("Metric definitions"); tests recompute them independently.
+//! docs/metrics.md; tests recompute them independently.
 
 use crate::owners::Owners;
 use crate::specs::class_of_spec;

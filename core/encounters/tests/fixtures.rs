@@ -41,7 +41,7 @@ fn player<'a>(fight: &'a FightSummary, guid: &str) -> &'a PlayerMetrics {
 }
 
 /// Damage done, healing done and damage taken of one player over a line range, computed
-/// from the raw text with the README's definitions.
+/// from the raw text with the definitions of docs/metrics.md.
 mod independent {
     use std::collections::HashMap;
 

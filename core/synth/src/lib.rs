@@ -64,7 +64,7 @@ pub struct SynthFight {
     pub start_line: u64,
     pub end_line: u64,
     pub duration_ms: i64,
-    /// `(player GUID, damage done, healing done, deaths)` per the README's definitions.
+    /// `(player GUID, damage done, healing done, deaths)` per the definitions of docs/metrics.md.
     pub players: Vec<(String, i64, i64, i64)>,
 }
 
