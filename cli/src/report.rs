@@ -47,9 +47,9 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         (true, FightKind::Encounter, _) => "WIPE",
         (true, FightKind::ChallengeMode, Some(true)) => "TIMED",
         (true, FightKind::ChallengeMode, _) => "NOT TIMED",
-        (true, FightKind::Arena, Some(true)) => "WIN",
-        (true, FightKind::Arena, Some(false)) => "LOSS",
-        (true, FightKind::Arena, None) => "ENDED",
+        (true, FightKind::Arena | FightKind::Battleground, Some(true)) => "WIN",
+        (true, FightKind::Arena | FightKind::Battleground, Some(false)) => "LOSS",
+        (true, FightKind::Arena | FightKind::Battleground, None) => "ENDED",
     };
     let mut details = vec![fight.kind.name().replace('_', " ")];
     if let Some(id) = fight.encounter_id {
@@ -63,6 +63,12 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
     }
     if let Some(kind) = &fight.match_type {
         details.push(kind.clone());
+    }
+    if let Some(round) = fight.round {
+        details.push(format!("round {round}"));
+    }
+    if let Some(won) = fight.rounds_won {
+        details.push(format!("{won} rounds won"));
     }
     let _ = writeln!(
         out,

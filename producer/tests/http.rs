@@ -303,3 +303,20 @@ async fn health_and_metrics_report_the_broker_and_the_counters() {
     let text = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
     assert!(text.contains("wowlogs_producer_http_requests_total"), "{text}");
 }
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_year_for_old_format_logs_must_be_a_year_of_the_game() {
+    let app = app(1 << 30, 10_000_000);
+    let body = fixture("classic_sod_1.15.1_gnomeregan_raid.txt");
+    for query in ["year=1999", "year=soon", "yaer=2024"] {
+        let mut request = upload_request(Some(UPLOADER), body.clone());
+        *request.uri_mut() = format!("/api/v1/logs/upload?{query}").parse().unwrap();
+        let (status, _, error) = send(&app, request).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{query}"
+        );
+    }
+}

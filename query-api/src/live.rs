@@ -76,6 +76,8 @@ impl LiveMessage {
                 "log_id": summary.log_id.0.to_string(),
                 "boss_name": fight.name,
                 "kind": fight.kind.name(),
+                "round": fight.round,
+                "rounds_won": fight.rounds_won,
                 "difficulty": fight.difficulty,
                 "kill": fight.kill,
                 "duration_ms": fight.duration_ms,

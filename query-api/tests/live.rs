@@ -122,6 +122,8 @@ fn summary(guild: i64, boss: &str) -> EncounterSummary {
             affixes: Vec::new(),
             match_type: None,
             parent_start_line: None,
+            round: None,
+            rounds_won: None,
             players: (0..7).map(|i| player(&format!("Top{i}-Realm"), 1000.0 - f64::from(i))).collect(),
             deaths: Vec::new(),
         },

@@ -45,6 +45,10 @@ pub struct CombatEvent {
     /// The line as written in the log, when the reader was asked to keep it (the
     /// producer does, for storage); empty otherwise.
     pub raw: String,
+    /// Fields at the end of the line beyond the ones this version of the contract knows
+    /// (a later game patch appending a field), verbatim; empty on every known layout.
+    #[serde(default)]
+    pub extra: Vec<String>,
 }
 
 /// A unit of the base block: GUID, name and flags.
@@ -103,7 +107,7 @@ pub struct AdvancedUnit {
     pub facing: f64,
     /// Item level for players in retail, character level in Classic.
     pub level: i32,
-    /// The first of two fields `COMBAT_LOG_VERSION` 22 inserted after armor; Blizzard has
+    /// The first of two fields inserted after armor (v22, and Classic 1.15.5); Blizzard has
     /// not documented them, so they are kept verbatim (0 in older layouts).
     pub v22_unknown_1: i64,
     /// The second undocumented v22 field.

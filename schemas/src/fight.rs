@@ -14,8 +14,12 @@ pub enum FightKind {
     Encounter,
     // A Mythic+ run: `CHALLENGE_MODE_START` .. `CHALLENGE_MODE_END`.
     ChallengeMode,
-    // An arena match: `ARENA_MATCH_START` .. `ARENA_MATCH_END`.
+    // An arena match: `ARENA_MATCH_START` .. `ARENA_MATCH_END`, or in Classic clients
+    // from entering an arena to one side being wiped out; a Solo Shuffle match and each
+    // of its rounds.
     Arena,
+    // A battleground, from entering its zone to leaving it.
+    Battleground,
 }
 
 /// One fight of a log.
@@ -30,7 +34,8 @@ pub struct FightSummary {
     pub difficulty: Option<i32>,
     pub group_size: Option<i32>,
     pub instance_id: Option<i32>,
-    /// Kill (encounter), timed (Mythic+), won (arena, from the log owner's team);
+    /// Kill (encounter), timed (Mythic+), won (arena, round or battleground, for the log
+    /// owner's side);
     /// `false` for an incomplete fight, `None` when the log cannot tell.
     pub kill: Option<bool>,
     /// False when the log ends, or another fight starts, before the end event.
@@ -47,8 +52,13 @@ pub struct FightSummary {
     pub affixes: Vec<i32>,
     /// `2v2`, `3v3`, `Skirmish`, ... (arenas).
     pub match_type: Option<String>,
-    /// For a boss inside a Mythic+ run: the run's start line.
+    /// For a boss inside a Mythic+ run, or a Solo Shuffle round: the run's or match's
+    /// start line.
     pub parent_start_line: Option<i64>,
+    /// A Solo Shuffle round's number, from 1.
+    pub round: Option<i32>,
+    /// A Solo Shuffle match: the rounds the log owner's side won.
+    pub rounds_won: Option<i32>,
     /// Players sorted by damage done, highest first.
     pub players: Vec<PlayerMetrics>,
     /// Player deaths in order.

@@ -36,6 +36,11 @@ impl UnitFlags {
         }
     }
 
+    /// In the logging player's group: affiliation mine, party or raid (not an outsider).
+    pub fn is_grouped(self) -> bool {
+        self.0 & 0x7 != 0
+    }
+
     /// True for the player who wrote the log (affiliation "mine" on a player-type unit).
     pub fn is_log_owner(self) -> bool {
         self.0 & Self::AFFILIATION_MINE != 0 && self.0 & Self::TYPE_PLAYER != 0

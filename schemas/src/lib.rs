@@ -13,7 +13,7 @@
 macro_rules! with_avro_records {
     ($apply:ident) => {
         $apply! {
-    CombatEvent { guild_id, log_id, line, timestamp_ms, event_type, source, target, spell, advanced, payload, raw },
+    CombatEvent { guild_id, log_id, line, timestamp_ms, event_type, source, target, spell, advanced, payload, raw, extra },
     Unit { guid, name, flags, raid_flags },
     Spell { id, name, school },
     AdvancedUnit { guid, owner_guid, current_hp, max_hp, attack_power, spell_power, armor, absorb, power_type, current_power, max_power, power_cost, position_x, position_y, ui_map_id, facing, level, v22_unknown_1, v22_unknown_2 },

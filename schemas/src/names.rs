@@ -38,13 +38,15 @@ pub trait Named: Copy + PartialEq + Sized + 'static {
 }
 
 impl Named for FightKind {
-    const ALL: &'static [Self] = &[FightKind::Encounter, FightKind::ChallengeMode, FightKind::Arena];
+    const ALL: &'static [Self] =
+        &[FightKind::Encounter, FightKind::ChallengeMode, FightKind::Arena, FightKind::Battleground];
 
     fn name(self) -> &'static str {
         match self {
             FightKind::Encounter => "encounter",
             FightKind::ChallengeMode => "challenge_mode",
             FightKind::Arena => "arena",
+            FightKind::Battleground => "battleground",
         }
     }
 }

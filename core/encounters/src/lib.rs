@@ -6,6 +6,7 @@
 
 mod metrics;
 mod owners;
+pub mod pvp;
 mod segmenter;
 mod specs;
 

@@ -80,6 +80,7 @@ mod tests {
             advanced: None,
             payload: Payload::Summon(Summon {}),
             raw: String::new(),
+            extra: Vec::new(),
         }
     }
 

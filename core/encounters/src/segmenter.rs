@@ -5,11 +5,41 @@
 //! fight never ended (log cut off, disconnect) closes that fight as incomplete; the end
 //! of the log closes whatever is still open; an end without a start is reported as an
 //! [`Anomaly`], never fatal.
+//!
+//! PvP fights without start and end events come from the zone: a battleground is a fight
+//! from entering its zone to leaving it; an arena in a Classic client (no `ARENA_MATCH_*`
+//! events) starts at the zone-in (the header the client writes on entering, or a zone
+//! change), is recognised once players of opposite sides meet in a zone whose units were
+//! created in an arena, and ends when a side is wiped out, the zone changes or the log
+//! ends. A Solo Shuffle is one match whose rounds are fights of their own, each decided
+//! by its first player death.
 
 use crate::metrics::{Combatant, FightMetrics};
 use crate::owners::Owners;
+use crate::pvp::{self, Side, Sides};
 use rustc_hash::FxHashMap;
 use wowlogs_schemas::{Anomaly, CombatEvent, FightKind, FightSummary, Payload, UnitFlags};
+
+/// Events kept while waiting to learn whether a zone-in is an arena match (the minute of
+/// preparation of a Classic arena is a few hundred); beyond this the zone-in is dropped.
+const MAX_PENDING_EVENTS: usize = 50_000;
+
+/// How a fight's boundaries are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Start and end events written by the game.
+    Events,
+    /// Entering and leaving a zone (battlegrounds, Classic arenas).
+    Zone,
+}
+
+/// A zone-in not yet known to be an arena match: its first line and the events since.
+#[derive(Debug)]
+struct ZoneIn {
+    instance_id: Option<i32>,
+    name: Option<String>,
+    events: Vec<CombatEvent>,
+}
 
 /// What the segmenter hands back.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,8 +52,21 @@ pub enum SegmentOutput {
 struct OpenFight {
     summary: FightSummary,
     metrics: FightMetrics,
+    origin: Origin,
     /// `COMBATANT_INFO` factions seen in this fight: the teams of an arena.
     teams: FxHashMap<String, i32>,
+    /// The players of each side, for matches decided by a wipe.
+    sides: Sides,
+    /// Rounds started so far (Solo Shuffle matches).
+    rounds: i32,
+}
+
+impl OpenFight {
+    fn is_shuffle_match(&self) -> bool {
+        self.summary.kind == FightKind::Arena
+            && self.summary.round.is_none()
+            && self.summary.match_type.as_deref().is_some_and(|t| t.contains("Solo Shuffle"))
+    }
 }
 
 /// Segments one log's events into fights. Feed events in line order with
@@ -34,6 +77,8 @@ pub struct EncounterSegmenter {
     combatants: FxHashMap<String, Combatant>,
     log_owner: Option<String>,
     zone: Option<(i32, String)>,
+    /// A zone-in that may turn out to be a Classic arena match.
+    pending: Option<ZoneIn>,
     /// Open fights, outermost first.
     open: Vec<OpenFight>,
 }
@@ -48,10 +93,13 @@ impl EncounterSegmenter {
         self.open.len()
     }
 
-    /// The start line of the outermost open fight: a consumer must not commit past it,
-    /// so that a restart rebuilds the fight from its first event.
+    /// The start line of the outermost open fight (or of a zone-in that may become one): a
+    /// consumer must not commit past it, so that a restart rebuilds the fight from its
+    /// first event.
     pub fn earliest_open_line(&self) -> Option<i64> {
-        self.open.first().map(|f| f.summary.start_line)
+        let pending = self.pending.as_ref().and_then(|z| z.events.first()).map(|e| e.line);
+        let open = self.open.first().map(|f| f.summary.start_line);
+        open.into_iter().chain(pending).min()
     }
 
     /// Feeds one event; completed fights and anomalies are appended to `out`.
@@ -71,7 +119,7 @@ impl EncounterSegmenter {
                 summary.group_size = Some(start.group_size);
                 summary.instance_id = Some(start.instance_id);
                 summary.parent_start_line = parent;
-                self.open_fight(summary, event);
+                self.open_fight(summary, Origin::Events, event);
             }
             Payload::ChallengeModeStart(start) => {
                 self.close_from(0, out);
@@ -79,18 +127,34 @@ impl EncounterSegmenter {
                 summary.instance_id = Some(start.instance_id);
                 summary.key_level = Some(start.keystone_level);
                 summary.affixes = start.affixes.clone();
-                self.open_fight(summary, event);
+                self.open_fight(summary, Origin::Events, event);
             }
             Payload::ArenaMatchStart(start) => {
-                self.close_from(0, out);
-                let name = match &self.zone {
-                    Some((id, zone)) if *id == start.instance_id => zone.clone(),
-                    _ => format!("Arena {}", start.instance_id),
-                };
-                let mut summary = new_summary(FightKind::Arena, &name, event);
-                summary.instance_id = Some(start.instance_id);
-                summary.match_type = Some(start.match_type.clone());
-                self.open_fight(summary, event);
+                self.pending = None;
+                match self.open.iter().rposition(OpenFight::is_shuffle_match) {
+                    Some(i) if self.open[i].summary.instance_id == Some(start.instance_id) => {
+                        // The next round of a Solo Shuffle.
+                        self.close_from(i + 1, out);
+                        self.apply(event);
+                        self.open_round(i, event);
+                    }
+                    _ => {
+                        self.close_from(0, out);
+                        let name = match &self.zone {
+                            Some((id, zone)) if *id == start.instance_id => zone.clone(),
+                            _ => format!("Arena {}", start.instance_id),
+                        };
+                        let mut summary = new_summary(FightKind::Arena, &name, event);
+                        summary.instance_id = Some(start.instance_id);
+                        summary.match_type = Some(start.match_type.clone());
+                        self.open_fight(summary, Origin::Events, event);
+                        let last = self.open.len() - 1;
+                        if self.open[last].is_shuffle_match() {
+                            self.open[last].summary.rounds_won = Some(0);
+                            self.open_round(last, event);
+                        }
+                    }
+                }
             }
             Payload::EncounterEnd(end) => {
                 self.apply(event);
@@ -122,7 +186,18 @@ impl EncounterSegmenter {
             }
             Payload::ArenaMatchEnd(end) => {
                 self.apply(event);
-                match self.innermost(FightKind::Arena) {
+                match self.innermost_official(FightKind::Arena) {
+                    Some(i) if self.open[i].is_shuffle_match() => {
+                        // The last round ended at its first death; a round still open had none.
+                        self.close_from(i + 1, out);
+                        let won = self.open[i].summary.rounds_won.unwrap_or(0);
+                        let kill = match won {
+                            4.. => Some(true),
+                            3 => None,
+                            _ => Some(false),
+                        };
+                        self.close_complete(i, event, kill, None, out);
+                    }
                     Some(i) => {
                         let own_team =
                             self.log_owner.as_ref().and_then(|owner| self.open[i].teams.get(owner)).copied();
@@ -136,12 +211,20 @@ impl EncounterSegmenter {
                     )),
                 }
             }
+            Payload::ZoneChange(zone) => self.zone_change(zone.instance_id, &zone.zone_name, event, out),
+            Payload::LogVersion(_) => self.zone_in(event, out),
+            Payload::Death(_) => {
+                self.apply(event);
+                self.death(event, out);
+            }
             _ => self.apply(event),
         }
+        self.await_arena(event);
     }
 
     /// Closes every fight still open as incomplete (the log ended).
     pub fn finish(&mut self, out: &mut Vec<SegmentOutput>) {
+        self.pending = None;
         self.close_from(0, out);
     }
 
@@ -154,23 +237,50 @@ impl EncounterSegmenter {
         {
             self.log_owner = Some(source.guid.clone());
         }
-        match &event.payload {
-            Payload::ZoneChange(zone) => self.zone = Some((zone.instance_id, zone.zone_name.clone())),
-            Payload::CombatantInfo(info) => {
-                let combatant = Combatant { spec_id: info.spec_id, item_level: info.average_item_level() };
-                self.combatants.insert(info.player_guid.clone(), combatant);
-                for fight in &mut self.open {
-                    fight.teams.insert(info.player_guid.clone(), info.faction);
-                }
+        if let Payload::CombatantInfo(info) = &event.payload {
+            let combatant = Combatant { spec_id: info.spec_id, item_level: info.average_item_level() };
+            self.combatants.insert(info.player_guid.clone(), combatant);
+            for fight in &mut self.open {
+                fight.teams.insert(info.player_guid.clone(), info.faction);
             }
-            _ => {}
         }
     }
 
-    fn open_fight(&mut self, summary: FightSummary, event: &CombatEvent) {
+    fn open_fight(&mut self, summary: FightSummary, origin: Origin, event: &CombatEvent) {
         let metrics = FightMetrics::new(summary.start_ms);
-        self.open.push(OpenFight { summary, metrics, teams: FxHashMap::default() });
+        self.open.push(OpenFight {
+            summary,
+            metrics,
+            origin,
+            teams: FxHashMap::default(),
+            sides: Sides::default(),
+            rounds: 0,
+        });
         self.apply(event);
+    }
+
+    /// Opens the next round of the Solo Shuffle match at `match_index` on its start event.
+    fn open_round(&mut self, match_index: usize, event: &CombatEvent) {
+        self.open[match_index].rounds += 1;
+        let round = self.open[match_index].rounds;
+        let parent = &self.open[match_index].summary;
+        let mut summary = new_summary(FightKind::Arena, &parent.name.clone(), event);
+        summary.instance_id = parent.instance_id;
+        summary.match_type = parent.match_type.clone();
+        summary.parent_start_line = Some(parent.start_line);
+        summary.round = Some(round);
+        let metrics = FightMetrics::new(summary.start_ms);
+        let origin = Origin::Events;
+        self.open.push(OpenFight {
+            summary,
+            metrics,
+            origin,
+            teams: FxHashMap::default(),
+            sides: Sides::default(),
+            rounds: 0,
+        });
+        let last = self.open.len() - 1;
+        self.open[last].metrics.apply(event, &self.owners);
     }
 
     fn apply(&mut self, event: &CombatEvent) {
@@ -178,6 +288,9 @@ impl EncounterSegmenter {
             fight.summary.end_ms = event.timestamp_ms;
             fight.summary.end_line = event.line;
             fight.metrics.apply(event, &self.owners);
+            if fight.origin == Origin::Zone {
+                fight.sides.observe(event);
+            }
         }
     }
 
@@ -185,12 +298,158 @@ impl EncounterSegmenter {
         self.open.iter().rposition(|f| f.summary.kind == kind)
     }
 
-    /// Closes the fights at `index` and inside it as incomplete, innermost first.
+    /// The innermost fight of `kind` that started on a start event (a match, not a round).
+    fn innermost_official(&self, kind: FightKind) -> Option<usize> {
+        self.open
+            .iter()
+            .rposition(|f| f.summary.kind == kind && f.origin == Origin::Events && f.summary.round.is_none())
+    }
+
+    /// Closes the fights at `index` and inside it as incomplete, innermost first. An
+    /// incomplete boss fight or match is lost; a fight known from its zone, or a round
+    /// without a death, has no outcome the log can tell.
     fn close_from(&mut self, index: usize, out: &mut Vec<SegmentOutput>) {
         while self.open.len() > index {
             let fight = self.open.pop().expect("non-empty");
             let duration = fight.summary.end_ms - fight.summary.start_ms;
-            out.push(SegmentOutput::Fight(self.summarize(fight, Some(false), false, duration)));
+            let kill = if fight.origin == Origin::Zone || fight.summary.round.is_some() {
+                None
+            } else {
+                Some(false)
+            };
+            out.push(SegmentOutput::Fight(self.summarize(fight, kill, false, duration)));
+        }
+    }
+
+    /// A header: the client writes one when it enters a zone (and on a UI reload). Inside
+    /// a match with start and end events it changes nothing; otherwise the zone may be an
+    /// arena of a Classic client, and a fight known from its zone has ended.
+    fn zone_in(&mut self, event: &CombatEvent, out: &mut Vec<SegmentOutput>) {
+        self.apply(event);
+        if self.innermost_official(FightKind::Arena).is_some() {
+            return;
+        }
+        if let Some(i) =
+            self.open.iter().position(|f| f.origin == Origin::Zone && f.summary.kind == FightKind::Arena)
+        {
+            self.close_zone_fight(i, out);
+        }
+        // Inside a boss fight, a key or a battleground a header is a UI reload.
+        if self.open.is_empty() {
+            self.pending = Some(ZoneIn { instance_id: None, name: None, events: Vec::new() });
+        }
+    }
+
+    /// A zone change: the same zone again is a UI reload; another one ends a fight known
+    /// from its zone and may start one (a battleground now, an arena once it is recognised).
+    fn zone_change(
+        &mut self,
+        instance_id: i32,
+        name: &str,
+        event: &CombatEvent,
+        out: &mut Vec<SegmentOutput>,
+    ) {
+        if self.zone.as_ref().is_some_and(|(id, _)| *id == instance_id) {
+            self.apply(event);
+            return;
+        }
+        self.zone = Some((instance_id, name.to_string()));
+        // Leaving is the zone-known fight's last line.
+        self.apply(event);
+        if let Some(i) = self.open.iter().position(|f| f.origin == Origin::Zone) {
+            self.close_zone_fight(i, out);
+        }
+        self.pending = None;
+        if pvp::is_battleground(instance_id) {
+            let mut summary = new_summary(FightKind::Battleground, name, event);
+            summary.instance_id = Some(instance_id);
+            self.open_fight(summary, Origin::Zone, event);
+        } else if pvp::is_arena(instance_id) && self.open.is_empty() {
+            let name = Some(name.to_string());
+            self.pending = Some(ZoneIn { instance_id: Some(instance_id), name, events: Vec::new() });
+        }
+    }
+
+    /// Closes a fight known from its zone when the zone changes: complete, outcome unknown.
+    fn close_zone_fight(&mut self, index: usize, out: &mut Vec<SegmentOutput>) {
+        self.close_from(index + 1, out);
+        let fight = self.open.pop().expect("index is open");
+        let duration = fight.summary.end_ms - fight.summary.start_ms;
+        out.push(SegmentOutput::Fight(self.summarize(fight, None, true, duration)));
+    }
+
+    /// A death: decides an open Solo Shuffle round (its first player death) or a Classic
+    /// arena (a side wiped out).
+    fn death(&mut self, event: &CombatEvent, out: &mut Vec<SegmentOutput>) {
+        let Some(dead) = event.target.as_ref().filter(|t| t.is_player() && event.event_type == "UNIT_DIED")
+        else {
+            return;
+        };
+        if let Some(i) =
+            self.open.iter().rposition(|f| f.summary.round.is_some() && f.summary.kind == FightKind::Arena)
+            && self.open[i].origin == Origin::Events
+            && i > 0
+        {
+            let round = &self.open[i];
+            let team = |guid: &str| round.teams.get(guid).copied();
+            let own_team = self.log_owner.as_deref().and_then(team);
+            let won = match (own_team, team(&dead.guid)) {
+                (Some(own), Some(theirs)) => Some(own != theirs),
+                _ => Sides::side_of(dead).map(|side| side == Side::Enemy),
+            };
+            if won == Some(true) {
+                let parent = &mut self.open[i - 1].summary;
+                parent.rounds_won = Some(parent.rounds_won.unwrap_or(0) + 1);
+            }
+            self.close_complete(i, event, won, None, out);
+            return;
+        }
+        if let Some(i) =
+            self.open.iter().rposition(|f| f.origin == Origin::Zone && f.summary.kind == FightKind::Arena)
+            && let Some(wiped) = self.open[i].sides.died(dead)
+        {
+            self.close_complete(i, event, Some(wiped == Side::Enemy), None, out);
+        }
+    }
+
+    /// Waits, after a zone-in, for the evidence that it is an arena match: players of
+    /// opposite sides meeting in a zone whose units were created in an arena. Then the
+    /// match opens at the zone-in and every event since is counted.
+    fn await_arena(&mut self, event: &CombatEvent) {
+        let Some(pending) = self.pending.as_mut() else { return };
+        if !self.open.is_empty() {
+            return;
+        }
+        if pending.events.len() >= MAX_PENDING_EVENTS {
+            self.pending = None;
+            return;
+        }
+        pending.events.push(event.clone());
+        if pending.instance_id.is_none() {
+            pending.instance_id = pvp::arena_in(event);
+        }
+        let sides = [event.source.as_ref(), event.target.as_ref()].map(|u| u.and_then(Sides::side_of));
+        let opposed = matches!(sides, [Some(a), Some(b)] if a != b);
+        let Some(instance_id) = pending.instance_id.filter(|_| opposed) else { return };
+        let pending = self.pending.take().expect("pending");
+        let first = &pending.events[0];
+        let name = pending
+            .name
+            .or_else(|| pvp::arena_name(instance_id).map(str::to_string))
+            .unwrap_or_else(|| format!("Arena {instance_id}"));
+        let mut summary = new_summary(FightKind::Arena, &name, first);
+        summary.instance_id = Some(instance_id);
+        let metrics = FightMetrics::new(summary.start_ms);
+        self.open.push(OpenFight {
+            summary,
+            metrics,
+            origin: Origin::Zone,
+            teams: FxHashMap::default(),
+            sides: Sides::default(),
+            rounds: 0,
+        });
+        for past in &pending.events {
+            self.apply(past);
         }
     }
 
@@ -240,6 +499,8 @@ fn new_summary(kind: FightKind, name: &str, start: &CombatEvent) -> FightSummary
         affixes: Vec::new(),
         match_type: None,
         parent_start_line: None,
+        round: None,
+        rounds_won: None,
         players: Vec::new(),
         deaths: Vec::new(),
     }

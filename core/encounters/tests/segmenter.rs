@@ -1,40 +1,17 @@
 //! How the encounter state machine segments fights and attributes numbers, one
 //! behaviour per test, on small logs written inline.
 
-use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
+mod support;
+
+use support::{log, run};
+use wowlogs_encounters::EncounterSegmenter;
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
-use wowlogs_schemas::{Anomaly, FightKind, FightSummary};
+use wowlogs_schemas::{FightKind, FightSummary};
 
 const HERO: &str = "Player-1-HERO";
 const HEALER: &str = "Player-1-HEAL";
 const BOSS: &str = "Creature-0-1-1-1-100-B";
 const WOLF: &str = "Creature-0-1-1-1-200-W";
-
-/// `(second, body)` pairs into a log (2025-01-01, UTC).
-fn log(lines: &[(u32, String)]) -> String {
-    lines.iter().map(|(s, body)| format!("1/1/2025 20:{:02}:{:02}.000  {body}\n", s / 60, s % 60)).collect()
-}
-
-fn run(text: &str) -> (Vec<FightSummary>, Vec<Anomaly>, EncounterSegmenter) {
-    let mut segmenter = EncounterSegmenter::new();
-    let mut out = Vec::new();
-    for parsed in LogReader::new(text.as_bytes(), ParseOptions::new(YearHint::FirstLineIn(2025))) {
-        match parsed.unwrap() {
-            ParsedLine::Event(event) => segmenter.push(&event, &mut out),
-            ParsedLine::Malformed(bad) => panic!("{}", bad.error),
-        }
-    }
-    let (mut fights, mut anomalies) = (Vec::new(), Vec::new());
-    let mut finished = Vec::new();
-    segmenter.finish(&mut finished);
-    for o in out.into_iter().chain(finished) {
-        match o {
-            SegmentOutput::Fight(f) => fights.push(f),
-            SegmentOutput::Anomaly(a) => anomalies.push(a),
-        }
-    }
-    (fights, anomalies, segmenter)
-}
 
 fn start(id: i32) -> String {
     format!("ENCOUNTER_START,{id},\"Boss {id}\",16,20,2657")

@@ -2,7 +2,9 @@
 
 use crate::error::ParseErrorKind;
 use crate::fields::Fields;
-use crate::layout::{BASE_FIELDS, Prefix, Suffix, advanced_candidates};
+use crate::layout::{
+    ADVANCED_LENGTHS, ADVANCED_WITHOUT_MAP, BASE_FIELDS, Prefix, Suffix, advanced_fields_for_version,
+};
 use wowlogs_schemas::{
     Absorbed, AdvancedUnit, Aura, AuraType, Cast, Damage, Death, Dispel, Drain, Empower, Energize,
     ExtraAttacks, Heal, HealAbsorbed, Interrupt, Missed, Payload, Spell, Summon, Unit,
@@ -15,9 +17,10 @@ pub(crate) struct CombatParts {
     pub spell: Option<Spell>,
     pub advanced: Option<AdvancedUnit>,
     pub payload: Payload,
+    pub extra: Vec<String>,
 }
 
-/// Where each block starts on one line, chosen from its field count.
+/// Where each block starts on one line, chosen from the line itself.
 struct Layout {
     spell_at: Option<usize>,
     environment_at: Option<usize>,
@@ -25,8 +28,17 @@ struct Layout {
     advanced_len: usize,
     suffix_at: usize,
     suffix_len: usize,
+    /// The `ST`/`AOE` tag (`true` for `AOE`), wherever the game wrote one.
+    tag: Option<bool>,
+    /// Fields after the known ones (a later patch appending a field), kept verbatim.
+    extra_at: Option<(usize, usize)>,
     supporter_at: Option<usize>,
 }
+
+/// At most this many unknown fields after a suffix are read as a later patch's
+/// additions; a line longer than that is not a layout the game writes, but a malformed
+/// one.
+pub(crate) const MAX_EXTRA_FIELDS: usize = 4;
 
 const ENVIRONMENTAL_TYPES: [&str; 6] = ["Falling", "Drowning", "Fatigue", "Fire", "Lava", "Slime"];
 
@@ -48,9 +60,19 @@ pub(crate) fn parse(
     let supporter = layout.supporter_at.map(|i| f.guid(i).to_string());
     let environment = layout.environment_at.map(|i| f.text(i).to_string());
     let payload = payload(f, suffix, &layout, supporter, environment)?;
-    Ok(CombatParts { source, target, spell, advanced, payload })
+    let extra = layout
+        .extra_at
+        .map_or_else(Vec::new, |(from, to)| (from..to).map(|i| f.raw(i).to_string()).collect());
+    Ok(CombatParts { source, target, spell, advanced, payload, extra })
 }
 
+/// Reads the layout off the line: the advanced block is recognised by its shape (two
+/// GUIDs, then numbers ending in `x, y, map, facing, level`), not by the header's
+/// `COMBAT_LOG_VERSION`, which does not tell it (Classic 1.15.5 writes an 18-field block
+/// under version 9, Shadowlands 9.0 a 17-field block under version 17: fixtures
+/// `classic_era_1.15.5_world_solo_new_timestamp_format.txt`,
+/// `retail_sl_9.0.2_torghast_advanced_off.txt`). The `ST`/`AOE` tag is accepted at the
+/// end of any suffix; fields after the known suffix are kept as extras.
 fn choose_layout(
     f: &Fields<'_>,
     prefix: Prefix,
@@ -62,99 +84,122 @@ fn choose_layout(
     let support_len = usize::from(support);
     let shape = suffix.shape();
     let mut prefix_len = prefix.fields();
-    // Melee absorbs (`SPELL_ABSORBED` without a damaging spell) are 3 fields shorter.
+    // Melee absorbs (`SPELL_ABSORBED` without a damaging spell) are 3 fields shorter: the
+    // suffix then starts with the attacker's GUID where the spell id would be.
     let prefix_optional = suffix == Suffix::Absorbed && prefix == Prefix::Spell;
-    if prefix_optional && n >= BASE_FIELDS + support_len + shape.min {
-        let rest = n - BASE_FIELDS - support_len;
-        if rest <= shape.max {
-            prefix_len = 0;
-        }
+    if prefix_optional && n > BASE_FIELDS && looks_like_guid(f.raw(BASE_FIELDS)) {
+        prefix_len = 0;
     }
-    let candidates: &[usize] = if shape.advanced { advanced_candidates(version) } else { &[0] };
-    let tag_allowed =
-        |advanced_len: usize| advanced_len == 19 || (advanced_len == 0 && version.is_none_or(|v| v >= 22));
-    let fixed = BASE_FIELDS + prefix_len + support_len;
-    let is_damage = matches!(suffix, Suffix::Damage | Suffix::DamageLanded);
-    let found = n.checked_sub(fixed).and_then(|rest| {
-        candidates.iter().copied().find_map(|advanced_len| {
-            let suffix_len = rest.checked_sub(advanced_len)?;
-            let fits = (shape.min..=shape.max).contains(&suffix_len)
-                && (!is_damage
-                    || suffix_len == shape.min
-                    || (tag_allowed(advanced_len) && matches!(f.raw(n - 1 - support_len), "ST" | "AOE")));
-            fits.then_some((advanced_len, suffix_len))
-        })
-    });
-    let Some((advanced_len, suffix_len)) = found else {
-        let full_fixed = BASE_FIELDS + prefix.fields() + support_len;
+    // The environmental type comes before the advanced block in old logs, after it in
+    // retail: a word, where the advanced block starts with a GUID.
+    let environment_first = prefix == Prefix::Environmental
+        && n > BASE_FIELDS
+        && ENVIRONMENTAL_TYPES.iter().any(|t| t.eq_ignore_ascii_case(f.text(BASE_FIELDS)));
+    let type_after_advanced = prefix == Prefix::Environmental && !environment_first;
+    let advanced_at = if type_after_advanced { BASE_FIELDS } else { BASE_FIELDS + prefix_len };
+    let advanced_len = if shape.advanced { advanced_block_len(f, advanced_at, version) } else { 0 };
+    let fixed = BASE_FIELDS + prefix_len + support_len + advanced_len;
+    let tagged = n > fixed && matches!(f.raw(n - 1 - support_len), "ST" | "AOE");
+    let tag_len = usize::from(tagged);
+    let suffix_len =
+        n.checked_sub(fixed + tag_len).filter(|&len| len >= shape.min && len <= shape.max + MAX_EXTRA_FIELDS);
+    let Some(found) = suffix_len else {
         return Err(field_count_error(
             n,
-            full_fixed,
-            prefix_optional,
+            BASE_FIELDS + prefix_len + support_len,
             shape,
-            candidates,
-            is_damage,
+            advanced_len,
             version,
-            tag_allowed,
         ));
     };
-
+    // Every prefix field comes before the suffix, wherever the advanced block stands.
+    let suffix_at = BASE_FIELDS + prefix_len + advanced_len;
+    let known = found.min(shape.max);
+    let extra_at = (found > known).then_some((suffix_at + known, suffix_at + found));
     let mut layout = Layout {
         spell_at: None,
         environment_at: None,
-        advanced_at: BASE_FIELDS,
+        advanced_at,
         advanced_len,
-        suffix_at: BASE_FIELDS,
-        suffix_len,
+        suffix_at,
+        suffix_len: known,
+        tag: tagged.then(|| f.raw(n - 1 - support_len) == "AOE"),
+        extra_at,
         supporter_at: support.then_some(n - 1),
     };
     match prefix {
         Prefix::Swing => {}
-        Prefix::Environmental => {
-            // Retail writes the environmental type after the advanced block; older logs
-            // before it. The type is a word, the advanced block starts with a GUID.
-            let first = f.text(BASE_FIELDS);
-            if ENVIRONMENTAL_TYPES.iter().any(|t| t.eq_ignore_ascii_case(first)) {
-                layout.environment_at = Some(BASE_FIELDS);
-                layout.advanced_at = BASE_FIELDS + 1;
-            } else {
-                layout.environment_at = Some(BASE_FIELDS + advanced_len);
-            }
+        Prefix::Environmental if type_after_advanced => {
+            layout.environment_at = Some(BASE_FIELDS + advanced_len)
         }
+        Prefix::Environmental => layout.environment_at = Some(BASE_FIELDS),
         _ if prefix_len == 0 => {}
-        _ => {
-            layout.spell_at = Some(BASE_FIELDS);
-            layout.advanced_at = BASE_FIELDS + 3;
-        }
+        _ => layout.spell_at = Some(BASE_FIELDS),
     }
-    layout.suffix_at = BASE_FIELDS + prefix_len + advanced_len;
     Ok(layout)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A unit GUID as the advanced block starts with: `Player-…`, `Creature-…`, or the
+/// zero GUID of a block written with advanced logging off.
+fn looks_like_guid(field: &str) -> bool {
+    field == "0000000000000000"
+        || (field.len() > 6 && field.contains('-') && field.as_bytes()[0].is_ascii_uppercase())
+}
+
+/// A decimal with a fraction (`-7549.43`, `0.00`, `1.5762`).
+fn looks_like_fraction(field: &str) -> bool {
+    field.contains('.') && field.parse::<f64>().is_ok()
+}
+
+/// The length of the advanced block starting at `at`, 0 when the line has none. Every
+/// layout the game has written starts with the unit's and its owner's GUIDs and ends with
+/// `x, y, uiMapID, facing, level` (the 15-field layout of `COMBAT_LOG_VERSION` 8 without
+/// the map id), so the lengths cannot be confused: each puts its fractions elsewhere.
+fn advanced_block_len(f: &Fields<'_>, at: usize, version: Option<i32>) -> usize {
+    let n = f.len();
+    if at + 2 > n || !looks_like_guid(f.raw(at)) || !looks_like_guid(f.raw(at + 1)) {
+        return 0;
+    }
+    let fits = |len: usize| {
+        if at + len > n {
+            return false;
+        }
+        let tail = at + len;
+        if len == ADVANCED_WITHOUT_MAP {
+            looks_like_fraction(f.raw(tail - 4))
+                && looks_like_fraction(f.raw(tail - 3))
+                && looks_like_fraction(f.raw(tail - 2))
+        } else {
+            looks_like_fraction(f.raw(tail - 5))
+                && looks_like_fraction(f.raw(tail - 4))
+                && !looks_like_fraction(f.raw(tail - 3))
+                && looks_like_fraction(f.raw(tail - 2))
+        }
+    };
+    let hinted = version.map(advanced_fields_for_version);
+    hinted.into_iter().chain(ADVANCED_LENGTHS).find(|&len| fits(len)).unwrap_or(0)
+}
+
 fn field_count_error(
     n: usize,
-    full_fixed: usize,
-    prefix_optional: bool,
+    fixed: usize,
     shape: crate::layout::SuffixShape,
-    candidates: &[usize],
-    is_damage: bool,
+    advanced_len: usize,
     version: Option<i32>,
-    tag_allowed: impl Fn(usize) -> bool,
 ) -> ParseErrorKind {
-    let mut expected = Vec::new();
-    // `full_fixed` counts the prefix; melee absorbs may leave the 3 spell fields out.
-    let fixed_options: &[usize] = if prefix_optional { &[full_fixed - 3, full_fixed] } else { &[full_fixed] };
-    for &base in fixed_options {
-        for &advanced_len in candidates {
-            for suffix_len in shape.min..=shape.max {
-                if is_damage && suffix_len > shape.min && !tag_allowed(advanced_len) {
-                    continue;
-                }
-                expected.push(base + advanced_len + suffix_len);
-            }
-        }
-    }
+    // Without a block, and with the one the line has or its header suggests.
+    let hinted = version.map(advanced_fields_for_version);
+    let blocks: Vec<usize> = if !shape.advanced {
+        vec![0]
+    } else if advanced_len > 0 {
+        vec![advanced_len]
+    } else {
+        [Some(0), hinted].into_iter().flatten().collect()
+    };
+    let mut expected: Vec<usize> = blocks
+        .iter()
+        .flat_map(|&block| (shape.min..=shape.max).map(move |suffix| fixed + block + suffix))
+        .collect();
     expected.sort_unstable();
     expected.dedup();
     ParseErrorKind::FieldCount { got: n, expected, version }
@@ -178,13 +223,18 @@ fn spell(f: &Fields<'_>, at: usize) -> Result<Spell, ParseErrorKind> {
 }
 
 fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, ParseErrorKind> {
-    // Offsets after armor move with the layout: v20+ adds absorb, v22 two more fields.
-    let ((v22_unknown_1, v22_unknown_2), absorb_at) = match len {
-        19 => ((f.int(at + 7, "advanced v22 field")?, f.int(at + 8, "advanced v22 field")?), Some(at + 9)),
-        17 => ((0, 0), Some(at + 7)),
-        _ => ((0, 0), None),
+    // After armor: two undocumented fields in 18 (Classic 1.15.5) and 19 (v22), an absorb
+    // in 17 and 19. Then the tail, in a fixed order: power type, current, max, cost,
+    // x, y, [uiMapID,] facing, level.
+    let unknown_pair = matches!(len, 18 | 19);
+    let (v22_unknown_1, v22_unknown_2) = if unknown_pair {
+        (f.int(at + 7, "advanced field after armor")?, f.int(at + 8, "advanced field after armor")?)
+    } else {
+        (0, 0)
     };
-    let p = at + len - 9; // power type; the last nine fields have a fixed order
+    let absorb_at = matches!(len, 17 | 19).then(|| at + 7 + 2 * usize::from(unknown_pair));
+    let has_map = len != ADVANCED_WITHOUT_MAP;
+    let p = at + len - 8 - usize::from(has_map); // power type
     Ok(AdvancedUnit {
         guid: f.guid(at).to_string(),
         owner_guid: f.guid(at + 1).to_string(),
@@ -200,9 +250,9 @@ fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, Parse
         power_cost: f.first_of_multi(p + 3, "power cost")?,
         position_x: f.float(p + 4, "position x")?,
         position_y: f.float(p + 5, "position y")?,
-        ui_map_id: f.int32(p + 6, "ui map id")?,
-        facing: f.float(p + 7, "facing")?,
-        level: f.int32(p + 8, "level")?,
+        ui_map_id: if has_map { f.int32(p + 6, "ui map id")? } else { 0 },
+        facing: f.float(p + 6 + usize::from(has_map), "facing")?,
+        level: f.int32(p + 7 + usize::from(has_map), "level")?,
         v22_unknown_1,
         v22_unknown_2,
     })
@@ -243,7 +293,7 @@ fn payload(
             critical: f.flag(s + 7, "critical")?,
             glancing: f.flag(s + 8, "glancing")?,
             crushing: f.flag(s + 9, "crushing")?,
-            aoe: optional(10).map(|i| f.raw(i) == "AOE"),
+            aoe: layout.tag,
             environmental_type,
             supporter_guid,
         }),

@@ -3,10 +3,10 @@
 //!
 //! Field counts below include the event name. A combat event is
 //! `name + 8 base fields + prefix + [advanced block] + suffix [+ supporter GUID]`.
-//! The advanced block is 16 fields in Classic and before Dragonflight (v9, v19),
-//! 17 in v20/v21 (absorb added), 19 in v22. It can be missing on single lines even with
-//! advanced logging on (`SWING_DAMAGE_LANDED` of 19 fields, fixture
-//! `retail_tww_11.0.2_dummies_skirmish.txt` line 15), so the layout is chosen per line.
+//! The advanced block is 15 to 19 fields long ([`ADVANCED_LENGTHS`]), and the header's
+//! version does not tell which: each line's shape decides. It can also be missing on
+//! single lines even with advanced logging on (`SWING_DAMAGE_LANDED` of 19 fields,
+//! fixture `retail_tww_11.0.2_dummies_skirmish.txt` line 15).
 
 use rustc_hash::FxHashMap;
 use std::sync::LazyLock;
@@ -131,8 +131,8 @@ impl Suffix {
     /// The suffix field counts (without a `_SUPPORT` supporter GUID).
     pub fn shape(self) -> SuffixShape {
         let (advanced, min, max) = match self {
-            // 10 fields, plus the `ST`/`AOE` tag of v22 spell damage.
-            Suffix::Damage | Suffix::DamageLanded => (true, 10, 11),
+            // 10 fields (the `ST`/`AOE` tag v22 may add after any suffix is read apart).
+            Suffix::Damage | Suffix::DamageLanded => (true, 10, 10),
             // type, offhand [, amount missed, base amount, critical]
             Suffix::Missed => (false, 2, 5),
             Suffix::Heal => (true, 5, 5),
@@ -141,7 +141,8 @@ impl Suffix {
             // shield caster (4), shield spell (3), amount [, unmitigated, critical]
             Suffix::Absorbed => (false, 8, 10),
             Suffix::Energize | Suffix::Drain => (true, 4, 4),
-            Suffix::Leech => (true, 3, 3),
+            // amount, power type, extra amount [, max power: Classic TBC/Wrath]
+            Suffix::Leech => (true, 3, 4),
             Suffix::Interrupt | Suffix::DispelFailed => (false, 3, 3),
             Suffix::Dispel | Suffix::Stolen | Suffix::AuraBrokenSpell => (false, 4, 4),
             Suffix::ExtraAttacks | Suffix::AuraBroken | Suffix::CastFailed => (false, 1, 1),
@@ -249,22 +250,23 @@ fn build_specs() -> FxHashMap<&'static str, EventSpec> {
     specs
 }
 
-/// Advanced block length for a `COMBAT_LOG_VERSION`.
+/// Every advanced block length the game has written: 19 (v22, Midnight), 18 (Classic
+/// 1.15.5 under version 9), 17 (Shadowlands 9.0 to The War Within 11.0: absorb added),
+/// 16 (Battle for Azeroth 8.1+ and Classic: v9 to v19) and 15 (Battle for Azeroth 8.0,
+/// `COMBAT_LOG_VERSION` 8: no map id).
+pub const ADVANCED_LENGTHS: [usize; 5] = [19, 18, 17, 16, 15];
+
+/// The one layout without `uiMapID` before the facing.
+pub const ADVANCED_WITHOUT_MAP: usize = 15;
+
+/// The advanced block length a `COMBAT_LOG_VERSION` usually writes: only a hint, tried
+/// first (each line's own shape decides).
 pub fn advanced_fields_for_version(version: i32) -> usize {
     match version {
         22.. => 19,
-        20 | 21 => 17,
+        17..=21 => 17,
+        ..=8 => 15,
         _ => 16,
-    }
-}
-
-/// Advanced block lengths to try: the header's, or every known one for headerless logs.
-pub fn advanced_candidates(version: Option<i32>) -> &'static [usize] {
-    match version.map(advanced_fields_for_version) {
-        Some(19) => &[19, 0],
-        Some(17) => &[17, 0],
-        Some(_) => &[16, 0],
-        None => &[19, 17, 16, 0],
     }
 }
 
@@ -307,6 +309,7 @@ mod tests {
     #[test]
     fn advanced_block_grows_with_the_log_version() {
         assert_eq!(advanced_fields_for_version(9), 16);
+        assert_eq!(advanced_fields_for_version(17), 17);
         assert_eq!(advanced_fields_for_version(21), 17);
         assert_eq!(advanced_fields_for_version(22), 19);
     }

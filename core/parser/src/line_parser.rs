@@ -101,33 +101,52 @@ impl LineParser {
         let fields = self.splitter.split(body, max_fields).map_err(|kind| error(Some(name), kind))?;
         // The envelope every event shares; the parts differ by kind.
         let keep_raw = self.options.keep_raw;
-        let event = |event_type: Cow<'static, str>, source, target, spell, advanced, payload| CombatEvent {
-            guild_id: self.options.guild_id,
-            log_id: self.options.log_id,
-            line,
-            timestamp_ms,
-            event_type,
-            source,
-            target,
-            spell,
-            advanced,
-            payload,
-            raw: if keep_raw { text.to_string() } else { String::new() },
-        };
+        let event =
+            |event_type: Cow<'static, str>, source, target, spell, advanced, payload, extra| CombatEvent {
+                guild_id: self.options.guild_id,
+                log_id: self.options.log_id,
+                line,
+                timestamp_ms,
+                event_type,
+                source,
+                target,
+                spell,
+                advanced,
+                payload,
+                raw: if keep_raw { text.to_string() } else { String::new() },
+                extra,
+            };
         let Some(spec) = spec else {
             let fields = Generic { fields: fields.raw_from(1).map(str::to_string).collect() };
-            return Ok(event(Cow::Owned(name.to_string()), None, None, None, None, Payload::Generic(fields)));
+            let payload = Payload::Generic(fields);
+            return Ok(event(Cow::Owned(name.to_string()), None, None, None, None, payload, Vec::new()));
         };
         let event = match spec.kind {
             EventKind::Combat { prefix, suffix, support } => {
                 let parts = combat::parse(&fields, prefix, suffix, support, version)
                     .map_err(|kind| error(Some(name), with_version(kind, version)))?;
                 let (source, target) = (Some(parts.source), Some(parts.target));
-                event(Cow::Borrowed(spec.name), source, target, parts.spell, parts.advanced, parts.payload)
+                event(
+                    Cow::Borrowed(spec.name),
+                    source,
+                    target,
+                    parts.spell,
+                    parts.advanced,
+                    parts.payload,
+                    parts.extra,
+                )
             }
             EventKind::Special(special) => {
                 let parts = special::parse(&fields, special).map_err(|kind| error(Some(name), kind))?;
-                event(Cow::Borrowed(spec.name), parts.source, parts.target, None, None, parts.payload)
+                event(
+                    Cow::Borrowed(spec.name),
+                    parts.source,
+                    parts.target,
+                    None,
+                    None,
+                    parts.payload,
+                    parts.extra,
+                )
             }
         };
         if let (EventKind::Special(Special::CombatLogVersion), Payload::LogVersion(v)) =

@@ -15,11 +15,13 @@ pub(crate) struct SpecialParts {
     pub source: Option<Unit>,
     pub target: Option<Unit>,
     pub payload: Payload,
+    /// Fields after the ones known for the event, verbatim.
+    pub extra: Vec<String>,
 }
 
 impl SpecialParts {
     fn payload(payload: Payload) -> Self {
-        Self { source: None, target: None, payload }
+        Self { source: None, target: None, payload, extra: Vec::new() }
     }
 }
 
@@ -32,19 +34,14 @@ pub(crate) fn max_fields(special: Special) -> usize {
 }
 
 pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, ParseErrorKind> {
-    let n = f.len();
-    let expect = |min: usize, max: usize| {
-        if (min..=max).contains(&n) {
-            Ok(())
-        } else {
-            let expected = if max == usize::MAX { vec![min] } else { (min..=max).collect() };
-            Err(ParseErrorKind::FieldCount { got: n, expected, version: None })
-        }
-    };
-    Ok(match special {
+    let all = f.len();
+    // Fields after the most an event is known to have are a later patch's additions:
+    // kept as extras, never a reason to refuse the line.
+    let mut known = all;
+    let mut parts = match special {
         Special::EncounterStart => {
             // Classic writes one more, undocumented field after the instance id.
-            expect(6, 7)?;
+            known = expect(all, 6, 7)?;
             SpecialParts::payload(Payload::EncounterStart(EncounterStart {
                 encounter_id: f.int32(1, "encounter id")?,
                 encounter_name: f.text(2).to_string(),
@@ -54,28 +51,28 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
             }))
         }
         Special::EncounterEnd => {
-            expect(6, 7)?;
+            known = expect(all, 6, 7)?;
             SpecialParts::payload(Payload::EncounterEnd(EncounterEnd {
                 encounter_id: f.int32(1, "encounter id")?,
                 encounter_name: f.text(2).to_string(),
                 difficulty_id: f.int32(3, "difficulty id")?,
                 group_size: f.int32(4, "group size")?,
                 success: f.flag(5, "success")?,
-                fight_time_ms: if n > 6 { Some(f.int(6, "fight time")?) } else { None },
+                fight_time_ms: if known > 6 { Some(f.int(6, "fight time")?) } else { None },
             }))
         }
         Special::ChallengeModeStart => {
-            expect(5, 6)?;
+            known = expect(all, 5, 6)?;
             SpecialParts::payload(Payload::ChallengeModeStart(ChallengeModeStart {
                 zone_name: f.text(1).to_string(),
                 instance_id: f.int32(2, "instance id")?,
                 challenge_mode_id: f.int32(3, "challenge mode id")?,
                 keystone_level: f.int32(4, "keystone level")?,
-                affixes: if n > 5 { affixes(f, 5)? } else { Vec::new() },
+                affixes: if known > 5 { affixes(f, 5)? } else { Vec::new() },
             }))
         }
         Special::ChallengeModeEnd => {
-            expect(5, usize::MAX)?;
+            known = expect(all, 5, usize::MAX)?;
             SpecialParts::payload(Payload::ChallengeModeEnd(ChallengeModeEnd {
                 instance_id: f.int32(1, "instance id")?,
                 success: f.flag(2, "success")?,
@@ -85,7 +82,7 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
             }))
         }
         Special::ArenaMatchStart => {
-            expect(5, 5)?;
+            known = expect(all, 5, 5)?;
             SpecialParts::payload(Payload::ArenaMatchStart(ArenaMatchStart {
                 instance_id: f.int32(1, "instance id")?,
                 unknown_id: f.int32(2, "unknown id")?,
@@ -94,7 +91,7 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
             }))
         }
         Special::ArenaMatchEnd => {
-            expect(5, 5)?;
+            known = expect(all, 5, 5)?;
             SpecialParts::payload(Payload::ArenaMatchEnd(ArenaMatchEnd {
                 winning_team: f.int32(1, "winning team")?,
                 duration_s: f.int32(2, "match duration")?,
@@ -103,7 +100,7 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
             }))
         }
         Special::ZoneChange => {
-            expect(4, 4)?;
+            known = expect(all, 4, 4)?;
             SpecialParts::payload(Payload::ZoneChange(ZoneChange {
                 instance_id: f.int32(1, "instance id")?,
                 zone_name: f.text(2).to_string(),
@@ -111,7 +108,7 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
             }))
         }
         Special::MapChange => {
-            expect(7, 7)?;
+            known = expect(all, 7, 7)?;
             SpecialParts::payload(Payload::MapChange(MapChange {
                 ui_map_id: f.int32(1, "ui map id")?,
                 map_name: f.text(2).to_string(),
@@ -122,12 +119,12 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
             }))
         }
         Special::CombatLogVersion => {
-            expect(2, usize::MAX)?;
+            known = expect(all, 2, usize::MAX)?;
             SpecialParts::payload(Payload::LogVersion(log_version(f)?))
         }
         Special::CombatantInfo => SpecialParts::payload(combatant::parse(f)?),
         Special::Emote => {
-            expect(6, 6)?;
+            known = expect(all, 6, 6)?;
             let named = |guid: usize| Unit {
                 guid: f.guid(guid).to_string(),
                 name: f.text(guid + 1).to_string(),
@@ -138,20 +135,22 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
                 source: Some(named(1)),
                 target: Some(named(3)),
                 payload: Payload::Emote(Emote { text: f.raw(5).to_string() }),
+                extra: Vec::new(),
             }
         }
         Special::Death => {
-            expect(BASE_FIELDS, BASE_FIELDS + 1)?;
+            known = expect(all, BASE_FIELDS, BASE_FIELDS + 1)?;
             SpecialParts {
                 source: Some(unit(f, 1)?),
                 target: Some(unit(f, 5)?),
                 payload: Payload::Death(Death {
-                    unconscious_on_death: n > BASE_FIELDS && f.flag(BASE_FIELDS, "unconscious")?,
+                    unconscious_on_death: known > BASE_FIELDS && f.flag(BASE_FIELDS, "unconscious")?,
                 }),
+                extra: Vec::new(),
             }
         }
         Special::Enchant => {
-            expect(BASE_FIELDS + 3, BASE_FIELDS + 3)?;
+            known = expect(all, BASE_FIELDS + 3, BASE_FIELDS + 3)?;
             SpecialParts {
                 source: Some(unit(f, 1)?),
                 target: Some(unit(f, 5)?),
@@ -160,9 +159,22 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
                     item_id: f.int(BASE_FIELDS + 1, "item id")?,
                     item_name: f.text(BASE_FIELDS + 2).to_string(),
                 }),
+                extra: Vec::new(),
             }
         }
-    })
+    };
+    parts.extra = f.raw_from(known).map(str::to_string).collect();
+    Ok(parts)
+}
+
+/// How many of `all` fields an event with `min..=max` known fields reads; fewer than
+/// `min` is a truncated or malformed line.
+fn expect(all: usize, min: usize, max: usize) -> Result<usize, ParseErrorKind> {
+    if all < min {
+        let expected = if max == usize::MAX { vec![min] } else { (min..=max).collect() };
+        return Err(ParseErrorKind::FieldCount { got: all, expected, version: None });
+    }
+    Ok(all.min(max))
 }
 
 /// `[10,123,4,121]` (or a bare id on old clients).

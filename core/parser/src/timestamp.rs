@@ -13,18 +13,18 @@
 pub enum YearHint {
     /// The year of the log's first line (`--year`).
     FirstLineIn(i32),
-    /// The log was last written in this year and month (a file's modification time, an
-    /// upload's arrival): if the first line's month is later than that, the log began
-    /// the year before.
-    LastWrittenIn { year: i32, month: u32 },
+    /// The log was last written on this day (a file's modification time, an upload's
+    /// arrival): its first line is the most recent date not after it, so a first line
+    /// later in the calendar than that day began the year before.
+    LastWrittenIn { year: i32, month: u32, day: u32 },
 }
 
 impl YearHint {
     /// The hint for a log last written at `unix_ms` (a file's modification time, an
     /// upload's arrival), in UTC.
     pub fn last_written_at(unix_ms: i64) -> Self {
-        let (year, month, _) = civil_from_days(unix_ms.div_euclid(MS_PER_DAY));
-        YearHint::LastWrittenIn { year, month }
+        let (year, month, day) = civil_from_days(unix_ms.div_euclid(MS_PER_DAY));
+        YearHint::LastWrittenIn { year, month, day }
     }
 
     /// `--year` when given, else the year and month the log was last written.
@@ -90,7 +90,7 @@ impl Clock {
         }
         let (year, offset_minutes) = match explicit_year {
             Some(year) => (year, parse_offset_hours(&text[cur.pos..])?),
-            None if cur.pos == b.len() => (self.year_for(month), self.old_format_offset_minutes),
+            None if cur.pos == b.len() => (self.year_for(month, day), self.old_format_offset_minutes),
             None => return Err(BadTimestamp),
         };
         if day == 0 || day > days_in_month(year, month) {
@@ -105,12 +105,16 @@ impl Clock {
         Ok(local_ms - i64::from(offset_minutes) * 60_000)
     }
 
-    /// The year of an `M/D` timestamp in `month`, advancing at New Year.
-    fn year_for(&mut self, month: u32) -> i32 {
+    /// The year of an `M/D` timestamp, advancing at New Year.
+    fn year_for(&mut self, month: u32, day: u32) -> i32 {
         let year = match self.year {
             None => match self.hint {
                 YearHint::FirstLineIn(year) => year,
-                YearHint::LastWrittenIn { year, month: last } if month > last => year - 1,
+                YearHint::LastWrittenIn { year, month: last_month, day: last_day }
+                    if (month, day) > (last_month, last_day) =>
+                {
+                    year - 1
+                }
                 YearHint::LastWrittenIn { year, .. } => year,
             },
             // Lines are chronological: a month that goes backwards is the next year.
@@ -267,7 +271,7 @@ mod tests {
 
     #[test]
     fn modification_time_in_january_puts_a_december_start_in_the_year_before() {
-        let mut clock = Clock::new(YearHint::LastWrittenIn { year: 2024, month: 1 }, 0);
+        let mut clock = Clock::new(YearHint::LastWrittenIn { year: 2024, month: 1, day: 2 }, 0);
         assert_eq!(clock.epoch_ms("12/31 23:00:00.000"), Ok(1_704_063_600_000));
         assert_eq!(clock.epoch_ms("1/1 00:00:00.000"), Ok(1_704_067_200_000));
     }
@@ -303,8 +307,22 @@ mod tests {
     fn modification_time_gives_year_and_month() {
         assert_eq!(
             YearHint::last_written_at(1_704_067_200_000),
-            YearHint::LastWrittenIn { year: 2024, month: 1 }
+            YearHint::LastWrittenIn { year: 2024, month: 1, day: 1 }
         );
+    }
+
+    #[test]
+    fn an_upload_puts_its_log_on_the_most_recent_date_not_after_it() {
+        // Uploaded on 2026-11-20: March is this year's, 11/25 and 12/30 last year's.
+        let uploaded = YearHint::LastWrittenIn { year: 2026, month: 11, day: 20 };
+        let year = |stamp: &str| {
+            let ms = Clock::new(uploaded, 0).epoch_ms(stamp).unwrap();
+            civil_from_days(ms.div_euclid(MS_PER_DAY)).0
+        };
+        assert_eq!(year("3/24 20:00:00.000"), 2026);
+        assert_eq!(year("11/20 20:00:00.000"), 2026);
+        assert_eq!(year("11/25 20:00:00.000"), 2025);
+        assert_eq!(year("12/30 20:00:00.000"), 2025);
     }
 
     #[test]

@@ -240,3 +240,56 @@ fn quoted_names_with_commas_survive() {
     let Payload::EncounterEnd(e) = &events.last().unwrap().payload else { panic!() };
     assert_eq!((e.success, e.fight_time_ms), (false, Some(143_557)));
 }
+
+fn parse_one(name: &str) -> Vec<CombatEvent> {
+    let file = File::open(fixture(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"));
+    let reader = LogReader::new(BufReader::new(file), ParseOptions::new(YearHint::FirstLineIn(2025)));
+    reader
+        .map(|parsed| match parsed.unwrap() {
+            ParsedLine::Event(event) => event,
+            ParsedLine::Malformed(bad) => panic!("{name}: {}", bad.error),
+        })
+        .collect()
+}
+
+#[test]
+fn classic_1_15_5_writes_an_18_field_block_under_version_9() {
+    // 1/8/2025 10:28:19.8032  SPELL_DAMAGE,Player-5233-0189014E,"Galz-Firemaw-EU",...,13439,"Frostbolt",0x10,
+    //   Creature-…,0000000000000000,365359,366300,0,0,0,0,0,-1,0,0,0,-7549.43,702.66,1451,1.5762,60,30,30,-1,16,0,0,0,nil,nil,nil,ST
+    let events = parse_one("classic_era_1.15.5_world_solo_new_timestamp_format.txt");
+    let e = at(&events, 133);
+    let adv = e.advanced.as_ref().unwrap();
+    assert_eq!((adv.current_hp, adv.max_hp, adv.power_type), (365_359, 366_300, -1));
+    assert_eq!((adv.position_x, adv.position_y, adv.ui_map_id, adv.level), (-7549.43, 702.66, 1451, 60));
+    let Payload::Damage(d) = &e.payload else { panic!("{:?}", e.payload) };
+    assert_eq!((d.amount, d.base_amount, d.school, d.aoe), (30, 30, 16, Some(false)));
+}
+
+#[test]
+fn shadowlands_9_0_writes_a_zeroed_17_field_block_with_advanced_logging_off() {
+    // 12/21 22:10:25.468  SPELL_DAMAGE,…,11366,"Pyroblast",0x4,0000000000000000,0000000000000000,0,0,0,0,0,0,-1,
+    //   0,0,0,0.00,0.00,1805,0.0000,0,1750,1750,-1,4,0,0,0,nil,nil,nil
+    let events = parse_one("retail_sl_9.0.2_torghast_advanced_off.txt");
+    let e = at(&events, 83);
+    assert_eq!(e.advanced.as_ref().unwrap().ui_map_id, 1805);
+    let Payload::Damage(d) = &e.payload else { panic!("{:?}", e.payload) };
+    assert_eq!((d.amount, d.overkill, d.school), (1750, -1, 4));
+}
+
+#[test]
+fn classic_leech_carries_the_max_power() {
+    // 5/24 11:57:18.515  SPELL_PERIODIC_LEECH,…,11704,"Drain Mana",0x20,…,51,136,0,156,6205
+    let events = parse_one("classic_tbc_2.5.1_arena_matches_cjk_pet_names.txt");
+    let Payload::Drain(d) = &at(&events, 2928).payload else { panic!() };
+    assert_eq!((d.amount, d.power_type, d.extra_amount, d.max_power), (136, 0, 156, Some(6205)));
+}
+
+#[test]
+fn midnight_misses_end_with_the_target_tag() {
+    // 2/16/2026 23:29:15.6470  SPELL_MISSED,…,1228368,"Cosmic Radiation",0x6a,ABSORB,nil,2039,2369,nil,AOE
+    let events = parse_one("retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt");
+    let e = at(&events, 65);
+    let Payload::Missed(m) = &e.payload else { panic!("{:?}", e.payload) };
+    assert_eq!((m.miss_type.as_str(), m.amount_missed, m.base_amount), ("ABSORB", Some(2039), Some(2369)));
+    assert!(e.extra.is_empty());
+}

@@ -31,7 +31,7 @@ fn error_kind(parsed: &ParsedLine) -> &ParseErrorKind {
 }
 
 #[test]
-fn a_short_spell_damage_is_a_field_count_error_and_the_next_line_still_parses() {
+fn a_spell_damage_of_the_wrong_length_is_a_field_count_error_and_the_next_line_still_parses() {
     let short = "7/28/2024 14:36:49.599-4  SPELL_DAMAGE,Player-1-A,\"A\",0x511,0x0,Creature-0-1,\"Dummy\",0xa28,0x0,1,\"Bolt\",0x4,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0";
     let header = "7/28/2024 14:36:49.528-4  COMBAT_LOG_VERSION,21,ADVANCED_LOG_ENABLED,1,BUILD_VERSION,11.0.2,PROJECT_ID,1";
     let parsed = parse(&lines(&[header, short, GOOD]));
@@ -164,15 +164,21 @@ fn support_events_carry_the_supporter() {
 }
 
 #[test]
-fn a_header_in_the_middle_switches_the_layout() {
+fn a_line_under_a_header_of_another_version_is_read_by_its_own_shape() {
+    // The header is a hint: Classic 1.15.5 writes 18-field blocks under version 9, so a
+    // line is read by its shape whatever the header said.
     let v9 =
         "3/24 19:22:59.391  COMBAT_LOG_VERSION,9,ADVANCED_LOG_ENABLED,1,BUILD_VERSION,1.15.1,PROJECT_ID,2";
     let v21 =
         "3/24 19:23:00.000  COMBAT_LOG_VERSION,21,ADVANCED_LOG_ENABLED,1,BUILD_VERSION,11.0.2,PROJECT_ID,1";
     let damage = DAMAGE_V21.replacen("7/28/2024 14:36:49.599-4", "3/24 19:23:01.000", 1);
     let parsed = parse(&lines(&[v9, &damage, v21, &damage]));
-    assert!(matches!(error_kind(&parsed[1]), ParseErrorKind::FieldCount { version: Some(9), .. }));
-    assert!(matches!(parsed[3], ParsedLine::Event(_)));
+    for at in [1, 3] {
+        let ParsedLine::Event(event) = &parsed[at] else { panic!("{:?}", parsed[at]) };
+        let Payload::Damage(damage) = &event.payload else { panic!("{:?}", event.payload) };
+        assert_eq!((damage.amount, damage.base_amount), (100, 90), "line {}", at + 1);
+        assert!(event.advanced.is_some() && event.extra.is_empty());
+    }
 }
 
 #[test]
@@ -234,4 +240,40 @@ proptest! {
         let combatant = format!("3/3 19:04:28.110  COMBATANT_INFO,Player-1-A,0,{}[({insert})]", "1,".repeat(23));
         let _ = parse(combatant.as_bytes());
     }
+}
+
+#[test]
+fn fields_a_later_patch_appends_are_kept_not_refused() {
+    let longer = format!("{DAMAGE_V21},42,future");
+    let parsed = parse(longer.as_bytes());
+    let ParsedLine::Event(event) = &parsed[0] else { panic!("{:?}", parsed[0]) };
+    assert_eq!(event.extra, ["42", "future"]);
+    let Payload::Damage(d) = &event.payload else { panic!() };
+    assert_eq!(d.amount, 100);
+}
+
+#[test]
+fn the_15_field_block_of_battle_for_azeroth_8_0_has_no_map_id() {
+    // `COMBAT_LOG_VERSION` 8: unit, owner, hp, max hp, ap, sp, armor, power type, power,
+    // max power, cost, x, y, facing, level; then the heal suffix.
+    let heal = "6/30 21:46:57.014  SPELL_HEAL,Player-1-A,\"A\",0x511,0x0,Player-1-A,\"A\",0x511,0x0,17,\"Shield\",0x2,Player-1-A,0000000000000000,900,1000,300,4000,800,0,5000,5000,0,-920.50,2150.25,3.0913,320,500,400,100,0,nil";
+    let parsed = parse(heal.as_bytes());
+    let ParsedLine::Event(event) = &parsed[0] else { panic!("{:?}", parsed[0]) };
+    let adv = event.advanced.as_ref().unwrap();
+    assert_eq!(
+        (adv.current_hp, adv.max_power, adv.ui_map_id, adv.facing, adv.level),
+        (900, 5000, 0, 3.0913, 320)
+    );
+    let Payload::Heal(h) = &event.payload else { panic!() };
+    assert_eq!((h.amount, h.overhealing), (500, 100));
+}
+
+#[test]
+fn a_tag_is_read_after_any_suffix() {
+    let missed = "7/28/2024 14:36:49.599-4  SPELL_MISSED,Player-1-A,\"A\",0x511,0x0,Creature-0-1-2-3-4-5,\"Dummy\",0xa28,0x0,1,\"Bolt\",0x4,IMMUNE,nil,ST";
+    let parsed = parse(missed.as_bytes());
+    let ParsedLine::Event(event) = &parsed[0] else { panic!("{:?}", parsed[0]) };
+    let Payload::Missed(m) = &event.payload else { panic!() };
+    assert_eq!(m.miss_type, "IMMUNE");
+    assert!(event.extra.is_empty());
 }

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "character_logs",
         sql: include_str!("../../../schemas/clickhouse/0003_character_logs.sql"),
     },
+    Migration {
+        version: 4,
+        name: "pvp_fights",
+        sql: include_str!("../../../schemas/clickhouse/0004_pvp_fights.sql"),
+    },
 ];
 
 /// Why migrating failed.
@@ -79,11 +84,19 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
     let mut done = Vec::new();
     for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         for statement in migration.statements() {
-            client.query(&statement).execute().await.map_err(|source| MigrationError::Statement {
-                version: migration.version,
-                name: migration.name,
-                source,
-            })?;
+            match client.query(&statement).execute().await {
+                Ok(()) => {}
+                // A run that stopped between the statements of a migration added this
+                // column already (18.16 has no `ADD COLUMN IF NOT EXISTS`).
+                Err(error) if is_column_added_before(&statement, &error) => {}
+                Err(source) => {
+                    return Err(MigrationError::Statement {
+                        version: migration.version,
+                        name: migration.name,
+                        source,
+                    });
+                }
+            }
         }
         let now_ms = wowlogs_schemas::now_ms();
         client
@@ -97,6 +110,12 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
         done.push(migration.version);
     }
     Ok(done)
+}
+
+/// An `ADD COLUMN` refused because the column exists (code 44 on 18.16, 15 on current
+/// servers; both say "already exists").
+fn is_column_added_before(statement: &str, error: &clickhouse::error::Error) -> bool {
+    statement.contains(" ADD COLUMN ") && error.to_string().contains("already exists")
 }
 
 #[cfg(test)]

@@ -47,8 +47,10 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
-    let (spool, file_name) = spool_body(&state, &headers, request).await?;
-    let body = match state.uploads.receive(principal, spool, file_name).await {
+    let query_year = year_from_query(request.uri().query())?;
+    let (spool, file_name, form_year) = spool_body(&state, &headers, request).await?;
+    let year = form_year.or(query_year);
+    let body = match state.uploads.receive(principal, spool, file_name, year).await {
         Ok(Receipt::Accepted { upload_id, file_name, log_ids }) => (
             StatusCode::ACCEPTED,
             json!({
@@ -102,6 +104,37 @@ fn refused(refusal: Refusal) -> ApiError {
     ApiError::new(status, refusal.code(), refusal.to_string())
 }
 
+/// The first year any log can be from (World of Warcraft's release) and the last one
+/// accepted as a year hint.
+const YEARS: std::ops::RangeInclusive<i32> = 2004..=2100;
+
+/// A `year` for logs whose timestamps have none (`M/D`): the year of the log's first line.
+fn parse_year(value: &str) -> Result<i32, ApiError> {
+    value.trim().parse::<i32>().ok().filter(|year| YEARS.contains(year)).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "`year` must be a year from {} to {} (the year of the log's first line)",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    })
+}
+
+fn year_from_query(query: Option<&str>) -> Result<Option<i32>, ApiError> {
+    let mut year = None;
+    for pair in query.unwrap_or_default().split('&').filter(|pair| !pair.is_empty()) {
+        match pair.split_once('=') {
+            Some(("year", value)) => year = Some(parse_year(value)?),
+            _ => {
+                let name = pair.split('=').next().unwrap_or(pair);
+                return Err(ApiError::bad_request(format!(
+                    "unknown query parameter `{name}`; this endpoint takes `year`"
+                )));
+            }
+        }
+    }
+    Ok(year)
+}
+
 fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -110,12 +143,13 @@ fn too_large(limit: u64) -> ApiError {
     )
 }
 
-/// Streams the body (multipart field `file`, or raw) into a spool file.
+/// Streams the body (multipart field `file`, or raw) into a spool file; a multipart
+/// body may also carry a `year` field.
 async fn spool_body(
     state: &AppState,
     headers: &HeaderMap,
     request: Request,
-) -> Result<(tempfile::NamedTempFile, String), ApiError> {
+) -> Result<(tempfile::NamedTempFile, String, Option<i32>), ApiError> {
     let config = state.uploads.config();
     let limit = config.max_upload_bytes;
     let mut spool = tempfile::NamedTempFile::new_in(&config.spool_dir).map_err(ApiError::internal)?;
@@ -134,20 +168,33 @@ async fn spool_body(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut year = None;
     let file_name = if is_multipart {
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.body_text()))?;
         let mut found = None;
         while let Some(mut field) = multipart.next_field().await.map_err(bad_multipart)? {
-            if field.name() != Some("file") {
-                continue;
+            match field.name() {
+                Some("year") => {
+                    // A year is a few bytes: more is refused before it is held.
+                    let mut value = Vec::new();
+                    while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
+                        value.extend_from_slice(&chunk);
+                        if value.len() > 16 {
+                            return Err(parse_year("too long").unwrap_err());
+                        }
+                    }
+                    year = Some(parse_year(&String::from_utf8_lossy(&value))?);
+                }
+                Some("file") if found.is_none() => {
+                    found = Some(field.file_name().unwrap_or("WoWCombatLog.txt").to_string());
+                    while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
+                        write(&chunk)?;
+                    }
+                }
+                _ => {}
             }
-            found = Some(field.file_name().unwrap_or("WoWCombatLog.txt").to_string());
-            while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
-                write(&chunk)?;
-            }
-            break;
         }
         found.ok_or_else(|| {
             ApiError::new(StatusCode::BAD_REQUEST, "missing_file", "the multipart body has no `file` field")
@@ -162,5 +209,5 @@ async fn spool_body(
         headers.get("x-file-name").and_then(|v| v.to_str().ok()).unwrap_or("WoWCombatLog.txt").to_string()
     };
     spool.flush().map_err(ApiError::internal)?;
-    Ok((spool, file_name))
+    Ok((spool, file_name, year))
 }

@@ -147,6 +147,7 @@ impl Uploads {
         principal: &Principal,
         spool: tempfile::NamedTempFile,
         file_name: String,
+        year: Option<i32>,
     ) -> Result<Receipt, Refusal> {
         let guild = principal.guild_id;
         let upload_id = uuid::Uuid::new_v4().to_string();
@@ -196,7 +197,11 @@ impl Uploads {
                 log_id: identity.log_id,
             });
         }
-        let options = ParseOptions::new(YearHint::last_written_at(now_ms()));
+        // Old-format timestamps have no year: the caller's, else the most recent date not
+        // after the upload.
+        let options = ParseOptions::new(
+            year.map_or_else(|| YearHint::last_written_at(now_ms()), YearHint::FirstLineIn),
+        );
         let jobs: Vec<LogJob> = admissions
             .into_iter()
             .filter(|(_, _, a)| !matches!(a, Admission::Duplicate(_)))
@@ -347,14 +352,14 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_upload_is_refused() {
-        let refused = uploads().receive(&principal(), spool(b""), "WoWCombatLog.txt".into()).await;
+        let refused = uploads().receive(&principal(), spool(b""), "WoWCombatLog.txt".into(), None).await;
         assert_eq!(refused.unwrap_err(), Refusal::Empty);
     }
 
     #[tokio::test]
     async fn a_file_without_combat_log_events_is_refused() {
         let text = b"Dear diary,\ntoday we killed nothing.\n".repeat(20);
-        let refused = uploads().receive(&principal(), spool(&text), "notes.txt".into()).await;
+        let refused = uploads().receive(&principal(), spool(&text), "notes.txt".into(), None).await;
         assert_eq!(refused.unwrap_err(), Refusal::NotACombatLog);
     }
 

@@ -223,7 +223,7 @@ pub async fn activity(
         .all::<FightDay>(
             &Sql::new(
                 "SELECT toString(toDate(start)) AS day, count() AS fights, countIf(ifNull(kill, 2) = 1) AS kills \
-                 FROM encounters FINAL WHERE {guild}",
+                 FROM encounters FINAL WHERE {guild} AND round IS NULL",
             )
             .bind("AND start_ms >= ?", since_s * 1000)
             .push("GROUP BY day"),

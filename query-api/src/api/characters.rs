@@ -214,7 +214,7 @@ pub async fn detail(
                      deaths, dps, hps FROM encounter_players FINAL WHERE {guild} AND player_guid = ?) \
                      ANY INNER JOIN \
                      (SELECT log_id, start_line, fight_id, toInt8(kind) AS kind_value, kill AS kill_value, \
-                     name AS boss, difficulty, start_ms, duration_ms FROM encounters FINAL WHERE {guild}) \
+                     name AS boss, difficulty, start_ms, duration_ms FROM encounters FINAL WHERE {guild} AND round IS NULL) \
                      USING (log_id, start_line) ORDER BY start_ms DESC LIMIT ?",
                 )
                 .value(character.player_guid.as_str())

@@ -94,11 +94,11 @@ pub fn kind_of(value: i8) -> &'static str {
 /// What `kill` means for a kind of fight: kill/wipe, timed/depleted, win/loss.
 pub fn outcome(kind: i8, kill: Option<u8>) -> Option<&'static str> {
     let kill = kill? == 1;
-    Some(match (kind, kill) {
-        (2, true) => "timed",
-        (2, false) => "depleted",
-        (3, true) => "win",
-        (3, false) => "loss",
+    Some(match (FightKind::from_code(kind), kill) {
+        (Some(FightKind::ChallengeMode), true) => "timed",
+        (Some(FightKind::ChallengeMode), false) => "depleted",
+        (Some(FightKind::Arena | FightKind::Battleground), true) => "win",
+        (Some(FightKind::Arena | FightKind::Battleground), false) => "loss",
         (_, true) => "kill",
         (_, false) => "wipe",
     })

@@ -12,7 +12,7 @@ crate::table_row! {
         fight_id: i64 = "Int64",
         upload_id: String = "String",
         /// `FightKind::code()`.
-        kind: i8 = "Enum8('encounter' = 1, 'challenge_mode' = 2, 'arena' = 3)",
+        kind: i8 = "Enum8('encounter' = 1, 'challenge_mode' = 2, 'arena' = 3, 'battleground' = 4)",
         name: String = "String",
         encounter_id: Option<i32> = "Nullable(Int32)",
         difficulty: Option<i32> = "Nullable(Int32)",
@@ -30,6 +30,10 @@ crate::table_row! {
         match_type: String = "String",
         parent_start_line: Option<i64> = "Nullable(Int64)",
         version: u64 = "UInt64",
+        /// A Solo Shuffle round's number (migration 0004).
+        round: Option<i32> = "Nullable(Int32)",
+        /// A Solo Shuffle match: the rounds the log owner's side won (migration 0004).
+        rounds_won: Option<i32> = "Nullable(Int32)",
     }
 }
 
@@ -78,6 +82,8 @@ impl EncounterRow {
             match_type: fight.match_type.clone().unwrap_or_default(),
             parent_start_line: fight.parent_start_line,
             version,
+            round: fight.round,
+            rounds_won: fight.rounds_won,
         }
     }
 }

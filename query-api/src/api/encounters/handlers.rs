@@ -70,8 +70,10 @@ pub async fn search(
 ) -> Result<Response, ApiError> {
     cached(&scope, Freshness::Live, &uri, async {
         let page = Page { page: params.page, per_page: params.per_page };
-        let matching =
-            |sql: Sql| sql.bind("AND positionCaseInsensitiveUTF8(name, ?) > 0", params.boss_name.trim());
+        let matching = |sql: Sql| {
+            sql.push("AND round IS NULL")
+                .bind("AND positionCaseInsensitiveUTF8(name, ?) > 0", params.boss_name.trim())
+        };
         let count = matching(Sql::new("SELECT count() AS n FROM encounters FINAL WHERE {guild}"));
         let rows = matching(
             Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"),

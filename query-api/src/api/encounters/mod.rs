@@ -17,6 +17,7 @@ use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
+use wowlogs_schemas::{FightKind, Named};
 use wowlogs_store::rows::EncounterRow;
 
 /// A fight.
@@ -26,9 +27,9 @@ pub struct Encounter {
     pub id: String,
     pub log_id: String,
     pub upload_id: String,
-    /// `encounter`, `challenge_mode` or `arena`.
+    /// `encounter`, `challenge_mode`, `arena` or `battleground`.
     pub kind: &'static str,
-    /// Boss, dungeon or arena.
+    /// Boss, dungeon, arena or battleground.
     pub name: String,
     pub encounter_id: Option<i32>,
     pub difficulty: Option<i32>,
@@ -47,6 +48,10 @@ pub struct Encounter {
     pub key_level: Option<i32>,
     pub affixes: Vec<i32>,
     pub match_type: Option<String>,
+    /// A Solo Shuffle round's number (rounds are listed under their match's detail).
+    pub round: Option<i32>,
+    /// A Solo Shuffle match: the rounds the log owner's side won.
+    pub rounds_won: Option<i32>,
 }
 
 impl From<EncounterRow> for Encounter {
@@ -71,6 +76,8 @@ impl From<EncounterRow> for Encounter {
             key_level: r.key_level,
             affixes: r.affixes,
             match_type: (!r.match_type.is_empty()).then_some(r.match_type),
+            round: r.round,
+            rounds_won: r.rounds_won,
         }
     }
 }
@@ -82,15 +89,19 @@ pub enum Kind {
     Encounter,
     ChallengeMode,
     Arena,
+    Battleground,
 }
 
 impl Kind {
+    /// The contract's name of the kind (the `Enum8` label).
     fn as_str(self) -> &'static str {
-        match self {
-            Kind::Encounter => "encounter",
-            Kind::ChallengeMode => "challenge_mode",
-            Kind::Arena => "arena",
-        }
+        let kind = match self {
+            Kind::Encounter => FightKind::Encounter,
+            Kind::ChallengeMode => FightKind::ChallengeMode,
+            Kind::Arena => FightKind::Arena,
+            Kind::Battleground => FightKind::Battleground,
+        };
+        kind.name()
     }
 }
 
@@ -134,9 +145,11 @@ impl EncounterFilter {
         Page { page: self.page, per_page: self.per_page }
     }
 
-    /// `WHERE` conditions after the guild's.
+    /// `WHERE` conditions after the guild's. Solo Shuffle rounds are not fights of the
+    /// list: they are in their match's detail.
     fn apply(&self, sql: Sql) -> Result<Sql, ApiError> {
         let sql = sql
+            .push("AND round IS NULL")
             .and("AND name = ?", self.boss.clone())
             .and("AND encounter_id = ?", self.encounter_id)
             .and("AND difficulty = ?", self.difficulty)
@@ -227,6 +240,8 @@ pub struct DeathLine {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EncounterDetail {
     pub encounter: Encounter,
+    /// A Solo Shuffle match's rounds, in order (empty for other fights).
+    pub rounds: Vec<Encounter>,
     /// By damage done, highest first.
     pub players: Vec<PlayerLine>,
     /// In order.

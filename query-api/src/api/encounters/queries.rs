@@ -44,7 +44,7 @@ pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
             "SELECT count() AS encounters, countIf(ifNull(kill, 2) = 1) AS kills, \
              countIf(ifNull(kill, 2) != 1) AS wipes, uniqExactIf(name, kind = 'encounter') AS unique_bosses, \
              uniqExact(log_id) AS logs, sum(duration_ms) AS time_ms, max(end_ms) AS last_ms \
-             FROM encounters FINAL WHERE {guild}",
+             FROM encounters FINAL WHERE {guild} AND round IS NULL",
         ))
         .await?
         .ok_or_else(|| ApiError::internal("an aggregate returned no row"))?;
@@ -110,5 +110,18 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
             .push("ORDER BY line, player_guid"),
         )
         .await?;
-    Ok(EncounterDetail { encounter: record.into(), players, deaths })
+    let rounds = db
+        .all::<EncounterRow>(
+            &Sql::new("SELECT")
+                .push(EncounterRow::SELECT)
+                .push("FROM encounters FINAL WHERE {guild}")
+                .bind("AND log_id = ?", record.log_id)
+                .bind("AND parent_start_line = ?", record.start_line)
+                .push("AND round IS NOT NULL ORDER BY round"),
+        )
+        .await?
+        .into_iter()
+        .map(Encounter::from)
+        .collect();
+    Ok(EncounterDetail { encounter: record.into(), rounds, players, deaths })
 }

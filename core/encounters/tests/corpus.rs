@@ -1,0 +1,120 @@
+//! Every real log in the fixtures folder gives the fights read off it by hand: kind,
+//! name, round, outcome and duration to the second. A log added to the folder fails here
+//! until its expected fights are written down. Each fight's top damage dealer's totals
+//! also equal the independent raw-text calculation.
+
+mod support;
+
+use std::collections::BTreeSet;
+use wowlogs_schemas::{FightKind, FightSummary};
+
+use FightKind::{Arena, Encounter};
+
+/// `(kind, name, round, outcome, whole seconds)`; outcome as `kill` (won/killed/timed).
+type Expected = (FightKind, &'static str, Option<i32>, Option<bool>, i64);
+
+/// Read off the logs (line numbers and times in the comments are the logs' own).
+fn expected(file: &str) -> Option<Vec<Expected>> {
+    Some(match file {
+        // 21:05:23.775 ARENA_MATCH_START 3v3 .. 21:05:51.487 ARENA_MATCH_END, team 0 won.
+        "arena_3v3_tww_11.2.0.txt" => vec![(Arena, "Arena 2373", None, Some(false), 27)],
+        // Questing: no fight.
+        "classic_era_1.15.5_world_solo_new_timestamp_format.txt" => vec![],
+        // 19:54:49.517 ENCOUNTER_START .. 20:00:19.054 ENCOUNTER_END success.
+        "classic_sod_1.15.1_gnomeregan_raid.txt" => {
+            vec![(Encounter, "Mekgineer Thermaplugg", None, Some(true), 329)]
+        }
+        // Five 2v2 matches: zone-in headers at lines 1, 575, 1105, 1685 and 2330; each
+        // ends with the death that leaves one side with nobody standing (lines 369, 679,
+        // 1498, 2106, 3039). The sixth header (line 3226) has no match after it.
+        "classic_tbc_2.5.1_arena_matches_cjk_pet_names.txt" => vec![
+            (Arena, "Nagrand Arena", None, Some(true), 106),
+            (Arena, "Nagrand Arena", None, Some(true), 95),
+            (Arena, "Nagrand Arena", None, Some(false), 111),
+            (Arena, "Nagrand Arena", None, Some(false), 114),
+            (Arena, "Ruins of Lordaeron", None, Some(true), 162),
+        ],
+        // 18:46:42.783 first ARENA_MATCH_START .. 18:52:26.611 ARENA_MATCH_END; the log
+        // owner (Bodyoneshamn) is the first player to die in each of the six rounds.
+        "retail_df_10.0.2beta_solo_shuffle_advanced_off.txt" => vec![
+            (Arena, "Nokhudon Proving Grounds", None, Some(false), 343),
+            (Arena, "Nokhudon Proving Grounds", Some(1), Some(false), 29),
+            (Arena, "Nokhudon Proving Grounds", Some(2), Some(false), 30),
+            (Arena, "Nokhudon Proving Grounds", Some(3), Some(false), 36),
+            (Arena, "Nokhudon Proving Grounds", Some(4), Some(false), 27),
+            (Arena, "Nokhudon Proving Grounds", Some(5), Some(false), 27),
+            (Arena, "Nokhudon Proving Grounds", Some(6), Some(false), 13),
+        ],
+        // ENCOUNTER_END 3135 with fight time 21009 ms, no kill.
+        "retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt" => {
+            vec![(Encounter, "Dimensius, the All-Devouring", None, Some(false), 21)]
+        }
+        // Torghast: no encounter, no match.
+        "retail_sl_9.0.2_torghast_advanced_off.txt" => vec![],
+        // ENCOUNTER_END 2539 with fight time 143557 ms, a wipe.
+        "retail_sl_9.2_raid_wipe_snippet.txt" => {
+            vec![(Encounter, "Lihuvim, Principal Architect", None, Some(false), 143)]
+        }
+        // 14:38:53.798 ARENA_MATCH_START Skirmish .. 14:42:40.517 ARENA_MATCH_END, won.
+        "retail_tww_11.0.2_dummies_skirmish.txt" => vec![(Arena, "Enigma Crucible", None, Some(true), 226)],
+        _ => return None,
+    })
+}
+
+fn summary(fight: &FightSummary) -> Expected {
+    let name: &'static str = Box::leak(fight.name.clone().into_boxed_str());
+    (fight.kind, name, fight.round, fight.kill, fight.duration_ms / 1000)
+}
+
+#[test]
+fn every_real_log_gives_the_fights_read_off_it() {
+    let mut logs = BTreeSet::new();
+    for entry in std::fs::read_dir(support::fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "txt") {
+            logs.insert(path);
+        }
+    }
+    assert!(logs.len() >= 9);
+    for path in logs {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(mut want) = expected(&file) else {
+            panic!("{file} is new: read its fights off the log and add them to `expected`");
+        };
+        let mut got: Vec<Expected> = support::fights_of(&path).iter().map(summary).collect();
+        // Fights in the order they closed, a match before its rounds (a stable sort).
+        got.sort_by_key(|f| f.2);
+        want.sort_by_key(|f| f.2);
+        assert_eq!(got, want, "{file}");
+    }
+}
+
+#[test]
+fn every_fights_top_damage_dealer_matches_the_independent_calculation() {
+    for entry in std::fs::read_dir(support::fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "txt") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for fight in support::fights_of(&path) {
+            let Some(top) = fight.players.first().filter(|p| p.damage_done > 0) else { continue };
+            let lines = fight.start_line as usize..=fight.end_line as usize;
+            let expected = support::independent::totals(&text, lines, &top.guid);
+            let got = support::independent::Totals {
+                damage_done: top.damage_done,
+                healing_done: top.healing_done,
+                damage_taken: top.damage_taken,
+            };
+            assert_eq!(
+                got,
+                expected,
+                "{}: {} in {} (line {})",
+                path.display(),
+                top.name,
+                fight.name,
+                fight.start_line
+            );
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Damage done, healing done and damage taken of one player over a line range, computed
+//! from the raw text with the definitions of docs/metrics.md.
+
+use std::collections::HashMap;
+
+const DAMAGE: [&str; 7] = [
+    "SWING_DAMAGE",
+    "RANGE_DAMAGE",
+    "SPELL_DAMAGE",
+    "SPELL_PERIODIC_DAMAGE",
+    "SPELL_BUILDING_DAMAGE",
+    "DAMAGE_SHIELD",
+    "DAMAGE_SPLIT",
+];
+
+/// Splits on commas outside double quotes (enough for non-COMBATANT_INFO lines).
+fn split(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in body.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&body[start..]);
+    out
+}
+
+fn side(flags: &str) -> u32 {
+    u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap() & 0x70
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Totals {
+    pub damage_done: i64,
+    pub healing_done: i64,
+    pub damage_taken: i64,
+}
+
+pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) -> Totals {
+    let mut owner: HashMap<String, String> = HashMap::new();
+    let mut t = Totals::default();
+    for (i, line) in text.lines().enumerate() {
+        let body = line.split_once("  ").unwrap().1;
+        if body.starts_with("COMBATANT_INFO") {
+            continue;
+        }
+        let f = split(body);
+        if f[0] == "SPELL_SUMMON" {
+            owner.insert(f[5].into(), f[1].into());
+        }
+        // Advanced block: GUID then owner GUID, right after the spell (or the base for swings).
+        let at = if f[0].starts_with("SWING") { 9 } else { 12 };
+        if f.len() > at + 20 && f[at + 1] != "0000000000000000" && !f[at].starts_with("Player-") {
+            owner.insert(f[at].into(), f[at + 1].into());
+        }
+        if !lines.contains(&(i + 1)) {
+            continue;
+        }
+        let mut credited = f[1].to_string();
+        while let Some(o) = owner.get(&credited) {
+            credited = o.clone();
+        }
+        if DAMAGE.contains(&f[0]) {
+            let tagged = matches!(*f.last().unwrap(), "ST" | "AOE");
+            let amount: i64 = f[f.len() - if tagged { 11 } else { 10 }].parse().unwrap();
+            if credited == player && side(f[3]) != side(f[7]) {
+                t.damage_done += amount;
+            }
+            if f[5] == player {
+                t.damage_taken += amount;
+            }
+        }
+        if f[0] == "ENVIRONMENTAL_DAMAGE" && f[5] == player {
+            t.damage_taken += f[f.len() - 10].parse::<i64>().unwrap();
+        }
+        if (f[0] == "SPELL_HEAL" || f[0] == "SPELL_PERIODIC_HEAL") && credited == player {
+            let amount: i64 = f[f.len() - 5].parse().unwrap();
+            let overhealing: i64 = f[f.len() - 3].parse().unwrap();
+            t.healing_done += amount - overhealing;
+        }
+    }
+    t
+}
