@@ -1,13 +1,22 @@
 //! What a projection hands back between two commits, and how it is written: every
-//! table's rows inserted (retried with backoff until ClickHouse takes them, the batch
-//! kept: the client's own inserter would drop it on failure), then the summaries
-//! published. Only after both may the offsets move.
+//! table's rows inserted, then the summaries published. Only after both may the offsets
+//! move.
+//!
+//! Errors have classes ([`wowlogs_store::classify`]). A retryable one (ClickHouse down,
+//! overloaded, a timeout) is retried with jittered exponential backoff, the batch kept
+//! (readiness goes 503 meanwhile). A permanent one (rows the server refuses) never
+//! blocks the group: the batch is split in halves until the refused rows are alone,
+//! those go to the dead-letter topic with the reason, and the rest is written. A fight
+//! summary the broker refuses as too large goes there too, keyed by its guild.
 
 use crate::metrics::ConsumerMetrics;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
+use serde::Serialize;
 use std::time::{Duration, Instant};
 use wowlogs_kafka::{PublishError, publish};
-use wowlogs_schemas::{Codec, EncounterSummary};
+use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
+use wowlogs_store::ErrorClass;
 use wowlogs_store::rows::{
     CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow,
     LogRow, TableRow,
@@ -24,6 +33,8 @@ pub struct RowBatch {
     pub deaths: Vec<EncounterDeathRow>,
     pub characters: Vec<CharacterLogRow>,
     pub summaries: Vec<EncounterSummary>,
+    /// Bytes of the records the rows came from: what bounds a batch's memory.
+    pub bytes: usize,
 }
 
 impl RowBatch {
@@ -50,11 +61,29 @@ pub struct Sinks {
     pub clickhouse: clickhouse::Client,
     pub producer: FutureProducer,
     pub summaries: Codec<EncounterSummary>,
+    pub letters: Codec<DeadLetter>,
     pub metrics: ConsumerMetrics,
 }
 
+/// Longest wait between two tries of a retryable failure.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// The next wait: doubled, capped, with up to a quarter of jitter so that many consumers
+/// do not retry in step.
+fn backoff(delay: Duration) -> Duration {
+    let jitter = 1.0 + f64::from(rand_fraction()) * 0.25;
+    (delay * 2).mul_f64(jitter).min(MAX_BACKOFF)
+}
+
+/// A cheap fraction in [0, 1) from the clock's nanoseconds (no generator to share).
+fn rand_fraction() -> f32 {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    (nanos % 1000) as f32 / 1000.0
+}
+
 impl Sinks {
-    /// Writes and empties the batch; returns only once everything is stored.
+    /// Writes and empties the batch; returns only once everything is stored or dead-lettered.
     #[tracing::instrument(name = "write_batch", skip_all, fields(group = %self.group, rows = batch.len()))]
     pub async fn write(&self, batch: &mut RowBatch) {
         self.insert(&batch.events).await;
@@ -70,31 +99,82 @@ impl Sinks {
         *batch = RowBatch::default();
     }
 
-    /// Inserts rows, retrying with exponential backoff (capped at 10 s) until
-    /// ClickHouse takes them, so nothing is lost while it is down.
+    /// Inserts rows: retryable failures are retried; rows refused for what they are are
+    /// isolated by halving the batch and dead-lettered one by one.
     #[tracing::instrument(name = "insert", skip_all, fields(table = T::TABLE, rows = rows.len()))]
     async fn insert<T>(&self, rows: &[T])
     where
-        T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+        T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite + Serialize,
     {
-        if rows.is_empty() {
-            return;
-        }
-        let mut delay = Duration::from_millis(100);
-        loop {
-            let started = Instant::now();
-            match wowlogs_store::rows::insert_rows(&self.clickhouse, rows).await {
-                Ok(()) => return self.metrics.inserted(&self.group, T::TABLE, rows.len(), started.elapsed()),
-                Err(error) => {
-                    self.metrics.insert_failed(&self.group, T::TABLE, rows.len(), &error, delay);
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
+        let mut pending = vec![rows];
+        while let Some(part) = pending.pop() {
+            if part.is_empty() {
+                continue;
+            }
+            match self.insert_retrying(part).await {
+                Ok(()) => {}
+                Err(error) if part.len() == 1 => self.refused(&part[0], T::TABLE, &error).await,
+                Err(_) => {
+                    let (left, right) = part.split_at(part.len() / 2);
+                    pending.push(right);
+                    pending.push(left);
                 }
             }
         }
     }
 
-    /// Publishes fight summaries, each retried until the broker acknowledges it.
+    /// One INSERT, retried until it succeeds or fails for good (a permanent error).
+    async fn insert_retrying<T>(&self, rows: &[T]) -> Result<(), clickhouse::error::Error>
+    where
+        T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+    {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let started = Instant::now();
+            match wowlogs_store::rows::insert_rows(&self.clickhouse, rows).await {
+                Ok(()) => {
+                    self.metrics.inserted(&self.group, T::TABLE, rows.len(), started.elapsed());
+                    return Ok(());
+                }
+                Err(error) if wowlogs_store::classify(&error) == ErrorClass::Permanent => {
+                    self.metrics.insert_refused(&self.group, T::TABLE, rows.len(), &error);
+                    return Err(error);
+                }
+                Err(error) => {
+                    self.metrics.insert_failed(&self.group, T::TABLE, rows.len(), &error, delay);
+                    tokio::time::sleep(delay).await;
+                    delay = backoff(delay);
+                }
+            }
+        }
+    }
+
+    /// A row ClickHouse refuses, to the dead-letter topic (as JSON, with the reason).
+    async fn refused<T: Serialize>(&self, row: &T, table: &str, error: &clickhouse::error::Error) {
+        let raw = serde_json::to_vec(row).unwrap_or_default();
+        let owner = serde_json::from_slice::<Owner>(&raw).unwrap_or_default();
+        let letter = DeadLetter {
+            guild_id: GuildId(owner.guild_id),
+            log_id: LogId(owner.log_id),
+            upload_id: String::new(),
+            source: self.group.clone(),
+            line: owner.line.or(owner.start_line).unwrap_or(0),
+            event: None,
+            code: "row_refused".into(),
+            message: format!("{table}: {error}"),
+            raw,
+            timestamp_ms: now_ms(),
+        };
+        self.dead_letter(&letter, table).await;
+    }
+
+    /// Publishes a dead letter (see [`dead_letter`]).
+    pub async fn dead_letter(&self, letter: &DeadLetter, source: &str) {
+        dead_letter(&self.producer, &self.letters, letter, &self.group, source, &self.metrics).await;
+    }
+
+    /// Publishes fight summaries: retried while the broker is unavailable; one the
+    /// broker refuses as too large is dead-lettered.
     async fn publish(&self, summaries: &[EncounterSummary]) {
         for summary in summaries {
             let mut delay = Duration::from_millis(100);
@@ -105,10 +185,14 @@ impl Sinks {
                         tracing::error!(%error, "could not encode a fight summary");
                         break;
                     }
+                    Err(PublishError::Kafka(error)) if is_too_large(&error) => {
+                        self.oversized(summary, &error).await;
+                        break;
+                    }
                     Err(error) => {
                         tracing::warn!(group = %self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
                         tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(10));
+                        delay = backoff(delay);
                     }
                 }
             }
@@ -116,5 +200,88 @@ impl Sinks {
         if !summaries.is_empty() {
             self.metrics.published(&self.group, summaries.len());
         }
+    }
+
+    /// A summary the broker will never take, to the dead-letter topic with its identity.
+    async fn oversized(&self, summary: &EncounterSummary, error: &KafkaError) {
+        let mut raw = Vec::new();
+        let _ = self.summaries.encode(summary, &mut raw);
+        let letter = DeadLetter {
+            guild_id: summary.guild_id,
+            log_id: summary.log_id,
+            upload_id: String::new(),
+            source: self.group.clone(),
+            line: summary.fight.start_line,
+            event: None,
+            code: "summary_too_large".into(),
+            message: format!("{} bytes: {error}", raw.len()),
+            // The identity is enough: the fight's rows are in ClickHouse.
+            raw: Vec::new(),
+            timestamp_ms: now_ms(),
+        };
+        self.dead_letter(&letter, wowlogs_schemas::topics::ENCOUNTERS.name).await;
+    }
+}
+
+/// Publishes a dead letter, retried until the broker takes it: a poison record is never
+/// dropped, and nothing after it is committed before it is published. `source` is the
+/// topic or table it came from (the metric's label).
+pub async fn dead_letter(
+    producer: &FutureProducer,
+    codec: &Codec<DeadLetter>,
+    letter: &DeadLetter,
+    group: &str,
+    source: &str,
+    metrics: &ConsumerMetrics,
+) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match publish(producer, codec, letter, Duration::from_secs(30)).await {
+            Ok(()) => return metrics.dead_lettered(group, source),
+            Err(error) => {
+                tracing::warn!(group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a dead letter failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = backoff(delay);
+            }
+        }
+    }
+}
+
+/// Whether the broker (or the client's own `message.max.bytes`) refuses a message for
+/// its size: no retry will change that.
+fn is_too_large(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::InvalidMessageSize)
+    )
+}
+
+/// The identity fields every row type has, read back from its JSON.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Owner {
+    #[serde(default)]
+    guild_id: i64,
+    #[serde(default)]
+    log_id: i64,
+    line: Option<i64>,
+    start_line: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_a_cap() {
+        let next = backoff(Duration::from_millis(100));
+        assert!(next >= Duration::from_millis(200) && next <= Duration::from_millis(250), "{next:?}");
+        assert_eq!(backoff(Duration::from_secs(9)), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_row_tells_its_guild_log_and_line() {
+        let raw = br#"{"guild_id":7,"log_id":9,"start_line":42,"name":"x"}"#;
+        let owner: Owner = serde_json::from_slice(raw).unwrap();
+        assert_eq!((owner.guild_id, owner.log_id, owner.start_line), (7, 9, Some(42)));
     }
 }

@@ -52,6 +52,9 @@ enum LogEnd {
 #[derive(Debug)]
 struct OpenLog {
     partition: i32,
+    /// When its first and latest records were received (wall-clock ms).
+    first_ms: i64,
+    last_ms: i64,
     /// The first record of this log read from each topic: where a restart must begin.
     pins: Vec<(&'static str, i64)>,
     segmenter: EncounterSegmenter,
@@ -65,9 +68,11 @@ struct OpenLog {
 }
 
 impl OpenLog {
-    fn new(partition: i32) -> Self {
+    fn new(partition: i32, now_ms: i64) -> Self {
         OpenLog {
             partition,
+            first_ms: now_ms,
+            last_ms: now_ms,
             pins: Vec::new(),
             segmenter: EncounterSegmenter::new(),
             last_line: 0,
@@ -100,6 +105,10 @@ pub struct EncounterProjector {
     statuses: Codec<UploadStatus>,
     logs: HashMap<(GuildId, LogId), OpenLog>,
     outputs: Vec<SegmentOutput>,
+    /// How long a log may wait for its next record.
+    idle_ms: i64,
+    /// Receipt time of the record being taken (wall-clock ms, from the group loop).
+    now_ms: i64,
 }
 
 impl Default for EncounterProjector {
@@ -108,20 +117,55 @@ impl Default for EncounterProjector {
     }
 }
 
+/// Fight summaries on the public topic carry at most this many players (the highest
+/// damage first; every player's numbers are in ClickHouse) and deaths.
+pub const SUMMARY_MAX_PLAYERS: usize = 40;
+/// Names in fight summaries are cut to this many characters.
+pub const SUMMARY_MAX_NAME_CHARS: usize = 64;
+
 impl EncounterProjector {
     pub fn new() -> Self {
+        Self::with_idle(Duration::from_secs(15 * 60))
+    }
+
+    /// A projector that closes a log as incomplete after `idle` without a record.
+    pub fn with_idle(idle: Duration) -> Self {
         Self {
             events: Codec::new().expect("valid schema"),
             statuses: Codec::new().expect("valid schema"),
             logs: HashMap::new(),
             outputs: Vec::new(),
+            idle_ms: idle.as_millis() as i64,
+            now_ms: 0,
+        }
+    }
+
+    /// Closes, as at the end of a file, every log that has read nothing for the idle
+    /// time: its uploader died, or never sends an end, and its pin is released.
+    pub fn expire(&mut self, now_ms: i64, batch: &mut RowBatch) {
+        let idle: Vec<(GuildId, LogId)> = self
+            .logs
+            .iter()
+            .filter(|(_, log)| now_ms - log.last_ms >= self.idle_ms)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in idle {
+            tracing::warn!(
+                guild_id = key.0.0,
+                log_id = key.1.0,
+                idle_ms = self.idle_ms,
+                "log idle: closing it as incomplete"
+            );
+            self.close(key, batch);
         }
     }
 
     /// Applies one event of a log.
     pub fn event(&mut self, partition: i32, offset: i64, event: &CombatEvent, batch: &mut RowBatch) {
         let key = (event.guild_id, event.log_id);
-        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition));
+        let now_ms = self.now_ms;
+        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition, now_ms));
+        log.last_ms = log.last_ms.max(now_ms);
         log.pin(COMBAT_EVENTS.name, offset);
         if event.line <= log.last_line {
             // Re-published by a resumed import, or read again after a rebalance.
@@ -138,26 +182,44 @@ impl EncounterProjector {
     /// Applies one status of a log: its upload id, and its end.
     pub fn status(&mut self, partition: i32, offset: i64, status: &UploadStatus, batch: &mut RowBatch) {
         let key = (status.guild_id, status.log_id);
-        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition));
+        let now_ms = self.now_ms;
+        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition, now_ms));
+        log.last_ms = log.last_ms.max(now_ms);
         log.pin(UPLOADS.name, offset);
         if log.upload_id.is_none() {
             log.upload_id = Some(status.upload_id.clone());
             let held = std::mem::take(&mut log.held);
             emit(key, log, held, batch);
         }
-        if status.state == UploadState::Completed {
-            log.end = Some(match status.last_event_line {
-                Some(line) => LogEnd::LastEventLine(line),
-                None => LogEnd::Events(status.events),
-            });
+        match status.state {
+            UploadState::Completed => {
+                log.end = Some(match status.last_event_line {
+                    Some(line) => LogEnd::LastEventLine(line),
+                    None => LogEnd::Events(status.events),
+                });
+            }
+            // A failed (or refused) upload ends too: with what it published, every line
+            // up to `acked_through_line`.
+            UploadState::Failed => log.end = Some(LogEnd::LastEventLine(status.acked_through_line)),
+            UploadState::Accepted | UploadState::Parsing => {}
         }
         self.close_if_whole(key, batch);
     }
 
     fn close_if_whole(&mut self, key: (GuildId, LogId), batch: &mut RowBatch) {
+        if self.logs.get(&key).is_some_and(OpenLog::whole) {
+            self.close(key, batch);
+        }
+    }
+
+    /// Closes a log: its fights still open end as incomplete.
+    fn close(&mut self, key: (GuildId, LogId), batch: &mut RowBatch) {
         let Some(log) = self.logs.get_mut(&key) else { return };
-        if !log.whole() {
-            return;
+        if log.upload_id.is_none() {
+            // Closed without a status (idle): its fights are stored under no upload.
+            log.upload_id = Some(String::new());
+            let held = std::mem::take(&mut log.held);
+            emit(key, log, held, batch);
         }
         log.segmenter.finish(&mut self.outputs);
         let fights = completed(&mut self.outputs);
@@ -221,8 +283,35 @@ fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, bat
         for death in &fight.deaths {
             batch.deaths.push(EncounterDeathRow::from_death(guild_id, log_id, &fight, death, version));
         }
-        batch.summaries.push(EncounterSummary { guild_id, log_id, fight });
+        batch.summaries.push(EncounterSummary { guild_id, log_id, fight: bounded(fight) });
     }
+}
+
+/// A fight as its summary carries it: the top players, the first deaths, names cut, so
+/// that no log can write a summary the broker refuses (the rows keep everything).
+fn bounded(mut fight: FightSummary) -> FightSummary {
+    let cut = |name: &mut String| {
+        if let Some((at, _)) = name.char_indices().nth(SUMMARY_MAX_NAME_CHARS) {
+            name.truncate(at);
+        }
+    };
+    fight.players.truncate(SUMMARY_MAX_PLAYERS);
+    fight.deaths.truncate(SUMMARY_MAX_PLAYERS);
+    cut(&mut fight.name);
+    for player in &mut fight.players {
+        cut(&mut player.name);
+        cut(&mut player.guid);
+    }
+    for death in &mut fight.deaths {
+        cut(&mut death.name);
+        cut(&mut death.guid);
+        if let Some(blow) = &mut death.killing_blow {
+            cut(&mut blow.ability);
+            cut(&mut blow.source_name);
+            cut(&mut blow.source_guid);
+        }
+    }
+    fight
 }
 
 impl Projection for EncounterProjector {
@@ -231,6 +320,7 @@ impl Projection for EncounterProjector {
     }
 
     fn take(&mut self, record: Record<'_>, batch: &mut RowBatch) -> Result<(), String> {
+        self.now_ms = record.received_ms;
         if record.topic == COMBAT_EVENTS.name {
             let event = self.events.decode(record.payload).map_err(|e| e.to_string())?;
             self.event(record.partition, record.offset, &event, batch);
@@ -266,6 +356,14 @@ impl Projection for EncounterProjector {
 
     fn open(&self) -> (usize, usize) {
         (self.open_logs(), self.open_fights())
+    }
+
+    fn expire(&mut self, now_ms: i64, batch: &mut RowBatch) {
+        EncounterProjector::expire(self, now_ms, batch);
+    }
+
+    fn oldest_pin_ms(&self) -> Option<i64> {
+        self.logs.values().map(|log| log.first_ms).min()
     }
 
     fn consumer_settings(&self) -> Vec<(&'static str, &'static str)> {
@@ -306,5 +404,63 @@ pub async fn run(
     tokio::task::spawn_blocking(move || check_copartitioned(&kafka, Duration::from_secs(30)))
         .await
         .map_err(|e| GroupError::Setup(e.to_string()))??;
-    run_group(&config, EncounterProjector::new(), metrics, shutdown).await
+    run_group(&config, EncounterProjector::with_idle(config.log_idle), metrics, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wowlogs_schemas::{FightKind, PlayerMetrics};
+
+    fn player(i: usize, name: String) -> PlayerMetrics {
+        PlayerMetrics {
+            guid: format!("Player-1-{i}"),
+            name,
+            class: None,
+            spec_id: None,
+            item_level: None,
+            damage_done: 1000 - i as i64,
+            healing_done: 0,
+            overhealing: 0,
+            absorbs_done: 0,
+            damage_taken: 0,
+            deaths: 0,
+            casts: 0,
+            dps: 0.0,
+            hps: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_summary_keeps_the_top_players_and_cuts_long_names() {
+        let mut players: Vec<PlayerMetrics> = (0..60).map(|i| player(i, format!("P{i}"))).collect();
+        players[0].name = "é".repeat(60_000);
+        let fight = FightSummary {
+            kind: FightKind::Encounter,
+            name: "Boss".into(),
+            encounter_id: None,
+            difficulty: None,
+            group_size: None,
+            instance_id: None,
+            kill: None,
+            complete: true,
+            start_ms: 0,
+            end_ms: 0,
+            duration_ms: 0,
+            start_line: 1,
+            end_line: 2,
+            key_level: None,
+            affixes: Vec::new(),
+            match_type: None,
+            parent_start_line: None,
+            round: None,
+            rounds_won: None,
+            players,
+            deaths: Vec::new(),
+        };
+        let summary = bounded(fight);
+        assert_eq!(summary.players.len(), SUMMARY_MAX_PLAYERS);
+        assert_eq!(summary.players[0].name.chars().count(), SUMMARY_MAX_NAME_CHARS);
+        assert_eq!(summary.players[39].guid, "Player-1-39", "the highest damage first, in order");
+    }
 }

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::{KafkaSettings, publish};
+use wowlogs_kafka::KafkaSettings;
 use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
 use wowlogs_store::StoreSettings;
 
@@ -31,6 +31,8 @@ pub struct Record<'a> {
     pub partition: i32,
     pub offset: i64,
     pub payload: &'a [u8],
+    /// Wall-clock milliseconds when this member received it.
+    pub received_ms: i64,
 }
 
 /// What turns a group's records into rows. Implementations hold no I/O.
@@ -50,6 +52,14 @@ pub trait Projection: Send {
     fn open(&self) -> (usize, usize) {
         (0, 0)
     }
+    /// Gives up on what waited too long for its end (logs no status will ever complete);
+    /// rows it still makes go to `batch`.
+    fn expire(&mut self, _now_ms: i64, _batch: &mut RowBatch) {}
+    /// When the oldest record a restart would have to read again was received: how far
+    /// behind a pin holds its partition.
+    fn oldest_pin_ms(&self) -> Option<i64> {
+        None
+    }
     /// Settings the group needs on top of the defaults (the assignment strategy).
     fn consumer_settings(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
@@ -64,6 +74,11 @@ pub struct GroupConfig {
     pub group_id: String,
     /// Rows buffered before a write.
     pub batch_rows: usize,
+    /// Bytes of records buffered before a write: bounds memory whatever the records hold.
+    pub batch_bytes: usize,
+    /// How long an open log may wait for its next record before it is closed as
+    /// incomplete (the encounter consumer).
+    pub log_idle: Duration,
     /// Longest time a record waits for its write.
     pub batch_age: Duration,
     /// Group session timeout: short in tests (killed members leave quickly), longer
@@ -76,6 +91,9 @@ pub struct GroupConfig {
     /// [`GroupContext`]); 0 on brokers that return whole batches.
     pub refetch: i64,
 }
+
+/// How often a projection is asked to give up on what waited too long.
+const EXPIRY_EVERY: Duration = Duration::from_secs(5);
 
 /// Why a group stopped.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +134,7 @@ pub async fn run_group<P: Projection>(
         clickhouse: config.store.client(),
         producer: producer.clone(),
         summaries: Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
+        letters: Codec::<DeadLetter>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
         metrics: metrics.clone(),
     };
     // Writing a batch overlaps with reading the next one; the next is handed over only
@@ -128,6 +147,7 @@ pub async fn run_group<P: Projection>(
     let mut oldest: Option<Instant> = None;
     let mut dirty = false;
     let mut caught_up = CaughtUp::default();
+    let mut last_expiry = Instant::now();
     tokio::pin!(shutdown);
     loop {
         if let Some(idle) = config.stop_when_idle
@@ -153,7 +173,9 @@ pub async fn run_group<P: Projection>(
                         partition: message.partition(),
                         offset: message.offset(),
                         payload: message.payload().unwrap_or_default(),
+                        received_ms: now_ms(),
                     };
+                    batch.bytes += record.payload.len();
                     if let Err(reason) = projection.take(record, &mut batch) {
                         poison(&message, &reason, &letters, &producer, &config.group_id, &metrics).await;
                     }
@@ -163,8 +185,15 @@ pub async fn run_group<P: Projection>(
                 }
             },
         }
+        if last_expiry.elapsed() >= EXPIRY_EVERY {
+            last_expiry = Instant::now();
+            projection.expire(now_ms(), &mut batch);
+            dirty |= !batch.is_empty();
+            oldest.get_or_insert_with(Instant::now);
+        }
         let old = oldest.is_some_and(|s| s.elapsed() >= config.batch_age);
-        if batch.len() >= config.batch_rows || (old && dirty) {
+        let full = batch.len() >= config.batch_rows || batch.bytes >= config.batch_bytes;
+        if full || (old && dirty) {
             let flush = hand_over(&consumer, &mut projection, &mut batch, &mut positions, &metrics);
             writer.submit(flush).await?;
             oldest = None;
@@ -211,6 +240,7 @@ fn hand_over<P: Projection>(
     }
     let (logs, fights) = projection.open();
     metrics.open(logs, fights);
+    metrics.pinned_since(projection.oldest_pin_ms());
     Flush { batch, offsets }
 }
 
@@ -317,7 +347,6 @@ async fn poison(
         reason,
         "undecodable record"
     );
-    metrics.dead_lettered(group, message.topic());
     let letter = DeadLetter {
         guild_id: GuildId(guild),
         log_id: LogId(0),
@@ -330,7 +359,5 @@ async fn poison(
         raw: message.payload().unwrap_or_default().to_vec(),
         timestamp_ms: now_ms(),
     };
-    if let Err(error) = publish(producer, codec, &letter, Duration::from_secs(30)).await {
-        tracing::error!(%error, "could not dead-letter an undecodable record");
-    }
+    crate::batch::dead_letter(producer, codec, &letter, group, message.topic(), metrics).await;
 }

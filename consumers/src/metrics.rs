@@ -24,6 +24,7 @@ pub struct ConsumerMetrics {
     lag: IntGaugeVec,
     open_logs: IntGauge,
     open_fights: IntGauge,
+    pinned_age: IntGauge,
     /// ClickHouse took the last insert (false while an insert is being retried).
     store_ok: Arc<AtomicBool>,
 }
@@ -60,7 +61,7 @@ impl ConsumerMetrics {
         );
         let dead_letters = counter(
             "wowlogs_consumer_dead_letters_total",
-            "Undecodable records sent to the dead-letter topic",
+            "Records (undecodable) and rows (refused by ClickHouse, too large to publish) sent to the dead-letter topic, by the topic or table they came from",
             &["group", "topic"],
         );
         let summaries = counter(
@@ -92,6 +93,10 @@ impl ConsumerMetrics {
         let open_logs =
             gauge("wowlogs_consumer_open_logs", "Logs whose end the encounter consumer waits for");
         let open_fights = gauge("wowlogs_consumer_open_fights", "Fights started and not yet ended");
+        let pinned_age = gauge(
+            "wowlogs_consumer_pinned_offset_age_seconds",
+            "Age of the oldest record an open log holds the committed offset at (0: none held)",
+        );
         Self {
             registry,
             messages,
@@ -104,6 +109,7 @@ impl ConsumerMetrics {
             lag,
             open_logs,
             open_fights,
+            pinned_age,
             store_ok: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -156,6 +162,12 @@ impl ConsumerMetrics {
         tracing::warn!(group, table, rows, %error, retry_in_ms = retry_in.as_millis() as u64, "insert failed; retrying");
     }
 
+    /// Rows ClickHouse refused for what they are: they are isolated and dead-lettered.
+    pub fn insert_refused(&self, group: &str, table: &str, rows: usize, error: &dyn std::fmt::Display) {
+        self.insert_failures.with_label_values(&[group, table]).inc();
+        tracing::warn!(group, table, rows, %error, "insert refused; isolating the refused rows");
+    }
+
     pub fn dead_lettered(&self, group: &str, topic: &str) {
         self.dead_letters.with_label_values(&[group, topic]).inc();
     }
@@ -171,6 +183,12 @@ impl ConsumerMetrics {
     pub fn open(&self, logs: usize, fights: usize) {
         self.open_logs.set(logs as i64);
         self.open_fights.set(fights as i64);
+    }
+
+    /// The oldest pinned record's receipt time (wall-clock ms), if a pin is held.
+    pub fn pinned_since(&self, since_ms: Option<i64>) {
+        let age = since_ms.map_or(0, |since| (wowlogs_schemas::now_ms() - since).max(0) / 1000);
+        self.pinned_age.set(age);
     }
 
     pub(crate) fn statistics(&self, group: &str, statistics: &Statistics) {

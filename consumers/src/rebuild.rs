@@ -70,7 +70,9 @@ pub async fn rebuild(
 ) -> Result<RebuildReport, RebuildError> {
     match which {
         Rebuilt::EventsSink => rebuild_with(config, which, EventsSink::new(), metrics).await,
-        Rebuilt::Encounters => rebuild_with(config, which, EncounterProjector::new(), metrics).await,
+        Rebuilt::Encounters => {
+            rebuild_with(config, which, EncounterProjector::with_idle(config.log_idle), metrics).await
+        }
     }
 }
 

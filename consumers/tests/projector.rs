@@ -108,7 +108,7 @@ fn partition(events: &[CombatEvent], completed_after: usize) -> Vec<(&'static st
 
 fn feed(projector: &mut EncounterProjector, records: &[(&'static str, i64, Vec<u8>)], batch: &mut RowBatch) {
     for (topic, offset, payload) in records {
-        let record = Record { topic, partition: PARTITION, offset: *offset, payload };
+        let record = Record { topic, partition: PARTITION, offset: *offset, payload, received_ms: 0 };
         projector.take(record, batch).unwrap();
     }
 }
@@ -263,7 +263,82 @@ fn a_lost_partition_forgets_its_open_logs() {
 #[test]
 fn undecodable_records_are_refused_with_a_reason() {
     let mut projector = EncounterProjector::new();
-    let record = Record { topic: COMBAT_EVENTS.name, partition: 0, offset: 0, payload: b"\x00garbage" };
+    let record = Record {
+        topic: COMBAT_EVENTS.name,
+        partition: 0,
+        offset: 0,
+        payload: b"\x00garbage",
+        received_ms: 0,
+    };
     let reason = projector.take(record, &mut RowBatch::default()).unwrap_err();
     assert!(!reason.is_empty());
+}
+
+/// The records of a log without its completed status: events, then `ending` if any.
+fn without_end(events: &[CombatEvent], ending: Option<UploadStatus>) -> Vec<(&'static str, i64, Vec<u8>)> {
+    let mut records: Vec<_> = partition(events, usize::MAX)
+        .into_iter()
+        .filter(|(topic, offset, _)| !(*topic == UPLOADS.name && *offset == 1))
+        .collect();
+    if let Some(status) = ending {
+        let mut buf = Vec::new();
+        Codec::<UploadStatus>::new().unwrap().encode(&status, &mut buf).unwrap();
+        records.push((UPLOADS.name, 1, buf));
+    }
+    records
+}
+
+#[test]
+fn a_failed_upload_ends_its_log_with_what_it_published() {
+    let events = fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let half = &events[..events.len() / 2];
+    let mut failed = status(UploadState::Failed, half);
+    failed.acked_through_line = half.last().unwrap().line;
+    let mut projector = EncounterProjector::new();
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &without_end(half, Some(failed)), &mut batch);
+    assert_eq!(projector.open_logs(), 0, "the log is closed and its pin released");
+    assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), None);
+}
+
+#[test]
+fn a_refused_upload_holds_nothing_open() {
+    let mut refused = status(UploadState::Failed, &[]);
+    refused.reason = Some("the upload is empty".into());
+    let mut projector = EncounterProjector::new();
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &without_end(&[], Some(refused)), &mut batch);
+    assert_eq!(projector.open_logs(), 0);
+}
+
+#[test]
+fn a_log_that_never_ends_is_closed_after_the_idle_time() {
+    let events = fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let mut projector = EncounterProjector::with_idle(std::time::Duration::from_secs(60));
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &without_end(&events, None), &mut batch);
+    assert_eq!(projector.open_logs(), 1);
+    projector.expire(59_999, &mut batch);
+    assert_eq!(projector.open_logs(), 1, "not idle yet");
+    projector.expire(60_000, &mut batch);
+    assert_eq!(projector.open_logs(), 0);
+    assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), None, "the pin is released");
+    assert_eq!(sorted_encounters(&batch).len(), analyzed(&events).len(), "its fights are stored");
+}
+
+#[test]
+fn fight_summaries_carry_the_top_players_with_names_cut() {
+    let events = fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let mut batch = RowBatch::default();
+    feed(&mut EncounterProjector::new(), &partition(&events, events.len()), &mut batch);
+    let summary = &batch.summaries[0];
+    assert!(summary.fight.players.len() <= wowlogs_consumers::encounters::SUMMARY_MAX_PLAYERS);
+    assert!(
+        summary
+            .fight
+            .players
+            .iter()
+            .all(|p| p.name.chars().count() <= wowlogs_consumers::encounters::SUMMARY_MAX_NAME_CHARS)
+    );
+    assert_eq!(summary.fight.players.len(), 10, "a ten-player raid is not cut");
 }

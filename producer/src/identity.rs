@@ -41,9 +41,31 @@ pub fn identify(guild_id: GuildId, input: &mut dyn BufRead) -> io::Result<LogIde
     })
 }
 
+/// The log id a refused upload is recorded under: its own, from the guild and the
+/// upload id, so that no two refusals share a log (a shared id would hold one log open
+/// in the encounter consumer for ever) and none collides with a content's id (the hash
+/// input starts with a marker no content hash has).
+pub fn refused_log_id(guild_id: GuildId, upload_id: &str) -> LogId {
+    let mut hasher = Sha256::new();
+    hasher.update(b"wowlogs-refused-upload\0");
+    hasher.update(guild_id.0.to_be_bytes());
+    hasher.update(upload_id.as_bytes());
+    let digest: [u8; 32] = hasher.finalize().into();
+    LogId::from_digest(&digest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refused_upload_has_a_log_id_of_its_own() {
+        let a = refused_log_id(GuildId(2), "u-1");
+        assert_ne!(a, refused_log_id(GuildId(2), "u-2"));
+        assert_ne!(a, refused_log_id(GuildId(3), "u-1"));
+        assert_ne!(a, LogId(0));
+        assert_eq!(a, refused_log_id(GuildId(2), "u-1"));
+    }
 
     #[test]
     fn the_same_content_is_the_same_log_only_within_a_guild() {

@@ -42,6 +42,15 @@ pub struct GroupArgs {
     /// Rows buffered before an insert.
     #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_ROWS", default_value_t = 100_000)]
     pub batch_rows: usize,
+    /// Bytes of records buffered before an insert (with the rows, what bounds a
+    /// consumer's memory whatever the records hold).
+    #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_BYTES", default_value = "32MiB")]
+    pub batch_bytes: bytesize::ByteSize,
+    /// A log that has read no record for this long (milliseconds) is closed as
+    /// incomplete by the encounter consumer: an upload or import that died never sends
+    /// its end, and an open log holds its partition's committed offset back.
+    #[arg(long, env = "WOWLOGS_CONSUMER_LOG_IDLE_MS", default_value_t = 900_000)]
+    pub log_idle_ms: u64,
     /// Longest time, in milliseconds, a row waits for its insert.
     #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_AGE_MS", default_value_t = 1_000)]
     pub batch_age_ms: u64,
@@ -92,6 +101,8 @@ impl GroupArgs {
             store: self.store.settings(),
             group_id,
             batch_rows: self.batch_rows,
+            batch_bytes: self.batch_bytes.as_u64() as usize,
+            log_idle: Duration::from_millis(self.log_idle_ms),
             batch_age: Duration::from_millis(self.batch_age_ms),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,

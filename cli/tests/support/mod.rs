@@ -35,6 +35,18 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Every real log in the fixtures folder (the folder, not a list), sorted.
+pub fn all_fixtures() -> Vec<PathBuf> {
+    let dir = fixture("");
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
+        .collect();
+    logs.sort();
+    logs
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }

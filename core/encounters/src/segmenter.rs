@@ -59,9 +59,25 @@ struct OpenFight {
     sides: Sides,
     /// Rounds started so far (Solo Shuffle matches).
     rounds: i32,
+    /// A round starts with the line after its `ARENA_MATCH_START`: the first one is also
+    /// the match's start line, and a fight's start line is its identity.
+    round_due: bool,
 }
 
 impl OpenFight {
+    fn new(summary: FightSummary, origin: Origin) -> Self {
+        let metrics = FightMetrics::new(summary.start_ms);
+        OpenFight {
+            summary,
+            metrics,
+            origin,
+            teams: FxHashMap::default(),
+            sides: Sides::default(),
+            rounds: 0,
+            round_due: false,
+        }
+    }
+
     fn is_shuffle_match(&self) -> bool {
         self.summary.kind == FightKind::Arena
             && self.summary.round.is_none()
@@ -104,6 +120,11 @@ impl EncounterSegmenter {
 
     /// Feeds one event; completed fights and anomalies are appended to `out`.
     pub fn push(&mut self, event: &CombatEvent, out: &mut Vec<SegmentOutput>) {
+        if let Some(i) = self.open.iter().rposition(|f| f.round_due)
+            && !matches!(event.payload, Payload::ArenaMatchStart(_) | Payload::ArenaMatchEnd(_))
+        {
+            self.open_round(i, event);
+        }
         self.owners.observe(event);
         self.learn(event);
         match &event.payload {
@@ -136,7 +157,7 @@ impl EncounterSegmenter {
                         // The next round of a Solo Shuffle.
                         self.close_from(i + 1, out);
                         self.apply(event);
-                        self.open_round(i, event);
+                        self.open[i].round_due = true;
                     }
                     _ => {
                         self.close_from(0, out);
@@ -151,7 +172,7 @@ impl EncounterSegmenter {
                         let last = self.open.len() - 1;
                         if self.open[last].is_shuffle_match() {
                             self.open[last].summary.rounds_won = Some(0);
-                            self.open_round(last, event);
+                            self.open[last].round_due = true;
                         }
                     }
                 }
@@ -247,20 +268,14 @@ impl EncounterSegmenter {
     }
 
     fn open_fight(&mut self, summary: FightSummary, origin: Origin, event: &CombatEvent) {
-        let metrics = FightMetrics::new(summary.start_ms);
-        self.open.push(OpenFight {
-            summary,
-            metrics,
-            origin,
-            teams: FxHashMap::default(),
-            sides: Sides::default(),
-            rounds: 0,
-        });
+        self.open.push(OpenFight::new(summary, origin));
         self.apply(event);
     }
 
-    /// Opens the next round of the Solo Shuffle match at `match_index` on its start event.
+    /// Opens the next round of the Solo Shuffle match at `match_index` on the line after
+    /// the round's `ARENA_MATCH_START` (the line is then applied to every open fight).
     fn open_round(&mut self, match_index: usize, event: &CombatEvent) {
+        self.open[match_index].round_due = false;
         self.open[match_index].rounds += 1;
         let round = self.open[match_index].rounds;
         let parent = &self.open[match_index].summary;
@@ -269,18 +284,7 @@ impl EncounterSegmenter {
         summary.match_type = parent.match_type.clone();
         summary.parent_start_line = Some(parent.start_line);
         summary.round = Some(round);
-        let metrics = FightMetrics::new(summary.start_ms);
-        let origin = Origin::Events;
-        self.open.push(OpenFight {
-            summary,
-            metrics,
-            origin,
-            teams: FxHashMap::default(),
-            sides: Sides::default(),
-            rounds: 0,
-        });
-        let last = self.open.len() - 1;
-        self.open[last].metrics.apply(event, &self.owners);
+        self.open.push(OpenFight::new(summary, Origin::Events));
     }
 
     fn apply(&mut self, event: &CombatEvent) {
@@ -439,15 +443,7 @@ impl EncounterSegmenter {
             .unwrap_or_else(|| format!("Arena {instance_id}"));
         let mut summary = new_summary(FightKind::Arena, &name, first);
         summary.instance_id = Some(instance_id);
-        let metrics = FightMetrics::new(summary.start_ms);
-        self.open.push(OpenFight {
-            summary,
-            metrics,
-            origin: Origin::Zone,
-            teams: FxHashMap::default(),
-            sides: Sides::default(),
-            rounds: 0,
-        });
+        self.open.push(OpenFight::new(summary, Origin::Zone));
         for past in &pending.events {
             self.apply(past);
         }

@@ -81,7 +81,11 @@ fn every_real_log_gives_the_fights_read_off_it() {
         let Some(mut want) = expected(&file) else {
             panic!("{file} is new: read its fights off the log and add them to `expected`");
         };
-        let mut got: Vec<Expected> = support::fights_of(&path).iter().map(summary).collect();
+        let fights = support::fights_of(&path);
+        // A fight's start line is its identity in storage: a match and its rounds differ.
+        let starts: BTreeSet<i64> = fights.iter().map(|f| f.start_line).collect();
+        assert_eq!(starts.len(), fights.len(), "{file}: two fights share a start line");
+        let mut got: Vec<Expected> = fights.iter().map(summary).collect();
         // Fights in the order they closed, a match before its rounds (a stable sort).
         got.sort_by_key(|f| f.2);
         want.sort_by_key(|f| f.2);

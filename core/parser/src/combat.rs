@@ -146,9 +146,19 @@ fn looks_like_guid(field: &str) -> bool {
         || (field.len() > 6 && field.contains('-') && field.as_bytes()[0].is_ascii_uppercase())
 }
 
-/// A decimal with a fraction (`-7549.43`, `0.00`, `1.5762`).
+/// A decimal with a fraction (`-7549.43`, `0.00`, `1.5762`): digits around one dot, an
+/// optional sign. A byte check, not a parse: it runs on every line.
 fn looks_like_fraction(field: &str) -> bool {
-    field.contains('.') && field.parse::<f64>().is_ok()
+    let digits = field.strip_prefix('-').unwrap_or(field).as_bytes();
+    let mut dots = 0;
+    for &b in digits {
+        match b {
+            b'.' => dots += 1,
+            b'0'..=b'9' => {}
+            _ => return false,
+        }
+    }
+    dots == 1 && digits.len() > 1
 }
 
 /// The length of the advanced block starting at `at`, 0 when the line has none. Every

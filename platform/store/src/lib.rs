@@ -4,11 +4,13 @@
 //! releases; the crate's row validation is off because 18.16 cannot answer
 //! `RowBinaryWithNamesAndTypes` (tests compare `DESCRIBE TABLE` instead).
 
+pub mod errors;
 mod migrations;
 pub mod retention;
 pub mod rows;
 mod settings;
 
+pub use errors::{ErrorClass, classify};
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
 pub use retention::{RetentionPlan, TableOutcome, apply_retention};
 pub use settings::StoreSettings;

@@ -286,7 +286,7 @@ impl Uploads {
         self.metrics.upload(principal.guild_id, "rejected", upload_id, refusal.code());
         let job = LogJob {
             guild_id: principal.guild_id,
-            log_id: LogId(0),
+            log_id: crate::identity::refused_log_id(principal.guild_id, upload_id),
             upload_id: upload_id.to_string(),
             file_name: file_name.to_string(),
             content_sha256: String::new(),
