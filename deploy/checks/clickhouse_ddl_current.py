@@ -45,6 +45,32 @@ with tempfile.TemporaryDirectory() as data:
         else:
             failed += 1
             print(f"FAIL {name}: sorting key {key} does not lead with guild_id", file=sys.stderr)
+    # One log whose timestamps span more than 100 months: current ClickHouse refuses one
+    # INSERT touching more partitions than max_partitions_per_insert_block (100), with the
+    # message the consumers classify as permanent (platform/store/src/errors.rs: the batch
+    # is then halved until each INSERT fits); 18.16 has no such limit.
+    months = [f"toDateTime('2004-01-01 00:00:00', 'UTC') + toIntervalMonth({m})" for m in range(150)]
+    rows = ", ".join(f"(7, 1, {i}, {month}, 0, 'SPELL_DAMAGE')" for i, month in enumerate(months))
+    insert = "INSERT INTO combat_events (guild_id, log_id, line, timestamp, timestamp_ms, event_type) VALUES "
+    try:
+        db.query("USE wowlogs")
+        db.query(insert + rows)
+        failed += 1
+        print("FAIL partitions: an INSERT over 150 months was accepted", file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - the refusal is the expected outcome
+        if "Too many partitions for single INSERT block" in str(error):
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL partitions: refused with another message: {error}", file=sys.stderr)
+    halves = [months[:75], months[75:]]
+    try:
+        for half in halves:
+            db.query(insert + ", ".join(f"(7, 1, {i}, {m}, 0, 'SPELL_DAMAGE')" for i, m in enumerate(half)))
+        passed += 1
+    except Exception as error:  # noqa: BLE001
+        failed += 1
+        print(f"FAIL partitions: the halves were refused too: {error}", file=sys.stderr)
     # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
     dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
     queries = 0

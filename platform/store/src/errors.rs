@@ -29,6 +29,8 @@ const PERMANENT_CODES: &[u32] = &[
     117, // INCORRECT_DATA
     131, // TOO_LARGE_STRING_SIZE
     349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+    395, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO (a check written with throwIf)
+    469, // VIOLATED_CONSTRAINT
     691, // UNKNOWN_ELEMENT_OF_ENUM
 ];
 
@@ -80,6 +82,7 @@ mod tests {
             "Code: 252. DB::Exception: Too many partitions for single INSERT block (more than 100).",
             "Code: 53. DB::Exception: Type mismatch in IN or VALUES section.",
             "Code: 36, e.displayText() = DB::Exception: Unexpected value 9 for type Enum8('a' = 1)",
+            "Code: 469. DB::Exception: Constraint `plausible` for table wowlogs.encounters is violated.",
         ];
         for message in permanent {
             assert_eq!(classify_response(message), ErrorClass::Permanent, "{message}");
