@@ -19,14 +19,14 @@ fn servers() -> (KafkaSettings, StoreSettings) {
     )
 }
 
-fn fight(guild_id: i64, start_line: i64, kind: i8) -> EncounterRow {
+fn fight(guild_id: i64, start_line: i64) -> EncounterRow {
     EncounterRow {
         guild_id,
         log_id: 1,
         start_line,
         fight_id: start_line,
         upload_id: "u".into(),
-        kind,
+        kind: 1,
         name: format!("Boss {start_line}"),
         encounter_id: None,
         difficulty: None,
@@ -74,11 +74,11 @@ async fn a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_written() {
     // A hostile guild's row the server refuses among a victim guild's rows in the same
     // batch.
     let hostile = 91_000 + i64::from(std::process::id() % 1000);
-    let mut batch = RowBatch::default();
-    batch.encounters = (1..=7).map(|line| fight(90_001, line, 1)).collect();
-    let mut poison = fight(hostile, 100, 1);
+    let mut poison = fight(hostile, 100);
     poison.name = "poison".into();
-    batch.encounters.insert(3, poison);
+    let mut encounters: Vec<EncounterRow> = (1..=7).map(|line| fight(90_001, line)).collect();
+    encounters.insert(3, poison);
+    let mut batch = RowBatch { encounters, ..RowBatch::default() };
     tokio::time::timeout(Duration::from_secs(120), sinks.write(&mut batch))
         .await
         .expect("the group moves on");
