@@ -5,6 +5,7 @@
 mod support;
 
 use std::time::Duration;
+use support::probe::free_port;
 use support::*;
 use wowlogs_schemas::GuildId;
 use wowlogs_store::rows::{EncounterPlayerRow, EncounterRow};
@@ -183,6 +184,50 @@ async fn consumers_killed_mid_import_restart_to_identical_tables() {
     sink.stop();
     encounters.stop();
 
+    let got = dump_guild(&store, guild).await;
+    assert_same_tables(&got, &clean_run(&clickhouse(), guild, &analysis).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_consumer_killed_again_and_again_comes_back_under_the_same_group_by_itself() {
+    // What a supervisor does: the same command, the same group ids, the default session
+    // timeout (30 s). Static membership gives the restarted process its partitions back
+    // at once; without it the broker waited for the dead member (measured: minutes).
+    let guild = fresh_guild(6_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = synth(dir.path(), "150MB", 13);
+    let analysis = analyze(&file);
+    let database = unique("wowlogs_test_restart");
+    let store = store(&clickhouse(), &database);
+    let (prefix, instance) = (unique("restart"), unique("host"));
+    let mut consumers = ConsumerProcess::start_all(&prefix, &instance, &clickhouse(), &database, free_port());
+    let warm_up = fixture("arena_3v3_tww_11.2.0.txt");
+    finish(start_import(guild + 1, std::slice::from_ref(&warm_up)), "warm-up import");
+    wait_for_guild(&store, guild + 1, &[&analyze(&warm_up)], Duration::from_secs(120)).await;
+    let import = start_import(guild, std::slice::from_ref(&file));
+    for round in 0..3 {
+        // Let it read a while, then kill it and start it again under the same names.
+        let started = std::time::Instant::now();
+        while consumers.received() < 20_000.0 {
+            assert!(started.elapsed() < Duration::from_secs(120), "round {round}: nothing read");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        consumers.kill();
+        consumers = ConsumerProcess::start_all(&prefix, &instance, &clickhouse(), &database, free_port());
+        let restarted = std::time::Instant::now();
+        while consumers.received() == 0.0 {
+            assert!(
+                restarted.elapsed() < Duration::from_secs(20),
+                "round {round}: the restarted consumer read nothing for 20 s (session timeout 30 s)"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        eprintln!("round {round}: reading again after {:?}", restarted.elapsed());
+    }
+    finish(import, "import");
+    wait_for_guild(&store, guild, &[&analysis], Duration::from_secs(300)).await;
+    consumers.stop();
     let got = dump_guild(&store, guild).await;
     assert_same_tables(&got, &clean_run(&clickhouse(), guild, &analysis).await);
 }

@@ -90,6 +90,9 @@ pub struct GroupConfig {
     /// Records re-fetched before a committed offset on assignment (see
     /// [`GroupContext`]); 0 on brokers that return whole batches.
     pub refetch: i64,
+    /// Static membership (`group.instance.id`): a member restarted under the same id
+    /// takes its partitions back without waiting for the dead one to expire.
+    pub instance_id: Option<String>,
 }
 
 /// How often a projection is asked to give up on what waited too long.
@@ -123,6 +126,9 @@ pub async fn run_group<P: Projection>(
         .set("enable.partition.eof", if config.stop_when_idle.is_some() { "true" } else { "false" });
     for (key, value) in projection.consumer_settings() {
         client_config.set(key, value);
+    }
+    if let Some(instance) = &config.instance_id {
+        client_config.set("group.instance.id", instance);
     }
     let consumer: Arc<StreamConsumer<GroupContext>> = Arc::new(client_config.create_with_context(context)?);
     consumer.subscribe(&projection.topics())?;

@@ -150,7 +150,8 @@ for name, deployment in deployments.items():
         check({"cpu", "memory"} <= set(container.get("resources", {}).get("requests", {})),
               f"k8s: {name} has no cpu and memory requests")
         check(pinned(container["image"]), f"k8s: {name} image {container['image']} is not pinned")
-        secrets = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e]
+        secrets = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
+                   if "secretKeyRef" in e.get("valueFrom", {})]
         check(secrets == ["wowlogs-secrets"], f"k8s: {name} must take the ClickHouse password from wowlogs-secrets")
         check(any(source.get("configMapRef") for source in container.get("envFrom", [])), f"k8s: {name} has no ConfigMap")
         for variable in [e["name"] for e in container.get("env", [])]:

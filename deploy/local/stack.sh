@@ -47,11 +47,11 @@ case "${1:-}" in
       LOG_FILE="$state/producer.log" wait_until "$state/producer.pid" curl -fs "http://$listen/health/live"
     fi
     if ! running "$state/sink.pid"; then
-      "$wowlogs" consume events-sink --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
+      "$wowlogs" consume events-sink --instance-id local --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
       echo $! > "$state/sink.pid"
     fi
     if ! running "$state/encounters.pid"; then
-      "$wowlogs" consume encounters --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
+      "$wowlogs" consume encounters --instance-id local --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
       echo $! > "$state/encounters.pid"
     fi
     if ! running "$state/query-api.pid"; then

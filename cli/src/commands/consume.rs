@@ -51,6 +51,13 @@ pub struct GroupArgs {
     /// its end, and an open log holds its partition's committed offset back.
     #[arg(long, env = "WOWLOGS_CONSUMER_LOG_IDLE_MS", default_value_t = 900_000)]
     pub log_idle_ms: u64,
+    /// A stable name for this consumer process (static group membership): a process
+    /// restarted after a crash under the same name takes its partitions back at once
+    /// instead of waiting for the dead member to expire. Each replica needs its own (the
+    /// pod name in Kubernetes, which survives container restarts; `hostname` takes the
+    /// machine's, a container's id in Compose); empty: dynamic membership.
+    #[arg(long, env = "WOWLOGS_CONSUMER_INSTANCE_ID", default_value = "")]
+    pub instance_id: String,
     /// Longest time, in milliseconds, a row waits for its insert.
     #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_AGE_MS", default_value_t = 1_000)]
     pub batch_age_ms: u64,
@@ -96,6 +103,7 @@ impl Group {
 impl GroupArgs {
     pub fn config(&self, default_group: &str) -> GroupConfig {
         let group_id = self.group_id.clone().unwrap_or_else(|| default_group.to_string());
+        let group_id_for_instance = group_id.clone();
         GroupConfig {
             kafka: self.kafka.settings(&group_id),
             store: self.store.settings(),
@@ -107,7 +115,25 @@ impl GroupArgs {
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,
             refetch: self.refetch_records,
+            instance_id: instance_name(&self.instance_id)
+                .map(|name| format!("{name}-{group_id_for_instance}")),
         }
+    }
+}
+
+/// The instance name: as given, the machine's host name for `hostname`, none when empty.
+fn instance_name(given: &str) -> Option<String> {
+    match given {
+        "" => None,
+        "hostname" => {
+            let mut buf = [0u8; 256];
+            // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+            // within it on success.
+            let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            (ok && end > 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
+        }
+        name => Some(name.to_string()),
     }
 }
 

@@ -144,6 +144,34 @@ impl ConsumerProcess {
         ConsumerProcess { child, metrics_port }
     }
 
+    /// `wowlogs consume all` with static membership (`--instance-id`) and the default
+    /// session timeout, as a supervisor runs it: both groups, `<prefix>-events-sink` and
+    /// `<prefix>-encounters`.
+    pub fn start_all(
+        prefix: &str,
+        instance: &str,
+        clickhouse: &str,
+        database: &str,
+        metrics_port: u16,
+    ) -> Self {
+        let child = wowlogs()
+            .args(["consume", "all", "--brokers", &brokers(), "--clickhouse-url", clickhouse])
+            .args(["--database", database, "--group-id", prefix, "--instance-id", instance])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--batch-age-ms", "300", "--batch-rows", "7919"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        ConsumerProcess { child, metrics_port: Some(metrics_port) }
+    }
+
+    /// Records received since the process started (both groups).
+    pub fn received(&self) -> f64 {
+        let (_, body) = self.get("/metrics");
+        probe::metric_sum(&body, "wowlogs_consumer_messages_total", "")
+    }
+
     /// `kill -9`.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
