@@ -62,6 +62,11 @@ struct OpenLog {
     events: i64,
     /// The upload id of the first status read; fights wait for it.
     upload_id: Option<String>,
+    /// Read from its first record: the state machine has the whole context (pets,
+    /// gear, the log owner). A log read again from the middle after a restart (another
+    /// log's pin held the partition back) has not, and its rows must not replace those
+    /// of the full read.
+    full_context: bool,
     end: Option<LogEnd>,
     held: Vec<FightSummary>,
     characters: HashMap<String, CharacterLogRow>,
@@ -78,6 +83,7 @@ impl OpenLog {
             last_line: 0,
             events: 0,
             upload_id: None,
+            full_context: false,
             end: None,
             held: Vec::new(),
             characters: HashMap::new(),
@@ -164,7 +170,11 @@ impl EncounterProjector {
     pub fn event(&mut self, partition: i32, offset: i64, event: &CombatEvent, batch: &mut RowBatch) {
         let key = (event.guild_id, event.log_id);
         let now_ms = self.now_ms;
-        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition, now_ms));
+        let log = self.logs.entry(key).or_insert_with(|| {
+            let mut log = OpenLog::new(partition, now_ms);
+            log.full_context = event.line == 1;
+            log
+        });
         log.last_ms = log.last_ms.max(now_ms);
         log.pin(COMBAT_EVENTS.name, offset);
         if event.line <= log.last_line {
@@ -183,7 +193,15 @@ impl EncounterProjector {
     pub fn status(&mut self, partition: i32, offset: i64, status: &UploadStatus, batch: &mut RowBatch) {
         let key = (status.guild_id, status.log_id);
         let now_ms = self.now_ms;
-        let log = self.logs.entry(key).or_insert_with(|| OpenLog::new(partition, now_ms));
+        let log = self.logs.entry(key).or_insert_with(|| {
+            let mut log = OpenLog::new(partition, now_ms);
+            // A log's first statuses come before its first event.
+            log.full_context = status.state == UploadState::Accepted
+                || (status.state == UploadState::Parsing
+                    && status.lines == 0
+                    && status.acked_through_line == 0);
+            log
+        });
         log.last_ms = log.last_ms.max(now_ms);
         log.pin(UPLOADS.name, offset);
         if log.upload_id.is_none() {
@@ -268,8 +286,10 @@ fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, bat
         return;
     };
     for fight in fights {
-        // The end line is deterministic and grows with the fight: a fine row version.
-        let version = fight.end_line.max(0) as u64;
+        // The end line is deterministic and grows with the fight: a fine row version;
+        // its lowest bit says whether the log was read from its start, so rows of a
+        // read from the middle never replace those of a full read.
+        let version = ((fight.end_line.max(0) as u64) << 1) | u64::from(log.full_context);
         batch.encounters.push(EncounterRow::from_fight(guild_id, log_id, upload_id, &fight, version));
         for player in &fight.players {
             batch.players.push(EncounterPlayerRow::from_player(guild_id, log_id, &fight, player, version));
