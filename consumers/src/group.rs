@@ -174,6 +174,7 @@ pub async fn run_group<P: Projection>(
                         continue; // re-fetched only to get around the broker (see GroupContext)
                     }
                     metrics.consumed(&config.group_id, message.topic());
+                    metrics.touch();
                     let record = Record {
                         topic: message.topic(),
                         partition: message.partition(),

@@ -7,7 +7,7 @@ use prometheus::{
 };
 use rdkafka::statistics::Statistics;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 /// Every metric of one consumer group process.
@@ -27,6 +27,12 @@ pub struct ConsumerMetrics {
     pinned_age: IntGauge,
     /// ClickHouse took the last insert (false while an insert is being retried).
     store_ok: Arc<AtomicBool>,
+    /// Wall-clock ms of the last sign of life of a group loop: a record received, an
+    /// insert tried. With lag and none for long, the loop is stalled.
+    progress_ms: Arc<AtomicI64>,
+    /// Messages behind, over every group and partition of the process (librdkafka's
+    /// statistics, by group).
+    lag_by_group: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl Default for ConsumerMetrics {
@@ -111,6 +117,8 @@ impl ConsumerMetrics {
             open_fights,
             pinned_age,
             store_ok: Arc::new(AtomicBool::new(true)),
+            progress_ms: Arc::new(AtomicI64::new(wowlogs_schemas::now_ms())),
+            lag_by_group: Arc::default(),
         }
     }
 
@@ -158,6 +166,7 @@ impl ConsumerMetrics {
         retry_in: Duration,
     ) {
         self.store_ok.store(false, Ordering::Relaxed);
+        self.touch();
         self.insert_failures.with_label_values(&[group, table]).inc();
         tracing::warn!(group, table, rows, %error, retry_in_ms = retry_in.as_millis() as u64, "insert failed; retrying");
     }
@@ -192,13 +201,51 @@ impl ConsumerMetrics {
     }
 
     pub(crate) fn statistics(&self, group: &str, statistics: &Statistics) {
+        let mut behind = 0;
         for (topic, stats) in &statistics.topics {
             for (partition, p) in &stats.partitions {
                 // librdkafka reports -1 until it knows, and the internal partition -1.
                 if *partition >= 0 && p.consumer_lag >= 0 {
                     self.lag.with_label_values(&[group, topic, &partition.to_string()]).set(p.consumer_lag);
+                    behind += p.consumer_lag;
                 }
             }
         }
+        self.lag_by_group.lock().expect("lag lock").insert(group.to_string(), behind);
+    }
+
+    /// A group loop is alive: it received a record, or tried an insert.
+    pub fn touch(&self) {
+        self.progress_ms.store(wowlogs_schemas::now_ms(), Ordering::Relaxed);
+    }
+
+    /// How long the loops have shown no sign of life while messages wait for them, if
+    /// longer than `limit`: the process is stuck (a rebalance that never assigns, a
+    /// hung client) and is better restarted.
+    pub fn stalled_for(&self, limit: std::time::Duration) -> Option<std::time::Duration> {
+        let behind: i64 = self.lag_by_group.lock().expect("lag lock").values().sum();
+        let quiet = wowlogs_schemas::now_ms() - self.progress_ms.load(Ordering::Relaxed);
+        let quiet = std::time::Duration::from_millis(quiet.max(0) as u64);
+        (behind > 0 && quiet > limit).then_some(quiet)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_loop_quiet_while_messages_wait_is_stalled_and_a_sign_of_life_clears_it() {
+        let metrics = ConsumerMetrics::new();
+        metrics.progress_ms.store(wowlogs_schemas::now_ms() - 10_000, Ordering::Relaxed);
+        assert_eq!(metrics.stalled_for(Duration::from_secs(5)), None, "nothing waits: idle, not stalled");
+        metrics.lag_by_group.lock().unwrap().insert("g".into(), 42);
+        assert!(
+            metrics.stalled_for(Duration::from_secs(5)).is_some_and(|quiet| quiet >= Duration::from_secs(10))
+        );
+        assert_eq!(metrics.stalled_for(Duration::from_secs(60)), None, "not for that long");
+        metrics.touch();
+        assert_eq!(metrics.stalled_for(Duration::from_secs(5)), None);
     }
 }

@@ -69,13 +69,17 @@ pub struct GroupArgs {
     /// (must be at least the producer's `batch.num.messages`); 0 on Apache Kafka.
     #[arg(long, env = "WOWLOGS_CONSUMER_REFETCH_RECORDS", default_value_t = wowlogs_consumers::context::MAX_BATCH_RECORDS)]
     pub refetch_records: i64,
+    /// `/health/live` fails (so a supervisor restarts the process) when no record was
+    /// read and no insert tried for this long (milliseconds) while messages wait.
+    #[arg(long, env = "WOWLOGS_CONSUMER_STALL_MS", default_value_t = 600_000)]
+    pub stall_ms: u64,
     /// Where to serve `/health/live`, `/health/ready` and `/metrics` (empty: nowhere).
     #[arg(long, env = "WOWLOGS_CONSUMER_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
 }
 
 /// Serves `/health/live`, `/health/ready` and `/metrics` on `addr` (empty: nowhere).
-pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics) -> Result<()> {
+pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics, stall: Duration) -> Result<()> {
     if addr.is_empty() {
         return Ok(());
     }
@@ -83,7 +87,7 @@ pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics) -> Result<()> 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
-    let router = wowlogs_consumers::http::router(metrics.clone());
+    let router = wowlogs_consumers::http::router(metrics.clone(), stall);
     tokio::spawn(async move { axum::serve(listener, router).await });
     tracing::info!(%addr, "serving /health/live, /health/ready and /metrics");
     Ok(())
@@ -143,7 +147,7 @@ pub fn run_command(args: &ConsumeArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         wowlogs_store::migrate(&group.store.settings()).await.context("migrating ClickHouse")?;
-        serve_metrics(&group.metrics_addr, &metrics).await?;
+        serve_metrics(&group.metrics_addr, &metrics, Duration::from_millis(group.stall_ms)).await?;
         let shutdown = wowlogs_http::shutdown_signal;
         // `all` with --group-id: the id is a prefix of both groups' ids.
         let prefixed = |default: &str, suffix: &str| match (&args.group, &group.group_id) {
