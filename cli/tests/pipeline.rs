@@ -194,7 +194,7 @@ async fn a_consumer_killed_again_and_again_comes_back_under_the_same_group_by_it
     // What a supervisor does: the same command, the same group ids, the default session
     // timeout (30 s). Static membership gives the restarted process its partitions back
     // at once; without it the broker waited for the dead member (measured: minutes).
-    let guild = fresh_guild(6_000_000);
+    let guild = fresh_guild(8_000_000);
     let dir = tempfile::tempdir().unwrap();
     let file = synth(dir.path(), "150MB", 13);
     let analysis = analyze(&file);

@@ -166,6 +166,13 @@ impl ConsumerProcess {
         ConsumerProcess { child, metrics_port: Some(metrics_port) }
     }
 
+    /// The process's peak resident memory so far, in bytes (`VmHWM`).
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/<pid>/status");
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    }
+
     /// Records received since the process started (both groups).
     pub fn received(&self) -> f64 {
         let (_, body) = self.get("/metrics");
