@@ -5,7 +5,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
-use support::{app, app_with, config, get, send, world};
+use support::{app, app_with, config, get, send, tenant, world};
 
 fn ids(answer: &Value) -> Vec<String> {
     answer["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
@@ -44,6 +44,32 @@ async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() 
     assert_eq!(none.json["total"].as_u64(), Some(0));
     let paged = get(&app, "/api/v1/encounters?per_page=1&page=2", Some(&a.key)).await;
     assert_eq!(ids(&paged.json), vec![ids(&all.json)[1].clone()]);
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_solo_shuffle_is_listed_once_with_its_rounds_in_its_detail() {
+    let store = &world().store;
+    let registry = wowlogs_tenancy::Registry::new(store.clone());
+    let shuffle = "retail_df_10.0.2beta_solo_shuffle_advanced_off.txt";
+    let c = tenant(&registry, &store.client(), "Shuffle Guild", &[(shuffle, 9_001)]).await;
+    let app = app().await;
+    let list = get(&app, "/api/v1/encounters?kind=arena", Some(&c.key)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.json["total"].as_u64(), Some(1), "the match, not its rounds: {}", list.text);
+    let shuffle = &list.json["items"][0];
+    assert_eq!((shuffle["rounds_won"].as_i64(), shuffle["outcome"].as_str()), (Some(0), Some("loss")));
+    let none = get(&app, "/api/v1/encounters?kind=battleground", Some(&c.key)).await;
+    assert_eq!((none.status, none.json["total"].as_u64()), (StatusCode::OK, Some(0)));
+    let id = shuffle["id"].as_str().unwrap();
+    let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&c.key)).await;
+    let rounds: Vec<(i64, &str)> = detail.json["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["round"].as_i64().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rounds, (1..=6).map(|n| (n, "loss")).collect::<Vec<_>>(), "{}", detail.text);
 }
 
 #[tokio::test]

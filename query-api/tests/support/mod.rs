@@ -82,7 +82,7 @@ pub fn actor() -> Actor {
     Actor { name: "cli:test".into(), remote_addr: "127.0.0.1".into() }
 }
 
-async fn tenant(
+pub async fn tenant(
     registry: &Registry,
     client: &clickhouse::Client,
     name: &str,
