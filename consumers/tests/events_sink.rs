@@ -35,6 +35,23 @@ fn servers(test: &str) -> (KafkaSettings, StoreSettings) {
     )
 }
 
+/// Small batches and a short session: a test group.
+fn group_config(kafka: &KafkaSettings, store: &StoreSettings, group_id: String) -> GroupConfig {
+    GroupConfig {
+        kafka: kafka.clone(),
+        store: store.clone(),
+        group_id,
+        batch_rows: 10_000,
+        batch_bytes: 32 << 20,
+        log_idle: Duration::from_secs(900),
+        instance_id: None,
+        batch_age: Duration::from_millis(300),
+        session_timeout: Duration::from_secs(6),
+        stop_when_idle: None,
+        refetch: wowlogs_consumers::context::MAX_BATCH_RECORDS,
+    }
+}
+
 fn fixture(name: &str) -> PathBuf {
     std::env::var_os("WOWLOGS_FIXTURES")
         .map(PathBuf::from)
@@ -104,19 +121,7 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         .unwrap();
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = GroupConfig {
-        kafka: kafka.clone(),
-        store: store.clone(),
-        group_id: format!("wowlogs-events-sink-test-{}", std::process::id()),
-        batch_rows: 10_000,
-        batch_bytes: 32 << 20,
-        log_idle: Duration::from_secs(900),
-        instance_id: None,
-        batch_age: Duration::from_millis(300),
-        session_timeout: Duration::from_secs(6),
-        stop_when_idle: None,
-        refetch: wowlogs_consumers::context::MAX_BATCH_RECORDS,
-    };
+    let config = group_config(&kafka, &store, format!("wowlogs-events-sink-test-{}", std::process::id()));
     let metrics = ConsumerMetrics::new();
     let sink = tokio::spawn(run(config, metrics.clone(), async {
         let _ = stopped.await;
@@ -229,19 +234,7 @@ async fn a_group_resuming_inside_a_record_batch_loses_nothing_and_skips_what_was
 
     let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = GroupConfig {
-        kafka: kafka.clone(),
-        store: store.clone(),
-        group_id,
-        batch_rows: 10_000,
-        batch_bytes: 32 << 20,
-        log_idle: Duration::from_secs(900),
-        instance_id: None,
-        batch_age: Duration::from_millis(300),
-        session_timeout: Duration::from_secs(6),
-        stop_when_idle: None,
-        refetch: wowlogs_consumers::context::MAX_BATCH_RECORDS,
-    };
+    let config = group_config(&kafka, &store, group_id);
     let recorder = Recorder { partition, seen: seen.clone() };
     let group = tokio::spawn(async move {
         wowlogs_consumers::group::run_group(&config, recorder, ConsumerMetrics::new(), async {
