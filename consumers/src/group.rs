@@ -124,6 +124,10 @@ pub async fn run_group<P: Projection>(
         .set("session.timeout.ms", config.session_timeout.as_millis().to_string())
         .set("statistics.interval.ms", "5000")
         .set("enable.partition.eof", if config.stop_when_idle.is_some() { "true" } else { "false" });
+    // librdkafka prefetches up to 64 MiB per client by default; a process runs two
+    // groups, and records of up to 64 KiB would fill it with memory the batch bound does
+    // not count. 16 MiB of prefetch still keeps a partition's fetches flowing.
+    client_config.set("queued.max.messages.kbytes", "16384");
     for (key, value) in projection.consumer_settings() {
         client_config.set(key, value);
     }

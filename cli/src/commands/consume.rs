@@ -44,7 +44,7 @@ pub struct GroupArgs {
     pub batch_rows: usize,
     /// Bytes of records buffered before an insert (with the rows, what bounds a
     /// consumer's memory whatever the records hold).
-    #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_BYTES", default_value = "32MiB")]
+    #[arg(long, env = "WOWLOGS_CONSUMER_BATCH_BYTES", default_value = "16MiB")]
     pub batch_bytes: bytesize::ByteSize,
     /// A log that has read no record for this long (milliseconds) is closed as
     /// incomplete by the encounter consumer: an upload or import that died never sends
