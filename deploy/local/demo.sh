@@ -24,7 +24,9 @@ guild="$(cat "$state/demo-guild-id")"
 wowlogs="$root/target/release/wowlogs"
 
 echo "==> uploading $(basename "$raid") over HTTP"
-answer="$(curl -fsS -X POST -H "Authorization: Bearer $key" -F "file=@$raid" "http://$listen/api/v1/logs/upload")"
+# Its timestamps (`M/D`) carry no year: the upload says which (else the most recent date
+# not after the upload would be taken).
+answer="$(curl -fsS -X POST -H "Authorization: Bearer $key" -F "file=@$raid" -F "year=2024" "http://$listen/api/v1/logs/upload")"
 echo "$answer"
 upload_id="$(printf '%s' "$answer" | sed -n 's/.*"upload_id":"\([^"]*\)".*/\1/p')"
 for _ in $(seq 1 100); do
