@@ -13,6 +13,7 @@ use crate::metrics::ConsumerMetrics;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
+use std::future::Future;
 use std::time::{Duration, Instant};
 use wowlogs_kafka::{PublishError, publish};
 use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
@@ -75,6 +76,31 @@ fn backoff(delay: Duration) -> Duration {
     (delay * 2).mul_f64(jitter).min(MAX_BACKOFF)
 }
 
+/// Runs `attempt` until it succeeds or fails with an error `permanent` accepts (then
+/// that error is returned), waiting a jittered, doubling delay between tries;
+/// `retrying` hears of each retry before its wait.
+async fn retry<T, E, Fut>(
+    mut attempt: impl FnMut() -> Fut,
+    permanent: impl Fn(&E) -> bool,
+    mut retrying: impl FnMut(&E, Duration),
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if permanent(&error) => return Err(error),
+            Err(error) => {
+                retrying(&error, delay);
+                tokio::time::sleep(delay).await;
+                delay = backoff(delay);
+            }
+        }
+    }
+}
+
 /// A cheap fraction in [0, 1) from the clock's nanoseconds (no generator to share).
 fn rand_fraction() -> f32 {
     let nanos =
@@ -128,23 +154,23 @@ impl Sinks {
     where
         T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
     {
-        let mut delay = Duration::from_millis(100);
-        loop {
+        let attempt = || async {
             let started = Instant::now();
-            match wowlogs_store::rows::insert_rows(&self.clickhouse, rows).await {
-                Ok(()) => {
-                    self.metrics.inserted(&self.group, T::TABLE, rows.len(), started.elapsed());
-                    return Ok(());
-                }
-                Err(error) if wowlogs_store::classify(&error) == ErrorClass::Permanent => {
-                    self.metrics.insert_refused(&self.group, T::TABLE, rows.len(), &error);
-                    return Err(error);
-                }
-                Err(error) => {
-                    self.metrics.insert_failed(&self.group, T::TABLE, rows.len(), &error, delay);
-                    tokio::time::sleep(delay).await;
-                    delay = backoff(delay);
-                }
+            wowlogs_store::rows::insert_rows(&self.clickhouse, rows).await.map(|()| started.elapsed())
+        };
+        let permanent =
+            |error: &clickhouse::error::Error| wowlogs_store::classify(error) == ErrorClass::Permanent;
+        let retrying = |error: &clickhouse::error::Error, delay| {
+            self.metrics.insert_failed(&self.group, T::TABLE, rows.len(), error, delay);
+        };
+        match retry(attempt, permanent, retrying).await {
+            Ok(took) => {
+                self.metrics.inserted(&self.group, T::TABLE, rows.len(), took);
+                Ok(())
+            }
+            Err(error) => {
+                self.metrics.insert_refused(&self.group, T::TABLE, rows.len(), &error);
+                Err(error)
             }
         }
     }
@@ -177,24 +203,20 @@ impl Sinks {
     /// broker refuses as too large is dead-lettered.
     async fn publish(&self, summaries: &[EncounterSummary]) {
         for summary in summaries {
-            let mut delay = Duration::from_millis(100);
-            loop {
-                match publish(&self.producer, &self.summaries, summary, Duration::from_secs(30)).await {
-                    Ok(()) => break,
-                    Err(PublishError::Encode(error)) => {
-                        tracing::error!(%error, "could not encode a fight summary");
-                        break;
-                    }
-                    Err(PublishError::Kafka(error)) if is_too_large(&error) => {
-                        self.oversized(summary, &error).await;
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::warn!(group = %self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
-                        tokio::time::sleep(delay).await;
-                        delay = backoff(delay);
-                    }
+            let attempt = || publish(&self.producer, &self.summaries, summary, Duration::from_secs(30));
+            let permanent = |error: &PublishError| match error {
+                PublishError::Encode(_) => true,
+                PublishError::Kafka(error) => is_too_large(error),
+            };
+            let retrying = |error: &PublishError, delay: Duration| {
+                tracing::warn!(group = %self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
+            };
+            match retry(attempt, permanent, retrying).await {
+                Ok(()) => {}
+                Err(PublishError::Encode(error)) => {
+                    tracing::error!(%error, "could not encode a fight summary")
                 }
+                Err(PublishError::Kafka(error)) => self.oversized(summary, &error).await,
             }
         }
         if !summaries.is_empty() {
@@ -234,16 +256,14 @@ pub async fn dead_letter(
     source: &str,
     metrics: &ConsumerMetrics,
 ) {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match publish(producer, codec, letter, Duration::from_secs(30)).await {
-            Ok(()) => return metrics.dead_lettered(group, source),
-            Err(error) => {
-                tracing::warn!(group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a dead letter failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = backoff(delay);
-            }
-        }
+    let attempt = || publish(producer, codec, letter, Duration::from_secs(30));
+    let retrying = |error: &PublishError, delay: Duration| {
+        tracing::warn!(group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a dead letter failed; retrying");
+    };
+    // Nothing is given up on: an encoding error of a dead letter would be a bug, and it
+    // is retried (and logged) like a broker error rather than the record dropped.
+    if retry(attempt, |_| false, retrying).await.is_ok() {
+        metrics.dead_lettered(group, source);
     }
 }
 

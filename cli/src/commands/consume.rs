@@ -107,7 +107,8 @@ impl Group {
 impl GroupArgs {
     pub fn config(&self, default_group: &str) -> GroupConfig {
         let group_id = self.group_id.clone().unwrap_or_else(|| default_group.to_string());
-        let group_id_for_instance = group_id.clone();
+        // One static member per process and group: the same name serves both groups of `all`.
+        let instance_id = instance_name(&self.instance_id).map(|name| format!("{name}-{group_id}"));
         GroupConfig {
             kafka: self.kafka.settings(&group_id),
             store: self.store.settings(),
@@ -119,8 +120,7 @@ impl GroupArgs {
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,
             refetch: self.refetch_records,
-            instance_id: instance_name(&self.instance_id)
-                .map(|name| format!("{name}-{group_id_for_instance}")),
+            instance_id,
         }
     }
 }
