@@ -187,7 +187,8 @@ impl Sinks {
             line: owner.line.or(owner.start_line).unwrap_or(0),
             event: None,
             code: "row_refused".into(),
-            message: format!("{table}: {error}"),
+            // The server's message can quote the data: a few KiB say why.
+            message: format!("{table}: {error}").chars().take(4096).collect(),
             raw,
             timestamp_ms: now_ms(),
         };

@@ -182,10 +182,12 @@ fn import_file(
         settings.year,
         metadata.modified().unwrap_or_else(|_| SystemTime::now()),
     );
+    // Lines dated more than a day after the import are implausible.
     let options = ParseOptions {
         old_format_utc_offset_minutes: settings.utc_offset_minutes,
         ..ParseOptions::new(year)
-    };
+    }
+    .received_at(wowlogs_schemas::now_ms());
     let upload_prefix = format!("import-{}", uuid::Uuid::new_v4());
     // Second pass: publish each log that needs it.
     let mut reports = Vec::new();

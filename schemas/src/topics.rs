@@ -16,12 +16,18 @@ pub struct TopicSpec {
     pub config: &'static [(&'static str, &'static str)],
 }
 
+/// The largest record a producer sends and a topic takes, in bytes: the producers'
+/// `message.max.bytes` and every topic's `max.message.bytes`, one number so that what a
+/// client sends the broker accepts (Apache Kafka's broker default is 1,048,588). A line is
+/// at most 64 KiB and a fight summary is bounded (top players, names cut) far below it.
+pub const MAX_MESSAGE_BYTES: &str = "1000000";
+
 /// Every parsed event.
 pub const COMBAT_EVENTS: TopicSpec = TopicSpec {
     name: "wowlogs.combat-events.v1",
     schema_file: "combat_event.avsc",
     default_partitions: 12,
-    config: &[("compression.type", "producer")],
+    config: &[("compression.type", "producer"), ("max.message.bytes", MAX_MESSAGE_BYTES)],
 };
 
 /// Upload lifecycle: accepted, parsing progress, completed with counts, failed.
@@ -31,7 +37,7 @@ pub const UPLOADS: TopicSpec = TopicSpec {
     name: "wowlogs.uploads.v1",
     schema_file: "upload_status.avsc",
     default_partitions: COMBAT_EVENTS.default_partitions,
-    config: &[],
+    config: &[("max.message.bytes", MAX_MESSAGE_BYTES)],
 };
 
 /// Lines the parser refused and records a consumer could not decode.
@@ -39,7 +45,7 @@ pub const DEAD_LETTER: TopicSpec = TopicSpec {
     name: "wowlogs.dead-letter.v1",
     schema_file: "dead_letter.avsc",
     default_partitions: 3,
-    config: &[],
+    config: &[("max.message.bytes", MAX_MESSAGE_BYTES)],
 };
 
 /// Completed fights (filled by the encounter consumer).
@@ -47,7 +53,7 @@ pub const ENCOUNTERS: TopicSpec = TopicSpec {
     name: "wowlogs.encounters.v1",
     schema_file: "encounter_summary.avsc",
     default_partitions: 6,
-    config: &[],
+    config: &[("max.message.bytes", MAX_MESSAGE_BYTES)],
 };
 
 /// Every topic of the contract.

@@ -103,10 +103,12 @@ fn analyze_file(
         let modified = metadata.modified().unwrap_or_else(|_| SystemTime::now());
         (Box::new(file), Some(metadata.len()), YearHint::from_year_or_modified(args.year, modified))
     };
+    // As the importer reads it: lines dated more than a day from now are implausible.
     let options = ParseOptions {
         old_format_utc_offset_minutes: (args.utc_offset * 60.0).round() as i32,
         ..ParseOptions::new(year)
-    };
+    }
+    .received_at(wowlogs_schemas::now_ms());
     let bar = progress::bytes_bar(size, &path.display().to_string(), args.quiet);
     let mut analyses = Vec::new();
     let result = for_each_log(bar.wrap_read(input), |entry, log: &mut dyn BufRead| -> Result<()> {

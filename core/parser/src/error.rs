@@ -23,6 +23,9 @@ pub enum ParseErrorKind {
     MissingTimestamp,
     /// The timestamp is not `M/D HH:MM:SS.mmm` or `M/D/YYYY HH:MM:SS.mmm±H`.
     BadTimestamp { text: String },
+    /// The timestamp reads, but no real log is dated then: before World of Warcraft's
+    /// release or more than a day after the log reached us.
+    ImplausibleTimestamp { text: String, timestamp_ms: i64 },
     /// A quote or a bracket opened and never closed: the line was cut off.
     Truncated { reason: &'static str },
     /// The event has a field count no known layout has.
@@ -41,6 +44,7 @@ impl ParseError {
             ParseErrorKind::LineTooLong { .. } => "line_too_long",
             ParseErrorKind::MissingTimestamp => "missing_timestamp",
             ParseErrorKind::BadTimestamp { .. } => "bad_timestamp",
+            ParseErrorKind::ImplausibleTimestamp { .. } => "implausible_timestamp",
             ParseErrorKind::Truncated { .. } => "truncated",
             ParseErrorKind::FieldCount { .. } => "field_count",
             ParseErrorKind::BadNumber { .. } => "bad_number",
@@ -65,6 +69,14 @@ impl fmt::Display for ParseError {
             }
             ParseErrorKind::BadTimestamp { text } => {
                 write!(f, "bad timestamp {text:?}: expected `M/D HH:MM:SS.mmm` or `M/D/YYYY HH:MM:SS.mmm±H`")
+            }
+            ParseErrorKind::ImplausibleTimestamp { text, timestamp_ms } => {
+                let (year, month, day) = crate::civil_from_days(timestamp_ms.div_euclid(86_400_000));
+                write!(
+                    f,
+                    "implausible timestamp {text:?} ({year:04}-{month:02}-{day:02}): before World of \
+                     Warcraft's release (2004-11-23) or more than a day after the log arrived"
+                )
             }
             ParseErrorKind::Truncated { reason } => write!(f, "{event} is cut off: {reason}"),
             ParseErrorKind::FieldCount { got, expected, version } => {

@@ -28,7 +28,7 @@ mod timestamp;
 
 pub use error::{ParseError, ParseErrorKind, group_thousands};
 pub use input::{InputError, Packing, for_each_log, sniff};
-pub use line_parser::{LineParser, ParseOptions};
+pub use line_parser::{EARLIEST_PLAUSIBLE_MS, LineParser, PLAUSIBLE_AFTER_ARRIVAL_MS, ParseOptions};
 pub use lines::{DEFAULT_MAX_LINE_BYTES, LineReader, RawLine};
 pub use reader::{LogReader, MalformedLine, ParseStats, Parsed, ParsedLine};
 pub use timestamp::{YearHint, civil_from_days, days_from_civil};

@@ -23,7 +23,18 @@ pub struct ParseOptions {
     pub log_id: LogId,
     /// Copy each line into its event's `raw` field (the producer stores it).
     pub keep_raw: bool,
+    /// A line dated after this (Unix ms) is refused as implausible: see
+    /// [`ParseOptions::received_at`]. `None`: no upper bound.
+    pub latest_plausible_ms: Option<i64>,
 }
+
+/// No line of a real log is dated before World of Warcraft's release (2004-11-23 UTC):
+/// earlier ones come from a wrong clock or a forged file, and would spread a log's rows
+/// over monthly partitions no real log reaches.
+pub const EARLIEST_PLAUSIBLE_MS: i64 = 1_101_168_000_000;
+
+/// How far past its arrival a log's lines may be dated (clocks and time zones differ).
+pub const PLAUSIBLE_AFTER_ARRIVAL_MS: i64 = 24 * 3_600 * 1_000;
 
 impl ParseOptions {
     /// Options for a log whose `M/D` timestamps are read as UTC, not yet tied to a guild
@@ -35,7 +46,14 @@ impl ParseOptions {
             guild_id: GuildId(0),
             log_id: LogId(0),
             keep_raw: false,
+            latest_plausible_ms: None,
         }
+    }
+
+    /// The same options for a log that reached us at `unix_ms` (an upload's arrival, an
+    /// import's start): a line dated more than a day later is refused as implausible.
+    pub fn received_at(self, unix_ms: i64) -> Self {
+        Self { latest_plausible_ms: Some(unix_ms.saturating_add(PLAUSIBLE_AFTER_ARRIVAL_MS)), ..self }
     }
 
     /// The same options for a guild's log.
@@ -80,6 +98,11 @@ impl LineParser {
         let timestamp_ms = self.clock.epoch_ms(stamp).map_err(|_| {
             error(None, ParseErrorKind::BadTimestamp { text: stamp.chars().take(40).collect() })
         })?;
+        let latest = self.options.latest_plausible_ms.unwrap_or(i64::MAX);
+        if !(EARLIEST_PLAUSIBLE_MS..=latest).contains(&timestamp_ms) {
+            let text = stamp.chars().take(40).collect();
+            return Err(error(None, ParseErrorKind::ImplausibleTimestamp { text, timestamp_ms }));
+        }
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         {
             return Err(error(

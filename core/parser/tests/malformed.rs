@@ -277,3 +277,35 @@ fn a_tag_is_read_after_any_suffix() {
     assert_eq!(m.miss_type, "IMMUNE");
     assert!(event.extra.is_empty());
 }
+
+#[test]
+fn lines_dated_before_the_game_or_a_day_after_arrival_are_refused_as_implausible() {
+    // A log that reached us on 2024-07-28 at 20:00 UTC.
+    let arrival = 1_722_196_800_000;
+    let options = options().received_at(arrival);
+    let parse_with = |line: &str| {
+        LogReader::new(Cursor::new(line.as_bytes().to_vec()), options).map(|r| r.unwrap()).next().unwrap()
+    };
+    assert!(matches!(parse_with(GOOD), ParsedLine::Event(_)), "the same day is plausible");
+    // Within the day after arrival: a clock ahead, a time zone far east.
+    assert!(matches!(parse_with(&GOOD.replace("7/28/2024", "7/29/2024")), ParsedLine::Event(_)));
+    for (stamp, date) in
+        [("7/31/2024", "2024-07-31"), ("1/1/2099", "2099-01-01"), ("11/22/2004", "2004-11-22")]
+    {
+        let parsed = parse_with(&GOOD.replace("7/28/2024", stamp));
+        let ParsedLine::Malformed(bad) = &parsed else { panic!("{stamp}: {parsed:?}") };
+        assert_eq!(bad.error.code(), "implausible_timestamp", "{stamp}");
+        assert!(bad.error.to_string().contains(date), "{}", bad.error);
+        assert_eq!(bad.raw, GOOD.replace("7/28/2024", stamp).as_bytes(), "the line is kept whole");
+    }
+    // Before the game's release whatever the arrival; no upper bound without one.
+    let old = GOOD.replace("7/28/2024", "1/1/1999");
+    assert_eq!(
+        error_kind(&parse(old.as_bytes())[0]).clone(),
+        ParseErrorKind::ImplausibleTimestamp {
+            text: "1/1/1999 14:36:49.528-4".into(),
+            timestamp_ms: 915_215_809_528, // 1999-01-01 18:36:49.528 UTC
+        }
+    );
+    assert!(matches!(parse(GOOD.replace("7/28/2024", "1/1/2099").as_bytes())[0], ParsedLine::Event(_)));
+}

@@ -43,7 +43,10 @@ impl KafkaSettings {
             .set("batch.size", "1000000")
             .set("queue.buffering.max.messages", "1000000")
             .set("queue.buffering.max.kbytes", "1048576")
-            .set("message.timeout.ms", "300000");
+            .set("message.timeout.ms", "300000")
+            // What the topics take (`max.message.bytes`, set at creation): a record too large
+            // fails at once with MessageSizeTooLarge instead of at the broker.
+            .set("message.max.bytes", wowlogs_schemas::topics::MAX_MESSAGE_BYTES);
         for (key, value) in &self.extra {
             config.set(key, value);
         }

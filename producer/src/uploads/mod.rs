@@ -198,10 +198,12 @@ impl Uploads {
             });
         }
         // Old-format timestamps have no year: the caller's, else the most recent date not
-        // after the upload.
+        // after the upload. Lines dated more than a day after the upload are implausible.
+        let received = now_ms();
         let options = ParseOptions::new(
-            year.map_or_else(|| YearHint::last_written_at(now_ms()), YearHint::FirstLineIn),
-        );
+            year.map_or_else(|| YearHint::last_written_at(received), YearHint::FirstLineIn),
+        )
+        .received_at(received);
         let jobs: Vec<LogJob> = admissions
             .into_iter()
             .filter(|(_, _, a)| !matches!(a, Admission::Duplicate(_)))
