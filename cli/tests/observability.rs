@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::probe::{free_port, http_get, http_get_with};
+use support::probe::{free_port, http_get, http_get_with, http_post};
 use support::{clickhouse, http_service, repo, run, unique, wowlogs};
 
 /// Child processes killed when the test ends, passing or not.
@@ -37,22 +37,6 @@ fn until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -
 }
 
 /// `POST path` with a body: the status code.
-fn http_post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
-    write!(
-        stream,
-        "POST {path} HTTP/1.0\r\nHost: localhost\r\n{extra}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
-}
-
 /// Metric names in a text exposition (samples, so histograms give `_bucket`, `_sum`, `_count`).
 fn exposed(exposition: &str) -> BTreeSet<String> {
     exposition
@@ -174,7 +158,7 @@ fn every_metric_the_alerts_and_dashboards_name_is_exposed_by_the_running_service
     let mut log = std::fs::read(support::fixture("classic_sod_1.15.1_gnomeregan_raid.txt")).unwrap();
     log.extend_from_slice(format!("\n{database} is not a combat log line\n").as_bytes());
     let headers = [("Authorization", bearer.as_str()), ("X-File-Name", "gnomeregan.txt")];
-    assert_eq!(http_post(upload_port, "/api/v1/logs/upload", &headers, &log), 202);
+    assert_eq!(http_post(upload_port, "/api/v1/logs/upload", &headers, &log).0, 202);
     let api = |path: &str| http_get_with(api_port, path, &[("Authorization", &bearer)]);
     until("the fight is in ClickHouse and the query API lists it", Duration::from_secs(120), || {
         let (status, body) = api("/api/v1/encounters");

@@ -53,6 +53,7 @@ fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
     ]);
     let config = UploadConfig {
         max_upload_bytes,
+        max_decompressed_bytes: 1 << 30,
         guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
         spool_dir: std::env::temp_dir(),
         max_in_flight: 10_000,
@@ -201,6 +202,35 @@ async fn a_gzipped_multipart_upload_is_published() {
     let done = wait_until_done(&app, OTHER_GUILD, accepted["upload_id"].as_str().unwrap()).await;
     assert_eq!((done["status"].as_str(), done["logs"][0]["events"].as_i64()), (Some("completed"), Some(24)));
     assert_eq!(done["logs"][0]["file_name"], "raid.txt.gz");
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_zip_holding_an_uploaded_log_before_a_new_one_publishes_the_new_ones_content() {
+    let app = app(1 << 30, 10_000_000);
+    let (old, new) = (fixture("arena_3v3_tww_11.2.0.txt"), fixture("retail_sl_9.2_raid_wipe_snippet.txt"));
+    let (status, _, first) = send(&app, upload_request(Some(UPLOADER), old.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    wait_until_done(&app, UPLOADER, first["upload_id"].as_str().unwrap()).await;
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in [("old.txt", &old), ("new.txt", &new)] {
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    let archive = zip.finish().unwrap().into_inner();
+    let (status, _, accepted) = send(&app, multipart_request(UPLOADER, "logs.zip", &archive)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["log_ids"].as_array().unwrap().len(), 1, "only the new entry: {accepted}");
+    let done = wait_until_done(&app, UPLOADER, accepted["upload_id"].as_str().unwrap()).await;
+    let log = &done["logs"][0];
+    assert_eq!(log["file_name"], "logs.zip:new.txt");
+    // The new entry's 24 events under the new entry's id, not the old entry's 32 lines.
+    assert_eq!(
+        (log["log_id"].clone(), log["events"].as_i64()),
+        (accepted["log_ids"][0].clone(), Some(24)),
+        "{done}"
+    );
 }
 
 #[tokio::test]

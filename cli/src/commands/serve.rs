@@ -43,6 +43,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_GUILD_EVENTS_PER_MINUTE", default_value_t = NonZeroU32::new(6_000_000).expect("non-zero"))]
     pub guild_events_per_minute: NonZeroU32,
 
+    /// Largest size an upload may expand to once decompressed (its logs together; 413
+    /// beyond). Past 64 MiB an upload may also not expand more than 100 times the size
+    /// sent: a decompression bomb is refused as it expands.
+    #[arg(long, env = "WOWLOGS_MAX_DECOMPRESSED_BYTES", default_value = "16GiB")]
+    pub max_decompressed: bytesize::ByteSize,
+
     /// Where upload bodies are spooled while being hashed and parsed (default: the system temp dir).
     #[arg(long, env = "WOWLOGS_SPOOL_DIR")]
     pub spool_dir: Option<PathBuf>,
@@ -67,6 +73,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let producer = settings.producer_config().create().context("creating the Kafka producer")?;
         let config = UploadConfig {
             max_upload_bytes: args.max_upload.as_u64(),
+            max_decompressed_bytes: args.max_decompressed.as_u64(),
             guild_events_per_minute: args.guild_events_per_minute,
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,

@@ -131,8 +131,21 @@ impl ConsumerProcess {
         database: &str,
         metrics_port: Option<u16>,
     ) -> Self {
+        Self::start_with(group, group_id, clickhouse, database, metrics_port, &[])
+    }
+
+    /// The same, with extra environment variables (`WOWLOGS_CONSUMER_*` settings).
+    pub fn start_with(
+        group: &str,
+        group_id: &str,
+        clickhouse: &str,
+        database: &str,
+        metrics_port: Option<u16>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let metrics_addr = metrics_port.map(|p| format!("127.0.0.1:{p}")).unwrap_or_default();
         let child = wowlogs()
+            .envs(env.iter().copied())
             .args(["consume", group, "--brokers", &brokers(), "--clickhouse-url", clickhouse])
             .args(["--database", database, "--group-id", group_id, "--metrics-addr", &metrics_addr])
             // Small batches, so commits fall inside the producer's record batches.

@@ -98,6 +98,7 @@ pub async fn status(
 fn refused(refusal: Refusal) -> ApiError {
     let status = match refusal {
         Refusal::InProgress(_) => StatusCode::CONFLICT,
+        Refusal::ExpandsTooMuch { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Refusal::Internal(_) => return ApiError::internal(refusal),
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };

@@ -1,37 +1,169 @@
-//! Is the spooled upload a combat log, and which logs does it hold?
+//! Is the spooled upload a combat log, which logs does it hold, and does it expand within
+//! its budget?
 
 use crate::identity::{LogIdentity, identify};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use wowlogs_parser::{InputError, LogReader, ParseOptions, ParsedLine, YearHint, for_each_log};
 use wowlogs_schemas::GuildId;
 
-/// Each log in the spooled upload with its identity (a zip's entries are named
-/// `archive.zip:entry.txt`); empty when no log of the upload looks like a combat log.
+/// Lines read from the start of an upload to judge whether it is a combat log.
+const SAMPLE_LINES: usize = 10_000;
+
+/// Decompressed bytes an upload may always expand to, whatever its compressed size.
+const FREE_EXPANSION_BYTES: u64 = 64 << 20;
+
+/// Combat logs compress about 10 to 20 times (gzip, zip); past [`FREE_EXPANSION_BYTES`],
+/// an upload expanding more than this is a decompression bomb (a gzip of zeros expands
+/// about 1,000 times).
+pub const MAX_EXPANSION: u64 = 100;
+
+/// How many bytes an upload of `sent` bytes may expand to: the expansion guard, capped by
+/// the service's budget per upload.
+pub(super) fn expansion_budget(sent: u64, max_decompressed: u64) -> u64 {
+    sent.saturating_mul(MAX_EXPANSION).max(FREE_EXPANSION_BYTES).min(max_decompressed)
+}
+
+/// What an upload holds.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Inspection {
+    /// Each log with its identity (a zip's entries are named `archive.zip:entry.txt`).
+    Logs(Vec<(String, LogIdentity)>),
+    /// More than half of the first lines of its first log are not combat-log events:
+    /// refused whole, nothing published (its garbage would only become dead letters).
+    NotALog { read: u64, malformed: u64 },
+    /// Its logs expand to more than `budget` bytes (stopped there).
+    OverBudget { budget: u64 },
+}
+
+/// A reader that fails once more than its budget has been read, summed over every log
+/// of an upload: a bomb is stopped as it expands, not after.
+struct Budgeted<'a> {
+    inner: &'a mut dyn BufRead,
+    used: &'a mut u64,
+    budget: u64,
+}
+
+impl Budgeted<'_> {
+    fn check(&self) -> std::io::Result<()> {
+        if *self.used > self.budget {
+            return Err(std::io::Error::other(OverBudget));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the upload expands past its decompressed-size budget")]
+struct OverBudget;
+
+impl Read for Budgeted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.check()?;
+        let n = self.inner.read(buf)?;
+        *self.used += n as u64;
+        Ok(n)
+    }
+}
+
+impl BufRead for Budgeted<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amount: usize) {
+        *self.used += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+/// Whether an input error is the budget's.
+fn over_budget(error: &InputError) -> bool {
+    let InputError::Io(io) = error else { return false };
+    io.get_ref().is_some_and(|inner| inner.is::<OverBudget>())
+}
+
+/// Inspects the spooled upload, reading at most `budget` decompressed bytes.
 pub(super) fn inspect(
     path: &std::path::Path,
     file_name: &str,
     guild: GuildId,
-) -> Result<Vec<(String, LogIdentity)>, String> {
+    budget: u64,
+) -> Result<Inspection, String> {
     let open = || std::fs::File::open(path).map_err(|e| e.to_string());
-    // Does it look like a combat log? Some event among its first non-blank lines.
-    let mut looks_like_a_log = false;
+    let (mut read, mut malformed) = (0u64, 0u64);
+    let mut first = true;
     for_each_log(open()?, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
-        if !looks_like_a_log {
+        if std::mem::take(&mut first) {
             let reader = LogReader::new(input, ParseOptions::new(YearHint::FirstLineIn(2024)));
-            looks_like_a_log = reader.take(50).any(|line| matches!(line, Ok(ParsedLine::Event(_))));
+            for line in reader.take(SAMPLE_LINES) {
+                read += 1;
+                malformed += u64::from(!matches!(line?, ParsedLine::Event(_)));
+            }
         }
         Ok(())
     })
     .map_err(|e| e.to_string())?;
-    if !looks_like_a_log {
-        return Ok(Vec::new());
+    if read == 0 || malformed * 2 > read {
+        return Ok(Inspection::NotALog { read, malformed });
     }
     let mut logs = Vec::new();
-    for_each_log(open()?, |entry, input: &mut dyn BufRead| -> Result<(), InputError> {
+    let mut used = 0;
+    let identified = for_each_log(open()?, |entry, input: &mut dyn BufRead| -> Result<(), InputError> {
         let name = entry.map_or_else(|| file_name.to_string(), |entry| format!("{file_name}:{entry}"));
-        logs.push((name, identify(guild, input)?));
+        let mut input = Budgeted { inner: input, used: &mut used, budget };
+        logs.push((name, identify(guild, &mut input)?));
         Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    Ok(logs)
+    });
+    match identified {
+        Ok(_) => Ok(Inspection::Logs(logs)),
+        Err(error) if over_budget(&error) => Ok(Inspection::OverBudget { budget }),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const EVENT: &str = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n";
+
+    fn gzip(content: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(content).unwrap();
+        file.write_all(&gz.finish().unwrap()).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_log_within_its_budget_is_identified() {
+        let spool = gzip(EVENT.repeat(1_000).as_bytes());
+        let Inspection::Logs(logs) = inspect(spool.path(), "a.txt.gz", GuildId(1), 1 << 20).unwrap() else {
+            panic!()
+        };
+        assert_eq!(logs[0].1.bytes, EVENT.len() as u64 * 1_000);
+    }
+
+    #[test]
+    fn a_gzip_that_expands_past_its_budget_is_stopped_there() {
+        // A real log's start, then zeros: the kind of bomb that expands a thousandfold.
+        let mut content = EVENT.repeat(100).into_bytes();
+        content.extend(std::iter::repeat_n(b'0', 8 << 20));
+        let spool = gzip(&content);
+        let sent = spool.as_file().metadata().unwrap().len();
+        let budget = expansion_budget(sent, 4 << 20);
+        assert_eq!(budget, 4 << 20, "the service's cap is below sent × {MAX_EXPANSION} here");
+        assert_eq!(
+            inspect(spool.path(), "bomb.txt.gz", GuildId(1), budget).unwrap(),
+            Inspection::OverBudget { budget }
+        );
+    }
+
+    #[test]
+    fn the_budget_is_the_expansion_guard_with_a_floor_and_the_services_cap() {
+        assert_eq!(expansion_budget(1_000, 8 << 30), FREE_EXPANSION_BYTES);
+        assert_eq!(expansion_budget(10 << 20, 8 << 30), 1000 << 20);
+        assert_eq!(expansion_budget(1 << 30, 8 << 30), 8 << 30);
+    }
 }

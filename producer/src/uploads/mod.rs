@@ -11,6 +11,7 @@ mod publish;
 use crate::intake::{Encoders, IntakeCounts, LogJob, status_of};
 use crate::registry::{Admission, LogRegistry};
 use crate::server::metrics::ProducerMetrics;
+use inspect::Inspection;
 use limits::{Bucket, EventLimiter, Limits};
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
@@ -28,6 +29,9 @@ use wowlogs_tenancy::Principal;
 pub struct UploadConfig {
     /// Largest accepted upload, in bytes (compressed size as sent).
     pub max_upload_bytes: u64,
+    /// Largest size an upload may expand to once decompressed (its logs together); an
+    /// upload also may not expand more than [`inspect::MAX_EXPANSION`] times past 64 MiB.
+    pub max_decompressed_bytes: u64,
     /// Events each guild may publish per minute, over all its keys (each key also has
     /// its own limit, from the registry).
     pub guild_events_per_minute: NonZeroU32,
@@ -63,10 +67,18 @@ pub enum Receipt {
 pub enum Refusal {
     #[error("the upload is empty")]
     Empty,
-    #[error("no line of the upload is a combat-log event; is this a WoWCombatLog.txt?")]
-    NotACombatLog,
+    #[error(
+        "not a combat log: {malformed} of the first {read} lines are not combat-log events; is this a WoWCombatLog.txt?"
+    )]
+    NotACombatLog { read: u64, malformed: u64 },
     #[error("{0}")]
     Unreadable(String),
+    #[error(
+        "the upload expands to more than {budget} bytes once decompressed (the limit is the service's \
+         WOWLOGS_MAX_DECOMPRESSED_BYTES, and at most {}x the size sent past 64 MiB)",
+        inspect::MAX_EXPANSION
+    )]
+    ExpandsTooMuch { budget: u64 },
     #[error("this log is being published by upload {0}; follow it at /api/v1/uploads/{0}")]
     InProgress(String),
     #[error("{0}")]
@@ -78,8 +90,9 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::Empty => "empty_upload",
-            Refusal::NotACombatLog => "not_a_combat_log",
+            Refusal::NotACombatLog { .. } => "not_a_combat_log",
             Refusal::Unreadable(_) => "unreadable_upload",
+            Refusal::ExpandsTooMuch { .. } => "upload_too_large_decompressed",
             Refusal::InProgress(_) => "upload_in_progress",
             Refusal::Internal(_) => "internal",
         }
@@ -161,13 +174,17 @@ impl Uploads {
         let inspected = {
             let path = spool.path().to_path_buf();
             let name = file_name.clone();
-            tokio::task::spawn_blocking(move || inspect::inspect(&path, &name, guild))
+            let budget = inspect::expansion_budget(bytes, self.config.max_decompressed_bytes);
+            tokio::task::spawn_blocking(move || inspect::inspect(&path, &name, guild, budget))
                 .await
                 .map_err(|e| Refusal::Internal(e.to_string()))?
         };
         let logs = match inspected {
-            Ok(logs) if !logs.is_empty() => logs,
-            Ok(_) => return Err(refused(Refusal::NotACombatLog)),
+            Ok(Inspection::Logs(logs)) => logs,
+            Ok(Inspection::NotALog { read, malformed }) => {
+                return Err(refused(Refusal::NotACombatLog { read, malformed }));
+            }
+            Ok(Inspection::OverBudget { budget }) => return Err(refused(Refusal::ExpandsTooMuch { budget })),
             Err(reason) => return Err(refused(Refusal::Unreadable(reason))),
         };
         let admissions: Vec<_> = {
@@ -204,6 +221,14 @@ impl Uploads {
             year.map_or_else(|| YearHint::last_written_at(received), YearHint::FirstLineIn),
         )
         .received_at(received);
+        // Each job with its entry's position in the upload (a zip may hold logs already
+        // uploaded before new ones: those entries are skipped, not published).
+        let entries: Vec<usize> = admissions
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, a))| !matches!(a, Admission::Duplicate(_)))
+            .map(|(entry, _)| entry)
+            .collect();
         let jobs: Vec<LogJob> = admissions
             .into_iter()
             .filter(|(_, _, a)| !matches!(a, Admission::Duplicate(_)))
@@ -251,7 +276,7 @@ impl Uploads {
         // Parsing and publishing outlive the request: their span carries the upload's id.
         let span = tracing::info_span!("publish_upload", upload_id, guild_id = guild.0);
         self.jobs.lock().await.spawn_blocking(move || {
-            span.in_scope(|| publish::publish_upload(&worker, &upload_id, jobs, spool, &limits))
+            span.in_scope(|| publish::publish_upload(&worker, &upload_id, &entries, jobs, spool, &limits))
         });
         Ok(receipt)
     }
@@ -328,6 +353,7 @@ mod tests {
             .unwrap();
         let config = UploadConfig {
             max_upload_bytes: 1 << 20,
+            max_decompressed_bytes: 1 << 30,
             guild_events_per_minute: NonZeroU32::new(1000).unwrap(),
             spool_dir: std::env::temp_dir(),
             max_in_flight: 16,
@@ -362,7 +388,21 @@ mod tests {
     async fn a_file_without_combat_log_events_is_refused() {
         let text = b"Dear diary,\ntoday we killed nothing.\n".repeat(20);
         let refused = uploads().receive(&principal(), spool(&text), "notes.txt".into(), None).await;
-        assert_eq!(refused.unwrap_err(), Refusal::NotACombatLog);
+        assert_eq!(refused.unwrap_err(), Refusal::NotACombatLog { read: 40, malformed: 40 });
+    }
+
+    #[tokio::test]
+    async fn a_file_mostly_not_a_combat_log_is_refused_before_anything_is_published() {
+        const EVENT: &str = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n";
+        // A real event now and then, hidden in garbage: 3,334 events in the first 10,000.
+        let text = format!("{EVENT}garbage line\ngarbage line\n").repeat(5_000);
+        let refused = uploads().receive(&principal(), spool(text.as_bytes()), "x.txt".into(), None).await;
+        let refusal = refused.unwrap_err();
+        assert_eq!(refusal, Refusal::NotACombatLog { read: 10_000, malformed: 6_666 });
+        assert!(
+            refusal.to_string().starts_with("not a combat log: 6666 of the first 10000 lines"),
+            "{refusal}"
+        );
     }
 
     #[tokio::test]

@@ -45,9 +45,11 @@ impl IntakeHooks for UploadHooks<'_> {
 }
 
 /// Publishes every log of an upload (blocking thread), then forgets the spool file.
+/// `entries[i]` is the position in the upload (a zip's entries) of `jobs[i]`'s log.
 pub(super) fn publish_upload(
     uploads: &Uploads,
     upload_id: &str,
+    entries: &[usize],
     jobs: Vec<LogJob>,
     spool: tempfile::NamedTempFile,
     limits: &Limits,
@@ -55,7 +57,7 @@ pub(super) fn publish_upload(
     let mut outbox = Outbox::new(uploads.producer.clone(), uploads.config.max_in_flight);
     let encoders = &uploads.encoders;
     let mut failed = None;
-    let mut index = 0;
+    let mut entry = 0;
     // The lifecycle starts on the topic too: accepted, then parsing, then the outcome.
     for job in &jobs {
         let counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
@@ -75,7 +77,9 @@ pub(super) fn publish_upload(
     }
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
-            let Some(job) = jobs.get(index) else { return Ok(()) };
+            entry += 1;
+            let Some(index) = entries.iter().position(|&e| e == entry - 1) else { return Ok(()) };
+            let job = &jobs[index];
             let mut hooks =
                 UploadHooks { uploads, upload_id, index, job, limits, reported: IntakeCounts::default() };
             let mut ack = |_: Tag, _: Duration| {};
@@ -107,7 +111,6 @@ pub(super) fn publish_upload(
             if let Some(record) = uploads.records.lock().expect("uploads lock").get_mut(upload_id) {
                 record.logs[index] = status;
             }
-            index += 1;
             Ok(())
         })
     });
