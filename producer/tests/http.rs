@@ -34,6 +34,22 @@ fn app(max_upload_bytes: u64, events_per_minute: u32) -> Router {
 }
 
 fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
+    state_with(config(max_upload_bytes, events_per_minute))
+}
+
+fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
+    UploadConfig {
+        max_upload_bytes,
+        max_decompressed_bytes: 1 << 30,
+        max_concurrent_uploads: 64,
+        max_concurrent_uploads_per_guild: 4,
+        guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
+        spool_dir: std::env::temp_dir(),
+        max_in_flight: 10_000,
+    }
+}
+
+fn state_with(config: UploadConfig) -> AppState {
     static CREATE: Once = Once::new();
     let settings = settings();
     CREATE.call_once(|| {
@@ -51,13 +67,6 @@ fn state(max_upload_bytes: u64, events_per_minute: u32) -> AppState {
         registered(READER, guild(2001, "Loothing"), &["query"]),
         registered(OTHER_GUILD, guild(2002, "Other Guild"), &["upload", "query"]),
     ]);
-    let config = UploadConfig {
-        max_upload_bytes,
-        max_decompressed_bytes: 1 << 30,
-        guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
-        spool_dir: std::env::temp_dir(),
-        max_in_flight: 10_000,
-    };
     let producer = settings.producer_config().create().unwrap();
     AppState::new(Arc::new(keys), LogRegistry::default(), producer, settings, config)
 }
@@ -231,6 +240,32 @@ async fn a_zip_holding_an_uploaded_log_before_a_new_one_publishes_the_new_ones_c
         (accepted["log_ids"][0].clone(), Some(24)),
         "{done}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_guild_with_its_uploads_in_progress_is_told_to_wait_and_other_guilds_are_not() {
+    // One upload at a time per guild; 3,000 events a minute hold the raid's 13,000 events
+    // in publishing for minutes.
+    let state = state_with(UploadConfig { max_concurrent_uploads_per_guild: 1, ..config(1 << 30, 3_000) });
+    let app = router(state.clone());
+    let raid = fixture("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let (status, _, accepted) = send(&app, upload_request(Some(UPLOADER), raid)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let (status, headers, refused) =
+        send(&app, upload_request(Some(UPLOADER), fixture("arena_3v3_tww_11.2.0.txt"))).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("already has 1 uploads in progress"), "{message}");
+    assert_eq!(headers[header::RETRY_AFTER], "5");
+    let (status, _, other) =
+        send(&app, upload_request(Some(OTHER_GUILD), fixture("arena_3v3_tww_11.2.0.txt"))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "another guild is not held up: {other}");
+    // The throttled upload stops (resumable) instead of holding the test for minutes.
+    state.drain().await;
 }
 
 #[tokio::test]

@@ -49,6 +49,15 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_MAX_DECOMPRESSED_BYTES", default_value = "16GiB")]
     pub max_decompressed: bytesize::ByteSize,
 
+    /// Uploads in progress at once over every guild, from the first byte received to the
+    /// last event published (429 with Retry-After beyond).
+    #[arg(long, env = "WOWLOGS_MAX_CONCURRENT_UPLOADS", default_value_t = 64)]
+    pub max_concurrent_uploads: usize,
+
+    /// Uploads in progress at once per guild (429 with Retry-After beyond).
+    #[arg(long, env = "WOWLOGS_MAX_CONCURRENT_UPLOADS_PER_GUILD", default_value_t = 4)]
+    pub max_concurrent_uploads_per_guild: usize,
+
     /// Where upload bodies are spooled while being hashed and parsed (default: the system temp dir).
     #[arg(long, env = "WOWLOGS_SPOOL_DIR")]
     pub spool_dir: Option<PathBuf>,
@@ -74,6 +83,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let config = UploadConfig {
             max_upload_bytes: args.max_upload.as_u64(),
             max_decompressed_bytes: args.max_decompressed.as_u64(),
+            max_concurrent_uploads: args.max_concurrent_uploads,
+            max_concurrent_uploads_per_guild: args.max_concurrent_uploads_per_guild,
             guild_events_per_minute: args.guild_events_per_minute,
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,

@@ -3,6 +3,7 @@
 //! memory), and the answer. What happens to the file is [`crate::uploads`]'s.
 
 use super::AppState;
+use crate::uploads::limits::SlotsFull;
 use crate::uploads::{Receipt, Refusal};
 use axum::Json;
 use axum::body::Body;
@@ -14,6 +15,9 @@ use serde_json::json;
 use std::io::Write;
 use wowlogs_http::ApiError;
 use wowlogs_tenancy::{Caller, Permission};
+
+/// When a caller refused for too many uploads in progress is told to come back.
+const UPLOAD_SLOT_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The caller, checked for one of `permissions` and recorded in the request's log.
 fn authorize(
@@ -32,6 +36,18 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     let caller = authorize(&state, &headers, request.extensions(), &[Permission::Upload])?;
     let principal = &caller.principal;
     let guild = principal.guild_id;
+    let slot = state.uploads.take_slot(principal).map_err(|full| {
+        let message = match full {
+            SlotsFull::Guild(n) => format!(
+                "guild {guild} already has {n} uploads in progress (WOWLOGS_MAX_CONCURRENT_UPLOADS_PER_GUILD); \
+                 retry when one has finished"
+            ),
+            SlotsFull::Service(n) => format!(
+                "the service already has {n} uploads in progress (WOWLOGS_MAX_CONCURRENT_UPLOADS); retry shortly"
+            ),
+        };
+        ApiError::rate_limited(message, UPLOAD_SLOT_RETRY)
+    })?;
     if let Some(wait) = state.uploads.admission_wait(principal) {
         return Err(ApiError::rate_limited(
             format!(
@@ -50,7 +66,7 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     let query_year = year_from_query(request.uri().query())?;
     let (spool, file_name, form_year) = spool_body(&state, &headers, request).await?;
     let year = form_year.or(query_year);
-    let body = match state.uploads.receive(principal, spool, file_name, year).await {
+    let body = match state.uploads.receive(principal, slot, spool, file_name, year).await {
         Ok(Receipt::Accepted { upload_id, file_name, log_ids }) => (
             StatusCode::ACCEPTED,
             json!({

@@ -114,6 +114,64 @@ impl EventLimiter {
     }
 }
 
+/// Uploads in progress (spooled, inspected or being published), globally and per guild:
+/// each holds a slot until its publishing ends, so a flood of slow or throttled uploads
+/// cannot take every blocking thread (and with them other guilds' uploads and health).
+pub struct UploadSlots {
+    total: usize,
+    per_guild: usize,
+    taken: Mutex<(usize, HashMap<GuildId, usize>)>,
+}
+
+/// Which limit refused a new upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotsFull {
+    Service(usize),
+    Guild(usize),
+}
+
+/// A taken slot, given back when dropped.
+pub struct UploadSlot {
+    slots: Arc<UploadSlots>,
+    guild: GuildId,
+}
+
+impl UploadSlots {
+    pub fn new(total: usize, per_guild: usize) -> Arc<Self> {
+        Arc::new(Self { total, per_guild, taken: Mutex::new((0, HashMap::new())) })
+    }
+
+    /// A slot for a new upload of `guild`, or the limit that is full.
+    pub fn try_take(self: &Arc<Self>, guild: GuildId) -> Result<UploadSlot, SlotsFull> {
+        let mut taken = self.taken.lock().expect("slots lock");
+        let (total, guilds) = &mut *taken;
+        // Only guilds with uploads in progress have an entry: refusals leave nothing.
+        if guilds.get(&guild).is_some_and(|&n| n >= self.per_guild) {
+            return Err(SlotsFull::Guild(self.per_guild));
+        }
+        if *total >= self.total {
+            return Err(SlotsFull::Service(self.total));
+        }
+        *guilds.entry(guild).or_default() += 1;
+        *total += 1;
+        Ok(UploadSlot { slots: self.clone(), guild })
+    }
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        let mut taken = self.slots.taken.lock().expect("slots lock");
+        let (total, guilds) = &mut *taken;
+        *total -= 1;
+        if let Some(n) = guilds.get_mut(&self.guild) {
+            *n -= 1;
+            if *n == 0 {
+                guilds.remove(&self.guild);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +216,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         limiter.stop();
         assert!(!waiting.join().unwrap(), "interrupted, not granted");
+    }
+
+    #[test]
+    fn a_guild_at_its_concurrent_uploads_waits_and_others_go_on_until_the_service_is_full() {
+        let slots = UploadSlots::new(3, 2);
+        let first = slots.try_take(GuildId(1)).unwrap();
+        let _second = slots.try_take(GuildId(1)).unwrap();
+        assert_eq!(slots.try_take(GuildId(1)).err(), Some(SlotsFull::Guild(2)));
+        let _other = slots.try_take(GuildId(2)).unwrap();
+        assert_eq!(slots.try_take(GuildId(3)).err(), Some(SlotsFull::Service(3)));
+        drop(first);
+        assert!(slots.try_take(GuildId(1)).is_ok(), "a finished upload gives its slot back");
+        assert!(slots.taken.lock().unwrap().1.len() <= 2, "no entry kept for idle guilds");
     }
 }

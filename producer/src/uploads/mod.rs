@@ -12,7 +12,7 @@ use crate::intake::{Encoders, IntakeCounts, LogJob, status_of};
 use crate::registry::{Admission, LogRegistry};
 use crate::server::metrics::ProducerMetrics;
 use inspect::Inspection;
-use limits::{Bucket, EventLimiter, Limits};
+use limits::{Bucket, EventLimiter, Limits, SlotsFull, UploadSlot, UploadSlots};
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -39,6 +39,10 @@ pub struct UploadConfig {
     pub spool_dir: PathBuf,
     /// Unacknowledged messages per upload before parsing waits for the broker.
     pub max_in_flight: usize,
+    /// Uploads in progress at once (from the first byte received to the last event
+    /// published), over every guild and per guild; 429 beyond.
+    pub max_concurrent_uploads: usize,
+    pub max_concurrent_uploads_per_guild: usize,
 }
 
 /// What the service remembers of an upload it received.
@@ -103,6 +107,7 @@ impl Refusal {
 pub struct Uploads {
     pub(crate) config: UploadConfig,
     pub(crate) limiter: EventLimiter,
+    slots: Arc<UploadSlots>,
     pub(crate) registry: Mutex<LogRegistry>,
     pub(crate) records: Mutex<HashMap<String, UploadRecord>>,
     /// Logs being published by this process, with their upload ids.
@@ -121,6 +126,7 @@ impl Uploads {
         metrics: ProducerMetrics,
     ) -> Self {
         Self {
+            slots: UploadSlots::new(config.max_concurrent_uploads, config.max_concurrent_uploads_per_guild),
             config,
             limiter: EventLimiter::new(),
             registry: Mutex::new(registry),
@@ -153,11 +159,18 @@ impl Uploads {
         self.limiter.admission(&self.limits_of(principal))
     }
 
+    /// A slot for a new upload of the caller's guild (held until its publishing ends),
+    /// or which concurrency limit is full.
+    pub fn take_slot(&self, principal: &Principal) -> Result<UploadSlot, SlotsFull> {
+        self.slots.try_take(principal.guild_id)
+    }
+
     /// Takes a spooled upload: refuses it, answers it as a duplicate, or starts
-    /// publishing it in the background.
+    /// publishing it in the background (holding `slot` until done).
     pub async fn receive(
         self: &Arc<Self>,
         principal: &Principal,
+        slot: UploadSlot,
         spool: tempfile::NamedTempFile,
         file_name: String,
         year: Option<i32>,
@@ -276,7 +289,8 @@ impl Uploads {
         // Parsing and publishing outlive the request: their span carries the upload's id.
         let span = tracing::info_span!("publish_upload", upload_id, guild_id = guild.0);
         self.jobs.lock().await.spawn_blocking(move || {
-            span.in_scope(|| publish::publish_upload(&worker, &upload_id, &entries, jobs, spool, &limits))
+            span.in_scope(|| publish::publish_upload(&worker, &upload_id, &entries, jobs, spool, &limits));
+            drop(slot);
         });
         Ok(receipt)
     }
@@ -354,11 +368,17 @@ mod tests {
         let config = UploadConfig {
             max_upload_bytes: 1 << 20,
             max_decompressed_bytes: 1 << 30,
+            max_concurrent_uploads: 4,
+            max_concurrent_uploads_per_guild: 2,
             guild_events_per_minute: NonZeroU32::new(1000).unwrap(),
             spool_dir: std::env::temp_dir(),
             max_in_flight: 16,
         };
         Arc::new(Uploads::new(LogRegistry::default(), producer, config, ProducerMetrics::new()))
+    }
+
+    fn slot() -> UploadSlot {
+        UploadSlots::new(1, 1).try_take(GuildId(7)).unwrap()
     }
 
     fn principal() -> Principal {
@@ -380,14 +400,15 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_upload_is_refused() {
-        let refused = uploads().receive(&principal(), spool(b""), "WoWCombatLog.txt".into(), None).await;
+        let refused =
+            uploads().receive(&principal(), slot(), spool(b""), "WoWCombatLog.txt".into(), None).await;
         assert_eq!(refused.unwrap_err(), Refusal::Empty);
     }
 
     #[tokio::test]
     async fn a_file_without_combat_log_events_is_refused() {
         let text = b"Dear diary,\ntoday we killed nothing.\n".repeat(20);
-        let refused = uploads().receive(&principal(), spool(&text), "notes.txt".into(), None).await;
+        let refused = uploads().receive(&principal(), slot(), spool(&text), "notes.txt".into(), None).await;
         assert_eq!(refused.unwrap_err(), Refusal::NotACombatLog { read: 40, malformed: 40 });
     }
 
@@ -396,7 +417,8 @@ mod tests {
         const EVENT: &str = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n";
         // A real event now and then, hidden in garbage: 3,334 events in the first 10,000.
         let text = format!("{EVENT}garbage line\ngarbage line\n").repeat(5_000);
-        let refused = uploads().receive(&principal(), spool(text.as_bytes()), "x.txt".into(), None).await;
+        let refused =
+            uploads().receive(&principal(), slot(), spool(text.as_bytes()), "x.txt".into(), None).await;
         let refusal = refused.unwrap_err();
         assert_eq!(refusal, Refusal::NotACombatLog { read: 10_000, malformed: 6_666 });
         assert!(
