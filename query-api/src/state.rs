@@ -29,6 +29,8 @@ pub struct QueryApiConfig {
     pub fight_cache_ttl: Duration,
     /// WebSocket connections over all keys.
     pub max_connections: usize,
+    /// WebSocket connections of a key whose own limit is 0 (unlimited in the registry).
+    pub max_connections_per_key: usize,
 }
 
 /// Shared by every handler.
@@ -75,13 +77,17 @@ impl AppState {
     }
 
     /// Holds one of the key's WebSocket connections until the guard drops; 429 when the
-    /// key (its `max_connections`, 0 for no limit) or the service is at its limit.
+    /// key (its `max_connections`, else the service's per-key default) or the service is at its
+    /// limit.
     pub fn connect(&self, principal: &Principal) -> Result<ConnectionGuard, ApiError> {
         let mut open = self.connections.lock().expect("connections lock");
         let total: usize = open.values().sum();
         let mine = open.get(&principal.key_id).copied().unwrap_or(0);
-        let per_key = principal.max_connections as usize;
-        if total >= self.config.max_connections || (per_key > 0 && mine >= per_key) {
+        let per_key = match principal.max_connections as usize {
+            0 => self.config.max_connections_per_key,
+            own => own,
+        };
+        if total >= self.config.max_connections || mine >= per_key {
             return Err(ApiError::rate_limited(
                 format!("this key already holds {mine} of its {per_key} WebSocket connections"),
                 Duration::from_secs(5),

@@ -15,12 +15,20 @@ use wowlogs_tenancy::{ApiError, Presented, presented_key};
 const RECHECK: Duration = Duration::from_secs(2);
 /// Close code for a key revoked while connected (application range 4000-4999).
 pub const CLOSE_REVOKED: u16 = 4001;
+/// How often the server pings; a client that sends nothing (not even a pong) for
+/// [`IDLE_TIMEOUT`] is disconnected.
+const PING_EVERY: Duration = Duration::from_secs(20);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest message or frame a client may send: the feed reads nothing from clients
+/// beyond pongs and closes, so a few KiB is plenty.
+pub const MAX_INBOUND_BYTES: usize = 4 << 10;
 
 /// The live feed: a `welcome` message with the guild, then `progress` (upload parsing)
 /// and `encounter_complete` (a fight ended: boss, kill, duration, top players) for this
 /// guild only. A slow reader that falls behind gets a `lagged` message with how many
 /// messages it missed. The connection closes (code 4001) within seconds of the key
-/// being revoked.
+/// being revoked. The server pings every 20 s and drops a client silent for 60 s;
+/// client messages over 4 KiB close the connection.
 #[utoipa::path(
     get, path = "/ws", tag = "live",
     security(("bearer" = ["stream"])),
@@ -42,6 +50,7 @@ pub async fn connect(
         None => return Err(ApiError::unauthorized("missing API key")),
     };
     let principal = scope.principal;
+    let upgrade = upgrade.max_message_size(MAX_INBOUND_BYTES).max_frame_size(MAX_INBOUND_BYTES);
     Ok(upgrade.on_upgrade(move |socket| async move {
         state.metrics.connection(1);
         serve(socket, &state, &principal, &key).await;
@@ -63,6 +72,8 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
         return;
     }
     let mut recheck = tokio::time::interval(RECHECK);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             received = feed.recv() => match received {
@@ -82,7 +93,17 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= IDLE_TIMEOUT {
+                    let frame = CloseFrame { code: 1001, reason: "idle: no pong for 60 s".into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
             },
             _ = recheck.tick() => {
                 if state.keys.authenticate(key).is_none() {

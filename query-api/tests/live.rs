@@ -232,6 +232,54 @@ async fn the_stream_needs_the_stream_permission_and_respects_the_keys_connection
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_key_without_its_own_limit_gets_the_services_and_oversized_client_messages_close_the_stream() {
+    let (address, _) = serve().await;
+    let w = world();
+    let spec = KeySpec {
+        guild_id: w.a.guild_id,
+        description: "no limit of its own".into(),
+        permissions: vec![Permission::Stream],
+        events_per_minute: 0,
+        max_connections: 0,
+    };
+    let (key, _) = Registry::new(w.store.clone()).create_key(&spec, &actor()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut sockets = Vec::new();
+    while sockets.is_empty() {
+        match connect(&address, &key.plaintext).await {
+            Ok(socket) => sockets.push(socket),
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(error) => panic!("the new key streams within 5 s: {error}"),
+        }
+    }
+    // The service's default for such keys is 3 in these tests (20 by default).
+    for _ in 1..3 {
+        sockets.push(connect(&address, &key.plaintext).await.unwrap());
+    }
+    match connect(&address, &key.plaintext).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("a fourth connection must be refused: {other:?}"),
+    }
+    let mut socket = sockets.pop().unwrap();
+    assert_eq!(next_json(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "welcome");
+    use futures::SinkExt;
+    // Over the 4 KiB a client may send: the server ends the connection.
+    let _ = socket.send(Message::Text("x".repeat(10_000).into())).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Err(_) => panic!("the connection stayed open after a 10,000-byte message"),
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+    // A small message is fine.
+    let mut socket = sockets.pop().unwrap();
+    socket.send(Message::Text("hello".into())).await.unwrap();
+    assert_eq!(next_json(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "welcome");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
     let (address, _) = serve().await;
     let w = world();

@@ -44,6 +44,11 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_MAX_WEBSOCKETS", default_value_t = 10_000)]
     pub max_websockets: usize,
 
+    /// WebSocket connections of one key whose own limit (`api-key create
+    /// --max-connections`) is 0: no key can take every slot.
+    #[arg(long, env = "WOWLOGS_MAX_WEBSOCKETS_PER_KEY", default_value_t = 20)]
+    pub max_websockets_per_key: usize,
+
     /// How often the API keys are re-read from the registry: a revoked key stops
     /// working within this period.
     #[arg(long, env = "WOWLOGS_KEY_REFRESH_MS", default_value_t = 2000)]
@@ -59,6 +64,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         cache_ttl: Duration::from_millis(args.cache_ms),
         fight_cache_ttl: Duration::from_millis(args.fight_cache_ms),
         max_connections: args.max_websockets,
+        max_connections_per_key: args.max_websockets_per_key,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

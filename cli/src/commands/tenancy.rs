@@ -57,7 +57,7 @@ pub enum ApiKeyCommand {
         /// Upload budget, parsed events per minute (0: unlimited).
         #[arg(long, default_value_t = 0)]
         events_per_minute: u32,
-        /// Concurrent WebSocket connections (0: unlimited).
+        /// Concurrent WebSocket connections (0: the query API's WOWLOGS_MAX_WEBSOCKETS_PER_KEY).
         #[arg(long, default_value_t = 0)]
         max_connections: u32,
     },

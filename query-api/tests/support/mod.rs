@@ -198,6 +198,7 @@ pub fn config(store: &StoreSettings) -> QueryApiConfig {
         cache_ttl: Duration::ZERO,
         fight_cache_ttl: Duration::ZERO,
         max_connections: 100,
+        max_connections_per_key: 3,
     }
 }
 
