@@ -115,6 +115,9 @@ async fn no_hostile_upload_stops_slows_or_corrupts_a_victim_guild() {
     let store_args =
         ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
     run(wowlogs().arg("migrate").args(&store_args));
+    // The topics exist before the groups subscribe (on a fresh broker this test may be
+    // the first to use them).
+    run(wowlogs().args(["topics", "create", "--brokers", &brokers()]));
     // The two groups as the local stack runs them, one process each; logs idle for 20 s
     // are closed (15 minutes by default).
     let (sink_port, encounters_port) = (free_port(), free_port());
