@@ -30,30 +30,31 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
 
 /// `GET path` on a local port with extra headers (`("Authorization", "Bearer …")`).
 pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+    let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return (0, String::new());
     };
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{extra}\r\n").unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (code, body)
+    exchange(stream, &format!("GET {path} HTTP/1.0\r\n{}", head_lines(headers)), b"")
 }
 
 /// `POST path` of `body` on a local port with extra headers: (status code, body).
 pub fn http_post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!("POST {path} HTTP/1.0\r\n{}Content-Length: {}\r\n", head_lines(headers), body.len());
+    exchange(stream, &head, body)
+}
+
+/// `Host` and the extra headers, one `Name: value\r\n` line each.
+fn head_lines(headers: &[(&str, &str)]) -> String {
     let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
-    write!(
-        stream,
-        "POST {path} HTTP/1.0\r\nHost: localhost\r\n{extra}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
+    format!("Host: localhost\r\n{extra}")
+}
+
+/// Sends a request (`head` without its closing blank line, then `body`) and reads the
+/// whole HTTP/1.0 answer: (status code, body); 0 when the answer has no status line.
+fn exchange(mut stream: std::net::TcpStream, head: &str, body: &[u8]) -> (u16, String) {
+    write!(stream, "{head}\r\n").unwrap();
     stream.write_all(body).unwrap();
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
