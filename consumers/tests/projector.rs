@@ -113,6 +113,22 @@ fn feed(projector: &mut EncounterProjector, records: &[(&'static str, i64, Vec<u
     }
 }
 
+/// What a consumer restarted from these committed offsets (events topic, uploads topic)
+/// reads again.
+fn read_again(
+    records: &[(&'static str, i64, Vec<u8>)],
+    events_from: i64,
+    statuses_from: i64,
+) -> Vec<(&'static str, i64, Vec<u8>)> {
+    records
+        .iter()
+        .filter(|(topic, offset, _)| {
+            *offset >= if *topic == COMBAT_EVENTS.name { events_from } else { statuses_from }
+        })
+        .cloned()
+        .collect()
+}
+
 fn sorted_encounters(batch: &RowBatch) -> Vec<EncounterRow> {
     let mut rows = batch.encounters.clone();
     rows.sort_by_key(|r| r.start_line);
@@ -220,14 +236,7 @@ fn a_restart_from_the_committed_offsets_gives_identical_rows() {
     let restart = first.restart_offset(COMBAT_EVENTS.name, PARTITION).unwrap();
     let restart_status = first.restart_offset(UPLOADS.name, PARTITION).unwrap();
     drop(first);
-    let replay: Vec<_> = records
-        .iter()
-        .filter(|(topic, offset, _)| {
-            *offset >= if *topic == COMBAT_EVENTS.name { restart } else { restart_status }
-        })
-        .cloned()
-        .collect();
-    feed(&mut EncounterProjector::new(), &replay, &mut written);
+    feed(&mut EncounterProjector::new(), &read_again(&records, restart, restart_status), &mut written);
 
     assert_eq!(sorted_encounters(&written), sorted_encounters(&clean));
     assert_eq!(sorted_players(&written), sorted_players(&clean));
@@ -441,14 +450,7 @@ fn a_crash_at_any_point_of_an_interleaved_import_gives_the_rows_of_a_clean_run()
             first.restart_offset(topic, PARTITION).map_or(next, |pin| pin.min(next))
         };
         let (events_from, statuses_from) = (committed(COMBAT_EVENTS.name), committed(UPLOADS.name));
-        let replay: Vec<_> = records
-            .iter()
-            .filter(|(topic, offset, _)| {
-                *offset >= if *topic == COMBAT_EVENTS.name { events_from } else { statuses_from }
-            })
-            .cloned()
-            .collect();
-        feed(&mut EncounterProjector::new(), &replay, &mut written);
+        feed(&mut EncounterProjector::new(), &read_again(&records, events_from, statuses_from), &mut written);
         let got = merged(&written);
         assert_eq!(got.0, expected.0, "crash after {crash_at} of {} records: encounters", records.len());
         assert_eq!(got.1, expected.1, "crash after {crash_at} of {} records: players", records.len());
