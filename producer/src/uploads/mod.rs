@@ -236,30 +236,28 @@ impl Uploads {
         .received_at(received);
         // Each job with its entry's position in the upload (a zip may hold logs already
         // uploaded before new ones: those entries are skipped, not published).
-        let entries: Vec<usize> = admissions
-            .iter()
+        let (entries, jobs): (Vec<usize>, Vec<LogJob>) = admissions
+            .into_iter()
             .enumerate()
             .filter(|(_, (_, _, a))| !matches!(a, Admission::Duplicate(_)))
-            .map(|(entry, _)| entry)
-            .collect();
-        let jobs: Vec<LogJob> = admissions
-            .into_iter()
-            .filter(|(_, _, a)| !matches!(a, Admission::Duplicate(_)))
             .enumerate()
-            .map(|(i, (name, identity, admission))| LogJob {
-                guild_id: guild,
-                log_id: identity.log_id,
-                upload_id: if i == 0 { upload_id.clone() } else { format!("{upload_id}-{i}") },
-                file_name: name,
-                content_sha256: identity.content_sha256,
-                bytes_total: Some(identity.bytes),
-                resume_after_line: match admission {
-                    Admission::Resume { after_line } => after_line,
-                    _ => 0,
-                },
-                options,
+            .map(|(i, (entry, (name, identity, admission)))| {
+                let job = LogJob {
+                    guild_id: guild,
+                    log_id: identity.log_id,
+                    upload_id: if i == 0 { upload_id.clone() } else { format!("{upload_id}-{i}") },
+                    file_name: name,
+                    content_sha256: identity.content_sha256,
+                    bytes_total: Some(identity.bytes),
+                    resume_after_line: match admission {
+                        Admission::Resume { after_line } => after_line,
+                        _ => 0,
+                    },
+                    options,
+                };
+                (entry, job)
             })
-            .collect();
+            .unzip();
         let record = UploadRecord {
             upload_id: upload_id.clone(),
             guild_id: guild,

@@ -77,8 +77,9 @@ pub(super) fn publish_upload(
     }
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
+            let position = entry;
             entry += 1;
-            let Some(index) = entries.iter().position(|&e| e == entry - 1) else { return Ok(()) };
+            let Some(index) = entries.iter().position(|&e| e == position) else { return Ok(()) };
             let job = &jobs[index];
             let mut hooks =
                 UploadHooks { uploads, upload_id, index, job, limits, reported: IntakeCounts::default() };
