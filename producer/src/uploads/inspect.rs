@@ -82,7 +82,8 @@ fn over_budget(error: &InputError) -> bool {
     io.get_ref().is_some_and(|inner| inner.is::<OverBudget>())
 }
 
-/// Inspects the spooled upload, reading at most `budget` decompressed bytes.
+/// Inspects the spooled upload, each pass reading at most `budget` decompressed bytes
+/// (the first pass only samples the first log, but one line of a bomb can be gigabytes).
 pub(super) fn inspect(
     path: &std::path::Path,
     file_name: &str,
@@ -90,10 +91,14 @@ pub(super) fn inspect(
     budget: u64,
 ) -> Result<Inspection, String> {
     let open = || std::fs::File::open(path).map_err(|e| e.to_string());
+    let over = |error: InputError| {
+        if over_budget(&error) { Ok(Inspection::OverBudget { budget }) } else { Err(error.to_string()) }
+    };
     let (mut read, mut malformed) = (0u64, 0u64);
-    let mut first = true;
-    for_each_log(open()?, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
+    let (mut used, mut first) = (0, true);
+    let sampled = for_each_log(open()?, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
         if std::mem::take(&mut first) {
+            let input = Budgeted { inner: input, used: &mut used, budget };
             let reader = LogReader::new(input, ParseOptions::new(YearHint::FirstLineIn(2024)));
             for line in reader.take(SAMPLE_LINES) {
                 read += 1;
@@ -101,8 +106,10 @@ pub(super) fn inspect(
             }
         }
         Ok(())
-    })
-    .map_err(|e| e.to_string())?;
+    });
+    if let Err(error) = sampled {
+        return over(error);
+    }
     if read == 0 || malformed * 2 > read {
         return Ok(Inspection::NotALog { read, malformed });
     }
@@ -116,8 +123,7 @@ pub(super) fn inspect(
     });
     match identified {
         Ok(_) => Ok(Inspection::Logs(logs)),
-        Err(error) if over_budget(&error) => Ok(Inspection::OverBudget { budget }),
-        Err(error) => Err(error.to_string()),
+        Err(error) => over(error),
     }
 }
 
@@ -157,6 +163,17 @@ mod tests {
         assert_eq!(
             inspect(spool.path(), "bomb.txt.gz", GuildId(1), budget).unwrap(),
             Inspection::OverBudget { budget }
+        );
+    }
+
+    #[test]
+    fn a_bomb_with_no_line_break_is_stopped_while_sampled() {
+        // One "line" of 8 MiB of zeros: the sample of the first lines reads it whole
+        // unless the budget holds there too.
+        let spool = gzip(&vec![b'0'; 8 << 20]);
+        assert_eq!(
+            inspect(spool.path(), "bomb.txt.gz", GuildId(1), 1 << 20).unwrap(),
+            Inspection::OverBudget { budget: 1 << 20 }
         );
     }
 
