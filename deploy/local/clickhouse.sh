@@ -31,11 +31,18 @@ case "$command" in
   start)
     if running "$pidfile"; then cat "$state/clickhouse.url"; exit 0; fi
     "$here/install-clickhouse.sh"
-    mkdir -p "$data/tmp" "$data/user_files" "$data/format_schemas"
+    mkdir -p "$data/tmp" "$data/user_files" "$data/format_schemas" "$data/users.d"
+    # The packaged users (`default`, no password, on loopback) plus the services' own
+    # users and limits from deploy/clickhouse/users.d/services.xml, passwords emptied.
+    # 18.16 reads the root element as <yandex>, current releases either name.
+    cp /etc/clickhouse-server/users.xml "$data/users.xml"
+    sed -e 's|<password from_env="[A-Z_]*"/>|<password></password>|' \
+        -e 's|<clickhouse>|<yandex>|; s|</clickhouse>|</yandex>|' \
+        "$here/../clickhouse/users.d/services.xml" > "$data/users.d/services.xml"
     # The packaged config with our paths and ports, listening on loopback only.
     clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
       --path="$data/" --tmp_path="$data/tmp/" --user_files_path="$data/user_files/" \
-      --format_schema_path="$data/format_schemas/" \
+      --format_schema_path="$data/format_schemas/" --users_config="$data/users.xml" \
       --logger.log="$data/server.log" --logger.errorlog="$data/server.err.log" \
       --listen_host=127.0.0.1 --http_port="$http_port" --tcp_port="$tcp_port" \
       --interserver_http_port=0 >"$state/clickhouse.out" 2>&1 &

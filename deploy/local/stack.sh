@@ -42,20 +42,20 @@ case "${1:-}" in
       echo "$guild_id" > "$state/demo-guild-id"
     fi
     if ! running "$state/producer.pid"; then
-      "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
+      WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
       echo $! > "$state/producer.pid"
       LOG_FILE="$state/producer.log" wait_until "$state/producer.pid" curl -fs "http://$listen/health/live"
     fi
     if ! running "$state/sink.pid"; then
-      "$wowlogs" consume events-sink --instance-id local --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
+      WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" consume events-sink --instance-id local --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
       echo $! > "$state/sink.pid"
     fi
     if ! running "$state/encounters.pid"; then
-      "$wowlogs" consume encounters --instance-id local --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
+      WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" consume encounters --instance-id local --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
       echo $! > "$state/encounters.pid"
     fi
     if ! running "$state/query-api.pid"; then
-      "$wowlogs" query-api --listen "$api_listen" --log-format json --log info >"$state/query-api.log" 2>&1 &
+      WOWLOGS_CLICKHOUSE_USER=wowlogs_api "$wowlogs" query-api --listen "$api_listen" --log-format json --log info >"$state/query-api.log" 2>&1 &
       echo $! > "$state/query-api.pid"
       LOG_FILE="$state/query-api.log" wait_until "$state/query-api.pid" curl -fs "http://$api_listen/health/live"
     fi

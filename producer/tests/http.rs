@@ -46,6 +46,8 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
         guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
         spool_dir: std::env::temp_dir(),
         max_in_flight: 10_000,
+        max_spool_bytes: 1 << 40,
+        body_idle_timeout: std::time::Duration::from_secs(30),
     }
 }
 

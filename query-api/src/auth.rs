@@ -58,7 +58,13 @@ impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
         let caller = authorize(state.keys.as_ref(), &parts.headers, &[P::PERMISSION])?;
         caller.identify(&parts.extensions);
         state.admit(&caller.principal)?;
-        let db = GuildDb::new(state.client.clone(), caller.principal.guild_id, state.caches.clone());
+        let db = GuildDb::new(
+            state.client.clone(),
+            caller.principal.guild_id,
+            caller.principal.key_id.clone(),
+            state.gate.clone(),
+            state.caches.clone(),
+        );
         Ok(Scope { principal: caller.principal, db, _needs: PhantomData })
     }
 }

@@ -1,4 +1,7 @@
 //! `/health` (each component with its status and latency), `/health/ready` and `/metrics`.
+//!
+//! Cheap by construction: the probes' answers are reused for [`PROBE_FRESH`], the Kafka
+//! client is made once, and a ClickHouse probe is bounded by [`PROBE_TIMEOUT`].
 
 use crate::state::AppState;
 use axum::Json;
@@ -7,36 +10,77 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wowlogs_http::health::{component, metrics_text};
-use wowlogs_kafka::broker_latency;
+use wowlogs_http::health::{RecentProbe, component, metrics_text};
+use wowlogs_kafka::{BrokerProbe, KafkaSettings};
 
 /// Keys older than this mean the registry has not been read for a while.
 const STALE_KEYS: Duration = Duration::from_secs(30);
+/// How long a probe's answer is reused.
+pub const PROBE_FRESH: Duration = Duration::from_secs(1);
+/// Longest a ClickHouse probe waits.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The health endpoints' probes, shared by every request.
+pub struct Probes {
+    broker: BrokerProbe,
+    kafka: RecentProbe,
+    clickhouse: RecentProbe,
+}
+
+impl Probes {
+    pub fn new(kafka: KafkaSettings) -> Self {
+        Probes {
+            broker: BrokerProbe::new(kafka),
+            kafka: RecentProbe::new(PROBE_FRESH),
+            clickhouse: RecentProbe::new(PROBE_FRESH),
+        }
+    }
+}
 
 async fn clickhouse_latency(state: &AppState) -> Result<Duration, String> {
-    let started = Instant::now();
-    state.client.query("SELECT 1").execute().await.map_err(|e| e.to_string())?;
-    Ok(started.elapsed())
+    state
+        .probes
+        .clickhouse
+        .get(async {
+            let started = Instant::now();
+            match tokio::time::timeout(PROBE_TIMEOUT, state.client.query("SELECT 1").execute()).await {
+                Ok(Ok(())) => Ok(started.elapsed()),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err(format!("no answer within {} ms", PROBE_TIMEOUT.as_millis())),
+            }
+        })
+        .await
 }
 
 /// `GET /health`: ClickHouse (queries), Kafka (the live feed) and the key registry.
 /// 200 when queries can be answered, else 503; Kafka down only degrades the live feed.
+/// `api_keys.fails_closed_in_ms` says how long the keys stay trusted if the registry
+/// cannot be read (0: requests are refused).
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let (clickhouse_up, clickhouse) = component(clickhouse_latency(&state).await);
-    let (kafka_up, mut kafka) = component(broker_latency(&state.config.kafka).await);
+    let (clickhouse_up, mut clickhouse) = component(clickhouse_latency(&state).await);
+    clickhouse["breaker"] = json!(if state.gate.is_open() { "open" } else { "closed" });
+    let (kafka_up, mut kafka) = component(state.probes.kafka.get(state.probes.broker.latency()).await);
     kafka["live_feed"] = json!(if state.live.is_reading() { "reading" } else { "not reading" });
-    let keys = state.key_age();
-    let keys_fresh = keys.is_some_and(|age| age < STALE_KEYS);
+    let age = state.key_age();
+    let trusted_for = state.keys.trusted_for();
+    let keys_fresh = age.is_some_and(|age| age < STALE_KEYS);
+    let keys_trusted = trusted_for.is_none_or(|left| !left.is_zero());
     let keys = json!({
-        "status": if keys_fresh { "up" } else { "stale" },
-        "age_ms": keys.map(|a| a.as_millis() as u64),
+        "status": match (keys_fresh, keys_trusted) {
+            (true, _) => "up",
+            (false, true) => "stale",
+            (false, false) => "refusing",
+        },
+        "age_ms": age.map(|a| a.as_millis() as u64),
+        "fails_closed_in_ms": trusted_for.map(|t| t.as_millis() as u64),
     });
-    let status = match (clickhouse_up, kafka_up && keys_fresh) {
+    let answering = clickhouse_up && keys_trusted;
+    let status = match (answering, kafka_up && keys_fresh) {
         (false, _) => "down",
         (true, false) => "degraded",
         (true, true) => "up",
     };
-    let code = if clickhouse_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if answering { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         code,
         Json(
@@ -45,13 +89,15 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `GET /health/ready`: ClickHouse answers and the keys have been read.
+/// `GET /health/ready`: ClickHouse answers and the keys are loaded and trusted.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let trusted = state.keys.trusted_for().is_none_or(|left| !left.is_zero());
     match clickhouse_latency(&state).await {
-        Ok(_) if state.key_age().is_some() => (StatusCode::OK, Json(json!({"status": "ready"}))),
-        Ok(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "api_keys": "not loaded"})))
-        }
+        Ok(_) if state.key_age().is_some() && trusted => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "api_keys": "not loaded, or too stale to be trusted"})),
+        ),
         Err(error) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "clickhouse": error})))
         }

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod docs;
+pub mod gate;
 pub mod health;
 pub mod live;
 pub mod metrics;

@@ -10,6 +10,7 @@
 //!   table without one is refused before it is sent.
 //! - Cached answers are keyed by the caller's guild first.
 
+use crate::gate::{Admitted, QueryGate};
 use bytes::Bytes;
 use clickhouse::query::RowCursor;
 use clickhouse::{Client, Row, RowOwned, RowRead};
@@ -174,12 +175,32 @@ pub struct AnswerCaches {
     settled: Option<AnswerCache>,
 }
 
+/// What one cached answer weighs: its bytes and its key's (saturating: an answer over
+/// 4 GiB weighs as much as the budget allows, and is not kept).
+fn weight(key: &(i64, String), answer: &Bytes) -> u32 {
+    u32::try_from(key.1.len() + answer.len() + 64).unwrap_or(u32::MAX)
+}
+
 impl AnswerCaches {
-    pub fn new(live: Duration, settled: Duration, max_entries: u64) -> Self {
+    /// Caches of answers kept `live` and `settled` long, holding `max_bytes` of answers
+    /// together (half each).
+    pub fn new(live: Duration, settled: Duration, max_bytes: u64) -> Self {
         let cache = |ttl: Duration| {
-            (!ttl.is_zero()).then(|| Cache::builder().max_capacity(max_entries).time_to_live(ttl).build())
+            (!ttl.is_zero()).then(|| {
+                Cache::builder().weigher(weight).max_capacity(max_bytes / 2).time_to_live(ttl).build()
+            })
         };
         AnswerCaches { live: cache(live), settled: cache(settled) }
+    }
+
+    /// Bytes held (after pending evictions are applied), for metrics and tests.
+    pub async fn weighed_bytes(&self) -> u64 {
+        let mut total = 0;
+        for cache in [&self.live, &self.settled].into_iter().flatten() {
+            cache.run_pending_tasks().await;
+            total += cache.weighted_size();
+        }
+        total
     }
 
     fn get(&self, freshness: Freshness) -> Option<&AnswerCache> {
@@ -190,27 +211,38 @@ impl AnswerCaches {
     }
 }
 
-/// ClickHouse, as one guild sees it.
+/// ClickHouse, as one guild (and one of its keys) sees it.
 #[derive(Clone)]
 pub struct GuildDb {
     client: Client,
     guild: GuildId,
+    /// The caller's key, whose concurrent queries the gate bounds.
+    key: String,
+    gate: Arc<QueryGate>,
     caches: AnswerCaches,
 }
 
 impl GuildDb {
     /// Only the authentication extractor makes these, from the caller's key.
-    pub(crate) fn new(client: Client, guild: GuildId, caches: AnswerCaches) -> Self {
-        GuildDb { client, guild, caches }
+    pub(crate) fn new(
+        client: Client,
+        guild: GuildId,
+        key: String,
+        gate: Arc<QueryGate>,
+        caches: AnswerCaches,
+    ) -> Self {
+        GuildDb { client, guild, key, gate, caches }
     }
 
     pub fn guild(&self) -> GuildId {
         self.guild
     }
 
-    fn query(&self, sql: &Sql) -> Result<clickhouse::query::Query, ApiError> {
+    fn query(&self, sql: &Sql, limit: Duration) -> Result<clickhouse::query::Query, ApiError> {
         let text = sql.scoped(self.guild).map_err(ApiError::internal)?;
-        let mut query = self.client.query(&text);
+        // ClickHouse stops the query itself past the limit (whole seconds, at least one).
+        let seconds = limit.as_secs_f64().ceil().max(1.0) as u64;
+        let mut query = self.client.query(&text).with_setting("max_execution_time", seconds.to_string());
         for value in &sql.values {
             query = match value {
                 Value::I64(v) => query.bind(*v),
@@ -225,7 +257,9 @@ impl GuildDb {
     where
         T: RowOwned + RowRead,
     {
-        self.query(sql)?.fetch_all::<T>().await.map_err(store_error)
+        let _admitted = self.gate.enter(&self.key).await?;
+        let limit = self.gate.limits().query_timeout;
+        self.gate.bounded(self.query(sql, limit)?.fetch_all::<T>()).await
     }
 
     /// The first row of a query, if any.
@@ -233,15 +267,20 @@ impl GuildDb {
     where
         T: RowOwned + RowRead,
     {
-        self.query(sql)?.fetch_optional::<T>().await.map_err(store_error)
+        let _admitted = self.gate.enter(&self.key).await?;
+        let limit = self.gate.limits().query_timeout;
+        self.gate.bounded(self.query(sql, limit)?.fetch_optional::<T>()).await
     }
 
-    /// A cursor over the rows, for answers streamed in constant memory.
-    pub fn cursor<T>(&self, sql: &Sql) -> Result<RowCursor<T>, ApiError>
+    /// A cursor over the rows, for answers streamed in constant memory, with the slots
+    /// it holds until it is dropped; ClickHouse stops the query after `limit`.
+    pub async fn cursor<T>(&self, sql: &Sql, limit: Duration) -> Result<Streamed<T>, ApiError>
     where
         T: Row,
     {
-        self.query(sql)?.fetch::<T>().map_err(store_error)
+        let admitted = self.gate.enter(&self.key).await?;
+        let cursor = self.query(sql, limit)?.fetch::<T>().map_err(|e| self.gate.failed(e))?;
+        Ok(Streamed { cursor, gate: self.gate.clone(), _admitted: admitted })
     }
 
     /// The cached answer to `request` for this guild, or `answer()`'s, cached (errors
@@ -260,13 +299,20 @@ impl GuildDb {
     }
 }
 
-/// ClickHouse errors: 503 when it cannot be reached, 500 otherwise (logged).
-pub fn store_error(error: clickhouse::error::Error) -> ApiError {
-    match error {
-        clickhouse::error::Error::Network(_) | clickhouse::error::Error::TimedOut => {
-            ApiError::unavailable(error)
-        }
-        other => ApiError::internal(other),
+/// A streamed query: its cursor and its slots in the gate.
+pub struct Streamed<T> {
+    cursor: RowCursor<T>,
+    gate: Arc<QueryGate>,
+    _admitted: Admitted,
+}
+
+impl<T: Row> Streamed<T> {
+    /// The next row, within `limit` (504 past it; the breaker hears how it went).
+    pub async fn next(&mut self, limit: Duration) -> Result<Option<T::Value<'_>>, ApiError>
+    where
+        T: RowRead,
+    {
+        self.gate.bounded_for(limit, self.cursor.next()).await
     }
 }
 

@@ -1,5 +1,7 @@
 //! The service's configuration and shared state.
 
+use crate::gate::{GateLimits, QueryGate};
+use crate::health::Probes;
 use crate::live::LiveFeed;
 use crate::metrics::ApiMetrics;
 use crate::scope::AnswerCaches;
@@ -31,6 +33,14 @@ pub struct QueryApiConfig {
     pub max_connections: usize,
     /// WebSocket connections of a key whose own limit is 0 (unlimited in the registry).
     pub max_connections_per_key: usize,
+    /// Bytes of answers the caches hold together.
+    pub cache_max_bytes: u64,
+    /// Concurrent ClickHouse queries and their time limit.
+    pub gate: GateLimits,
+    /// Longest a streamed export may run (ClickHouse's `max_execution_time` for it).
+    pub export_timeout: Duration,
+    /// Longest an export waits for its reader to take the next chunk before it stops.
+    pub export_stall: Duration,
 }
 
 /// Shared by every handler.
@@ -43,6 +53,8 @@ pub struct AppState {
     pub live: LiveFeed,
     limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub(crate) caches: AnswerCaches,
+    pub(crate) gate: Arc<QueryGate>,
+    pub(crate) probes: Arc<Probes>,
     connections: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -54,7 +66,9 @@ impl AppState {
             metrics: ApiMetrics::new(),
             live,
             limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(config.requests_per_minute))),
-            caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, 100_000),
+            caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, config.cache_max_bytes),
+            gate: Arc::new(QueryGate::new(config.gate)),
+            probes: Arc::new(Probes::new(config.kafka.clone())),
             connections: Arc::new(Mutex::new(HashMap::new())),
             config,
         }

@@ -13,8 +13,12 @@ pub mod synth;
 pub mod tenancy;
 pub mod topics;
 
+use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
+use std::sync::Arc;
+use std::time::Duration;
 use wowlogs_kafka::KafkaSettings;
+use wowlogs_tenancy::{KeyCache, Registry};
 
 /// Where the Kafka brokers are.
 #[derive(Debug, Clone, Args)]
@@ -54,5 +58,99 @@ impl StoreArgs {
 impl KafkaArgs {
     pub fn settings(&self, client_id: &str) -> KafkaSettings {
         KafkaSettings::new(self.brokers.clone(), client_id)
+    }
+}
+
+/// How a public service keeps its copy of the API keys.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// How often the API keys are re-read from the registry, in milliseconds: a revoked
+    /// key stops working within this period. Must be above 0.
+    #[arg(long, env = "WOWLOGS_KEY_REFRESH_MS", default_value_t = 2000)]
+    pub key_refresh_ms: u64,
+
+    /// How long the last keys read stay trusted while the registry cannot be read, in
+    /// milliseconds; past it every request is refused with 503 (fail closed: a key
+    /// revoked meanwhile must not keep working). Must exceed the refresh period.
+    #[arg(long, env = "WOWLOGS_KEY_MAX_STALENESS_MS", default_value_t = 300_000)]
+    pub key_max_staleness_ms: u64,
+}
+
+impl KeyArgs {
+    /// The refresh period and maximum staleness, or why they cannot work.
+    pub fn periods(&self) -> Result<(Duration, Duration)> {
+        if self.key_refresh_ms == 0 {
+            bail!(
+                "WOWLOGS_KEY_REFRESH_MS (--key-refresh-ms) must be above 0: with 0 a revoked key would never stop working"
+            );
+        }
+        ensure!(
+            self.key_max_staleness_ms > self.key_refresh_ms,
+            "WOWLOGS_KEY_MAX_STALENESS_MS ({} ms) must exceed WOWLOGS_KEY_REFRESH_MS ({} ms): \
+             the keys would stop being trusted between two refreshes",
+            self.key_max_staleness_ms,
+            self.key_refresh_ms
+        );
+        Ok((Duration::from_millis(self.key_refresh_ms), Duration::from_millis(self.key_max_staleness_ms)))
+    }
+
+    /// Reads the registry's active keys (failing if the registry cannot be read at
+    /// start) and keeps them fresh in the background.
+    pub async fn load(&self, store: &StoreArgs) -> Result<Arc<KeyCache>> {
+        let (refresh, max_staleness) = self.periods()?;
+        let registry = Registry::new(store.settings());
+        let keys = Arc::new(KeyCache::failing_closed_after(max_staleness));
+        let count = keys
+            .refresh(&registry)
+            .await
+            .context("reading the API keys from ClickHouse (did `wowlogs migrate` run?)")?;
+        tracing::info!(
+            keys = count,
+            refresh_ms = refresh.as_millis() as u64,
+            max_staleness_ms = max_staleness.as_millis() as u64,
+            "API keys loaded"
+        );
+        keys.clone().keep_fresh(registry, refresh);
+        Ok(keys)
+    }
+}
+
+/// The connection-level bounds of a public service.
+#[derive(Debug, Clone, Args)]
+pub struct EdgeArgs {
+    /// Time a client has to send a request's headers, in milliseconds (a slow or
+    /// stalled client gets 408 and the connection is closed).
+    #[arg(long, env = "WOWLOGS_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+}
+
+impl EdgeArgs {
+    pub fn limits(&self) -> Result<wowlogs_http::ServeLimits> {
+        ensure!(
+            self.header_timeout_ms > 0,
+            "WOWLOGS_HEADER_TIMEOUT_MS (--header-timeout-ms) must be above 0"
+        );
+        Ok(wowlogs_http::ServeLimits {
+            header_read_timeout: Duration::from_millis(self.header_timeout_ms),
+            ..wowlogs_http::ServeLimits::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_period_of_zero_or_a_staleness_below_it_is_refused_with_the_variable_named() {
+        let keys = |refresh, stale| KeyArgs { key_refresh_ms: refresh, key_max_staleness_ms: stale };
+        let zero = keys(0, 300_000).periods().unwrap_err().to_string();
+        assert!(zero.contains("WOWLOGS_KEY_REFRESH_MS"), "{zero}");
+        let below = keys(2000, 1000).periods().unwrap_err().to_string();
+        assert!(below.contains("WOWLOGS_KEY_MAX_STALENESS_MS"), "{below}");
+        assert_eq!(
+            keys(2000, 300_000).periods().unwrap(),
+            (Duration::from_millis(2000), Duration::from_secs(300))
+        );
     }
 }

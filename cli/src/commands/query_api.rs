@@ -1,13 +1,13 @@
 //! `wowlogs query-api`: the guild-scoped HTTP API over ClickHouse, with the live feed.
 
-use crate::commands::serve::load_keys;
-use crate::commands::{KafkaArgs, StoreArgs};
+use crate::commands::{EdgeArgs, KafkaArgs, KeyArgs, StoreArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
-use wowlogs_http::shutdown_signal;
+use wowlogs_http::{serve, shutdown_signal};
+use wowlogs_query_api::gate::GateLimits;
 use wowlogs_query_api::live::LiveFeed;
 use wowlogs_query_api::state::AppState;
 use wowlogs_query_api::{QueryApiConfig, router};
@@ -49,13 +49,45 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_MAX_WEBSOCKETS_PER_KEY", default_value_t = 20)]
     pub max_websockets_per_key: usize,
 
-    /// How often the API keys are re-read from the registry: a revoked key stops
-    /// working within this period.
-    #[arg(long, env = "WOWLOGS_KEY_REFRESH_MS", default_value_t = 2000)]
-    pub key_refresh_ms: u64,
+    /// Bytes of answers the per-guild caches hold together (least recently used
+    /// answers go first; one answer larger than half of it is not cached).
+    #[arg(long, env = "WOWLOGS_QUERY_CACHE_MAX_BYTES", default_value = "256MiB")]
+    pub cache_max: bytesize::ByteSize,
+
+    /// ClickHouse queries the service runs at once over every key; a query waits up to
+    /// a second for a slot, then gets 503.
+    #[arg(long, env = "WOWLOGS_MAX_CLICKHOUSE_QUERIES", default_value_t = 32)]
+    pub max_clickhouse_queries: usize,
+
+    /// ClickHouse queries one key runs at once; a query waits up to a second for a
+    /// slot, then gets 429.
+    #[arg(long, env = "WOWLOGS_MAX_QUERIES_PER_KEY", default_value_t = 8)]
+    pub max_queries_per_key: usize,
+
+    /// Longest a query may take, in milliseconds: ClickHouse stops it
+    /// (`max_execution_time`) and the API stops waiting; 504 beyond.
+    #[arg(long, env = "WOWLOGS_QUERY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub query_timeout_ms: u64,
+
+    /// Longest a streamed export may take, in milliseconds.
+    #[arg(long, env = "WOWLOGS_EXPORT_TIMEOUT_MS", default_value_t = 600_000)]
+    pub export_timeout_ms: u64,
+
+    /// How long an export waits for a reader that takes no data before it stops, in
+    /// milliseconds (a stalled download gives its query slot back).
+    #[arg(long, env = "WOWLOGS_EXPORT_STALL_MS", default_value_t = 30_000)]
+    pub export_stall_ms: u64,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    #[command(flatten)]
+    pub edge: EdgeArgs,
 }
 
 pub fn run(args: &QueryApiArgs) -> Result<()> {
+    let limits = args.edge.limits()?;
+    args.keys.periods()?;
     let config = QueryApiConfig {
         listen: args.listen,
         store: args.store.settings(),
@@ -65,10 +97,27 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         fight_cache_ttl: Duration::from_millis(args.fight_cache_ms),
         max_connections: args.max_websockets,
         max_connections_per_key: args.max_websockets_per_key,
+        cache_max_bytes: args.cache_max.as_u64(),
+        gate: GateLimits {
+            max_queries: args.max_clickhouse_queries,
+            max_queries_per_key: args.max_queries_per_key,
+            query_timeout: Duration::from_millis(args.query_timeout_ms),
+        },
+        export_timeout: Duration::from_millis(args.export_timeout_ms),
+        export_stall: Duration::from_millis(args.export_stall_ms),
     };
+    for (value, name) in [
+        (args.max_clickhouse_queries as u64, "WOWLOGS_MAX_CLICKHOUSE_QUERIES"),
+        (args.max_queries_per_key as u64, "WOWLOGS_MAX_QUERIES_PER_KEY"),
+        (args.query_timeout_ms, "WOWLOGS_QUERY_TIMEOUT_MS"),
+        (args.export_timeout_ms, "WOWLOGS_EXPORT_TIMEOUT_MS"),
+        (args.export_stall_ms, "WOWLOGS_EXPORT_STALL_MS"),
+    ] {
+        anyhow::ensure!(value > 0, "{name} must be above 0");
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let keys = load_keys(&args.store, Duration::from_millis(args.key_refresh_ms)).await?;
+        let keys = args.keys.load(&args.store).await?;
         let live = LiveFeed::default();
         let state = AppState::new(keys, config, live.clone());
         live.spawn_reader(state.config.kafka.clone(), state.metrics.clone());
@@ -77,7 +126,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "query API listening");
         eprintln!("query API on http://{} (documentation at /docs)", args.listen);
-        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+        serve(listener, router(state), limits, shutdown_signal()).await?;
         Ok(())
     })
 }

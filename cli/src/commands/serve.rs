@@ -1,19 +1,17 @@
 //! `wowlogs serve`: the upload service (the producer's HTTP intake).
 
-use crate::commands::{KafkaArgs, StoreArgs};
+use crate::commands::{EdgeArgs, KafkaArgs, KeyArgs, StoreArgs};
 use anyhow::{Context, Result};
 use bytesize::ByteSize;
 use clap::Args;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
-use wowlogs_http::shutdown_signal;
+use wowlogs_http::{serve, shutdown_signal};
 use wowlogs_producer::registry::LogRegistry;
 use wowlogs_producer::server::{AppState, router};
 use wowlogs_producer::uploads::UploadConfig;
-use wowlogs_tenancy::{KeyCache, Registry};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -28,10 +26,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
-    /// How often the API keys are re-read from the registry: a revoked key stops
-    /// working within this period.
-    #[arg(long, env = "WOWLOGS_KEY_REFRESH_MS", default_value_t = 2000)]
-    pub key_refresh_ms: u64,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    #[command(flatten)]
+    pub edge: EdgeArgs,
 
     /// Largest accepted upload (as sent, compressed or not).
     #[arg(long, env = "WOWLOGS_MAX_UPLOAD_BYTES", default_value = "4GiB")]
@@ -62,12 +61,28 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_SPOOL_DIR")]
     pub spool_dir: Option<PathBuf>,
 
+    /// Bytes the uploads in progress may hold in the spool together; an upload that
+    /// would exceed it is refused with 507 (keep it below the spool volume's size).
+    #[arg(long, env = "WOWLOGS_SPOOL_MAX_BYTES", default_value = "16GiB")]
+    pub spool_max: ByteSize,
+
+    /// Longest wait for the next piece of an upload's body, in milliseconds (408 beyond):
+    /// a client that stalls mid-upload gives its slot and spool back.
+    #[arg(long, env = "WOWLOGS_BODY_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_idle_timeout_ms: u64,
+
     /// Unacknowledged messages per upload before parsing waits for the broker.
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
     pub max_in_flight: usize,
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {
+    let limits = args.edge.limits()?;
+    args.keys.periods()?;
+    anyhow::ensure!(
+        args.body_idle_timeout_ms > 0,
+        "WOWLOGS_BODY_IDLE_TIMEOUT_MS (--body-idle-timeout-ms) must be above 0"
+    );
     let settings = args.kafka.settings("wowlogs-producer");
     crate::commands::topics::ensure_defaults(&settings)?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -78,7 +93,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 .await??
         };
         tracing::info!(logs = registry.len(), "upload history loaded");
-        let keys = load_keys(&args.store, Duration::from_millis(args.key_refresh_ms)).await?;
+        let keys = args.keys.load(&args.store).await?;
         let producer = settings.producer_config().create().context("creating the Kafka producer")?;
         let config = UploadConfig {
             max_upload_bytes: args.max_upload.as_u64(),
@@ -88,6 +103,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             guild_events_per_minute: args.guild_events_per_minute,
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,
+            max_spool_bytes: args.spool_max.as_u64(),
+            body_idle_timeout: Duration::from_millis(args.body_idle_timeout_ms),
         };
         let state = AppState::new(keys, registry, producer, settings, config);
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -95,23 +112,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "upload service listening");
         eprintln!("upload service on http://{}", args.listen);
-        axum::serve(listener, router(state.clone())).with_graceful_shutdown(shutdown_signal()).await?;
+        serve(listener, router(state.clone()), limits, shutdown_signal()).await?;
         tracing::info!("shutting down: waiting for uploads in progress");
         state.drain().await;
         Ok(())
     })
-}
-
-/// Reads the registry's active keys (failing if the registry cannot be read at start)
-/// and keeps them fresh in the background.
-pub async fn load_keys(store: &StoreArgs, refresh: Duration) -> Result<Arc<KeyCache>> {
-    let registry = Registry::new(store.settings());
-    let keys = Arc::new(KeyCache::default());
-    let count = keys
-        .refresh(&registry)
-        .await
-        .context("reading the API keys from ClickHouse (did `wowlogs migrate` run?)")?;
-    tracing::info!(keys = count, refresh_ms = refresh.as_millis() as u64, "API keys loaded");
-    keys.clone().keep_fresh(registry, refresh);
-    Ok(keys)
 }

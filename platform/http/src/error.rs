@@ -35,9 +35,28 @@ impl ApiError {
 
     /// 429 with `Retry-After` (at least one second).
     pub fn rate_limited(message: impl Into<String>, wait: std::time::Duration) -> Self {
-        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
-        error.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-        error
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).retry_after(wait)
+    }
+
+    /// Tells the client when to retry (`Retry-After`, whole seconds, at least one).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
+    }
+
+    /// 503 with a message saying what is unavailable, and when to retry.
+    pub fn unavailable_for(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message).retry_after(wait)
+    }
+
+    /// 504: a dependency did not answer in time.
+    pub fn timed_out(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
+    }
+
+    /// 408: the client did not send its request in time.
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Self {

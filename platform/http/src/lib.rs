@@ -7,10 +7,12 @@
 pub mod error;
 pub mod health;
 pub mod request;
+pub mod serve;
 pub mod shutdown;
 
 pub use error::{ApiError, json_fallbacks};
 pub use request::{
     Identified, REQUEST_ID, RequestLog, RequestMetrics, observe, request_id, request_span, with_deprecation,
 };
+pub use serve::{ServeLimits, serve};
 pub use shutdown::shutdown_signal;

@@ -13,6 +13,6 @@ mod settings;
 pub use admin::{TopicOutcome, ensure_topics};
 pub use contract::{PublishError, Route, encode, publish, record_headers};
 pub use outbox::{Outbox, OutboxError};
-pub use probe::broker_latency;
+pub use probe::BrokerProbe;
 pub use replay::{ReplayError, read_topic_to_end};
 pub use settings::KafkaSettings;

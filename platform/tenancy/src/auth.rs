@@ -56,12 +56,26 @@ pub trait KeyStore: Send + Sync {
     fn age(&self) -> Option<Duration> {
         None
     }
+
+    /// Past this age the keys are not trusted: a revoked key must not stay valid for as
+    /// long as the registry cannot be read (`None`: no limit).
+    fn max_staleness(&self) -> Option<Duration> {
+        None
+    }
+
+    /// How much longer the keys are trusted (`None`: no limit; zero: no longer).
+    fn trusted_for(&self) -> Option<Duration> {
+        let max = self.max_staleness()?;
+        Some(self.age().map_or(Duration::ZERO, |age| max.saturating_sub(age)))
+    }
 }
 
 /// The registry's active keys, by the digest of the key.
 #[derive(Default)]
 pub struct KeyCache {
     snapshot: RwLock<Snapshot>,
+    /// See [`KeyStore::max_staleness`].
+    max_staleness: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -78,6 +92,12 @@ impl std::fmt::Debug for KeyCache {
 }
 
 impl KeyCache {
+    /// An empty cache whose keys stop being trusted `max_staleness` after their last
+    /// successful read.
+    pub fn failing_closed_after(max_staleness: Duration) -> Self {
+        KeyCache { max_staleness: Some(max_staleness), ..KeyCache::default() }
+    }
+
     /// A cache holding these keys (each with its active guild).
     pub fn with_keys(keys: impl IntoIterator<Item = (ApiKeyRow, GuildRow)>) -> Self {
         let cache = KeyCache::default();
@@ -106,17 +126,27 @@ impl KeyCache {
         Ok(count)
     }
 
-    /// Refreshes every `period` until the process ends. Failures are logged and retried
-    /// at the next period; the last keys read stay in force meanwhile.
+    /// Refreshes every `period` until the process ends, each read bounded by `period`
+    /// (at least a second). Failures are logged and retried at the next period; the last
+    /// keys read stay in force meanwhile, up to the cache's maximum staleness.
     pub fn keep_fresh(self: Arc<Self>, registry: Registry, period: Duration) -> tokio::task::JoinHandle<()> {
+        let bound = period.max(Duration::from_secs(1));
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(period);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                if let Err(error) = self.refresh(&registry).await {
-                    tracing::warn!(%error, stale_seconds = self.age().map(|a| a.as_secs()), "API key refresh failed");
-                }
+                let error = match tokio::time::timeout(bound, self.refresh(&registry)).await {
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => format!("no answer within {} ms", bound.as_millis()),
+                };
+                tracing::warn!(
+                    %error,
+                    stale_seconds = self.age().map(|a| a.as_secs()),
+                    trusted_for_seconds = self.trusted_for().map(|t| t.as_secs()),
+                    "API key refresh failed"
+                );
             }
         })
     }
@@ -147,6 +177,10 @@ impl KeyStore for KeyCache {
 
     fn age(&self) -> Option<Duration> {
         KeyCache::age(self)
+    }
+
+    fn max_staleness(&self) -> Option<Duration> {
+        self.max_staleness
     }
 }
 
@@ -190,8 +224,12 @@ impl Caller {
     }
 }
 
+/// When a caller refused for stale keys is told to come back.
+const STALE_KEYS_RETRY: Duration = Duration::from_secs(5);
+
 /// The caller, checked for one of `permissions`: 401 without a valid key, 403 when the
-/// key lacks every one of them.
+/// key lacks every one of them, 503 when the keys are too stale to be trusted (fail
+/// closed: a key revoked while the registry cannot be read must stop working).
 pub fn authorize(
     keys: &dyn KeyStore,
     headers: &HeaderMap,
@@ -202,6 +240,19 @@ pub fn authorize(
         Some(Presented::Legacy(key)) => (key, true),
         None => return Err(ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`")),
     };
+    if keys.trusted_for().is_some_and(|left| left.is_zero()) {
+        let age = keys.age().map_or_else(
+            || "never been read".to_string(),
+            |a| format!("not been read for {} s", a.as_secs()),
+        );
+        return Err(ApiError::unavailable_for(
+            format!(
+                "the API key registry has {age}, longer than WOWLOGS_KEY_MAX_STALENESS_MS allows: \
+                 authentication is refused until it can be read again"
+            ),
+            STALE_KEYS_RETRY,
+        ));
+    }
     let principal =
         keys.authenticate(&key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
     if !permissions.iter().any(|&p| principal.may(p)) {
@@ -277,5 +328,32 @@ mod tests {
         assert_eq!(presented_key(&headers), Some(Presented::Legacy("legacy".into())));
         headers.insert("authorization", "Bearer modern".parse().unwrap());
         assert_eq!(presented_key(&headers), Some(Presented::Bearer("modern".into())));
+    }
+
+    #[test]
+    fn keys_older_than_the_maximum_staleness_fail_closed_with_503() {
+        let cache = KeyCache::failing_closed_after(Duration::from_millis(50));
+        cache.replace([(key_row("wl_aaaa", 2, &["query"]), guild_row(2, "Loothing"))]);
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer wl_aaaa".parse().unwrap());
+        assert!(authorize(&cache, &headers, &[Permission::Query]).is_ok(), "fresh keys are trusted");
+        std::thread::sleep(Duration::from_millis(80));
+        let refused = authorize(&cache, &headers, &[Permission::Query]).unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.message.contains("WOWLOGS_KEY_MAX_STALENESS_MS"), "{}", refused.message);
+        assert_eq!(cache.trusted_for(), Some(Duration::ZERO));
+        cache.replace([(key_row("wl_aaaa", 2, &["query"]), guild_row(2, "Loothing"))]);
+        assert!(
+            authorize(&cache, &headers, &[Permission::Query]).is_ok(),
+            "a successful read trusts them again"
+        );
+    }
+
+    #[test]
+    fn a_cache_never_read_trusts_no_key() {
+        let cache = KeyCache::failing_closed_after(Duration::from_secs(60));
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer wl_aaaa".parse().unwrap());
+        assert_eq!(authorize(&cache, &headers, &[Permission::Query]).unwrap_err().status, 503);
     }
 }

@@ -14,8 +14,10 @@ use axum::routing::{get, post};
 use metrics::ProducerMetrics;
 use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
+use std::time::Duration;
+use wowlogs_http::health::RecentProbe;
 use wowlogs_http::{health::live, json_fallbacks, observe};
-use wowlogs_kafka::KafkaSettings;
+use wowlogs_kafka::{BrokerProbe, KafkaSettings};
 use wowlogs_tenancy::KeyStore;
 
 /// Everything the handlers share.
@@ -24,7 +26,7 @@ pub struct AppState {
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) uploads: Arc<Uploads>,
     pub(crate) metrics: ProducerMetrics,
-    pub(crate) kafka: KafkaSettings,
+    pub(crate) probes: Arc<(BrokerProbe, RecentProbe)>,
 }
 
 impl AppState {
@@ -37,7 +39,15 @@ impl AppState {
     ) -> Self {
         let metrics = ProducerMetrics::new();
         let uploads = Arc::new(Uploads::new(registry, producer, config, metrics.clone()));
-        Self { keys, uploads, metrics, kafka }
+        let probes = Arc::new((BrokerProbe::new(kafka), RecentProbe::new(Duration::from_secs(1))));
+        Self { keys, uploads, metrics, probes }
+    }
+
+    /// The broker's latency for the health endpoints (one kept client, an answer reused
+    /// for a second).
+    pub(crate) async fn broker_latency(&self) -> Result<Duration, String> {
+        let (broker, recent) = &*self.probes;
+        recent.get(broker.latency()).await
     }
 
     /// Shutdown: see [`Uploads::drain`].

@@ -3,7 +3,7 @@
 //! memory), and the answer. What happens to the file is [`crate::uploads`]'s.
 
 use super::AppState;
-use crate::uploads::limits::SlotsFull;
+use crate::uploads::limits::{SlotsFull, SpoolFull, UploadSlot};
 use crate::uploads::{Receipt, Refusal};
 use axum::Json;
 use axum::body::Body;
@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::json;
 use std::io::Write;
+use std::time::Duration;
 use wowlogs_http::ApiError;
 use wowlogs_tenancy::{Caller, Permission};
 
 /// When a caller refused for too many uploads in progress is told to come back.
-const UPLOAD_SLOT_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+const UPLOAD_SLOT_RETRY: Duration = Duration::from_secs(5);
 
 /// The caller, checked for one of `permissions` and recorded in the request's log.
 fn authorize(
@@ -36,7 +37,7 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     let caller = authorize(&state, &headers, request.extensions(), &[Permission::Upload])?;
     let principal = &caller.principal;
     let guild = principal.guild_id;
-    let slot = state.uploads.take_slot(principal).map_err(|full| {
+    let mut slot = state.uploads.take_slot(principal).map_err(|full| {
         let message = match full {
             SlotsFull::Guild(n) => format!(
                 "guild {guild} already has {n} uploads in progress (WOWLOGS_MAX_CONCURRENT_UPLOADS_PER_GUILD); \
@@ -64,7 +65,7 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
         return Err(too_large(limit));
     }
     let query_year = year_from_query(request.uri().query())?;
-    let (spool, file_name, form_year) = spool_body(&state, &headers, request).await?;
+    let (spool, file_name, form_year) = spool_body(&state, &mut slot, &headers, request).await?;
     let year = form_year.or(query_year);
     let body = match state.uploads.receive(principal, slot, spool, file_name, year).await {
         Ok(Receipt::Accepted { upload_id, file_name, log_ids }) => (
@@ -160,15 +161,33 @@ fn too_large(limit: u64) -> ApiError {
     )
 }
 
-/// Streams the body (multipart field `file`, or raw) into a spool file; a multipart
-/// body may also carry a `year` field.
+/// 507: the spool cannot hold the upload now.
+fn spool_full(full: SpoolFull) -> ApiError {
+    ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "spool_full", full.to_string())
+        .retry_after(UPLOAD_SLOT_RETRY)
+}
+
+/// The next piece of the body, or 408 when the client sends nothing for `idle`.
+async fn within<T>(idle: Duration, next: impl Future<Output = T>) -> Result<T, ApiError> {
+    tokio::time::timeout(idle, next).await.map_err(|_| {
+        ApiError::request_timeout(format!(
+            "the upload's body stalled: nothing received for {} s (WOWLOGS_BODY_IDLE_TIMEOUT_MS)",
+            idle.as_secs_f64()
+        ))
+    })
+}
+
+/// Streams the body (multipart field `file`, or raw) into a spool file, each piece
+/// counted against the upload's size limit and the spool's budget before it is written;
+/// a multipart body may also carry a `year` field.
 async fn spool_body(
     state: &AppState,
+    slot: &mut UploadSlot,
     headers: &HeaderMap,
     request: Request,
 ) -> Result<(tempfile::NamedTempFile, String, Option<i32>), ApiError> {
     let config = state.uploads.config();
-    let limit = config.max_upload_bytes;
+    let (limit, idle) = (config.max_upload_bytes, config.body_idle_timeout);
     let mut spool = tempfile::NamedTempFile::new_in(&config.spool_dir).map_err(ApiError::internal)?;
     let mut bytes = 0u64;
     let mut write = |chunk: &[u8]| -> Result<(), ApiError> {
@@ -176,7 +195,11 @@ async fn spool_body(
         if bytes > limit {
             return Err(too_large(limit));
         }
-        spool.write_all(chunk).map_err(ApiError::internal)
+        slot.reserve_spool(chunk.len() as u64).map_err(spool_full)?;
+        spool.write_all(chunk).map_err(|e| match e.raw_os_error() {
+            Some(28) => spool_full(SpoolFull { budget: config.max_spool_bytes }),
+            _ => ApiError::internal(e),
+        })
     };
     let bad_multipart = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.body_text())
@@ -191,12 +214,12 @@ async fn spool_body(
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_multipart", e.body_text()))?;
         let mut found = None;
-        while let Some(mut field) = multipart.next_field().await.map_err(bad_multipart)? {
+        while let Some(mut field) = within(idle, multipart.next_field()).await?.map_err(bad_multipart)? {
             match field.name() {
                 Some("year") => {
                     // A year is a few bytes: more is refused before it is held.
                     let mut value = Vec::new();
-                    while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
+                    while let Some(chunk) = within(idle, field.chunk()).await?.map_err(bad_multipart)? {
                         value.extend_from_slice(&chunk);
                         if value.len() > 16 {
                             return Err(parse_year("too long").unwrap_err());
@@ -206,7 +229,7 @@ async fn spool_body(
                 }
                 Some("file") if found.is_none() => {
                     found = Some(field.file_name().unwrap_or("WoWCombatLog.txt").to_string());
-                    while let Some(chunk) = field.chunk().await.map_err(bad_multipart)? {
+                    while let Some(chunk) = within(idle, field.chunk()).await?.map_err(bad_multipart)? {
                         write(&chunk)?;
                     }
                 }
@@ -218,7 +241,7 @@ async fn spool_body(
         })?
     } else {
         let mut stream = Body::into_data_stream(request.into_body());
-        while let Some(chunk) = stream.next().await {
+        while let Some(chunk) = within(idle, stream.next()).await? {
             let chunk =
                 chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.to_string()))?;
             write(&chunk)?;

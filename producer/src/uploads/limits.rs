@@ -8,7 +8,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wowlogs_schemas::GuildId;
@@ -121,6 +121,18 @@ pub struct UploadSlots {
     total: usize,
     per_guild: usize,
     taken: Mutex<(usize, HashMap<GuildId, usize>)>,
+    /// Bytes the uploads in progress may hold in the spool together.
+    spool_budget: u64,
+    spooled: AtomicU64,
+}
+
+/// The spool is at its budget: the upload cannot be held (507).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the upload spool is at its budget of {budget} bytes (WOWLOGS_SPOOL_MAX_BYTES); retry when uploads in progress have finished"
+)]
+pub struct SpoolFull {
+    pub budget: u64,
 }
 
 /// Which limit refused a new upload.
@@ -134,11 +146,24 @@ pub enum SlotsFull {
 pub struct UploadSlot {
     slots: Arc<UploadSlots>,
     guild: GuildId,
+    /// Spool bytes this upload holds (given back with the slot).
+    spooled: u64,
 }
 
 impl UploadSlots {
-    pub fn new(total: usize, per_guild: usize) -> Arc<Self> {
-        Arc::new(Self { total, per_guild, taken: Mutex::new((0, HashMap::new())) })
+    pub fn new(total: usize, per_guild: usize, spool_budget: u64) -> Arc<Self> {
+        Arc::new(Self {
+            total,
+            per_guild,
+            taken: Mutex::new((0, HashMap::new())),
+            spool_budget,
+            spooled: AtomicU64::new(0),
+        })
+    }
+
+    /// Bytes held in the spool by uploads in progress.
+    pub fn spooled(&self) -> u64 {
+        self.spooled.load(Ordering::Acquire)
     }
 
     /// A slot for a new upload of `guild`, or the limit that is full.
@@ -154,12 +179,29 @@ impl UploadSlots {
         }
         *guilds.entry(guild).or_default() += 1;
         *total += 1;
-        Ok(UploadSlot { slots: self.clone(), guild })
+        Ok(UploadSlot { slots: self.clone(), guild, spooled: 0 })
+    }
+}
+
+impl UploadSlot {
+    /// Counts `bytes` more of this upload against the spool budget before they are
+    /// written, or refuses them when the budget would be exceeded.
+    pub fn reserve_spool(&mut self, bytes: u64) -> Result<(), SpoolFull> {
+        let budget = self.slots.spool_budget;
+        self.slots
+            .spooled
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|&after| after <= budget)
+            })
+            .map_err(|_| SpoolFull { budget })?;
+        self.spooled += bytes;
+        Ok(())
     }
 }
 
 impl Drop for UploadSlot {
     fn drop(&mut self) {
+        self.slots.spooled.fetch_sub(self.spooled, Ordering::AcqRel);
         let mut taken = self.slots.taken.lock().expect("slots lock");
         let (total, guilds) = &mut *taken;
         *total -= 1;
@@ -220,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_guild_at_its_concurrent_uploads_waits_and_others_go_on_until_the_service_is_full() {
-        let slots = UploadSlots::new(3, 2);
+        let slots = UploadSlots::new(3, 2, u64::MAX);
         let first = slots.try_take(GuildId(1)).unwrap();
         let _second = slots.try_take(GuildId(1)).unwrap();
         assert_eq!(slots.try_take(GuildId(1)).err(), Some(SlotsFull::Guild(2)));
@@ -229,5 +271,19 @@ mod tests {
         drop(first);
         assert!(slots.try_take(GuildId(1)).is_ok(), "a finished upload gives its slot back");
         assert!(slots.taken.lock().unwrap().1.len() <= 2, "no entry kept for idle guilds");
+    }
+
+    #[test]
+    fn uploads_in_progress_share_the_spool_budget_and_give_their_bytes_back_when_done() {
+        let slots = UploadSlots::new(10, 10, 100);
+        let mut first = slots.try_take(GuildId(1)).unwrap();
+        let mut second = slots.try_take(GuildId(2)).unwrap();
+        first.reserve_spool(60).unwrap();
+        assert_eq!(second.reserve_spool(41), Err(SpoolFull { budget: 100 }), "61 + 41 > 100");
+        second.reserve_spool(40).unwrap();
+        assert_eq!(slots.spooled(), 100);
+        drop(first);
+        assert_eq!(slots.spooled(), 40, "a finished upload's spool is free again");
+        second.reserve_spool(60).unwrap();
     }
 }

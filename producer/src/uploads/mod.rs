@@ -43,6 +43,10 @@ pub struct UploadConfig {
     /// published), over every guild and per guild; 429 beyond.
     pub max_concurrent_uploads: usize,
     pub max_concurrent_uploads_per_guild: usize,
+    /// Bytes the uploads in progress may hold in the spool together (507 beyond).
+    pub max_spool_bytes: u64,
+    /// Longest wait for the next piece of an upload's body (408 beyond).
+    pub body_idle_timeout: Duration,
 }
 
 /// What the service remembers of an upload it received.
@@ -126,7 +130,11 @@ impl Uploads {
         metrics: ProducerMetrics,
     ) -> Self {
         Self {
-            slots: UploadSlots::new(config.max_concurrent_uploads, config.max_concurrent_uploads_per_guild),
+            slots: UploadSlots::new(
+                config.max_concurrent_uploads,
+                config.max_concurrent_uploads_per_guild,
+                config.max_spool_bytes,
+            ),
             config,
             limiter: EventLimiter::new(),
             registry: Mutex::new(registry),
@@ -371,12 +379,14 @@ mod tests {
             guild_events_per_minute: NonZeroU32::new(1000).unwrap(),
             spool_dir: std::env::temp_dir(),
             max_in_flight: 16,
+            max_spool_bytes: 1 << 30,
+            body_idle_timeout: Duration::from_secs(5),
         };
         Arc::new(Uploads::new(LogRegistry::default(), producer, config, ProducerMetrics::new()))
     }
 
     fn slot() -> UploadSlot {
-        UploadSlots::new(1, 1).try_take(GuildId(7)).unwrap()
+        UploadSlots::new(1, 1, u64::MAX).try_take(GuildId(7)).unwrap()
     }
 
     fn principal() -> Principal {

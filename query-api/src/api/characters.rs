@@ -6,7 +6,6 @@ use crate::params::{Page, Params, PathId, Validate, rfc3339, text};
 use crate::scope::Freshness;
 use crate::scope::Sql;
 use crate::state::AppState;
-use axum::http::Uri;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -99,10 +98,9 @@ impl Validate for CharacterFilter {
 )]
 pub async fn list(
     scope: Scope<Query>,
-    uri: Uri,
     Params(filter): Params<CharacterFilter>,
 ) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Live, &uri, async {
+    cached(&scope, Freshness::Live, ("characters", &filter), async {
         let page = Page { page: filter.page, per_page: filter.per_page };
         let filtered = |sql: Sql| {
             sql.push("AND name != ''")
@@ -186,13 +184,9 @@ const HISTORY_FIGHTS: i64 = 500;
         (status = 404, description = "No such character in this guild's logs"),
     )
 )]
-pub async fn detail(
-    scope: Scope<Query>,
-    uri: Uri,
-    PathId(name): PathId<String>,
-) -> Result<Response, ApiError> {
+pub async fn detail(scope: Scope<Query>, PathId(name): PathId<String>) -> Result<Response, ApiError> {
     text("name", &Some(name.clone()))?;
-    cached(&scope, Freshness::Live, &uri, async {
+    cached(&scope, Freshness::Live, ("character", &name), async {
         let character = scope
             .db
             .first::<CharacterRecord>(

@@ -42,20 +42,20 @@ pub fn json(bytes: Bytes) -> Response {
     response
 }
 
-/// The answer to `request` (path and query) for this caller: from the guild's cache, or
-/// computed by `answer` and cached.
+/// The answer to `request` for this caller: from the guild's cache, or computed by
+/// `answer` and cached. `request` is the endpoint and its *validated* parameters (never
+/// the raw URI: spellings of the same request, or ignored query strings, must not make
+/// entries of their own).
 pub async fn cached<P, F>(
     scope: &Scope<P>,
     freshness: Freshness,
-    request: &axum::http::Uri,
+    request: impl std::fmt::Debug,
     answer: F,
 ) -> Result<Response, ApiError>
 where
     F: Future<Output = Result<Bytes, ApiError>>,
 {
-    let key =
-        request.path_and_query().map_or_else(|| request.path().to_string(), |pq| pq.as_str().to_string());
-    Ok(json(scope.db.cached(freshness, &key, answer).await?))
+    Ok(json(scope.db.cached(freshness, &format!("{request:?}"), answer).await?))
 }
 
 /// A page of results.

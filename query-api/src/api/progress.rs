@@ -6,7 +6,6 @@ use crate::params::rfc3339;
 use crate::scope::Freshness;
 use crate::scope::Sql;
 use crate::state::AppState;
-use axum::http::Uri;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -84,8 +83,8 @@ pub struct Progress {
     security(("bearer" = ["query"])),
     responses((status = 200, description = "The guild's progression", body = Guilded<Progress>))
 )]
-pub async fn progress(scope: Scope<Query>, uri: Uri) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Live, &uri, async {
+pub async fn progress(scope: Scope<Query>) -> Result<Response, ApiError> {
+    cached(&scope, Freshness::Live, "progress", async {
         let bosses: Vec<BossProgress> = scope
             .db
             .all::<BossRecord>(&Sql::new(

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower::ServiceExt;
 use wowlogs_kafka::KafkaSettings;
+use wowlogs_query_api::gate::GateLimits;
 use wowlogs_query_api::live::LiveFeed;
 use wowlogs_query_api::state::AppState;
 use wowlogs_query_api::{QueryApiConfig, router};
@@ -199,6 +200,10 @@ pub fn config(store: &StoreSettings) -> QueryApiConfig {
         fight_cache_ttl: Duration::ZERO,
         max_connections: 100,
         max_connections_per_key: 3,
+        cache_max_bytes: 64 << 20,
+        gate: GateLimits { max_queries: 64, max_queries_per_key: 64, query_timeout: Duration::from_secs(10) },
+        export_timeout: Duration::from_secs(60),
+        export_stall: Duration::from_secs(10),
     }
 }
 

@@ -7,11 +7,12 @@ use crate::api::{Guilded, attachment, guilded, json};
 use crate::auth::{Query, Scope};
 use crate::params::{Params, PathId, Validate};
 use crate::scope::Sql;
+use crate::state::AppState;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::StreamExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
@@ -164,6 +165,8 @@ impl Validate for ExportParams {
 
 /// Fights per chunk of a streamed export.
 const EXPORT_CHUNK: usize = 256;
+/// Chunks an export reads ahead of its reader.
+const EXPORT_BUFFER: usize = 4;
 
 /// Every fight matching the filters, streamed as it is read (constant memory however
 /// many there are): a JSON document, NDJSON (one fight per line, each with the guild) or
@@ -174,13 +177,18 @@ const EXPORT_CHUNK: usize = 256;
     security(("bearer" = ["query"])),
     responses((status = 200, description = "Streamed fights", content((String = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))))
 )]
-pub async fn export(scope: Scope<Query>, Params(params): Params<ExportParams>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(state): State<AppState>,
+    scope: Scope<Query>,
+    Params(params): Params<ExportParams>,
+) -> Result<Response, ApiError> {
     let format = params.format.unwrap_or_default();
     let sql = params
         .filter()
         .apply(Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"))?
         .push("ORDER BY start_ms, fight_id");
-    let cursor = scope.db.cursor::<EncounterRow>(&sql)?;
+    let (export_timeout, stall) = (state.config.export_timeout, state.config.export_stall);
+    let mut rows = scope.db.cursor::<EncounterRow>(&sql, export_timeout).await?;
     let (guild_id, guild_name) = (scope.guild_id(), scope.guild_name().to_string());
     let head = match format {
         Format::Json => format!(
@@ -190,47 +198,68 @@ pub async fn export(scope: Scope<Query>, Params(params): Params<ExportParams>) -
         Format::Ndjson => String::new(),
         Format::Csv => "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,duration_ms,key_level\n".into(),
     };
-    struct Export {
-        cursor: clickhouse::query::RowCursor<EncounterRow>,
-        first: bool,
-        done: bool,
-    }
-    let state = Export { cursor, first: true, done: false };
-    let rows = futures::stream::unfold(state, move |mut state| {
-        let guild_name = guild_name.clone();
-        async move {
-            if state.done {
-                return None;
+    // A reader task fills a small buffer of chunks; the response drains it. A reader that
+    // stops taking chunks for `stall` ends the export (and the ClickHouse query with
+    // it): a slow download cannot hold a query slot for long.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(EXPORT_BUFFER);
+    tokio::spawn(async move {
+        let send = |chunk| async {
+            match tokio::time::timeout(stall, sender.send(chunk)).await {
+                Ok(Ok(())) => true,
+                Ok(Err(_)) => false, // the client went away
+                Err(_) => {
+                    tracing::warn!(
+                        guild_id,
+                        stall_ms = stall.as_millis() as u64,
+                        "export stopped: the reader stalled"
+                    );
+                    false
+                }
             }
+        };
+        if !send(Ok(Bytes::from(head))).await {
+            return;
+        }
+        let mut first = true;
+        loop {
             let mut chunk = Vec::with_capacity(EXPORT_CHUNK * 256);
+            let mut done = false;
             for _ in 0..EXPORT_CHUNK {
-                match state.cursor.next().await {
+                match rows.next(export_timeout).await {
                     Ok(Some(record)) => {
                         let encounter = Encounter::from(record);
                         if let Err(error) =
-                            write_row(&mut chunk, format, guild_id, &guild_name, &encounter, state.first)
+                            write_row(&mut chunk, format, guild_id, &guild_name, &encounter, first)
                         {
-                            return Some((Err(error), Export { done: true, ..state }));
+                            let _ = send(Err(error)).await;
+                            return;
                         }
-                        state.first = false;
+                        first = false;
                     }
                     Ok(None) => {
-                        state.done = true;
                         if format == Format::Json {
                             chunk.extend_from_slice(b"]}");
                         }
+                        done = true;
                         break;
                     }
                     Err(error) => {
-                        tracing::error!(%error, "export: reading ClickHouse failed mid-stream");
-                        return Some((Err(std::io::Error::other(error)), Export { done: true, ..state }));
+                        tracing::error!(guild_id, error = %error.message, "export: reading ClickHouse failed mid-stream");
+                        let _ = send(Err(std::io::Error::other(error.message))).await;
+                        return;
                     }
                 }
             }
-            Some((Ok(Bytes::from(chunk)), state))
+            if !send(Ok(Bytes::from(chunk))).await || done {
+                return;
+            }
         }
     });
-    let body = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(rows);
+    let body =
+        futures::stream::unfold(
+            receiver,
+            |mut chunks| async move { chunks.recv().await.map(|c| (c, chunks)) },
+        );
     let (content_type, extension) = match format {
         Format::Json => ("application/json", "json"),
         Format::Ndjson => ("application/x-ndjson", "ndjson"),

@@ -7,7 +7,6 @@ use crate::api::{Guilded, Paged, cached, guilded, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, text};
 use crate::scope::{Freshness, Sql};
-use axum::http::Uri;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -27,10 +26,12 @@ use wowlogs_store::rows::{EncounterRow, TableRow};
 )]
 pub async fn list(
     scope: Scope<Query>,
-    uri: Uri,
     Params(filter): Params<EncounterFilter>,
 ) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Live, &uri, async { guilded(&scope, page_of(&scope.db, &filter).await?) }).await
+    cached(&scope, Freshness::Live, ("encounters", &filter), async {
+        guilded(&scope, page_of(&scope.db, &filter).await?)
+    })
+    .await
 }
 
 /// Search parameters.
@@ -63,12 +64,8 @@ impl Validate for SearchParams {
         (status = 400, description = "Missing or invalid `boss_name`"),
     )
 )]
-pub async fn search(
-    scope: Scope<Query>,
-    uri: Uri,
-    Params(params): Params<SearchParams>,
-) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Live, &uri, async {
+pub async fn search(scope: Scope<Query>, Params(params): Params<SearchParams>) -> Result<Response, ApiError> {
+    cached(&scope, Freshness::Live, ("search", &params), async {
         let page = Page { page: params.page, per_page: params.per_page };
         let matching = |sql: Sql| {
             sql.push("AND round IS NULL")
@@ -90,8 +87,9 @@ pub async fn search(
     security(("bearer" = ["query"])),
     responses((status = 200, description = "Totals", body = Guilded<Stats>))
 )]
-pub async fn stats(scope: Scope<Query>, uri: Uri) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Live, &uri, async { guilded(&scope, queries::totals(&scope.db).await?) }).await
+pub async fn stats(scope: Scope<Query>) -> Result<Response, ApiError> {
+    cached(&scope, Freshness::Live, "stats", async { guilded(&scope, queries::totals(&scope.db).await?) })
+        .await
 }
 
 /// One fight: player metrics and death recap.
@@ -104,7 +102,9 @@ pub async fn stats(scope: Scope<Query>, uri: Uri) -> Result<Response, ApiError> 
         (status = 404, description = "No such fight in this guild"),
     )
 )]
-pub async fn detail(scope: Scope<Query>, uri: Uri, PathId(id): PathId<String>) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Settled, &uri, async { guilded(&scope, detail_of(&scope.db, &id).await?) })
-        .await
+pub async fn detail(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<Response, ApiError> {
+    cached(&scope, Freshness::Settled, ("encounter", &id), async {
+        guilded(&scope, detail_of(&scope.db, &id).await?)
+    })
+    .await
 }
