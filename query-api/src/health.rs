@@ -106,5 +106,6 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.sample(state.caches.weighed_bytes().await, state.gate.is_open());
     metrics_text(state.metrics.render())
 }

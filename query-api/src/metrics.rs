@@ -14,6 +14,8 @@ pub struct ApiMetrics {
     guild_requests: HistogramVec,
     live_messages: IntCounterVec,
     connections: IntGauge,
+    cache_bytes: IntGauge,
+    breaker_open: IntGauge,
 }
 
 impl Default for ApiMetrics {
@@ -54,7 +56,30 @@ impl ApiMetrics {
         let connections = IntGauge::new("wowlogs_api_websocket_connections", "Open WebSocket connections")
             .expect("valid metric");
         registry.register(Box::new(connections.clone())).expect("unique metric");
-        Self { registry, requests, request_duration, guild_requests, live_messages, connections }
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            registry.register(Box::new(g.clone())).expect("unique metric");
+            g
+        };
+        let cache_bytes = gauge("wowlogs_api_cache_bytes", "Bytes of answers held by the answer caches");
+        let breaker_open =
+            gauge("wowlogs_api_clickhouse_breaker_open", "1 while the ClickHouse circuit breaker refuses requests");
+        Self {
+            registry,
+            requests,
+            request_duration,
+            guild_requests,
+            live_messages,
+            connections,
+            cache_bytes,
+            breaker_open,
+        }
+    }
+
+    /// The state sampled when metrics are read: cache bytes, and whether the breaker is open.
+    pub fn sample(&self, cache_bytes: u64, breaker_open: bool) {
+        self.cache_bytes.set(cache_bytes as i64);
+        self.breaker_open.set(i64::from(breaker_open));
     }
 
     /// One message read from the topics for the live feed.

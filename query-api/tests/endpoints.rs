@@ -318,6 +318,43 @@ async fn cached_answers_stay_within_their_guild() {
     );
 }
 
+/// The answer caches' bytes, from `/metrics`.
+async fn cache_bytes(app: &axum::Router) -> u64 {
+    let metrics = get(app, "/metrics", None).await.text;
+    let line = metrics.lines().find(|l| l.starts_with("wowlogs_api_cache_bytes ")).expect("the cache gauge");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn cache_entries_come_from_validated_parameters_and_the_cache_holds_its_byte_budget() {
+    let mut config = config(&world().store);
+    config.cache_ttl = std::time::Duration::from_secs(60);
+    config.cache_max_bytes = 64 * 1024;
+    let app = app_with(config).await;
+    let a = &world().a;
+    let one = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
+    assert_eq!(one.status, StatusCode::OK);
+    let after_one = cache_bytes(&app).await;
+    assert!(after_one > 0, "the answer is cached");
+    // Query strings the endpoint ignores, and spellings of the same page, reuse it.
+    for i in 0..300 {
+        let junk = get(&app, &format!("/api/v1/encounters/stats?junk={i}"), Some(&a.key)).await;
+        assert_eq!(junk.text, one.text);
+    }
+    assert_eq!(cache_bytes(&app).await, after_one, "no entry per ignored query string");
+    let page = get(&app, "/api/v1/encounters?page=1", Some(&a.key)).await.text;
+    let with_bytes = cache_bytes(&app).await;
+    assert_eq!(get(&app, "/api/v1/encounters?page=01", Some(&a.key)).await.text, page);
+    assert_eq!(cache_bytes(&app).await, with_bytes, "page=01 is page=1");
+    // Many distinct answers: the cache stays within its bytes.
+    for page in 1..400 {
+        get(&app, &format!("/api/v1/encounters?page={page}&per_page=500"), Some(&a.key)).await;
+    }
+    let held = cache_bytes(&app).await;
+    assert!(held <= 64 * 1024, "{held} bytes held, over the 64 KiB budget");
+}
+
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn health_reports_each_component_and_metrics_count_requests() {

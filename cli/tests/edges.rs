@@ -1,0 +1,279 @@
+//! The public services' edges under abuse, with the real binaries, broker and ClickHouse:
+//! each hostile client gets its documented status and message while a victim guild's
+//! upload goes through; and a ClickHouse stopped for 20 s under query load is answered
+//! with fast 503s, the API recovers by itself and an upload made meanwhile loses nothing.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::probe::{free_port, http_get_with, http_post};
+use support::*;
+
+/// Polls `check` every 100 ms until it holds, or fails the test after `limit`.
+fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A guild and a key of it with `permissions`: (guild id, `Bearer <key>`).
+fn guild_with_key(store_args: &[String], name: &str, permissions: &str) -> (i64, String) {
+    let created = run(wowlogs().args(["guild", "create", "--name", name]).args(store_args));
+    let guild: i64 = created.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let key = run(wowlogs()
+        .args(["api-key", "create", "--guild", &guild.to_string(), "--permissions", permissions])
+        .args(store_args));
+    (guild, format!("Bearer {}", key.trim()))
+}
+
+/// A service process, killed when dropped.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(command: &str, port: u16, store_args: &[String], env: &[(&str, &str)]) -> Service {
+    let service = http_service(command, port, store_args).envs(env.iter().copied()).spawn().unwrap();
+    until(&format!("{command} is live"), Duration::from_secs(60), || {
+        support::http_get(port, "/health/live").0 == 200
+    });
+    Service(service)
+}
+
+/// Uploads a file: (status, answer).
+fn upload(port: u16, bearer: &str, path: &Path) -> (u16, serde_json::Value) {
+    let name = unique("upload");
+    let headers = [("Authorization", bearer), ("X-File-Name", name.as_str())];
+    let (status, body) = http_post(port, "/api/v1/logs/upload", &headers, &std::fs::read(path).unwrap());
+    (status, serde_json::from_str(&body).unwrap_or_else(|_| serde_json::json!({"raw": body})))
+}
+
+/// The message of an error answer.
+fn message(answer: &serde_json::Value) -> &str {
+    answer["error"]["message"].as_str().unwrap_or_default()
+}
+
+#[test]
+#[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
+fn slow_clients_stalled_bodies_and_a_full_spool_are_refused_while_a_victim_uploads() {
+    let database = unique("edges");
+    let store_args = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store_args));
+    let (_, victim) = guild_with_key(&store_args, "Victim", "upload,query");
+    let (_, hostile) = guild_with_key(&store_args, "Hostile", "upload");
+    let port = free_port();
+    let _service = start(
+        "serve",
+        port,
+        &store_args,
+        &[
+            ("WOWLOGS_HEADER_TIMEOUT_MS", "1000"),
+            ("WOWLOGS_BODY_IDLE_TIMEOUT_MS", "1000"),
+            ("WOWLOGS_SPOOL_MAX_BYTES", "4MiB"),
+            ("WOWLOGS_MAX_CONCURRENT_UPLOADS_PER_GUILD", "1"),
+        ],
+    );
+    let log = fixture("retail_sl_9.2_raid_wipe_snippet.txt");
+    assert!(std::fs::metadata(&log).unwrap().len() < 1 << 20, "the victim's log fits the spool budget");
+
+    // 1. Slowloris: 200 connections that never finish their request headers. Each is
+    // answered 408 (or closed) after the header timeout; the victim's upload meanwhile
+    // is accepted.
+    let mut slow: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.write_all(b"POST /api/v1/logs/upload HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n").unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    let (status, answer) = upload(port, &victim, &log);
+    assert_eq!(status, 202, "the victim's upload beside 200 slow clients: {answer}");
+    println!("victim upload beside 200 slow clients: {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_millis(1500));
+    for stream in &mut slow {
+        stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut answer = String::new();
+        let read = stream.read_to_string(&mut answer);
+        assert!(read.is_ok(), "a slow client's connection is closed after the header timeout: {read:?}");
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+
+    // 2. A body that stalls after a few bytes: 408 naming the setting, and the guild's
+    // only upload slot is given back (its next upload is not refused with 429).
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/logs/upload HTTP/1.1\r\nHost: x\r\nAuthorization: {hostile}\r\nContent-Length: 100000\r\n\r\n12/1 20:00"
+    )
+    .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut head = [0u8; 4096];
+    let n = stream.read(&mut head).unwrap();
+    let answer = String::from_utf8_lossy(&head[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("WOWLOGS_BODY_IDLE_TIMEOUT_MS"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5), "answered after the idle timeout");
+    let notes = std::env::temp_dir().join(unique("notes"));
+    std::fs::write(&notes, "not a combat log\n".repeat(100)).unwrap();
+    let (status, answer) = upload(port, &hostile, &notes);
+    assert_eq!(status, 422, "the slot was given back: refused for its content, not 429: {answer}");
+
+    // 3. An upload larger than the spool budget: 507 naming the setting; the victim's
+    // next upload goes through at the same time.
+    let big = std::env::temp_dir().join(unique("big"));
+    std::fs::write(&big, vec![b'x'; 5 << 20]).unwrap();
+    let hostile_upload = {
+        let hostile = hostile.clone();
+        let big = big.clone();
+        std::thread::spawn(move || upload(port, &hostile, &big))
+    };
+    let second = std::env::temp_dir().join(unique("victim"));
+    let mut content = std::fs::read(&log).unwrap();
+    content.extend_from_slice(b"\n");
+    std::fs::write(&second, content).unwrap();
+    let (status, answer) = upload(port, &victim, &second);
+    assert_eq!(status, 202, "the victim's upload beside a spool flood: {answer}");
+    let (status, answer) = hostile_upload.join().unwrap();
+    assert_eq!(status, 507, "{answer}");
+    assert!(message(&answer).contains("WOWLOGS_SPOOL_MAX_BYTES"), "{answer}");
+    for file in [notes, big, second] {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// A ClickHouse of the test's own, which it can stop and start.
+struct PrivateClickHouse {
+    state: tempfile::TempDir,
+    http_port: u16,
+    tcp_port: u16,
+}
+
+impl PrivateClickHouse {
+    fn script(&self, action: &str) -> Command {
+        let mut command = Command::new(repo().join("deploy/local/clickhouse.sh"));
+        command.arg(action).arg("--state").arg(self.state.path());
+        command
+    }
+
+    fn start(&self) {
+        let mut command = self.script("start");
+        command.args(["--http-port", &self.http_port.to_string(), "--tcp-port", &self.tcp_port.to_string()]);
+        run(&mut command);
+    }
+
+    fn stop(&self) {
+        run(&mut self.script("stop"));
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+}
+
+impl Drop for PrivateClickHouse {
+    fn drop(&mut self) {
+        let _ = self.script("stop").output();
+    }
+}
+
+/// The `q`th quantile of `values` (sorted here).
+fn quantile(values: &mut [Duration], q: f64) -> Duration {
+    values.sort();
+    values[((values.len() as f64 - 1.0) * q).round() as usize]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
+async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_and_uploads_keep_their_data() {
+    let clickhouse = PrivateClickHouse { state: tempfile::tempdir().unwrap(), http_port: free_port(), tcp_port: free_port() };
+    clickhouse.start();
+    let database = unique("fault");
+    let store_args = ["--clickhouse-url".to_string(), clickhouse.url(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store_args));
+    let (guild, bearer) = guild_with_key(&store_args, "Steadfast", "upload,query");
+    let (api_port, upload_port, metrics_port) = (free_port(), free_port(), free_port());
+    let _api = start(
+        "query-api",
+        api_port,
+        &store_args,
+        &[("WOWLOGS_QUERY_CACHE_MS", "0"), ("WOWLOGS_QUERY_TIMEOUT_MS", "2000")],
+    );
+    let _uploads = start("serve", upload_port, &store_args, &[]);
+    let _consumers = ConsumerProcess::start_all(&unique("fault"), "fault-1", &clickhouse.url(), &database, metrics_port);
+
+    // Query load: 8 clients, each asking for the guild's fights again and again.
+    let running = Arc::new(AtomicBool::new(true));
+    let answers: Arc<Mutex<Vec<(Instant, u16, Duration)>>> = Arc::default();
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (running, answers, bearer) = (running.clone(), answers.clone(), bearer.clone());
+            std::thread::spawn(move || {
+                while running.load(Ordering::Relaxed) {
+                    let sent = Instant::now();
+                    let (status, _) =
+                        http_get_with(api_port, "/api/v1/encounters", &[("Authorization", bearer.as_str())]);
+                    answers.lock().unwrap().push((sent, status, sent.elapsed()));
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+
+    // ClickHouse stops for 20 s; an upload arrives meanwhile.
+    clickhouse.stop();
+    let stopped = Instant::now();
+    let log = fixture("retail_sl_9.2_raid_wipe_snippet.txt");
+    let expected = analyze(&log);
+    let (status, answer) = upload(upload_port, &bearer, &log);
+    assert_eq!(status, 202, "uploads do not need ClickHouse: {answer}");
+    std::thread::sleep(Duration::from_secs(20).saturating_sub(stopped.elapsed()));
+    clickhouse.start();
+    let restarted = Instant::now();
+    until("the API answers 200 again by itself", Duration::from_secs(30), || {
+        http_get_with(api_port, "/api/v1/encounters", &[("Authorization", bearer.as_str())]).0 == 200
+    });
+    let recovered = restarted.elapsed();
+    running.store(false, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+
+    // While it was down (after the breaker's first few failures), every answer was a
+    // 503 and came fast.
+    let answers = answers.lock().unwrap();
+    let before = answers.iter().filter(|(sent, ..)| *sent < stopped).collect::<Vec<_>>();
+    assert!(before.iter().all(|(_, status, _)| *status == 200), "answers before the stop are 200");
+    let down: Vec<_> = answers
+        .iter()
+        .filter(|(sent, ..)| *sent > stopped + Duration::from_secs(1) && *sent < restarted)
+        .collect();
+    assert!(down.len() > 200, "load went on while ClickHouse was down: {} answers", down.len());
+    let statuses: std::collections::BTreeSet<u16> = down.iter().map(|(_, status, _)| *status).collect();
+    assert_eq!(statuses, [503].into(), "only 503 while ClickHouse is down");
+    let mut latencies: Vec<Duration> = down.iter().map(|(.., latency)| *latency).collect();
+    let p99 = quantile(&mut latencies, 0.99);
+    println!(
+        "ClickHouse down 20 s: {} answers, all 503, p50 {:?}, p99 {p99:?}; 200 again {recovered:?} after restart",
+        down.len(),
+        quantile(&mut latencies, 0.5)
+    );
+    assert!(p99 < Duration::from_millis(100), "p99 of the 503s: {p99:?}");
+
+    // The upload made while ClickHouse was down lands whole once it is back.
+    wait_for_guild(&store(&clickhouse.url(), &database), guild, &[&expected], Duration::from_secs(120)).await;
+}
