@@ -62,8 +62,10 @@ impl ApiMetrics {
             g
         };
         let cache_bytes = gauge("wowlogs_api_cache_bytes", "Bytes of answers held by the answer caches");
-        let breaker_open =
-            gauge("wowlogs_api_clickhouse_breaker_open", "1 while the ClickHouse circuit breaker refuses requests");
+        let breaker_open = gauge(
+            "wowlogs_api_clickhouse_breaker_open",
+            "1 while the ClickHouse circuit breaker refuses requests",
+        );
         Self {
             registry,
             requests,
