@@ -26,6 +26,8 @@ pub enum Admission {
 #[derive(Debug, Default, Clone)]
 pub struct LogRegistry {
     logs: HashMap<(GuildId, LogId), UploadStatus>,
+    /// Which log each upload id names (an index: looking an upload up scans nothing).
+    uploads: HashMap<String, (GuildId, LogId)>,
 }
 
 impl LogRegistry {
@@ -33,6 +35,7 @@ impl LogRegistry {
     /// furthest acknowledged line wins.
     pub fn record(&mut self, status: UploadStatus) {
         let key = (status.guild_id, status.log_id);
+        self.uploads.insert(status.upload_id.clone(), key);
         match self.logs.get(&key) {
             Some(known) if known.state == UploadState::Completed => {}
             Some(known)
@@ -55,7 +58,17 @@ impl LogRegistry {
 
     /// The latest status of an upload, by its id.
     pub fn by_upload(&self, upload_id: &str) -> Option<&UploadStatus> {
-        self.logs.values().find(|s| s.upload_id == upload_id)
+        let status = self.logs.get(self.uploads.get(upload_id)?)?;
+        // A log resumed by a later upload carries that upload's id now.
+        (status.upload_id == upload_id).then_some(status)
+    }
+
+    /// Every log of an upload: the one under its id, then those of a zip's further
+    /// entries (`<id>-1`, `<id>-2`, ...).
+    pub fn upload_logs(&self, upload_id: &str) -> Vec<UploadStatus> {
+        let first = self.by_upload(upload_id).into_iter();
+        let rest = (1..).map_while(|i| self.by_upload(&format!("{upload_id}-{i}")));
+        first.chain(rest).cloned().collect()
     }
 
     /// Whether a log is new, to be resumed, or a duplicate.
@@ -155,5 +168,20 @@ mod tests {
         let mut registry = LogRegistry::default();
         registry.record(status(UploadState::Completed, 900));
         assert_eq!(registry.admit(GuildId(9), LogId(2)), Admission::New);
+    }
+
+    #[test]
+    fn an_upload_is_found_by_its_id_with_a_zips_further_entries() {
+        let mut registry = LogRegistry::default();
+        for (id, log) in [("u", 1), ("u-1", 2), ("u-2", 3), ("other", 4)] {
+            registry.record(UploadStatus {
+                upload_id: id.into(),
+                log_id: LogId(log),
+                ..status(UploadState::Completed, 9)
+            });
+        }
+        let logs: Vec<i64> = registry.upload_logs("u").iter().map(|s| s.log_id.0).collect();
+        assert_eq!(logs, [1, 2, 3]);
+        assert!(registry.upload_logs("nope").is_empty());
     }
 }

@@ -15,11 +15,11 @@ use inspect::Inspection;
 use limits::{Bucket, EventLimiter, Limits, SlotsFull, UploadSlot, UploadSlots};
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wowlogs_parser::{ParseOptions, YearHint};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus, now_ms};
 use wowlogs_tenancy::Principal;
@@ -48,6 +48,10 @@ pub struct UploadConfig {
     /// Longest wait for the next piece of an upload's body (408 beyond).
     pub body_idle_timeout: Duration,
 }
+
+/// How long a finished upload's record stays in memory; its status is then read from
+/// the registry (the uploads topic), like other processes' uploads.
+pub const FINISHED_KEPT: Duration = Duration::from_secs(600);
 
 /// What the service remembers of an upload it received.
 #[derive(Debug, Clone, Serialize)]
@@ -113,7 +117,13 @@ pub struct Uploads {
     pub(crate) limiter: EventLimiter,
     slots: Arc<UploadSlots>,
     pub(crate) registry: Mutex<LogRegistry>,
+    /// Uploads received by this process, while they are published and for
+    /// [`FINISHED_KEPT`] after; older ones are answered from the registry.
     pub(crate) records: Mutex<HashMap<String, UploadRecord>>,
+    /// Finished uploads still in `records`, oldest first.
+    pub(crate) finished: Mutex<VecDeque<(Instant, String)>>,
+    /// How long finished records stay ([`FINISHED_KEPT`]).
+    keep_finished: Duration,
     /// Logs being published by this process, with their upload ids.
     pub(crate) active: Mutex<HashMap<(GuildId, LogId), String>>,
     pub(crate) producer: FutureProducer,
@@ -139,6 +149,8 @@ impl Uploads {
             limiter: EventLimiter::new(),
             registry: Mutex::new(registry),
             records: Mutex::new(HashMap::new()),
+            finished: Mutex::new(VecDeque::new()),
+            keep_finished: FINISHED_KEPT,
             active: Mutex::new(HashMap::new()),
             producer,
             encoders: Encoders::new().expect("the contract's schemas are valid"),
@@ -277,6 +289,7 @@ impl Uploads {
                 .map(|j| status_of(j, UploadState::Accepted, &IntakeCounts::default(), None, now_ms()))
                 .collect(),
         };
+        self.forget_finished();
         self.records.lock().expect("uploads lock").insert(upload_id.clone(), record);
         {
             let mut active = self.active.lock().expect("active lock");
@@ -294,7 +307,10 @@ impl Uploads {
         let limits = self.limits_of(principal);
         // Parsing and publishing outlive the request: their span carries the upload's id.
         let span = tracing::info_span!("publish_upload", upload_id, guild_id = guild.0);
-        self.jobs.lock().await.spawn_blocking(move || {
+        let mut running = self.jobs.lock().await;
+        // Finished jobs leave the set here: it holds the uploads in progress only.
+        while running.try_join_next().is_some() {}
+        running.spawn_blocking(move || {
             span.in_scope(|| publish::publish_upload(&worker, &upload_id, &entries, jobs, spool, &limits));
             drop(slot);
         });
@@ -304,21 +320,44 @@ impl Uploads {
     /// An upload of the caller's guild, from this process's memory or the uploads topic;
     /// `None` for unknown ids and other guilds' uploads alike.
     pub fn status(&self, principal: &Principal, upload_id: &str) -> Option<UploadRecord> {
+        self.forget_finished();
         let known = self.records.lock().expect("uploads lock").get(upload_id).cloned();
         let record = known.or_else(|| {
-            // Uploads and imports of earlier runs, from the uploads topic.
-            let registry = self.registry.lock().expect("registry lock");
-            let status = registry.by_upload(upload_id)?.clone();
+            // Uploads finished a while ago, and those of other processes and earlier
+            // runs, from the uploads topic.
+            let logs = self.registry.lock().expect("registry lock").upload_logs(upload_id);
+            let first = logs.first()?;
+            let failed = logs.iter().any(|s| s.state == UploadState::Failed);
             Some(UploadRecord {
                 upload_id: upload_id.to_string(),
-                guild_id: status.guild_id,
+                guild_id: first.guild_id,
                 guild_name: principal.guild_name.clone(),
-                file_name: status.file_name.clone(),
-                status: status.state.summary().into(),
-                logs: vec![status],
+                file_name: first.file_name.clone(),
+                status: if failed { "failed" } else { first.state.summary() }.into(),
+                logs,
             })
         })?;
         (record.guild_id == principal.guild_id).then_some(record)
+    }
+
+    /// Marks an upload finished: its record leaves memory after [`FINISHED_KEPT`].
+    pub(crate) fn finished(&self, upload_id: &str) {
+        self.finished.lock().expect("finished lock").push_back((Instant::now(), upload_id.to_string()));
+    }
+
+    /// Drops the records of uploads finished longer ago than they are kept.
+    fn forget_finished(&self) {
+        let mut finished = self.finished.lock().expect("finished lock");
+        let mut records = None;
+        while finished.front().is_some_and(|(at, _)| at.elapsed() >= self.keep_finished) {
+            let (_, upload_id) = finished.pop_front().expect("a front");
+            records.get_or_insert_with(|| self.records.lock().expect("uploads lock")).remove(&upload_id);
+        }
+    }
+
+    /// Uploads whose records are held in memory (in progress, or finished recently).
+    pub fn records_held(&self) -> usize {
+        self.records.lock().expect("uploads lock").len()
     }
 
     /// Records a refusal on the uploads topic (in the background: the caller's answer
@@ -404,6 +443,44 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(content).unwrap();
         file
+    }
+
+    #[test]
+    fn a_finished_uploads_record_leaves_memory_and_its_status_comes_from_the_registry() {
+        let uploads = Uploads { keep_finished: Duration::ZERO, ..Arc::into_inner(uploads()).unwrap() };
+        let status = UploadStatus {
+            guild_id: GuildId(7),
+            log_id: LogId(2),
+            upload_id: "u-1".into(),
+            state: UploadState::Completed,
+            file_name: "WoWCombatLog.txt".into(),
+            content_sha256: String::new(),
+            bytes_total: None,
+            bytes_read: 10,
+            lines: 10,
+            events: 10,
+            dead_letters: 0,
+            acked_through_line: 10,
+            reason: None,
+            timestamp_ms: 1,
+            last_event_line: None,
+        };
+        let record = UploadRecord {
+            upload_id: "u-1".into(),
+            guild_id: GuildId(7),
+            guild_name: "Loothing".into(),
+            file_name: "WoWCombatLog.txt".into(),
+            status: "completed".into(),
+            logs: vec![status.clone()],
+        };
+        uploads.records.lock().unwrap().insert("u-1".into(), record);
+        uploads.registry.lock().unwrap().record(status);
+        uploads.finished("u-1");
+        let answered = uploads.status(&principal(), "u-1").expect("still known");
+        assert_eq!((answered.status.as_str(), answered.logs.len()), ("completed", 1));
+        assert_eq!(uploads.records_held(), 0, "the record left memory");
+        let other = Principal { guild_id: GuildId(8), ..principal() };
+        assert!(uploads.status(&other, "u-1").is_none(), "another guild's upload stays unknown");
     }
 
     #[tokio::test]

@@ -124,6 +124,7 @@ pub(super) fn publish_upload(
         record.status = outcome.into();
     }
     uploads.metrics.upload(guild, outcome, upload_id, failed.as_deref().unwrap_or(""));
+    uploads.finished(upload_id);
     drop(spool);
 }
 
