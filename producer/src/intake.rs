@@ -197,6 +197,9 @@ fn publish_lines(
                 encoders.dead_letters.encode(&letter, &mut buf)?;
                 outbox.send(&letter_route, &buf, Tag::Line(line), &mut on_ack)?;
                 counts.dead_letters += 1;
+                // A dead letter is a message like an event (and carries its raw line):
+                // it counts against the same budget, or garbage would flow unmetered.
+                pending_throttle += 1;
             }
         }
         if pending_throttle >= 1024 {

@@ -48,6 +48,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_MAX_DECOMPRESSED_BYTES", default_value = "16GiB")]
     pub max_decompressed: bytesize::ByteSize,
 
+    /// What each guild's uploads may expand to per hour, together (a bucket refilled over
+    /// the hour): beyond, 429 with Retry-After; one upload larger than it, 413.
+    #[arg(long, env = "WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR", default_value = "64GiB")]
+    pub guild_decompressed_per_hour: ByteSize,
+
     /// Uploads in progress at once over every guild, from the first byte received to the
     /// last event published (429 with Retry-After beyond).
     #[arg(long, env = "WOWLOGS_MAX_CONCURRENT_UPLOADS", default_value_t = 64)]
@@ -105,6 +110,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             max_in_flight: args.max_in_flight,
             max_spool_bytes: args.spool_max.as_u64(),
             body_idle_timeout: Duration::from_millis(args.body_idle_timeout_ms),
+            guild_decompressed_per_hour: args.guild_decompressed_per_hour.as_u64(),
         };
         let state = AppState::new(keys, registry, producer, settings, config);
         let listener = tokio::net::TcpListener::bind(args.listen)

@@ -115,7 +115,13 @@ pub async fn status(
 fn refused(refusal: Refusal) -> ApiError {
     let status = match refusal {
         Refusal::InProgress(_) => StatusCode::CONFLICT,
-        Refusal::ExpandsTooMuch { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Refusal::ExpandsTooMuch { .. } | Refusal::LargerThanHourlyBudget { .. } => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        Refusal::GuildHourlyBudget { wait, .. } => {
+            return ApiError::new(StatusCode::TOO_MANY_REQUESTS, refusal.code(), refusal.to_string())
+                .retry_after(wait);
+        }
         Refusal::Internal(_) => return ApiError::internal(refusal),
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };

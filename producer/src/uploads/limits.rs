@@ -214,6 +214,51 @@ impl Drop for UploadSlot {
     }
 }
 
+/// What each guild's uploads may expand to per hour, together: a token bucket of
+/// mebibytes per guild, refilled over the hour.
+pub struct DecompressedBudget {
+    per_hour_mib: NonZeroU32,
+    limiter: governor::DefaultKeyedRateLimiter<GuildId>,
+}
+
+/// Why an upload does not fit its guild's hourly decompressed budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverBudget {
+    /// Not now: the guild may upload this much again after `wait`.
+    Wait(Duration),
+    /// Never: the upload alone is larger than the hourly budget.
+    Larger,
+}
+
+const MIB: u64 = 1 << 20;
+
+impl DecompressedBudget {
+    /// A budget of `per_hour` bytes per guild (rounded up to whole MiB).
+    pub fn new(per_hour: u64) -> Self {
+        let mib = u32::try_from(per_hour.div_ceil(MIB)).unwrap_or(u32::MAX);
+        let per_hour_mib = NonZeroU32::new(mib).unwrap_or(NonZeroU32::MIN);
+        DecompressedBudget { per_hour_mib, limiter: RateLimiter::keyed(Quota::per_hour(per_hour_mib)) }
+    }
+
+    /// The budget, in bytes.
+    pub fn per_hour(&self) -> u64 {
+        u64::from(self.per_hour_mib.get()) * MIB
+    }
+
+    /// Takes `bytes` (decompressed) from the guild's budget, or says why not.
+    pub fn take(&self, guild: GuildId, bytes: u64) -> Result<(), OverBudget> {
+        let mib = u32::try_from(bytes.div_ceil(MIB)).map_err(|_| OverBudget::Larger)?;
+        let Some(mib) = NonZeroU32::new(mib) else { return Ok(()) };
+        match self.limiter.check_key_n(&guild, mib) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                Err(OverBudget::Wait(not_until.wait_time_from(DefaultClock::default().now())))
+            }
+            Err(_) => Err(OverBudget::Larger),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +330,18 @@ mod tests {
         drop(first);
         assert_eq!(slots.spooled(), 40, "a finished upload's spool is free again");
         second.reserve_spool(60).unwrap();
+    }
+
+    #[test]
+    fn a_guild_over_its_hourly_decompressed_bytes_waits_and_others_do_not() {
+        let budget = DecompressedBudget::new(100 * MIB);
+        budget.take(GuildId(1), 60 * MIB).unwrap();
+        let Err(OverBudget::Wait(wait)) = budget.take(GuildId(1), 60 * MIB) else {
+            panic!("over the budget")
+        };
+        assert!(wait > Duration::from_secs(60), "about 20 of 60 minutes' refill: {wait:?}");
+        budget.take(GuildId(2), 60 * MIB).unwrap();
+        assert_eq!(budget.take(GuildId(3), 101 * MIB), Err(OverBudget::Larger));
+        assert_eq!(budget.take(GuildId(1), 0), Ok(()));
     }
 }

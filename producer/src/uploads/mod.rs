@@ -12,7 +12,9 @@ use crate::intake::{Encoders, IntakeCounts, LogJob, status_of};
 use crate::registry::{Admission, LogRegistry};
 use crate::server::metrics::ProducerMetrics;
 use inspect::Inspection;
-use limits::{Bucket, EventLimiter, Limits, SlotsFull, UploadSlot, UploadSlots};
+use limits::{
+    Bucket, DecompressedBudget, EventLimiter, Limits, OverBudget, SlotsFull, UploadSlot, UploadSlots,
+};
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -47,6 +49,8 @@ pub struct UploadConfig {
     pub max_spool_bytes: u64,
     /// Longest wait for the next piece of an upload's body (408 beyond).
     pub body_idle_timeout: Duration,
+    /// Bytes each guild's uploads may expand to per hour, together (429 beyond).
+    pub guild_decompressed_per_hour: u64,
 }
 
 /// How long a finished upload's record stays in memory; its status is then read from
@@ -91,6 +95,17 @@ pub enum Refusal {
         inspect::MAX_EXPANSION
     )]
     ExpandsTooMuch { budget: u64 },
+    #[error(
+        "guild {guild} has used its {budget} decompressed bytes of uploads this hour \
+         (WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR); retry in {} s",
+        wait.as_secs().max(1)
+    )]
+    GuildHourlyBudget { guild: i64, budget: u64, wait: Duration },
+    #[error(
+        "the upload expands to {bytes} bytes, more than guild uploads may expand to in an hour \
+         ({budget} bytes, WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR): split it"
+    )]
+    LargerThanHourlyBudget { bytes: u64, budget: u64 },
     #[error("this log is being published by upload {0}; follow it at /api/v1/uploads/{0}")]
     InProgress(String),
     #[error("{0}")]
@@ -105,6 +120,8 @@ impl Refusal {
             Refusal::NotACombatLog { .. } => "not_a_combat_log",
             Refusal::Unreadable(_) => "unreadable_upload",
             Refusal::ExpandsTooMuch { .. } => "upload_too_large_decompressed",
+            Refusal::GuildHourlyBudget { .. } => "guild_hourly_budget",
+            Refusal::LargerThanHourlyBudget { .. } => "upload_larger_than_hourly_budget",
             Refusal::InProgress(_) => "upload_in_progress",
             Refusal::Internal(_) => "internal",
         }
@@ -115,6 +132,7 @@ impl Refusal {
 pub struct Uploads {
     pub(crate) config: UploadConfig,
     pub(crate) limiter: EventLimiter,
+    decompressed: DecompressedBudget,
     slots: Arc<UploadSlots>,
     pub(crate) registry: Mutex<LogRegistry>,
     /// Uploads received by this process, while they are published and for
@@ -145,6 +163,7 @@ impl Uploads {
                 config.max_concurrent_uploads_per_guild,
                 config.max_spool_bytes,
             ),
+            decompressed: DecompressedBudget::new(config.guild_decompressed_per_hour),
             config,
             limiter: EventLimiter::new(),
             registry: Mutex::new(registry),
@@ -246,6 +265,22 @@ impl Uploads {
                 file_name,
                 log_id: identity.log_id,
             });
+        }
+        // New content counts against the guild's hourly decompressed budget.
+        let new_bytes: u64 = admissions
+            .iter()
+            .filter(|(_, _, a)| !matches!(a, Admission::Duplicate(_)))
+            .map(|(_, identity, _)| identity.bytes)
+            .sum();
+        let budget = self.decompressed.per_hour();
+        match self.decompressed.take(guild, new_bytes) {
+            Ok(()) => {}
+            Err(OverBudget::Wait(wait)) => {
+                return Err(refused(Refusal::GuildHourlyBudget { guild: guild.0, budget, wait }));
+            }
+            Err(OverBudget::Larger) => {
+                return Err(refused(Refusal::LargerThanHourlyBudget { bytes: new_bytes, budget }));
+            }
         }
         // Old-format timestamps have no year: the caller's, else the most recent date not
         // after the upload. Lines dated more than a day after the upload are implausible.
@@ -420,6 +455,7 @@ mod tests {
             max_in_flight: 16,
             max_spool_bytes: 1 << 30,
             body_idle_timeout: Duration::from_secs(5),
+            guild_decompressed_per_hour: 1 << 30,
         };
         Arc::new(Uploads::new(LogRegistry::default(), producer, config, ProducerMetrics::new()))
     }
@@ -481,6 +517,23 @@ mod tests {
         assert_eq!(uploads.records_held(), 0, "the record left memory");
         let other = Principal { guild_id: GuildId(8), ..principal() };
         assert!(uploads.status(&other, "u-1").is_none(), "another guild's upload stays unknown");
+    }
+
+    #[tokio::test]
+    async fn an_upload_expanding_past_its_guilds_hourly_budget_is_refused_naming_the_setting() {
+        let config = UploadConfig { guild_decompressed_per_hour: 1 << 20, ..uploads().config.clone() };
+        let uploads = Arc::new(Uploads::new(
+            LogRegistry::default(),
+            uploads().producer.clone(),
+            config,
+            ProducerMetrics::new(),
+        ));
+        let text = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n".repeat(40_000);
+        let refused =
+            uploads.receive(&principal(), slot(), spool(text.as_bytes()), "big.txt".into(), None).await;
+        let refusal = refused.unwrap_err();
+        assert!(matches!(refusal, Refusal::LargerThanHourlyBudget { budget: 1_048_576, .. }), "{refusal:?}");
+        assert!(refusal.to_string().contains("WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR"), "{refusal}");
     }
 
     #[tokio::test]
