@@ -314,3 +314,104 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
     wait_for(&store, &of_log("combat_events"), expected.events, limit).await;
     wait_for(&store, &of_log("encounters"), expected.fights.len() as u64, limit).await;
 }
+
+/// The peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// The status code of an HTTP answer's first line, read within `limit` (0: none).
+fn status_of(stream: &mut TcpStream, limit: Duration) -> (u16, String) {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut head = vec![0u8; 2048];
+    let n = stream.read(&mut head).unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]).into_owned();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
+async fn slow_export_downloads_of_one_key_cannot_take_the_query_slots_of_other_guilds() {
+    let database = unique("edges");
+    let store_args =
+        ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store_args));
+    let (hostile_guild, hostile) = guild_with_key(&store_args, "Hoarder", "query");
+    let (_, victim) = guild_with_key(&store_args, "Victim", "query");
+    // 200,000 fights for the hostile guild: an export of tens of megabytes, far more than
+    // socket buffers hold, so a download that reads nothing stalls its stream.
+    let store = store(&clickhouse(), &database);
+    store
+        .client()
+        .query(&format!(
+            "INSERT INTO encounters (guild_id, log_id, start_line, fight_id, kind, name, complete, start, \
+             start_ms, end_ms, duration_ms, end_line, version) \
+             SELECT {hostile_guild}, 1, number, number, 'encounter', 'Boss', 1, toDateTime(1700000000 + number), \
+             (1700000000 + number) * 1000, (1700000000 + number) * 1000 + 1000, 1000, number, 1 \
+             FROM system.numbers LIMIT 200000"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let port = free_port();
+    let api = start(
+        "query-api",
+        port,
+        &store_args,
+        &[
+            ("WOWLOGS_MAX_QUERIES_PER_KEY", "4"),
+            ("WOWLOGS_MAX_CLICKHOUSE_QUERIES", "8"),
+            ("WOWLOGS_EXPORT_STALL_MS", "2000"),
+            ("WOWLOGS_QUERY_CACHE_MS", "0"),
+            ("WOWLOGS_KEY_REQUESTS_PER_MINUTE", "1000000"),
+        ],
+    );
+
+    // 150 export downloads by one key, none of them read.
+    let request = format!(
+        "GET /api/v1/encounters/export?format=ndjson HTTP/1.1\r\nHost: x\r\nAuthorization: {hostile}\r\n\r\n"
+    );
+    let mut downloads: Vec<TcpStream> = (0..150)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    // Meanwhile another guild's queries are answered, promptly.
+    let mut latencies = Vec::new();
+    for _ in 0..50 {
+        let sent = Instant::now();
+        let (status, body) =
+            http_get_with(port, "/api/v1/encounters/stats", &[("Authorization", victim.as_str())]);
+        assert_eq!(status, 200, "{body}");
+        latencies.push(sent.elapsed());
+    }
+    let p99 = quantile(&mut latencies, 0.99);
+    println!("victim beside 150 stalled exports: p50 {:?}, p99 {p99:?}", quantile(&mut latencies, 0.5));
+    assert!(p99 < Duration::from_millis(500), "the victim's p99: {p99:?}");
+
+    // The key ran 4 exports; the others were told 429, naming the limit. The 4 stalled
+    // ones were stopped after 2 s, and the key may query again.
+    std::thread::sleep(Duration::from_secs(4));
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for stream in &mut downloads {
+        let (status, text) = status_of(stream, Duration::from_secs(5));
+        if status == 429 {
+            assert!(text.contains("WOWLOGS_MAX_QUERIES_PER_KEY"), "{text}");
+        }
+        *statuses.entry(status).or_default() += 1;
+    }
+    assert_eq!(statuses.get(&200), Some(&4), "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&146), "{statuses:?}");
+    drop(downloads);
+    let (status, body) =
+        http_get_with(port, "/api/v1/encounters/stats", &[("Authorization", hostile.as_str())]);
+    assert_eq!(status, 200, "the stalled exports gave their slots back: {body}");
+    let rss = peak_rss(api.0.id());
+    println!("query API peak RSS: {} MiB", rss >> 20);
+    assert!(rss < 512 << 20, "{} MiB", rss >> 20);
+}
