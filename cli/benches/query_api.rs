@@ -8,7 +8,8 @@
 //! 2. Starts `wowlogs query-api` (this build's binary) and drives it with `wrk` (Debian's
 //!    package) at 200 connections (`WOWLOGS_BENCH_CONNECTIONS`) for 20 s per scenario
 //!    (`WOWLOGS_BENCH_SECONDS`), every request with a random guild's key: the encounter
-//!    list, an encounter's detail (a random fight of that guild) and the stats. Twice:
+//!    list, an encounter's detail (a random fight of that guild), the stats, and the list
+//!    with random filters (`varied`: the cache cannot answer it). Twice:
 //!    with the default per-guild answer caches (lists and totals 1 s, a finished fight
 //!    5 min), and with no cache (every request ClickHouse queries).
 //!
@@ -131,6 +132,11 @@ request = function()
     path = "/api/v1/encounters?per_page=50"
   elseif kind == "stats" then
     path = "/api/v1/encounters/stats"
+  elseif kind == "varied" then
+    -- Filters no two requests share, so the cache cannot answer: a page size, a page
+    -- and a start time (Unix ms) drawn at random.
+    path = string.format("/api/v1/encounters?per_page=%d&page=%d&from=%d",
+      math.random(10, 100), math.random(1, 3), math.random(1500000000000, 1800000000000))
   else
     path = "/api/v1/encounters/" .. g.fights[math.random(#g.fights)]
   end
@@ -187,7 +193,7 @@ fn scenarios(
     let dir = target_dir().join("benchmarks");
     std::fs::create_dir_all(&dir).unwrap();
     let mut results = Vec::new();
-    for kind in ["list", "detail", "stats"] {
+    for kind in ["list", "detail", "stats", "varied"] {
         let script_path = dir.join(format!("query_api_{kind}.lua"));
         std::fs::write(&script_path, script(kind, keys, fights)).unwrap();
         // Warm up (connections, caches), then measure.

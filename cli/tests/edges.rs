@@ -71,6 +71,18 @@ fn fresh_copy_of(name: &str) -> std::path::PathBuf {
     copy
 }
 
+/// Waits until an upload has been published, and returns its events.
+fn published_events(port: u16, bearer: &str, answer: &serde_json::Value) -> u64 {
+    let id = answer["upload_id"].as_str().expect("an upload id");
+    let mut record = serde_json::Value::Null;
+    until("the upload is published", Duration::from_secs(60), || {
+        let (_, body) = http_get_with(port, &format!("/api/v1/uploads/{id}"), &[("Authorization", bearer)]);
+        record = serde_json::from_str(&body).unwrap_or_default();
+        record["status"] == "completed"
+    });
+    record["logs"][0]["events"].as_u64().expect("events")
+}
+
 /// The message of an error answer.
 fn message(answer: &serde_json::Value) -> &str {
     answer["error"]["message"].as_str().unwrap_or_default()
@@ -114,6 +126,7 @@ fn slow_clients_stalled_bodies_and_a_full_spool_are_refused_while_a_victim_uploa
     let (status, answer) = upload(port, &victim, &log);
     assert_eq!(status, 202, "the victim's upload beside 200 slow clients: {answer}");
     println!("victim upload beside 200 slow clients: {:?}", started.elapsed());
+    assert_eq!(published_events(port, &victim, &answer), analyze(&log).events, "nothing of it is lost");
     std::thread::sleep(Duration::from_millis(1500));
     for stream in &mut slow {
         stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
@@ -156,6 +169,7 @@ fn slow_clients_stalled_bodies_and_a_full_spool_are_refused_while_a_victim_uploa
     let second = fresh_copy_of("retail_sl_9.2_raid_wipe_snippet.txt");
     let (status, answer) = upload(port, &victim, &second);
     assert_eq!(status, 202, "the victim's upload beside a spool flood: {answer}");
+    assert_eq!(published_events(port, &victim, &answer), analyze(&second).events);
     let (status, answer) = hostile_upload.join().unwrap();
     assert_eq!(status, 507, "{answer}");
     assert!(message(&answer).contains("WOWLOGS_SPOOL_MAX_BYTES"), "{answer}");
@@ -229,9 +243,12 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
             ("WOWLOGS_QUERY_TIMEOUT_MS", "2000"),
             // Fast 503s come back quicker than fights: the load outruns the default rate.
             ("WOWLOGS_KEY_REQUESTS_PER_MINUTE", "1000000"),
+            ("WOWLOGS_KEY_REFRESH_MS", "500"),
+            ("WOWLOGS_KEY_MAX_STALENESS_MS", "10000"),
         ],
     );
-    let _uploads = start("serve", upload_port, &store_args, &[]);
+    let keys = [("WOWLOGS_KEY_REFRESH_MS", "500"), ("WOWLOGS_KEY_MAX_STALENESS_MS", "10000")];
+    let _uploads = start("serve", upload_port, &store_args, &keys);
     let _consumers =
         ConsumerProcess::start_all(&unique("fault"), "fault-1", &clickhouse.url(), &database, metrics_port);
 
@@ -263,6 +280,17 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
     let (status, answer) = upload(upload_port, &bearer, &log);
     assert_eq!(status, 202, "uploads do not need ClickHouse: {answer}");
     std::thread::sleep(Duration::from_secs(20).saturating_sub(stopped.elapsed()));
+    // Keys unread for over 10 s are no longer trusted: both services fail closed, and
+    // /health says so.
+    let (status, body) = http_get_with(api_port, "/api/v1/encounters", &[("Authorization", bearer.as_str())]);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("WOWLOGS_KEY_MAX_STALENESS_MS"), "{body}");
+    let (status, body) =
+        http_post(upload_port, "/api/v1/logs/upload", &[("Authorization", bearer.as_str())], b"x");
+    assert!(status == 503 && body.contains("WOWLOGS_KEY_MAX_STALENESS_MS"), "{status} {body}");
+    let health: serde_json::Value = serde_json::from_str(&support::http_get(api_port, "/health").1).unwrap();
+    assert_eq!(health["components"]["api_keys"]["status"], "refusing", "{health}");
+    assert_eq!(health["components"]["api_keys"]["fails_closed_in_ms"], 0, "{health}");
     clickhouse.start();
     let restarted = Instant::now();
     until("the API answers 200 again by itself", Duration::from_secs(30), || {
@@ -292,6 +320,10 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
     assert!(down.len() > 200, "load went on while ClickHouse was down: {} answers", down.len());
     let statuses: std::collections::BTreeSet<u16> = down.iter().map(|(_, status, _)| *status).collect();
     assert_eq!(statuses, [503].into(), "only 503 while ClickHouse is down");
+    until("the upload service trusts its keys again", Duration::from_secs(10), || {
+        // An empty upload: refused for itself (422), no longer for stale keys (503).
+        http_post(upload_port, "/api/v1/logs/upload", &[("Authorization", bearer.as_str())], b"").0 == 422
+    });
     let mut latencies: Vec<Duration> = down.iter().map(|(.., latency)| *latency).collect();
     let p99 = quantile(&mut latencies, 0.99);
     println!(
@@ -414,4 +446,21 @@ async fn slow_export_downloads_of_one_key_cannot_take_the_query_slots_of_other_g
     let rss = peak_rss(api.0.id());
     println!("query API peak RSS: {} MiB", rss >> 20);
     assert!(rss < 512 << 20, "{} MiB", rss >> 20);
+}
+
+#[test]
+fn settings_that_cannot_work_are_refused_at_start_with_the_variable_named() {
+    let refused = |command: &str, env: (&str, &str)| {
+        let output = wowlogs().arg(command).env(env.0, env.1).output().unwrap();
+        assert!(!output.status.success(), "{command} with {}={} started", env.0, env.1);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(stderr.contains(env.0), "{command}: {stderr}");
+    };
+    refused("query-api", ("WOWLOGS_KEY_REFRESH_MS", "0"));
+    refused("serve", ("WOWLOGS_KEY_REFRESH_MS", "0"));
+    refused("query-api", ("WOWLOGS_KEY_MAX_STALENESS_MS", "1000"));
+    refused("query-api", ("WOWLOGS_QUERY_TIMEOUT_MS", "0"));
+    refused("query-api", ("WOWLOGS_HEADER_TIMEOUT_MS", "0"));
+    refused("serve", ("WOWLOGS_MAX_CONCURRENT_UPLOADS", "0"));
+    refused("serve", ("WOWLOGS_SPOOL_MAX_BYTES", "0"));
 }

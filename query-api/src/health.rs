@@ -66,10 +66,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let keys_fresh = age.is_some_and(|age| age < STALE_KEYS);
     let keys_trusted = trusted_for.is_none_or(|left| !left.is_zero());
     let keys = json!({
-        "status": match (keys_fresh, keys_trusted) {
-            (true, _) => "up",
-            (false, true) => "stale",
-            (false, false) => "refusing",
+        "status": match (keys_trusted, keys_fresh) {
+            (false, _) => "refusing",
+            (true, true) => "up",
+            (true, false) => "stale",
         },
         "age_ms": age.map(|a| a.as_millis() as u64),
         "fails_closed_in_ms": trusted_for.map(|t| t.as_millis() as u64),

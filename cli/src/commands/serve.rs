@@ -84,10 +84,16 @@ pub struct ServeArgs {
 pub fn run(args: &ServeArgs) -> Result<()> {
     let limits = args.edge.limits()?;
     args.keys.periods()?;
-    anyhow::ensure!(
-        args.body_idle_timeout_ms > 0,
-        "WOWLOGS_BODY_IDLE_TIMEOUT_MS (--body-idle-timeout-ms) must be above 0"
-    );
+    for (value, name) in [
+        (args.body_idle_timeout_ms, "WOWLOGS_BODY_IDLE_TIMEOUT_MS"),
+        (args.max_concurrent_uploads as u64, "WOWLOGS_MAX_CONCURRENT_UPLOADS"),
+        (args.max_concurrent_uploads_per_guild as u64, "WOWLOGS_MAX_CONCURRENT_UPLOADS_PER_GUILD"),
+        (args.spool_max.as_u64(), "WOWLOGS_SPOOL_MAX_BYTES"),
+        (args.max_upload.as_u64(), "WOWLOGS_MAX_UPLOAD_BYTES"),
+        (args.guild_decompressed_per_hour.as_u64(), "WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR"),
+    ] {
+        anyhow::ensure!(value > 0, "{name} must be above 0: with 0 no upload could ever be taken");
+    }
     let settings = args.kafka.settings("wowlogs-producer");
     crate::commands::topics::ensure_defaults(&settings)?;
     let runtime = tokio::runtime::Runtime::new()?;
