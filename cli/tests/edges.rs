@@ -24,6 +24,16 @@ fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// A new database on `clickhouse`, migrated: its name and the `--clickhouse-url …
+/// --database …` arguments naming it.
+fn migrated(prefix: &str, clickhouse: &str) -> (String, [String; 4]) {
+    let database = unique(prefix);
+    let store_args =
+        ["--clickhouse-url".to_string(), clickhouse.to_string(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store_args));
+    (database, store_args)
+}
+
 /// A guild and a key of it with `permissions`: (guild id, `Bearer <key>`).
 fn guild_with_key(store_args: &[String], name: &str, permissions: &str) -> (i64, String) {
     let created = run(wowlogs().args(["guild", "create", "--name", name]).args(store_args));
@@ -91,10 +101,7 @@ fn message(answer: &serde_json::Value) -> &str {
 #[test]
 #[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
 fn slow_clients_stalled_bodies_and_a_full_spool_are_refused_while_a_victim_uploads() {
-    let database = unique("edges");
-    let store_args =
-        ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
-    run(wowlogs().arg("migrate").args(&store_args));
+    let (_, store_args) = migrated("edges", &clickhouse());
     let (_, victim) = guild_with_key(&store_args, "Victim", "upload,query");
     let (_, hostile) = guild_with_key(&store_args, "Hostile", "upload");
     let port = free_port();
@@ -228,10 +235,7 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
         tcp_port: free_port(),
     };
     clickhouse.start();
-    let database = unique("fault");
-    let store_args =
-        ["--clickhouse-url".to_string(), clickhouse.url(), "--database".to_string(), database.clone()];
-    run(wowlogs().arg("migrate").args(&store_args));
+    let (database, store_args) = migrated("fault", &clickhouse.url());
     let (guild, bearer) = guild_with_key(&store_args, "Steadfast", "upload,query");
     let (api_port, upload_port, metrics_port) = (free_port(), free_port(), free_port());
     let _api = start(
@@ -367,10 +371,7 @@ fn status_of(stream: &mut TcpStream, limit: Duration) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
 async fn slow_export_downloads_of_one_key_cannot_take_the_query_slots_of_other_guilds() {
-    let database = unique("edges");
-    let store_args =
-        ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
-    run(wowlogs().arg("migrate").args(&store_args));
+    let (database, store_args) = migrated("edges", &clickhouse());
     let (hostile_guild, hostile) = guild_with_key(&store_args, "Hoarder", "query");
     let (_, victim) = guild_with_key(&store_args, "Victim", "query");
     // 200,000 fights for the hostile guild: an export of tens of megabytes, far more than
