@@ -176,6 +176,11 @@ async fn an_upload_is_accepted_published_and_reported_only_to_its_guild() {
         (Some("WoWCombatLog.txt"), Some("processing"))
     );
     let upload_id = accepted["upload_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        accepted["message"],
+        format!("File uploaded successfully for Loothing. Upload ID: {upload_id}"),
+        "the specification's message"
+    );
 
     let done = wait_until_done(&app, UPLOADER, &upload_id).await;
     assert_eq!(done["status"], "completed", "{done}");

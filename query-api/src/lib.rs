@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/docs", get(move || async move { Html((*page).clone()) }))
         .route("/health", get(health::health))
+        .route("/health/detailed", get(health::health))
         .route("/health/live", get(live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics));

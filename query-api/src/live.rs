@@ -49,7 +49,7 @@ impl LiveMessage {
                 "dead_letters": status.dead_letters,
                 "bytes_read": status.bytes_read,
                 "bytes_total": status.bytes_total,
-                "percent": percent,
+                "progress": percent,
                 "reason": status.reason,
                 "at": rfc3339(status.timestamp_ms),
             }),

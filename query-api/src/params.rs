@@ -78,8 +78,9 @@ pub struct Page {
     /// Page number, from 1.
     #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u32>,
-    /// Items per page (default 50, at most 500).
+    /// Items per page (default 50, at most 500); `limit` is another name for it.
     #[param(minimum = 1, maximum = 500)]
+    #[serde(alias = "limit")]
     pub per_page: Option<u32>,
 }
 

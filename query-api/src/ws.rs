@@ -78,13 +78,21 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
         tokio::select! {
             received = feed.recv() => match received {
                 Ok(message) if message.guild_id == principal.guild_id => {
-                    if socket.send(Message::Text(message.body.to_string().into())).await.is_err() {
+                    // The topics carry guild ids; every message names the guild too.
+                    let mut body = message.body.clone();
+                    body["guild_name"] = json!(principal.guild_name);
+                    if socket.send(Message::Text(body.to_string().into())).await.is_err() {
                         return;
                     }
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
-                    let lagged = json!({"type": "lagged", "missed": missed});
+                    let lagged = json!({
+                        "type": "lagged",
+                        "guild_id": principal.guild_id.0,
+                        "guild_name": principal.guild_name,
+                        "missed": missed,
+                    });
                     if socket.send(Message::Text(lagged.to_string().into())).await.is_err() {
                         return;
                     }

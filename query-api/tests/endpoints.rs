@@ -7,8 +7,20 @@ use axum::http::{Request, StatusCode};
 use serde_json::Value;
 use support::{app, app_with, config, get, send, tenant, world};
 
+/// The items of a list answer: `data` holds them under their name, beside `total`.
+fn items(answer: &Value) -> &Vec<Value> {
+    let data = answer["data"].as_object().unwrap_or_else(|| panic!("a list answer: {answer}"));
+    data.iter().find(|(name, _)| *name != "total").and_then(|(_, items)| items.as_array()).unwrap()
+}
+
+/// The total of a list answer (also its `pagination.total`).
+fn total(answer: &Value) -> Option<u64> {
+    assert_eq!(answer["data"]["total"], answer["pagination"]["total"], "{answer}");
+    answer["data"]["total"].as_u64()
+}
+
 fn ids(answer: &Value) -> Vec<String> {
-    answer["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+    items(answer).iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
@@ -21,10 +33,9 @@ async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() 
         (all.json["guild_id"].as_i64(), all.json["guild_name"].as_str()),
         (Some(a.guild_id), Some("Loothing"))
     );
-    assert_eq!(all.json["total"].as_u64(), Some(a.fight_ids.len() as u64));
+    assert_eq!(total(&all.json), Some(a.fight_ids.len() as u64));
     let mut listed = ids(&all.json);
-    let starts: Vec<i64> =
-        all.json["items"].as_array().unwrap().iter().map(|e| e["start_ms"].as_i64().unwrap()).collect();
+    let starts: Vec<i64> = items(&all.json).iter().map(|e| e["start_ms"].as_i64().unwrap()).collect();
     assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first: {starts:?}");
     listed.sort();
     let mut expected: Vec<String> = a.fight_ids.iter().map(|id| id.to_string()).collect();
@@ -33,17 +44,21 @@ async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() 
 
     let boss =
         get(&app, "/api/v1/encounters?boss=Mekgineer%20Thermaplugg&kind=encounter", Some(&a.key)).await;
-    assert_eq!(boss.json["total"].as_u64(), Some(1), "{}", boss.text);
-    assert_eq!(boss.json["items"][0]["name"], "Mekgineer Thermaplugg");
+    assert_eq!(total(&boss.json), Some(1), "{}", boss.text);
+    assert_eq!(items(&boss.json)[0]["name"], "Mekgineer Thermaplugg");
     let by_log = get(&app, &format!("/api/v1/encounters?log_id={}", a.log_ids[1]), Some(&a.key)).await;
     let log = a.log_ids[1].to_string();
-    assert!(
-        by_log.json["items"].as_array().unwrap().iter().all(|e| e["log_id"].as_str() == Some(log.as_str()))
-    );
+    assert!(items(&by_log.json).iter().all(|e| e["log_id"].as_str() == Some(log.as_str())));
     let none = get(&app, "/api/v1/encounters?from=2030-01-01", Some(&a.key)).await;
-    assert_eq!(none.json["total"].as_u64(), Some(0));
+    assert_eq!(total(&none.json), Some(0));
     let paged = get(&app, "/api/v1/encounters?per_page=1&page=2", Some(&a.key)).await;
     assert_eq!(ids(&paged.json), vec![ids(&all.json)[1].clone()]);
+    // The specification's `limit` is `per_page`; the envelope says where the page is.
+    let limited = get(&app, "/api/v1/encounters?limit=1&page=2", Some(&a.key)).await;
+    assert_eq!(ids(&limited.json), ids(&paged.json), "{}", limited.text);
+    let pagination = &limited.json["pagination"];
+    assert_eq!((pagination["page"].as_u64(), pagination["limit"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(pagination["pages"].as_u64(), Some(a.fight_ids.len() as u64));
 }
 
 #[tokio::test]
@@ -56,14 +71,14 @@ async fn a_solo_shuffle_is_listed_once_with_its_rounds_in_its_detail() {
     let app = app().await;
     let list = get(&app, "/api/v1/encounters?kind=arena", Some(&c.key)).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    assert_eq!(list.json["total"].as_u64(), Some(1), "the match, not its rounds: {}", list.text);
-    let shuffle = &list.json["items"][0];
+    assert_eq!(total(&list.json), Some(1), "the match, not its rounds: {}", list.text);
+    let shuffle = &items(&list.json)[0];
     assert_eq!((shuffle["rounds_won"].as_i64(), shuffle["outcome"].as_str()), (Some(0), Some("loss")));
     let none = get(&app, "/api/v1/encounters?kind=battleground", Some(&c.key)).await;
-    assert_eq!((none.status, none.json["total"].as_u64()), (StatusCode::OK, Some(0)));
+    assert_eq!((none.status, total(&none.json)), (StatusCode::OK, Some(0)));
     let id = shuffle["id"].as_str().unwrap();
     let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&c.key)).await;
-    let rounds: Vec<(i64, &str)> = detail.json["rounds"]
+    let rounds: Vec<(i64, &str)> = detail.json["data"]["rounds"]
         .as_array()
         .unwrap()
         .iter()
@@ -78,8 +93,8 @@ async fn search_finds_bosses_by_any_part_of_the_name_in_any_case() {
     let (app, a) = (app().await, &world().a);
     let found = get(&app, "/api/v1/encounters/search?boss_name=thermap", Some(&a.key)).await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
-    assert_eq!(found.json["total"].as_u64(), Some(1));
-    assert_eq!(found.json["items"][0]["name"], "Mekgineer Thermaplugg");
+    assert_eq!(total(&found.json), Some(1));
+    assert_eq!(items(&found.json)[0]["name"], "Mekgineer Thermaplugg");
     let missing = get(&app, "/api/v1/encounters/search", Some(&a.key)).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert!(missing.json["error"]["message"].as_str().unwrap().contains("boss_name"), "{}", missing.text);
@@ -91,11 +106,12 @@ async fn stats_sum_up_the_guilds_fights_and_characters() {
     let (app, a) = (app().await, &world().a);
     let stats = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.text);
-    let s = &stats.json;
-    assert_eq!(s["encounters"].as_u64(), Some(a.fight_ids.len() as u64));
+    assert_eq!(stats.json["guild_name"], "Loothing");
+    let s = &stats.json["statistics"];
+    assert_eq!(s["total_encounters"].as_u64(), Some(a.fight_ids.len() as u64));
     assert_eq!(s["kills"].as_u64().unwrap() + s["wipes"].as_u64().unwrap(), a.fight_ids.len() as u64);
     assert_eq!(s["logs"].as_u64(), Some(2));
-    assert_eq!(s["characters"].as_u64(), Some(a.players.len() as u64));
+    assert_eq!(s["total_characters"].as_u64(), Some(a.players.len() as u64));
     assert!(s["active_characters"].as_u64().unwrap() > 0);
     assert!(s["last_activity"].as_str().unwrap().starts_with("202"));
 }
@@ -105,15 +121,15 @@ async fn stats_sum_up_the_guilds_fights_and_characters() {
 async fn an_encounter_has_every_players_numbers_and_the_death_recap() {
     let (app, a) = (app().await, &world().a);
     let boss = get(&app, "/api/v1/encounters?boss=Mekgineer%20Thermaplugg", Some(&a.key)).await;
-    let id = boss.json["items"][0]["id"].as_str().unwrap().to_string();
+    let id = items(&boss.json)[0]["id"].as_str().unwrap().to_string();
     let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&a.key)).await;
     assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
-    assert_eq!(detail.json["encounter"]["id"], id.as_str());
-    let players = detail.json["players"].as_array().unwrap();
+    assert_eq!(detail.json["data"]["encounter"]["id"], id.as_str());
+    let players = detail.json["data"]["players"].as_array().unwrap();
     assert!(players.len() >= 10, "a raid: {}", players.len());
     let damage: Vec<i64> = players.iter().map(|p| p["damage_done"].as_i64().unwrap()).collect();
     assert!(damage.windows(2).all(|w| w[0] >= w[1]), "by damage");
-    let deaths = detail.json["deaths"].as_array().unwrap();
+    let deaths = detail.json["data"]["deaths"].as_array().unwrap();
     let player_deaths: i64 = players.iter().map(|p| p["deaths"].as_i64().unwrap()).sum();
     assert_eq!(deaths.len() as i64, player_deaths);
     assert_eq!(get(&app, "/api/v1/encounters/12345", Some(&a.key)).await.status, StatusCode::NOT_FOUND);
@@ -133,7 +149,7 @@ async fn one_encounter_exports_as_json_or_csv() {
     assert!(json.headers["content-disposition"].to_str().unwrap().contains(&format!("encounter-{id}.json")));
     let csv = get(&app, &format!("/api/v1/encounters/{id}/export?format=csv"), Some(&a.key)).await;
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
-    assert_eq!(csv.text.lines().count(), 1 + json.json["players"].as_array().unwrap().len());
+    assert_eq!(csv.text.lines().count(), 1 + json.json["data"]["players"].as_array().unwrap().len());
     assert!(csv.text.starts_with("guild_id,encounter_id,boss,player"));
 }
 
@@ -167,10 +183,8 @@ async fn characters_list_and_history_with_item_level_trend() {
     let (app, a) = (app().await, &world().a);
     let list = get(&app, "/api/v1/characters?per_page=500", Some(&a.key)).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text);
-    assert_eq!(list.json["total"].as_u64(), Some(a.players.len() as u64));
-    let with_ilvl = list.json["items"]
-        .as_array()
-        .unwrap()
+    assert_eq!(total(&list.json), Some(a.players.len() as u64));
+    let with_ilvl = items(&list.json)
         .iter()
         .find(|c| c["item_level"].is_number())
         .expect("the raid log has COMBATANT_INFO item levels")
@@ -179,14 +193,14 @@ async fn characters_list_and_history_with_item_level_trend() {
     let encoded = name.replace(' ', "%20");
     let history = get(&app, &format!("/api/v1/characters/{encoded}"), Some(&a.key)).await;
     assert_eq!(history.status, StatusCode::OK, "{}", history.text);
-    assert_eq!(history.json["character"]["name"], name);
-    let fights = history.json["fights"].as_array().unwrap();
+    assert_eq!(history.json["data"]["character"]["name"], name);
+    let fights = history.json["data"]["fights"].as_array().unwrap();
     assert!(!fights.is_empty());
     assert!(fights.iter().all(|f| a.fight_ids.contains(&f["encounter"].as_str().unwrap().parse().unwrap())));
-    let trend = history.json["item_level_trend"].as_array().unwrap();
+    let trend = history.json["data"]["item_level_trend"].as_array().unwrap();
     assert!(!trend.is_empty() && trend[0]["mean"].as_f64().unwrap() > 0.0, "{trend:?}");
     let filtered = get(&app, &format!("/api/v1/characters?name={}", &encoded[..3]), Some(&a.key)).await;
-    assert!(filtered.json["items"].as_array().unwrap().iter().any(|c| c["name"] == name));
+    assert!(items(&filtered.json).iter().any(|c| c["name"] == name));
     assert_eq!(
         get(&app, "/api/v1/characters/Nobody-Nowhere", Some(&a.key)).await.status,
         StatusCode::NOT_FOUND
@@ -199,7 +213,7 @@ async fn progress_counts_pulls_kills_and_time_per_boss() {
     let (app, a) = (app().await, &world().a);
     let progress = get(&app, "/api/v1/progress", Some(&a.key)).await;
     assert_eq!(progress.status, StatusCode::OK, "{}", progress.text);
-    let bosses = progress.json["bosses"].as_array().unwrap();
+    let bosses = progress.json["data"]["bosses"].as_array().unwrap();
     let thermaplugg = bosses.iter().find(|b| b["boss"] == "Mekgineer Thermaplugg").expect("the raid boss");
     assert_eq!(thermaplugg["pulls"].as_u64(), Some(1));
     assert_eq!(
@@ -216,14 +230,14 @@ async fn logs_and_uploads_show_what_was_uploaded() {
     let (app, a) = (app().await, &world().a);
     let logs = get(&app, "/api/v1/logs", Some(&a.key)).await;
     assert_eq!(logs.status, StatusCode::OK, "{}", logs.text);
-    assert_eq!(logs.json["total"].as_u64(), Some(2));
-    assert!(logs.json["items"].as_array().unwrap().iter().all(|l| l["state"] == "completed"));
+    assert_eq!(total(&logs.json), Some(2));
+    assert!(items(&logs.json).iter().all(|l| l["state"] == "completed"));
     let misspelt = get(&app, "/api/v1/logs?pages=2", Some(&a.key)).await;
     assert_eq!(misspelt.status, StatusCode::BAD_REQUEST, "an unknown parameter is refused, not ignored");
     let upload = get(&app, &format!("/api/v1/uploads/{}", a.upload_ids[0]), Some(&a.key)).await;
     assert_eq!(upload.status, StatusCode::OK, "{}", upload.text);
-    assert_eq!(upload.json["status"], "completed");
-    assert_eq!(upload.json["logs"][0]["log_id"], a.log_ids[0].to_string());
+    assert_eq!(upload.json["data"]["status"], "completed");
+    assert_eq!(upload.json["data"]["logs"][0]["log_id"], a.log_ids[0].to_string());
     let unknown = get(&app, "/api/v1/uploads/00000000-0000-4000-8000-000000000000", Some(&a.key)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
@@ -234,7 +248,7 @@ async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     let (app, a) = (app().await, &world().a);
     let guilds = get(&app, "/api/v1/admin/guilds", Some(&a.key)).await;
     assert_eq!(guilds.status, StatusCode::OK, "{}", guilds.text);
-    let listed = guilds.json["guilds"].as_array().unwrap();
+    let listed = guilds.json["data"]["guilds"].as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0]["id"].as_i64(), listed[0]["server"].as_str()),
@@ -243,15 +257,14 @@ async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     assert_eq!(listed[0]["keys"].as_array().unwrap().len(), 2);
     assert!(!guilds.text.contains(&a.key) && !guilds.text.contains("key_hash"), "never a key or its hash");
     let one = get(&app, &format!("/api/v1/admin/guilds/{}", a.guild_id), Some(&a.key)).await;
-    assert_eq!(one.json["name"], "Loothing");
+    assert_eq!(one.json["data"]["name"], "Loothing");
     let activity =
         get(&app, &format!("/api/v1/admin/guilds/{}/activity?days=7", a.guild_id), Some(&a.key)).await;
     assert_eq!(activity.status, StatusCode::OK, "{}", activity.text);
-    let days = activity.json["activity"].as_array().unwrap();
+    let days = activity.json["data"]["activity"].as_array().unwrap();
     assert_eq!(days.iter().map(|d| d["logs"].as_u64().unwrap()).sum::<u64>(), 2, "both logs uploaded today");
     let audit = get(&app, "/api/v1/admin/audit", Some(&a.key)).await;
-    let actions: Vec<&str> =
-        audit.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = items(&audit.json).iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"guild.create") && actions.contains(&"api_key.create"), "{actions:?}");
     let too_far =
         get(&app, &format!("/api/v1/admin/guilds/{}/activity?days=1000", a.guild_id), Some(&a.key)).await;
@@ -365,6 +378,12 @@ async fn health_reports_each_component_and_metrics_count_requests() {
     assert!(health.json["components"]["clickhouse"]["latency_ms"].as_f64().is_some());
     assert!(health.json["components"]["kafka"]["status"].is_string());
     assert_eq!(get(&app, "/health/live", None).await.status, StatusCode::OK);
+    let detailed = get(&app, "/health/detailed", None).await;
+    assert_eq!(
+        detailed.json["components"]["clickhouse"]["status"], "up",
+        "the specification's path: {}",
+        detailed.text
+    );
     assert_eq!(get(&app, "/health/ready", None).await.status, StatusCode::OK);
     get(&app, "/api/v1/progress", Some(&world().a.key)).await;
     let metrics = get(&app, "/metrics", None).await;

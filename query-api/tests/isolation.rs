@@ -254,7 +254,11 @@ async fn injection_attempts_in_every_parameter_are_refused_or_inert() {
     }
     assert_eq!(tables().await, before, "no table dropped or created");
     let fights = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
-    assert_eq!(fights.json["encounters"].as_u64(), Some(a.fight_ids.len() as u64), "data intact");
+    assert_eq!(
+        fights.json["statistics"]["total_encounters"].as_u64(),
+        Some(a.fight_ids.len() as u64),
+        "data intact"
+    );
 }
 
 #[tokio::test]

@@ -171,12 +171,13 @@ async fn each_connection_gets_a_welcome_then_only_its_guilds_progress_and_fights
         let message =
             next_json(&mut socket_a, Duration::from_secs(20)).await.expect("A's two messages arrive");
         assert_eq!(message["guild_id"].as_i64(), Some(a.guild_id), "only A's messages: {message}");
+        assert_eq!(message["guild_name"], "Loothing", "every message names the guild: {message}");
         assert!(!message.to_string().contains("of B") && !message.to_string().contains("Of B"), "{message}");
         seen.push(message);
     }
     let progress = seen.iter().find(|m| m["type"] == "progress").expect("a progress message");
     assert_eq!(
-        (progress["upload_id"].as_str(), progress["percent"].as_f64()),
+        (progress["upload_id"].as_str(), progress["progress"].as_f64()),
         (Some("upload-of-a"), Some(25.0))
     );
     let fight =

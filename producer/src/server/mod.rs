@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/logs/upload", post(upload::upload))
         .route("/api/v1/uploads/{id}", get(upload::status))
         .route("/health", get(health::health))
+        .route("/health/detailed", get(health::health))
         .route("/health/live", get(live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics));

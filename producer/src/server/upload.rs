@@ -77,6 +77,7 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
                 "file_name": file_name,
                 "status": "processing",
                 "log_ids": log_ids,
+                "message": format!("File uploaded successfully for {}. Upload ID: {upload_id}", principal.guild_name),
             }),
         ),
         Ok(Receipt::Duplicate { upload_id, file_name, log_id }) => (

@@ -4,7 +4,7 @@
 //! and settings, never hashes), its activity and its audit trail. Creating guilds and
 //! keys, and anything across guilds, is the operator's `wowlogs guild|api-key` CLI.
 
-use super::{Guilded, Paged, guilded, json, paged};
+use super::{Guilded, GuildedPage, guilded, guilded_page, json, paged};
 use crate::auth::{Admin, Scope};
 use crate::params::{Page, Params, PathId, Validate, rfc3339};
 use crate::scope::{GuildDb, Sql};
@@ -261,6 +261,14 @@ pub struct AuditEntry {
     pub remote_addr: String,
 }
 
+/// A page of the audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditList {
+    pub entries: Vec<Audited>,
+    /// Entries over all pages.
+    pub total: u64,
+}
+
 /// An audit entry with its time.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Audited {
@@ -274,7 +282,7 @@ pub struct Audited {
     get, path = "/api/v1/admin/audit", tag = "admin",
     params(Page),
     security(("bearer" = ["admin"])),
-    responses((status = 200, description = "A page of audit entries", body = Guilded<Paged<Audited>>))
+    responses((status = 200, description = "A page of audit entries", body = GuildedPage<AuditList>))
 )]
 pub async fn audit(scope: Scope<Admin>, Params(page): Params<Page>) -> Result<Response, ApiError> {
     let count = Sql::new("SELECT count() AS n FROM audit_log WHERE {guild}");
@@ -282,7 +290,8 @@ pub async fn audit(scope: Scope<Admin>, Params(page): Params<Page>) -> Result<Re
         "SELECT at_ms, actor, action, target, detail, remote_addr FROM audit_log WHERE {guild} ORDER BY at_ms DESC",
     );
     let entry = |entry: AuditEntry| Audited { at: rfc3339(entry.at_ms), entry };
-    Ok(json(guilded(&scope, paged(&scope.db, &page, count, rows, entry).await?)?))
+    let page = paged(&scope.db, &page, count, rows, entry).await?;
+    Ok(json(guilded_page(&scope, page, |entries, total| AuditList { entries, total })?))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

@@ -1,6 +1,6 @@
 //! `/api/v1/characters`: everyone the guild's logs have seen, and each one's history.
 
-use super::{Guilded, Paged, cached, guilded, kind_of, outcome, paged};
+use super::{Guilded, GuildedPage, cached, guilded, guilded_page, kind_of, outcome, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, rfc3339, text};
 use crate::scope::Freshness;
@@ -32,6 +32,14 @@ struct CharacterRecord {
     latest_seen_ms: i64,
     logs: u64,
     fights: i64,
+}
+
+/// A page of characters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CharacterList {
+    pub characters: Vec<Character>,
+    /// Characters matching the filters, over all pages.
+    pub total: u64,
 }
 
 /// A character.
@@ -73,7 +81,8 @@ impl From<CharacterRecord> for Character {
 pub struct CharacterFilter {
     /// Page number, from 1.
     pub page: Option<u32>,
-    /// Items per page (default 50, at most 500).
+    /// Items per page (default 50, at most 500); `limit` is another name for it.
+    #[serde(alias = "limit")]
     pub per_page: Option<u32>,
     /// Part of the name, any case.
     pub name: Option<String>,
@@ -94,7 +103,7 @@ impl Validate for CharacterFilter {
     get, path = "/api/v1/characters", tag = "characters",
     params(CharacterFilter),
     security(("bearer" = ["query"])),
-    responses((status = 200, description = "A page of characters", body = Guilded<Paged<Character>>))
+    responses((status = 200, description = "A page of characters", body = GuildedPage<CharacterList>))
 )]
 pub async fn list(
     scope: Scope<Query>,
@@ -113,7 +122,8 @@ pub async fn list(
             Sql::new("SELECT").push(CHARACTER_COLUMNS).push("FROM character_logs FINAL WHERE {guild}"),
         )
         .push("GROUP BY player_guid ORDER BY latest_seen_ms DESC, player_guid");
-        guilded(&scope, paged::<CharacterRecord, _>(&scope.db, &page, count, rows, Character::from).await?)
+        let page = paged::<CharacterRecord, _>(&scope.db, &page, count, rows, Character::from).await?;
+        guilded_page(&scope, page, |characters, total| CharacterList { characters, total })
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/logs` and `/api/v1/uploads/{id}`: what the guild uploaded and how it went.
 
-use super::{Guilded, Paged, guilded, json, paged};
+use super::{Guilded, GuildedPage, guilded, guilded_page, json, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, rfc3339};
 use crate::scope::Sql;
@@ -11,6 +11,14 @@ use utoipa::ToSchema;
 use wowlogs_http::ApiError;
 use wowlogs_schemas::{Named, UploadState};
 use wowlogs_store::rows::{LogRow, TableRow};
+
+/// A page of logs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogList {
+    pub logs: Vec<Log>,
+    /// Logs over all pages.
+    pub total: u64,
+}
 
 /// An uploaded log.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,14 +61,15 @@ impl From<LogRow> for Log {
     get, path = "/api/v1/logs", tag = "logs",
     params(Page),
     security(("bearer" = ["query"])),
-    responses((status = 200, description = "A page of logs", body = Guilded<Paged<Log>>))
+    responses((status = 200, description = "A page of logs", body = GuildedPage<LogList>))
 )]
 pub async fn list(scope: Scope<Query>, Params(page): Params<Page>) -> Result<Response, ApiError> {
     let count = Sql::new("SELECT count() AS n FROM logs FINAL WHERE {guild}");
     let rows = Sql::new("SELECT")
         .push(LogRow::SELECT)
         .push("FROM logs FINAL WHERE {guild} ORDER BY updated DESC, log_id");
-    Ok(json(guilded(&scope, paged::<LogRow, _>(&scope.db, &page, count, rows, Log::from).await?)?))
+    let page = paged::<LogRow, _>(&scope.db, &page, count, rows, Log::from).await?;
+    Ok(json(guilded_page(&scope, page, |logs, total| LogList { logs, total })?))
 }
 
 /// An upload: its logs (a zip holds several) and their states.

@@ -20,18 +20,56 @@ use wowlogs_http::ApiError;
 use wowlogs_schemas::{FightKind, Named};
 pub use wowlogs_store::rows::Count;
 
-/// An answer: the caller's guild and the data.
+/// An answer: the caller's guild and the data (the specification's envelope).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Guilded<T> {
     pub guild_id: i64,
     pub guild_name: String,
-    #[serde(flatten)]
     pub data: T,
+}
+
+/// A list's answer: the caller's guild, one page of the list and where it is in the whole.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuildedPage<T> {
+    pub guild_id: i64,
+    pub guild_name: String,
+    pub data: T,
+    pub pagination: Pagination,
+}
+
+/// Where a page is in the whole list.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Pagination {
+    /// This page's number, from 1.
+    pub page: u32,
+    /// Items per page (`limit` is the same number).
+    pub per_page: u32,
+    pub limit: u32,
+    /// Items matching the filters, over all pages.
+    pub total: u64,
+    /// Pages in all.
+    pub pages: u64,
 }
 
 /// The JSON bytes of an answer for this caller's guild.
 pub fn guilded<P, T: Serialize>(scope: &Scope<P>, data: T) -> Result<Bytes, ApiError> {
     let answer = Guilded { guild_id: scope.guild_id(), guild_name: scope.guild_name().to_string(), data };
+    serde_json::to_vec(&answer).map(Bytes::from).map_err(ApiError::internal)
+}
+
+/// The JSON bytes of a page of a list for this caller's guild: `list` names the items
+/// (`{"encounters": [...], "total": N}`).
+pub fn guilded_page<P, T, L: Serialize>(
+    scope: &Scope<P>,
+    page: Paged<T>,
+    list: impl FnOnce(Vec<T>, u64) -> L,
+) -> Result<Bytes, ApiError> {
+    let answer = GuildedPage {
+        guild_id: scope.guild_id(),
+        guild_name: scope.guild_name().to_string(),
+        data: list(page.items, page.pagination.total),
+        pagination: page.pagination,
+    };
     serde_json::to_vec(&answer).map(Bytes::from).map_err(ApiError::internal)
 }
 
@@ -58,14 +96,11 @@ where
     Ok(json(scope.db.cached(freshness, &format!("{request:?}"), answer).await?))
 }
 
-/// A page of results.
-#[derive(Debug, Serialize, ToSchema)]
+/// A page of results, before it is named for its answer.
+#[derive(Debug)]
 pub struct Paged<T> {
-    pub page: u32,
-    pub per_page: u32,
-    /// Items matching the filters, over all pages.
-    pub total: u64,
     pub items: Vec<T>,
+    pub pagination: Pagination,
 }
 
 /// One page: `total` from `count` (a `SELECT count() AS n ...`), the items from `rows`
@@ -83,7 +118,9 @@ where
     let total = db.first::<Count>(&count).await?.map_or(0, |c| c.n);
     let rows = rows.bind("LIMIT ?", i64::from(page.per_page())).bind("OFFSET ?", page.offset());
     let items = db.all::<R>(&rows).await?.into_iter().map(item).collect();
-    Ok(Paged { page: page.page(), per_page: page.per_page(), total, items })
+    let per_page = page.per_page();
+    let pages = total.div_ceil(u64::from(per_page));
+    Ok(Paged { items, pagination: Pagination { page: page.page(), per_page, limit: per_page, total, pages } })
 }
 
 /// The `encounters.kind` Enum8 value's name.

@@ -2,8 +2,8 @@
 //! answers out.
 
 use super::queries::{self, detail_of, page_of};
-use super::{Encounter, EncounterDetail, EncounterFilter, Stats};
-use crate::api::{Guilded, Paged, cached, guilded, paged};
+use super::{Encounter, EncounterDetail, EncounterFilter, EncounterList, GuildStats};
+use crate::api::{Guilded, GuildedPage, cached, guilded, guilded_page, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, text};
 use crate::scope::{Freshness, Sql};
@@ -19,7 +19,7 @@ use wowlogs_store::rows::{EncounterRow, TableRow};
     params(EncounterFilter),
     security(("bearer" = ["query"])),
     responses(
-        (status = 200, description = "A page of fights", body = Guilded<Paged<Encounter>>),
+        (status = 200, description = "A page of fights", body = GuildedPage<EncounterList>),
         (status = 400, description = "Invalid filter"), (status = 401, description = "Missing or invalid key"),
         (status = 403, description = "The key lacks `query`"), (status = 429, description = "Rate limited"),
     )
@@ -29,7 +29,7 @@ pub async fn list(
     Params(filter): Params<EncounterFilter>,
 ) -> Result<Response, ApiError> {
     cached(&scope, Freshness::Live, ("encounters", &filter), async {
-        guilded(&scope, page_of(&scope.db, &filter).await?)
+        guilded_page(&scope, page_of(&scope.db, &filter).await?, EncounterList::of)
     })
     .await
 }
@@ -43,7 +43,8 @@ pub struct SearchParams {
     pub boss_name: String,
     /// Page number, from 1.
     pub page: Option<u32>,
-    /// Items per page (default 50, at most 500).
+    /// Items per page (default 50, at most 500); `limit` is another name for it.
+    #[serde(alias = "limit")]
     pub per_page: Option<u32>,
 }
 
@@ -60,7 +61,7 @@ impl Validate for SearchParams {
     params(SearchParams),
     security(("bearer" = ["query"])),
     responses(
-        (status = 200, description = "Matching fights, newest first", body = Guilded<Paged<Encounter>>),
+        (status = 200, description = "Matching fights, newest first", body = GuildedPage<EncounterList>),
         (status = 400, description = "Missing or invalid `boss_name`"),
     )
 )]
@@ -76,7 +77,8 @@ pub async fn search(scope: Scope<Query>, Params(params): Params<SearchParams>) -
             Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"),
         )
         .push("ORDER BY start_ms DESC, fight_id");
-        guilded(&scope, paged::<EncounterRow, _>(&scope.db, &page, count, rows, Encounter::from).await?)
+        let page = paged::<EncounterRow, _>(&scope.db, &page, count, rows, Encounter::from).await?;
+        guilded_page(&scope, page, EncounterList::of)
     })
     .await
 }
@@ -85,11 +87,18 @@ pub async fn search(scope: Scope<Query>, Params(params): Params<SearchParams>) -
 #[utoipa::path(
     get, path = "/api/v1/encounters/stats", tag = "encounters",
     security(("bearer" = ["query"])),
-    responses((status = 200, description = "Totals", body = Guilded<Stats>))
+    responses((status = 200, description = "Totals", body = GuildStats))
 )]
 pub async fn stats(scope: Scope<Query>) -> Result<Response, ApiError> {
-    cached(&scope, Freshness::Live, "stats", async { guilded(&scope, queries::totals(&scope.db).await?) })
-        .await
+    cached(&scope, Freshness::Live, "stats", async {
+        let answer = GuildStats {
+            guild_id: scope.guild_id(),
+            guild_name: scope.guild_name().to_string(),
+            statistics: queries::totals(&scope.db).await?,
+        };
+        serde_json::to_vec(&answer).map(bytes::Bytes::from).map_err(ApiError::internal)
+    })
+    .await
 }
 
 /// One fight: player metrics and death recap.

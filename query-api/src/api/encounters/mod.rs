@@ -82,6 +82,20 @@ impl From<EncounterRow> for Encounter {
     }
 }
 
+/// A page of fights.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncounterList {
+    pub encounters: Vec<Encounter>,
+    /// Fights matching the filters, over all pages.
+    pub total: u64,
+}
+
+impl EncounterList {
+    pub fn of(encounters: Vec<Encounter>, total: u64) -> Self {
+        EncounterList { encounters, total }
+    }
+}
+
 /// Kinds of fight.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -120,7 +134,8 @@ pub enum Outcome {
 pub struct EncounterFilter {
     /// Page number, from 1.
     pub page: Option<u32>,
-    /// Items per page (default 50, at most 500).
+    /// Items per page (default 50, at most 500); `limit` is another name for it.
+    #[serde(alias = "limit")]
     pub per_page: Option<u32>,
     /// Exact boss (or dungeon, arena) name.
     pub boss: Option<String>,
@@ -179,11 +194,19 @@ impl Validate for EncounterFilter {
     }
 }
 
+/// The stats answer: the caller's guild and its `statistics` (the specification's shape).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuildStats {
+    pub guild_id: i64,
+    pub guild_name: String,
+    pub statistics: Stats,
+}
+
 /// The guild's totals.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Stats {
     /// Fights of every kind.
-    pub encounters: u64,
+    pub total_encounters: u64,
     pub kills: u64,
     /// Fights not won (wipes, incomplete fights, depleted keys, lost matches).
     pub wipes: u64,
@@ -191,7 +214,7 @@ pub struct Stats {
     pub unique_bosses: u64,
     pub logs: u64,
     /// Named characters seen in any log.
-    pub characters: u64,
+    pub total_characters: u64,
     /// Characters seen in fights of the 30 days before the last activity.
     pub active_characters: u64,
     pub time_in_combat_ms: i64,

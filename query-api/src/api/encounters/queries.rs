@@ -60,12 +60,12 @@ pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
         .await?
         .ok_or_else(|| ApiError::internal("an aggregate returned no row"))?;
     Ok(Stats {
-        encounters: fights.encounters,
+        total_encounters: fights.encounters,
         kills: fights.kills,
         wipes: fights.wipes,
         unique_bosses: fights.unique_bosses,
         logs: fights.logs,
-        characters: characters.characters,
+        total_characters: characters.characters,
         active_characters: if fights.encounters == 0 { 0 } else { characters.active },
         time_in_combat_ms: fights.time_ms,
         last_activity: (fights.encounters > 0).then(|| rfc3339(fights.last_ms)),
