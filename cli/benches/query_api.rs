@@ -180,6 +180,7 @@ fn scenarios(
             std::env::var("WOWLOGS_BENCH_BROKERS").unwrap_or_else(|_| "127.0.0.1:1".into()),
         )
         .env("WOWLOGS_LOG", "error")
+        .env("WOWLOGS_QUERY_API_METRICS_LISTEN", "")
         .stdout(Stdio::null())
         .spawn()
         .expect("wowlogs query-api");

@@ -134,8 +134,13 @@ fn every_metric_the_alerts_and_dashboards_name_is_exposed_by_the_running_service
     let key = key.trim().to_string();
     let bearer = format!("Bearer {key}");
     let (upload_port, consumer_port, api_port) = (free_port(), free_port(), free_port());
+    // The services' metrics are on internal ports of their own.
+    let (upload_metrics, api_metrics) = (free_port(), free_port());
     let _services = Services(vec![
-        http_service("serve", upload_port, &store).spawn().unwrap(),
+        http_service("serve", upload_port, &store)
+            .env("WOWLOGS_PRODUCER_METRICS_LISTEN", format!("127.0.0.1:{upload_metrics}"))
+            .spawn()
+            .unwrap(),
         wowlogs()
             .args(["consume", "all", "--brokers", &brokers, "--group-id", &database, "--batch-age-ms", "300"])
             .args(["--metrics-addr", &format!("127.0.0.1:{consumer_port}")])
@@ -144,7 +149,10 @@ fn every_metric_the_alerts_and_dashboards_name_is_exposed_by_the_running_service
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap(),
-        http_service("query-api", api_port, &store).spawn().unwrap(),
+        http_service("query-api", api_port, &store)
+            .env("WOWLOGS_QUERY_API_METRICS_LISTEN", format!("127.0.0.1:{api_metrics}"))
+            .spawn()
+            .unwrap(),
     ]);
     let minute = Duration::from_secs(60);
     for port in [upload_port, consumer_port, api_port] {
@@ -171,7 +179,10 @@ fn every_metric_the_alerts_and_dashboards_name_is_exposed_by_the_running_service
     });
 
     let mut names = BTreeSet::new();
-    for port in [upload_port, consumer_port, api_port] {
+    for port in [upload_port, api_port] {
+        assert_eq!(http_get(port, "/metrics").0, 404, "metrics are not on the public port");
+    }
+    for port in [upload_metrics, consumer_port, api_metrics] {
         let (status, text) = http_get(port, "/metrics");
         assert_eq!(status, 200);
         names.extend(exposed(&text));

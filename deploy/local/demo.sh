@@ -16,9 +16,10 @@ arena="$fixtures/retail_tww_11.0.2_dummies_skirmish.txt"
 echo "==> starting the local stack"
 "$here/stack.sh" start
 export WOWLOGS_BROKERS="127.0.0.1:${WOWLOGS_BROKER_PORT:-9092}"
-listen="${WOWLOGS_PRODUCER_LISTEN:-127.0.0.1:8081}"
-api="${WOWLOGS_QUERY_API_LISTEN:-127.0.0.1:8082}"
 state="${WOWLOGS_STATE:-$root/.local-stack}"
+# Everything goes through the one HTTPS entry point (nginx), its certificate checked.
+entry="$(cat "$state/proxy.url")"
+tls=(--cacert "$state/proxy/tls.crt")
 key="$(cat "$state/demo-api-key")"
 guild="$(cat "$state/demo-guild-id")"
 wowlogs="$root/target/release/wowlogs"
@@ -26,11 +27,11 @@ wowlogs="$root/target/release/wowlogs"
 echo "==> uploading $(basename "$raid") over HTTP"
 # Its timestamps (`M/D`) carry no year: the upload says which (else the most recent date
 # not after the upload would be taken).
-answer="$(curl -fsS -X POST -H "Authorization: Bearer $key" -F "file=@$raid" -F "year=2024" "http://$listen/api/v1/logs/upload")"
+answer="$(curl -fsS "${tls[@]}" -X POST -H "Authorization: Bearer $key" -F "file=@$raid" -F "year=2024" "$entry/api/v1/logs/upload")"
 echo "$answer"
 upload_id="$(printf '%s' "$answer" | sed -n 's/.*"upload_id":"\([^"]*\)".*/\1/p')"
 for _ in $(seq 1 100); do
-  status="$(curl -fsS -H "Authorization: Bearer $key" "http://$listen/api/v1/uploads/$upload_id")"
+  status="$(curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/uploads/$upload_id")"
   case "$status" in *'"status":"processing"'*) sleep 0.3 ;; *) break ;; esac
 done
 echo "$status"
@@ -60,9 +61,9 @@ query "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) A
 query "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = $guild) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = $guild ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
 
 echo "==> the guild's view through the query API (GET /api/v1/encounters/stats, /progress, /encounters)"
-curl -fsS -H "Authorization: Bearer $key" "http://$api/api/v1/encounters/stats"; echo
-curl -fsS -H "Authorization: Bearer $key" "http://$api/api/v1/progress"; echo
-curl -fsS -H "Authorization: Bearer $key" "http://$api/api/v1/encounters?per_page=5" | head -c 1500; echo
+curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters/stats"; echo
+curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/progress"; echo
+curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters?limit=5" | head -c 1500; echo
 
 echo "==> the full report of the same logs, with no servers: wowlogs analyze"
 "$wowlogs" analyze --year 2024 "$raid" "$arena"

@@ -5,11 +5,16 @@
 # the topics into ClickHouse).
 #
 #   deploy/local/stack.sh start     build, start everything, print the URLs
+#
+# The public entry point is nginx on https://127.0.0.1:8443 (http :8080 redirects), with
+# a self-signed certificate in .local-stack/proxy/tls.crt (curl --cacert …); the
+# services' own ports stay on loopback for operators and tests.
 #   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
 #   deploy/local/stack.sh status
 #
 # Environment: WOWLOGS_PRODUCER_LISTEN (default 127.0.0.1:8081),
-# WOWLOGS_QUERY_API_LISTEN (default 127.0.0.1:8082), WOWLOGS_BROKER_PORT (default 9092).
+# WOWLOGS_QUERY_API_LISTEN (default 127.0.0.1:8082), WOWLOGS_BROKER_PORT (default 9092),
+# WOWLOGS_HTTPS_PORT (default 8443), WOWLOGS_HTTP_PORT (default 8080).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -59,6 +64,9 @@ case "${1:-}" in
       echo $! > "$state/query-api.pid"
       LOG_FILE="$state/query-api.log" wait_until "$state/query-api.pid" curl -fs "http://$api_listen/health/live"
     fi
+    proxy_url="$("$here/proxy.sh" start --state "$state" --https-port "${WOWLOGS_HTTPS_PORT:-8443}" \
+      --http-port "${WOWLOGS_HTTP_PORT:-8080}" --uploads "$listen" --query-api "$api_listen")"
+    echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/tls.crt; uploads, /api/v1/..., /ws, /docs, /health)"
     echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
@@ -67,6 +75,7 @@ case "${1:-}" in
     echo "demo guild:     $(cat "$state/demo-guild-id") \"Loothing\", API key in $state/demo-api-key"
     ;;
   stop)
+    "$here/proxy.sh" stop --state "$state"
     stop_pidfile "$state/producer.pid"
     stop_pidfile "$state/query-api.pid"
     stop_pidfile "$state/sink.pid"
@@ -78,6 +87,7 @@ case "${1:-}" in
   status)
     "$here/broker.sh" status --state "$state" || true
     "$here/clickhouse.sh" status --state "$state" || true
+    if running "$state/proxy.pid"; then echo "entry point running at $(cat "$state/proxy.url")"; else echo "entry point stopped"; fi
     if running "$state/producer.pid"; then echo "upload service running at http://$listen"; else echo "upload service stopped"; fi
     if running "$state/query-api.pid"; then echo "query API running at http://$api_listen"; else echo "query API stopped"; fi
     if running "$state/sink.pid"; then echo "events sink running"; else echo "events sink stopped"; fi

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use wowlogs_kafka::{KafkaSettings, ensure_topics};
 use wowlogs_producer::registry::LogRegistry;
-use wowlogs_producer::server::{AppState, router};
+use wowlogs_producer::server::{AppState, internal_router, router};
 use wowlogs_producer::uploads::UploadConfig;
 use wowlogs_schemas::topics;
 use wowlogs_tenancy::KeyCache;
@@ -364,7 +364,8 @@ async fn the_legacy_x_api_key_header_still_works_and_is_marked_deprecated() {
 #[tokio::test]
 #[ignore = "needs the local broker: deploy/local/test.sh runs it"]
 async fn health_and_metrics_report_the_broker_and_the_counters() {
-    let app = app(1 << 30, 10_000_000);
+    let state = state(1 << 30, 10_000_000);
+    let (app, internal) = (router(state.clone()), internal_router(state));
     let (status, _, health) = send(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
     assert_eq!((status, health["components"]["kafka"]["status"].as_str()), (StatusCode::OK, Some("up")));
     assert_eq!(send(&app, Request::get("/health/live").body(Body::empty()).unwrap()).await.0, StatusCode::OK);
@@ -372,7 +373,12 @@ async fn health_and_metrics_report_the_broker_and_the_counters() {
         send(&app, Request::get("/health/ready").body(Body::empty()).unwrap()).await.0,
         StatusCode::OK
     );
-    let response = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(
+        send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await.0,
+        StatusCode::NOT_FOUND,
+        "metrics are on the internal port only"
+    );
+    let response = internal.oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
     let text = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
     assert!(text.contains("wowlogs_producer_http_requests_total"), "{text}");
 }

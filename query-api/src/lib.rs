@@ -50,7 +50,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     documented().1
 }
 
-/// The whole service.
+/// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
+/// behind the public entry point.
+pub fn internal_router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(health::metrics))
+        .route("/health", get(health::health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(health::ready));
+    json_fallbacks(routes).with_state(state)
+}
+
+/// The whole public service (`/metrics` is on the internal port: [`internal_router`]).
 pub fn router(state: AppState) -> Router {
     let (api, document) = documented();
     let json = Arc::new(document.to_pretty_json().expect("the document serializes"));
@@ -64,8 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/detailed", get(health::health))
         .route("/health/live", get(live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(health::metrics));
+        .route("/health/ready", get(health::ready));
     json_fallbacks(routes)
         .layer(middleware::from_fn_with_state(state.metrics.clone(), observe::<ApiMetrics>))
         .with_state(state)

@@ -5,7 +5,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
-use support::{app, app_with, config, get, send, tenant, world};
+use support::{app, app_with, apps_with, config, get, send, tenant, world};
 
 /// The items of a list answer: `data` holds them under their name, beside `total`.
 fn items(answer: &Value) -> &Vec<Value> {
@@ -344,34 +344,34 @@ async fn cache_entries_come_from_validated_parameters_and_the_cache_holds_its_by
     let mut config = config(&world().store);
     config.cache_ttl = std::time::Duration::from_secs(60);
     config.cache_max_bytes = 64 * 1024;
-    let app = app_with(config).await;
+    let (app, internal) = apps_with(config).await;
     let a = &world().a;
     let one = get(&app, "/api/v1/encounters/stats", Some(&a.key)).await;
     assert_eq!(one.status, StatusCode::OK);
-    let after_one = cache_bytes(&app).await;
+    let after_one = cache_bytes(&internal).await;
     assert!(after_one > 0, "the answer is cached");
     // Query strings the endpoint ignores, and spellings of the same page, reuse it.
     for i in 0..300 {
         let junk = get(&app, &format!("/api/v1/encounters/stats?junk={i}"), Some(&a.key)).await;
         assert_eq!(junk.text, one.text);
     }
-    assert_eq!(cache_bytes(&app).await, after_one, "no entry per ignored query string");
+    assert_eq!(cache_bytes(&internal).await, after_one, "no entry per ignored query string");
     let page = get(&app, "/api/v1/encounters?page=1", Some(&a.key)).await.text;
-    let with_bytes = cache_bytes(&app).await;
+    let with_bytes = cache_bytes(&internal).await;
     assert_eq!(get(&app, "/api/v1/encounters?page=01", Some(&a.key)).await.text, page);
-    assert_eq!(cache_bytes(&app).await, with_bytes, "page=01 is page=1");
+    assert_eq!(cache_bytes(&internal).await, with_bytes, "page=01 is page=1");
     // Many distinct answers: the cache stays within its bytes.
     for page in 1..400 {
         get(&app, &format!("/api/v1/encounters?page={page}&per_page=500"), Some(&a.key)).await;
     }
-    let held = cache_bytes(&app).await;
+    let held = cache_bytes(&internal).await;
     assert!(held <= 64 * 1024, "{held} bytes held, over the 64 KiB budget");
 }
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn health_reports_each_component_and_metrics_count_requests() {
-    let app = app().await;
+    let (app, internal) = apps_with(config(&world().store)).await;
     let health = get(&app, "/health", None).await;
     assert_eq!(health.status, StatusCode::OK, "{}", health.text);
     assert_eq!(health.json["components"]["clickhouse"]["status"], "up");
@@ -386,7 +386,8 @@ async fn health_reports_each_component_and_metrics_count_requests() {
     );
     assert_eq!(get(&app, "/health/ready", None).await.status, StatusCode::OK);
     get(&app, "/api/v1/progress", Some(&world().a.key)).await;
-    let metrics = get(&app, "/metrics", None).await;
+    assert_eq!(get(&app, "/metrics", None).await.status, StatusCode::NOT_FOUND, "not on the public port");
+    let metrics = get(&internal, "/metrics", None).await;
     assert!(
         metrics.text.contains("wowlogs_api_http_requests_total{route=\"/api/v1/progress\",status=\"200\"} 1"),
         "{}",

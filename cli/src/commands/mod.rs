@@ -115,6 +115,20 @@ impl KeyArgs {
     }
 }
 
+/// Serves a service's internal routes (`/metrics`, health) on `addr` in the background;
+/// an empty address serves none.
+pub async fn serve_internal(addr: &str, what: &str, router: axum::Router) -> Result<()> {
+    if addr.is_empty() {
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr} ({what} metrics)"))?;
+    tracing::info!(address = addr, "{what} metrics listening");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(())
+}
+
 /// The connection-level bounds of a public service.
 #[derive(Debug, Clone, Args)]
 pub struct EdgeArgs {

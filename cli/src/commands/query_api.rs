@@ -1,6 +1,6 @@
 //! `wowlogs query-api`: the guild-scoped HTTP API over ClickHouse, with the live feed.
 
-use crate::commands::{EdgeArgs, KafkaArgs, KeyArgs, StoreArgs};
+use crate::commands::{EdgeArgs, KafkaArgs, KeyArgs, StoreArgs, serve_internal};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ use wowlogs_http::{serve, shutdown_signal};
 use wowlogs_query_api::gate::GateLimits;
 use wowlogs_query_api::live::LiveFeed;
 use wowlogs_query_api::state::AppState;
-use wowlogs_query_api::{QueryApiConfig, router};
+use wowlogs_query_api::{QueryApiConfig, internal_router, router};
 
 #[derive(Debug, Args)]
 pub struct QueryApiArgs {
@@ -78,6 +78,11 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_EXPORT_STALL_MS", default_value_t = 30_000)]
     pub export_stall_ms: u64,
 
+    /// Internal address of `/metrics` (and health, for probes): not behind the public
+    /// entry point. Empty: none.
+    #[arg(long, env = "WOWLOGS_QUERY_API_METRICS_LISTEN", default_value = "127.0.0.1:9462")]
+    pub metrics_listen: String,
+
     #[command(flatten)]
     pub keys: KeyArgs,
 
@@ -121,6 +126,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         let live = LiveFeed::default();
         let state = AppState::new(keys, config, live.clone());
         live.spawn_reader(state.config.kafka.clone(), state.metrics.clone());
+        serve_internal(&args.metrics_listen, "query API", internal_router(state.clone())).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;

@@ -1,6 +1,6 @@
 //! `wowlogs serve`: the upload service (the producer's HTTP intake).
 
-use crate::commands::{EdgeArgs, KafkaArgs, KeyArgs, StoreArgs};
+use crate::commands::{EdgeArgs, KafkaArgs, KeyArgs, StoreArgs, serve_internal};
 use anyhow::{Context, Result};
 use bytesize::ByteSize;
 use clap::Args;
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use wowlogs_http::{serve, shutdown_signal};
 use wowlogs_producer::registry::LogRegistry;
-use wowlogs_producer::server::{AppState, router};
+use wowlogs_producer::server::{AppState, internal_router, router};
 use wowlogs_producer::uploads::UploadConfig;
 
 #[derive(Debug, Args)]
@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// The guild and API key registry (`wowlogs guild create`, `wowlogs api-key create`).
     #[command(flatten)]
     pub store: StoreArgs,
+
+    /// Internal address of `/metrics` (and health, for probes): not behind the public
+    /// entry point. Empty: none.
+    #[arg(long, env = "WOWLOGS_PRODUCER_METRICS_LISTEN", default_value = "127.0.0.1:9461")]
+    pub metrics_listen: String,
 
     #[command(flatten)]
     pub keys: KeyArgs,
@@ -119,6 +124,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             guild_decompressed_per_hour: args.guild_decompressed_per_hour.as_u64(),
         };
         let state = AppState::new(keys, registry, producer, settings, config);
+        serve_internal(&args.metrics_listen, "upload service", internal_router(state.clone())).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;

@@ -64,6 +64,9 @@ pub fn http_service(command: &str, port: u16, store: &[String]) -> Command {
     let mut service = wowlogs();
     service
         .args([command, "--brokers", &brokers(), "--listen", &format!("127.0.0.1:{port}")])
+        // No internal metrics port unless a test asks (tests run services side by side).
+        .env("WOWLOGS_PRODUCER_METRICS_LISTEN", "")
+        .env("WOWLOGS_QUERY_API_METRICS_LISTEN", "")
         .args(store)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

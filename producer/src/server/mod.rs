@@ -56,7 +56,18 @@ impl AppState {
     }
 }
 
-/// The service's routes.
+/// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
+/// behind the public entry point.
+pub fn internal_router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/metrics", get(health::metrics))
+        .route("/health", get(health::health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(health::ready));
+    json_fallbacks(routes).with_state(state)
+}
+
+/// The service's public routes (`/metrics` is on the internal port: [`internal_router`]).
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/api/v1/logs/upload", post(upload::upload))
@@ -64,8 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/detailed", get(health::health))
         .route("/health/live", get(live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(health::metrics));
+        .route("/health/ready", get(health::ready));
     json_fallbacks(routes)
         // The upload handler enforces its own, configurable limit while streaming.
         .layer(DefaultBodyLimit::disable())

@@ -21,7 +21,7 @@ use wowlogs_kafka::KafkaSettings;
 use wowlogs_query_api::gate::GateLimits;
 use wowlogs_query_api::live::LiveFeed;
 use wowlogs_query_api::state::AppState;
-use wowlogs_query_api::{QueryApiConfig, router};
+use wowlogs_query_api::{QueryApiConfig, internal_router, router};
 use wowlogs_store::{StoreSettings, migrate};
 use wowlogs_tenancy::{Actor, KeyCache, KeySpec, NewGuild, Permission, Registry};
 
@@ -216,8 +216,14 @@ pub async fn keys(store: &StoreSettings) -> Arc<KeyCache> {
 
 /// The service over the world, with these settings.
 pub async fn app_with(config: QueryApiConfig) -> Router {
+    apps_with(config).await.0
+}
+
+/// The public service and its internal port's routes (`/metrics`), sharing one state.
+pub async fn apps_with(config: QueryApiConfig) -> (Router, Router) {
     let keys = keys(&config.store).await;
-    router(AppState::new(keys, config, LiveFeed::default()))
+    let state = AppState::new(keys, config, LiveFeed::default());
+    (router(state.clone()), internal_router(state))
 }
 
 pub async fn app() -> Router {

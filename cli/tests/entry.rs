@@ -1,0 +1,186 @@
+//! The one public entry point: nginx (Debian's, started by `deploy/local/proxy.sh` from
+//! the same template compose uses) terminating TLS in front of the real upload service
+//! and query API. Checked from outside with curl, as a user would.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use support::probe::free_port;
+use support::*;
+
+/// A process killed when dropped.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The proxy of a test, stopped when dropped.
+struct Proxy {
+    state: tempfile::TempDir,
+    https: u16,
+    http: u16,
+}
+
+impl Proxy {
+    fn start(uploads: u16, api: u16, max_upload: &str) -> Self {
+        let proxy = Proxy { state: tempfile::tempdir().unwrap(), https: free_port(), http: free_port() };
+        run(Command::new(repo().join("deploy/local/proxy.sh"))
+            .args(["start", "--https-port", &proxy.https.to_string(), "--http-port", &proxy.http.to_string()])
+            .args(["--uploads", &format!("127.0.0.1:{uploads}"), "--query-api", &format!("127.0.0.1:{api}")])
+            .args(["--max-upload", max_upload, "--state"])
+            .arg(proxy.state.path()));
+        proxy
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.state.path().join("proxy/tls.crt")
+    }
+
+    /// `curl` against the entry point, checking its certificate: (status, headers, body).
+    fn curl(&self, path: &str, args: &[&str]) -> (u16, String, String) {
+        let url = format!("https://127.0.0.1:{}{path}", self.https);
+        curl(&url, &self.cert(), args)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("deploy/local/proxy.sh"))
+            .arg("stop")
+            .arg("--state")
+            .arg(self.state.path())
+            .output();
+    }
+}
+
+/// One curl request: (status, headers, body).
+fn curl(url: &str, cert: &Path, args: &[&str]) -> (u16, String, String) {
+    let output = Command::new("curl")
+        .args(["-s", "-D", "-", "--max-time", "20", "--cacert"])
+        .arg(cert)
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
+fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_headers() {
+    let database = unique("entry");
+    let store = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database];
+    run(wowlogs().arg("migrate").args(&store));
+    let created = run(wowlogs().args(["guild", "create", "--name", "Gateway"]).args(&store));
+    let guild = created.split_whitespace().nth(2).unwrap().to_string();
+    let key = run(wowlogs()
+        .args(["api-key", "create", "--guild", &guild, "--permissions", "upload,query,stream"])
+        .args(&store));
+    let bearer = format!("Authorization: Bearer {}", key.trim());
+    let (uploads_port, api_port) = (free_port(), free_port());
+    let _uploads = Service(http_service("serve", uploads_port, &store).spawn().unwrap());
+    let _api = Service(http_service("query-api", api_port, &store).spawn().unwrap());
+    for port in [uploads_port, api_port] {
+        until("the services are live", Duration::from_secs(60), || http_get(port, "/health/live").0 == 200);
+    }
+    let proxy = Proxy::start(uploads_port, api_port, "1m");
+
+    // Plain HTTP is sent to HTTPS.
+    let (status, head, _) = curl(&format!("http://127.0.0.1:{}/health", proxy.http), &proxy.cert(), &[]);
+    assert_eq!(status, 301, "{head}");
+    assert!(head.contains(&format!("location: https://127.0.0.1:{}/health", proxy.https)), "{head}");
+
+    // Queries go to the query API, in the specification's envelope, with the security
+    // headers on.
+    let (status, head, body) = proxy.curl("/api/v1/encounters?limit=1", &["-H", &bearer]);
+    assert_eq!(status, 200, "{head}{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (answer["guild_name"].as_str(), answer["pagination"]["limit"].as_u64()),
+        (Some("Gateway"), Some(1))
+    );
+    for header in [
+        "strict-transport-security: max-age=31536000",
+        "x-content-type-options: nosniff",
+        "x-frame-options: deny",
+        "referrer-policy: no-referrer",
+        "content-security-policy: default-src 'self'",
+        "x-request-id: ",
+    ] {
+        assert!(head.contains(header), "{header} missing: {head}");
+    }
+    let (status, head, _) = proxy.curl("/api/v1/encounters", &[]);
+    assert!(
+        status == 401 && head.contains("strict-transport-security"),
+        "errors carry the headers too: {head}"
+    );
+
+    // Uploads go to the upload service, and their status too.
+    let log = fixture("retail_sl_9.2_raid_wipe_snippet.txt");
+    let copy = std::env::temp_dir().join(unique("entry"));
+    let mut content = std::fs::read(&log).unwrap();
+    content.extend_from_slice(format!("\n# {}\n", unique("run")).as_bytes());
+    std::fs::write(&copy, content).unwrap();
+    let form = format!("file=@{}", copy.display());
+    let (status, _, body) = proxy.curl("/api/v1/logs/upload", &["-H", &bearer, "-F", &form]);
+    assert_eq!(status, 202, "{body}");
+    let accepted: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let upload_id = accepted["upload_id"].as_str().unwrap().to_string();
+    assert!(accepted["message"].as_str().unwrap().contains(&upload_id), "{accepted}");
+    until("the upload's status through the entry point", Duration::from_secs(60), || {
+        let (status, _, body) = proxy.curl(&format!("/api/v1/uploads/{upload_id}"), &["-H", &bearer]);
+        status == 200 && body.contains("\"completed\"")
+    });
+    // Over the entry point's upload limit (here 1 MiB): refused before the service.
+    let big = std::env::temp_dir().join(unique("big"));
+    std::fs::write(&big, vec![b'x'; 2 << 20]).unwrap();
+    let (status, _, _) =
+        proxy.curl("/api/v1/logs/upload", &["-H", &bearer, "--data-binary", &format!("@{}", big.display())]);
+    assert_eq!(status, 413);
+    for file in [copy, big] {
+        let _ = std::fs::remove_file(file);
+    }
+
+    // The live feed's WebSocket upgrade passes through, and its welcome arrives.
+    let (status, head, body) = proxy.curl(
+        "/ws",
+        &[
+            "--http1.1",
+            "-N",
+            "--max-time",
+            "3",
+            "-H",
+            &bearer,
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: websocket",
+            "-H",
+            "Sec-WebSocket-Version: 13",
+            "-H",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ],
+    );
+    assert_eq!(status, 101, "{head}");
+    assert!(body.contains("\"welcome\"") && body.contains("Gateway"), "{body}");
+
+    // The services' metrics are not public.
+    assert_eq!(proxy.curl("/metrics", &[]).0, 404);
+}
