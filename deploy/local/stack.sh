@@ -69,9 +69,9 @@ case "${1:-}" in
     echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/tls.crt; uploads, /api/v1/..., /ws, /docs, /health)"
     echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
-    echo "upload service: http://$listen  (POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, /health, /metrics)"
+    echo "upload service: http://$listen  (behind the entry point; metrics http://127.0.0.1:9461/metrics)"
     echo "consumers:      events sink http://127.0.0.1:9464/metrics, encounters http://127.0.0.1:9465/metrics"
-    echo "query API:      http://$api_listen  (/api/v1/..., /ws, /docs, /openapi.json, /health, /metrics)"
+    echo "query API:      http://$api_listen  (behind the entry point; metrics http://127.0.0.1:9462/metrics)"
     echo "demo guild:     $(cat "$state/demo-guild-id") \"Loothing\", API key in $state/demo-api-key"
     ;;
   stop)
