@@ -464,4 +464,6 @@ fn settings_that_cannot_work_are_refused_at_start_with_the_variable_named() {
     refused("query-api", ("WOWLOGS_HEADER_TIMEOUT_MS", "0"));
     refused("serve", ("WOWLOGS_MAX_CONCURRENT_UPLOADS", "0"));
     refused("serve", ("WOWLOGS_SPOOL_MAX_BYTES", "0"));
+    refused("query-api", ("WOWLOGS_CORS_ORIGINS", "*"));
+    refused("serve", ("WOWLOGS_CORS_ORIGINS", "app.example.com"));
 }

@@ -96,7 +96,12 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
     let bearer = format!("Authorization: Bearer {}", key.trim());
     let (uploads_port, api_port) = (free_port(), free_port());
     let _uploads = Service(http_service("serve", uploads_port, &store).spawn().unwrap());
-    let _api = Service(http_service("query-api", api_port, &store).spawn().unwrap());
+    let _api = Service(
+        http_service("query-api", api_port, &store)
+            .env("WOWLOGS_CORS_ORIGINS", "https://app.example.com")
+            .spawn()
+            .unwrap(),
+    );
     for port in [uploads_port, api_port] {
         until("the services are live", Duration::from_secs(60), || http_get(port, "/health/live").0 == 200);
     }
@@ -180,6 +185,17 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
     );
     assert_eq!(status, 101, "{head}");
     assert!(body.contains("\"welcome\"") && body.contains("Gateway"), "{body}");
+
+    // Browsers on an allowed origin may call the API; others get no CORS grant.
+    let preflight = |origin: &str| {
+        let origin = format!("Origin: {origin}");
+        let args = ["-X", "OPTIONS", "-H", &origin, "-H", "Access-Control-Request-Method: GET"];
+        proxy.curl("/api/v1/encounters", &args).1
+    };
+    assert!(
+        preflight("https://app.example.com").contains("access-control-allow-origin: https://app.example.com")
+    );
+    assert!(!preflight("https://evil.example.com").contains("access-control-allow-origin"));
 
     // The services' metrics are not public.
     assert_eq!(proxy.curl("/metrics", &[]).0, 404);

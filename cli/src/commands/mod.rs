@@ -136,10 +136,24 @@ pub struct EdgeArgs {
     /// stalled client gets 408 and the connection is closed).
     #[arg(long, env = "WOWLOGS_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
     pub header_timeout_ms: u64,
+
+    /// Browser origins allowed to call the service cross-origin, comma-separated
+    /// (`https://app.example.com`); `*` is refused. Empty: none.
+    #[arg(long, env = "WOWLOGS_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
 }
 
 impl EdgeArgs {
+    /// The public router with the CORS allow-list applied.
+    pub fn public(&self, router: axum::Router) -> Result<axum::Router> {
+        Ok(match wowlogs_http::cors_layer(&self.cors_origins)? {
+            Some(cors) => router.layer(cors),
+            None => router,
+        })
+    }
+
     pub fn limits(&self) -> Result<wowlogs_http::ServeLimits> {
+        wowlogs_http::cors_layer(&self.cors_origins)?;
         ensure!(
             self.header_timeout_ms > 0,
             "WOWLOGS_HEADER_TIMEOUT_MS (--header-timeout-ms) must be above 0"

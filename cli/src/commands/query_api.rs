@@ -132,7 +132,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "query API listening");
         eprintln!("query API on http://{} (documentation at /docs)", args.listen);
-        serve(listener, router(state), limits, shutdown_signal()).await?;
+        serve(listener, args.edge.public(router(state))?, limits, shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -130,7 +130,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "upload service listening");
         eprintln!("upload service on http://{}", args.listen);
-        serve(listener, router(state.clone()), limits, shutdown_signal()).await?;
+        serve(listener, args.edge.public(router(state.clone()))?, limits, shutdown_signal()).await?;
         tracing::info!("shutting down: waiting for uploads in progress");
         state.drain().await;
         Ok(())

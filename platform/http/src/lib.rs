@@ -4,12 +4,14 @@
 //! here knows about guilds or keys beyond what the authentication step records in
 //! [`RequestLog`].
 
+pub mod cors;
 pub mod error;
 pub mod health;
 pub mod request;
 pub mod serve;
 pub mod shutdown;
 
+pub use cors::{CorsError, cors_layer};
 pub use error::{ApiError, json_fallbacks};
 pub use request::{
     Identified, REQUEST_ID, RequestLog, RequestMetrics, observe, request_id, request_span, with_deprecation,
