@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod params;
 pub mod scope;
 pub mod state;
+pub mod tickets;
 pub mod ws;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::logs::routes())
         .merge(api::admin::routes())
         .routes(utoipa_axum::routes!(ws::connect))
+        .routes(utoipa_axum::routes!(ws::ticket))
         .split_for_parts()
 }
 

@@ -5,6 +5,7 @@ use crate::health::Probes;
 use crate::live::LiveFeed;
 use crate::metrics::ApiMetrics;
 use crate::scope::AnswerCaches;
+use crate::tickets::Tickets;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
@@ -55,6 +56,7 @@ pub struct AppState {
     pub(crate) caches: AnswerCaches,
     pub(crate) gate: Arc<QueryGate>,
     pub(crate) probes: Arc<Probes>,
+    pub(crate) tickets: Arc<Tickets>,
     connections: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -69,6 +71,7 @@ impl AppState {
             caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, config.cache_max_bytes),
             gate: Arc::new(QueryGate::new(config.gate)),
             probes: Arc::new(Probes::new(config.kafka.clone())),
+            tickets: Arc::new(Tickets::default()),
             connections: Arc::new(Mutex::new(HashMap::new())),
             config,
         }

@@ -1,15 +1,65 @@
 //! `GET /ws`: the live feed of the caller's guild over a WebSocket.
 
+use crate::api::{Guilded, guilded, json};
 use crate::auth::{Scope, Stream};
 use crate::state::AppState;
-use axum::extract::State;
+use crate::tickets::TICKET_TTL;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::Extensions;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-use wowlogs_tenancy::{ApiError, Presented, presented_key};
+use utoipa::{IntoParams, ToSchema};
+use wowlogs_tenancy::{ApiError, Permission, Presented, authorize, presented_key};
+
+/// `/ws` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WsParams {
+    /// A ticket from `POST /api/v1/ws/ticket` (for browsers), instead of the header.
+    pub ticket: Option<String>,
+}
+
+/// A WebSocket ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WsTicket {
+    /// Pass it as `/ws?ticket=…` within `expires_in_s` seconds; it works once.
+    pub ticket: String,
+    pub expires_in_s: u64,
+    /// The path to connect to, ticket included.
+    pub url: String,
+}
+
+/// A single-use ticket to open the live feed from a browser (which cannot set headers on
+/// a WebSocket): valid for 30 s, once, for the calling key.
+#[utoipa::path(
+    post, path = "/api/v1/ws/ticket", tag = "live",
+    security(("bearer" = ["stream"])),
+    responses(
+        (status = 200, description = "The ticket", body = Guilded<WsTicket>),
+        (status = 401, description = "Missing or invalid key"), (status = 403, description = "The key lacks `stream`"),
+        (status = 429, description = "The key holds 10 unused tickets"),
+    )
+)]
+pub async fn ticket(
+    scope: Scope<Stream>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let key = match presented_key(&headers) {
+        Some(Presented::Bearer(key) | Presented::Legacy(key)) => key,
+        None => return Err(ApiError::unauthorized("missing API key")),
+    };
+    let ticket = state.tickets.issue(&key, &scope.principal.key_id)?;
+    let url = format!("/ws?ticket={ticket}");
+    Ok(json(guilded(&scope, WsTicket { ticket, expires_in_s: TICKET_TTL.as_secs(), url })?))
+}
 
 /// How often an open connection re-checks its key (revocation closes it).
 const RECHECK: Duration = Duration::from_secs(2);
@@ -29,27 +79,51 @@ pub const MAX_INBOUND_BYTES: usize = 4 << 10;
 /// messages it missed. The connection closes (code 4001) within seconds of the key
 /// being revoked. The server pings every 20 s and drops a client silent for 60 s;
 /// client messages over 4 KiB close the connection.
+///
+/// Authenticated by the key in the header, or, for browsers (which cannot set headers on
+/// a WebSocket), by `?ticket=` from `POST /api/v1/ws/ticket`: never the key in a URL.
 #[utoipa::path(
     get, path = "/ws", tag = "live",
+    params(WsParams),
     security(("bearer" = ["stream"])),
     responses(
         (status = 101, description = "WebSocket: JSON messages `welcome`, `progress`, `encounter_complete`, `lagged`"),
-        (status = 401, description = "Missing or invalid key"), (status = 403, description = "The key lacks `stream`"),
+        (status = 401, description = "Missing or invalid key, or an unknown, used or expired ticket"),
+        (status = 403, description = "The key lacks `stream`"),
         (status = 429, description = "The key holds its maximum of connections"),
     )
 )]
 pub async fn connect(
-    scope: Scope<Stream>,
     State(state): State<AppState>,
+    Query(params): Query<WsParams>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    extensions: Extensions,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let guard = state.connect(&scope.principal)?;
-    let key = match presented_key(&headers) {
-        Some(Presented::Bearer(key) | Presented::Legacy(key)) => key,
-        None => return Err(ApiError::unauthorized("missing API key")),
+    let key = match (params.ticket, presented_key(&headers)) {
+        (Some(ticket), _) => state
+            .tickets
+            .redeem(&ticket)
+            .ok_or_else(|| ApiError::unauthorized("unknown, used or expired WebSocket ticket"))?,
+        (None, Some(Presented::Bearer(key) | Presented::Legacy(key))) => key,
+        (None, None) => {
+            return Err(ApiError::unauthorized(
+                "missing API key: send `Authorization: Bearer <key>`, or `?ticket=` from POST /api/v1/ws/ticket",
+            ));
+        }
     };
-    let principal = scope.principal;
+    let mut bearer = HeaderMap::new();
+    let value = format!("Bearer {key}").parse().map_err(|_| ApiError::unauthorized("invalid API key"))?;
+    bearer.insert(axum::http::header::AUTHORIZATION, value);
+    let caller = authorize(state.keys.as_ref(), &bearer, &[Permission::Stream])?;
+    caller.identify(&extensions);
+    state.admit(&caller.principal)?;
+    // Authentication first: a request without a key is 401 whether or not it upgrades.
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(axum::http::StatusCode::BAD_REQUEST, "not_a_websocket", rejection.body_text())
+    })?;
+    let guard = state.connect(&caller.principal)?;
+    let principal = caller.principal;
     let upgrade = upgrade.max_message_size(MAX_INBOUND_BYTES).max_frame_size(MAX_INBOUND_BYTES);
     Ok(upgrade.on_upgrade(move |socket| async move {
         state.metrics.connection(1);

@@ -9,8 +9,10 @@
 
 mod support;
 
+use axum::body::Body;
+use axum::http::Request;
 use axum::http::StatusCode;
-use support::{Answer, Tenant, app, get, world};
+use support::{Answer, Tenant, app, get, send, world};
 use wowlogs_query_api::docs::{operations, permission_of};
 use wowlogs_query_api::openapi;
 use wowlogs_store::rows::Count;
@@ -49,6 +51,15 @@ fn routes() -> Vec<Route> {
             }
         })
         .collect()
+}
+
+/// A request to a route with its method, with `key` if any.
+async fn call(app: &axum::Router, route: &Route, uri: &str, key: Option<&str>) -> Answer {
+    let mut request = Request::builder().method(route.method).uri(uri);
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
 }
 
 /// The path with `owner`'s resources in its parameters.
@@ -124,10 +135,12 @@ fn every_documented_route_is_in_the_matrix() {
         "/api/v1/admin/guilds/{id}/activity",
         "/api/v1/admin/audit",
         "/ws",
+        "/api/v1/ws/ticket",
     ] {
         assert!(paths.contains(&expected), "{expected} is not documented: {paths:?}");
     }
-    assert!(routes.iter().all(|r| r.method == "GET"));
+    let posts: Vec<&str> = routes.iter().filter(|r| r.method != "GET").map(|r| r.path.as_str()).collect();
+    assert_eq!(posts, ["/api/v1/ws/ticket"], "reads only, but for the WebSocket ticket");
 }
 
 #[tokio::test]
@@ -137,17 +150,17 @@ async fn without_a_valid_key_or_permission_every_route_is_refused() {
     for route in routes() {
         let uri = format!("{}{}", path_for(&route, a), required_query(&route));
         is_json_error(
-            &get(&app, &uri, None).await,
+            &call(&app, &route, &uri, None).await,
             StatusCode::UNAUTHORIZED,
             &format!("{uri} without a key"),
         );
         let forged = format!("wl_{}", "0".repeat(64));
         is_json_error(
-            &get(&app, &uri, Some(&forged)).await,
+            &call(&app, &route, &uri, Some(&forged)).await,
             StatusCode::UNAUTHORIZED,
             &format!("{uri} with an unknown key"),
         );
-        let answer = get(&app, &uri, Some(&without_permission(&route, a))).await;
+        let answer = call(&app, &route, &uri, Some(&without_permission(&route, a))).await;
         is_json_error(&answer, StatusCode::FORBIDDEN, &format!("{uri} without `{}`", route.permission));
     }
 }
@@ -161,7 +174,8 @@ async fn a_guilds_key_never_reaches_another_guilds_data() {
     for route in routes().into_iter().filter(|r| r.path != "/ws") {
         // A's own resources: found, so the 404s below are about ownership.
         let own =
-            get(&app, &format!("{}{}", path_for(&route, a), required_query(&route)), Some(&a.key)).await;
+            call(&app, &route, &format!("{}{}", path_for(&route, a), required_query(&route)), Some(&a.key))
+                .await;
         assert_eq!(own.status, StatusCode::OK, "{} with A's own ids: {}", route.path, own.text);
         assert_nothing_of(&own, b, &route.path);
         if own.json.is_object() {
@@ -169,7 +183,7 @@ async fn a_guilds_key_never_reaches_another_guilds_data() {
         }
         // B's resources through A's key.
         let uri = format!("{}{}", path_for(&route, b), required_query(&route));
-        let answer = get(&app, &uri, Some(&a.key)).await;
+        let answer = call(&app, &route, &uri, Some(&a.key)).await;
         if route.path_params.is_empty() {
             assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
         } else {
@@ -179,8 +193,9 @@ async fn a_guilds_key_never_reaches_another_guilds_data() {
         // B's log ids in A's filters.
         if route.query_params.iter().any(|p| p == "log_id") {
             let separator = if uri.contains('?') { '&' } else { '?' };
-            let filtered = get(
+            let filtered = call(
                 &app,
+                &route,
                 &format!("{}{separator}log_id={}", path_for(&route, a), b.log_ids[0]),
                 Some(&a.key),
             )

@@ -338,3 +338,46 @@ async fn http_status(address: &str, path: &str, key: &str) -> u16 {
     let text = String::from_utf8_lossy(&response);
     text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
 }
+
+/// `POST path` with the key: the answer's body.
+async fn http_post(address: &str, path: &str, key: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_browser_opens_the_feed_with_a_single_use_ticket_never_the_key_in_the_url() {
+    let (address, _) = serve().await;
+    let a = &world().a;
+    let answer: Value =
+        serde_json::from_str(&http_post(&address, "/api/v1/ws/ticket", &a.key).await).unwrap();
+    let ticket = answer["data"]["ticket"].as_str().expect("a ticket").to_string();
+    assert!(ticket.starts_with("wst_") && !ticket.contains(&a.key), "{answer}");
+    assert_eq!(answer["data"]["expires_in_s"], 30);
+    // No header: the ticket alone opens the guild's feed.
+    let url = format!("ws://{address}{}", answer["data"]["url"].as_str().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("the ticket opens /ws");
+    let welcome = next_json(&mut socket, Duration::from_secs(5)).await.unwrap();
+    assert_eq!((welcome["type"].as_str(), welcome["guild_id"].as_i64()), (Some("welcome"), Some(a.guild_id)));
+    // Once only; a made-up ticket neither.
+    for url in [url.clone(), format!("ws://{address}/ws?ticket=wst_0000")] {
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Err(WsError::Http(response)) => assert_eq!(response.status(), 401),
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+    // A key without `stream` gets no ticket.
+    let refused: Value =
+        serde_json::from_str(&http_post(&address, "/api/v1/ws/ticket", &a.upload_key).await).unwrap();
+    assert_eq!(refused["error"]["code"], "forbidden", "{refused}");
+    socket.close(None).await.unwrap();
+}
