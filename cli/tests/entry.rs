@@ -96,9 +96,14 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
     let bearer = format!("Authorization: Bearer {}", key.trim());
     let (uploads_port, api_port) = (free_port(), free_port());
     let _uploads = Service(http_service("serve", uploads_port, &store).spawn().unwrap());
+    // The query API's request log, to see whom it records.
+    let api_log = tempfile::NamedTempFile::new().unwrap();
     let _api = Service(
         http_service("query-api", api_port, &store)
             .env("WOWLOGS_CORS_ORIGINS", "https://app.example.com")
+            .env("WOWLOGS_LOG", "info")
+            .args(["--log-format", "json"])
+            .stderr(api_log.reopen().unwrap())
             .spawn()
             .unwrap(),
     );
@@ -196,6 +201,24 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
         preflight("https://app.example.com").contains("access-control-allow-origin: https://app.example.com")
     );
     assert!(!preflight("https://evil.example.com").contains("access-control-allow-origin"));
+
+    // A client cannot choose the address it is recorded under: the entry point
+    // overwrites X-Forwarded-For, and the API believes it from the proxy only.
+    let request_id = unique("forged");
+    let request_header = format!("X-Request-Id: {request_id}");
+    let (status, head, _) = proxy.curl(
+        "/api/v1/encounters",
+        &["-H", "X-Forwarded-For: 6.6.6.6", "-H", &request_header, "-H", &bearer],
+    );
+    assert_eq!(status, 200);
+    assert!(head.contains(&format!("x-request-id: {request_id}")), "the caller's request id passes: {head}");
+    let mut line = String::new();
+    until("the request is logged", Duration::from_secs(10), || {
+        let log = std::fs::read_to_string(api_log.path()).unwrap();
+        line = log.lines().find(|l| l.contains(&request_id)).unwrap_or_default().to_string();
+        !line.is_empty()
+    });
+    assert!(line.contains("\"client\":\"127.0.0.1\"") && !line.contains("6.6.6.6"), "{line}");
 
     // The services' metrics are not public.
     assert_eq!(proxy.curl("/metrics", &[]).0, 404);

@@ -141,6 +141,11 @@ pub struct EdgeArgs {
     /// (`https://app.example.com`); `*` is refused. Empty: none.
     #[arg(long, env = "WOWLOGS_CORS_ORIGINS", default_value = "")]
     pub cors_origins: String,
+
+    /// Proxies whose `X-Forwarded-For` names the client (addresses and networks,
+    /// comma-separated); from anyone else the header is ignored.
+    #[arg(long, env = "WOWLOGS_TRUSTED_PROXIES", default_value = "127.0.0.1,::1")]
+    pub trusted_proxies: String,
 }
 
 impl EdgeArgs {
@@ -160,6 +165,7 @@ impl EdgeArgs {
         );
         Ok(wowlogs_http::ServeLimits {
             header_read_timeout: Duration::from_millis(self.header_timeout_ms),
+            trusted_proxies: wowlogs_http::TrustedProxies::parse(&self.trusted_proxies)?,
             ..wowlogs_http::ServeLimits::default()
         })
     }

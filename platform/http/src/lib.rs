@@ -4,6 +4,7 @@
 //! here knows about guilds or keys beyond what the authentication step records in
 //! [`RequestLog`].
 
+pub mod client;
 pub mod cors;
 pub mod error;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod request;
 pub mod serve;
 pub mod shutdown;
 
+pub use client::{ClientAddr, NotANetwork, TrustedProxies};
 pub use cors::{CorsError, cors_layer};
 pub use error::{ApiError, json_fallbacks};
 pub use request::{

@@ -83,6 +83,7 @@ pub async fn observe<M: RequestMetrics>(
     let started = Instant::now();
     let id = request_id(request.headers());
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let client = request.extensions().get::<crate::ClientAddr>().map(|c| c.0);
     let method = request.method().clone();
     let log = RequestLog::default();
     request.extensions_mut().insert(log.clone());
@@ -106,6 +107,7 @@ pub async fn observe<M: RequestMetrics>(
         request_id = id.to_str().unwrap_or(""),
         guild_id,
         key_id = identified.as_ref().map(|i| i.key_id.as_str()),
+        client = client.map(tracing::field::display),
         method = %method,
         route,
         status,

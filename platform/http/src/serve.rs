@@ -6,27 +6,37 @@
 //! timeout (hyper answers `408 Request Timeout` and closes), and shutdown stops
 //! accepting, lets requests in progress finish for a bounded time, then returns.
 
+use crate::client::{ClientAddr, TrustedProxies};
 use axum::Router;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
-/// The connection-level bounds of a service.
-#[derive(Debug, Clone, Copy)]
+/// The connection-level bounds of a service, and whose forwarding headers it believes.
+#[derive(Debug, Clone)]
 pub struct ServeLimits {
     /// Time a client has to send a request's complete headers (per request on a
     /// kept-alive connection, from its first byte or the connection's idle start).
     pub header_read_timeout: Duration,
     /// Time requests in progress get to finish after the shutdown signal.
     pub shutdown_grace: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client ([`ClientAddr`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServeLimits {
     fn default() -> Self {
-        ServeLimits { header_read_timeout: Duration::from_secs(10), shutdown_grace: Duration::from_secs(30) }
+        ServeLimits {
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+            trusted_proxies: TrustedProxies::default(),
+        }
     }
 }
 
@@ -57,7 +67,14 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // Each request carries the address it is recorded under.
+        let trusted = limits.trusted_proxies.clone();
+        let service =
+            TowerToHyperService::new(router.clone().map_request(move |mut request: Request<Incoming>| {
+                let client = trusted.client(remote.ip(), request.headers());
+                request.extensions_mut().insert(ClientAddr(client));
+                request
+            }));
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
