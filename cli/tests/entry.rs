@@ -212,7 +212,7 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
             "--max-time",
             "3",
             "-H",
-            &bearer,
+            bearer,
             "-H",
             "Connection: Upgrade",
             "-H",
