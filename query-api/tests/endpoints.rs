@@ -136,6 +136,8 @@ async fn an_encounter_has_every_players_numbers_and_the_death_recap() {
     let player_deaths: i64 = players.iter().map(|p| p["deaths"].as_i64().unwrap()).sum();
     assert_eq!(deaths.len() as i64, player_deaths);
     assert_eq!(get(&app, "/api/v1/encounters/12345", Some(&a.key)).await.status, StatusCode::NOT_FOUND);
+    let beyond = get(&app, "/api/v1/encounters/9402014132554220745", Some(&a.key)).await;
+    assert_eq!(beyond.status, StatusCode::NOT_FOUND, "digits past any id are no fight, not a bad request");
     assert_eq!(
         get(&app, "/api/v1/encounters/not-a-number", Some(&a.key)).await.status,
         StatusCode::BAD_REQUEST

@@ -77,8 +77,12 @@ pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
 /// exists for another guild or not at all.
 pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
     let not_found = || ApiError::not_found("no such encounter in this guild");
-    let fight_id: i64 =
-        id.parse().map_err(|_| ApiError::bad_request("an encounter id is a decimal integer"))?;
+    let fight_id: i64 = match id.parse() {
+        Ok(fight_id) => fight_id,
+        // Digits beyond any fight id (ids are below 2^63): no such fight.
+        Err(_) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => return Err(not_found()),
+        Err(_) => return Err(ApiError::bad_request("an encounter id is a decimal integer")),
+    };
     let record = db
         .first::<EncounterRow>(
             &Sql::new("SELECT")
