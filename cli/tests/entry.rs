@@ -42,6 +42,17 @@ impl Proxy {
         self.state.path().join("proxy/tls.crt")
     }
 
+    /// A WebSocket upgrade of `path` with the header `auth`, read for 3 s: (status,
+    /// headers, the frames' bytes as text).
+    fn upgrade(&self, path: &str, auth: &str) -> (u16, String, String) {
+        let headers = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13"];
+        let mut args = vec!["--http1.1", "-N", "--max-time", "3", "-H", auth];
+        for header in headers.iter().chain(&["Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]) {
+            args.extend(["-H", header]);
+        }
+        self.curl(path, &args)
+    }
+
     /// `curl` against the entry point, checking its certificate: (status, headers, body).
     fn curl(&self, path: &str, args: &[&str]) -> (u16, String, String) {
         let url = format!("https://127.0.0.1:{}{path}", self.https);
@@ -204,25 +215,7 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
     }
 
     // The live feed's WebSocket upgrade passes through, and its welcome arrives.
-    let (status, head, body) = proxy.curl(
-        "/ws",
-        &[
-            "--http1.1",
-            "-N",
-            "--max-time",
-            "3",
-            "-H",
-            bearer,
-            "-H",
-            "Connection: Upgrade",
-            "-H",
-            "Upgrade: websocket",
-            "-H",
-            "Sec-WebSocket-Version: 13",
-            "-H",
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        ],
-    );
+    let (status, head, body) = proxy.upgrade("/ws", bearer);
     assert_eq!(status, 101, "{head}");
     assert!(body.contains("\"welcome\"") && body.contains("Gateway"), "{body}");
 
@@ -358,25 +351,7 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
     assert_eq!(one["data"]["encounter"]["id"], id, "{one}");
 
     // The WebSocket stream, authenticated like the API: its welcome names the guild.
-    let (status, head, welcome) = gateway.proxy.curl(
-        "/ws",
-        &[
-            "--http1.1",
-            "-N",
-            "--max-time",
-            "3",
-            "-H",
-            &gateway.bearer,
-            "-H",
-            "Connection: Upgrade",
-            "-H",
-            "Upgrade: websocket",
-            "-H",
-            "Sec-WebSocket-Version: 13",
-            "-H",
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        ],
-    );
+    let (status, head, welcome) = gateway.proxy.upgrade("/ws", &gateway.bearer);
     assert_eq!(status, 101, "{head}");
     let json = &welcome[welcome.find('{').expect("a JSON frame")..];
     let json = &json[..=json.rfind('}').unwrap()];

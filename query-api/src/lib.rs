@@ -30,7 +30,7 @@ use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 pub use wowlogs_http::REQUEST_ID;
-use wowlogs_http::{health::live, json_fallbacks, observe};
+use wowlogs_http::{health::health_routes, json_fallbacks, observe};
 
 pub use state::QueryApiConfig;
 
@@ -57,11 +57,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
 /// behind the public entry point.
 pub fn internal_router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/metrics", get(health::metrics))
-        .route("/health", get(health::health))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(health::ready));
+    let routes = health_routes(health::health, health::ready).route("/metrics", get(health::metrics));
     json_fallbacks(routes).with_state(state)
 }
 
@@ -76,10 +72,7 @@ pub fn router(state: AppState) -> Router {
             get(move || async move { ([("content-type", "application/json")], (*json).clone()) }),
         )
         .route("/docs", get(move || async move { Html((*page).clone()) }))
-        .route("/health", get(health::health))
-        .route("/health/detailed", get(health::health))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(health::ready));
+        .merge(health_routes(health::health, health::ready));
     json_fallbacks(routes)
         .layer(middleware::from_fn_with_state(state.metrics.clone(), observe::<ApiMetrics>))
         .with_state(state)

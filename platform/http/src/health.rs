@@ -6,6 +6,24 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+/// The health routes every service serves alike, publicly and on its internal port:
+/// `/health` and `/health/detailed` (each component), `/health/live`, `/health/ready`.
+pub fn health_routes<S, H, HT, R, RT>(health: H, ready: R) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    H: axum::handler::Handler<HT, S> + Clone,
+    HT: 'static,
+    R: axum::handler::Handler<RT, S>,
+    RT: 'static,
+{
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/health", get(health.clone()))
+        .route("/health/detailed", get(health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+}
+
 /// `GET /health/live`: the process is serving.
 pub async fn live() -> impl IntoResponse {
     Json(json!({"status": "up"}))

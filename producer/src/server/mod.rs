@@ -16,7 +16,7 @@ use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Duration;
 use wowlogs_http::health::RecentProbe;
-use wowlogs_http::{health::live, json_fallbacks, observe};
+use wowlogs_http::{health::health_routes, json_fallbacks, observe};
 use wowlogs_kafka::{BrokerProbe, KafkaSettings};
 use wowlogs_tenancy::KeyStore;
 
@@ -59,11 +59,7 @@ impl AppState {
 /// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
 /// behind the public entry point.
 pub fn internal_router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/metrics", get(health::metrics))
-        .route("/health", get(health::health))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(health::ready));
+    let routes = health_routes(health::health, health::ready).route("/metrics", get(health::metrics));
     json_fallbacks(routes).with_state(state)
 }
 
@@ -72,10 +68,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route("/api/v1/logs/upload", post(upload::upload))
         .route("/api/v1/uploads/{id}", get(upload::status))
-        .route("/health", get(health::health))
-        .route("/health/detailed", get(health::health))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(health::ready));
+        .merge(health_routes(health::health, health::ready));
     json_fallbacks(routes)
         // The upload handler enforces its own, configurable limit while streaming.
         .layer(DefaultBodyLimit::disable())
