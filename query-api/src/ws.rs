@@ -15,7 +15,7 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
-use wowlogs_tenancy::{ApiError, Permission, Presented, authorize, presented_key};
+use wowlogs_tenancy::{ApiError, Permission, Presented, authorize_presented, presented_key};
 
 /// `/ws` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -52,11 +52,9 @@ pub async fn ticket(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let key = match presented_key(&headers) {
-        Some(Presented::Bearer(key) | Presented::Legacy(key)) => key,
-        None => return Err(ApiError::unauthorized("missing API key")),
-    };
-    let ticket = state.tickets.issue(&key, &scope.principal.key_id)?;
+    // The extractor found the key; the ticket stands for it.
+    let key = presented_key(&headers).ok_or_else(|| ApiError::unauthorized("missing API key"))?;
+    let ticket = state.tickets.issue(key.key(), &scope.principal.key_id)?;
     let url = format!("/ws?ticket={ticket}");
     Ok(json(guilded(&scope, WsTicket { ticket, expires_in_s: TICKET_TTL.as_secs(), url })?))
 }
@@ -100,22 +98,21 @@ pub async fn connect(
     extensions: Extensions,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let key = match (params.ticket, presented_key(&headers)) {
-        (Some(ticket), _) => state
-            .tickets
-            .redeem(&ticket)
-            .ok_or_else(|| ApiError::unauthorized("unknown, used or expired WebSocket ticket"))?,
-        (None, Some(Presented::Bearer(key) | Presented::Legacy(key))) => key,
-        (None, None) => {
-            return Err(ApiError::unauthorized(
+    let presented = match params.ticket {
+        Some(ticket) => Presented::Bearer(
+            state
+                .tickets
+                .redeem(&ticket)
+                .ok_or_else(|| ApiError::unauthorized("unknown, used or expired WebSocket ticket"))?,
+        ),
+        None => presented_key(&headers).ok_or_else(|| {
+            ApiError::unauthorized(
                 "missing API key: send `Authorization: Bearer <key>`, or `?ticket=` from POST /api/v1/ws/ticket",
-            ));
-        }
+            )
+        })?,
     };
-    let mut bearer = HeaderMap::new();
-    let value = format!("Bearer {key}").parse().map_err(|_| ApiError::unauthorized("invalid API key"))?;
-    bearer.insert(axum::http::header::AUTHORIZATION, value);
-    let caller = authorize(state.keys.as_ref(), &bearer, &[Permission::Stream])?;
+    let caller = authorize_presented(state.keys.as_ref(), &presented, &[Permission::Stream])?;
+    let key = presented.key().to_string();
     caller.identify(&extensions);
     state.admit(&caller.principal)?;
     // Authentication first: a request without a key is 401 whether or not it upgrades.

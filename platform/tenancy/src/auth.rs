@@ -193,6 +193,15 @@ pub enum Presented {
     Legacy(String),
 }
 
+impl Presented {
+    /// The key itself, however it came.
+    pub fn key(&self) -> &str {
+        match self {
+            Presented::Bearer(key) | Presented::Legacy(key) => key,
+        }
+    }
+}
+
 /// The key of a request, if any.
 pub fn presented_key(headers: &HeaderMap) -> Option<Presented> {
     if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
@@ -235,11 +244,19 @@ pub fn authorize(
     headers: &HeaderMap,
     permissions: &[Permission],
 ) -> Result<Caller, ApiError> {
-    let (key, legacy) = match presented_key(headers) {
-        Some(Presented::Bearer(key)) => (key, false),
-        Some(Presented::Legacy(key)) => (key, true),
-        None => return Err(ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`")),
-    };
+    let presented = presented_key(headers)
+        .ok_or_else(|| ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>`"))?;
+    authorize_presented(keys, &presented, permissions)
+}
+
+/// [`authorize`] for a key already taken from its request (a header, or a WebSocket
+/// ticket redeemed for it).
+pub fn authorize_presented(
+    keys: &dyn KeyStore,
+    presented: &Presented,
+    permissions: &[Permission],
+) -> Result<Caller, ApiError> {
+    let (key, legacy) = (presented.key(), matches!(presented, Presented::Legacy(_)));
     if keys.trusted_for().is_some_and(|left| left.is_zero()) {
         let age = keys.age().map_or_else(
             || "never been read".to_string(),
@@ -254,7 +271,7 @@ pub fn authorize(
         ));
     }
     let principal =
-        keys.authenticate(&key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+        keys.authenticate(key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
     if !permissions.iter().any(|&p| principal.may(p)) {
         let wanted: Vec<String> = permissions.iter().map(|p| format!("`{p}`")).collect();
         return Err(ApiError::new(

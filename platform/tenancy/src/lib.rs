@@ -6,7 +6,9 @@ pub mod auth;
 pub mod keys;
 pub mod registry;
 
-pub use auth::{Caller, KeyCache, KeyStore, Presented, Principal, authorize, presented_key};
+pub use auth::{
+    Caller, KeyCache, KeyStore, Presented, Principal, authorize, authorize_presented, presented_key,
+};
 pub use keys::{NewKey, Permission, constant_time_eq, generate, hash, key_id};
 pub use registry::{Actor, ApiKeyRow, AuditRow, GuildRow, KeySpec, NewGuild, Registry, RegistryError};
 pub use wowlogs_http::ApiError;
