@@ -252,14 +252,27 @@ impl GuildDb {
         Ok(query)
     }
 
+    /// Runs a query through the gate (a slot of the key's and the service's, the query
+    /// timeout), reading its answer with `fetch`.
+    async fn gated<R, F>(
+        &self,
+        sql: &Sql,
+        fetch: impl FnOnce(clickhouse::query::Query) -> F,
+    ) -> Result<R, ApiError>
+    where
+        F: Future<Output = Result<R, clickhouse::error::Error>>,
+    {
+        let _admitted = self.gate.enter(&self.key).await?;
+        let limit = self.gate.limits().query_timeout;
+        self.gate.bounded(fetch(self.query(sql, limit)?)).await
+    }
+
     /// Every row of a query.
     pub async fn all<T>(&self, sql: &Sql) -> Result<Vec<T>, ApiError>
     where
         T: RowOwned + RowRead,
     {
-        let _admitted = self.gate.enter(&self.key).await?;
-        let limit = self.gate.limits().query_timeout;
-        self.gate.bounded(self.query(sql, limit)?.fetch_all::<T>()).await
+        self.gated(sql, |query| query.fetch_all::<T>()).await
     }
 
     /// The first row of a query, if any.
@@ -267,9 +280,7 @@ impl GuildDb {
     where
         T: RowOwned + RowRead,
     {
-        let _admitted = self.gate.enter(&self.key).await?;
-        let limit = self.gate.limits().query_timeout;
-        self.gate.bounded(self.query(sql, limit)?.fetch_optional::<T>()).await
+        self.gated(sql, |query| query.fetch_optional::<T>()).await
     }
 
     /// A cursor over the rows, for answers streamed in constant memory, with the slots

@@ -203,8 +203,8 @@ async fn spool_body(
             return Err(too_large(limit));
         }
         slot.reserve_spool(chunk.len() as u64).map_err(spool_full)?;
-        spool.write_all(chunk).map_err(|e| match e.raw_os_error() {
-            Some(28) => spool_full(SpoolFull { budget: config.max_spool_bytes }),
+        spool.write_all(chunk).map_err(|e| match e.kind() {
+            std::io::ErrorKind::StorageFull => spool_full(SpoolFull { budget: config.max_spool_bytes }),
             _ => ApiError::internal(e),
         })
     };

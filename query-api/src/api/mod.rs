@@ -53,8 +53,12 @@ pub struct Pagination {
 
 /// The JSON bytes of an answer for this caller's guild.
 pub fn guilded<P, T: Serialize>(scope: &Scope<P>, data: T) -> Result<Bytes, ApiError> {
-    let answer = Guilded { guild_id: scope.guild_id(), guild_name: scope.guild_name().to_string(), data };
-    serde_json::to_vec(&answer).map(Bytes::from).map_err(ApiError::internal)
+    json_bytes(&Guilded { guild_id: scope.guild_id(), guild_name: scope.guild_name().to_string(), data })
+}
+
+/// An answer serialized once, for the cache and the response alike.
+pub fn json_bytes(answer: &impl Serialize) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(answer).map(Bytes::from).map_err(ApiError::internal)
 }
 
 /// The JSON bytes of a page of a list for this caller's guild: `list` names the items
@@ -70,7 +74,7 @@ pub fn guilded_page<P, T, L: Serialize>(
         data: list(page.items, page.pagination.total),
         pagination: page.pagination,
     };
-    serde_json::to_vec(&answer).map(Bytes::from).map_err(ApiError::internal)
+    json_bytes(&answer)
 }
 
 /// A JSON answer from bytes already serialized (cached or fresh).

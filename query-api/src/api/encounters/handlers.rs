@@ -3,7 +3,7 @@
 
 use super::queries::{self, detail_of, page_of};
 use super::{Encounter, EncounterDetail, EncounterFilter, EncounterList, GuildStats};
-use crate::api::{Guilded, GuildedPage, cached, guilded, guilded_page, paged};
+use crate::api::{Guilded, GuildedPage, cached, guilded, guilded_page, json_bytes, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, text};
 use crate::scope::{Freshness, Sql};
@@ -96,7 +96,7 @@ pub async fn stats(scope: Scope<Query>) -> Result<Response, ApiError> {
             guild_name: scope.guild_name().to_string(),
             statistics: queries::totals(&scope.db).await?,
         };
-        serde_json::to_vec(&answer).map(bytes::Bytes::from).map_err(ApiError::internal)
+        json_bytes(&answer)
     })
     .await
 }
