@@ -148,26 +148,36 @@ pub struct EdgeArgs {
     pub trusted_proxies: String,
 }
 
-impl EdgeArgs {
-    /// The public router with the CORS allow-list applied.
-    pub fn public(&self, router: axum::Router) -> Result<axum::Router> {
-        Ok(match wowlogs_http::cors_layer(&self.cors_origins)? {
-            Some(cors) => router.layer(cors),
-            None => router,
-        })
-    }
+/// A public service's edge, checked once at start: its connection limits and its CORS
+/// allow-list.
+pub struct Edge {
+    pub limits: wowlogs_http::ServeLimits,
+    cors: Option<wowlogs_http::CorsLayer>,
+}
 
-    pub fn limits(&self) -> Result<wowlogs_http::ServeLimits> {
-        wowlogs_http::cors_layer(&self.cors_origins)?;
+impl Edge {
+    /// The public router with the CORS allow-list applied.
+    pub fn public(&self, router: axum::Router) -> axum::Router {
+        match &self.cors {
+            Some(cors) => router.layer(cors.clone()),
+            None => router,
+        }
+    }
+}
+
+impl EdgeArgs {
+    /// The edge these settings describe, or why they cannot work.
+    pub fn edge(&self) -> Result<Edge> {
         ensure!(
             self.header_timeout_ms > 0,
             "WOWLOGS_HEADER_TIMEOUT_MS (--header-timeout-ms) must be above 0"
         );
-        Ok(wowlogs_http::ServeLimits {
+        let limits = wowlogs_http::ServeLimits {
             header_read_timeout: Duration::from_millis(self.header_timeout_ms),
             trusted_proxies: wowlogs_http::TrustedProxies::parse(&self.trusted_proxies)?,
             ..wowlogs_http::ServeLimits::default()
-        })
+        };
+        Ok(Edge { limits, cors: wowlogs_http::cors_layer(&self.cors_origins)? })
     }
 }
 

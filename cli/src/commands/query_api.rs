@@ -91,7 +91,7 @@ pub struct QueryApiArgs {
 }
 
 pub fn run(args: &QueryApiArgs) -> Result<()> {
-    let limits = args.edge.limits()?;
+    let edge = args.edge.edge()?;
     args.keys.periods()?;
     let config = QueryApiConfig {
         listen: args.listen,
@@ -132,7 +132,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "query API listening");
         eprintln!("query API on http://{} (documentation at /docs)", args.listen);
-        serve(listener, args.edge.public(router(state))?, limits, shutdown_signal()).await?;
+        serve(listener, edge.public(router(state)), edge.limits.clone(), shutdown_signal()).await?;
         Ok(())
     })
 }

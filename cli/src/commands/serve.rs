@@ -87,7 +87,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let limits = args.edge.limits()?;
+    let edge = args.edge.edge()?;
     args.keys.periods()?;
     for (value, name) in [
         (args.body_idle_timeout_ms, "WOWLOGS_BODY_IDLE_TIMEOUT_MS"),
@@ -130,7 +130,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "upload service listening");
         eprintln!("upload service on http://{}", args.listen);
-        serve(listener, args.edge.public(router(state.clone()))?, limits, shutdown_signal()).await?;
+        serve(listener, edge.public(router(state.clone())), edge.limits.clone(), shutdown_signal()).await?;
         tracing::info!("shutting down: waiting for uploads in progress");
         state.drain().await;
         Ok(())

@@ -3,7 +3,8 @@
 
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use std::time::Duration;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::AllowOrigin;
+pub use tower_http::cors::CorsLayer;
 
 /// An origin the allow-list cannot hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

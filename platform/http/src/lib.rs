@@ -13,7 +13,7 @@ pub mod serve;
 pub mod shutdown;
 
 pub use client::{ClientAddr, NotANetwork, TrustedProxies};
-pub use cors::{CorsError, cors_layer};
+pub use cors::{CorsError, CorsLayer, cors_layer};
 pub use error::{ApiError, json_fallbacks};
 pub use request::{
     Identified, REQUEST_ID, RequestLog, RequestMetrics, observe, request_id, request_span, with_deprecation,
