@@ -8,51 +8,12 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::probe::{free_port, http_get_with, http_post};
 use support::*;
-
-/// Polls `check` every 100 ms until it holds, or fails the test after `limit`.
-fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A new database on `clickhouse`, migrated: its name and the `--clickhouse-url …
-/// --database …` arguments naming it.
-fn migrated(prefix: &str, clickhouse: &str) -> (String, [String; 4]) {
-    let database = unique(prefix);
-    let store_args =
-        ["--clickhouse-url".to_string(), clickhouse.to_string(), "--database".to_string(), database.clone()];
-    run(wowlogs().arg("migrate").args(&store_args));
-    (database, store_args)
-}
-
-/// A guild and a key of it with `permissions`: (guild id, `Bearer <key>`).
-fn guild_with_key(store_args: &[String], name: &str, permissions: &str) -> (i64, String) {
-    let created = run(wowlogs().args(["guild", "create", "--name", name]).args(store_args));
-    let guild: i64 = created.split_whitespace().nth(2).unwrap().parse().unwrap();
-    let key = run(wowlogs()
-        .args(["api-key", "create", "--guild", &guild.to_string(), "--permissions", permissions])
-        .args(store_args));
-    (guild, format!("Bearer {}", key.trim()))
-}
-
-/// A service process, killed when dropped.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn start(command: &str, port: u16, store_args: &[String], env: &[(&str, &str)]) -> Service {
     let service = http_service(command, port, store_args).envs(env.iter().copied()).spawn().unwrap();
@@ -68,17 +29,6 @@ fn upload(port: u16, bearer: &str, path: &Path) -> (u16, serde_json::Value) {
     let headers = [("Authorization", bearer), ("X-File-Name", name.as_str())];
     let (status, body) = http_post(port, "/api/v1/logs/upload", &headers, &std::fs::read(path).unwrap());
     (status, serde_json::from_str(&body).unwrap_or_else(|_| serde_json::json!({"raw": body})))
-}
-
-/// A copy of a real log that no earlier run uploaded (the upload history lives on the
-/// shared broker, and guild ids repeat across test databases): the log and one more
-/// line, a comment the parser counts as malformed.
-fn fresh_copy_of(name: &str) -> std::path::PathBuf {
-    let copy = std::env::temp_dir().join(unique("log"));
-    let mut content = std::fs::read(fixture(name)).unwrap();
-    content.extend_from_slice(format!("\n# {}\n", unique("run")).as_bytes());
-    std::fs::write(&copy, content).unwrap();
-    copy
 }
 
 /// Waits until an upload has been published, and returns its events.
@@ -349,13 +299,6 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
     wait_for(&store, &format!("{} AND state = 'completed'", of_log("logs")), 1, limit).await;
     wait_for(&store, &of_log("combat_events"), expected.events, limit).await;
     wait_for(&store, &of_log("encounters"), expected.fights.len() as u64, limit).await;
-}
-
-/// The peak resident memory of a process, in bytes (`VmHWM`).
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
 }
 
 /// The status code of an HTTP answer's first line, read within `limit` (0: none).

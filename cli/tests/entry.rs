@@ -5,21 +5,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 use support::probe::free_port;
 use support::*;
 
 /// A process killed when dropped.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The proxy of a test, stopped when dropped.
 struct Proxy {
     state: tempfile::TempDir,
@@ -85,14 +76,6 @@ fn curl(url: &str, cert: &Path, args: &[&str]) -> (u16, String, String) {
     (status, head.to_ascii_lowercase(), body.to_string())
 }
 
-fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// Both services of a fresh database behind a proxy of their own, with one guild and its
 /// key; the query API's request log goes to `api_log`.
 struct Gateway {
@@ -144,16 +127,6 @@ impl Gateway {
         let (status, head, body) = self.proxy.curl(path, &["-H", &self.bearer]);
         (status, head, serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)))
     }
-}
-
-/// A copy of a real log that no earlier run uploaded (the upload history lives on the
-/// shared broker): the log and one comment line more.
-fn fresh_copy_of(name: &str) -> PathBuf {
-    let copy = std::env::temp_dir().join(unique("entry"));
-    let mut content = std::fs::read(fixture(name)).unwrap();
-    content.extend_from_slice(format!("\n# {}\n", unique("run")).as_bytes());
-    std::fs::write(&copy, content).unwrap();
-    copy
 }
 
 #[test]

@@ -110,11 +110,8 @@ async fn until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool
 async fn no_hostile_upload_stops_slows_or_corrupts_a_victim_guild() {
     let dir = tempfile::tempdir().unwrap();
     let base = 9_000_000 + i64::from(std::process::id() % 100_000) * 100;
-    let database = unique("wowlogs_test_hostile");
+    let (database, store_args) = migrated("wowlogs_test_hostile", &clickhouse());
     let store = store(&clickhouse(), &database);
-    let store_args =
-        ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
-    run(wowlogs().arg("migrate").args(&store_args));
     // The topics exist before the groups subscribe (on a fresh broker this test may be
     // the first to use them).
     run(wowlogs().args(["topics", "create", "--brokers", &brokers()]));
@@ -193,12 +190,7 @@ async fn no_hostile_upload_stops_slows_or_corrupts_a_victim_guild() {
 
     // 3. Uploads refused over HTTP (an empty file, a file that is no combat log): a clear
     // refusal, each recorded under a log id of its own that ends at once.
-    let created = run(wowlogs().args(["guild", "create", "--name", "Hostile"]).args(&store_args));
-    let hostile: i64 = created.split_whitespace().nth(2).unwrap().parse().unwrap();
-    let key = run(wowlogs()
-        .args(["api-key", "create", "--guild", &hostile.to_string(), "--permissions", "upload"])
-        .args(&store_args));
-    let bearer = format!("Bearer {}", key.trim());
+    let (hostile, bearer) = guild_with_key(&store_args, "Hostile", "upload");
     let upload_port = free_port();
     let mut service = http_service("serve", upload_port, &store_args).spawn().unwrap();
     until("the upload service is live", Duration::from_secs(60), async || {

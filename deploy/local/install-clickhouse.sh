@@ -6,9 +6,6 @@ set -euo pipefail
 if command -v clickhouse-server >/dev/null 2>&1 && command -v clickhouse-client >/dev/null 2>&1; then
   exit 0
 fi
-echo "installing clickhouse-server and clickhouse-client from Debian's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-sudo_cmd=""
-[ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-$sudo_cmd apt-get update -qq >&2
-$sudo_cmd apt-get install -y -qq clickhouse-server clickhouse-client >&2
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+apt_install clickhouse-server clickhouse-client

@@ -5,9 +5,6 @@ set -euo pipefail
 if command -v nginx >/dev/null 2>&1 && command -v envsubst >/dev/null 2>&1; then
   exit 0
 fi
-echo "installing nginx and gettext-base (envsubst) from Debian's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-sudo_cmd=""
-[ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-$sudo_cmd apt-get update -qq >&2
-$sudo_cmd apt-get install -y -qq nginx gettext-base >&2
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+apt_install nginx gettext-base

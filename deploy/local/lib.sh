@@ -31,3 +31,13 @@ wait_until() {
   echo "no answer within 30 s; see ${LOG_FILE:-its log}" >&2
   return 1
 }
+
+# Installs Debian packages "$@" (with sudo unless root), quietly, after refreshing the
+# package lists; what it does goes to stderr.
+apt_install() {
+  echo "installing $* from Debian's packages" >&2
+  local sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}

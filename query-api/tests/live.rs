@@ -325,32 +325,29 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
     );
 }
 
-/// `GET path` with a bearer key over a plain socket: the status code.
-async fn http_status(address: &str, path: &str, key: &str) -> u16 {
+/// `METHOD path` with a bearer key over a plain socket: (status code, body).
+async fn http(address: &str, method: &str, path: &str, key: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
     let text = String::from_utf8_lossy(&response);
-    text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0)
+    let status = text.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (status, text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+}
+
+/// `GET path` with the key: the status code.
+async fn http_status(address: &str, path: &str, key: &str) -> u16 {
+    http(address, "GET", path, key).await.0
 }
 
 /// `POST path` with the key: the answer's body.
 async fn http_post(address: &str, path: &str, key: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    text.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+    http(address, "POST", path, key).await.1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

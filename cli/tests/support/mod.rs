@@ -73,6 +73,63 @@ pub fn http_service(command: &str, port: u16, store: &[String]) -> Command {
     service
 }
 
+/// The peak resident memory of a process so far, in bytes (`VmHWM`).
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/<pid>/status");
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// Polls `check` every 100 ms until it holds, or fails the test after `limit`.
+pub fn until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A service process, killed when dropped.
+pub struct Service(pub Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A new database on `clickhouse`, migrated: its name and the `--clickhouse-url …
+/// --database …` arguments naming it.
+pub fn migrated(prefix: &str, clickhouse: &str) -> (String, [String; 4]) {
+    let database = unique(prefix);
+    let store_args =
+        ["--clickhouse-url".to_string(), clickhouse.to_string(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store_args));
+    (database, store_args)
+}
+
+/// A guild and a key of it with `permissions`: (guild id, `Bearer <key>`).
+pub fn guild_with_key(store_args: &[String], name: &str, permissions: &str) -> (i64, String) {
+    let created = run(wowlogs().args(["guild", "create", "--name", name]).args(store_args));
+    let guild: i64 = created.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let key = run(wowlogs()
+        .args(["api-key", "create", "--guild", &guild.to_string(), "--permissions", permissions])
+        .args(store_args));
+    (guild, format!("Bearer {}", key.trim()))
+}
+
+/// A copy of a real log that no earlier run uploaded (the upload history lives on the
+/// shared broker, and guild ids repeat across test databases): the log and one more
+/// line, a comment the parser counts as malformed.
+pub fn fresh_copy_of(name: &str) -> PathBuf {
+    let copy = std::env::temp_dir().join(unique("log"));
+    let mut content = std::fs::read(fixture(name)).unwrap();
+    content.extend_from_slice(format!("\n# {}\n", unique("run")).as_bytes());
+    std::fs::write(&copy, content).unwrap();
+    copy
+}
+
 /// Runs a command to success, returning its standard output.
 pub fn run(command: &mut Command) -> String {
     let output = command.output().unwrap();
@@ -184,9 +241,7 @@ impl ConsumerProcess {
 
     /// The process's peak resident memory so far, in bytes (`VmHWM`).
     pub fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/<pid>/status");
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+        peak_rss(self.child.id())
     }
 
     /// Records received since the process started (both groups).
