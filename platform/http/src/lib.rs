@@ -16,7 +16,8 @@ pub use client::{ClientAddr, NotANetwork, TrustedProxies};
 pub use cors::{CorsError, CorsLayer, cors_layer};
 pub use error::{ApiError, json_fallbacks};
 pub use request::{
-    Identified, REQUEST_ID, RequestLog, RequestMetrics, observe, request_id, request_span, with_deprecation,
+    Identified, REQUEST_ID, RequestId, RequestLog, RequestMetrics, observe, request_id, request_span,
+    with_deprecation,
 };
 pub use serve::{ServeLimits, serve};
 pub use shutdown::shutdown_signal;

@@ -40,6 +40,11 @@ pub fn request_span(method: &Method, route: &str, request_id: &HeaderValue) -> t
     )
 }
 
+/// The request's id (the caller's `X-Request-Id` if sane, else a new one), in the
+/// request's extensions for handlers that record it (audit entries).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
 /// Who made a request, as far as authentication found out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identified {
@@ -87,6 +92,7 @@ pub async fn observe<M: RequestMetrics>(
     let method = request.method().clone();
     let log = RequestLog::default();
     request.extensions_mut().insert(log.clone());
+    request.extensions_mut().insert(RequestId(id.to_str().unwrap_or("").to_string()));
     let span = request_span(&method, &route, &id);
     let mut response = next.run(request).instrument(span.clone()).await;
     let identified = log.identified();

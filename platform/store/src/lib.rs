@@ -9,8 +9,10 @@ mod migrations;
 pub mod retention;
 pub mod rows;
 mod settings;
+pub mod transfer;
 
 pub use errors::{ErrorClass, classify};
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
 pub use retention::{RetentionPlan, TableOutcome, apply_retention};
 pub use settings::StoreSettings;
+pub use transfer::{TransferError, Transferred, reapply_transfers, transfer_encounters};

@@ -32,6 +32,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pvp_fights",
         sql: include_str!("../../../schemas/clickhouse/0004_pvp_fights.sql"),
     },
+    Migration {
+        version: 5,
+        name: "administration",
+        sql: include_str!("../../../schemas/clickhouse/0005_administration.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "encounter_transfers",
+        sql: include_str!("../../../schemas/clickhouse/0006_encounter_transfers.sql"),
+    },
 ];
 
 /// Why migrating failed.

@@ -133,7 +133,7 @@ pub async fn apply_retention(
 }
 
 /// Waits until the database has no unfinished mutation (18.16 has no `mutations_sync`).
-async fn wait_for_mutations(
+pub(crate) async fn wait_for_mutations(
     settings: &StoreSettings,
     limit: Duration,
 ) -> Result<(), clickhouse::error::Error> {

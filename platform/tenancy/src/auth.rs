@@ -27,11 +27,19 @@ pub struct Principal {
     pub events_per_minute: u32,
     /// WebSocket connections the key may hold at once.
     pub max_connections: u32,
+    /// False once the guild is deactivated: its keys are refused (403) until it is
+    /// reactivated.
+    pub guild_active: bool,
 }
 
 impl Principal {
     pub fn may(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)
+    }
+
+    /// An instance administrator's key: it belongs to no guild.
+    pub fn is_instance_admin(&self) -> bool {
+        self.guild_id.0 == crate::registry::NO_GUILD && self.may(Permission::InstanceAdmin)
     }
 
     /// The principal of a registry key and its guild.
@@ -43,6 +51,7 @@ impl Principal {
             permissions: key.permissions(),
             events_per_minute: key.events_per_minute,
             max_connections: key.max_connections,
+            guild_active: guild.is_active(),
         }
     }
 }
@@ -272,7 +281,25 @@ pub fn authorize_presented(
     }
     let principal =
         keys.authenticate(key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+    if !principal.guild_active {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "guild_deactivated",
+            format!(
+                "guild {} ({}) is deactivated: its keys are refused until an instance administrator \
+                 reactivates it; its data is kept",
+                principal.guild_id.0, principal.guild_name
+            ),
+        ));
+    }
     if !permissions.iter().any(|&p| principal.may(p)) {
+        if principal.is_instance_admin() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "an instance-admin key is accepted on /api/v1/admin/* only: it belongs to no guild",
+            ));
+        }
         let wanted: Vec<String> = permissions.iter().map(|p| format!("`{p}`")).collect();
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -364,6 +391,35 @@ mod tests {
             authorize(&cache, &headers, &[Permission::Query]).is_ok(),
             "a successful read trusts them again"
         );
+    }
+
+    #[test]
+    fn keys_of_a_deactivated_guild_are_refused_with_the_reason() {
+        let mut inactive = guild_row(2, "Loothing");
+        inactive.active = 0;
+        let cache = KeyCache::with_keys([(key_row("wl_aaaa", 2, &["query"]), inactive)]);
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer wl_aaaa".parse().unwrap());
+        let refused = authorize(&cache, &headers, &[Permission::Query]).unwrap_err();
+        assert_eq!((refused.status, refused.code), (StatusCode::FORBIDDEN, "guild_deactivated"));
+        assert!(refused.message.contains("Loothing") && refused.message.contains("deactivated"));
+    }
+
+    #[test]
+    fn instance_admin_keys_are_refused_outside_administration() {
+        let cache = KeyCache::with_keys([(
+            key_row("wl_root", crate::NO_GUILD, &["instance_admin"]),
+            GuildRow::instance(),
+        )]);
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer wl_root".parse().unwrap());
+        for wanted in [Permission::Query, Permission::Upload, Permission::Stream, Permission::Admin] {
+            let refused = authorize(&cache, &headers, &[wanted]).unwrap_err();
+            assert_eq!(refused.status, StatusCode::FORBIDDEN);
+            assert!(refused.message.contains("/api/v1/admin/"), "{}", refused.message);
+        }
+        let caller = authorize(&cache, &headers, &[Permission::Admin, Permission::InstanceAdmin]).unwrap();
+        assert!(caller.principal.is_instance_admin());
     }
 
     #[test]

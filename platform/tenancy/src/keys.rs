@@ -13,11 +13,19 @@ pub enum Permission {
     Query,
     Stream,
     Admin,
+    /// Administers the whole instance on `/api/v1/admin/*` only: held alone, by keys
+    /// that belong to no guild.
+    InstanceAdmin,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] =
-        [Permission::Upload, Permission::Query, Permission::Stream, Permission::Admin];
+    pub const ALL: [Permission; 5] = [
+        Permission::Upload,
+        Permission::Query,
+        Permission::Stream,
+        Permission::Admin,
+        Permission::InstanceAdmin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +33,7 @@ impl Permission {
             Permission::Query => "query",
             Permission::Stream => "stream",
             Permission::Admin => "admin",
+            Permission::InstanceAdmin => "instance_admin",
         }
     }
 }
@@ -38,10 +47,9 @@ impl fmt::Display for Permission {
 impl std::str::FromStr for Permission {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Permission::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s.trim())
-            .ok_or_else(|| format!("unknown permission {:?} (upload, query, stream, admin)", s.trim()))
+        Permission::ALL.into_iter().find(|p| p.as_str() == s.trim()).ok_or_else(|| {
+            format!("unknown permission {:?} (upload, query, stream, admin, instance_admin)", s.trim())
+        })
     }
 }
 
@@ -106,6 +114,7 @@ mod tests {
     fn permissions_parse_from_their_names_only() {
         assert_eq!("stream".parse::<Permission>(), Ok(Permission::Stream));
         assert!("root".parse::<Permission>().unwrap_err().contains("upload, query, stream, admin"));
+        assert_eq!("instance_admin".parse::<Permission>(), Ok(Permission::InstanceAdmin));
     }
 
     #[test]

@@ -20,8 +20,15 @@ wowlogs_store::table_row! {
         active: u8 = "UInt8",
         created: u32 = "DateTime('UTC')",
         version: u64 = "UInt64",
+        /// How to reach the guild's officers (free text).
+        contact_info: String = "String",
+        /// IANA time zone the guild raids in (`UTC` unless set).
+        timezone: String = "String",
     }
 }
+
+/// The guild id instance-admin keys are stored with: no guild has it (ids start at 1).
+pub const NO_GUILD: i64 = 0;
 
 impl GuildRow {
     /// A new, active guild with no server, region, faction or settings.
@@ -36,7 +43,18 @@ impl GuildRow {
             active: 1,
             created: datetime(created_ms),
             version: created_ms as u64,
+            contact_info: String::new(),
+            timezone: "UTC".into(),
         }
+    }
+
+    /// What instance-admin keys authenticate to: the instance, not a guild.
+    pub fn instance() -> Self {
+        GuildRow::active(NO_GUILD, "", 0)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active == 1
     }
 }
 
@@ -95,15 +113,38 @@ wowlogs_store::table_row! {
         target: String = "String",
         detail: String = "String",
         remote_addr: String = "String",
+        /// The request's `X-Request-Id` (empty for the CLI).
+        request_id: String = "String",
     }
 }
 
 /// Who makes a change, for the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actor {
-    /// `cli:<user>` or a key id.
+    /// `cli:<user>`, a key id, or a service (`service:retention`).
     pub name: String,
+    /// The client's address as the entry point saw it.
     pub remote_addr: String,
+    /// The request that made the change.
+    pub request_id: String,
+}
+
+impl Actor {
+    /// The operator at this machine's command line (`cli:$USER`).
+    pub fn cli() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Actor { name: format!("cli:{user}"), ..Actor::default() }
+    }
+
+    /// A caller identified by name (a key id) and address.
+    pub fn new(name: impl Into<String>, remote_addr: impl Into<String>) -> Self {
+        Actor { name: name.into(), remote_addr: remote_addr.into(), request_id: String::new() }
+    }
+
+    /// The same actor, for the request with this id.
+    pub fn in_request(self, request_id: impl Into<String>) -> Self {
+        Actor { request_id: request_id.into(), ..self }
+    }
 }
 
 /// A guild to create.
@@ -113,11 +154,30 @@ pub struct NewGuild {
     pub server: String,
     pub region: String,
     pub faction: String,
+    /// JSON object (`{}` when empty).
+    pub settings: String,
+    pub contact_info: String,
+    /// IANA zone name (`UTC` when empty).
+    pub timezone: String,
+}
+
+/// Changes to a guild: `None` keeps the field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuildUpdate {
+    pub name: Option<String>,
+    pub server: Option<String>,
+    pub region: Option<String>,
+    pub faction: Option<String>,
+    /// JSON object.
+    pub settings: Option<String>,
+    pub contact_info: Option<String>,
+    pub timezone: Option<String>,
 }
 
 /// A key to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySpec {
+    /// [`NO_GUILD`] for an instance-admin key.
     pub guild_id: i64,
     pub description: String,
     pub permissions: Vec<Permission>,
@@ -136,10 +196,50 @@ pub enum RegistryError {
     EmptyName,
     #[error("a key needs at least one permission")]
     NoPermissions,
+    #[error(
+        "an instance-admin key belongs to no guild and holds `instance_admin` alone \
+         (`wowlogs api-key create --instance-admin`)"
+    )]
+    InstanceAdminAlone,
+    #[error("guild {existing} already has the name {name:?} on server {server:?} in region {region:?}")]
+    Duplicate { existing: i64, name: String, server: String, region: String },
+    #[error("guild settings must be a JSON object: {0}")]
+    Settings(String),
+    #[error("{0:?} is not a time zone name like `Europe/Paris` or `UTC`")]
+    Timezone(String),
     #[error("the system random source failed: {0}")]
     Random(getrandom::Error),
     #[error("ClickHouse: {0}")]
     ClickHouse(#[from] clickhouse::error::Error),
+}
+
+impl RegistryError {
+    /// The HTTP answer to a refused change (administration over the API).
+    pub fn to_api(&self) -> wowlogs_http::ApiError {
+        use axum::http::StatusCode;
+        use wowlogs_http::ApiError;
+        match self {
+            RegistryError::NoSuchGuild(_) | RegistryError::NoSuchKey(_) => {
+                ApiError::not_found(self.to_string())
+            }
+            RegistryError::Duplicate { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", self.to_string())
+            }
+            RegistryError::EmptyName
+            | RegistryError::NoPermissions
+            | RegistryError::InstanceAdminAlone
+            | RegistryError::Settings(_)
+            | RegistryError::Timezone(_) => ApiError::bad_request(self.to_string()),
+            RegistryError::Random(_) => ApiError::internal(self),
+            RegistryError::ClickHouse(error) => ApiError::unavailable(error),
+        }
+    }
+}
+
+impl From<RegistryError> for wowlogs_http::ApiError {
+    fn from(error: RegistryError) -> Self {
+        error.to_api()
+    }
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -165,7 +265,13 @@ impl Registry {
         wowlogs_store::rows::insert_rows(&self.store.client(), std::slice::from_ref(row)).await
     }
 
-    async fn audit(
+    /// Writes audit entries (see [`crate::Auditor`]).
+    pub async fn insert_audit(&self, rows: &[AuditRow]) -> Result<(), clickhouse::error::Error> {
+        wowlogs_store::rows::insert_rows(&self.store.client(), rows).await
+    }
+
+    /// Records an audited action on a guild's trail ([`NO_GUILD`] for the instance's).
+    pub async fn record(
         &self,
         guild_id: i64,
         actor: &Actor,
@@ -183,28 +289,136 @@ impl Registry {
             target: target.to_string(),
             detail,
             remote_addr: actor.remote_addr.clone(),
+            request_id: actor.request_id.clone(),
         };
         self.insert(&row).await
     }
 
-    /// Creates a guild with the next free id.
+    /// The active guild with this name on this server and region (names compared
+    /// without case or surrounding blanks), other than `except`.
+    async fn same_name(
+        &self,
+        name: &str,
+        server: &str,
+        region: &str,
+        except: i64,
+    ) -> Result<(), RegistryError> {
+        let norm = |s: &str| s.trim().to_lowercase();
+        let clash = self.guilds().await?.into_iter().find(|g| {
+            g.guild_id != except
+                && norm(&g.name) == norm(name)
+                && norm(&g.server) == norm(server)
+                && norm(&g.region) == norm(region)
+        });
+        match clash {
+            Some(g) => Err(RegistryError::Duplicate {
+                existing: g.guild_id,
+                name: g.name,
+                server: g.server,
+                region: g.region,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a guild with the next free id; `(name, server, region)` must be new.
     pub async fn create_guild(&self, guild: &NewGuild, actor: &Actor) -> Result<GuildRow, RegistryError> {
         if guild.name.trim().is_empty() {
             return Err(RegistryError::EmptyName);
         }
+        let settings = settings_object(&guild.settings)?;
+        let timezone = timezone(&guild.timezone)?;
+        self.same_name(&guild.name, &guild.server, &guild.region, NO_GUILD).await?;
         let max =
             self.store.client().query("SELECT max(guild_id) AS id FROM guilds").fetch_one::<MaxId>().await?;
         let now = now_ms();
         let row = GuildRow {
-            server: guild.server.clone(),
-            region: guild.region.clone(),
-            faction: guild.faction.clone(),
-            ..GuildRow::active(max.id + 1, guild.name.trim(), now)
+            server: guild.server.trim().to_string(),
+            region: guild.region.trim().to_string(),
+            faction: guild.faction.trim().to_string(),
+            settings,
+            contact_info: guild.contact_info.clone(),
+            timezone,
+            ..GuildRow::active(max.id.max(NO_GUILD) + 1, guild.name.trim(), now)
         };
         self.insert(&row).await?;
         let detail =
             format!("name={} server={} region={} faction={}", row.name, row.server, row.region, row.faction);
-        self.audit(row.guild_id, actor, "guild.create", &row.guild_id.to_string(), detail).await?;
+        self.record(row.guild_id, actor, "guild.create", &row.guild_id.to_string(), detail).await?;
+        Ok(row)
+    }
+
+    /// Changes a guild's name, realm, settings, contact or time zone (a new row
+    /// version); the audit entry lists the fields changed.
+    pub async fn update_guild(
+        &self,
+        guild_id: i64,
+        update: &GuildUpdate,
+        actor: &Actor,
+    ) -> Result<GuildRow, RegistryError> {
+        let old = self.guild(guild_id).await?.ok_or(RegistryError::NoSuchGuild(guild_id))?;
+        let pick = |new: &Option<String>, old: &str| {
+            new.as_deref().map_or(old.to_string(), |v| v.trim().to_string())
+        };
+        let mut row = GuildRow {
+            name: pick(&update.name, &old.name),
+            server: pick(&update.server, &old.server),
+            region: pick(&update.region, &old.region),
+            faction: pick(&update.faction, &old.faction),
+            settings: match &update.settings {
+                Some(settings) => settings_object(settings)?,
+                None => old.settings.clone(),
+            },
+            contact_info: update.contact_info.clone().unwrap_or_else(|| old.contact_info.clone()),
+            timezone: match &update.timezone {
+                Some(zone) => timezone(zone)?,
+                None => old.timezone.clone(),
+            },
+            ..old.clone()
+        };
+        if row.name.is_empty() {
+            return Err(RegistryError::EmptyName);
+        }
+        self.same_name(&row.name, &row.server, &row.region, guild_id).await?;
+        let changed: Vec<String> = [
+            ("name", &old.name, &row.name),
+            ("server", &old.server, &row.server),
+            ("region", &old.region, &row.region),
+            ("faction", &old.faction, &row.faction),
+            ("settings", &old.settings, &row.settings),
+            ("contact_info", &old.contact_info, &row.contact_info),
+            ("timezone", &old.timezone, &row.timezone),
+        ]
+        .into_iter()
+        .filter(|(_, before, after)| before != after)
+        .map(|(field, _, after)| format!("{field}={after}"))
+        .collect();
+        if changed.is_empty() {
+            return Ok(old);
+        }
+        row.version = next_version(old.version);
+        self.insert(&row).await?;
+        self.record(guild_id, actor, "guild.update", &guild_id.to_string(), changed.join(" ")).await?;
+        Ok(row)
+    }
+
+    /// Deactivates (`false`) or reactivates a guild. Its data stays; while it is
+    /// inactive its keys are refused (services see it at their next key refresh) and it
+    /// drops out of the instance's guild list. Setting the state it has changes nothing.
+    pub async fn set_active(
+        &self,
+        guild_id: i64,
+        active: bool,
+        actor: &Actor,
+    ) -> Result<GuildRow, RegistryError> {
+        let old = self.guild(guild_id).await?.ok_or(RegistryError::NoSuchGuild(guild_id))?;
+        if old.is_active() == active {
+            return Ok(old);
+        }
+        let row = GuildRow { active: u8::from(active), version: next_version(old.version), ..old };
+        self.insert(&row).await?;
+        let action = if active { "guild.reactivate" } else { "guild.deactivate" };
+        self.record(guild_id, actor, action, &guild_id.to_string(), String::new()).await?;
         Ok(row)
     }
 
@@ -239,15 +453,25 @@ impl Registry {
         if spec.permissions.is_empty() {
             return Err(RegistryError::NoPermissions);
         }
-        match self.guild(spec.guild_id).await? {
-            Some(guild) if guild.active == 1 => {}
-            _ => return Err(RegistryError::NoSuchGuild(spec.guild_id)),
+        let instance = spec.permissions.contains(&Permission::InstanceAdmin);
+        if instance || spec.guild_id == NO_GUILD {
+            if !(instance
+                && spec.guild_id == NO_GUILD
+                && spec.permissions.iter().all(|&p| p == Permission::InstanceAdmin))
+            {
+                return Err(RegistryError::InstanceAdminAlone);
+            }
+        } else {
+            match self.guild(spec.guild_id).await? {
+                Some(guild) if guild.is_active() => {}
+                _ => return Err(RegistryError::NoSuchGuild(spec.guild_id)),
+            }
         }
         let key = keys::generate().map_err(RegistryError::Random)?;
         let row = ApiKeyRow::active(&key.plaintext, spec, now_ms());
         self.insert(&row).await?;
         let detail = format!("permissions={} description={}", row.permissions.join("+"), row.description);
-        self.audit(row.guild_id, actor, "api_key.create", &row.key_id, detail).await?;
+        self.record(row.guild_id, actor, "api_key.create", &row.key_id, detail).await?;
         Ok((key, row))
     }
 
@@ -277,16 +501,18 @@ impl Registry {
         let row = ApiKeyRow {
             revoked: 1,
             revoked_at: datetime(now),
-            version: (now as u64).max(key.version + 1),
+            version: (now as u64).max(next_version(key.version)),
             ..key
         };
         self.insert(&row).await?;
-        self.audit(row.guild_id, actor, "api_key.revoke", &row.key_id, String::new()).await?;
+        self.record(row.guild_id, actor, "api_key.revoke", &row.key_id, String::new()).await?;
         Ok(row)
     }
 
-    /// Every key not revoked, with its guild if active: what services authenticate
-    /// against (refreshed every few seconds, so revocation spreads within one period).
+    /// Every key not revoked, with its guild (inactive guilds too, so that their keys
+    /// are refused with a reason; [`GuildRow::instance`] for instance-admin keys): what
+    /// services authenticate against (refreshed every few seconds, so revocation and
+    /// deactivation spread within one period).
     pub async fn active_keys(&self) -> Result<Vec<(ApiKeyRow, GuildRow)>, RegistryError> {
         let keys: Vec<ApiKeyRow> = self
             .store
@@ -298,9 +524,72 @@ impl Registry {
         Ok(keys
             .into_iter()
             .filter_map(|key| {
-                let guild = guilds.iter().find(|g| g.guild_id == key.guild_id && g.active == 1)?.clone();
+                let guild = if key.guild_id == NO_GUILD {
+                    GuildRow::instance()
+                } else {
+                    guilds.iter().find(|g| g.guild_id == key.guild_id)?.clone()
+                };
                 Some((key, guild))
             })
             .collect())
+    }
+}
+
+/// A row version after `old`: now, or one more when the clock is behind it.
+fn next_version(old: u64) -> u64 {
+    (now_ms().max(0) as u64).max(old + 1)
+}
+
+/// Guild settings as stored: a JSON object, compact (`{}` when empty).
+fn settings_object(settings: &str) -> Result<String, RegistryError> {
+    if settings.trim().is_empty() {
+        return Ok("{}".into());
+    }
+    match serde_json::from_str::<serde_json::Value>(settings) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value.to_string()),
+        Ok(other) => Err(RegistryError::Settings(format!("got {other}"))),
+        Err(error) => Err(RegistryError::Settings(error.to_string())),
+    }
+}
+
+/// A time zone name as IANA spells them (`UTC`, `Europe/Paris`, `America/Argentina/Salta`,
+/// `Etc/GMT+3`); `UTC` when empty.
+fn timezone(zone: &str) -> Result<String, RegistryError> {
+    let zone = zone.trim();
+    if zone.is_empty() {
+        return Ok("UTC".into());
+    }
+    let part_ok = |part: &str| {
+        part.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
+    };
+    if zone.len() <= 64 && zone.split('/').all(part_ok) {
+        Ok(zone.to_string())
+    } else {
+        Err(RegistryError::Timezone(zone.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_json_objects() {
+        assert_eq!(settings_object("").unwrap(), "{}");
+        assert_eq!(settings_object(r#"{ "raid_days": ["wed"] }"#).unwrap(), r#"{"raid_days":["wed"]}"#);
+        assert!(matches!(settings_object("[1]"), Err(RegistryError::Settings(_))));
+        assert!(matches!(settings_object("{"), Err(RegistryError::Settings(_))));
+    }
+
+    #[test]
+    fn time_zones_look_like_iana_names() {
+        for ok in ["UTC", "Europe/Paris", "America/Argentina/Salta", "Etc/GMT+3"] {
+            assert_eq!(timezone(ok).unwrap(), ok);
+        }
+        assert_eq!(timezone(" ").unwrap(), "UTC");
+        for bad in ["../etc", "Europe/", "a b", "<script>"] {
+            assert!(matches!(timezone(bad), Err(RegistryError::Timezone(_))), "{bad}");
+        }
     }
 }

@@ -4,7 +4,8 @@
 use wowlogs_store::rows::{TableRow, declared_columns, table_columns};
 use wowlogs_store::{StoreSettings, migrate};
 use wowlogs_tenancy::{
-    Actor, ApiKeyRow, AuditRow, GuildRow, KeySpec, NewGuild, Permission, Registry, RegistryError, hash,
+    Actor, ApiKeyRow, AuditRow, GuildRow, GuildUpdate, KeySpec, NO_GUILD, NewGuild, Permission, Registry,
+    RegistryError, hash,
 };
 
 async fn fresh() -> (StoreSettings, Registry) {
@@ -17,7 +18,7 @@ async fn fresh() -> (StoreSettings, Registry) {
 }
 
 fn cli() -> Actor {
-    Actor { name: "cli:test".into(), remote_addr: String::new() }
+    Actor::new("cli:test", "")
 }
 
 async fn assert_describes<T: TableRow>(store: &StoreSettings) {
@@ -48,6 +49,7 @@ async fn guilds_and_keys_are_created_listed_revoked_and_audited_without_storing_
                 server: "Stormrage".into(),
                 region: "US".into(),
                 faction: "Alliance".into(),
+                ..NewGuild::default()
             },
             &cli(),
         )
@@ -119,4 +121,112 @@ async fn keys_need_an_existing_guild_and_a_permission() {
         registry.create_guild(&NewGuild::default(), &cli()).await,
         Err(RegistryError::EmptyName)
     ));
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn guilds_are_unique_by_name_server_and_region_and_changes_are_audited() {
+    let (store, registry) = fresh().await;
+    let loothing = NewGuild {
+        name: "Loothing".into(),
+        server: "Stormrage".into(),
+        region: "US".into(),
+        settings: r#"{"raid_days": ["wed", "thu"]}"#.into(),
+        timezone: "America/Chicago".into(),
+        ..NewGuild::default()
+    };
+    let created = registry.create_guild(&loothing, &cli()).await.unwrap();
+    assert_eq!(
+        (created.settings.as_str(), created.timezone.as_str()),
+        (r#"{"raid_days":["wed","thu"]}"#, "America/Chicago")
+    );
+    let twin = NewGuild { name: " loothing ".into(), server: "stormrage".into(), ..loothing.clone() };
+    assert!(matches!(
+        registry.create_guild(&twin, &cli()).await,
+        Err(RegistryError::Duplicate { existing, .. }) if existing == created.guild_id
+    ));
+    let elsewhere = NewGuild { region: "EU".into(), ..loothing.clone() };
+    let other = registry.create_guild(&elsewhere, &cli()).await.expect("another region is another guild");
+
+    let renamed = GuildUpdate { region: Some("US".into()), ..GuildUpdate::default() };
+    assert!(
+        matches!(
+            registry.update_guild(other.guild_id, &renamed, &cli()).await,
+            Err(RegistryError::Duplicate { .. })
+        ),
+        "an update cannot make a duplicate either"
+    );
+    let update = GuildUpdate { contact_info: Some("officers@example.org".into()), ..GuildUpdate::default() };
+    let updated = registry.update_guild(created.guild_id, &update, &cli()).await.unwrap();
+    assert_eq!((updated.contact_info.as_str(), updated.name.as_str()), ("officers@example.org", "Loothing"));
+    let bad = GuildUpdate { settings: Some("[1, 2]".into()), ..GuildUpdate::default() };
+    assert!(matches!(
+        registry.update_guild(created.guild_id, &bad, &cli()).await,
+        Err(RegistryError::Settings(_))
+    ));
+
+    let (_, key) = registry
+        .create_key(
+            &KeySpec {
+                guild_id: created.guild_id,
+                description: String::new(),
+                permissions: vec![Permission::Query],
+                events_per_minute: 0,
+                max_connections: 0,
+            },
+            &cli(),
+        )
+        .await
+        .unwrap();
+    registry.set_active(created.guild_id, false, &cli()).await.unwrap();
+    registry.set_active(created.guild_id, false, &cli()).await.unwrap();
+    let (_, guild) =
+        registry.active_keys().await.unwrap().into_iter().find(|(k, _)| k.key_id == key.key_id).unwrap();
+    assert!(!guild.is_active(), "a deactivated guild's keys are still known, to be refused with the reason");
+    registry.set_active(created.guild_id, true, &cli()).await.unwrap();
+    assert!(registry.guild(created.guild_id).await.unwrap().unwrap().is_active());
+
+    let actions: Vec<String> = store
+        .client()
+        .query("SELECT ?fields FROM audit_log WHERE guild_id = ? ORDER BY at_ms")
+        .bind(created.guild_id)
+        .fetch_all::<AuditRow>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["guild.create", "guild.update", "api_key.create", "guild.deactivate", "guild.reactivate"],
+        "one entry per change; deactivating twice is one change"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn instance_admin_keys_belong_to_no_guild_and_hold_that_permission_alone() {
+    let (_, registry) = fresh().await;
+    let spec = |guild_id, permissions| KeySpec {
+        guild_id,
+        description: "root".into(),
+        permissions,
+        events_per_minute: 0,
+        max_connections: 0,
+    };
+    let (_, row) =
+        registry.create_key(&spec(NO_GUILD, vec![Permission::InstanceAdmin]), &cli()).await.unwrap();
+    let (_, guild) =
+        registry.active_keys().await.unwrap().into_iter().find(|(k, _)| k.key_id == row.key_id).unwrap();
+    assert_eq!(guild.guild_id, NO_GUILD);
+    for refused in [
+        spec(1, vec![Permission::InstanceAdmin]),
+        spec(NO_GUILD, vec![Permission::InstanceAdmin, Permission::Query]),
+        spec(NO_GUILD, vec![Permission::Query]),
+    ] {
+        assert!(
+            matches!(registry.create_key(&refused, &cli()).await, Err(RegistryError::InstanceAdminAlone)),
+            "{refused:?}"
+        );
+    }
 }
