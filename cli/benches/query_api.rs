@@ -59,7 +59,7 @@ async fn load(store: &StoreSettings, events_wanted: u64) -> u64 {
     store.server_client().query(&format!("DROP DATABASE IF EXISTS {DATABASE}")).execute().await.unwrap();
     migrate(store).await.unwrap();
     let registry = Registry::new(store.clone());
-    let actor = Actor { name: "bench".into(), remote_addr: String::new() };
+    let actor = Actor::new("bench", "");
     // ~337 bytes of synthetic log per event (1 GiB: 3,186,316 events), plus a margin.
     let bytes_per_guild = events_wanted * 345 / GUILDS as u64;
     let started = Instant::now();
@@ -70,6 +70,7 @@ async fn load(store: &StoreSettings, events_wanted: u64) -> u64 {
             server: "Stormrage".into(),
             region: "US".into(),
             faction: "Horde".into(),
+            ..NewGuild::default()
         };
         let guild = registry.create_guild(&guild, &actor).await.unwrap();
         let mut config = SynthConfig::new(SynthFormat::V22, bytes_per_guild);
@@ -96,7 +97,7 @@ async fn load(store: &StoreSettings, events_wanted: u64) -> u64 {
 /// One key with `query` per guild, created for this run (the plaintext exists only here).
 async fn keys(store: &StoreSettings) -> Vec<(i64, String)> {
     let registry = Registry::new(store.clone());
-    let actor = Actor { name: "bench".into(), remote_addr: String::new() };
+    let actor = Actor::new("bench", "");
     let mut keys = Vec::new();
     for guild in registry.guilds().await.unwrap().into_iter().filter(|g| g.guild_id > 1) {
         let spec = KeySpec {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use wowlogs_consumers::metrics::ConsumerMetrics;
 use wowlogs_consumers::rebuild::{Rebuilt, rebuild};
+use wowlogs_tenancy::{Actor, NO_GUILD, Registry};
 
 #[derive(Debug, Args)]
 pub struct RebuildArgs {
@@ -34,9 +35,26 @@ pub fn run(args: &RebuildArgs) -> Result<()> {
             which.tables().join(", "),
             config.group_id
         );
-        rebuild(&config, which, metrics)
+        let report = rebuild(&config, which, metrics)
             .await
-            .with_context(|| format!("rebuilding group {}", config.group_id))
+            .with_context(|| format!("rebuilding group {}", config.group_id))?;
+        if matches!(which, Rebuilt::Encounters) {
+            let moved = wowlogs_store::reapply_transfers(&config.store)
+                .await
+                .context("moving transferred encounters again after the rebuild")?;
+            eprintln!("moved {moved} transferred encounters to their guilds again");
+        }
+        let rows: Vec<String> = report.tables.iter().map(|(table, rows)| format!("{table}={rows}")).collect();
+        let detail = format!(
+            "previous tables kept in {}.previous_* rebuilt: {}",
+            report.fresh_database,
+            rows.join(" ")
+        );
+        Registry::new(config.store.clone())
+            .record(NO_GUILD, &Actor::cli(), "rebuild.swap", &config.group_id, detail)
+            .await
+            .context("recording the rebuild on the audit trail")?;
+        anyhow::Ok(report)
     })?;
     println!(
         "swapped in the rebuilt tables (the previous ones are in {}.previous_*):",

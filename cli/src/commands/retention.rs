@@ -5,6 +5,7 @@ use crate::commands::StoreArgs;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use wowlogs_store::{RetentionPlan, apply_retention};
+use wowlogs_tenancy::{Actor, NO_GUILD, Registry};
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
@@ -35,6 +36,20 @@ pub fn run(args: &RetentionArgs) -> Result<()> {
         .block_on(apply_retention(&settings, &plan, args.dry_run))
         .with_context(|| format!("applying retention to {} on {}", settings.database, settings.url))?;
     let scope = args.guild.map_or_else(|| "every guild".to_string(), |g| format!("guild {g}"));
+    if !args.dry_run {
+        // On the guild's trail, or the instance's for every guild.
+        let removed: Vec<String> = outcomes.iter().map(|o| format!("{}={}", o.table, o.rows)).collect();
+        let detail = format!("keep_days={days} {}", removed.join(" "));
+        let registry = Registry::new(settings.clone());
+        let guild = args.guild.unwrap_or(NO_GUILD);
+        runtime
+            .block_on(async {
+                wowlogs_store::migrate(&settings).await?;
+                registry.record(guild, &Actor::cli(), "retention.delete", &scope, detail).await?;
+                anyhow::Ok(())
+            })
+            .context("recording the retention run on the audit trail")?;
+    }
     let verb = if args.dry_run { "would remove" } else { "removed" };
     println!("keeping {days} days for {scope}: {verb}");
     for outcome in outcomes {

@@ -123,7 +123,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             body_idle_timeout: Duration::from_millis(args.body_idle_timeout_ms),
             guild_decompressed_per_hour: args.guild_decompressed_per_hour.as_u64(),
         };
-        let state = AppState::new(keys, registry, producer, settings, config);
+        let auditor = wowlogs_tenancy::Auditor::start(wowlogs_tenancy::Registry::new(args.store.settings()));
+        let state = AppState::new(keys, registry, producer, settings, config).with_auditor(auditor);
         serve_internal(&args.metrics_listen, "upload service", internal_router(state.clone())).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

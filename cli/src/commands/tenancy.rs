@@ -3,7 +3,8 @@
 use crate::commands::StoreArgs;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use wowlogs_tenancy::{Actor, KeySpec, NewGuild, Permission, Registry};
+use wowlogs_schemas::GuildId;
+use wowlogs_tenancy::{Actor, GuildUpdate, KeySpec, NO_GUILD, NewGuild, Permission, Registry};
 
 #[derive(Debug, Args)]
 pub struct GuildArgs {
@@ -13,7 +14,7 @@ pub struct GuildArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum GuildCommand {
-    /// Create a guild (the next free id); the change is audited.
+    /// Create a guild (the next free id); `(name, server, region)` must be new. Audited.
     Create {
         #[command(flatten)]
         store: StoreArgs,
@@ -27,6 +28,62 @@ pub enum GuildCommand {
         /// Alliance or Horde.
         #[arg(long, default_value = "")]
         faction: String,
+        /// Guild settings, a JSON object (raid schedule, loot system, ...).
+        #[arg(long, default_value = "{}")]
+        settings: String,
+        /// How to reach the guild's officers.
+        #[arg(long, default_value = "")]
+        contact: String,
+        /// IANA time zone the guild raids in.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// Change a guild's name, realm, settings, contact or time zone. Audited.
+    Update {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        faction: Option<String>,
+        /// Replaces the settings: a JSON object.
+        #[arg(long)]
+        settings: Option<String>,
+        #[arg(long)]
+        contact: Option<String>,
+        #[arg(long)]
+        timezone: Option<String>,
+    },
+    /// Deactivate a guild: its keys are refused within seconds and its uploads with
+    /// them; its data is kept. Audited.
+    Deactivate {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+    },
+    /// Reactivate a deactivated guild: its keys work again. Audited.
+    Reactivate {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+    },
+    /// Move encounters (with their players, deaths and rounds) from one guild to another;
+    /// the logs stay with the guild that uploaded them. Idempotent; audited on both guilds.
+    Transfer {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        to: i64,
+        /// Encounter ids as the source guild's API shows them.
+        #[arg(required = true)]
+        encounters: Vec<i64>,
     },
     /// List the guilds.
     List {
@@ -43,16 +100,26 @@ pub struct ApiKeyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
-    /// Create a key for a guild and print it, once: only its hash is stored.
+    /// Create a key for a guild, or an instance-admin key, and print it, once: only its
+    /// hash is stored.
     Create {
         #[command(flatten)]
         store: StoreArgs,
+        /// The guild the key belongs to.
+        #[arg(long, required_unless_present = "instance_admin", conflicts_with = "instance_admin")]
+        guild: Option<i64>,
+        /// A key of no guild that administers every guild, on /api/v1/admin/* only.
         #[arg(long)]
-        guild: i64,
+        instance_admin: bool,
         #[arg(long, default_value = "")]
         description: String,
         /// Comma-separated: upload, query, stream, admin.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "instance_admin",
+            conflicts_with = "instance_admin"
+        )]
         permissions: Vec<Permission>,
         /// Upload budget, parsed events per minute (0: unlimited).
         #[arg(long, default_value_t = 0)]
@@ -77,11 +144,6 @@ pub enum ApiKeyCommand {
     },
 }
 
-fn actor() -> Actor {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    Actor { name: format!("cli:{user}"), remote_addr: String::new() }
-}
-
 fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
@@ -97,15 +159,91 @@ async fn registry(store: &StoreArgs) -> Result<Registry> {
 pub fn run_guild(args: &GuildArgs) -> Result<()> {
     block_on(async {
         match &args.command {
-            GuildCommand::Create { store, name, server, region, faction } => {
+            GuildCommand::Create { store, name, server, region, faction, settings, contact, timezone } => {
                 let guild = NewGuild {
                     name: name.clone(),
                     server: server.clone(),
                     region: region.clone(),
                     faction: faction.clone(),
+                    settings: settings.clone(),
+                    contact_info: contact.clone(),
+                    timezone: timezone.clone(),
                 };
-                let row = registry(store).await?.create_guild(&guild, &actor()).await?;
+                let row = registry(store).await?.create_guild(&guild, &Actor::cli()).await?;
                 println!("created guild {} \"{}\"", row.guild_id, row.name);
+            }
+            GuildCommand::Update {
+                store,
+                guild,
+                name,
+                server,
+                region,
+                faction,
+                settings,
+                contact,
+                timezone,
+            } => {
+                let update = GuildUpdate {
+                    name: name.clone(),
+                    server: server.clone(),
+                    region: region.clone(),
+                    faction: faction.clone(),
+                    settings: settings.clone(),
+                    contact_info: contact.clone(),
+                    timezone: timezone.clone(),
+                };
+                let row = registry(store).await?.update_guild(*guild, &update, &Actor::cli()).await?;
+                println!("updated guild {} \"{}\"", row.guild_id, row.name);
+            }
+            GuildCommand::Deactivate { store, guild } => {
+                let row = registry(store).await?.set_active(*guild, false, &Actor::cli()).await?;
+                println!(
+                    "guild {} \"{}\" is deactivated: its keys are refused within seconds; its data is kept",
+                    row.guild_id, row.name
+                );
+            }
+            GuildCommand::Reactivate { store, guild } => {
+                let row = registry(store).await?.set_active(*guild, true, &Actor::cli()).await?;
+                println!("guild {} \"{}\" is active again", row.guild_id, row.name);
+            }
+            GuildCommand::Transfer { store, from, to, encounters } => {
+                let registry = registry(store).await?;
+                for guild in [from, to] {
+                    registry.guild(*guild).await?.with_context(|| format!("no guild {guild}"))?;
+                }
+                let actor = Actor::cli();
+                let done = wowlogs_store::transfer_encounters(
+                    &store.settings(),
+                    GuildId(*from),
+                    GuildId(*to),
+                    encounters,
+                    &actor.name,
+                )
+                .await?;
+                for (old, new) in &done.moved {
+                    println!("moved   {old} -> {new}");
+                }
+                for (old, new) in &done.already {
+                    println!("already {old} -> {new}");
+                }
+                for id in &done.unknown {
+                    println!("unknown {id} (no encounter of guild {from})");
+                }
+                if !done.moved.is_empty() {
+                    let ids: Vec<String> = done.moved.iter().map(|(a, b)| format!("{a}->{b}")).collect();
+                    let detail = format!("from_guild={from} to_guild={to} encounters={}", ids.join(","));
+                    for guild in [from, to] {
+                        registry
+                            .record(
+                                *guild,
+                                &actor,
+                                "encounters.transfer",
+                                &ids.len().to_string(),
+                                detail.clone(),
+                            )
+                            .await?;
+                    }
+                }
             }
             GuildCommand::List { store } => {
                 println!(
@@ -135,23 +273,32 @@ pub fn run_api_key(args: &ApiKeyArgs) -> Result<()> {
             ApiKeyCommand::Create {
                 store,
                 guild,
+                instance_admin,
                 description,
                 permissions,
                 events_per_minute,
                 max_connections,
             } => {
+                let (guild_id, permissions) = match guild {
+                    _ if *instance_admin => (NO_GUILD, vec![Permission::InstanceAdmin]),
+                    Some(guild) => (*guild, permissions.clone()),
+                    None => anyhow::bail!("a key needs --guild G, or --instance-admin"),
+                };
                 let spec = KeySpec {
-                    guild_id: *guild,
+                    guild_id,
                     description: description.clone(),
-                    permissions: permissions.clone(),
+                    permissions,
                     events_per_minute: *events_per_minute,
                     max_connections: *max_connections,
                 };
-                let (key, row) = registry(store).await?.create_key(&spec, &actor()).await?;
+                let (key, row) = registry(store).await?.create_key(&spec, &Actor::cli()).await?;
+                let owner = match row.guild_id {
+                    NO_GUILD => "the instance (administration only)".to_string(),
+                    guild => format!("guild {guild}"),
+                };
                 eprintln!(
-                    "created {} for guild {} ({}); the key is shown once:",
+                    "created {} for {owner} ({}); the key is shown once:",
                     row.key_id,
-                    row.guild_id,
                     row.permissions.join(",")
                 );
                 println!("{}", key.plaintext);
@@ -176,7 +323,7 @@ pub fn run_api_key(args: &ApiKeyArgs) -> Result<()> {
                 }
             }
             ApiKeyCommand::Revoke { store, key_id } => {
-                let row = registry(store).await?.revoke_key(key_id, &actor()).await?;
+                let row = registry(store).await?.revoke_key(key_id, &Actor::cli()).await?;
                 println!("revoked {} (guild {})", row.key_id, row.guild_id);
             }
         }

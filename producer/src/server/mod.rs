@@ -1,6 +1,7 @@
 //! The upload service: `POST /api/v1/logs/upload`, `GET /api/v1/uploads/{id}`, health
 //! and metrics.
 
+pub mod docs;
 mod health;
 pub mod metrics;
 mod upload;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use wowlogs_http::health::RecentProbe;
 use wowlogs_http::{health::health_routes, json_fallbacks, observe};
 use wowlogs_kafka::{BrokerProbe, KafkaSettings};
-use wowlogs_tenancy::KeyStore;
+use wowlogs_tenancy::{Auditor, KeyStore};
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub(crate) uploads: Arc<Uploads>,
     pub(crate) metrics: ProducerMetrics,
     pub(crate) probes: Arc<(BrokerProbe, RecentProbe)>,
+    /// Uploads and refused keys go on the audit trail.
+    pub(crate) auditor: Arc<Auditor>,
 }
 
 impl AppState {
@@ -40,7 +43,12 @@ impl AppState {
         let metrics = ProducerMetrics::new();
         let uploads = Arc::new(Uploads::new(registry, producer, config, metrics.clone()));
         let probes = Arc::new((BrokerProbe::new(kafka), RecentProbe::new(Duration::from_secs(1))));
-        Self { keys, uploads, metrics, probes }
+        Self { keys, uploads, metrics, probes, auditor: Arc::new(Auditor::disabled()) }
+    }
+
+    /// The same state, recording uploads and refused keys with `auditor`.
+    pub fn with_auditor(self, auditor: Arc<Auditor>) -> Self {
+        Self { auditor, ..self }
     }
 
     /// The broker's latency for the health endpoints (one kept client, an answer reused

@@ -3,6 +3,7 @@
 //! memory), and the answer. What happens to the file is [`crate::uploads`]'s.
 
 use super::AppState;
+use super::docs::{UploadAnswer, UploadForm};
 use crate::uploads::limits::{SlotsFull, SpoolFull, UploadSlot};
 use crate::uploads::{Receipt, Refusal};
 use axum::Json;
@@ -15,7 +16,7 @@ use serde_json::json;
 use std::io::Write;
 use std::time::Duration;
 use wowlogs_http::ApiError;
-use wowlogs_tenancy::{Caller, Permission};
+use wowlogs_tenancy::{Caller, Permission, actor_of};
 
 /// When a caller refused for too many uploads in progress is told to come back.
 const UPLOAD_SLOT_RETRY: Duration = Duration::from_secs(5);
@@ -27,14 +28,72 @@ fn authorize(
     extensions: &Extensions,
     permissions: &[Permission],
 ) -> Result<Caller, ApiError> {
-    let caller = wowlogs_tenancy::authorize(state.keys.as_ref(), headers, permissions)?;
+    let caller = state.auditor.authorize(state.keys.as_ref(), headers, extensions, permissions)?;
     caller.identify(extensions);
     Ok(caller)
 }
 
+/// Uploads a combat log for the key's guild. It is parsed and published in the
+/// background: follow it at `/api/v1/uploads/{id}` or on the `/ws` feed. Every upload is
+/// on the guild's audit trail with its file, size and outcome.
+#[utoipa::path(
+    post, path = "/api/v1/logs/upload", tag = "uploads",
+    params(("year" = Option<i32>, Query, description = "The year of the log's first line, for logs whose timestamps have none", minimum = 2004, maximum = 2100)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    security(("bearer" = ["upload"])),
+    responses(
+        (status = 202, description = "Accepted: parsing and publishing", body = UploadAnswer),
+        (status = 200, description = "This guild uploaded the same log before: nothing published again", body = UploadAnswer),
+        (status = 408, description = "The body stalled (`WOWLOGS_BODY_IDLE_TIMEOUT_MS`)"),
+        (status = 409, description = "The same log is being uploaded right now"),
+        (status = 413, description = "Larger than the upload limit, or expands past the decompression limit"),
+        (status = 422, description = "Empty, unreadable, or not a combat log"),
+        (status = 507, description = "The service's spool is full (`Retry-After`)"),
+    )
+)]
 pub async fn upload(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let headers = request.headers().clone();
-    let caller = authorize(&state, &headers, request.extensions(), &[Permission::Upload])?;
+    let extensions = request.extensions().clone();
+    let caller = authorize(&state, &headers, &extensions, &[Permission::Upload])?;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let answer = receive(&state, &caller, &headers, request).await;
+    let (action, target, outcome) = match &answer {
+        Ok((status, body)) => (
+            if *status == StatusCode::OK { "upload.duplicate" } else { "upload.accepted" },
+            body.upload_id.clone(),
+            format!(
+                "file={} bytes={} log_ids={}",
+                body.file_name,
+                declared.map_or_else(|| "unknown".into(), |n| n.to_string()),
+                body.log_ids
+            ),
+        ),
+        Err(error) => (
+            "upload.refused",
+            String::new(),
+            format!(
+                "bytes={} status={} code={} message={}",
+                declared.map_or_else(|| "unknown".into(), |n| n.to_string()),
+                error.status.as_u16(),
+                error.code,
+                error.message
+            ),
+        ),
+    };
+    let actor = actor_of(&caller.principal.key_id, &extensions);
+    state.auditor.record(caller.principal.guild_id.0, &actor, action, &target, outcome);
+    let (status, body) = answer?;
+    Ok((status, Json(body)).into_response())
+}
+
+/// The upload itself, once the caller is known: its answer, or why it was refused.
+async fn receive(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: Request,
+) -> Result<(StatusCode, UploadAnswer), ApiError> {
     let principal = &caller.principal;
     let guild = principal.guild_id;
     let mut slot = state.uploads.take_slot(principal).map_err(|full| {
@@ -65,36 +124,39 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
         return Err(too_large(limit));
     }
     let query_year = year_from_query(request.uri().query())?;
-    let (spool, file_name, form_year) = spool_body(&state, &mut slot, &headers, request).await?;
+    let (spool, file_name, form_year) = spool_body(state, &mut slot, headers, request).await?;
     let year = form_year.or(query_year);
     let body = match state.uploads.receive(principal, slot, spool, file_name, year).await {
         Ok(Receipt::Accepted { upload_id, file_name, log_ids }) => (
             StatusCode::ACCEPTED,
-            json!({
-                "upload_id": upload_id,
-                "guild_id": guild,
-                "guild_name": principal.guild_name,
-                "file_name": file_name,
-                "status": "processing",
-                "log_ids": log_ids,
-                "message": format!("File uploaded successfully for {}. Upload ID: {upload_id}", principal.guild_name),
-            }),
+            UploadAnswer {
+                message: format!(
+                    "File uploaded successfully for {}. Upload ID: {upload_id}",
+                    principal.guild_name
+                ),
+                upload_id,
+                guild_id: guild.0,
+                guild_name: principal.guild_name.clone(),
+                file_name,
+                status: "processing".into(),
+                log_ids: json!(log_ids),
+            },
         ),
         Ok(Receipt::Duplicate { upload_id, file_name, log_id }) => (
             StatusCode::OK,
-            json!({
-                "upload_id": upload_id,
-                "guild_id": guild,
-                "guild_name": principal.guild_name,
-                "file_name": file_name,
-                "status": "duplicate",
-                "log_ids": [log_id],
-                "message": "this log was already uploaded for this guild; nothing was published again",
-            }),
+            UploadAnswer {
+                upload_id,
+                guild_id: guild.0,
+                guild_name: principal.guild_name.clone(),
+                file_name,
+                status: "duplicate".into(),
+                log_ids: json!([log_id]),
+                message: "this log was already uploaded for this guild; nothing was published again".into(),
+            },
         ),
         Err(refusal) => return Err(refused(refusal)),
     };
-    Ok((body.0, Json(body.1)).into_response())
+    Ok(body)
 }
 
 pub async fn status(

@@ -472,6 +472,7 @@ mod tests {
             permissions: vec![Permission::Upload],
             events_per_minute: 0,
             max_connections: 0,
+            guild_active: true,
         }
     }
 
