@@ -2,13 +2,14 @@
 //! view of the data, or an error answer (401 without a valid key, 403 without the
 //! endpoint's permission, 429 over the key's request budget).
 
-use crate::scope::GuildDb;
+use crate::scope::{GuildDb, Guilds};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use std::marker::PhantomData;
 use wowlogs_http::ApiError;
-use wowlogs_tenancy::{Permission, Principal, authorize};
+use wowlogs_schemas::GuildId;
+use wowlogs_tenancy::{Permission, Principal};
 
 /// The permission an endpoint needs.
 pub trait Needs: Send + Sync + 'static {
@@ -55,16 +56,95 @@ impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = authorize(state.keys.as_ref(), &parts.headers, &[P::PERMISSION])?;
+        let caller = state.auditor.authorize(
+            state.keys.as_ref(),
+            &parts.headers,
+            &parts.extensions,
+            &[P::PERMISSION],
+        )?;
         caller.identify(&parts.extensions);
         state.admit(&caller.principal)?;
         let db = GuildDb::new(
             state.client.clone(),
-            caller.principal.guild_id,
+            Guilds::One(caller.principal.guild_id),
             caller.principal.key_id.clone(),
             state.gate.clone(),
             state.caches.clone(),
         );
         Ok(Scope { principal: caller.principal, db, _needs: PhantomData })
+    }
+}
+
+/// A caller on `/api/v1/admin/*`: a guild's `admin` key, which administers its own
+/// guild, or an instance-admin key, which belongs to no guild and administers every
+/// guild (and nothing outside `/admin`: see [`wowlogs_tenancy::authorize`]).
+pub struct Administrator {
+    pub principal: Principal,
+    /// The guilds this administrator sees: its own, or every one.
+    pub db: GuildDb,
+}
+
+impl Administrator {
+    pub fn is_instance(&self) -> bool {
+        self.principal.is_instance_admin()
+    }
+
+    /// One guild's view, if this administrator may see it: any guild for an instance
+    /// administrator, the key's own otherwise (another is 404, as if it did not exist).
+    pub fn guild(&self, guild_id: i64) -> Result<GuildDb, ApiError> {
+        match self.db.guilds() {
+            Guilds::Every if guild_id > 0 => Ok(self.db.of(Guilds::One(GuildId(guild_id)))),
+            Guilds::One(own) if own.0 == guild_id => Ok(self.db.clone()),
+            _ => Err(ApiError::not_found("no such guild")),
+        }
+    }
+}
+
+/// An instance administrator: what changes guilds takes. A guild's `admin` key is 403
+/// here, before anything of the request is read.
+pub struct InstanceAdmin(pub Administrator);
+
+impl FromRequestParts<AppState> for InstanceAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let admin = Administrator::from_request_parts(parts, state).await?;
+        if !admin.is_instance() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "changing guilds takes an instance-admin key (`wowlogs api-key create --instance-admin`); \
+                 a guild's `admin` key reads its own guild",
+            ));
+        }
+        Ok(InstanceAdmin(admin))
+    }
+}
+
+impl FromRequestParts<AppState> for Administrator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = state.auditor.authorize(
+            state.keys.as_ref(),
+            &parts.headers,
+            &parts.extensions,
+            &[Permission::Admin, Permission::InstanceAdmin],
+        )?;
+        caller.identify(&parts.extensions);
+        state.admit(&caller.principal)?;
+        let guilds = if caller.principal.is_instance_admin() {
+            Guilds::Every
+        } else {
+            Guilds::One(caller.principal.guild_id)
+        };
+        let db = GuildDb::new(
+            state.client.clone(),
+            guilds,
+            caller.principal.key_id.clone(),
+            state.gate.clone(),
+            state.caches.clone(),
+        );
+        Ok(Administrator { principal: caller.principal, db })
     }
 }

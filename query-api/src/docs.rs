@@ -24,7 +24,8 @@ use utoipa::{Modify, OpenApi};
         (name = "characters", description = "Characters seen in the guild's logs"),
         (name = "progress", description = "Progression per boss and difficulty"),
         (name = "logs", description = "Uploaded logs and uploads"),
-        (name = "admin", description = "The guild's administration (keys with `admin`)"),
+        (name = "admin", description = "Administration: a guild's own (keys with `admin`), every guild's \
+            (instance-admin keys, which belong to no guild and work on `/api/v1/admin/*` only)"),
         (name = "live", description = "The live WebSocket feed (keys with `stream`)"),
     )
 )]
@@ -80,10 +81,19 @@ pub fn complete(document: &mut Document) {
         ("504", "A query took longer than allowed"),
     ];
     for (path, item) in document.paths.paths.iter_mut() {
-        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+        for operation in [&mut item.get, &mut item.post, &mut item.patch].into_iter().flatten() {
             let responses = &mut operation.responses.responses;
             for (status, description) in common {
                 responses.entry(status.into()).or_insert_with(|| error(description));
+            }
+            // Errors declared by a handler without a body have the one error shape too.
+            for (status, response) in responses.iter_mut() {
+                if let RefOr::T(declared) = response
+                    && (status.starts_with('4') || status.starts_with('5'))
+                    && declared.content.is_empty()
+                {
+                    *response = error(&declared.description);
+                }
             }
             if path.contains('{') {
                 responses.entry("404".into()).or_insert_with(|| error("Not found in this guild"));

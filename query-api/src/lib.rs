@@ -45,6 +45,8 @@ pub fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(utoipa_axum::routes!(ws::connect))
         .routes(utoipa_axum::routes!(ws::ticket))
         .split_for_parts();
+    // The upload routes, served by the upload service behind the same entry point.
+    document.merge(wowlogs_producer::server::docs::openapi());
     docs::complete(&mut document);
     (router, document)
 }

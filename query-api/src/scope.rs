@@ -9,6 +9,9 @@
 //!   `GuildDb` replaces with `guild_id = <the caller's guild>`; a query that reads a
 //!   table without one is refused before it is sent.
 //! - Cached answers are keyed by the caller's guild first.
+//! - Only an instance administrator's view ([`Guilds::Every`], made by
+//!   `auth::Administrator` for instance-admin keys on `/api/v1/admin/*`) reads across
+//!   guilds; its `{guild}` condition is spelled out as `guild_id = guild_id`.
 
 use crate::gate::{Admitted, QueryGate};
 use bytes::Bytes;
@@ -110,12 +113,36 @@ impl Sql {
 
     /// The text with every `{guild}` replaced, after checking that each table read is
     /// followed by one.
-    fn scoped(&self, guild: GuildId) -> Result<String, IsolationError> {
+    fn scoped(&self, guilds: Guilds) -> Result<String, IsolationError> {
         check_scoped(&self.text)?;
         if self.text.matches('?').count() != self.values.len() {
             return Err(IsolationError::Values { text: self.text.clone() });
         }
-        Ok(self.text.replace(GUILD, &format!("guild_id = {}", guild.0)))
+        let condition = match guilds {
+            Guilds::One(guild) => format!("guild_id = {}", guild.0),
+            Guilds::Every => "guild_id = guild_id".to_string(),
+        };
+        Ok(self.text.replace(GUILD, &condition))
+    }
+}
+
+/// Whose rows a [`GuildDb`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guilds {
+    /// One guild's: every caller's view of its own guild, and an instance
+    /// administrator's view of one guild.
+    One(GuildId),
+    /// Every guild's: an instance administrator's only.
+    Every,
+}
+
+impl Guilds {
+    /// The cache's first key part: the guild, or a value no guild has.
+    fn cache_key(self) -> i64 {
+        match self {
+            Guilds::One(guild) => guild.0,
+            Guilds::Every => i64::MIN,
+        }
     }
 }
 
@@ -215,7 +242,7 @@ impl AnswerCaches {
 #[derive(Clone)]
 pub struct GuildDb {
     client: Client,
-    guild: GuildId,
+    guilds: Guilds,
     /// The caller's key, whose concurrent queries the gate bounds.
     key: String,
     gate: Arc<QueryGate>,
@@ -223,23 +250,28 @@ pub struct GuildDb {
 }
 
 impl GuildDb {
-    /// Only the authentication extractor makes these, from the caller's key.
+    /// Only the authentication extractors make these, from the caller's key.
     pub(crate) fn new(
         client: Client,
-        guild: GuildId,
+        guilds: Guilds,
         key: String,
         gate: Arc<QueryGate>,
         caches: AnswerCaches,
     ) -> Self {
-        GuildDb { client, guild, key, gate, caches }
+        GuildDb { client, guilds, key, gate, caches }
     }
 
-    pub fn guild(&self) -> GuildId {
-        self.guild
+    /// The same caller's view of other guilds (only `auth::Administrator` asks).
+    pub(crate) fn of(&self, guilds: Guilds) -> Self {
+        GuildDb { guilds, ..self.clone() }
+    }
+
+    pub fn guilds(&self) -> Guilds {
+        self.guilds
     }
 
     fn query(&self, sql: &Sql, limit: Duration) -> Result<clickhouse::query::Query, ApiError> {
-        let text = sql.scoped(self.guild).map_err(ApiError::internal)?;
+        let text = sql.scoped(self.guilds).map_err(ApiError::internal)?;
         // ClickHouse stops the query itself past the limit (whole seconds, at least one).
         let seconds = limit.as_secs_f64().ceil().max(1.0) as u64;
         let mut query = self.client.query(&text).with_setting("max_execution_time", seconds.to_string());
@@ -302,7 +334,7 @@ impl GuildDb {
     {
         match self.caches.get(freshness) {
             Some(cache) => cache
-                .try_get_with((self.guild.0, request.to_string()), answer)
+                .try_get_with((self.guilds.cache_key(), request.to_string()), answer)
                 .await
                 .map_err(Arc::unwrap_or_clone),
             None => answer.await,
@@ -358,8 +390,12 @@ mod tests {
             .and("AND name = ?", Some("x' OR 1=1 --"))
             .and("AND log_id = ?", None::<i64>);
         assert_eq!(
-            sql.scoped(GuildId(7)).unwrap(),
+            sql.scoped(Guilds::One(GuildId(7))).unwrap(),
             "SELECT name FROM encounters FINAL WHERE guild_id = 7 AND name = ?"
+        );
+        assert_eq!(
+            sql.scoped(Guilds::Every).unwrap(),
+            "SELECT name FROM encounters FINAL WHERE guild_id = guild_id AND name = ?"
         );
         assert_eq!(sql.values, vec![Value::Str("x' OR 1=1 --".into())]);
     }
@@ -367,6 +403,6 @@ mod tests {
     #[test]
     fn a_missing_value_is_refused() {
         let sql = Sql::new("SELECT name FROM encounters FINAL WHERE {guild} AND name = ?");
-        assert!(matches!(sql.scoped(GuildId(1)), Err(IsolationError::Values { .. })));
+        assert!(matches!(sql.scoped(Guilds::One(GuildId(1))), Err(IsolationError::Values { .. })));
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use wowlogs_http::ApiError;
 use wowlogs_kafka::KafkaSettings;
 use wowlogs_store::StoreSettings;
-use wowlogs_tenancy::{KeyStore, Principal};
+use wowlogs_tenancy::{Auditor, KeyStore, Principal, Registry};
 
 /// Everything `wowlogs query-api` is configured with.
 #[derive(Debug, Clone)]
@@ -57,6 +57,10 @@ pub struct AppState {
     pub(crate) gate: Arc<QueryGate>,
     pub(crate) probes: Arc<Probes>,
     pub(crate) tickets: Arc<Tickets>,
+    /// The guild registry, for administration.
+    pub(crate) registry: Registry,
+    /// Audit entries recorded while serving (refused keys, administration).
+    pub auditor: Arc<Auditor>,
     connections: Arc<Mutex<HashMap<String, usize>>>,
 }
 
@@ -72,6 +76,8 @@ impl AppState {
             gate: Arc::new(QueryGate::new(config.gate)),
             probes: Arc::new(Probes::new(config.kafka.clone())),
             tickets: Arc::new(Tickets::default()),
+            registry: Registry::new(config.store.clone()),
+            auditor: Auditor::start(Registry::new(config.store.clone())),
             connections: Arc::new(Mutex::new(HashMap::new())),
             config,
         }

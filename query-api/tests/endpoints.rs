@@ -251,29 +251,66 @@ async fn logs_and_uploads_show_what_was_uploaded() {
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     let (app, a) = (app().await, &world().a);
-    let guilds = get(&app, "/api/v1/admin/guilds", Some(&a.key)).await;
+    let guilds = get(&app, "/api/v1/admin/guilds?limit=5", Some(&a.key)).await;
     assert_eq!(guilds.status, StatusCode::OK, "{}", guilds.text);
-    let listed = guilds.json["data"]["guilds"].as_array().unwrap();
-    assert_eq!(listed.len(), 1);
     assert_eq!(
-        (listed[0]["id"].as_i64(), listed[0]["server"].as_str()),
-        (Some(a.guild_id), Some("Stormrage"))
+        (guilds.json["guild_id"].as_i64(), guilds.json["guild_name"].as_str()),
+        (Some(a.guild_id), Some("Loothing"))
     );
-    assert_eq!(listed[0]["keys"].as_array().unwrap().len(), 2);
-    assert!(!guilds.text.contains(&a.key) && !guilds.text.contains("key_hash"), "never a key or its hash");
+    let listed = guilds.json["data"]["guilds"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "a guild's admin key sees its own guild only");
+    assert_eq!(
+        (listed[0]["guild_id"].as_i64(), listed[0]["guild_name"].as_str(), listed[0]["server"].as_str()),
+        (Some(a.guild_id), Some("Loothing"), Some("Stormrage"))
+    );
+    assert_eq!(listed[0]["total_encounters"].as_u64(), Some(a.fight_ids.len() as u64));
+    assert!(listed[0]["total_characters"].as_u64().unwrap() > 0 && listed[0]["last_activity"].is_string());
+    assert_eq!(guilds.json["pagination"]["limit"], 5);
     let one = get(&app, &format!("/api/v1/admin/guilds/{}", a.guild_id), Some(&a.key)).await;
-    assert_eq!(one.json["data"]["name"], "Loothing");
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(
+        (one.json["guild_name"].as_str(), one.json["data"]["guild_name"].as_str()),
+        (Some("Loothing"), Some("Loothing"))
+    );
+    assert_eq!(one.json["data"]["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (one.json["data"]["timezone"].as_str(), one.json["data"]["settings_json"].is_object()),
+        (Some("UTC"), true)
+    );
+    assert!(!one.text.contains(&a.key) && !one.text.contains("key_hash"), "never a key or its hash");
+    let other = get(&app, &format!("/api/v1/admin/guilds/{}", world().b.guild_id), Some(&a.key)).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "another guild does not exist for a guild's key");
     let activity =
         get(&app, &format!("/api/v1/admin/guilds/{}/activity?days=7", a.guild_id), Some(&a.key)).await;
     assert_eq!(activity.status, StatusCode::OK, "{}", activity.text);
     let days = activity.json["data"]["activity"].as_array().unwrap();
-    assert_eq!(days.iter().map(|d| d["logs"].as_u64().unwrap()).sum::<u64>(), 2, "both logs uploaded today");
+    assert_eq!(
+        days.iter().map(|d| d["uploads"].as_u64().unwrap()).sum::<u64>(),
+        2,
+        "both logs uploaded today"
+    );
+    assert!(days.iter().all(|d| d["activity_date"].is_string() && d["total_minutes"].is_number()));
     let audit = get(&app, "/api/v1/admin/audit", Some(&a.key)).await;
     let actions: Vec<&str> = items(&audit.json).iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"guild.create") && actions.contains(&"api_key.create"), "{actions:?}");
+    assert!(items(&audit.json).iter().all(|e| e["guild_id"] == a.guild_id));
+    let others =
+        get(&app, &format!("/api/v1/admin/audit?guild_id={}", world().b.guild_id), Some(&a.key)).await;
+    assert_eq!(others.status, StatusCode::NOT_FOUND, "a guild's key reads its own trail only");
     let too_far =
         get(&app, &format!("/api/v1/admin/guilds/{}/activity?days=1000", a.guild_id), Some(&a.key)).await;
     assert_eq!(too_far.status, StatusCode::BAD_REQUEST);
+    let create = send(
+        &app,
+        Request::post("/api/v1/admin/guilds")
+            .header("authorization", format!("Bearer {}", a.key))
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"guild_name": "Mine Now"}"#))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN, "only instance administrators create guilds");
+    assert!(create.json["error"]["message"].as_str().unwrap().contains("instance-admin"));
 }
 
 #[tokio::test]

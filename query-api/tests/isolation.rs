@@ -12,7 +12,8 @@ mod support;
 use axum::body::Body;
 use axum::http::Request;
 use axum::http::StatusCode;
-use support::{Answer, Tenant, app, get, send, world};
+use serde_json::Value;
+use support::{Answer, Tenant, app, get, instance_key, send, send_json, tenant, world};
 use wowlogs_query_api::docs::{operations, permission_of};
 use wowlogs_query_api::openapi;
 use wowlogs_store::rows::Count;
@@ -28,10 +29,14 @@ struct Route {
     query_params: Vec<String>,
 }
 
+/// The routes this service serves: the document's routes but the upload service's
+/// (tag `uploads`, covered by the upload service's own tests and, through the entry
+/// point, by `cli/tests/entry.rs`).
 fn routes() -> Vec<Route> {
     let document = openapi();
     operations(&document)
         .into_iter()
+        .filter(|(_, _, operation)| !operation.tags.iter().flatten().any(|t| t == "uploads"))
         .map(|(method, path, operation)| {
             let parameters = operation.parameters.clone().unwrap_or_default();
             let named = |place: &str| {
@@ -68,7 +73,7 @@ fn path_for(route: &Route, owner: &Tenant) -> String {
     for name in &route.path_params {
         let value = match (route.path.as_str(), name.as_str()) {
             (p, "id") if p.starts_with("/api/v1/encounters/") => owner.fight_ids[0].to_string(),
-            (p, "id") if p.starts_with("/api/v1/admin/guilds/") => owner.guild_id.to_string(),
+            (p, "guild_id") if p.starts_with("/api/v1/admin/guilds/") => owner.guild_id.to_string(),
             (p, "id") if p.starts_with("/api/v1/uploads/") => owner.upload_ids[0].clone(),
             (p, "name") if p.starts_with("/api/v1/characters/") => owner.players[0].clone(),
             _ => panic!(
@@ -89,7 +94,7 @@ fn required_query(route: &Route) -> &'static str {
 /// The key with every permission but the route's: A's upload-only key has none of
 /// query, stream or admin.
 fn without_permission(route: &Route, a: &Tenant) -> String {
-    assert!(["query", "stream", "admin"].contains(&route.permission.as_str()), "{route:?}");
+    assert!(["query", "stream", "admin", "instance_admin"].contains(&route.permission.as_str()), "{route:?}");
     a.upload_key.clone()
 }
 
@@ -131,16 +136,35 @@ fn every_documented_route_is_in_the_matrix() {
         "/api/v1/logs",
         "/api/v1/uploads/{id}",
         "/api/v1/admin/guilds",
-        "/api/v1/admin/guilds/{id}",
-        "/api/v1/admin/guilds/{id}/activity",
+        "/api/v1/admin/guilds/{guild_id}",
+        "/api/v1/admin/guilds/{guild_id}/activity",
         "/api/v1/admin/audit",
         "/ws",
         "/api/v1/ws/ticket",
     ] {
         assert!(paths.contains(&expected), "{expected} is not documented: {paths:?}");
     }
-    let posts: Vec<&str> = routes.iter().filter(|r| r.method != "GET").map(|r| r.path.as_str()).collect();
-    assert_eq!(posts, ["/api/v1/ws/ticket"], "reads only, but for the WebSocket ticket");
+    let mut changes: Vec<String> =
+        routes.iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect();
+    changes.sort();
+    assert_eq!(
+        changes,
+        [
+            "PATCH /api/v1/admin/guilds/{guild_id}",
+            "POST /api/v1/admin/encounters/transfer",
+            "POST /api/v1/admin/guilds",
+            "POST /api/v1/admin/guilds/{guild_id}/deactivate",
+            "POST /api/v1/admin/guilds/{guild_id}/reactivate",
+            "POST /api/v1/ws/ticket",
+        ],
+        "reads only, but for the WebSocket ticket and the instance's administration"
+    );
+    for change in routes.iter().filter(|r| r.method != "GET" && r.path.starts_with("/api/v1/admin/")) {
+        assert_eq!(change.permission, "instance_admin", "{change:?}");
+    }
+    let document = openapi();
+    let uploads = operations(&document).into_iter().find(|(_, path, _)| *path == "/api/v1/logs/upload");
+    assert!(uploads.is_some_and(|(method, ..)| method == "POST"), "the upload route is in the one document");
 }
 
 #[tokio::test]
@@ -172,6 +196,15 @@ async fn a_guilds_key_never_reaches_another_guilds_data() {
     let (a, b) = (&w.a, &w.b);
     let mut checked = 0;
     for route in routes().into_iter().filter(|r| r.path != "/ws") {
+        if route.permission == "instance_admin" {
+            // A guild's admin key changes no guild, its own or another's.
+            for owner in [a, b] {
+                let answer = call(&app, &route, &path_for(&route, owner), Some(&a.key)).await;
+                is_json_error(&answer, StatusCode::FORBIDDEN, &format!("{} with A's admin key", route.path));
+            }
+            checked += 1;
+            continue;
+        }
         // A's own resources: found, so the 404s below are about ownership.
         let own =
             call(&app, &route, &format!("{}{}", path_for(&route, a), required_query(&route)), Some(&a.key))
@@ -241,7 +274,7 @@ async fn injection_attempts_in_every_parameter_are_refused_or_inert() {
             .n
     };
     let before = tables().await;
-    for route in routes().into_iter().filter(|r| r.path != "/ws") {
+    for route in routes().into_iter().filter(|r| r.path != "/ws" && r.method == "GET") {
         for attempt in INJECTIONS {
             for parameter in &route.query_params {
                 let uri = format!("{}?{parameter}={}", path_for(&route, a), encode(attempt));
@@ -310,4 +343,128 @@ async fn oversized_and_malformed_parameters_get_400_naming_the_parameter() {
         let message = answer.json["error"]["message"].as_str().unwrap();
         assert!(message.contains(named), "{uri}: the message {message:?} should name {named:?}");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn instance_admin_keys_read_any_guild_under_admin_and_nothing_elsewhere() {
+    let w = world();
+    let root = instance_key(&w.store).await;
+    let app = app().await;
+    let mut checked = 0;
+    for route in routes() {
+        let admin = route.path.starts_with("/api/v1/admin/");
+        if admin && route.method != "GET" {
+            continue; // the instance's changes: tests/administration.rs
+        }
+        for owner in [&w.a, &w.b] {
+            let uri = format!("{}{}", path_for(&route, owner), required_query(&route));
+            let answer = call(&app, &route, &uri, Some(&root)).await;
+            if !admin {
+                is_json_error(&answer, StatusCode::FORBIDDEN, &format!("{uri} with an instance-admin key"));
+                let message = answer.json["error"]["message"].as_str().unwrap();
+                assert!(message.contains("/api/v1/admin/"), "{uri}: {message}");
+                continue;
+            }
+            assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
+            if route.path_params.is_empty() {
+                assert!(answer.json.get("guild_id").is_none(), "{uri}: about no one guild: {}", answer.text);
+            } else {
+                assert_eq!(answer.json["guild_id"].as_i64(), Some(owner.guild_id), "{uri}: {}", answer.text);
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 17, "every route but the instance's changes: {checked}");
+    let listed = get(&app, "/api/v1/admin/guilds?per_page=500", Some(&root)).await;
+    let ids: Vec<i64> = listed.json["data"]["guilds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["guild_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&w.a.guild_id) && ids.contains(&w.b.guild_id), "every guild: {ids:?}");
+    let audit = get(&app, "/api/v1/admin/audit?per_page=500", Some(&root)).await;
+    let trails: Vec<i64> = audit.json["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["guild_id"].as_i64().unwrap())
+        .collect();
+    assert!(trails.contains(&w.a.guild_id) && trails.contains(&w.b.guild_id), "every guild's trail");
+    let only_b = get(&app, &format!("/api/v1/admin/audit?guild_id={}", w.b.guild_id), Some(&root)).await;
+    assert!(only_b.json["data"]["entries"].as_array().unwrap().iter().all(|e| e["guild_id"] == w.b.guild_id));
+    for nobody in
+        ["/api/v1/admin/guilds/0", "/api/v1/admin/guilds/999999", "/api/v1/admin/guilds/-1/activity"]
+    {
+        let answer = get(&app, nobody, Some(&root)).await;
+        assert!(
+            matches!(answer.status, StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST),
+            "{nobody}: {}",
+            answer.text
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_deactivated_guilds_keys_are_refused_everywhere_and_its_data_is_kept() {
+    let w = world();
+    let registry = wowlogs_tenancy::Registry::new(w.store.clone());
+    let gone =
+        tenant(&registry, &w.store.client(), "Deactivated Guild", &[("arena_3v3_tww_11.2.0.txt", 9_301)])
+            .await;
+    let root = instance_key(&w.store).await;
+    let before = app().await;
+    let own = get(&before, "/api/v1/encounters", Some(&gone.key)).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    let deactivated = send_json(
+        &before,
+        "POST",
+        &format!("/api/v1/admin/guilds/{}/deactivate", gone.guild_id),
+        &root,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(deactivated.status, StatusCode::OK, "{}", deactivated.text);
+    assert_eq!(deactivated.json["data"]["active"], false);
+
+    // Services see it at their next key refresh: a service started now has.
+    let after = app().await;
+    for route in routes() {
+        let uri = format!("{}{}", path_for(&route, &gone), required_query(&route));
+        let answer = call(&after, &route, &uri, Some(&gone.key)).await;
+        is_json_error(&answer, StatusCode::FORBIDDEN, &format!("{uri} with a deactivated guild's key"));
+        assert_eq!(answer.json["error"]["code"], "guild_deactivated", "{uri}");
+    }
+    let listed = get(&after, "/api/v1/admin/guilds?per_page=500", Some(&root)).await;
+    assert!(!listed.text.contains("Deactivated Guild"), "inactive guilds leave the list");
+    let all = get(&after, "/api/v1/admin/guilds?per_page=500&include_inactive=true", Some(&root)).await;
+    assert!(all.text.contains("Deactivated Guild"), "{}", all.text);
+    let details = get(&after, &format!("/api/v1/admin/guilds/{}", gone.guild_id), Some(&root)).await;
+    assert_eq!(
+        details.json["data"]["total_encounters"].as_u64(),
+        Some(gone.fight_ids.len() as u64),
+        "the data is kept"
+    );
+    let audit =
+        get(&after, &format!("/api/v1/admin/audit?guild_id={}&action=guild.", gone.guild_id), Some(&root))
+            .await;
+    let entry = &audit.json["data"]["entries"][0];
+    assert_eq!(entry["action"], "guild.deactivate", "{}", audit.text);
+    assert_eq!(entry["request_id"], "admin-test-request");
+    assert!(entry["actor"].as_str().unwrap().starts_with("key-"));
+
+    let reactivated = send_json(
+        &after,
+        "POST",
+        &format!("/api/v1/admin/guilds/{}/reactivate", gone.guild_id),
+        &root,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(reactivated.status, StatusCode::OK, "{}", reactivated.text);
+    let again = get(&app().await, "/api/v1/encounters", Some(&gone.key)).await;
+    assert_eq!(again.status, StatusCode::OK, "a reactivated guild's keys work again: {}", again.text);
+    assert_eq!(again.json["data"]["total"].as_u64(), Some(gone.fight_ids.len() as u64));
 }

@@ -1,32 +1,69 @@
-//! `/api/v1/admin`: a guild's own administration, for keys with `admin`.
+//! `/api/v1/admin`: guild administration.
 //!
-//! Admin keys are guild-scoped like every key: they see their own guild, its keys (ids
-//! and settings, never hashes), its activity and its audit trail. Creating guilds and
-//! keys, and anything across guilds, is the operator's `wowlogs guild|api-key` CLI.
+//! Two kinds of key reach it ([`Administrator`]): a guild's key with `admin` sees its own
+//! guild (its details, keys, activity and audit trail) and nothing else; an
+//! instance-admin key belongs to no guild and sees every guild, and alone may create,
+//! change, deactivate and reactivate guilds and move encounters between them. Every
+//! change is audited with the key, the client's address and the request id.
 
-use super::{Guilded, GuildedPage, guilded, guilded_page, json, paged};
-use crate::auth::{Admin, Scope};
-use crate::params::{Page, Params, PathId, Validate, rfc3339};
+use super::{Guilded, Pagination, json, json_bytes};
+use crate::auth::{Administrator, InstanceAdmin};
+use crate::params::{DEFAULT_PER_PAGE, JsonBody, Page, Params, PathId, Validate, rfc3339};
 use crate::scope::{GuildDb, Sql};
 use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{Extensions, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use utoipa::{IntoParams, ToSchema};
-use wowlogs_tenancy::{ApiError, ApiKeyRow, GuildRow};
+use wowlogs_schemas::GuildId;
+use wowlogs_store::rows::TableRow;
+use wowlogs_store::{TransferError, transfer_encounters};
+use wowlogs_tenancy::{ApiError, ApiKeyRow, GuildRow, GuildUpdate, NewGuild, actor_of};
 
-/// A guild, with its keys.
+/// An administration answer: the guild it is about, when it is about one guild (an
+/// instance administrator's lists across guilds have none), the data and, for lists,
+/// the page.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Guild {
-    pub id: i64,
-    pub name: String,
+pub struct Administered<T> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guild_name: Option<String>,
+    pub data: T,
+    pub pagination: Pagination,
+}
+
+/// A guild as the instance's list shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GuildSummary {
+    pub guild_id: i64,
+    pub guild_name: String,
     pub server: String,
     pub region: String,
     pub faction: String,
-    /// Per-guild settings (JSON object).
-    #[schema(value_type = Object)]
-    pub settings: serde_json::Value,
+    /// Fights (Solo Shuffle rounds count in their match).
+    pub total_encounters: u64,
+    /// Named characters seen in any of the guild's logs.
+    pub total_characters: u64,
+    /// When the guild's last fight ended (null with no fights).
+    pub last_activity: Option<String>,
+    /// False once deactivated: its keys are refused, its data kept.
     pub active: bool,
+}
+
+/// One guild with its settings and keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GuildDetails {
+    #[serde(flatten)]
+    pub summary: GuildSummary,
+    /// Per-guild settings (raid schedule, loot system, ...): a JSON object.
+    #[schema(value_type = Object)]
+    pub settings_json: serde_json::Value,
+    pub contact_info: String,
+    /// IANA time zone name.
+    pub timezone: String,
     pub created: String,
     pub keys: Vec<KeyInfo>,
 }
@@ -61,72 +98,185 @@ impl From<ApiKeyRow> for KeyInfo {
     }
 }
 
-/// The caller's guild with its keys (404 if it is gone from the registry).
-async fn own_guild(db: &GuildDb) -> Result<Guild, ApiError> {
-    let guild = db
-        .first::<GuildRow>(&Sql::new(
-            "SELECT guild_id, name, server, region, faction, settings, active, created, version \
-             FROM guilds FINAL WHERE {guild}",
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct GuildFights {
+    guild_id: i64,
+    encounters: u64,
+    last_ms: i64,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct GuildCharacters {
+    guild_id: i64,
+    characters: u64,
+}
+
+/// The guilds a view holds (one, or every one), with their totals, by id.
+async fn summaries(db: &GuildDb) -> Result<Vec<(GuildRow, GuildSummary)>, ApiError> {
+    let guilds = db
+        .all::<GuildRow>(
+            &Sql::new("SELECT")
+                .push(GuildRow::SELECT)
+                .push("FROM guilds FINAL WHERE {guild} ORDER BY guild_id"),
+        )
+        .await?;
+    let fights: HashMap<i64, GuildFights> = db
+        .all::<GuildFights>(&Sql::new(
+            "SELECT guild_id, count() AS encounters, max(end_ms) AS last_ms FROM encounters FINAL \
+             WHERE {guild} AND round IS NULL GROUP BY guild_id",
         ))
         .await?
-        .ok_or_else(|| ApiError::not_found("this key's guild is not in the registry"))?;
-    let keys = db
-        .all::<ApiKeyRow>(&Sql::new(
-            "SELECT guild_id, key_id, key_hash, description, permissions, events_per_minute, max_connections, \
-             created, revoked, revoked_at, version FROM api_keys FINAL WHERE {guild} ORDER BY created, key_id",
+        .into_iter()
+        .map(|f| (f.guild_id, f))
+        .collect();
+    let characters: HashMap<i64, u64> = db
+        .all::<GuildCharacters>(&Sql::new(
+            "SELECT guild_id, uniqExact(player_guid) AS characters FROM character_logs FINAL \
+             WHERE {guild} AND name != '' GROUP BY guild_id",
         ))
+        .await?
+        .into_iter()
+        .map(|c| (c.guild_id, c.characters))
+        .collect();
+    Ok(guilds
+        .into_iter()
+        .map(|g| {
+            let fights = fights.get(&g.guild_id);
+            let summary = GuildSummary {
+                guild_id: g.guild_id,
+                guild_name: g.name.clone(),
+                server: g.server.clone(),
+                region: g.region.clone(),
+                faction: g.faction.clone(),
+                total_encounters: fights.map_or(0, |f| f.encounters),
+                total_characters: characters.get(&g.guild_id).copied().unwrap_or(0),
+                last_activity: fights.filter(|f| f.encounters > 0).map(|f| rfc3339(f.last_ms)),
+                active: g.is_active(),
+            };
+            (g, summary)
+        })
+        .collect())
+}
+
+/// One guild's details (404 when the registry does not have it).
+async fn details(db: &GuildDb) -> Result<GuildDetails, ApiError> {
+    let (guild, summary) =
+        summaries(db).await?.into_iter().next().ok_or_else(|| ApiError::not_found("no such guild"))?;
+    let keys = db
+        .all::<ApiKeyRow>(
+            &Sql::new("SELECT")
+                .push(ApiKeyRow::SELECT)
+                .push("FROM api_keys FINAL WHERE {guild} ORDER BY created, key_id"),
+        )
         .await?;
-    Ok(Guild {
-        id: guild.guild_id,
-        name: guild.name,
-        server: guild.server,
-        region: guild.region,
-        faction: guild.faction,
-        settings: serde_json::from_str(&guild.settings).unwrap_or_else(|_| serde_json::json!({})),
-        active: guild.active == 1,
+    Ok(GuildDetails {
+        summary,
+        settings_json: serde_json::from_str(&guild.settings).unwrap_or_else(|_| serde_json::json!({})),
+        contact_info: guild.contact_info,
+        timezone: guild.timezone,
         created: rfc3339(i64::from(guild.created) * 1000),
         keys: keys.into_iter().map(KeyInfo::from).collect(),
     })
 }
 
-/// Guilds this key administers.
+/// The answer about one guild: its id and name around the data.
+fn about<T: Serialize>(guild: &GuildSummary, data: T) -> Result<Response, ApiError> {
+    let answer = Guilded { guild_id: guild.guild_id, guild_name: guild.guild_name.clone(), data };
+    Ok(json(json_bytes(&answer)?))
+}
+
+/// The administrator's own guild for a guild key; none for an instance administrator.
+async fn own_context(admin: &Administrator) -> (Option<i64>, Option<String>) {
+    if admin.is_instance() {
+        (None, None)
+    } else {
+        (Some(admin.principal.guild_id.0), Some(admin.principal.guild_name.clone()))
+    }
+}
+
+/// Which guilds the list shows.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GuildListParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 10000)]
+    pub page: Option<u32>,
+    /// Guilds per page (default 50, at most 500); `limit` is another name for it.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(alias = "limit")]
+    pub per_page: Option<u32>,
+    /// Also list deactivated guilds (default: active guilds only).
+    pub include_inactive: Option<bool>,
+}
+
+impl GuildListParams {
+    fn page(&self) -> Page {
+        Page { page: self.page, per_page: self.per_page }
+    }
+}
+
+impl Validate for GuildListParams {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.page().validate()
+    }
+}
+
+/// Guilds in a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GuildList {
-    pub guilds: Vec<Guild>,
+    pub guilds: Vec<GuildSummary>,
+    /// Guilds over all pages.
+    pub total: u64,
 }
 
-/// The guilds this key administers: its own.
+/// Every active guild with its totals, newest activity first (an instance-admin key);
+/// a guild's `admin` key sees its own guild only.
 #[utoipa::path(
     get, path = "/api/v1/admin/guilds", tag = "admin",
-    security(("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "The key's guild", body = Guilded<GuildList>),
-        (status = 403, description = "The key lacks `admin`"),
-    )
+    params(GuildListParams),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses((status = 200, description = "A page of guilds", body = Administered<GuildList>))
 )]
-pub async fn guilds(scope: Scope<Admin>) -> Result<Response, ApiError> {
-    let guild = own_guild(&scope.db).await?;
-    Ok(json(guilded(&scope, GuildList { guilds: vec![guild] })?))
+pub async fn guilds(
+    admin: Administrator,
+    Params(params): Params<GuildListParams>,
+) -> Result<Response, ApiError> {
+    let mut guilds: Vec<GuildSummary> = summaries(&admin.db)
+        .await?
+        .into_iter()
+        .map(|(_, summary)| summary)
+        .filter(|g| g.active || params.include_inactive.unwrap_or(false))
+        .collect();
+    // Newest activity first (RFC 3339 in UTC sorts as time does); never active last.
+    guilds.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.guild_id.cmp(&b.guild_id)));
+    let page = params.page();
+    let total = guilds.len() as u64;
+    let per_page = page.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    let guilds = guilds.into_iter().skip(page.offset() as usize).take(per_page as usize).collect();
+    let (guild_id, guild_name) = own_context(&admin).await;
+    let pagination = Pagination {
+        page: page.page(),
+        per_page,
+        limit: per_page,
+        total,
+        pages: total.div_ceil(u64::from(per_page)),
+    };
+    let answer = Administered { guild_id, guild_name, data: GuildList { guilds, total }, pagination };
+    Ok(json(json_bytes(&answer)?))
 }
 
-/// The guild id of the path, if it is the caller's: another guild's is 404.
-fn own_id(scope: &Scope<Admin>, id: i64) -> Result<(), ApiError> {
-    if id == scope.guild_id() { Ok(()) } else { Err(ApiError::not_found("no such guild")) }
-}
-
-/// One guild (the key's own), with its keys.
+/// One guild, with its settings and keys: any guild for an instance-admin key, its own
+/// for a guild's `admin` key (another guild is 404).
 #[utoipa::path(
-    get, path = "/api/v1/admin/guilds/{id}", tag = "admin",
-    params(("id" = i64, Path, description = "Guild id")),
-    security(("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "The guild", body = Guilded<Guild>),
-        (status = 404, description = "Not this key's guild"),
-    )
+    get, path = "/api/v1/admin/guilds/{guild_id}", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1)),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses((status = 200, description = "The guild", body = Guilded<GuildDetails>))
 )]
-pub async fn guild(scope: Scope<Admin>, PathId(id): PathId<i64>) -> Result<Response, ApiError> {
-    own_id(&scope, id)?;
-    Ok(json(guilded(&scope, own_guild(&scope.db).await?)?))
+pub async fn guild(admin: Administrator, PathId(guild_id): PathId<i64>) -> Result<Response, ApiError> {
+    let details = details(&admin.guild(guild_id)?).await?;
+    about(&details.summary, &details)
 }
 
 /// Activity window.
@@ -153,7 +303,7 @@ impl Validate for ActivityParams {
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct UploadDay {
     day: String,
-    logs: u64,
+    uploads: u64,
     events: i64,
     dead_letters: i64,
 }
@@ -161,22 +311,27 @@ struct UploadDay {
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct FightDay {
     day: String,
-    fights: u64,
+    encounters: u64,
     kills: u64,
+    unique_bosses: u64,
+    total_minutes: f64,
 }
 
 /// One day of a guild's activity.
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ActivityDay {
     /// `YYYY-MM-DD`, UTC.
-    pub day: String,
+    pub activity_date: String,
+    /// Fights fought that day (by the log's own time), kills among them, distinct
+    /// bosses and minutes in combat.
+    pub encounters: u64,
+    pub kills: u64,
+    pub unique_bosses: u64,
+    pub total_minutes: f64,
     /// Logs uploaded that day (by upload time), with their events and dead letters.
-    pub logs: u64,
+    pub uploads: u64,
     pub events: i64,
     pub dead_letters: i64,
-    /// Fights fought that day (by the log's own time).
-    pub fights: u64,
-    pub kills: u64,
 }
 
 /// A guild's activity over the last days.
@@ -188,41 +343,40 @@ pub struct Activity {
     pub activity: Vec<ActivityDay>,
 }
 
-/// Uploads and fights per day over the last `days` days.
+/// Fights, bosses, minutes in combat and uploads per day over the last `days` days.
 #[utoipa::path(
-    get, path = "/api/v1/admin/guilds/{id}/activity", tag = "admin",
-    params(("id" = i64, Path, description = "Guild id"), ActivityParams),
-    security(("bearer" = ["admin"])),
-    responses(
-        (status = 200, description = "Activity per day", body = Guilded<Activity>),
-        (status = 404, description = "Not this key's guild"),
-    )
+    get, path = "/api/v1/admin/guilds/{guild_id}/activity", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1), ActivityParams),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses((status = 200, description = "Activity per day", body = Guilded<Activity>))
 )]
 pub async fn activity(
-    scope: Scope<Admin>,
-    PathId(id): PathId<i64>,
+    admin: Administrator,
+    PathId(guild_id): PathId<i64>,
     Params(params): Params<ActivityParams>,
 ) -> Result<Response, ApiError> {
-    own_id(&scope, id)?;
+    let db = admin.guild(guild_id)?;
+    let (_, guild) =
+        summaries(&db).await?.into_iter().next().ok_or_else(|| ApiError::not_found("no such guild"))?;
     let days = params.days.unwrap_or(30);
     let now_s = wowlogs_schemas::now_ms() / 1000;
     let since_s = (now_s / 86_400 - i64::from(days) + 1) * 86_400;
-    let uploads = scope
-        .db
+    let uploads = db
         .all::<UploadDay>(
             &Sql::new(
-                "SELECT toString(toDate(updated)) AS day, count() AS logs, sum(events) AS events, \
+                "SELECT toString(toDate(updated)) AS day, count() AS uploads, sum(events) AS events, \
                  sum(dead_letters) AS dead_letters FROM logs FINAL WHERE {guild}",
             )
             .bind("AND updated >= toDateTime(?)", since_s)
             .push("GROUP BY day"),
         )
         .await?;
-    let fights = scope
-        .db
+    let fights = db
         .all::<FightDay>(
             &Sql::new(
-                "SELECT toString(toDate(start)) AS day, count() AS fights, countIf(ifNull(kill, 2) = 1) AS kills \
+                "SELECT toString(toDate(start)) AS day, count() AS encounters, \
+                 countIf(ifNull(kill, 2) = 1) AS kills, uniqExactIf(name, kind = 'encounter') AS unique_bosses, \
+                 round(sum(duration_ms) / 60000, 1) AS total_minutes \
                  FROM encounters FINAL WHERE {guild} AND round IS NULL",
             )
             .bind("AND start_ms >= ?", since_s * 1000)
@@ -230,35 +384,44 @@ pub async fn activity(
         )
         .await?;
     let mut by_day: BTreeMap<String, ActivityDay> = BTreeMap::new();
+    fn day<'a>(by_day: &'a mut BTreeMap<String, ActivityDay>, date: &str) -> &'a mut ActivityDay {
+        by_day
+            .entry(date.to_string())
+            .or_insert_with(|| ActivityDay { activity_date: date.to_string(), ..ActivityDay::default() })
+    }
     for u in uploads {
-        let day = by_day
-            .entry(u.day.clone())
-            .or_insert_with(|| ActivityDay { day: u.day, ..ActivityDay::default() });
-        (day.logs, day.events, day.dead_letters) = (u.logs, u.events, u.dead_letters);
+        let d = day(&mut by_day, &u.day);
+        (d.uploads, d.events, d.dead_letters) = (u.uploads, u.events, u.dead_letters);
     }
     for f in fights {
-        let day = by_day
-            .entry(f.day.clone())
-            .or_insert_with(|| ActivityDay { day: f.day, ..ActivityDay::default() });
-        (day.fights, day.kills) = (f.fights, f.kills);
+        let d = day(&mut by_day, &f.day);
+        (d.encounters, d.kills, d.unique_bosses, d.total_minutes) =
+            (f.encounters, f.kills, f.unique_bosses, f.total_minutes);
     }
     let activity =
         Activity { days, since: rfc3339(since_s * 1000), activity: by_day.into_values().collect() };
-    Ok(json(guilded(&scope, activity)?))
+    about(&guild, activity)
 }
 
-/// An audited change.
+/// An audited action.
 #[derive(Debug, clickhouse::Row, Deserialize, Serialize, ToSchema)]
 pub struct AuditEntry {
+    /// The guild whose trail it is on (0: the instance's own, such as instance-admin keys
+    /// and refused keys of no known guild).
+    pub guild_id: i64,
     #[serde(skip_serializing)]
     at_ms: i64,
-    /// `cli:<user>` or a key id.
+    /// A key id, `cli:<user>`, `anonymous` (refused authentication) or `service:<name>`.
     pub actor: String,
-    /// e.g. `guild.create`, `api_key.create`, `api_key.revoke`.
+    /// e.g. `guild.create`, `guild.deactivate`, `api_key.revoke`, `upload.accepted`,
+    /// `upload.refused`, `auth.refused`, `encounters.transfer`, `retention.delete`.
     pub action: String,
     pub target: String,
     pub detail: String,
+    /// The client's address as the entry point saw it.
     pub remote_addr: String,
+    /// The request's `X-Request-Id` (empty for the command line).
+    pub request_id: String,
 }
 
 /// A page of the audit trail.
@@ -277,27 +440,425 @@ pub struct Audited {
     pub entry: AuditEntry,
 }
 
-/// The guild's audit trail, newest first.
+/// Which audit entries.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 10000)]
+    pub page: Option<u32>,
+    /// Entries per page (default 50, at most 500); `limit` is another name for it.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(alias = "limit")]
+    pub per_page: Option<u32>,
+    /// One guild's trail (instance-admin keys; 0 is the instance's own). A guild's key
+    /// reads its own trail only.
+    #[param(minimum = 0)]
+    pub guild_id: Option<i64>,
+    /// Actions starting with this (`guild.`, `upload.refused`, `auth.`).
+    #[param(max_length = 64)]
+    pub action: Option<String>,
+}
+
+impl Validate for AuditParams {
+    fn validate(&self) -> Result<(), ApiError> {
+        Page { page: self.page, per_page: self.per_page }.validate()?;
+        if self.guild_id.is_some_and(|g| g < 0) {
+            return Err(ApiError::bad_request("`guild_id` must be 0 or more"));
+        }
+        match &self.action {
+            Some(action)
+                if action.len() > 64
+                    || !action.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
+            {
+                Err(ApiError::bad_request(
+                    "`action` is at most 64 letters, digits, dots, dashes and underscores",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The audit trail, newest first: the key's guild's for a guild's `admin` key, every
+/// guild's (or one's, with `guild_id`) for an instance-admin key.
 #[utoipa::path(
     get, path = "/api/v1/admin/audit", tag = "admin",
-    params(Page),
-    security(("bearer" = ["admin"])),
-    responses((status = 200, description = "A page of audit entries", body = GuildedPage<AuditList>))
+    params(AuditParams),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses((status = 200, description = "A page of audit entries", body = Administered<AuditList>))
 )]
-pub async fn audit(scope: Scope<Admin>, Params(page): Params<Page>) -> Result<Response, ApiError> {
-    let count = Sql::new("SELECT count() AS n FROM audit_log WHERE {guild}");
-    let rows = Sql::new(
-        "SELECT at_ms, actor, action, target, detail, remote_addr FROM audit_log WHERE {guild} ORDER BY at_ms DESC",
-    );
+pub async fn audit(admin: Administrator, Params(params): Params<AuditParams>) -> Result<Response, ApiError> {
+    let db = match params.guild_id {
+        Some(guild_id) if admin.is_instance() && guild_id == 0 => admin.db.clone(),
+        Some(guild_id) => admin.guild(guild_id)?,
+        None => admin.db.clone(),
+    };
+    let filter = |sql: Sql| {
+        let sql = match params.guild_id {
+            Some(guild_id) => sql.bind("AND guild_id = ?", guild_id),
+            None => sql,
+        };
+        let prefix = params.action.as_ref().map(|a| format!("{}%", a.replace('%', "").replace('_', "\\_")));
+        sql.and("AND action LIKE ?", prefix)
+    };
+    let count = filter(Sql::new("SELECT count() AS n FROM audit_log WHERE {guild}"));
+    let rows = filter(Sql::new(
+        "SELECT guild_id, at_ms, actor, action, target, detail, remote_addr, request_id FROM audit_log WHERE {guild}",
+    ))
+    .push("ORDER BY at_ms DESC");
+    let page = Page { page: params.page, per_page: params.per_page };
     let entry = |entry: AuditEntry| Audited { at: rfc3339(entry.at_ms), entry };
-    let page = paged(&scope.db, &page, count, rows, entry).await?;
-    Ok(json(guilded_page(&scope, page, |entries, total| AuditList { entries, total })?))
+    let page = super::paged(&db, &page, count, rows, entry).await?;
+    let (guild_id, guild_name) = own_context(&admin).await;
+    let answer = Administered {
+        guild_id,
+        guild_name,
+        data: AuditList { total: page.pagination.total, entries: page.items },
+        pagination: page.pagination,
+    };
+    Ok(json(json_bytes(&answer)?))
+}
+
+/// A guild to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuildCreate {
+    /// 1 to 128 characters; `(guild_name, server, region)` is unique.
+    #[schema(min_length = 1, max_length = 128)]
+    pub guild_name: String,
+    #[serde(default)]
+    #[schema(max_length = 128)]
+    pub server: String,
+    /// US, EU, KR, TW, CN.
+    #[serde(default)]
+    #[schema(max_length = 16)]
+    pub region: String,
+    /// Alliance or Horde.
+    #[serde(default)]
+    #[schema(max_length = 16)]
+    pub faction: String,
+    /// Per-guild settings: a JSON object.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub settings_json: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(max_length = 512)]
+    pub contact_info: String,
+    /// IANA time zone name (default `UTC`).
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub timezone: String,
+}
+
+/// Changes to a guild: fields left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuildPatch {
+    #[schema(min_length = 1, max_length = 128)]
+    pub guild_name: Option<String>,
+    #[schema(max_length = 128)]
+    pub server: Option<String>,
+    #[schema(max_length = 16)]
+    pub region: Option<String>,
+    #[schema(max_length = 16)]
+    pub faction: Option<String>,
+    /// Replaces the settings: a JSON object.
+    #[schema(value_type = Option<Object>)]
+    pub settings_json: Option<serde_json::Value>,
+    #[schema(max_length = 512)]
+    pub contact_info: Option<String>,
+    #[schema(max_length = 64)]
+    pub timezone: Option<String>,
+}
+
+/// Text fields within their lengths and free of control characters.
+fn bounded(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ApiError> {
+    for (name, value, max) in fields {
+        if let Some(value) = value {
+            if value.chars().count() > *max {
+                return Err(ApiError::bad_request(format!("`{name}` is longer than {max} characters")));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(ApiError::bad_request(format!("`{name}` contains control characters")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn settings_text(settings: &Option<serde_json::Value>) -> Option<String> {
+    settings.as_ref().map(|v| v.to_string())
+}
+
+impl Validate for GuildCreate {
+    fn validate(&self) -> Result<(), ApiError> {
+        bounded(&[
+            ("guild_name", Some(&self.guild_name), 128),
+            ("server", Some(&self.server), 128),
+            ("region", Some(&self.region), 16),
+            ("faction", Some(&self.faction), 16),
+            ("contact_info", Some(&self.contact_info), 512),
+            ("timezone", Some(&self.timezone), 64),
+        ])
+    }
+}
+
+impl Validate for GuildPatch {
+    fn validate(&self) -> Result<(), ApiError> {
+        bounded(&[
+            ("guild_name", self.guild_name.as_deref(), 128),
+            ("server", self.server.as_deref(), 128),
+            ("region", self.region.as_deref(), 16),
+            ("faction", self.faction.as_deref(), 16),
+            ("contact_info", self.contact_info.as_deref(), 512),
+            ("timezone", self.timezone.as_deref(), 64),
+        ])
+    }
+}
+
+/// The details of a guild just changed, as an instance administrator sees them.
+async fn changed(admin: &Administrator, guild_id: i64, status: StatusCode) -> Result<Response, ApiError> {
+    let details = details(&admin.guild(guild_id)?).await?;
+    let mut response = about(&details.summary, &details)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// Creates a guild (instance-admin keys).
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds", tag = "admin",
+    request_body = GuildCreate,
+    security(("bearer" = ["instance_admin"])),
+    responses(
+        (status = 201, description = "The new guild", body = Guilded<GuildDetails>),
+        (status = 409, description = "A guild with this name, server and region exists", body = crate::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::docs::Error),
+    )
+)]
+pub async fn create_guild(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    extensions: Extensions,
+    JsonBody(body): JsonBody<GuildCreate>,
+) -> Result<Response, ApiError> {
+    let guild = NewGuild {
+        name: body.guild_name,
+        server: body.server,
+        region: body.region,
+        faction: body.faction,
+        settings: settings_text(&body.settings_json).unwrap_or_default(),
+        contact_info: body.contact_info,
+        timezone: body.timezone,
+    };
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    let row = state.registry.create_guild(&guild, &actor).await?;
+    changed(&admin, row.guild_id, StatusCode::CREATED).await
+}
+
+/// Changes a guild's name, realm, settings, contact or time zone (instance-admin keys).
+#[utoipa::path(
+    patch, path = "/api/v1/admin/guilds/{guild_id}", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1)),
+    request_body = GuildPatch,
+    security(("bearer" = ["instance_admin"])),
+    responses(
+        (status = 200, description = "The guild as changed", body = Guilded<GuildDetails>),
+        (status = 409, description = "Another guild has this name, server and region", body = crate::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::docs::Error),
+    )
+)]
+pub async fn update_guild(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    PathId(guild_id): PathId<i64>,
+    extensions: Extensions,
+    JsonBody(body): JsonBody<GuildPatch>,
+) -> Result<Response, ApiError> {
+    admin.guild(guild_id)?;
+    let update = GuildUpdate {
+        name: body.guild_name,
+        server: body.server,
+        region: body.region,
+        faction: body.faction,
+        settings: settings_text(&body.settings_json),
+        contact_info: body.contact_info,
+        timezone: body.timezone,
+    };
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    state.registry.update_guild(guild_id, &update, &actor).await?;
+    changed(&admin, guild_id, StatusCode::OK).await
+}
+
+async fn set_active(
+    state: &AppState,
+    admin: &Administrator,
+    guild_id: i64,
+    active: bool,
+    extensions: &Extensions,
+) -> Result<Response, ApiError> {
+    admin.guild(guild_id)?;
+    let actor = actor_of(&admin.principal.key_id, extensions);
+    state.registry.set_active(guild_id, active, &actor).await?;
+    changed(admin, guild_id, StatusCode::OK).await
+}
+
+/// Deactivates a guild (instance-admin keys): its keys are refused within seconds
+/// (uploads, queries and the live feed alike, 403 `guild_deactivated`), it leaves the
+/// guild list, its data is kept. Deactivating an inactive guild changes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds/{guild_id}/deactivate", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1)),
+    security(("bearer" = ["instance_admin"])),
+    responses((status = 200, description = "The guild, inactive", body = Guilded<GuildDetails>))
+)]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    PathId(guild_id): PathId<i64>,
+    extensions: Extensions,
+) -> Result<Response, ApiError> {
+    set_active(&state, &admin, guild_id, false, &extensions).await
+}
+
+/// Reactivates a guild (instance-admin keys): its keys work again within seconds.
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds/{guild_id}/reactivate", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1)),
+    security(("bearer" = ["instance_admin"])),
+    responses((status = 200, description = "The guild, active", body = Guilded<GuildDetails>))
+)]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    PathId(guild_id): PathId<i64>,
+    extensions: Extensions,
+) -> Result<Response, ApiError> {
+    set_active(&state, &admin, guild_id, true, &extensions).await
+}
+
+/// Encounters to move from one guild to another.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    pub from_guild_id: i64,
+    pub to_guild_id: i64,
+    /// Encounter ids as the source guild's API shows them (decimal strings), 1 to 1000.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub encounter_ids: Vec<String>,
+}
+
+impl Validate for TransferRequest {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.from_guild_id == self.to_guild_id {
+            return Err(ApiError::bad_request("`from_guild_id` and `to_guild_id` must differ"));
+        }
+        if self.encounter_ids.is_empty() || self.encounter_ids.len() > 1000 {
+            return Err(ApiError::bad_request("`encounter_ids` holds 1 to 1000 ids"));
+        }
+        Ok(())
+    }
+}
+
+/// A fight moved: its id under the source guild and under the target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovedEncounter {
+    pub from_id: String,
+    pub to_id: String,
+}
+
+/// What a transfer did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferOutcome {
+    pub from_guild_id: i64,
+    pub to_guild_id: i64,
+    /// Moved by this request.
+    pub moved: Vec<MovedEncounter>,
+    /// Moved to the same guild by an earlier transfer (a repeated request changes nothing).
+    pub already_moved: Vec<MovedEncounter>,
+    /// No encounter of the source guild.
+    pub unknown: Vec<String>,
+}
+
+/// Moves encounters (with their players, deaths and Solo Shuffle rounds) from one guild
+/// to another (instance-admin keys). The logs and their raw events stay with the guild
+/// that uploaded them; a moved encounter gets the target guild's id. Idempotent, audited
+/// on both guilds' trails, and applied again after `wowlogs rebuild`.
+#[utoipa::path(
+    post, path = "/api/v1/admin/encounters/transfer", tag = "admin",
+    request_body = TransferRequest,
+    security(("bearer" = ["instance_admin"])),
+    responses(
+        (status = 200, description = "What moved", body = TransferOutcome),
+        (status = 409, description = "An encounter was moved to another guild before", body = crate::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::docs::Error),
+    )
+)]
+pub async fn transfer(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    extensions: Extensions,
+    JsonBody(body): JsonBody<TransferRequest>,
+) -> Result<Response, ApiError> {
+    for guild_id in [body.from_guild_id, body.to_guild_id] {
+        if state.registry.guild(guild_id).await?.is_none() {
+            return Err(ApiError::not_found(format!("no guild {guild_id}")));
+        }
+    }
+    let mut ids = Vec::with_capacity(body.encounter_ids.len());
+    let mut unknown = Vec::new();
+    for id in &body.encounter_ids {
+        match id.trim().parse::<i64>() {
+            Ok(id) => ids.push(id),
+            Err(_) => unknown.push(id.clone()),
+        }
+    }
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    let (from, to) = (GuildId(body.from_guild_id), GuildId(body.to_guild_id));
+    let done =
+        transfer_encounters(&state.config.store, from, to, &ids, &actor.name).await.map_err(|error| {
+            match error {
+                TransferError::MovedElsewhere { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string())
+                }
+                TransferError::SameGuild => ApiError::bad_request(error.to_string()),
+                TransferError::ClickHouse(error) => ApiError::unavailable(error),
+            }
+        })?;
+    let pairs = |pairs: &[(i64, i64)]| -> Vec<MovedEncounter> {
+        pairs.iter().map(|(a, b)| MovedEncounter { from_id: a.to_string(), to_id: b.to_string() }).collect()
+    };
+    if !done.moved.is_empty() {
+        let ids: Vec<String> = done.moved.iter().map(|(a, b)| format!("{a}->{b}")).collect();
+        let detail = format!("from_guild={} to_guild={} encounters={}", from.0, to.0, ids.join(","));
+        for guild in [from, to] {
+            // Written before answering, as every administrative change is.
+            state
+                .registry
+                .record(guild.0, &actor, "encounters.transfer", &ids.len().to_string(), detail.clone())
+                .await
+                .map_err(ApiError::unavailable)?;
+        }
+    }
+    unknown.extend(done.unknown.iter().map(i64::to_string));
+    let outcome = TransferOutcome {
+        from_guild_id: from.0,
+        to_guild_id: to.0,
+        moved: pairs(&done.moved),
+        already_moved: pairs(&done.already),
+        unknown,
+    };
+    Ok(json(json_bytes(&outcome)?))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
-        .routes(utoipa_axum::routes!(guilds))
-        .routes(utoipa_axum::routes!(guild))
+        .routes(utoipa_axum::routes!(guilds, create_guild))
+        .routes(utoipa_axum::routes!(guild, update_guild))
         .routes(utoipa_axum::routes!(activity))
+        .routes(utoipa_axum::routes!(deactivate))
+        .routes(utoipa_axum::routes!(reactivate))
         .routes(utoipa_axum::routes!(audit))
+        .routes(utoipa_axum::routes!(transfer))
 }

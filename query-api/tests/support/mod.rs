@@ -80,7 +80,7 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn actor() -> Actor {
-    Actor { name: "cli:test".into(), remote_addr: "127.0.0.1".into() }
+    Actor::new("cli:test", "127.0.0.1")
 }
 
 pub async fn tenant(
@@ -96,6 +96,7 @@ pub async fn tenant(
                 server: "Stormrage".into(),
                 region: "US".into(),
                 faction: "Alliance".into(),
+                ..NewGuild::default()
             },
             &actor(),
         )
@@ -254,4 +255,30 @@ pub async fn send(app: &Router, request: Request<Body>) -> Answer {
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Answer { status, headers, text, json }
+}
+
+/// A new instance-admin key (no guild), in plaintext.
+pub async fn instance_key(store: &StoreSettings) -> String {
+    let spec = KeySpec {
+        guild_id: wowlogs_tenancy::NO_GUILD,
+        description: "instance admin".into(),
+        permissions: vec![Permission::InstanceAdmin],
+        events_per_minute: 0,
+        max_connections: 0,
+    };
+    Registry::new(store.clone()).create_key(&spec, &actor()).await.unwrap().0.plaintext
+}
+
+/// A request with a JSON body (none for `Value::Null`), with `key`.
+pub async fn send_json(app: &Router, method: &str, uri: &str, key: &str, body: Value) -> Answer {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {key}"))
+        .header("x-request-id", "admin-test-request");
+    let request = match body {
+        Value::Null => request.body(Body::empty()),
+        body => request.header("content-type", "application/json").body(Body::from(body.to_string())),
+    };
+    send(app, request.unwrap()).await
 }
