@@ -4,130 +4,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
+use support::gateway::{Gateway, curl};
 use support::probe::free_port;
 use support::*;
-
-/// A process killed when dropped.
-/// The proxy of a test, stopped when dropped.
-struct Proxy {
-    state: tempfile::TempDir,
-    https: u16,
-    http: u16,
-}
-
-impl Proxy {
-    fn start(uploads: u16, api: u16, max_upload: &str) -> Self {
-        let proxy = Proxy { state: tempfile::tempdir().unwrap(), https: free_port(), http: free_port() };
-        run(Command::new(repo().join("deploy/local/proxy.sh"))
-            .args(["start", "--https-port", &proxy.https.to_string(), "--http-port", &proxy.http.to_string()])
-            .args(["--uploads", &format!("127.0.0.1:{uploads}"), "--query-api", &format!("127.0.0.1:{api}")])
-            .args(["--max-upload", max_upload, "--state"])
-            .arg(proxy.state.path()));
-        proxy
-    }
-
-    fn cert(&self) -> PathBuf {
-        self.state.path().join("proxy/tls.crt")
-    }
-
-    /// A WebSocket upgrade of `path` with the header `auth`, read for 3 s: (status,
-    /// headers, the frames' bytes as text).
-    fn upgrade(&self, path: &str, auth: &str) -> (u16, String, String) {
-        let headers = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13"];
-        let mut args = vec!["--http1.1", "-N", "--max-time", "3", "-H", auth];
-        for header in headers.iter().chain(&["Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]) {
-            args.extend(["-H", header]);
-        }
-        self.curl(path, &args)
-    }
-
-    /// `curl` against the entry point, checking its certificate: (status, headers, body).
-    fn curl(&self, path: &str, args: &[&str]) -> (u16, String, String) {
-        let url = format!("https://127.0.0.1:{}{path}", self.https);
-        curl(&url, &self.cert(), args)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("deploy/local/proxy.sh"))
-            .arg("stop")
-            .arg("--state")
-            .arg(self.state.path())
-            .output();
-    }
-}
-
-/// One curl request: (status, headers, body).
-fn curl(url: &str, cert: &Path, args: &[&str]) -> (u16, String, String) {
-    let output = Command::new("curl")
-        .args(["-s", "-D", "-", "--max-time", "20", "--cacert"])
-        .arg(cert)
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, head.to_ascii_lowercase(), body.to_string())
-}
-
-/// Both services of a fresh database behind a proxy of their own, with one guild and its
-/// key; the query API's request log goes to `api_log`.
-struct Gateway {
-    proxy: Proxy,
-    bearer: String,
-    guild: String,
-    database: String,
-    api_log: tempfile::NamedTempFile,
-    _services: Vec<Service>,
-}
-
-impl Gateway {
-    fn start(name: &str, permissions: &str, max_upload: &str) -> Self {
-        let database = unique("entry");
-        let store =
-            ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
-        run(wowlogs().arg("migrate").args(&store));
-        let created = run(wowlogs().args(["guild", "create", "--name", name]).args(&store));
-        let guild = created.split_whitespace().nth(2).unwrap().to_string();
-        let key = run(wowlogs()
-            .args(["api-key", "create", "--guild", &guild, "--permissions", permissions])
-            .args(&store));
-        let bearer = format!("Authorization: Bearer {}", key.trim());
-        let (uploads_port, api_port) = (free_port(), free_port());
-        let api_log = tempfile::NamedTempFile::new().unwrap();
-        let services = vec![
-            Service(http_service("serve", uploads_port, &store).spawn().unwrap()),
-            Service(
-                http_service("query-api", api_port, &store)
-                    .env("WOWLOGS_CORS_ORIGINS", "https://app.example.com")
-                    .env("WOWLOGS_LOG", "info")
-                    .args(["--log-format", "json"])
-                    .stderr(api_log.reopen().unwrap())
-                    .spawn()
-                    .unwrap(),
-            ),
-        ];
-        for port in [uploads_port, api_port] {
-            until("the services are live", Duration::from_secs(60), || {
-                http_get(port, "/health/live").0 == 200
-            });
-        }
-        let proxy = Proxy::start(uploads_port, api_port, max_upload);
-        Gateway { proxy, bearer, guild, database, api_log, _services: services }
-    }
-
-    /// `curl` through the entry point with the guild's key.
-    fn get(&self, path: &str) -> (u16, String, serde_json::Value) {
-        let (status, head, body) = self.proxy.curl(path, &["-H", &self.bearer]);
-        (status, head, serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)))
-    }
-}
 
 #[test]
 #[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
@@ -231,8 +113,8 @@ fn has(answer: &serde_json::Value, pointers: &[&str], what: &str) {
 }
 
 /// Every request `../shared/spec/api.md` shows, through the TLS entry point, as its users
-/// would send them, checked for status and shape. (The specification's instance-admin
-/// requests and `/redoc` are not served yet: issue 16 goes on.)
+/// would send them, checked for status and shape; then the instance's administration as
+/// an operator uses it (an instance-admin key made with the CLI).
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local broker and ClickHouse (deploy/local/test.sh)"]
 async fn the_specifications_requests_answer_as_specified_through_the_entry_point() {
@@ -326,18 +208,119 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
     // The WebSocket stream, authenticated like the API: its welcome names the guild.
     let (status, head, welcome) = gateway.proxy.upgrade("/ws", &gateway.bearer);
     assert_eq!(status, 101, "{head}");
+    // The first frame (more may follow within the 3 s read: the feed is live).
     let json = &welcome[welcome.find('{').expect("a JSON frame")..];
-    let json = &json[..=json.rfind('}').unwrap()];
-    let welcome: serde_json::Value = serde_json::from_str(json).unwrap();
+    let welcome: serde_json::Value =
+        serde_json::Deserializer::from_str(json).into_iter().next().expect("a frame").unwrap();
     assert_eq!(
         (welcome["type"].as_str(), welcome["guild_name"].as_str()),
         (Some("welcome"), Some("Loothing"))
     );
     assert_eq!(welcome["guild_id"].as_i64(), gateway.guild.parse().ok());
 
-    // The documentation page.
-    let (status, head, _) = gateway.proxy.curl("/docs", &[]);
-    assert!(status == 200 && head.contains("content-type: text/html"), "{head}");
+    // The documentation pages (tests/browser.rs renders them).
+    for page in ["/docs/", "/redoc", "/reference"] {
+        let (status, head, _) = gateway.proxy.curl(page, &[]);
+        assert!(status == 200 && head.contains("content-type: text/html"), "{page}: {head}");
+    }
+    let (status, _, document) = gateway.proxy.curl("/openapi.json", &[]);
+    assert!(status == 200 && document.contains("\"/api/v1/logs/upload\""), "one document, uploads included");
+
+    // A key nobody issued: refused, and audited below.
+    let bogus = format!("wl_{}", "7".repeat(64));
+    let bogus_id = wowlogs_tenancy::key_id(&bogus);
+    let (status, _, _) =
+        gateway.proxy.curl("/api/v1/encounters", &["-H", &format!("Authorization: Bearer {bogus}")]);
+    assert_eq!(status, 401);
+
+    // Administrators: an instance-admin key lists every guild with the specified fields.
+    let root = run(wowlogs().args(["api-key", "create", "--instance-admin"]).args(gateway.store_args()));
+    let root = format!("Authorization: Bearer {}", root.trim());
+    let admin_get = |path: &str| {
+        let (status, head, body) = gateway.proxy.curl(path, &["-H", &root]);
+        assert_eq!(status, 200, "{path}: {head}{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    until("the services read the new key", Duration::from_secs(10), || {
+        gateway.proxy.curl("/api/v1/admin/guilds", &["-H", &root]).0 == 200
+    });
+    let guilds = admin_get("/api/v1/admin/guilds");
+    let listed = guilds["data"]["guilds"].as_array().unwrap();
+    let ours =
+        listed.iter().find(|g| g["guild_id"].as_i64() == gateway.guild.parse().ok()).expect("our guild");
+    has(
+        ours,
+        &[
+            "/guild_id",
+            "/guild_name",
+            "/server",
+            "/region",
+            "/faction",
+            "/total_encounters",
+            "/total_characters",
+        ],
+        "admin guild list",
+    );
+    assert!(ours["last_activity"].is_string() && ours["total_encounters"].as_u64() >= Some(1), "{ours}");
+    let times: Vec<Option<&str>> = listed.iter().map(|g| g["last_activity"].as_str()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest activity first: {times:?}");
+    let one = admin_get(&format!("/api/v1/admin/guilds/{}", gateway.guild));
+    assert_eq!(
+        (one["guild_id"].as_i64(), one["guild_name"].as_str()),
+        (gateway.guild.parse().ok(), Some("Loothing"))
+    );
+    let activity = admin_get(&format!("/api/v1/admin/guilds/{}/activity?days=30", gateway.guild));
+    let today = &activity["data"]["activity"].as_array().unwrap().last().cloned().expect("today's activity");
+    has(
+        today,
+        &["/activity_date", "/encounters", "/unique_bosses", "/total_minutes", "/uploads"],
+        "activity",
+    );
+    // Everywhere else the instance's key is refused: it belongs to no guild.
+    let (status, _, body) = gateway.proxy.curl("/api/v1/encounters", &["-H", &root]);
+    assert!(status == 403 && body.contains("/api/v1/admin/"), "{status} {body}");
+
+    // The upload is on the guild's audit trail, with the client's address as the entry
+    // point saw it and the request's id.
+    let audit = admin_get(&format!("/api/v1/admin/audit?guild_id={}&action=upload.", gateway.guild));
+    let entry = &audit["data"]["entries"][0];
+    assert_eq!(entry["action"], "upload.accepted", "{audit}");
+    assert!(entry["detail"].as_str().unwrap().contains("file=WoWCombatLog.txt"), "{entry}");
+    assert_eq!(entry["remote_addr"], "127.0.0.1");
+    assert!(!entry["request_id"].as_str().unwrap().is_empty(), "{entry}");
+
+    // Refused keys are on the instance's trail (once a minute per address, named by
+    // their id, never written): the first refusal of this run, sent above.
+    until("the refused key is audited", Duration::from_secs(10), || {
+        let refused = admin_get("/api/v1/admin/audit?guild_id=0&action=auth.refused");
+        refused["data"]["entries"].as_array().unwrap().iter().any(|e| e["target"] == bogus_id.as_str())
+    });
+
+    // Deactivating the guild stops its keys within 5 s, uploads included, with the
+    // reason; its data stays; reactivating brings them back.
+    let post = |path: &str| gateway.proxy.curl(path, &["-X", "POST", "-H", &root]);
+    let (status, _, body) = post(&format!("/api/v1/admin/guilds/{}/deactivate", gateway.guild));
+    assert_eq!(status, 200, "{body}");
+    let deactivated = std::time::Instant::now();
+    let copy = fresh_copy_of("retail_sl_9.2_raid_wipe_snippet.txt");
+    let form = format!("file=@{}", copy.display());
+    let mut refusal = String::new();
+    until("the guild's keys are refused by both services", Duration::from_secs(5), || {
+        let (status, _, body) =
+            gateway.proxy.curl("/api/v1/logs/upload", &["-H", &gateway.bearer, "-F", &form]);
+        refusal = body;
+        status == 403 && gateway.get("/api/v1/encounters").0 == 403
+    });
+    println!("deactivation took effect after {} ms", deactivated.elapsed().as_millis());
+    assert!(refusal.contains("guild_deactivated") && refusal.contains("Loothing"), "{refusal}");
+    let kept = admin_get(&format!("/api/v1/admin/guilds/{}", gateway.guild));
+    assert!(kept["data"]["total_encounters"].as_u64() >= Some(1), "the data is kept: {kept}");
+    let (status, _, body) = post(&format!("/api/v1/admin/guilds/{}/reactivate", gateway.guild));
+    assert_eq!(status, 200, "{body}");
+    until("the guild's keys work again", Duration::from_secs(5), || {
+        gateway.get("/api/v1/encounters").0 == 200
+    });
+    let _ = std::fs::remove_file(copy);
     let _ = std::fs::remove_file(log);
 }
 
@@ -363,6 +346,8 @@ fn schemathesis_finds_nothing_the_document_does_not_say_through_the_entry_point(
     let workdir = tempfile::tempdir().unwrap();
     let output = Command::new(&tool)
         .current_dir(workdir.path())
+        .arg("--config-file")
+        .arg(repo().join("deploy/checks/schemathesis.toml"))
         .args(["run", &format!("https://127.0.0.1:{}/openapi.json", gateway.proxy.https)])
         .args(["-H", &gateway.bearer, "--tls-verify"])
         .arg(gateway.proxy.cert())

@@ -44,6 +44,52 @@ fn a_key_is_printed_once_listed_by_id_and_revoked() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("guild 42 does not exist"));
 }
 
+#[test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+fn operators_administer_guilds_and_instance_keys_from_the_command_line() {
+    let database = unique("wowlogs_test_guild_cli");
+    let cli = |args: &[&str]| {
+        let mut command = wowlogs();
+        command.args(args).args(["--clickhouse-url", &clickhouse(), "--database", &database]);
+        command
+    };
+    let failure = |args: &[&str]| {
+        let output = cli(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    run(&mut cli(&["guild", "create", "--name", "Loothing", "--server", "Stormrage", "--region", "US"]));
+    let twin = failure(&["guild", "create", "--name", "LOOTHING", "--server", "Stormrage", "--region", "US"]);
+    assert!(twin.contains("guild 2 already has the name"), "{twin}");
+    run(&mut cli(&[
+        "guild",
+        "update",
+        "2",
+        "--timezone",
+        "Europe/Paris",
+        "--settings",
+        r#"{"loot":"council"}"#,
+    ]));
+    assert!(failure(&["guild", "update", "2", "--settings", "[]"]).contains("JSON object"));
+    let deactivated = run(&mut cli(&["guild", "deactivate", "2"]));
+    assert!(deactivated.contains("deactivated") && deactivated.contains("data is kept"), "{deactivated}");
+    assert!(
+        run(&mut cli(&["guild", "list"])).lines().any(|l| l.contains("Loothing") && l.ends_with("false"))
+    );
+    run(&mut cli(&["guild", "reactivate", "2"]));
+
+    let root = cli(&["api-key", "create", "--instance-admin", "--description", "ops"]).output().unwrap();
+    assert!(root.status.success());
+    assert!(String::from_utf8_lossy(&root.stderr).contains("the instance (administration only)"));
+    assert!(String::from_utf8_lossy(&root.stdout).trim().starts_with("wl_"));
+    let mixed = failure(&["api-key", "create", "--instance-admin", "--guild", "2", "--permissions", "query"]);
+    assert!(mixed.contains("cannot be used with"), "{mixed}");
+    let sneaky = failure(&["api-key", "create", "--guild", "2", "--permissions", "query,instance_admin"]);
+    assert!(sneaky.contains("holds `instance_admin` alone"), "{sneaky}");
+    let listed = run(&mut cli(&["api-key", "list"]));
+    assert!(listed.lines().any(|l| l.contains("instance_admin") && l.contains(" 0 ")), "{listed}");
+}
+
 /// Polls until `path` answers `want` for `key`, at most `limit`; the time it took.
 fn until_status(
     port: u16,

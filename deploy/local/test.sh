@@ -4,7 +4,8 @@
 # which it starts (installing them the first time: the broker builds in ~12 minutes,
 # then is cached under ~/.cache/wowlogs; ClickHouse comes from Debian's packages), plus
 # the schema's DDL and the dashboards' queries on a current ClickHouse engine (chdb, from
-# PyPI), and the static checks of the production stack (deploy/checks/stack.sh).
+# PyPI), the static checks of the production stack (deploy/checks/stack.sh, which also
+# installs nginx and schemathesis), and a browser test in Debian's headless Chromium.
 # Usage: deploy/local/test.sh        (from anywhere; needs cargo)
 #
 # Tests read the real combat logs from ../shared/fixtures (override with WOWLOGS_FIXTURES).
@@ -61,6 +62,8 @@ python3 -c "import chdb" 2>/dev/null || python3 -m pip install --quiet chdb-core
 python3 deploy/checks/clickhouse_ddl_current.py
 echo "==> production stack: static checks (compose, images, env, Prometheus, Alertmanager, Grafana, Kubernetes)"
 deploy/checks/stack.sh
+echo "==> headless Chromium for the browser test (Debian's package)"
+deploy/local/install-chromium.sh
 echo "==> cargo test (every test, the ones marked #[ignore] for needing these servers included)"
 log="$state/cargo-test.log"
 cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$log"

@@ -1,6 +1,11 @@
-//! The OpenAPI 3 document (`/openapi.json`) and a documentation page rendered from it
-//! on the server (`/docs`): plain HTML and CSS, no script, nothing fetched from a CDN,
-//! so it works offline and behind any firewall.
+//! The OpenAPI 3 document (`/openapi.json`) and the pages that show it, all served from
+//! the binary, so they work offline and behind any firewall (nothing is fetched from a
+//! CDN; no inline script, so the entry point's CSP allows scripts from itself only):
+//! - `/docs`: Swagger UI (its files vendored in `utoipa-swagger-ui`), to try requests;
+//! - `/redoc`: ReDoc (its standalone bundle in `assets/redoc/`, from the npm package
+//!   `redoc` 2.5.4; update with `npm pack redoc@VERSION` and copy `bundles/`; its one
+//!   external reference, a footer logo, is served as an empty image);
+//! - `/reference`: one page rendered on the server, plain HTML and CSS, no script.
 
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -189,4 +194,47 @@ pub fn render(document: &Document) -> String {
     }
     html += "</body></html>";
     html
+}
+
+/// ReDoc's standalone bundle (MIT, `assets/redoc/LICENSE`).
+const REDOC_JS: &str = include_str!("../assets/redoc/redoc.standalone.js");
+
+/// The bundle's one reference to another host, a logo in the menu's footer: pointed at
+/// an empty image instead (it fails to load and ReDoc hides it), so nothing is fetched.
+const REDOC_LOGO: &str = "https://cdn.redoc.ly/redoc/logo-mini.svg";
+
+/// The bundle as served (see [`REDOC_LOGO`]).
+static REDOC_SERVED: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| REDOC_JS.replace(REDOC_LOGO, "data:,").into_bytes());
+
+/// The ReDoc page: the bundle and a start script, both served from here.
+const REDOC_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>wowlogs API: ReDoc</title>\
+</head><body><div id=\"redoc\"></div><script src=\"/redoc/redoc.standalone.js\"></script>\
+<script src=\"/redoc/start.js\"></script></body></html>";
+
+/// Starts ReDoc on the document (a file, not inline, for the CSP).
+const REDOC_START: &str =
+    "Redoc.init('/openapi.json', {expandResponses: '200,201,202'}, document.getElementById('redoc'));\n";
+
+/// `/docs` (Swagger UI) and `/redoc` (ReDoc), offline.
+pub fn pages<S: Clone + Send + Sync + 'static>() -> axum::Router<S> {
+    use axum::http::header;
+    use axum::routing::get;
+    use utoipa_swagger_ui::{Config, SwaggerUi};
+    let javascript = |body: &'static [u8]| {
+        (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            body,
+        )
+    };
+    // No validator badge: Swagger UI would send the document to validator.swagger.io.
+    let swagger = SwaggerUi::new("/docs").config(Config::new(["/openapi.json"]).validator_url("none"));
+    axum::Router::from(swagger)
+        .route("/redoc", get(|| async { axum::response::Html(REDOC_PAGE) }))
+        .route("/redoc/redoc.standalone.js", get(move || async move { javascript(&REDOC_SERVED) }))
+        .route("/redoc/start.js", get(move || async move { javascript(REDOC_START.as_bytes()) }))
 }

@@ -73,7 +73,8 @@ pub fn router(state: AppState) -> Router {
             "/openapi.json",
             get(move || async move { ([("content-type", "application/json")], (*json).clone()) }),
         )
-        .route("/docs", get(move || async move { Html((*page).clone()) }))
+        .route("/reference", get(move || async move { Html((*page).clone()) }))
+        .merge(docs::pages())
         .merge(health_routes(health::health, health::ready));
     json_fallbacks(routes)
         .layer(middleware::from_fn_with_state(state.metrics.clone(), observe::<ApiMetrics>))

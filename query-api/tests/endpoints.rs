@@ -451,13 +451,39 @@ async fn the_openapi_document_and_the_offline_docs_page_cover_every_route() {
     assert!(document.json["openapi"].as_str().unwrap().starts_with("3."));
     let paths: Vec<&String> = document.json["paths"].as_object().unwrap().keys().collect();
     assert!(paths.len() >= 16, "{paths:?}");
-    let docs = get(&app, "/docs", None).await;
-    assert_eq!(docs.status, StatusCode::OK);
+    let reference = get(&app, "/reference", None).await;
+    assert_eq!(reference.status, StatusCode::OK);
     for path in &paths {
-        assert!(docs.text.contains(&format!("<code>{path}</code>")), "/docs lacks {path}");
+        assert!(reference.text.contains(&format!("<code>{path}</code>")), "/reference lacks {path}");
     }
     assert!(
-        !docs.text.contains("<script") && !docs.text.contains("https://"),
+        !reference.text.contains("<script") && !reference.text.contains("https://"),
         "nothing fetched from elsewhere"
     );
+    // Swagger UI and ReDoc from the binary: every script and style they load is served
+    // here (tests/browser.rs in the CLI renders them in Chromium with no network).
+    let swagger = get(&app, "/docs/", None).await;
+    assert_eq!(swagger.status, StatusCode::OK, "{}", swagger.text);
+    let initializer = get(&app, "/docs/swagger-initializer.js", None).await;
+    assert!(
+        initializer.text.contains("/openapi.json") && initializer.text.contains("\"validatorUrl\": \"none\""),
+        "{}",
+        initializer.text
+    );
+    let redoc = get(&app, "/redoc", None).await;
+    assert_eq!(redoc.status, StatusCode::OK);
+    for page in [&swagger, &redoc] {
+        for source in page.text.split("src=\"").skip(1).map(|s| &s[..s.find('"').unwrap()]) {
+            assert!(!source.contains("//"), "a script from elsewhere: {source}");
+            let path = if source.starts_with('/') {
+                source.to_string()
+            } else {
+                format!("/docs/{}", source.trim_start_matches("./"))
+            };
+            let script = get(&app, &path, None).await;
+            assert_eq!(script.status, StatusCode::OK, "{path}");
+            assert!(!script.text.is_empty(), "{path}");
+        }
+        assert!(!page.text.contains("<script>"), "no inline script (the entry point's CSP refuses them)");
+    }
 }

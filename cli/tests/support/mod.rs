@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod probe;
 
 pub use probe::{count, http_get, tsv};

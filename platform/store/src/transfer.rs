@@ -139,11 +139,8 @@ pub async fn reapply_transfers(settings: &StoreSettings) -> Result<usize, Transf
     pairs.dedup();
     let mut moved = 0;
     for (source, target) in pairs {
-        let rows: Vec<TransferRow> = transfers
-            .iter()
-            .filter(|t| (t.guild_id, t.target_guild) == (source, target))
-            .cloned()
-            .collect();
+        let rows: Vec<TransferRow> =
+            transfers.iter().filter(|t| (t.guild_id, t.target_guild) == (source, target)).cloned().collect();
         moved += move_rows(settings, GuildId(source), GuildId(target), &rows).await?;
     }
     Ok(moved)

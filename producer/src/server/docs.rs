@@ -24,7 +24,8 @@ pub struct UploadAnswer {
 
 /// The upload form: a `multipart/form-data` body with the log in `file`. (A raw body,
 /// any content type, is taken too, named by `X-File-Name`.)
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// `WoWCombatLog.txt`, or a `.zip` or `.gz` of logs.
@@ -32,7 +33,8 @@ pub struct UploadForm {
     pub file: Vec<u8>,
     /// The year of the log's first line, for logs whose timestamps have none.
     #[schema(minimum = 2004, maximum = 2100)]
-    pub year: Option<i32>,
+    #[serde(default)]
+    pub year: i32,
 }
 
 /// The upload routes' document.

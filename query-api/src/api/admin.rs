@@ -457,7 +457,7 @@ pub struct AuditParams {
     #[param(minimum = 0)]
     pub guild_id: Option<i64>,
     /// Actions starting with this (`guild.`, `upload.refused`, `auth.`).
-    #[param(max_length = 64)]
+    #[param(max_length = 64, pattern = "^[A-Za-z0-9._-]*$")]
     pub action: Option<String>,
 }
 
@@ -487,7 +487,10 @@ impl Validate for AuditParams {
     get, path = "/api/v1/admin/audit", tag = "admin",
     params(AuditParams),
     security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
-    responses((status = 200, description = "A page of audit entries", body = Administered<AuditList>))
+    responses(
+        (status = 200, description = "A page of audit entries", body = Administered<AuditList>),
+        (status = 404, description = "`guild_id` names a guild this key may not read", body = crate::docs::Error),
+    )
 )]
 pub async fn audit(admin: Administrator, Params(params): Params<AuditParams>) -> Result<Response, ApiError> {
     let db = match params.guild_id {
