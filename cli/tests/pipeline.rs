@@ -283,6 +283,29 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
     wait_for_guild(&store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
     sink.stop();
     encounters.stop();
+    // An instance administrator moved one fight to another guild: the rebuild, which
+    // replays it under this guild, moves it there again.
+    let target = guild + 1;
+    let moved =
+        count(&store, &format!("SELECT min(fight_id) FROM encounters FINAL WHERE guild_id = {guild}")).await;
+    let done =
+        wowlogs_store::transfer_encounters(&store, GuildId(guild), GuildId(target), &[moved as i64], "test")
+            .await
+            .unwrap();
+    assert_eq!(done.moved.len(), 1, "{done:?}");
+    let in_target = |store: wowlogs_store::StoreSettings| async move {
+        let fights = tsv(
+            &store,
+            &format!("SELECT fight_id, log_id, start_line, name, duration_ms FROM encounters FINAL WHERE guild_id = {target} ORDER BY start_line"),
+        )
+        .await;
+        let players =
+            count(&store, &format!("SELECT count() FROM encounter_players FINAL WHERE guild_id = {target}"))
+                .await;
+        (fights, players)
+    };
+    let moved_rows = in_target(store.clone()).await;
+    assert!(!moved_rows.0.is_empty() && moved_rows.1 > 0, "{moved_rows:?}");
     let incremental = dump_guild(&store, guild).await;
 
     // A projection gone wrong: a fight that never happened.
@@ -299,6 +322,18 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
         assert!(output.contains("swapped in the rebuilt tables"), "{output}");
     }
     assert_same_tables(&dump_guild(&store, guild).await, &incremental);
+    assert_eq!(in_target(store.clone()).await, moved_rows, "the transferred fight stays transferred");
+    // And back (the groups' check below counts every fight of the guild).
+    let back = wowlogs_store::transfer_encounters(
+        &store,
+        GuildId(target),
+        GuildId(guild),
+        &[done.moved[0].1],
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(back.moved, [(done.moved[0].1, moved as i64)], "a fight moved back gets its first id again");
     let previous = count(
         &store,
         &format!("SELECT count() FROM {database}_rebuild.previous_encounters WHERE guild_id = {guild} AND name = 'bogus'"),
