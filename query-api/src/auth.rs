@@ -33,6 +33,27 @@ impl Needs for Admin {
     const PERMISSION: Permission = Permission::Admin;
 }
 
+/// The caller, authenticated (a refusal audited), holding one of `permissions`, recorded
+/// in the request's log and within its request rate.
+fn admitted(parts: &Parts, state: &AppState, permissions: &[Permission]) -> Result<Principal, ApiError> {
+    let caller =
+        state.auditor.authorize(state.keys.as_ref(), &parts.headers, &parts.extensions, permissions)?;
+    caller.identify(&parts.extensions);
+    state.admit(&caller.principal)?;
+    Ok(caller.principal)
+}
+
+/// The caller's view of `guilds`, its queries bounded by the caller's key.
+fn view(state: &AppState, principal: &Principal, guilds: Guilds) -> GuildDb {
+    GuildDb::new(
+        state.client.clone(),
+        guilds,
+        principal.key_id.clone(),
+        state.gate.clone(),
+        state.caches.clone(),
+    )
+}
+
 /// An authenticated, authorized and admitted caller, with its guild's view of the data.
 /// Every handler that touches guild data takes one: there is no other way to a
 /// [`GuildDb`].
@@ -56,22 +77,9 @@ impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = state.auditor.authorize(
-            state.keys.as_ref(),
-            &parts.headers,
-            &parts.extensions,
-            &[P::PERMISSION],
-        )?;
-        caller.identify(&parts.extensions);
-        state.admit(&caller.principal)?;
-        let db = GuildDb::new(
-            state.client.clone(),
-            Guilds::One(caller.principal.guild_id),
-            caller.principal.key_id.clone(),
-            state.gate.clone(),
-            state.caches.clone(),
-        );
-        Ok(Scope { principal: caller.principal, db, _needs: PhantomData })
+        let principal = admitted(parts, state, &[P::PERMISSION])?;
+        let db = view(state, &principal, Guilds::One(principal.guild_id));
+        Ok(Scope { principal, db, _needs: PhantomData })
     }
 }
 
@@ -125,26 +133,10 @@ impl FromRequestParts<AppState> for Administrator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = state.auditor.authorize(
-            state.keys.as_ref(),
-            &parts.headers,
-            &parts.extensions,
-            &[Permission::Admin, Permission::InstanceAdmin],
-        )?;
-        caller.identify(&parts.extensions);
-        state.admit(&caller.principal)?;
-        let guilds = if caller.principal.is_instance_admin() {
-            Guilds::Every
-        } else {
-            Guilds::One(caller.principal.guild_id)
-        };
-        let db = GuildDb::new(
-            state.client.clone(),
-            guilds,
-            caller.principal.key_id.clone(),
-            state.gate.clone(),
-            state.caches.clone(),
-        );
-        Ok(Administrator { principal: caller.principal, db })
+        let principal = admitted(parts, state, &[Permission::Admin, Permission::InstanceAdmin])?;
+        let guilds =
+            if principal.is_instance_admin() { Guilds::Every } else { Guilds::One(principal.guild_id) };
+        let db = view(state, &principal, guilds);
+        Ok(Administrator { principal, db })
     }
 }

@@ -43,21 +43,8 @@ pub enum GuildCommand {
         #[command(flatten)]
         store: StoreArgs,
         guild: i64,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        server: Option<String>,
-        #[arg(long)]
-        region: Option<String>,
-        #[arg(long)]
-        faction: Option<String>,
-        /// Replaces the settings: a JSON object.
-        #[arg(long)]
-        settings: Option<String>,
-        #[arg(long)]
-        contact: Option<String>,
-        #[arg(long)]
-        timezone: Option<String>,
+        #[command(flatten)]
+        fields: GuildFields,
     },
     /// Deactivate a guild: its keys are refused within seconds and its uploads with
     /// them; its data is kept. Audited.
@@ -90,6 +77,26 @@ pub enum GuildCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// What `guild update` changes: fields left out stay as they are.
+#[derive(Debug, Args)]
+pub struct GuildFields {
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    server: Option<String>,
+    #[arg(long)]
+    region: Option<String>,
+    #[arg(long)]
+    faction: Option<String>,
+    /// Replaces the settings: a JSON object.
+    #[arg(long)]
+    settings: Option<String>,
+    #[arg(long)]
+    contact: Option<String>,
+    #[arg(long)]
+    timezone: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -172,25 +179,15 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                 let row = registry(store).await?.create_guild(&guild, &Actor::cli()).await?;
                 println!("created guild {} \"{}\"", row.guild_id, row.name);
             }
-            GuildCommand::Update {
-                store,
-                guild,
-                name,
-                server,
-                region,
-                faction,
-                settings,
-                contact,
-                timezone,
-            } => {
+            GuildCommand::Update { store, guild, fields } => {
                 let update = GuildUpdate {
-                    name: name.clone(),
-                    server: server.clone(),
-                    region: region.clone(),
-                    faction: faction.clone(),
-                    settings: settings.clone(),
-                    contact_info: contact.clone(),
-                    timezone: timezone.clone(),
+                    name: fields.name.clone(),
+                    server: fields.server.clone(),
+                    region: fields.region.clone(),
+                    faction: fields.faction.clone(),
+                    settings: fields.settings.clone(),
+                    contact_info: fields.contact.clone(),
+                    timezone: fields.timezone.clone(),
                 };
                 let row = registry(store).await?.update_guild(*guild, &update, &Actor::cli()).await?;
                 println!("updated guild {} \"{}\"", row.guild_id, row.name);

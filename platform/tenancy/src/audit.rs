@@ -17,8 +17,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use wowlogs_http::{ApiError, ClientAddr, RequestId};
-use wowlogs_schemas::now_ms;
-use wowlogs_store::rows::datetime;
 
 /// Entries waiting to be written, at most.
 const QUEUE: usize = 4096;
@@ -55,19 +53,7 @@ impl Auditor {
     /// Queues an entry on `guild_id`'s trail ([`NO_GUILD`]: the instance's).
     pub fn record(&self, guild_id: i64, actor: &Actor, action: &str, target: &str, detail: String) {
         let Some(queue) = &self.queue else { return };
-        let at_ms = now_ms();
-        let row = AuditRow {
-            guild_id,
-            at: datetime(at_ms),
-            at_ms,
-            actor: actor.name.clone(),
-            action: action.to_string(),
-            target: target.to_string(),
-            detail,
-            remote_addr: actor.remote_addr.clone(),
-            request_id: actor.request_id.clone(),
-        };
-        if queue.try_send(row).is_err() {
+        if queue.try_send(AuditRow::now(guild_id, actor, action, target, detail)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }

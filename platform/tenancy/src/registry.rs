@@ -118,6 +118,24 @@ wowlogs_store::table_row! {
     }
 }
 
+impl AuditRow {
+    /// An entry made now, on `guild_id`'s trail ([`NO_GUILD`]: the instance's).
+    pub fn now(guild_id: i64, actor: &Actor, action: &str, target: &str, detail: String) -> Self {
+        let at_ms = now_ms();
+        AuditRow {
+            guild_id,
+            at: datetime(at_ms),
+            at_ms,
+            actor: actor.name.clone(),
+            action: action.to_string(),
+            target: target.to_string(),
+            detail,
+            remote_addr: actor.remote_addr.clone(),
+            request_id: actor.request_id.clone(),
+        }
+    }
+}
+
 /// Who makes a change, for the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actor {
@@ -279,19 +297,7 @@ impl Registry {
         target: &str,
         detail: String,
     ) -> Result<(), clickhouse::error::Error> {
-        let at_ms = now_ms();
-        let row = AuditRow {
-            guild_id,
-            at: datetime(at_ms),
-            at_ms,
-            actor: actor.name.clone(),
-            action: action.to_string(),
-            target: target.to_string(),
-            detail,
-            remote_addr: actor.remote_addr.clone(),
-            request_id: actor.request_id.clone(),
-        };
-        self.insert(&row).await
+        self.insert(&AuditRow::now(guild_id, actor, action, target, detail)).await
     }
 
     /// The active guild with this name on this server and region (names compared
