@@ -65,6 +65,10 @@ curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters/
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/progress"; echo
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters?limit=5" | head -c 1500; echo
 
+echo "==> the operator's view of every guild (GET /api/v1/admin/guilds with the instance-admin key)"
+operator_key="$(cat "$state/instance-admin-key")"
+curl -fsS "${tls[@]}" -H "Authorization: Bearer $operator_key" "$entry/api/v1/admin/guilds"; echo
+
 echo "==> the full report of the same logs, with no servers: wowlogs analyze"
 "$wowlogs" analyze --year 2024 "$raid" "$arena"
 echo

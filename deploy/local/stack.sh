@@ -46,6 +46,10 @@ case "${1:-}" in
         --permissions upload,query,stream,admin --max-connections 10 2>/dev/null > "$state/demo-api-key")
       echo "$guild_id" > "$state/demo-guild-id"
     fi
+    if [ ! -s "$state/instance-admin-key" ]; then
+      (umask 077 && "$wowlogs" api-key create --instance-admin --description "local operator" \
+        2>/dev/null > "$state/instance-admin-key")
+    fi
     if ! running "$state/producer.pid"; then
       WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
       echo $! > "$state/producer.pid"
@@ -66,13 +70,14 @@ case "${1:-}" in
     fi
     proxy_url="$("$here/proxy.sh" start --state "$state" --https-port "${WOWLOGS_HTTPS_PORT:-8443}" \
       --http-port "${WOWLOGS_HTTP_PORT:-8080}" --uploads "$listen" --query-api "$api_listen")"
-    echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/tls.crt; uploads, /api/v1/..., /ws, /docs, /health)"
+    echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/tls.crt; uploads, /api/v1/..., /ws, /docs, /redoc, /health)"
     echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
     echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
     echo "upload service: http://$listen  (behind the entry point; metrics http://127.0.0.1:9461/metrics)"
     echo "consumers:      events sink http://127.0.0.1:9464/metrics, encounters http://127.0.0.1:9465/metrics"
     echo "query API:      http://$api_listen  (behind the entry point; metrics http://127.0.0.1:9462/metrics)"
     echo "demo guild:     $(cat "$state/demo-guild-id") \"Loothing\", API key in $state/demo-api-key"
+    echo "operator:       instance-admin key in $state/instance-admin-key (/api/v1/admin/* only)"
     ;;
   stop)
     "$here/proxy.sh" stop --state "$state"
