@@ -71,6 +71,8 @@ fn operators_administer_guilds_and_instance_keys_from_the_command_line() {
         r#"{"loot":"council"}"#,
     ]));
     assert!(failure(&["guild", "update", "2", "--settings", "[]"]).contains("JSON object"));
+    let shown = run(&mut cli(&["guild", "show", "2"]));
+    assert!(shown.contains("Europe/Paris") && shown.contains(r#"{"loot":"council"}"#), "{shown}");
     let deactivated = run(&mut cli(&["guild", "deactivate", "2"]));
     assert!(deactivated.contains("deactivated") && deactivated.contains("data is kept"), "{deactivated}");
     assert!(

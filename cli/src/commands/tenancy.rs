@@ -77,6 +77,13 @@ pub enum GuildCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// One guild's details and keys (ids, never the keys). Its totals and activity per
+    /// day are the query API's: GET /api/v1/admin/guilds/{id}[/activity].
+    Show {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+    },
 }
 
 /// What `guild update` changes: fields left out stay as they are.
@@ -240,6 +247,35 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                             )
                             .await?;
                     }
+                }
+            }
+            GuildCommand::Show { store, guild } => {
+                let registry = registry(store).await?;
+                let g = registry.guild(*guild).await?.with_context(|| format!("no guild {guild}"))?;
+                println!(
+                    "guild {} \"{}\"{}",
+                    g.guild_id,
+                    g.name,
+                    if g.is_active() { "" } else { " (deactivated)" }
+                );
+                for (field, value) in [
+                    ("server", &g.server),
+                    ("region", &g.region),
+                    ("faction", &g.faction),
+                    ("settings", &g.settings),
+                    ("contact", &g.contact_info),
+                    ("timezone", &g.timezone),
+                ] {
+                    println!("  {field:<9} {value}");
+                }
+                for k in registry.keys(Some(*guild)).await? {
+                    let state = if k.revoked == 1 { "revoked" } else { "active" };
+                    println!(
+                        "  key       {} {} {state} {}",
+                        k.key_id,
+                        k.permissions.join(","),
+                        k.description
+                    );
                 }
             }
             GuildCommand::List { store } => {
