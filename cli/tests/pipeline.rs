@@ -352,3 +352,38 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
     sink.stop();
     encounters.stop();
 }
+
+/// The event log is the system of record: with every ClickHouse table gone (the whole
+/// database dropped), `wowlogs migrate` and a rebuild of each group from the topics give
+/// back the same tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn every_table_dropped_comes_back_identical_from_the_topics() {
+    let guild = fresh_guild(8_000_000);
+    let database = unique("wowlogs_test_from_log");
+    let store = store(&clickhouse(), &database);
+    let logs = [fixture("retail_sl_9.2_raid_wipe_snippet.txt"), fixture("arena_3v3_tww_11.2.0.txt")];
+    let analyses: Vec<Analysis> = logs.iter().map(|f| analyze(f)).collect();
+    let (sink_group, encounters_group) = (unique("from-log-sink"), unique("from-log-enc"));
+    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
+    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
+    finish(start_import(guild, &logs), "import");
+    wait_for_guild(&store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
+    sink.stop();
+    encounters.stop();
+    let before = dump_guild(&store, guild).await;
+
+    store.server_client().query(&format!("DROP DATABASE {database}")).execute().await.unwrap();
+    let gone =
+        count(&store, &format!("SELECT count() FROM system.tables WHERE database = '{database}'")).await;
+    assert_eq!(gone, 0, "every table is gone");
+    run(wowlogs().args(["migrate", "--clickhouse-url", &clickhouse(), "--database", &database]));
+    for (group, group_id) in [("events-sink", &sink_group), ("encounters", &encounters_group)] {
+        let output = run(wowlogs()
+            .args(["rebuild", group, "--brokers", &brokers(), "--clickhouse-url", &clickhouse()])
+            .args(["--database", &database, "--group-id", group_id, "--metrics-addr", ""])
+            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"]));
+        assert!(output.contains("swapped in the rebuilt tables"), "{output}");
+    }
+    assert_same_tables(&dump_guild(&store, guild).await, &before);
+}

@@ -16,6 +16,13 @@ pub struct TopicSpec {
     pub config: &'static [(&'static str, &'static str)],
 }
 
+/// Every topic keeps every record, by time and by size: the topics are the system of
+/// record from which `wowlogs rebuild` makes every ClickHouse table again, so nothing may
+/// age out of them (bound broker disk with tiered storage, Kafka 3.6 and later:
+/// docs/operations.md). The statuses on [`UPLOADS`] are keyed by guild like everything
+/// else (co-partitioned with the events), so they are kept whole, not compacted.
+pub const KEEP_EVERYTHING: [(&str, &str); 2] = [("retention.ms", "-1"), ("retention.bytes", "-1")];
+
 /// The largest record a producer sends and a topic takes, in bytes: the producers'
 /// `message.max.bytes` and every topic's `max.message.bytes`, one number so that what a
 /// client sends the broker accepts (Apache Kafka's broker default is 1,048,588). A line is
@@ -27,7 +34,12 @@ pub const COMBAT_EVENTS: TopicSpec = TopicSpec {
     name: "wowlogs.combat-events.v1",
     schema_file: "combat_event.avsc",
     default_partitions: 12,
-    config: &[("compression.type", "producer"), ("max.message.bytes", MAX_MESSAGE_BYTES)],
+    config: &[
+        ("compression.type", "producer"),
+        ("max.message.bytes", MAX_MESSAGE_BYTES),
+        KEEP_EVERYTHING[0],
+        KEEP_EVERYTHING[1],
+    ],
 };
 
 /// Upload lifecycle: accepted, parsing progress, completed with counts, failed.
@@ -37,7 +49,7 @@ pub const UPLOADS: TopicSpec = TopicSpec {
     name: "wowlogs.uploads.v1",
     schema_file: "upload_status.avsc",
     default_partitions: COMBAT_EVENTS.default_partitions,
-    config: &[("max.message.bytes", MAX_MESSAGE_BYTES)],
+    config: &[("max.message.bytes", MAX_MESSAGE_BYTES), KEEP_EVERYTHING[0], KEEP_EVERYTHING[1]],
 };
 
 /// Lines the parser refused and records a consumer could not decode.
@@ -45,7 +57,7 @@ pub const DEAD_LETTER: TopicSpec = TopicSpec {
     name: "wowlogs.dead-letter.v1",
     schema_file: "dead_letter.avsc",
     default_partitions: 3,
-    config: &[("max.message.bytes", MAX_MESSAGE_BYTES)],
+    config: &[("max.message.bytes", MAX_MESSAGE_BYTES), KEEP_EVERYTHING[0], KEEP_EVERYTHING[1]],
 };
 
 /// Completed fights (filled by the encounter consumer).
@@ -53,7 +65,7 @@ pub const ENCOUNTERS: TopicSpec = TopicSpec {
     name: "wowlogs.encounters.v1",
     schema_file: "encounter_summary.avsc",
     default_partitions: 6,
-    config: &[("max.message.bytes", MAX_MESSAGE_BYTES)],
+    config: &[("max.message.bytes", MAX_MESSAGE_BYTES), KEEP_EVERYTHING[0], KEEP_EVERYTHING[1]],
 };
 
 /// Every topic of the contract.
@@ -84,6 +96,15 @@ mod tests {
         let mut names: Vec<_> = ALL.iter().map(|t| t.name).collect();
         names.dedup();
         assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn every_topic_keeps_every_record() {
+        for topic in ALL {
+            for setting in KEEP_EVERYTHING {
+                assert!(topic.config.contains(&setting), "{} lacks {setting:?}", topic.name);
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! `wowlogs topics create`: create the contract's topics (idempotent).
+//! `wowlogs topics create|check`: create the contract's topics (idempotent), and check
+//! the broker's topics against the contract.
 
 use crate::commands::KafkaArgs;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use wowlogs_kafka::{TopicOutcome, ensure_topics};
+use wowlogs_kafka::{TopicOutcome, check_topics, ensure_topics};
 use wowlogs_schemas::topics::{self, COMBAT_EVENTS};
 
 #[derive(Debug, Args)]
@@ -16,6 +17,21 @@ pub struct TopicsArgs {
 pub enum TopicsCommand {
     /// Create every topic of the contract that does not exist yet (existing ones are left alone).
     Create(CreateArgs),
+    /// Check the broker's topics against the contract: each exists with the replication
+    /// factor, keeps every record (`retention.ms=-1`, `retention.bytes=-1`) and has
+    /// `min.insync.replicas` 2 with 3 replicas (1 otherwise). Exits 1 when one differs.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// The replication factor the topics must have (1 for a single local broker; 3 in
+    /// production).
+    #[arg(long, env = "WOWLOGS_TOPIC_REPLICATION", default_value_t = 1)]
+    pub replication: i32,
 }
 
 #[derive(Debug, Args)]
@@ -34,7 +50,10 @@ pub struct CreateArgs {
 }
 
 pub fn run(args: &TopicsArgs) -> Result<()> {
-    let TopicsCommand::Create(create) = &args.command;
+    let create = match &args.command {
+        TopicsCommand::Create(create) => create,
+        TopicsCommand::Check(check) => return run_check(check),
+    };
     let settings = create.kafka.settings("wowlogs-topics");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let outcomes = runtime
@@ -59,6 +78,35 @@ pub fn run(args: &TopicsArgs) -> Result<()> {
             TopicOutcome::AlreadyExisted { name } => println!("exists  {name}"),
         }
     }
+    Ok(())
+}
+
+fn run_check(args: &CheckArgs) -> Result<()> {
+    let settings = args.kafka.settings("wowlogs-topics");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let checks = runtime
+        .block_on(check_topics(&settings, &topics::ALL, args.replication))
+        .with_context(|| format!("reading the topics of {}", settings.brokers))?;
+    let mut failed = 0;
+    for check in &checks {
+        let Some((partitions, replicas)) = check.layout else {
+            println!("missing {} (wowlogs topics create)", check.name);
+            failed += 1;
+            continue;
+        };
+        let verdict = if check.holds() { "ok     " } else { "differs" };
+        println!("{verdict} {} ({partitions} partitions, {replicas} replicas)", check.name);
+        for (setting, wanted, found) in &check.differences {
+            match found {
+                Some(found) => println!("          {setting} = {found}, the contract wants {wanted}"),
+                None => {
+                    println!("          {setting}: not reported by the broker (the contract wants {wanted})")
+                }
+            }
+        }
+        failed += usize::from(!check.holds());
+    }
+    anyhow::ensure!(failed == 0, "{failed} of {} topics differ from the contract", checks.len());
     Ok(())
 }
 

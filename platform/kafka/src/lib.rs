@@ -10,7 +10,7 @@ mod probe;
 mod replay;
 mod settings;
 
-pub use admin::{TopicOutcome, ensure_topics};
+pub use admin::{TopicCheck, TopicOutcome, check_topics, ensure_topics, min_insync_replicas};
 pub use contract::{PublishError, Route, encode, publish, record_headers};
 pub use outbox::{Outbox, OutboxError};
 pub use probe::BrokerProbe;
