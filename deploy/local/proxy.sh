@@ -3,8 +3,11 @@
 # upload service and the query API, with TLS from a self-signed certificate made here
 # (or your own: WOWLOGS_TLS_CERT, WOWLOGS_TLS_KEY), from deploy/nginx/wowlogs.conf.template.
 #
-#   deploy/local/proxy.sh start [--https-port P] [--http-port P] [--uploads HOST:PORT]
-#                               [--query-api HOST:PORT] [--max-upload SIZE] [--state DIR]
+#   deploy/local/proxy.sh start [--https-port P] [--http-port P] [--uploads HOST:PORT[,HOST:PORT...]]
+#                               [--query-api HOST:PORT[,...]] [--max-upload SIZE] [--state DIR]
+#
+# Several addresses are replicas of one service, balanced by nginx (compose and
+# Kubernetes name one Service instead).
 #   deploy/local/proxy.sh stop  [--state DIR]
 #
 # Prints the HTTPS URL once nginx answers. The certificate is DIR/proxy/tls.crt
@@ -46,7 +49,8 @@ case "$command" in
       chmod 600 "$key"
     fi
     # Render the template as the official image does: only these names are replaced.
-    WOWLOGS_UPLOAD_UPSTREAM="$uploads" WOWLOGS_QUERY_API_UPSTREAM="$query_api" \
+    # Replicas: "a,b" becomes "a; server b", one `server` line each in the upstream.
+    WOWLOGS_UPLOAD_UPSTREAM="${uploads//,/; server }" WOWLOGS_QUERY_API_UPSTREAM="${query_api//,/; server }" \
     WOWLOGS_PROXY_HTTP_LISTEN="127.0.0.1:$http_port" WOWLOGS_PROXY_HTTPS_LISTEN="127.0.0.1:$https_port" \
     WOWLOGS_PUBLIC_HTTPS_PORT="$https_port" \
     WOWLOGS_TLS_CERT="$cert" WOWLOGS_TLS_KEY="$key" WOWLOGS_PROXY_MAX_UPLOAD="$max_upload" \

@@ -5,9 +5,10 @@
 //! crash, an interrupted import) resumes after its last acknowledged line.
 
 use rdkafka::Message;
+use rdkafka::message::BorrowedMessage;
 use std::collections::HashMap;
 use std::time::Duration;
-use wowlogs_kafka::{KafkaSettings, ReplayError, read_topic_to_end};
+use wowlogs_kafka::{KafkaSettings, ReplayError, follow_topic, read_topic_to_end};
 use wowlogs_schemas::topics::UPLOADS;
 use wowlogs_schemas::{Codec, GuildId, LogId, UploadState, UploadStatus};
 
@@ -22,32 +23,39 @@ pub enum Admission {
     Duplicate(Box<UploadStatus>),
 }
 
-/// The latest known status of every log, by guild and log id.
+/// The latest known status of every log, by guild and log id, and of every upload.
 #[derive(Debug, Default, Clone)]
 pub struct LogRegistry {
     logs: HashMap<(GuildId, LogId), UploadStatus>,
-    /// Which log each upload id names (an index: looking an upload up scans nothing).
-    uploads: HashMap<String, (GuildId, LogId)>,
+    /// Each upload's own latest status (two uploads of one log, through two replicas at
+    /// once, each keep theirs: either answers for its upload).
+    uploads: HashMap<String, UploadStatus>,
+}
+
+/// Merges a status into what is known: a completed log (or upload) stays completed;
+/// otherwise the newest status wins, keeping the furthest acknowledged line.
+fn merge(known: Option<&UploadStatus>, status: UploadStatus) -> Option<UploadStatus> {
+    match known {
+        Some(known) if known.state == UploadState::Completed => None,
+        Some(known)
+            if status.state != UploadState::Completed
+                && known.acked_through_line > status.acked_through_line =>
+        {
+            Some(UploadStatus { acked_through_line: known.acked_through_line, ..status })
+        }
+        _ => Some(status),
+    }
 }
 
 impl LogRegistry {
-    /// Takes a status into account. A completed log stays completed; otherwise the
-    /// furthest acknowledged line wins.
+    /// Takes a status into account, for its log and for its upload.
     pub fn record(&mut self, status: UploadStatus) {
         let key = (status.guild_id, status.log_id);
-        self.uploads.insert(status.upload_id.clone(), key);
-        match self.logs.get(&key) {
-            Some(known) if known.state == UploadState::Completed => {}
-            Some(known)
-                if status.state != UploadState::Completed
-                    && known.acked_through_line > status.acked_through_line =>
-            {
-                let acked = known.acked_through_line;
-                self.logs.insert(key, UploadStatus { acked_through_line: acked, ..status });
-            }
-            _ => {
-                self.logs.insert(key, status);
-            }
+        if let Some(merged) = merge(self.uploads.get(&status.upload_id), status.clone()) {
+            self.uploads.insert(status.upload_id.clone(), merged);
+        }
+        if let Some(merged) = merge(self.logs.get(&key), status) {
+            self.logs.insert(key, merged);
         }
     }
 
@@ -58,9 +66,7 @@ impl LogRegistry {
 
     /// The latest status of an upload, by its id.
     pub fn by_upload(&self, upload_id: &str) -> Option<&UploadStatus> {
-        let status = self.logs.get(self.uploads.get(upload_id)?)?;
-        // A log resumed by a later upload carries that upload's id now.
-        (status.upload_id == upload_id).then_some(status)
+        self.uploads.get(upload_id)
     }
 
     /// Every log of an upload: the one under its id, then those of a zip's further
@@ -98,22 +104,85 @@ impl LogRegistry {
     /// Reads the whole uploads topic (up to its current end). Blocking: call it from a
     /// plain thread or `spawn_blocking`.
     pub fn load(settings: &KafkaSettings, timeout: Duration) -> Result<Self, ReplayError> {
-        let codec = Codec::<UploadStatus>::new().expect("the contract's schemas are valid");
         let mut registry = LogRegistry::default();
+        let mut decode = status_decoder();
         read_topic_to_end(settings, UPLOADS.name, timeout, |message| {
-            match message.payload().map(|p| codec.decode(p)) {
-                Some(Ok(status)) => registry.record(status),
-                Some(Err(error)) => tracing::warn!(
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    %error,
-                    "skipping an undecodable upload status"
-                ),
-                None => {}
+            if let Some(status) = decode(message) {
+                registry.record(status)
             }
         })?;
         Ok(registry)
     }
+}
+
+/// Decodes upload statuses, skipping (and logging) what does not decode.
+fn status_decoder() -> impl FnMut(&BorrowedMessage<'_>) -> Option<UploadStatus> {
+    let codec = Codec::<UploadStatus>::new().expect("the contract's schemas are valid");
+    move |message| match message.payload().map(|p| codec.decode(p)) {
+        Some(Ok(status)) => Some(status),
+        Some(Err(error)) => {
+            tracing::warn!(
+                partition = message.partition(),
+                offset = message.offset(),
+                %error,
+                "skipping an undecodable upload status"
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+/// Follows the uploads topic from its beginning for as long as the process runs,
+/// handing every status to `learn`: every replica of the upload service (and every
+/// importer's statuses) ends up in every replica's registry, so any replica answers for
+/// any upload and knows every log already published. The receiver answers once the
+/// topic has been read to its end (the service serves only then), or with why it could
+/// not be. A failure after that is logged and the topic followed again from its
+/// beginning (recording a status twice changes nothing).
+pub fn follow(
+    settings: KafkaSettings,
+    learn: impl Fn(UploadStatus) + Send + 'static,
+) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+    let (ready, caught_up) = tokio::sync::oneshot::channel();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::Builder::new()
+        .name("uploads-follower".into())
+        .spawn(move || {
+            let mut ready = Some(ready);
+            let mut decode = status_decoder();
+            loop {
+                let mut signal = ready.take();
+                let outcome = follow_topic(
+                    &settings,
+                    UPLOADS.name,
+                    &stop,
+                    || {
+                        if let Some(ready) = signal.take() {
+                            let _ = ready.send(Ok(()));
+                        }
+                    },
+                    |message| {
+                        if let Some(status) = decode(message) {
+                            learn(status)
+                        }
+                    },
+                );
+                match (outcome, signal) {
+                    (Err(error), Some(ready)) => {
+                        let _ = ready.send(Err(error.to_string()));
+                        return;
+                    }
+                    (Err(error), None) => {
+                        tracing::warn!(%error, "following the uploads topic failed; reading it again in 5 s");
+                        std::thread::sleep(Duration::from_secs(5));
+                    }
+                    (Ok(()), _) => return,
+                }
+            }
+        })
+        .expect("spawning the uploads follower");
+    caught_up
 }
 
 #[cfg(test)]

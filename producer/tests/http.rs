@@ -49,6 +49,7 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
         max_spool_bytes: 1 << 40,
         body_idle_timeout: std::time::Duration::from_secs(30),
         guild_decompressed_per_hour: 1 << 40,
+        replicas: 1,
     }
 }
 

@@ -58,6 +58,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR", default_value = "64GiB")]
     pub guild_decompressed_per_hour: ByteSize,
 
+    /// Upload service replicas behind the entry point. They share the per-guild and
+    /// per-key limits: each enforces the limit divided by this (at least 1), so the
+    /// limits hold whichever replica an upload reaches. Set it to the replica count.
+    #[arg(long, env = "WOWLOGS_PRODUCER_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicas: u32,
+
     /// Uploads in progress at once over every guild, from the first byte received to the
     /// last event published (429 with Retry-After beyond).
     #[arg(long, env = "WOWLOGS_MAX_CONCURRENT_UPLOADS", default_value_t = 64)]
@@ -103,12 +109,6 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     crate::commands::topics::ensure_defaults(&settings)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let registry = {
-            let settings = settings.clone();
-            tokio::task::spawn_blocking(move || LogRegistry::load(&settings, Duration::from_secs(300)))
-                .await??
-        };
-        tracing::info!(logs = registry.len(), "upload history loaded");
         let keys = args.keys.load(&args.store).await?;
         let producer = settings.producer_config().create().context("creating the Kafka producer")?;
         let config = UploadConfig {
@@ -122,9 +122,19 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             max_spool_bytes: args.spool_max.as_u64(),
             body_idle_timeout: Duration::from_millis(args.body_idle_timeout_ms),
             guild_decompressed_per_hour: args.guild_decompressed_per_hour.as_u64(),
+            replicas: args.replicas,
         };
         let auditor = wowlogs_tenancy::Auditor::start(wowlogs_tenancy::Registry::new(args.store.settings()));
-        let state = AppState::new(keys, registry, producer, settings, config).with_auditor(auditor);
+        let state = AppState::new(keys, LogRegistry::default(), producer, settings.clone(), config)
+            .with_auditor(auditor);
+        // Every replica's uploads, and the importers', from the uploads topic: read to its
+        // end before serving, then followed.
+        match tokio::time::timeout(Duration::from_secs(300), state.follow_uploads(settings)).await {
+            Ok(Ok(Ok(()))) => tracing::info!("upload history read; following the uploads topic"),
+            Ok(Ok(Err(error))) => anyhow::bail!("reading the uploads topic: {error}"),
+            Ok(Err(_)) => anyhow::bail!("the uploads topic follower stopped before reading it to its end"),
+            Err(_) => anyhow::bail!("the uploads topic was not read to its end within 300 s"),
+        }
         serve_internal(&args.metrics_listen, "upload service", internal_router(state.clone())).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

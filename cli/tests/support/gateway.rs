@@ -16,10 +16,15 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(uploads: u16, api: u16, max_upload: &str) -> Self {
+        Self::start_with(&format!("127.0.0.1:{uploads}"), &format!("127.0.0.1:{api}"), max_upload)
+    }
+
+    /// In front of these addresses (several, comma-separated: replicas).
+    pub fn start_with(uploads: &str, api: &str, max_upload: &str) -> Self {
         let proxy = Proxy { state: tempfile::tempdir().unwrap(), https: free_port(), http: free_port() };
         run(Command::new(repo().join("deploy/local/proxy.sh"))
             .args(["start", "--https-port", &proxy.https.to_string(), "--http-port", &proxy.http.to_string()])
-            .args(["--uploads", &format!("127.0.0.1:{uploads}"), "--query-api", &format!("127.0.0.1:{api}")])
+            .args(["--uploads", uploads, "--query-api", api])
             .args(["--max-upload", max_upload, "--state"])
             .arg(proxy.state.path()));
         proxy

@@ -14,5 +14,5 @@ pub use admin::{TopicCheck, TopicOutcome, check_topics, ensure_topics, min_insyn
 pub use contract::{PublishError, Route, encode, publish, record_headers};
 pub use outbox::{Outbox, OutboxError};
 pub use probe::BrokerProbe;
-pub use replay::{ReplayError, read_topic_to_end};
+pub use replay::{ReplayError, follow_topic, read_topic_to_end};
 pub use settings::KafkaSettings;

@@ -1,4 +1,5 @@
-//! Reading a whole topic, from its beginning to its current end, without a group.
+//! Reading a whole topic, from its beginning to its current end, without a group; and
+//! following it from its beginning on, for state every replica of a service shares.
 //!
 //! The end is where each partition reports end-of-partition, not the high watermark
 //! from `ListOffsets`: tansu 0.6 answers that with the base offset of the last record
@@ -84,6 +85,63 @@ pub fn read_topic_to_end(
             Some(Ok(message)) => visit(&message),
             Some(Err(KafkaError::PartitionEOF(partition))) => {
                 pending.remove(&partition);
+            }
+            Some(Err(error)) => return Err(kafka(error)),
+        }
+    }
+    Ok(())
+}
+
+/// Calls `visit` with every message of `topic` from its beginning, then with every new
+/// one, until `stop` is set; `caught_up` is called once, when every partition that held
+/// records at the start has reached its end (the state read so far is the topic's).
+/// Partitions added later are not followed. Blocking: run it on a thread of its own.
+pub fn follow_topic(
+    settings: &KafkaSettings,
+    topic: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    caught_up: impl FnOnce(),
+    mut visit: impl FnMut(&BorrowedMessage<'_>),
+) -> Result<(), ReplayError> {
+    let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
+    let consumer: BaseConsumer<EndAware> = settings
+        .client_config()
+        .set("group.id", format!("{}-follow", settings.client_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create_with_context(EndAware)
+        .map_err(kafka)?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(kafka)?;
+    let mut assignment = TopicPartitionList::new();
+    let mut pending: HashSet<i32> = HashSet::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        let (_, high) =
+            consumer.fetch_watermarks(topic, partition.id(), Duration::from_secs(10)).map_err(kafka)?;
+        // Every partition is followed; only those with records are waited for (an empty
+        // partition may never report its end).
+        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).map_err(kafka)?;
+        if high > 0 {
+            pending.insert(partition.id());
+        }
+    }
+    consumer.assign(&assignment).map_err(kafka)?;
+    let mut caught_up = Some(caught_up);
+    if pending.is_empty()
+        && let Some(done) = caught_up.take()
+    {
+        done();
+    }
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {}
+            Some(Ok(message)) => visit(&message),
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                pending.remove(&partition);
+                if pending.is_empty()
+                    && let Some(done) = caught_up.take()
+                {
+                    done();
+                }
             }
             Some(Err(error)) => return Err(kafka(error)),
         }

@@ -46,6 +46,17 @@ impl AppState {
         Self { keys, uploads, metrics, probes, auditor: Arc::new(Auditor::disabled()) }
     }
 
+    /// Follows the uploads topic into this service's registry for as long as the
+    /// process runs ([`crate::registry::follow`]); the answer comes once it is read to
+    /// its end.
+    pub fn follow_uploads(
+        &self,
+        settings: KafkaSettings,
+    ) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+        let uploads = self.uploads.clone();
+        crate::registry::follow(settings, move |status| uploads.learn(status))
+    }
+
     /// The same state, recording uploads and refused keys with `auditor`.
     pub fn with_auditor(self, auditor: Arc<Auditor>) -> Self {
         Self { auditor, ..self }

@@ -51,6 +51,28 @@ pub struct UploadConfig {
     pub body_idle_timeout: Duration,
     /// Bytes each guild's uploads may expand to per hour, together (429 beyond).
     pub guild_decompressed_per_hour: u64,
+    /// Upload service replicas sharing the per-guild and per-key limits above: each
+    /// enforces its share (the limit divided by this, at least 1), so together they hold
+    /// the limit whichever replica each upload reaches.
+    pub replicas: u32,
+}
+
+/// One replica's share of a limit that `replicas` replicas hold together.
+pub fn share(limit: u64, replicas: u32) -> u64 {
+    (limit / u64::from(replicas.max(1))).max(1)
+}
+
+impl UploadConfig {
+    /// The per-guild limits as this replica enforces them: its share of each.
+    fn per_replica(mut self) -> Self {
+        let replicas = self.replicas;
+        let events = share(u64::from(self.guild_events_per_minute.get()), replicas);
+        self.guild_events_per_minute = NonZeroU32::new(events as u32).unwrap_or(NonZeroU32::MIN);
+        self.max_concurrent_uploads_per_guild =
+            share(self.max_concurrent_uploads_per_guild as u64, replicas) as usize;
+        self.guild_decompressed_per_hour = share(self.guild_decompressed_per_hour, replicas);
+        self
+    }
 }
 
 /// How long a finished upload's record stays in memory; its status is then read from
@@ -157,6 +179,7 @@ impl Uploads {
         config: UploadConfig,
         metrics: ProducerMetrics,
     ) -> Self {
+        let config = config.per_replica();
         Self {
             slots: UploadSlots::new(
                 config.max_concurrent_uploads,
@@ -186,8 +209,12 @@ impl Uploads {
     /// The buckets an upload by this caller draws from: its guild's and its key's.
     fn limits_of(&self, principal: &Principal) -> Limits {
         let mut limits = vec![(Bucket::Guild(principal.guild_id), self.config.guild_events_per_minute)];
-        if let Some(per_minute) = NonZeroU32::new(principal.events_per_minute) {
-            limits.push((Bucket::Key(principal.key_id.clone()), per_minute));
+        if principal.events_per_minute > 0 {
+            let per_minute = share(u64::from(principal.events_per_minute), self.config.replicas) as u32;
+            limits.push((
+                Bucket::Key(principal.key_id.clone()),
+                NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+            ));
         }
         limits
     }
@@ -202,6 +229,12 @@ impl Uploads {
     /// or which concurrency limit is full.
     pub fn take_slot(&self, principal: &Principal) -> Result<UploadSlot, SlotsFull> {
         self.slots.try_take(principal.guild_id)
+    }
+
+    /// Takes a status from the uploads topic into account (any replica's, or an
+    /// importer's): see [`crate::registry::follow`].
+    pub fn learn(&self, status: wowlogs_schemas::UploadStatus) {
+        self.registry.lock().expect("registry lock").record(status);
     }
 
     /// Takes a spooled upload: refuses it, answers it as a duplicate, or starts
@@ -456,8 +489,23 @@ mod tests {
             max_spool_bytes: 1 << 30,
             body_idle_timeout: Duration::from_secs(5),
             guild_decompressed_per_hour: 1 << 30,
+            replicas: 1,
         };
         Arc::new(Uploads::new(LogRegistry::default(), producer, config, ProducerMetrics::new()))
+    }
+
+    #[test]
+    fn replicas_enforce_their_share_of_each_guild_limit() {
+        let config = UploadConfig { replicas: 2, ..uploads().config.clone() };
+        let shared = config.clone().per_replica();
+        assert_eq!(shared.guild_events_per_minute.get(), config.guild_events_per_minute.get() / 2);
+        assert_eq!(shared.max_concurrent_uploads_per_guild, 1);
+        assert_eq!(shared.guild_decompressed_per_hour, config.guild_decompressed_per_hour / 2);
+        assert_eq!(share(1, 3), 1, "never below one");
+        assert_eq!(
+            UploadConfig { replicas: 1, ..config.clone() }.per_replica().max_concurrent_uploads_per_guild,
+            2
+        );
     }
 
     fn slot() -> UploadSlot {
