@@ -75,16 +75,21 @@ def pinned(image):
 
 
 one_shot = {"migrate", "topics"}
-wowlogs_services = {"migrate", "topics", "producer", "consumers", "query-api"}
+# Runs on a schedule and serves nothing: no port to check; a failed run exits (and is
+# restarted), a finished one is on the audit trail.
+scheduled = {"retention"}
+wowlogs_services = {"migrate", "topics", "producer", "consumers", "query-api", "retention"}
 for name, service in compose["services"].items():
     check(pinned(service.get("image", "")), f"service {name}: image {service.get('image')} is not pinned to a version")
     check("restart" in service, f"service {name}: no restart policy")
     limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
     check("memory" in limits and "cpus" in limits, f"service {name}: no cpu and memory limits")
-    if name not in one_shot:
-        check("healthcheck" in service, f"service {name}: no health check")
-    else:
+    if name in one_shot:
         check(service.get("restart") == "no", f"one-shot {name} must not restart")
+    elif name in scheduled:
+        check(service.get("restart") == "unless-stopped", f"scheduled {name} must come back after a failed run")
+    else:
+        check("healthcheck" in service, f"service {name}: no health check")
     if name in wowlogs_services:
         for variable in service.get("environment", {}):
             check(variable in read_by_code, f"service {name} sets {variable}, which no wowlogs code reads")

@@ -1,68 +1,157 @@
-//! `wowlogs retention`: remove data older than a number of days (ClickHouse 18.16 has
-//! no `TTL`), for every guild or one.
+//! `wowlogs retention`: remove each guild's logs older than its policy, counted from
+//! upload, each log whole (see `wowlogs_store::retention`). Every run looks first (a dry
+//! run, recorded as `retention.plan`), then removes (`retention.delete`), on each guild's
+//! audit trail; `--every` runs it on a schedule (compose's `retention` service; the
+//! Kubernetes CronJob runs it once a day).
 
 use crate::commands::StoreArgs;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use wowlogs_store::{RetentionPlan, apply_retention};
-use wowlogs_tenancy::{Actor, NO_GUILD, Registry};
+use std::time::Duration;
+use wowlogs_store::{RetentionOutcome, RetentionPlan, apply_retention};
+use wowlogs_tenancy::{Actor, GuildRow, Registry};
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Keep this many days of data; older events, fights, characters, dead letters and
-    /// log records go.
+    /// Days to keep for guilds with no policy of their own (`wowlogs guild update G
+    /// --retention-days N`, or the admin API); unset or 0: such guilds keep everything.
     #[arg(long, env = "GUILD_DATA_RETENTION_DAYS")]
     pub days: Option<u32>,
-    /// Only this guild's data (default: every guild; whole old months are then dropped
-    /// as partitions).
+    /// Only this guild.
     #[arg(long)]
     pub guild: Option<i64>,
-    /// Count what would go, change nothing.
+    /// Count what would go, change nothing (still recorded on the audit trail).
     #[arg(long)]
     pub dry_run: bool,
+    /// Run again after each such period (`24h`, `30m`) until stopped; once otherwise.
+    #[arg(long, value_parser = humantime_like)]
+    pub every: Option<Duration>,
+}
+
+/// `24h`, `30m`, `45s` or a number of seconds.
+fn humantime_like(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a period like 24h, 30m or 45s"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("{text:?} is not a period like 24h, 30m or 45s")),
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds)).ok_or_else(|| "the period must be above 0".into())
+}
+
+/// The days a guild keeps: its own policy, else the default; `None`: for good.
+fn keep_days(guild: &GuildRow, default: Option<u32>) -> Option<u32> {
+    match guild.retention_days {
+        0 => default.filter(|&d| d > 0),
+        days => Some(days),
+    }
 }
 
 pub fn run(args: &RetentionArgs) -> Result<()> {
-    let Some(days) = args.days else {
-        bail!("say how many days to keep: --days N (or GUILD_DATA_RETENTION_DAYS)");
-    };
-    let now = wowlogs_schemas::now_ms() / 1000;
-    let plan = RetentionPlan::keep_days(now as u32, days, args.guild);
     let settings = args.store.settings();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let outcomes = runtime
-        .block_on(apply_retention(&settings, &plan, args.dry_run))
-        .with_context(|| format!("applying retention to {} on {}", settings.database, settings.url))?;
-    let scope = args.guild.map_or_else(|| "every guild".to_string(), |g| format!("guild {g}"));
-    if !args.dry_run {
-        // On the guild's trail, or the instance's for every guild.
-        let removed: Vec<String> = outcomes.iter().map(|o| format!("{}={}", o.table, o.rows)).collect();
-        let detail = format!("keep_days={days} {}", removed.join(" "));
+    runtime.block_on(async {
+        wowlogs_store::migrate(&settings).await.context("migrating ClickHouse")?;
         let registry = Registry::new(settings.clone());
-        let guild = args.guild.unwrap_or(NO_GUILD);
-        runtime
-            .block_on(async {
-                wowlogs_store::migrate(&settings).await?;
-                registry.record(guild, &Actor::cli(), "retention.delete", &scope, detail).await?;
-                anyhow::Ok(())
-            })
-            .context("recording the retention run on the audit trail")?;
-    }
-    let verb = if args.dry_run { "would remove" } else { "removed" };
-    println!("keeping {days} days for {scope}: {verb}");
-    for outcome in outcomes {
-        let partitions = if outcome.partitions_dropped.is_empty() {
-            String::new()
-        } else {
-            format!(" (whole months: {})", outcome.partitions_dropped.join(", "))
+        loop {
+            once(args, &settings, &registry).await?;
+            let Some(period) = args.every else { return Ok(()) };
+            tracing::info!(next_in_s = period.as_secs(), "retention: waiting for the next run");
+            tokio::time::sleep(period).await;
+        }
+    })
+}
+
+async fn once(
+    args: &RetentionArgs,
+    settings: &wowlogs_store::StoreSettings,
+    registry: &Registry,
+) -> Result<()> {
+    let guilds: Vec<GuildRow> = registry
+        .guilds()
+        .await?
+        .into_iter()
+        .filter(|g| args.guild.is_none_or(|id| id == g.guild_id))
+        .collect();
+    anyhow::ensure!(
+        !guilds.is_empty() || args.guild.is_none(),
+        "no guild {}",
+        args.guild.unwrap_or_default()
+    );
+    let now = (wowlogs_schemas::now_ms() / 1000) as u32;
+    let actor = Actor { name: "cli:retention".into(), ..Actor::cli() };
+    for guild in guilds {
+        let Some(days) = keep_days(&guild, args.days) else {
+            println!("guild {} \"{}\": logs kept for good (no policy)", guild.guild_id, guild.name);
+            continue;
         };
-        println!(
-            "  {:<18} {:>12} rows{partitions}",
-            outcome.table,
-            wowlogs_parser::group_thousands(outcome.rows as i64)
-        );
+        let plan = RetentionPlan::keep_days(guild.guild_id, now, days);
+        // Look first: what would go is recorded before anything goes.
+        let planned = apply_retention(settings, &plan, true)
+            .await
+            .with_context(|| format!("counting guild {}'s logs older than {days} days", guild.guild_id))?;
+        registry
+            .record(guild.guild_id, &actor, "retention.plan", &days.to_string(), summary(&planned))
+            .await?;
+        print(&guild, days, &planned, "would remove");
+        if args.dry_run || planned.logs.is_empty() {
+            continue;
+        }
+        let removed = apply_retention(settings, &plan, false)
+            .await
+            .with_context(|| format!("removing guild {}'s logs older than {days} days", guild.guild_id))?;
+        registry
+            .record(guild.guild_id, &actor, "retention.delete", &days.to_string(), summary(&removed))
+            .await?;
+        print(&guild, days, &removed, "removed");
     }
     Ok(())
+}
+
+/// The audit entry's detail: the logs and the rows per table.
+fn summary(outcome: &RetentionOutcome) -> String {
+    let rows: Vec<String> = outcome.tables.iter().map(|t| format!("{}={}", t.table, t.rows)).collect();
+    format!("logs={} {}", outcome.logs.len(), rows.join(" "))
+}
+
+fn print(guild: &GuildRow, days: u32, outcome: &RetentionOutcome, verb: &str) {
+    println!(
+        "guild {} \"{}\": keeping {days} days after upload, {verb} {} logs",
+        guild.guild_id,
+        guild.name,
+        outcome.logs.len()
+    );
+    for table in &outcome.tables {
+        println!("  {:<18} {:>12} rows", table.table, wowlogs_parser::group_thousands(table.rows as i64));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_read_like_people_write_them() {
+        assert_eq!(humantime_like("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(humantime_like("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(humantime_like("90"), Ok(Duration::from_secs(90)));
+        assert!(humantime_like("0s").is_err());
+        assert!(humantime_like("soon").is_err());
+    }
+
+    #[test]
+    fn a_guilds_own_policy_wins_over_the_default() {
+        let mut guild = GuildRow::active(2, "Loothing", 0);
+        assert_eq!(keep_days(&guild, None), None, "no policy, no default: kept for good");
+        assert_eq!(keep_days(&guild, Some(0)), None);
+        assert_eq!(keep_days(&guild, Some(90)), Some(90));
+        guild.retention_days = 365;
+        assert_eq!(keep_days(&guild, Some(90)), Some(365));
+    }
 }

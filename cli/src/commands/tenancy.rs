@@ -37,6 +37,9 @@ pub enum GuildCommand {
         /// IANA time zone the guild raids in.
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// Days a log is kept after its upload (`wowlogs retention`); 0: for good.
+        #[arg(long, default_value_t = 0)]
+        retention_days: u32,
     },
     /// Change a guild's name, realm, settings, contact or time zone. Audited.
     Update {
@@ -104,6 +107,9 @@ pub struct GuildFields {
     contact: Option<String>,
     #[arg(long)]
     timezone: Option<String>,
+    /// Days a log is kept after its upload; 0: for good.
+    #[arg(long)]
+    retention_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -173,7 +179,17 @@ async fn registry(store: &StoreArgs) -> Result<Registry> {
 pub fn run_guild(args: &GuildArgs) -> Result<()> {
     block_on(async {
         match &args.command {
-            GuildCommand::Create { store, name, server, region, faction, settings, contact, timezone } => {
+            GuildCommand::Create {
+                store,
+                name,
+                server,
+                region,
+                faction,
+                settings,
+                contact,
+                timezone,
+                retention_days,
+            } => {
                 let guild = NewGuild {
                     name: name.clone(),
                     server: server.clone(),
@@ -182,6 +198,7 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                     settings: settings.clone(),
                     contact_info: contact.clone(),
                     timezone: timezone.clone(),
+                    retention_days: *retention_days,
                 };
                 let row = registry(store).await?.create_guild(&guild, &Actor::cli()).await?;
                 println!("created guild {} \"{}\"", row.guild_id, row.name);
@@ -195,6 +212,7 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                     settings: fields.settings.clone(),
                     contact_info: fields.contact.clone(),
                     timezone: fields.timezone.clone(),
+                    retention_days: fields.retention_days,
                 };
                 let row = registry(store).await?.update_guild(*guild, &update, &Actor::cli()).await?;
                 println!("updated guild {} \"{}\"", row.guild_id, row.name);
@@ -265,6 +283,7 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                     ("settings", &g.settings),
                     ("contact", &g.contact_info),
                     ("timezone", &g.timezone),
+                    ("retention", &retention_text(g.retention_days)),
                 ] {
                     println!("  {field:<9} {value}");
                 }
@@ -298,6 +317,10 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
         }
         Ok(())
     })
+}
+
+fn retention_text(days: u32) -> String {
+    if days == 0 { "logs kept for good".into() } else { format!("logs kept {days} days after upload") }
 }
 
 pub fn run_api_key(args: &ApiKeyArgs) -> Result<()> {

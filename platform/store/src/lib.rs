@@ -13,6 +13,6 @@ pub mod transfer;
 
 pub use errors::{ErrorClass, classify};
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
-pub use retention::{RetentionPlan, TableOutcome, apply_retention};
+pub use retention::{LOG_TABLES, RetentionOutcome, RetentionPlan, TableOutcome, apply_retention};
 pub use settings::StoreSettings;
 pub use transfer::{TransferError, Transferred, reapply_transfers, transfer_encounters};

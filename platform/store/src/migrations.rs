@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "encounter_transfers",
         sql: include_str!("../../../schemas/clickhouse/0006_encounter_transfers.sql"),
     },
+    Migration {
+        version: 7,
+        name: "retention_policies",
+        sql: include_str!("../../../schemas/clickhouse/0007_retention_policies.sql"),
+    },
 ];
 
 /// Why migrating failed.

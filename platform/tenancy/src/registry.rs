@@ -24,6 +24,8 @@ wowlogs_store::table_row! {
         contact_info: String = "String",
         /// IANA time zone the guild raids in (`UTC` unless set).
         timezone: String = "String",
+        /// Days a log is kept after its upload (`wowlogs retention`); 0: for good.
+        retention_days: u32 = "UInt32",
     }
 }
 
@@ -45,6 +47,7 @@ impl GuildRow {
             version: created_ms as u64,
             contact_info: String::new(),
             timezone: "UTC".into(),
+            retention_days: 0,
         }
     }
 
@@ -177,6 +180,8 @@ pub struct NewGuild {
     pub contact_info: String,
     /// IANA zone name (`UTC` when empty).
     pub timezone: String,
+    /// Days a log is kept after its upload; 0: for good.
+    pub retention_days: u32,
 }
 
 /// Changes to a guild: `None` keeps the field as it is.
@@ -190,6 +195,7 @@ pub struct GuildUpdate {
     pub settings: Option<String>,
     pub contact_info: Option<String>,
     pub timezone: Option<String>,
+    pub retention_days: Option<u32>,
 }
 
 /// A key to create.
@@ -345,6 +351,7 @@ impl Registry {
             settings,
             contact_info: guild.contact_info.clone(),
             timezone,
+            retention_days: guild.retention_days,
             ..GuildRow::active(max.id.max(NO_GUILD) + 1, guild.name.trim(), now)
         };
         self.insert(&row).await?;
@@ -380,6 +387,7 @@ impl Registry {
                 Some(zone) => timezone(zone)?,
                 None => old.timezone.clone(),
             },
+            retention_days: update.retention_days.unwrap_or(old.retention_days),
             ..old.clone()
         };
         if row.name.is_empty() {
@@ -394,6 +402,7 @@ impl Registry {
             ("settings", &old.settings, &row.settings),
             ("contact_info", &old.contact_info, &row.contact_info),
             ("timezone", &old.timezone, &row.timezone),
+            ("retention_days", &old.retention_days.to_string(), &row.retention_days.to_string()),
         ]
         .into_iter()
         .filter(|(_, before, after)| before != after)

@@ -64,6 +64,8 @@ pub struct GuildDetails {
     pub contact_info: String,
     /// IANA time zone name.
     pub timezone: String,
+    /// Days a log is kept after its upload (`wowlogs retention`); 0: for good.
+    pub retention_days: u32,
     pub created: String,
     pub keys: Vec<KeyInfo>,
 }
@@ -174,6 +176,7 @@ async fn details(db: &GuildDb) -> Result<GuildDetails, ApiError> {
         settings_json: serde_json::from_str(&guild.settings).unwrap_or_else(|_| serde_json::json!({})),
         contact_info: guild.contact_info,
         timezone: guild.timezone,
+        retention_days: guild.retention_days,
         created: rfc3339(i64::from(guild.created) * 1000),
         keys: keys.into_iter().map(KeyInfo::from).collect(),
     })
@@ -553,6 +556,10 @@ pub struct GuildCreate {
     #[serde(default)]
     #[schema(max_length = 64)]
     pub timezone: String,
+    /// Days a log is kept after its upload; 0 (the default): for good.
+    #[serde(default)]
+    #[schema(maximum = 36600)]
+    pub retention_days: u32,
 }
 
 /// Changes to a guild: fields left out stay as they are.
@@ -574,6 +581,9 @@ pub struct GuildPatch {
     pub contact_info: Option<String>,
     #[schema(max_length = 64)]
     pub timezone: Option<String>,
+    /// Days a log is kept after its upload; 0: for good.
+    #[schema(maximum = 36600)]
+    pub retention_days: Option<u32>,
 }
 
 /// Text fields within their lengths and free of control characters.
@@ -595,8 +605,21 @@ fn settings_text(settings: &Option<serde_json::Value>) -> Option<String> {
     settings.as_ref().map(|v| v.to_string())
 }
 
+/// Longest retention a policy may name (100 years; 0 keeps logs for good).
+const MAX_RETENTION_DAYS: u32 = 36_600;
+
+fn retention(days: Option<u32>) -> Result<(), ApiError> {
+    match days {
+        Some(days) if days > MAX_RETENTION_DAYS => Err(ApiError::bad_request(format!(
+            "`retention_days` is at most {MAX_RETENTION_DAYS} (0 keeps logs for good)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl Validate for GuildCreate {
     fn validate(&self) -> Result<(), ApiError> {
+        retention(Some(self.retention_days))?;
         bounded(&[
             ("guild_name", Some(&self.guild_name), 128),
             ("server", Some(&self.server), 128),
@@ -610,6 +633,7 @@ impl Validate for GuildCreate {
 
 impl Validate for GuildPatch {
     fn validate(&self) -> Result<(), ApiError> {
+        retention(self.retention_days)?;
         bounded(&[
             ("guild_name", self.guild_name.as_deref(), 128),
             ("server", self.server.as_deref(), 128),
@@ -654,6 +678,7 @@ pub async fn create_guild(
         settings: settings_text(&body.settings_json).unwrap_or_default(),
         contact_info: body.contact_info,
         timezone: body.timezone,
+        retention_days: body.retention_days,
     };
     let actor = actor_of(&admin.principal.key_id, &extensions);
     let row = state.registry.create_guild(&guild, &actor).await?;
@@ -688,6 +713,7 @@ pub async fn update_guild(
         settings: settings_text(&body.settings_json),
         contact_info: body.contact_info,
         timezone: body.timezone,
+        retention_days: body.retention_days,
     };
     let actor = actor_of(&admin.principal.key_id, &extensions);
     state.registry.update_guild(guild_id, &update, &actor).await?;
