@@ -2,8 +2,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wowlogs_cli::commands::{
-    analyze, consume, healthcheck, import, migrate, query_api, rebuild, retention, serve, synth, tenancy,
-    topics,
+    analyze, backup, consume, healthcheck, import, migrate, query_api, rebuild, retention, serve, synth,
+    tenancy, topics,
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
@@ -49,9 +49,13 @@ enum Command {
     Consume(consume::ConsumeArgs),
     /// Rebuild a consumer group's tables from the beginning of its topics, then swap them in.
     Rebuild(rebuild::RebuildArgs),
-    /// Remove data older than N days, for every guild or one (ClickHouse 18.16 has no TTL).
+    /// Remove each guild's logs older than its policy (from upload), whole, audited.
     Retention(retention::RetentionArgs),
-    /// Manage guilds (tenants): create, list.
+    /// Back up the event log and tenancy rows (one guild's or all) as Avro files.
+    Backup(backup::BackupArgs),
+    /// Publish a backup again (checked first) so the consumers make every table from it.
+    Restore(backup::RestoreArgs),
+    /// Manage guilds (tenants): create, update, deactivate, transfer encounters, list.
     Guild(tenancy::GuildArgs),
     /// Manage a guild's API keys: create (printed once), list, revoke.
     ApiKey(tenancy::ApiKeyArgs),
@@ -96,6 +100,8 @@ impl Command {
             Command::Consume(args) => args.group.args().1,
             Command::Rebuild(_) => "rebuild",
             Command::Retention(_) => "retention",
+            Command::Backup(_) => "backup",
+            Command::Restore(_) => "restore",
             Command::Guild(_) | Command::ApiKey(_) => "admin",
             Command::Healthcheck(_) => "healthcheck",
         };
@@ -116,6 +122,8 @@ fn run(command: &Command) -> Result<()> {
         Command::Consume(args) => consume::run_command(args),
         Command::Rebuild(args) => rebuild::run(args),
         Command::Retention(args) => retention::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
         Command::Guild(args) => tenancy::run_guild(args),
         Command::ApiKey(args) => tenancy::run_api_key(args),
         Command::Healthcheck(args) => healthcheck::run(args),

@@ -77,8 +77,8 @@ def pinned(image):
 one_shot = {"migrate", "topics"}
 # Runs on a schedule and serves nothing: no port to check; a failed run exits (and is
 # restarted), a finished one is on the audit trail.
-scheduled = {"retention"}
-wowlogs_services = {"migrate", "topics", "producer", "consumers", "query-api", "retention"}
+scheduled = {"retention", "backup"}
+wowlogs_services = {"migrate", "topics", "producer", "consumers", "query-api", "retention", "backup"}
 for name, service in compose["services"].items():
     check(pinned(service.get("image", "")), f"service {name}: image {service.get('image')} is not pinned to a version")
     check("restart" in service, f"service {name}: no restart policy")

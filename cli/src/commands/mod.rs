@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod analyze;
+pub mod backup;
 pub mod consume;
 pub mod healthcheck;
 pub mod import;

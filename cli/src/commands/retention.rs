@@ -26,12 +26,12 @@ pub struct RetentionArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Run again after each such period (`24h`, `30m`) until stopped; once otherwise.
-    #[arg(long, value_parser = humantime_like)]
+    #[arg(long, value_parser = period)]
     pub every: Option<Duration>,
 }
 
 /// `24h`, `30m`, `45s` or a number of seconds.
-fn humantime_like(text: &str) -> Result<Duration, String> {
+pub fn period(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a period like 24h, 30m or 45s"))?;
@@ -138,11 +138,11 @@ mod tests {
 
     #[test]
     fn periods_read_like_people_write_them() {
-        assert_eq!(humantime_like("24h"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(humantime_like("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(humantime_like("90"), Ok(Duration::from_secs(90)));
-        assert!(humantime_like("0s").is_err());
-        assert!(humantime_like("soon").is_err());
+        assert_eq!(period("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(period("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(period("90"), Ok(Duration::from_secs(90)));
+        assert!(period("0s").is_err());
+        assert!(period("soon").is_err());
     }
 
     #[test]

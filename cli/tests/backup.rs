@@ -1,0 +1,152 @@
+//! `wowlogs backup` and `wowlogs restore` against the real broker and ClickHouse: two
+//! guilds backed up, one restored on a stack of its own (a second broker and a new
+//! database: the first stack "wiped"), its tables equal to the originals; restoring
+//! twice changes nothing; a damaged backup is refused.
+
+mod support;
+
+use std::time::Duration;
+use support::probe::free_port;
+use support::*;
+use wowlogs_store::StoreSettings;
+use wowlogs_tenancy::GuildRow;
+
+/// A second in-memory broker, stopped when dropped.
+struct Broker {
+    state: tempfile::TempDir,
+    address: String,
+}
+
+impl Broker {
+    fn start() -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let port = free_port().to_string();
+        let address = run(std::process::Command::new(repo().join("deploy/local/broker.sh"))
+            .args(["start", "--memory", "--port", &port, "--state"])
+            .arg(state.path()))
+        .trim()
+        .to_string();
+        Broker { state, address }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(repo().join("deploy/local/broker.sh"))
+            .args(["stop", "--state"])
+            .arg(self.state.path())
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_restoring_twice_changes_nothing()
+ {
+    // Guild ids no other test uses, so the shared broker holds only this test's records of them.
+    let base = 9_000_000 + i64::from(std::process::id() % 100_000) * 10;
+    let (kept, other) = (base, base + 1);
+    let database = unique("wowlogs_test_backup");
+    let store = StoreSettings::new(clickhouse(), database.clone());
+    let store_args =
+        ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store_args));
+    for (guild, name) in [(kept, "Backed Up"), (other, "Left Behind")] {
+        wowlogs_store::rows::insert_rows(
+            &store.client(),
+            &[GuildRow::active(guild, name, 1_700_000_000_000)],
+        )
+        .await
+        .unwrap();
+    }
+    let kept_log = fixture("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let other_log = fixture("arena_3v3_tww_11.2.0.txt");
+    let consumers =
+        ConsumerProcess::start_all(&unique("backup"), "backup-1", &clickhouse(), &database, free_port());
+    finish(start_import(kept, std::slice::from_ref(&kept_log)), "import");
+    finish(start_import(other, std::slice::from_ref(&other_log)), "import");
+    let kept_analysis = analyze(&kept_log);
+    wait_for_guild(&store, kept, &[&kept_analysis], Duration::from_secs(180)).await;
+    wait_for_guild(&store, other, &[&analyze(&other_log)], Duration::from_secs(180)).await;
+    consumers.stop();
+    let original = dump_guild_content(&store, kept).await;
+
+    let backups = tempfile::tempdir().unwrap();
+    for guild in [kept, other] {
+        let output = run(wowlogs()
+            .args(["backup", "--brokers", &brokers(), "--guild", &guild.to_string()])
+            .args(&store_args)
+            .arg(backups.path()));
+        assert!(output.contains("backed up to"), "{output}");
+    }
+    let folder = std::fs::read_dir(backups.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("-guild-{kept}")))
+        .expect("the kept guild's backup");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    let records = |source: &str| {
+        manifest["files"].as_array().unwrap().iter().find(|f| f["source"] == source).unwrap()["records"]
+            .as_u64()
+    };
+    assert_eq!(records("wowlogs.combat-events.v1"), Some(kept_analysis.events), "{manifest}");
+    assert_eq!(records("guilds"), Some(1));
+
+    // The stack is gone: a new broker and a new database, the guild restored into them.
+    let fresh = Broker::start();
+    let restored_db = unique("wowlogs_test_restored");
+    let restored = StoreSettings::new(clickhouse(), restored_db.clone());
+    let restored_args =
+        ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), restored_db.clone()];
+    let restore =
+        || run(wowlogs().args(["restore", "--brokers", &fresh.address]).args(&restored_args).arg(&folder));
+    let said = restore();
+    assert!(said.contains("restored 1 guilds"), "{said}");
+    let consumers = ConsumerProcess::start_all_on(
+        &fresh.address,
+        "restore",
+        "restore-1",
+        &clickhouse(),
+        &restored_db,
+        free_port(),
+    );
+    wait_for_guild(&restored, kept, &[&kept_analysis], Duration::from_secs(180)).await;
+    assert_same_tables(&dump_guild_content(&restored, kept).await, &original);
+    let guilds = tsv(&restored, "SELECT guild_id, name FROM guilds FINAL ORDER BY guild_id").await;
+    assert!(guilds.contains(&format!("{kept}\tBacked Up")) && !guilds.contains("Left Behind"), "{guilds}");
+
+    // Restoring again publishes the records again; the tables stay as they are.
+    let received = consumers.received();
+    restore();
+    // Each group reads the events again (and the statuses): at least twice the events more.
+    let again = received + 2.0 * kept_analysis.events as f64;
+    let mut seen = received;
+    until("the consumers read the second restore", Duration::from_secs(120), || {
+        seen = consumers.received();
+        seen >= again
+    });
+    println!("records read: {received} after the first restore, {seen} after the second");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_same_tables(&dump_guild_content(&restored, kept).await, &original);
+    consumers.stop();
+
+    // A damaged backup is refused before anything is published.
+    let events = folder.join("wowlogs.combat-events.v1.avro");
+    let mut bytes = std::fs::read(&events).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&events, bytes).unwrap();
+    let refused = wowlogs()
+        .args(["restore", "--brokers", &fresh.address])
+        .args(&restored_args)
+        .arg(&folder)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("damaged"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
