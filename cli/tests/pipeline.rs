@@ -359,7 +359,7 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn every_table_dropped_comes_back_identical_from_the_topics() {
-    let guild = fresh_guild(8_000_000);
+    let guild = fresh_guild(5_000_000);
     let database = unique("wowlogs_test_from_log");
     let store = store(&clickhouse(), &database);
     let logs = [fixture("retail_sl_9.2_raid_wipe_snippet.txt"), fixture("arena_3v3_tww_11.2.0.txt")];
