@@ -4,10 +4,12 @@
 
 mod support;
 
+use std::path::PathBuf;
 use std::time::Duration;
 use support::probe::free_port;
 use support::*;
 use wowlogs_schemas::GuildId;
+use wowlogs_store::StoreSettings;
 use wowlogs_store::rows::{EncounterPlayerRow, EncounterRow};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,6 +270,37 @@ async fn consumers_wait_out_twenty_seconds_without_clickhouse_and_finish_identic
     assert_same_tables(&got, &clean_run(&clickhouse, guild, &analysis).await);
 }
 
+/// `logs` imported for `guild` and read by both groups (fresh group ids starting with
+/// `prefix`) into `database`, the groups stopped: the logs' analyses and the group ids.
+async fn imported(
+    guild: i64,
+    database: &str,
+    store: &StoreSettings,
+    logs: &[PathBuf],
+    prefix: &str,
+) -> (Vec<Analysis>, (String, String)) {
+    let analyses: Vec<Analysis> = logs.iter().map(|f| analyze(f)).collect();
+    let groups = (unique(&format!("{prefix}-sink")), unique(&format!("{prefix}-enc")));
+    let sink = ConsumerProcess::start("events-sink", &groups.0, &clickhouse(), database, None);
+    let encounters = ConsumerProcess::start("encounters", &groups.1, &clickhouse(), database, None);
+    finish(start_import(guild, logs), "import");
+    wait_for_guild(store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
+    sink.stop();
+    encounters.stop();
+    (analyses, groups)
+}
+
+/// `wowlogs rebuild` of both groups, the events sink first.
+fn rebuild_both(database: &str, (sink_group, encounters_group): (&str, &str)) {
+    for (group, group_id) in [("events-sink", sink_group), ("encounters", encounters_group)] {
+        let output = run(wowlogs()
+            .args(["rebuild", group, "--brokers", &brokers(), "--clickhouse-url", &clickhouse()])
+            .args(["--database", database, "--group-id", group_id, "--metrics-addr", ""])
+            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"]));
+        assert!(output.contains("swapped in the rebuilt tables"), "{output}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_go_on() {
@@ -275,14 +308,8 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
     let database = unique("wowlogs_test_rebuild");
     let store = store(&clickhouse(), &database);
     let first = [fixture("arena_3v3_tww_11.2.0.txt"), fixture("classic_sod_1.15.1_gnomeregan_raid.txt")];
-    let analyses: Vec<Analysis> = first.iter().map(|f| analyze(f)).collect();
-    let (sink_group, encounters_group) = (unique("rebuild-sink"), unique("rebuild-enc"));
-    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
-    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
-    finish(start_import(guild, &first), "import");
-    wait_for_guild(&store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
-    sink.stop();
-    encounters.stop();
+    let (analyses, (sink_group, encounters_group)) =
+        imported(guild, &database, &store, &first, "rebuild").await;
     // An instance administrator moved one fight to another guild: the rebuild, which
     // replays it under this guild, moves it there again.
     let target = guild + 1;
@@ -293,7 +320,7 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
             .await
             .unwrap();
     assert_eq!(done.moved.len(), 1, "{done:?}");
-    let in_target = |store: wowlogs_store::StoreSettings| async move {
+    let in_target = |store: StoreSettings| async move {
         let fights = tsv(
             &store,
             &format!("SELECT fight_id, log_id, start_line, name, duration_ms FROM encounters FINAL WHERE guild_id = {target} ORDER BY start_line"),
@@ -314,13 +341,7 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
     );
     store.client().query(&bogus).execute().await.unwrap();
 
-    for (group, group_id) in [("events-sink", &sink_group), ("encounters", &encounters_group)] {
-        let output = run(wowlogs()
-            .args(["rebuild", group, "--brokers", &brokers(), "--clickhouse-url", &clickhouse()])
-            .args(["--database", &database, "--group-id", group_id, "--metrics-addr", ""])
-            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"]));
-        assert!(output.contains("swapped in the rebuilt tables"), "{output}");
-    }
+    rebuild_both(&database, (&sink_group, &encounters_group));
     assert_same_tables(&dump_guild(&store, guild).await, &incremental);
     assert_eq!(in_target(store.clone()).await, moved_rows, "the transferred fight stays transferred");
     // And back (the groups' check below counts every fight of the guild).
@@ -363,14 +384,7 @@ async fn every_table_dropped_comes_back_identical_from_the_topics() {
     let database = unique("wowlogs_test_from_log");
     let store = store(&clickhouse(), &database);
     let logs = [fixture("retail_sl_9.2_raid_wipe_snippet.txt"), fixture("arena_3v3_tww_11.2.0.txt")];
-    let analyses: Vec<Analysis> = logs.iter().map(|f| analyze(f)).collect();
-    let (sink_group, encounters_group) = (unique("from-log-sink"), unique("from-log-enc"));
-    let sink = ConsumerProcess::start("events-sink", &sink_group, &clickhouse(), &database, None);
-    let encounters = ConsumerProcess::start("encounters", &encounters_group, &clickhouse(), &database, None);
-    finish(start_import(guild, &logs), "import");
-    wait_for_guild(&store, guild, &analyses.iter().collect::<Vec<_>>(), Duration::from_secs(180)).await;
-    sink.stop();
-    encounters.stop();
+    let (_, groups) = imported(guild, &database, &store, &logs, "from-log").await;
     let before = dump_guild(&store, guild).await;
 
     store.server_client().query(&format!("DROP DATABASE {database}")).execute().await.unwrap();
@@ -378,12 +392,6 @@ async fn every_table_dropped_comes_back_identical_from_the_topics() {
         count(&store, &format!("SELECT count() FROM system.tables WHERE database = '{database}'")).await;
     assert_eq!(gone, 0, "every table is gone");
     run(wowlogs().args(["migrate", "--clickhouse-url", &clickhouse(), "--database", &database]));
-    for (group, group_id) in [("events-sink", &sink_group), ("encounters", &encounters_group)] {
-        let output = run(wowlogs()
-            .args(["rebuild", group, "--brokers", &brokers(), "--clickhouse-url", &clickhouse()])
-            .args(["--database", &database, "--group-id", group_id, "--metrics-addr", ""])
-            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"]));
-        assert!(output.contains("swapped in the rebuilt tables"), "{output}");
-    }
+    rebuild_both(&database, (&groups.0, &groups.1));
     assert_same_tables(&dump_guild(&store, guild).await, &before);
 }

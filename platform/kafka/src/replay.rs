@@ -42,6 +42,41 @@ impl ClientContext for EndAware {
 
 impl ConsumerContext for EndAware {}
 
+/// A consumer of `topic` (no group offsets) reading from the beginning of its partitions
+/// that hold records (of every partition with `every_partition`), and those partitions:
+/// only they report their end. Only an empty partition has a high watermark of 0, on
+/// tansu as on Kafka.
+fn from_beginning(
+    settings: &KafkaSettings,
+    topic: &str,
+    purpose: &str,
+    every_partition: bool,
+) -> Result<(BaseConsumer<EndAware>, HashSet<i32>), ReplayError> {
+    let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
+    let consumer: BaseConsumer<EndAware> = settings
+        .client_config()
+        .set("group.id", format!("{}-{purpose}", settings.client_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create_with_context(EndAware)
+        .map_err(kafka)?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(kafka)?;
+    let mut assignment = TopicPartitionList::new();
+    let mut pending: HashSet<i32> = HashSet::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        let (_, high) =
+            consumer.fetch_watermarks(topic, partition.id(), Duration::from_secs(10)).map_err(kafka)?;
+        if high > 0 {
+            pending.insert(partition.id());
+        }
+        if high > 0 || every_partition {
+            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).map_err(kafka)?;
+        }
+    }
+    consumer.assign(&assignment).map_err(kafka)?;
+    Ok((consumer, pending))
+}
+
 /// Calls `visit` with every message of `topic`, each partition in offset order, until
 /// every partition is at its end. Blocking: call it from a plain thread or
 /// `spawn_blocking`.
@@ -52,29 +87,10 @@ pub fn read_topic_to_end(
     mut visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), ReplayError> {
     let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
-    let consumer: BaseConsumer<EndAware> = settings
-        .client_config()
-        .set("group.id", format!("{}-replay", settings.client_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create_with_context(EndAware)
-        .map_err(kafka)?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(kafka)?;
-    let mut assignment = TopicPartitionList::new();
-    let mut pending: HashSet<i32> = HashSet::new();
-    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        // Only an empty partition has a high watermark of 0, on tansu as on Kafka.
-        let (_, high) =
-            consumer.fetch_watermarks(topic, partition.id(), Duration::from_secs(10)).map_err(kafka)?;
-        if high > 0 {
-            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).map_err(kafka)?;
-            pending.insert(partition.id());
-        }
-    }
+    let (consumer, mut pending) = from_beginning(settings, topic, "replay", false)?;
     if pending.is_empty() {
         return Ok(());
     }
-    consumer.assign(&assignment).map_err(kafka)?;
     let started = Instant::now();
     while !pending.is_empty() {
         if started.elapsed() > timeout {
@@ -104,27 +120,9 @@ pub fn follow_topic(
     mut visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), ReplayError> {
     let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
-    let consumer: BaseConsumer<EndAware> = settings
-        .client_config()
-        .set("group.id", format!("{}-follow", settings.client_id))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .create_with_context(EndAware)
-        .map_err(kafka)?;
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).map_err(kafka)?;
-    let mut assignment = TopicPartitionList::new();
-    let mut pending: HashSet<i32> = HashSet::new();
-    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        let (_, high) =
-            consumer.fetch_watermarks(topic, partition.id(), Duration::from_secs(10)).map_err(kafka)?;
-        // Every partition is followed; only those with records are waited for (an empty
-        // partition may never report its end).
-        assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).map_err(kafka)?;
-        if high > 0 {
-            pending.insert(partition.id());
-        }
-    }
-    consumer.assign(&assignment).map_err(kafka)?;
+    // Every partition is followed; only those with records are waited for (an empty
+    // partition may never report its end).
+    let (consumer, mut pending) = from_beginning(settings, topic, "follow", true)?;
     let mut caught_up = Some(caught_up);
     if pending.is_empty()
         && let Some(done) = caught_up.take()
