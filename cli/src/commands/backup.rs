@@ -30,15 +30,23 @@ use wowlogs_tenancy::{ApiKeyRow, GuildRow};
 /// The backup format this build writes and reads.
 const FORMAT: &str = "wowlogs-backup/1";
 
+/// Where the records and rows are, and whose.
 #[derive(Debug, Args)]
-pub struct BackupArgs {
+pub struct Stack {
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// One guild's records and rows (default: every guild's).
+    /// One guild's records and rows (default: every guild's; a restore takes what the
+    /// backup holds).
     #[arg(long)]
     pub guild: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub stack: Stack,
     /// Backups kept in DIR (the oldest go beyond it).
     #[arg(long, env = "WOWLOGS_BACKUPS_KEPT", default_value_t = 30)]
     pub keep: usize,
@@ -52,12 +60,7 @@ pub struct BackupArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     #[command(flatten)]
-    pub kafka: KafkaArgs,
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// Only this guild's records and rows (the backup may hold more).
-    #[arg(long)]
-    pub guild: Option<i64>,
+    pub stack: Stack,
     /// A backup folder (`wowlogs-backup-…`, holding manifest.json).
     pub dir: PathBuf,
 }
@@ -95,29 +98,29 @@ fn backup_once(args: &BackupArgs) -> Result<PathBuf> {
     let created =
         chrono::DateTime::<chrono::Utc>::from_timestamp_millis(wowlogs_schemas::now_ms()).unwrap_or_default();
     let mut name = format!("wowlogs-backup-{}", created.format("%Y%m%dT%H%M%SZ"));
-    if let Some(guild) = args.guild {
+    if let Some(guild) = args.stack.guild {
         name += &format!("-guild-{guild}");
     }
     let folder = args.dir.join(&name);
     let partial = args.dir.join(format!(".{name}.partial"));
     std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
-    let kafka = args.kafka.settings("wowlogs-backup");
-    let guild = args.guild.map(GuildId);
+    let kafka = args.stack.kafka.settings("wowlogs-backup");
+    let guild = args.stack.guild.map(GuildId);
     let mut files = vec![
         backup_topic::<CombatEvent>(&kafka, &partial, guild)?,
         backup_topic::<UploadStatus>(&kafka, &partial, guild)?,
         backup_topic::<DeadLetter>(&kafka, &partial, guild)?,
     ];
-    let store = args.store.settings();
+    let store = args.stack.store.settings();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        files.push(backup_table::<GuildRow>(&store, &partial, args.guild).await?);
-        files.push(backup_table::<ApiKeyRow>(&store, &partial, args.guild).await?);
-        files.push(backup_table::<TransferRow>(&store, &partial, args.guild).await?);
+        files.push(backup_table::<GuildRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<ApiKeyRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<TransferRow>(&store, &partial, args.stack.guild).await?);
         anyhow::Ok(())
     })?;
     let manifest =
-        Manifest { format: FORMAT.into(), created: created.to_rfc3339(), guild: args.guild, files };
+        Manifest { format: FORMAT.into(), created: created.to_rfc3339(), guild: args.stack.guild, files };
     std::fs::write(partial.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
     // Complete or absent: the folder gets its name once every file is written.
     std::fs::rename(&partial, &folder)?;
@@ -339,12 +342,12 @@ fn read_records<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
 
 pub fn run_restore(args: &RestoreArgs) -> Result<()> {
     let manifest = read_manifest(&args.dir)?;
-    if let (Some(wanted), Some(held)) = (args.guild, manifest.guild)
+    if let (Some(wanted), Some(held)) = (args.stack.guild, manifest.guild)
         && wanted != held
     {
         bail!("this backup holds guild {held} only, not guild {wanted}");
     }
-    let keep = |guild: i64| args.guild.is_none_or(|g| g == guild);
+    let keep = |guild: i64| args.stack.guild.is_none_or(|g| g == guild);
     let file = |source: &str| -> Result<PathBuf> {
         let entry = manifest
             .files
@@ -353,8 +356,8 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
             .with_context(|| format!("the backup has no {source}"))?;
         Ok(args.dir.join(&entry.file))
     };
-    let store = args.store.settings();
-    let kafka = args.kafka.settings("wowlogs-restore");
+    let store = args.stack.store.settings();
+    let kafka = args.stack.kafka.settings("wowlogs-restore");
     crate::commands::topics::ensure_defaults(&kafka)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
