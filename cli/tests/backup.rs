@@ -70,6 +70,12 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
     wait_for_guild(&store, other, &[&analyze(&other_log)], Duration::from_secs(180)).await;
     consumers.stop();
     let original = dump_guild_content(&store, kept).await;
+    let published = tsv(&store, &format!("SELECT file_name FROM logs FINAL WHERE guild_id = {kept}")).await;
+    assert_eq!(
+        published.trim(),
+        "classic_sod_1.15.1_gnomeregan_raid.txt",
+        "an import publishes base names, never paths"
+    );
 
     let backups = tempfile::tempdir().unwrap();
     for guild in [kept, other] {

@@ -167,10 +167,15 @@ fn import_file(
         Err(e) => return failed(format!("cannot read {}: {e}", file.display())),
     };
     // First pass: the identity of every log in the file.
-    let mut identities: Vec<(String, LogIdentity)> = Vec::new();
+    // Each log's name as shown here, the name it is published under, and its identity.
+    let mut identities: Vec<(String, String, LogIdentity)> = Vec::new();
     let hashed = open(file).and_then(|f| {
         for_each_log(f, |entry, input: &mut dyn BufRead| -> Result<(), InputError> {
-            identities.push((log_name(file, entry), identify(settings.guild_id, input)?));
+            identities.push((
+                log_name(file, entry),
+                published_name(file, entry),
+                identify(settings.guild_id, input)?,
+            ));
             Ok(())
         })
         .map_err(|e| e.to_string())
@@ -194,7 +199,7 @@ fn import_file(
     let mut index = 0;
     let published = open(file).and_then(|f| {
         for_each_log(f, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
-            let (name, identity) = identities[index].clone();
+            let (name, published, identity) = identities[index].clone();
             index += 1;
             let admission = registry.lock().expect("registry lock").admit(settings.guild_id, identity.log_id);
             let resume_after_line = match admission {
@@ -215,7 +220,7 @@ fn import_file(
                 guild_id: settings.guild_id,
                 log_id: identity.log_id,
                 upload_id: format!("{upload_prefix}-{index}"),
-                file_name: name.clone(),
+                file_name: published,
                 content_sha256: identity.content_sha256.clone(),
                 bytes_total: Some(identity.bytes),
                 resume_after_line,
@@ -327,5 +332,32 @@ fn log_name(file: &Path, entry: Option<&str>) -> String {
     match entry {
         Some(entry) => format!("{}:{entry}", file.display()),
         None => file.display().to_string(),
+    }
+}
+
+/// The name a log is published under (`file_name` on the uploads topic): the file's
+/// base name, and the entry for an archive's logs. Never the importing machine's path:
+/// the topics are read by other teams.
+fn published_name(file: &Path, entry: Option<&str>) -> String {
+    let base =
+        file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    match entry {
+        Some(entry) => format!("{base}:{entry}"),
+        None => base,
+    }
+}
+
+#[cfg(test)]
+mod published_names {
+    use super::*;
+
+    #[test]
+    fn logs_are_published_under_their_base_name_never_the_machines_path() {
+        let file = Path::new("/home/raider/WoW/_retail_/Logs/WoWCombatLog-2024.txt");
+        assert_eq!(published_name(file, None), "WoWCombatLog-2024.txt");
+        assert_eq!(
+            published_name(Path::new("/srv/archive/2024.zip"), Some("WoWCombatLog.txt")),
+            "2024.zip:WoWCombatLog.txt"
+        );
     }
 }
