@@ -75,9 +75,17 @@ pub const ALL: [TopicSpec; 4] = [COMBAT_EVENTS, UPLOADS, DEAD_LETTER, ENCOUNTERS
 pub const HEADER_GUILD_ID: &str = "wowlogs-guild-id";
 /// Header: the log id, decimal.
 pub const HEADER_LOG_ID: &str = "wowlogs-log-id";
-/// Header: the writer schema's fingerprint, 16 lower-case hex digits (as in the
-/// single-object header, read little-endian).
+/// Header: the writer schema's CRC-64-AVRO (Rabin) fingerprint as 16 lower-case hex
+/// digits of its 8 bytes in the order they stand in the message's single-object header
+/// (bytes 2 to 9, little-endian): what Java's `SchemaNormalization.parsingFingerprint`,
+/// fastavro and apache-avro's `fingerprint::<Rabin>()` give ([`fingerprint_header`]).
 pub const HEADER_SCHEMA_FINGERPRINT: &str = "wowlogs-schema-fingerprint";
+
+/// The [`HEADER_SCHEMA_FINGERPRINT`] value of a fingerprint (as [`crate::Codec::fingerprint`]
+/// holds it: the header's bytes read little-endian).
+pub fn fingerprint_header(fingerprint: u64) -> String {
+    fingerprint.to_le_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// The record key of a guild's messages.
 pub fn guild_key(guild_id: crate::GuildId) -> String {

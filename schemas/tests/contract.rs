@@ -85,6 +85,23 @@ fn messages_carry_the_single_object_header_with_the_schema_fingerprint() {
 }
 
 #[test]
+fn the_fingerprint_header_is_the_standard_fingerprint_bytes_as_in_the_message() {
+    for avsc in [CombatEvent::AVSC, UploadStatus::AVSC] {
+        let published = Schema::parse_str(avsc).unwrap();
+        // Computed apart from the codec: apache-avro's CRC-64-AVRO of the parsing
+        // canonical form, its bytes in order.
+        let standard = published.fingerprint::<apache_avro::rabin::Rabin>();
+        let hex: String = standard.bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(wowlogs_schemas::topics::fingerprint_header(fingerprint(&published)), hex);
+    }
+    let codec = Codec::<CombatEvent>::new().unwrap();
+    let mut buf = Vec::new();
+    codec.encode(&fixture_events("arena_3v3_tww_11.2.0.txt").remove(0), &mut buf).unwrap();
+    let in_message: String = buf[2..HEADER_LEN].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(wowlogs_schemas::topics::fingerprint_header(codec.fingerprint()), in_message);
+}
+
+#[test]
 fn other_records_round_trip() {
     let status = UploadStatus {
         guild_id: GuildId(2),

@@ -6,7 +6,9 @@
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
-use wowlogs_schemas::topics::{HEADER_GUILD_ID, HEADER_LOG_ID, HEADER_SCHEMA_FINGERPRINT, guild_key};
+use wowlogs_schemas::topics::{
+    HEADER_GUILD_ID, HEADER_LOG_ID, HEADER_SCHEMA_FINGERPRINT, fingerprint_header, guild_key,
+};
 use wowlogs_schemas::{Codec, GuildId, LogId, Record, WireError};
 
 /// Where a guild's log's records of one type go: topic, key and headers. Computed once
@@ -67,6 +69,6 @@ pub fn record_headers(guild_id: GuildId, log_id: LogId, schema_fingerprint: u64)
         .insert(Header { key: HEADER_LOG_ID, value: Some(log_id.0.to_string().as_bytes()) })
         .insert(Header {
             key: HEADER_SCHEMA_FINGERPRINT,
-            value: Some(format!("{schema_fingerprint:016x}").as_bytes()),
+            value: Some(fingerprint_header(schema_fingerprint).as_bytes()),
         })
 }
