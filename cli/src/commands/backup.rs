@@ -335,9 +335,11 @@ fn read_manifest(dir: &Path) -> Result<Manifest> {
 }
 
 /// The records of a backup file, decoded as `T`.
-fn read_records<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+/// The records of a backup file, decoded as `T` one at a time (a whole event log is not
+/// held in memory).
+fn read_records<T: serde::de::DeserializeOwned>(path: &Path) -> Result<impl Iterator<Item = Result<T>>> {
     let reader = apache_avro::Reader::new(BufReader::new(File::open(path)?))?;
-    reader.map(|value| Ok(apache_avro::from_value::<T>(&value?)?)).collect()
+    Ok(reader.map(|value| Ok(apache_avro::from_value::<T>(&value?)?)))
 }
 
 pub fn run_restore(args: &RestoreArgs) -> Result<()> {
@@ -381,42 +383,48 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
         println!("restored {} guilds, {} keys, {} transfers", guilds.len(), keys.len(), transfers.len());
 
         let producer: rdkafka::producer::FutureProducer = kafka.producer_config().create()?;
+        // Statuses are few: held, to be split around the events.
         let statuses: Vec<UploadStatus> = read_records(&file(UploadStatus::TOPIC.name)?)?
-            .into_iter()
-            .filter(|s: &UploadStatus| keep(s.guild_id.0))
-            .collect();
+            .filter(|s: &Result<UploadStatus>| s.as_ref().map_or(true, |s| keep(s.guild_id.0)))
+            .collect::<Result<_>>()?;
         let is_final = |s: &UploadStatus| matches!(s.state, UploadState::Completed | UploadState::Failed);
         // As a live upload goes: a log's statuses up to its last, its events and dead
         // letters, then its final status.
         let (last, first): (Vec<UploadStatus>, Vec<UploadStatus>) = statuses.into_iter().partition(is_final);
-        let mut published = publish_all(&producer, first).await?;
-        let events: Vec<CombatEvent> = read_records(&file(CombatEvent::TOPIC.name)?)?;
+        let mut published = publish_all(&producer, first.into_iter().map(Ok)).await?;
+        let mine = |r: &Result<CombatEvent>| r.as_ref().map_or(true, |e| keep(e.owner().0.0));
         published +=
-            publish_all(&producer, events.into_iter().filter(|e| keep(e.owner().0.0)).collect()).await?;
-        let letters: Vec<DeadLetter> = read_records(&file(DeadLetter::TOPIC.name)?)?;
+            publish_all(&producer, read_records(&file(CombatEvent::TOPIC.name)?)?.filter(mine)).await?;
+        let mine = |r: &Result<DeadLetter>| r.as_ref().map_or(true, |l| keep(l.owner().0.0));
         published +=
-            publish_all(&producer, letters.into_iter().filter(|l| keep(l.owner().0.0)).collect()).await?;
-        published += publish_all(&producer, last).await?;
+            publish_all(&producer, read_records(&file(DeadLetter::TOPIC.name)?)?.filter(mine)).await?;
+        published += publish_all(&producer, last.into_iter().map(Ok)).await?;
         println!("published {published} records again; the consumers make every table from them");
         anyhow::Ok(())
     })
 }
 
-/// Publishes records with the contract's keys and headers, many in flight at once.
+/// Publishes records with the contract's keys and headers, many in flight at once,
+/// reading them as they go; the first record that could not be read or published stops it.
 async fn publish_all<T: Record>(
     producer: &rdkafka::producer::FutureProducer,
-    records: Vec<T>,
+    records: impl Iterator<Item = Result<T>>,
 ) -> Result<u64> {
     use futures::StreamExt;
     let codec = Codec::<T>::new()?;
-    let count = records.len() as u64;
     let sends = futures::stream::iter(records).map(|record| {
         let codec = &codec;
-        async move { wowlogs_kafka::publish(producer, codec, &record, Duration::from_secs(60)).await }
+        async move {
+            let record = record?;
+            wowlogs_kafka::publish(producer, codec, &record, Duration::from_secs(60)).await?;
+            anyhow::Ok(())
+        }
     });
     let mut outcomes = sends.buffered(1024);
+    let mut count = 0;
     while let Some(outcome) = outcomes.next().await {
         outcome?;
+        count += 1;
     }
     Ok(count)
 }

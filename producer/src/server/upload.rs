@@ -57,24 +57,19 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     let caller = authorize(&state, &headers, &extensions, &[Permission::Upload])?;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let answer = receive(&state, &caller, &headers, request).await;
+    let answer = receive(&state, &caller, &headers, declared, request).await;
+    let bytes = declared.map_or_else(|| "unknown".into(), |n| n.to_string());
     let (action, target, outcome) = match &answer {
         Ok((status, body)) => (
             if *status == StatusCode::OK { "upload.duplicate" } else { "upload.accepted" },
             body.upload_id.clone(),
-            format!(
-                "file={} bytes={} log_ids={}",
-                body.file_name,
-                declared.map_or_else(|| "unknown".into(), |n| n.to_string()),
-                body.log_ids
-            ),
+            format!("file={} bytes={bytes} log_ids={}", body.file_name, body.log_ids),
         ),
         Err(error) => (
             "upload.refused",
             String::new(),
             format!(
-                "bytes={} status={} code={} message={}",
-                declared.map_or_else(|| "unknown".into(), |n| n.to_string()),
+                "bytes={bytes} status={} code={} message={}",
                 error.status.as_u16(),
                 error.code,
                 error.message
@@ -87,11 +82,13 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
     Ok((status, Json(body)).into_response())
 }
 
-/// The upload itself, once the caller is known: its answer, or why it was refused.
+/// The upload itself, once the caller is known (`declared`: the body's Content-Length):
+/// its answer, or why it was refused.
 async fn receive(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
+    declared: Option<u64>,
     request: Request,
 ) -> Result<(StatusCode, UploadAnswer), ApiError> {
     let principal = &caller.principal;
@@ -118,8 +115,6 @@ async fn receive(
         ));
     }
     let limit = state.uploads.config().max_upload_bytes;
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }

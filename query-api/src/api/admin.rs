@@ -113,15 +113,19 @@ struct GuildCharacters {
     characters: u64,
 }
 
+/// The registry rows of the guilds a view holds (one, or every one), by id.
+fn guild_rows() -> Sql {
+    Sql::new("SELECT").push(GuildRow::SELECT).push("FROM guilds FINAL WHERE {guild} ORDER BY guild_id")
+}
+
+/// The one guild a view holds (404 when the registry does not have it).
+async fn registered(db: &GuildDb) -> Result<GuildRow, ApiError> {
+    db.first::<GuildRow>(&guild_rows()).await?.ok_or_else(|| ApiError::not_found("no such guild"))
+}
+
 /// The guilds a view holds (one, or every one), with their totals, by id.
 async fn summaries(db: &GuildDb) -> Result<Vec<(GuildRow, GuildSummary)>, ApiError> {
-    let guilds = db
-        .all::<GuildRow>(
-            &Sql::new("SELECT")
-                .push(GuildRow::SELECT)
-                .push("FROM guilds FINAL WHERE {guild} ORDER BY guild_id"),
-        )
-        .await?;
+    let guilds = db.all::<GuildRow>(&guild_rows()).await?;
     let fights: HashMap<i64, GuildFights> = db
         .all::<GuildFights>(&Sql::new(
             "SELECT guild_id, count() AS encounters, max(end_ms) AS last_ms FROM encounters FINAL \
@@ -183,13 +187,13 @@ async fn details(db: &GuildDb) -> Result<GuildDetails, ApiError> {
 }
 
 /// The answer about one guild: its id and name around the data.
-fn about<T: Serialize>(guild: &GuildSummary, data: T) -> Result<Response, ApiError> {
-    let answer = Guilded { guild_id: guild.guild_id, guild_name: guild.guild_name.clone(), data };
+fn about<T: Serialize>(guild_id: i64, guild_name: &str, data: T) -> Result<Response, ApiError> {
+    let answer = Guilded { guild_id, guild_name: guild_name.to_string(), data };
     Ok(json(json_bytes(&answer)?))
 }
 
 /// The administrator's own guild for a guild key; none for an instance administrator.
-async fn own_context(admin: &Administrator) -> (Option<i64>, Option<String>) {
+fn own_context(admin: &Administrator) -> (Option<i64>, Option<String>) {
     if admin.is_instance() {
         (None, None)
     } else {
@@ -257,7 +261,7 @@ pub async fn guilds(
     let total = guilds.len() as u64;
     let per_page = page.per_page.unwrap_or(DEFAULT_PER_PAGE);
     let guilds = guilds.into_iter().skip(page.offset() as usize).take(per_page as usize).collect();
-    let (guild_id, guild_name) = own_context(&admin).await;
+    let (guild_id, guild_name) = own_context(&admin);
     let pagination = Pagination {
         page: page.page(),
         per_page,
@@ -279,7 +283,7 @@ pub async fn guilds(
 )]
 pub async fn guild(admin: Administrator, PathId(guild_id): PathId<i64>) -> Result<Response, ApiError> {
     let details = details(&admin.guild(guild_id)?).await?;
-    about(&details.summary, &details)
+    about(details.summary.guild_id, &details.summary.guild_name, &details)
 }
 
 /// Activity window.
@@ -359,8 +363,7 @@ pub async fn activity(
     Params(params): Params<ActivityParams>,
 ) -> Result<Response, ApiError> {
     let db = admin.guild(guild_id)?;
-    let (_, guild) =
-        summaries(&db).await?.into_iter().next().ok_or_else(|| ApiError::not_found("no such guild"))?;
+    let guild = registered(&db).await?;
     let days = params.days.unwrap_or(30);
     let now_s = wowlogs_schemas::now_ms() / 1000;
     let since_s = (now_s / 86_400 - i64::from(days) + 1) * 86_400;
@@ -403,7 +406,7 @@ pub async fn activity(
     }
     let activity =
         Activity { days, since: rfc3339(since_s * 1000), activity: by_day.into_values().collect() };
-    about(&guild, activity)
+    about(guild.guild_id, &guild.name, activity)
 }
 
 /// An audited action.
@@ -517,7 +520,7 @@ pub async fn audit(admin: Administrator, Params(params): Params<AuditParams>) ->
     let page = Page { page: params.page, per_page: params.per_page };
     let entry = |entry: AuditEntry| Audited { at: rfc3339(entry.at_ms), entry };
     let page = super::paged(&db, &page, count, rows, entry).await?;
-    let (guild_id, guild_name) = own_context(&admin).await;
+    let (guild_id, guild_name) = own_context(&admin);
     let answer = Administered {
         guild_id,
         guild_name,
@@ -648,7 +651,7 @@ impl Validate for GuildPatch {
 /// The details of a guild just changed, as an instance administrator sees them.
 async fn changed(admin: &Administrator, guild_id: i64, status: StatusCode) -> Result<Response, ApiError> {
     let details = details(&admin.guild(guild_id)?).await?;
-    let mut response = about(&details.summary, &details)?;
+    let mut response = about(details.summary.guild_id, &details.summary.guild_name, &details)?;
     *response.status_mut() = status;
     Ok(response)
 }
