@@ -114,7 +114,7 @@ async fn no_hostile_upload_stops_slows_or_corrupts_a_victim_guild() {
     let store = store(&clickhouse(), &database);
     // The topics exist before the groups subscribe (on a fresh broker this test may be
     // the first to use them).
-    run(wowlogs().args(["topics", "create", "--brokers", &brokers()]));
+    create_topics(&brokers());
     // The two groups as the local stack runs them, one process each; logs idle for 20 s
     // are closed (15 minutes by default).
     let (sink_port, encounters_port) = (free_port(), free_port());

@@ -127,7 +127,7 @@ fn every_metric_the_alerts_and_dashboards_name_is_exposed_by_the_running_service
     let store = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
     let brokers = support::brokers();
     run(wowlogs().args(["migrate"]).args(&store));
-    run(wowlogs().args(["topics", "create", "--brokers", &brokers]));
+    create_topics(&brokers);
     let key = run(wowlogs()
         .args(["api-key", "create", "--guild", "1", "--permissions", "upload,query"])
         .args(&store));

@@ -66,7 +66,7 @@ echo "==> headless Chromium for the browser test (Debian's package)"
 deploy/local/install-chromium.sh
 echo "==> cargo test (every test, the ones marked #[ignore] for needing these servers included)"
 log="$state/cargo-test.log"
-cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -178,6 +178,13 @@ pub fn finish(mut child: Child, what: &str) {
 }
 
 /// A consumer group process; killed (SIGKILL) when dropped.
+/// `wowlogs topics create`, as a deployment runs it before any consumer (compose's
+/// `topics` service, the k8s job): consumers refuse to start on a broker without the
+/// topics, and a test may be the first to touch a fresh broker. Idempotent.
+pub fn create_topics(brokers: &str) {
+    run(wowlogs().args(["topics", "create", "--brokers", brokers]));
+}
+
 pub struct ConsumerProcess {
     pub child: Child,
     pub metrics_port: Option<u16>,
@@ -205,6 +212,7 @@ impl ConsumerProcess {
         env: &[(&str, &str)],
     ) -> Self {
         let metrics_addr = metrics_port.map(|p| format!("127.0.0.1:{p}")).unwrap_or_default();
+        create_topics(&brokers());
         let child = wowlogs()
             .envs(env.iter().copied())
             .args(["consume", group, "--brokers", &brokers(), "--clickhouse-url", clickhouse])
@@ -240,6 +248,7 @@ impl ConsumerProcess {
         database: &str,
         metrics_port: u16,
     ) -> Self {
+        create_topics(brokers);
         let child = wowlogs()
             .args(["consume", "all", "--brokers", brokers, "--clickhouse-url", clickhouse])
             .args(["--database", database, "--group-id", prefix, "--instance-id", instance])
