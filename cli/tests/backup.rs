@@ -11,34 +11,6 @@ use support::*;
 use wowlogs_store::StoreSettings;
 use wowlogs_tenancy::GuildRow;
 
-/// A second in-memory broker, stopped when dropped.
-struct Broker {
-    state: tempfile::TempDir,
-    address: String,
-}
-
-impl Broker {
-    fn start() -> Self {
-        let state = tempfile::tempdir().unwrap();
-        let port = free_port().to_string();
-        let address = run(std::process::Command::new(repo().join("deploy/local/broker.sh"))
-            .args(["start", "--memory", "--port", &port, "--state"])
-            .arg(state.path()))
-        .trim()
-        .to_string();
-        Broker { state, address }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(repo().join("deploy/local/broker.sh"))
-            .args(["stop", "--state"])
-            .arg(self.state.path())
-            .output();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_restoring_twice_changes_nothing()

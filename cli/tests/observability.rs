@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::probe::{free_port, http_get, http_get_with, http_post};
-use support::{clickhouse, http_service, repo, run, unique, wowlogs};
+use support::{clickhouse, create_topics, http_service, repo, run, unique, wowlogs};
 
 /// Child processes killed when the test ends, passing or not.
 struct Services(Vec<Child>);

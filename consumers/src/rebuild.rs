@@ -6,9 +6,10 @@
 //! 3. The group's committed offsets go back to the beginning of its topics.
 //! 4. The group's projection runs, as the group, into the fresh tables until it has
 //!    read every partition to its end and nothing new arrives.
-//! 5. Each of the group's tables is swapped with its fresh twin by `RENAME TABLE`; the
-//!    previous tables stay in `<database>_rebuild` as `previous_<table>` until the next
-//!    rebuild, for comparison or rollback.
+//! 5. Each of the group's tables is swapped with its fresh twin by `RENAME TABLE` (on a
+//!    cluster: the shard-local tables, `ON CLUSTER`); the previous tables stay in
+//!    `<database>_rebuild` as `previous_<table>` until the next rebuild, for comparison
+//!    or rollback.
 //!
 //! The group's offsets are then where the rebuild stopped (the encounter consumer's
 //! pins included), so its consumers, started again, continue incrementally.
@@ -91,7 +92,11 @@ async fn rebuild_with<P: Projection>(
 
     let fresh =
         StoreSettings { database: format!("{}_rebuild", config.store.database), ..config.store.clone() };
-    fresh.server_client().query(&format!("DROP DATABASE IF EXISTS {}", fresh.database)).execute().await?;
+    fresh
+        .server_client()
+        .query(&format!("DROP DATABASE IF EXISTS {}{}", fresh.database, fresh.on_cluster()))
+        .execute()
+        .await?;
     migrate(&fresh).await?;
     tracing::info!(group = config.group_id, database = fresh.database, "rebuilding into fresh tables");
 
@@ -105,10 +110,15 @@ async fn rebuild_with<P: Projection>(
     let live = &config.store.database;
     let mut tables = Vec::new();
     for table in which.tables() {
-        // Two renames in one statement: the live name is never missing for long.
+        // Two renames in one statement: the live name is never missing for long. On a
+        // cluster the shard-local tables are swapped on every server; the live
+        // Distributed table reads whichever local table has its name.
+        let local = if config.store.cluster.is_some() { wowlogs_store::cluster::LOCAL_SUFFIX } else { "" };
         let swap = format!(
-            "RENAME TABLE {live}.{table} TO {fresh}.previous_{table}, {fresh}.{table} TO {live}.{table}",
-            fresh = fresh.database
+            "RENAME TABLE {live}.{table}{local} TO {fresh}.previous_{table}{local}, \
+             {fresh}.{table}{local} TO {live}.{table}{local}{on_cluster}",
+            fresh = fresh.database,
+            on_cluster = config.store.on_cluster(),
         );
         config.store.server_client().query(&swap).execute().await?;
         let rows = config

@@ -4,24 +4,46 @@ use crate::commands::StoreArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 
+/// Creates the database and tables, or brings them up to date. With
+/// `--clickhouse-cluster NAME` (or WOWLOGS_CLICKHOUSE_CLUSTER) the tables are created on
+/// every server of that cluster: replicated shard-local tables and `Distributed` tables
+/// sharded by guild, `ON CLUSTER`.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Print every statement a migration of an empty database runs, and change nothing.
+    #[arg(long)]
+    pub print: bool,
 }
 
 pub fn run(args: &MigrateArgs) -> Result<()> {
     let settings = args.store.settings();
+    if args.print {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for statement in wowlogs_store::planned_statements(&settings, wowlogs_schemas::now_ms())? {
+            match writeln!(out, "{statement};\n") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                written => written?,
+            }
+        }
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let applied = runtime
         .block_on(wowlogs_store::migrate(&settings))
         .with_context(|| format!("migrating {} on {}", settings.database, settings.url))?;
+    let place = match &settings.cluster {
+        Some(cluster) => format!("{} (cluster {cluster})", settings.database),
+        None => settings.database.clone(),
+    };
     if applied.is_empty() {
-        println!("{}: up to date ({} migrations)", settings.database, wowlogs_store::MIGRATIONS.len());
+        println!("{place}: up to date ({} migrations)", wowlogs_store::MIGRATIONS.len());
     }
     for version in applied {
         let migration = &wowlogs_store::MIGRATIONS[version as usize - 1];
-        println!("{}: applied {:04}_{}", settings.database, migration.version, migration.name);
+        println!("{place}: applied {:04}_{}", migration.version, migration.name);
     }
     Ok(())
 }

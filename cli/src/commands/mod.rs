@@ -36,7 +36,7 @@ pub struct StoreArgs {
     #[arg(long, env = "WOWLOGS_CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
     pub clickhouse_url: String,
     /// Database holding the wowlogs tables.
-    #[arg(long, env = "WOWLOGS_CLICKHOUSE_DATABASE", default_value = "wowlogs")]
+    #[arg(long, env = "WOWLOGS_CLICKHOUSE_DATABASE", default_value = "wowlogs", value_parser = identifier)]
     pub database: String,
     /// ClickHouse user.
     #[arg(long, env = "WOWLOGS_CLICKHOUSE_USER")]
@@ -44,6 +44,27 @@ pub struct StoreArgs {
     /// ClickHouse password.
     #[arg(long, env = "WOWLOGS_CLICKHOUSE_PASSWORD", hide_env_values = true)]
     pub clickhouse_password: Option<String>,
+    /// The ClickHouse cluster (a `remote_servers` name) holding the tables, sharded by
+    /// guild and replicated; unset for one server. Every command of a deployment needs
+    /// the same value: `migrate` creates the cluster's tables, the others read and write
+    /// them (see docs/clickhouse-cluster.md).
+    #[arg(long = "clickhouse-cluster", visible_alias = "cluster", env = "WOWLOGS_CLICKHOUSE_CLUSTER", value_parser = identifier)]
+    pub clickhouse_cluster: Option<String>,
+}
+
+/// A ClickHouse name the commands write into SQL: letters, digits and `_` only, not
+/// starting with a digit.
+fn identifier(value: &str) -> Result<String, String> {
+    let mut chars = value.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not a ClickHouse identifier (letters, digits and _, not starting with a digit)"
+        ))
+    }
 }
 
 impl StoreArgs {
@@ -51,6 +72,7 @@ impl StoreArgs {
         wowlogs_store::StoreSettings {
             user: self.clickhouse_user.clone(),
             password: self.clickhouse_password.clone(),
+            cluster: self.clickhouse_cluster.clone().filter(|c| !c.is_empty()),
             ..wowlogs_store::StoreSettings::new(self.clickhouse_url.clone(), self.database.clone())
         }
     }

@@ -159,8 +159,13 @@ pub fn analyze(path: &Path) -> Analysis {
 
 /// `wowlogs import` of files for a guild, started in the background.
 pub fn start_import(guild: i64, files: &[PathBuf]) -> Child {
+    start_import_on(&brokers(), guild, files)
+}
+
+/// [`start_import`] to another broker.
+pub fn start_import_on(brokers: &str, guild: i64, files: &[PathBuf]) -> Child {
     wowlogs()
-        .args(["import", "--brokers", &brokers(), "--guild", &guild.to_string()])
+        .args(["import", "--brokers", brokers, "--guild", &guild.to_string()])
         .args(files)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -177,7 +182,6 @@ pub fn finish(mut child: Child, what: &str) {
     assert!(status.success(), "{what}: {status}: {stderr}");
 }
 
-/// A consumer group process; killed (SIGKILL) when dropped.
 /// `wowlogs topics create`, as a deployment runs it before any consumer (compose's
 /// `topics` service, the k8s job): consumers refuse to start on a broker without the
 /// topics, and a test may be the first to touch a fresh broker. Idempotent.
@@ -185,6 +189,36 @@ pub fn create_topics(brokers: &str) {
     run(wowlogs().args(["topics", "create", "--brokers", brokers]));
 }
 
+/// A broker of a test's own (in memory), stopped when dropped: for tests whose
+/// consumers must read only what the test published.
+pub struct Broker {
+    state: tempfile::TempDir,
+    pub address: String,
+}
+
+impl Broker {
+    pub fn start() -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let port = probe::free_port().to_string();
+        let address = run(Command::new(repo().join("deploy/local/broker.sh"))
+            .args(["start", "--memory", "--port", &port, "--state"])
+            .arg(state.path()))
+        .trim()
+        .to_string();
+        Broker { state, address }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("deploy/local/broker.sh"))
+            .args(["stop", "--state"])
+            .arg(self.state.path())
+            .output();
+    }
+}
+
+/// A consumer group process; killed (SIGKILL) when dropped.
 pub struct ConsumerProcess {
     pub child: Child,
     pub metrics_port: Option<u16>,
@@ -211,11 +245,24 @@ impl ConsumerProcess {
         metrics_port: Option<u16>,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::start_on(&brokers(), group, group_id, clickhouse, database, metrics_port, env)
+    }
+
+    /// [`Self::start_with`] reading another broker.
+    pub fn start_on(
+        brokers: &str,
+        group: &str,
+        group_id: &str,
+        clickhouse: &str,
+        database: &str,
+        metrics_port: Option<u16>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let metrics_addr = metrics_port.map(|p| format!("127.0.0.1:{p}")).unwrap_or_default();
-        create_topics(&brokers());
+        create_topics(brokers);
         let child = wowlogs()
             .envs(env.iter().copied())
-            .args(["consume", group, "--brokers", &brokers(), "--clickhouse-url", clickhouse])
+            .args(["consume", group, "--brokers", brokers, "--clickhouse-url", clickhouse])
             .args(["--database", database, "--group-id", group_id, "--metrics-addr", &metrics_addr])
             // Small batches, so commits fall inside the producer's record batches.
             .args(["--batch-age-ms", "300", "--batch-rows", "7919", "--session-timeout-ms", "6000"])

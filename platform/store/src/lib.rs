@@ -4,6 +4,7 @@
 //! releases; the crate's row validation is off because 18.16 cannot answer
 //! `RowBinaryWithNamesAndTypes` (tests compare `DESCRIBE TABLE` instead).
 
+pub mod cluster;
 pub mod errors;
 mod migrations;
 pub mod retention;
@@ -11,8 +12,9 @@ pub mod rows;
 mod settings;
 pub mod transfer;
 
+pub use cluster::{ClusterDdl, ClusterDdlError};
 pub use errors::{ErrorClass, classify};
-pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate};
+pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate, planned_statements};
 pub use retention::{LOG_TABLES, RetentionOutcome, RetentionPlan, TableOutcome, apply_retention};
 pub use settings::StoreSettings;
 pub use transfer::{TransferError, Transferred, reapply_transfers, transfer_encounters};

@@ -56,6 +56,8 @@ pub enum MigrationError {
     Statement { version: u32, name: &'static str, source: clickhouse::error::Error },
     #[error("ClickHouse: {0}")]
     ClickHouse(#[from] clickhouse::error::Error),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterDdlError),
 }
 
 impl Migration {
@@ -72,23 +74,25 @@ struct Applied {
     version: u32,
 }
 
+/// The table recording which migrations ran.
+const SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+     (version UInt32, name String, applied_ms Int64) ENGINE = ReplacingMergeTree(applied_ms) ORDER BY version";
+
 /// Creates the database if needed and applies the migrations it lacks, in order;
 /// returns the versions applied. Every statement is idempotent, so concurrent or
-/// repeated runs are safe.
+/// repeated runs are safe. In cluster mode ([`StoreSettings::cluster`]) every statement
+/// runs in its cluster form ([`crate::cluster`]) on every server.
 pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationError> {
     settings
         .server_client()
-        .query(&format!("CREATE DATABASE IF NOT EXISTS {}", settings.database))
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {}{}", settings.database, settings.on_cluster()))
         .execute()
         .await?;
     let client = settings.client();
-    client
-        .query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_ms Int64) \
-             ENGINE = ReplacingMergeTree(applied_ms) ORDER BY version",
-        )
-        .execute()
-        .await?;
+    let run = Runner { settings, stamp_ms: wowlogs_schemas::now_ms() };
+    for statement in run.forms(SCHEMA_MIGRATIONS)? {
+        client.query(&statement).execute().await?;
+    }
     let applied: Vec<u32> = client
         .query("SELECT DISTINCT version FROM schema_migrations")
         .fetch_all::<Applied>()
@@ -99,17 +103,19 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
     let mut done = Vec::new();
     for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         for statement in migration.statements() {
-            match client.query(&statement).execute().await {
-                Ok(()) => {}
-                // A run that stopped between the statements of a migration added this
-                // column already (18.16 has no `ADD COLUMN IF NOT EXISTS`).
-                Err(error) if is_column_added_before(&statement, &error) => {}
-                Err(source) => {
-                    return Err(MigrationError::Statement {
-                        version: migration.version,
-                        name: migration.name,
-                        source,
-                    });
+            for form in run.forms(&statement)? {
+                match client.query(&form).execute().await {
+                    Ok(()) => {}
+                    // A run that stopped between the statements of a migration added this
+                    // column already (18.16 has no `ADD COLUMN IF NOT EXISTS`).
+                    Err(error) if is_column_added_before(&form, &error) => {}
+                    Err(source) => {
+                        return Err(MigrationError::Statement {
+                            version: migration.version,
+                            name: migration.name,
+                            source,
+                        });
+                    }
                 }
             }
         }
@@ -125,6 +131,37 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
         done.push(migration.version);
     }
     Ok(done)
+}
+
+/// Every statement `migrate` would run on an empty database, in order (for `wowlogs
+/// migrate --print`: what an operator reviews before touching a cluster).
+pub fn planned_statements(settings: &StoreSettings, stamp_ms: i64) -> Result<Vec<String>, MigrationError> {
+    let run = Runner { settings, stamp_ms };
+    let mut statements =
+        vec![format!("CREATE DATABASE IF NOT EXISTS {}{}", settings.database, settings.on_cluster())];
+    statements.extend(run.forms(SCHEMA_MIGRATIONS)?);
+    for migration in MIGRATIONS {
+        for statement in migration.statements() {
+            statements.extend(run.forms(&statement)?);
+        }
+    }
+    Ok(statements)
+}
+
+struct Runner<'a> {
+    settings: &'a StoreSettings,
+    stamp_ms: i64,
+}
+
+impl Runner<'_> {
+    /// The statement as this deployment runs it: itself on one server, its cluster form
+    /// on a cluster.
+    fn forms(&self, statement: &str) -> Result<Vec<String>, MigrationError> {
+        match self.settings.cluster_ddl(self.stamp_ms) {
+            Some(ddl) => Ok(ddl.rewrite(statement)?),
+            None => Ok(vec![statement.to_string()]),
+        }
+    }
 }
 
 /// An `ADD COLUMN` refused because the column exists (code 44 on 18.16, 15 on current

@@ -93,7 +93,10 @@ pub async fn apply_retention(
                 .n;
             if !dry_run {
                 client
-                    .query(&format!("ALTER TABLE {table} DELETE WHERE guild_id = ? AND has(?, log_id)"))
+                    .query(&format!(
+                        "ALTER TABLE {} DELETE WHERE guild_id = ? AND has(?, log_id)",
+                        settings.alter_target(table)
+                    ))
                     .bind(plan.guild_id)
                     .bind(chunk)
                     .execute()
@@ -109,16 +112,22 @@ pub async fn apply_retention(
     Ok(RetentionOutcome { guild_id: plan.guild_id, logs, tables })
 }
 
-/// Waits until the database has no unfinished mutation (18.16 has no `mutations_sync`).
+/// Waits until the database has no unfinished mutation (18.16 has no `mutations_sync`),
+/// on every shard of a cluster.
 pub(crate) async fn wait_for_mutations(
     settings: &StoreSettings,
     limit: Duration,
 ) -> Result<(), clickhouse::error::Error> {
     let started = std::time::Instant::now();
     loop {
+        // On a cluster, every shard's own (replicated) mutations.
+        let mutations = match &settings.cluster {
+            Some(cluster) => format!("cluster('{cluster}', system, mutations)"),
+            None => "system.mutations".to_string(),
+        };
         let pending = settings
             .client()
-            .query("SELECT count() AS n FROM system.mutations WHERE database = ? AND is_done = 0")
+            .query(&format!("SELECT count() AS n FROM {mutations} WHERE database = ? AND is_done = 0"))
             .bind(&settings.database)
             .fetch_one::<Count>()
             .await?

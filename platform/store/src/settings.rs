@@ -10,16 +10,43 @@ pub struct StoreSettings {
     pub database: String,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// The ClickHouse cluster holding the tables (`remote_servers` name), when they are
+    /// sharded and replicated: see [`crate::cluster`]. `None` for one server.
+    pub cluster: Option<String>,
 }
 
 impl StoreSettings {
     pub fn new(url: impl Into<String>, database: impl Into<String>) -> Self {
-        Self { url: url.into(), database: database.into(), user: None, password: None }
+        Self { url: url.into(), database: database.into(), user: None, password: None, cluster: None }
     }
 
     /// A client on the settings' database.
     pub fn client(&self) -> Client {
         self.server_client().with_database(&self.database)
+    }
+
+    /// `" ON CLUSTER <name>"` in cluster mode, else nothing: for DDL and mutations.
+    pub fn on_cluster(&self) -> String {
+        self.cluster.as_ref().map(|c| format!(" ON CLUSTER {c}")).unwrap_or_default()
+    }
+
+    /// What an `ALTER TABLE` (a mutation) names for `table`: the table itself on one
+    /// server, its shard-local tables on every server of a cluster (a `Distributed`
+    /// table holds no rows to change).
+    pub fn alter_target(&self, table: &str) -> String {
+        match &self.cluster {
+            Some(_) => format!("{table}{}{}", crate::cluster::LOCAL_SUFFIX, self.on_cluster()),
+            None => table.to_string(),
+        }
+    }
+
+    /// The cluster DDL for migrations stamped `stamp_ms`, in cluster mode.
+    pub fn cluster_ddl(&self, stamp_ms: i64) -> Option<crate::cluster::ClusterDdl<'_>> {
+        self.cluster.as_deref().map(|cluster| crate::cluster::ClusterDdl {
+            cluster,
+            database: &self.database,
+            stamp_ms,
+        })
     }
 
     /// A client on the server's default database (to create ours).
@@ -30,6 +57,15 @@ impl StoreSettings {
         }
         if let Some(password) = &self.password {
             client = client.with_password(password);
+        }
+        if self.cluster.is_some() {
+            // A guild's rows live on one shard: a subquery on another table of the
+            // schema is answered by each shard's own rows (`local`), never by shipping
+            // whole tables between shards; an insert returns once its shard has it,
+            // so a consumer commits offsets only for rows that are stored.
+            client = client
+                .with_setting("distributed_product_mode", "local")
+                .with_setting("insert_distributed_sync", "1");
         }
         client
     }

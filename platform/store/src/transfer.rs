@@ -200,7 +200,7 @@ async fn move_rows(
         insert_rows(&client, &encounters).await?;
         for table in [EncounterRow::TABLE, EncounterPlayerRow::TABLE, EncounterDeathRow::TABLE] {
             client
-                .query(&format!("ALTER TABLE {table} DELETE WHERE {of_fights}"))
+                .query(&format!("ALTER TABLE {} DELETE WHERE {of_fights}", settings.alter_target(table)))
                 .bind(source.0)
                 .bind(fight.log_id)
                 .bind(&lines)
