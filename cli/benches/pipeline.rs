@@ -15,6 +15,11 @@
 //! `deploy/local/clickhouse.sh start` (or set `WOWLOGS_BENCH_BROKERS` and
 //! `WOWLOGS_BENCH_CLICKHOUSE`); `WOWLOGS_BENCH_PIDS=broker=PID,clickhouse=PID` adds their
 //! CPU time. Writes `target/benchmarks/pipeline.json`.
+//!
+//! `WOWLOGS_BENCH_CLUSTER=wowlogs` runs the same against a ClickHouse cluster
+//! (`deploy/local/cluster.sh start`, `WOWLOGS_BENCH_CLICKHOUSE` set to one of its
+//! servers): the databases are migrated in cluster form and every process gets
+//! `WOWLOGS_CLICKHOUSE_CLUSTER`; the figures go to `target/benchmarks/pipeline-cluster.json`.
 
 mod common;
 #[path = "../tests/support/probe.rs"]
@@ -33,7 +38,20 @@ use wowlogs_store::StoreSettings;
 fn wowlogs() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wowlogs"));
     command.env("WOWLOGS_LOG", "warn").stdout(Stdio::null());
+    if let Some(cluster) = cluster() {
+        command.env("WOWLOGS_CLICKHOUSE_CLUSTER", cluster);
+    }
     command
+}
+
+/// `WOWLOGS_BENCH_CLUSTER`: the ClickHouse cluster holding the tables, if any.
+fn cluster() -> Option<String> {
+    std::env::var("WOWLOGS_BENCH_CLUSTER").ok().filter(|c| !c.is_empty())
+}
+
+/// Where ClickHouse keeps `database` (in cluster form with `WOWLOGS_BENCH_CLUSTER`).
+fn store_settings(clickhouse: &str, database: &str) -> StoreSettings {
+    StoreSettings { cluster: cluster(), ..StoreSettings::new(clickhouse, database) }
 }
 
 /// SIGTERM, then the child's peak RSS in KiB and its CPU seconds.
@@ -99,7 +117,7 @@ async fn main() {
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let guild = 900_000_000 + (stamp % 1_000_000) as i64;
     let database = format!("wowlogs_bench_{stamp}");
-    let store = StoreSettings::new(clickhouse.clone(), database.clone());
+    let store = store_settings(&clickhouse, &database);
     wowlogs_store::migrate(&store).await.expect("migrate");
     let consumer = |group: &str, port: u16| {
         wowlogs()
@@ -176,7 +194,7 @@ async fn main() {
     // The sink alone: a fresh group replays the events already on the topic into
     // another database, with nothing else running but the broker and ClickHouse.
     let replay_db = format!("{database}_replay");
-    let replay_store = StoreSettings::new(clickhouse.clone(), replay_db.clone());
+    let replay_store = store_settings(&clickhouse, &replay_db);
     wowlogs_store::migrate(&replay_store).await.expect("migrate");
     let replay_started = Instant::now();
     let replay = wowlogs()
@@ -265,7 +283,8 @@ async fn main() {
         events as f64 / replay_seconds,
         replay_rss as f64 / 1024.0
     );
-    let out = common::target_dir().join("benchmarks/pipeline.json");
+    let name = if cluster().is_some() { "pipeline-cluster.json" } else { "pipeline.json" };
+    let out = common::target_dir().join("benchmarks").join(name);
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     serde_json::to_writer_pretty(File::create(&out).expect("results"), &results).expect("write");
     println!("machine: {}\nwritten: {}", machine(), out.display());

@@ -4,6 +4,10 @@
 runs on the local 18.16 server is known to run on current releases too; then runs
 every ClickHouse query of the Grafana dashboards (macros and variables expanded) on
 that engine. (The tests run the same queries, with rows, on the local 18.16 server.)
+The cluster form of the schema (`wowlogs migrate --clickhouse-cluster wowlogs --print`:
+replicated and Distributed tables, ON CLUSTER) cannot run without a cluster here: each
+of its statements is parsed by that engine (`formatQuery`) instead; cli/tests/cluster.rs
+runs it on a real 18.16 cluster.
 
 Usage: python3 deploy/checks/clickhouse_ddl_current.py   (needs: pip install chdb-core)
 Prints one 'N passed, M failed' line; exits non-zero on any failure.
@@ -11,6 +15,7 @@ Prints one 'N passed, M failed' line; exits non-zero on any failure.
 import json
 import pathlib
 import re
+import subprocess
 import sys
 import tempfile
 
@@ -101,6 +106,22 @@ with tempfile.TemporaryDirectory() as data:
             except Exception as error:  # noqa: BLE001 - report every failing query
                 failed += 1
                 print(f"FAIL {board_path.name} {where}: {error}", file=sys.stderr)
-print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables, {queries} dashboard queries")
+    # The cluster form, parsed.
+    printed = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "wowlogs-cli", "--", "migrate", "--print",
+         "--clickhouse-cluster", "wowlogs", "--database", "wowlogs"],
+        cwd=root, check=True, capture_output=True, text=True,
+    ).stdout
+    cluster_statements = [s.strip() for s in printed.split(";\n\n") if s.strip()]
+    for statement in cluster_statements:
+        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        try:
+            db.query(f"SELECT formatQuery({literal})", "CSV")
+            passed += 1
+        except Exception as error:  # noqa: BLE001 - report every statement that does not parse
+            failed += 1
+            print(f"FAIL cluster DDL: {statement[:90]}...: {error}", file=sys.stderr)
+print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables, {queries} dashboard queries, "
+      f"{len(cluster_statements)} cluster statements parsed")
 print(f"ddl: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -3,7 +3,7 @@
 cluster): docker-compose.yml, .env.example, the Dockerfile, the Grafana provisioning
 and the rendered Kubernetes manifests.
 
-Usage: python3 deploy/checks/stack.py <rendered-k8s.yaml>
+Usage: python3 deploy/checks/stack.py <rendered-k8s.yaml> <rendered-k8s-clickhouse-cluster.yaml>
   (needs PyYAML and jsonschema; the compose schema comes from check-jsonschema's
   vendored copy of the Compose Specification; test.sh installs them in a venv)
 Prints one line per check group and 'stack: N passed, M failed'; exits non-zero on any
@@ -168,6 +168,44 @@ for config in kinds.get("ConfigMap", []):
 scaled = [h["spec"]["scaleTargetRef"]["name"] for h in kinds.get("HorizontalPodAutoscaler", [])]
 check(scaled == ["wowlogs-consumers"], f"k8s: the consumers scale horizontally (HPAs: {scaled})")
 print(f"k8s: {sum(len(v) for v in kinds.values())} objects: {', '.join(sorted(kinds))}")
+
+# --- Kubernetes with a ClickHouse cluster (the overlay, rendered) -----------------------
+overlay = [doc for doc in yaml.safe_load_all(pathlib.Path(sys.argv[2]).read_text()) if doc]
+by_kind = {}
+for doc in overlay:
+    by_kind.setdefault(doc["kind"], []).append(doc)
+installations = by_kind.get("ClickHouseInstallation", [])
+keepers = by_kind.get("ClickHouseKeeperInstallation", [])
+check(len(installations) == 1 and len(keepers) == 1, "k8s cluster: one ClickHouseInstallation and one keeper")
+if len(installations) == 1 and len(keepers) == 1:
+    chi, chk = installations[0], keepers[0]
+    settings = next(c for c in by_kind["ConfigMap"] if c["metadata"]["name"] == "wowlogs")["data"]
+    clusters = chi["spec"]["configuration"]["clusters"]
+    names = [c["name"] for c in clusters]
+    check(settings.get("WOWLOGS_CLICKHOUSE_CLUSTER") in names,
+          f"k8s cluster: WOWLOGS_CLICKHOUSE_CLUSTER names none of the installation's clusters {names}")
+    layout = clusters[0]["layout"]
+    check(layout.get("shardsCount", 1) >= 2 and layout.get("replicasCount", 1) >= 2,
+          f"k8s cluster: at least two shards of two replicas ({layout})")
+    # The operator's Service for an installation is clickhouse-<name>, for a keeper keeper-<name>.
+    host = re.match(r"https?://([^.:/]+)", settings["WOWLOGS_CLICKHOUSE_URL"]).group(1)
+    check(host == f"clickhouse-{chi['metadata']['name']}", f"k8s cluster: the services talk to {host}")
+    keeper_hosts = [n["host"] for n in chi["spec"]["configuration"]["zookeeper"]["nodes"]]
+    check(keeper_hosts == [f"keeper-{chk['metadata']['name']}"], f"k8s cluster: keeper hosts {keeper_hosts}")
+    check(chk["spec"]["configuration"]["clusters"][0]["layout"]["replicasCount"] >= 3,
+          "k8s cluster: three keeper replicas (one may be lost)")
+    files = chi["spec"]["configuration"]["files"]
+    for name in ("config.d/wowlogs.xml", "users.d/services.xml"):
+        check(files.get(name) == (root / "deploy/clickhouse" / name).read_text(),
+              f"k8s cluster: {name} differs from deploy/clickhouse/{name}")
+    pod = chi["spec"]["templates"]["podTemplates"][0]["spec"]["containers"][0]
+    given = {e["name"] for e in pod.get("env", [])}
+    wanted = set(re.findall(r'from_env="([A-Z_]+)"', files.get("users.d/services.xml", "")))
+    check(wanted <= given, f"k8s cluster: the ClickHouse pods lack {sorted(wanted - given)}")
+    check(pinned(pod["image"]), f"k8s cluster: image {pod['image']} is not pinned")
+    check(all(d["metadata"].get("namespace") == "wowlogs" for d in overlay if d["kind"] != "Namespace"),
+          "k8s cluster: every object in the wowlogs namespace")
+print(f"k8s with a ClickHouse cluster: {len(overlay)} objects")
 
 for failure in failures:
     print(f"FAIL {failure}", file=sys.stderr)

@@ -46,7 +46,7 @@ shard_of() { if [ "$1" -le 2 ]; then echo 01; else echo 02; fi; }
 
 install() {
   "$here/install-clickhouse.sh"
-  if [ ! -f /usr/share/java/zookeeper.jar ]; then apt_install zookeeper; fi
+  "$here/install-zookeeper.sh"
 }
 
 start_zookeeper() {

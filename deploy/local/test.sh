@@ -5,7 +5,8 @@
 # then is cached under ~/.cache/wowlogs; ClickHouse comes from Debian's packages), plus
 # the schema's DDL and the dashboards' queries on a current ClickHouse engine (chdb, from
 # PyPI), the static checks of the production stack (deploy/checks/stack.sh, which also
-# installs nginx and schemathesis), and a browser test in Debian's headless Chromium.
+# installs nginx and schemathesis), a browser test in Debian's headless Chromium, and a
+# ClickHouse cluster test (three servers and Debian's ZooKeeper, started by the test).
 # Usage: deploy/local/test.sh        (from anywhere; needs cargo)
 #
 # Tests read the real combat logs from ../shared/fixtures (override with WOWLOGS_FIXTURES).
@@ -64,6 +65,8 @@ echo "==> production stack: static checks (compose, images, env, Prometheus, Ale
 deploy/checks/stack.sh
 echo "==> headless Chromium for the browser test (Debian's package)"
 deploy/local/install-chromium.sh
+echo "==> ZooKeeper for the ClickHouse cluster test (Debian's package)"
+deploy/local/install-zookeeper.sh
 echo "==> cargo test (every test, the ones marked #[ignore] for needing these servers included)"
 log="$state/cargo-test.log"
 cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$log"

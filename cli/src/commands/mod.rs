@@ -48,7 +48,7 @@ pub struct StoreArgs {
     /// guild and replicated; unset for one server. Every command of a deployment needs
     /// the same value: `migrate` creates the cluster's tables, the others read and write
     /// them (see docs/clickhouse-cluster.md).
-    #[arg(long = "clickhouse-cluster", visible_alias = "cluster", env = "WOWLOGS_CLICKHOUSE_CLUSTER", value_parser = identifier)]
+    #[arg(long = "clickhouse-cluster", visible_alias = "cluster", env = "WOWLOGS_CLICKHOUSE_CLUSTER", value_parser = identifier_or_empty)]
     pub clickhouse_cluster: Option<String>,
 }
 
@@ -65,6 +65,11 @@ fn identifier(value: &str) -> Result<String, String> {
             "{value:?} is not a ClickHouse identifier (letters, digits and _, not starting with a digit)"
         ))
     }
+}
+
+/// [`identifier`], or nothing (an empty environment variable: one server).
+fn identifier_or_empty(value: &str) -> Result<String, String> {
+    if value.is_empty() { Ok(String::new()) } else { identifier(value) }
 }
 
 impl StoreArgs {
