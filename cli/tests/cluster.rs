@@ -133,7 +133,7 @@ async fn a_sharded_replicated_cluster_holds_what_one_server_holds_and_a_replica_
             ConsumerProcess::start_on(&broker.address, name, &group, clickhouse, database, None, env)
         })
     };
-    let _cluster_consumers = consumers(&entry, &database, "cluster", &cluster_env);
+    let cluster_consumers = consumers(&entry, &database, "cluster", &cluster_env);
     let _single_consumers = consumers(&clickhouse(), &single_db, "one-server", &[]);
 
     // A big guild's import, with node 2 (shard 1's second replica) stopped in the middle.
@@ -216,5 +216,60 @@ async fn a_sharded_replicated_cluster_holds_what_one_server_holds_and_a_replica_
         "/api/v1/logs".to_string(),
     ] {
         assert_eq!(get(port, bearer, &path), get(single_port, single_bearer, &path), "{path}");
+    }
+
+    // A transfer between guilds on different shards: rows written to one shard, deleted
+    // (a mutation ON CLUSTER) on the other. The same on one server, then compared.
+    let small_list = get(port, &guilds[1].1, "/api/v1/encounters?per_page=500");
+    let small_listed: serde_json::Value = serde_json::from_str(&small_list).unwrap();
+    let moved = small_listed["data"]["encounters"][0]["id"].as_str().expect("an arena match").to_string();
+    for args in [&cluster_args[..], &single_args[..]] {
+        let said = run(wowlogs()
+            .args(["guild", "transfer", "--from", &small.to_string(), "--to", &big.to_string(), &moved])
+            .args(args));
+        assert!(said.contains("moved "), "{said}");
+    }
+    let fights = |guild: i64| format!("SELECT count() FROM encounters FINAL WHERE guild_id = {guild}");
+    let big_fights: u64 = analyses.iter().map(|a| a.fights.len() as u64).sum();
+    assert_eq!(count(&on_cluster, &fights(big)).await, big_fights + 1);
+    assert_eq!(count(&on_cluster, &fights(small)).await, small_analysis.fights.len() as u64 - 1);
+    let small_shard = store(&cluster.url(3), &database);
+    assert_eq!(
+        count(&small_shard, &format!("SELECT count() FROM encounters_local WHERE guild_id = {small}")).await,
+        small_analysis.fights.len() as u64 - 1,
+        "the moved fight is gone from its old shard"
+    );
+
+    // A rebuild from the topics swaps in fresh replicated tables on every server; the
+    // transfer is applied again; the tables equal one server's.
+    for consumer in cluster_consumers {
+        consumer.stop();
+    }
+    for (group, group_id) in [("events-sink", "cluster-sink"), ("encounters", "cluster-enc")] {
+        let said = run(wowlogs()
+            .args([
+                "rebuild",
+                group,
+                "--brokers",
+                &broker.address,
+                "--group-id",
+                group_id,
+                "--metrics-addr",
+                "",
+            ])
+            .args(["--batch-age-ms", "300", "--session-timeout-ms", "6000"])
+            .args(&cluster_args));
+        assert!(said.contains("swapped in the rebuilt tables"), "{said}");
+    }
+    assert_same_tables(&dump_guild_content(&on_cluster, big).await, &dump_guild_content(&single, big).await);
+    // The small guild's only fight moved away: its fight tables are empty on both.
+    assert_eq!(dump_guild_content(&on_cluster, small).await, dump_guild_content(&single, small).await);
+    for node in [1, 2, 3] {
+        let previous = tsv(
+            &store(&cluster.url(node), &format!("{database}_rebuild")),
+            "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'previous_%' ORDER BY name",
+        )
+        .await;
+        assert!(previous.contains("previous_encounters_local\n"), "node {node}: {previous}");
     }
 }
