@@ -119,6 +119,9 @@ async fn main() {
     let database = format!("wowlogs_bench_{stamp}");
     let store = store_settings(&clickhouse, &database);
     wowlogs_store::migrate(&store).await.expect("migrate");
+    // The consumers refuse a broker without the topics (a fresh one has none).
+    let created = wowlogs().args(["topics", "create", "--brokers", &brokers]).status().expect("topics");
+    assert!(created.success(), "wowlogs topics create failed");
     let consumer = |group: &str, port: u16| {
         wowlogs()
             .args([
