@@ -87,9 +87,6 @@ pub struct GroupConfig {
     /// Stop once every assigned partition was read to its end and nothing new arrived
     /// for this long (a rebuild); `None` runs until shut down.
     pub stop_when_idle: Option<Duration>,
-    /// Records re-fetched before a committed offset on assignment (see
-    /// [`GroupContext`]); 0 on brokers that return whole batches.
-    pub refetch: i64,
     /// Static membership (`group.instance.id`): a member restarted under the same id
     /// takes its partitions back without waiting for the dead one to expire.
     pub instance_id: Option<String>,
@@ -115,7 +112,7 @@ pub async fn run_group<P: Projection>(
     metrics: ConsumerMetrics,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), GroupError> {
-    let context = GroupContext::new(config.group_id.clone(), metrics.clone(), config.refetch);
+    let context = GroupContext::new(config.group_id.clone(), metrics.clone());
     let mut client_config = config.kafka.client_config();
     client_config
         .set("group.id", &config.group_id)
@@ -174,9 +171,6 @@ pub async fn run_group<P: Projection>(
                 Ok(Err(error)) => tracing::warn!(group = config.group_id, %error, "kafka receive error"),
                 Ok(Ok(message)) => {
                     caught_up.received();
-                    if consumer.context().floor(message.topic(), message.partition()).is_some_and(|floor| message.offset() < floor) {
-                        continue; // re-fetched only to get around the broker (see GroupContext)
-                    }
                     metrics.consumed(&config.group_id, message.topic());
                     metrics.touch();
                     let record = Record {

@@ -1,4 +1,4 @@
-//! Values kept per (topic, partition) by the group loop and its rebalance context.
+//! Values kept per (topic, partition) by the group loop.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,10 +17,6 @@ impl<V> Default for PerPartition<V> {
 }
 
 impl<V: Copy> PerPartition<V> {
-    pub fn get(&self, topic: &str, partition: i32) -> Option<V> {
-        self.0.get(topic).and_then(|partitions| partitions.get(&partition)).copied()
-    }
-
     pub fn insert(&mut self, topic: &str, partition: i32, value: V) {
         match self.0.get_mut(topic) {
             Some(partitions) => {

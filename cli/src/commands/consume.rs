@@ -64,11 +64,6 @@ pub struct GroupArgs {
     /// Consumer group session timeout, in milliseconds.
     #[arg(long, env = "WOWLOGS_CONSUMER_SESSION_TIMEOUT_MS", default_value_t = 30_000)]
     pub session_timeout_ms: u64,
-    /// Records read again before a committed offset when partitions are assigned: works
-    /// around tansu 0.6.0 skipping the rest of a record batch a fetch starts inside
-    /// (must be at least the producer's `batch.num.messages`); 0 on Apache Kafka.
-    #[arg(long, env = "WOWLOGS_CONSUMER_REFETCH_RECORDS", default_value_t = wowlogs_consumers::context::MAX_BATCH_RECORDS)]
-    pub refetch_records: i64,
     /// `/health/live` fails (so a supervisor restarts the process) when no record was
     /// read and no insert tried for this long (milliseconds) while messages wait.
     #[arg(long, env = "WOWLOGS_CONSUMER_STALL_MS", default_value_t = 600_000)]
@@ -119,7 +114,6 @@ impl GroupArgs {
             batch_age: Duration::from_millis(self.batch_age_ms),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,
-            refetch: self.refetch_records,
             instance_id,
         }
     }
