@@ -22,6 +22,8 @@ use wowlogs_tenancy::{ApiKeyRow, GuildRow, KeySpec};
 const UPLOADER: &str = "wl_test_uploader_guild_2001";
 const READER: &str = "wl_test_readonly_guild_2001";
 const OTHER_GUILD: &str = "wl_test_uploader_guild_2002";
+/// Only the flood test uploads for guild 2003.
+const FLOODER: &str = "wl_test_uploader_guild_2003";
 
 fn settings() -> KafkaSettings {
     let brokers = std::env::var("WOWLOGS_TEST_BROKERS")
@@ -44,6 +46,7 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
         max_concurrent_uploads: 64,
         max_concurrent_uploads_per_guild: 4,
         guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
+        guild_uploads_per_minute: NonZeroU32::new(1000).unwrap(),
         spool_dir: std::env::temp_dir(),
         max_in_flight: 10_000,
         max_spool_bytes: 1 << 40,
@@ -70,6 +73,7 @@ fn state_with(config: UploadConfig) -> AppState {
         registered(UPLOADER, guild(2001, "Loothing"), &["upload", "query"]),
         registered(READER, guild(2001, "Loothing"), &["query"]),
         registered(OTHER_GUILD, guild(2002, "Other Guild"), &["upload", "query"]),
+        registered(FLOODER, guild(2003, "Flooders"), &["upload"]),
     ]);
     let producer = settings.producer_config().create().unwrap();
     AppState::new(Arc::new(keys), LogRegistry::default(), producer, settings, config)
@@ -311,6 +315,77 @@ async fn files_that_are_not_combat_logs_are_refused_with_a_reason() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_combat_log"))
     );
     assert!(error["error"]["message"].as_str().unwrap().contains("WoWCombatLog.txt"));
+}
+
+/// Refused uploads are uploads: each has its own id and exactly one `failed` status on
+/// the uploads topic, and each spends one of the guild's upload requests, so a client
+/// sending bad files in a loop is cut off with 429 before more is read or published.
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn refused_uploads_have_their_own_id_and_status_and_spend_the_guilds_requests() {
+    let started_ms = wowlogs_schemas::now_ms();
+    let per_minute = NonZeroU32::new(5).unwrap();
+    let app = router(state_with(UploadConfig {
+        guild_uploads_per_minute: per_minute,
+        ..config(1 << 30, 10_000_000)
+    }));
+    let garbage = || b"Dear diary, today we wiped again.\n".repeat(50);
+    let mut refused = std::collections::BTreeSet::new();
+    for _ in 0..per_minute.get() {
+        let (status, _, error) = send(&app, upload_request(Some(FLOODER), garbage())).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_combat_log"))
+        );
+        refused.insert(error["error"]["upload_id"].as_str().expect("a refused upload's id").to_string());
+    }
+    assert_eq!(refused.len(), per_minute.get() as usize, "every refused upload has an id of its own");
+    let (status, headers, error) = send(&app, upload_request(Some(FLOODER), garbage())).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    assert!(
+        error["error"]["message"].as_str().unwrap().contains("WOWLOGS_GUILD_UPLOADS_PER_MINUTE"),
+        "{error}"
+    );
+    assert!(error["error"].get("upload_id").is_none(), "a request refused before it is read is no upload");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    let (status, ..) = send(&app, upload_request(Some(OTHER_GUILD), garbage())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "another guild's requests are its own");
+
+    // On the topic: one terminal status per refused upload, each with a log id of its
+    // own, and nothing for the request cut off.
+    let codec = wowlogs_schemas::Codec::<wowlogs_schemas::UploadStatus>::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let statuses = loop {
+        let mut statuses = Vec::new();
+        wowlogs_kafka::read_topic_to_end(
+            &settings(),
+            topics::UPLOADS.name,
+            Duration::from_secs(30),
+            |message| {
+                let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
+                if status.guild_id.0 == 2003 && status.timestamp_ms >= started_ms {
+                    statuses.push(status);
+                }
+            },
+        )
+        .unwrap();
+        if statuses.len() >= refused.len() || Instant::now() > deadline {
+            break statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let ids: std::collections::BTreeSet<_> = statuses.iter().map(|s| s.upload_id.clone()).collect();
+    assert_eq!((statuses.len(), &ids), (refused.len(), &refused), "one status per refused upload, no other");
+    let log_ids: std::collections::BTreeSet<_> = statuses.iter().map(|s| s.log_id.0).collect();
+    assert_eq!(log_ids.len(), refused.len(), "each refused upload has a log id of its own");
+    for status in &statuses {
+        assert_eq!(status.state, wowlogs_schemas::UploadState::Failed);
+        assert_ne!(status.log_id.0, 0);
+        assert!(status.reason.as_deref().unwrap_or_default().starts_with("not a combat log"), "{status:?}");
+    }
 }
 
 #[tokio::test]

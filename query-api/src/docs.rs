@@ -59,6 +59,9 @@ pub struct ErrorDetail {
     /// Stable: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `rate_limited`, `unavailable`, `timeout`, ...
     pub code: String,
     pub message: String,
+    /// A refused upload's own id: its one `failed` status is on `wowlogs.uploads.v1` and
+    /// at `/api/v1/uploads/{id}`.
+    pub upload_id: Option<String>,
 }
 
 /// Completes the document built from the handlers' annotations with what holds for

@@ -47,6 +47,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_GUILD_EVENTS_PER_MINUTE", default_value_t = NonZeroU32::new(6_000_000).expect("non-zero"))]
     pub guild_events_per_minute: NonZeroU32,
 
+    /// Upload requests each guild may make per minute over all its keys, whatever their
+    /// outcome: refused uploads count too, so a client sending bad files in a loop is
+    /// answered 429 (with Retry-After) before its bodies are read or statuses published.
+    #[arg(long, env = "WOWLOGS_GUILD_UPLOADS_PER_MINUTE", default_value_t = NonZeroU32::new(60).expect("non-zero"))]
+    pub guild_uploads_per_minute: NonZeroU32,
+
     /// Largest size an upload may expand to once decompressed (its logs together; 413
     /// beyond). Past 64 MiB an upload may also not expand more than 100 times the size
     /// sent: a decompression bomb is refused as it expands.
@@ -117,6 +123,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             max_concurrent_uploads: args.max_concurrent_uploads,
             max_concurrent_uploads_per_guild: args.max_concurrent_uploads_per_guild,
             guild_events_per_minute: args.guild_events_per_minute,
+            guild_uploads_per_minute: args.guild_uploads_per_minute,
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,
             max_spool_bytes: args.spool_max.as_u64(),

@@ -14,11 +14,13 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, for 429 answers.
     pub retry_after: Option<u64>,
+    /// A refused upload's own id (its one `failed` status is published under it).
+    pub upload_id: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, upload_id: None }
     }
 
     pub fn unauthorized(message: &str) -> Self {
@@ -41,6 +43,12 @@ impl ApiError {
     /// Tells the client when to retry (`Retry-After`, whole seconds, at least one).
     pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
         self.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
+    }
+
+    /// Names the refused upload the error is about.
+    pub fn for_upload(mut self, upload_id: impl Into<String>) -> Self {
+        self.upload_id = Some(upload_id.into());
         self
     }
 
@@ -77,7 +85,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(upload_id) = self.upload_id {
+            body["error"]["upload_id"] = upload_id.into();
+        }
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

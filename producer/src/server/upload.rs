@@ -44,6 +44,7 @@ fn authorize(
     responses(
         (status = 202, description = "Accepted: parsing and publishing", body = UploadAnswer),
         (status = 200, description = "This guild uploaded the same log before: nothing published again", body = UploadAnswer),
+        (status = 429, description = "Over the guild's upload requests per minute, events per minute or uploads in progress (`Retry-After`)"),
         (status = 408, description = "The body stalled (`WOWLOGS_BODY_IDLE_TIMEOUT_MS`)"),
         (status = 409, description = "The same log is being uploaded right now"),
         (status = 413, description = "Larger than the upload limit, or expands past the decompression limit"),
@@ -67,7 +68,7 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
         ),
         Err(error) => (
             "upload.refused",
-            String::new(),
+            error.upload_id.clone().unwrap_or_default(),
             format!(
                 "bytes={bytes} status={} code={} message={}",
                 error.status.as_u16(),
@@ -93,6 +94,16 @@ async fn receive(
 ) -> Result<(StatusCode, UploadAnswer), ApiError> {
     let principal = &caller.principal;
     let guild = principal.guild_id;
+    if let Some(wait) = state.uploads.spend_request(principal) {
+        return Err(ApiError::rate_limited(
+            format!(
+                "guild {guild} made its upload requests for this minute (WOWLOGS_GUILD_UPLOADS_PER_MINUTE, \
+                 refused ones count too); retry in {} s",
+                wait.as_secs().max(1)
+            ),
+            wait,
+        ));
+    }
     let mut slot = state.uploads.take_slot(principal).map_err(|full| {
         let message = match full {
             SlotsFull::Guild(n) => format!(
@@ -121,7 +132,8 @@ async fn receive(
     let query_year = year_from_query(request.uri().query())?;
     let (spool, file_name, form_year) = spool_body(state, &mut slot, headers, request).await?;
     let year = form_year.or(query_year);
-    let body = match state.uploads.receive(principal, slot, spool, file_name, year).await {
+    let upload_id = crate::uploads::new_upload_id();
+    let body = match state.uploads.receive(principal, &upload_id, slot, spool, file_name, year).await {
         Ok(Receipt::Accepted { upload_id, file_name, log_ids }) => (
             StatusCode::ACCEPTED,
             UploadAnswer {
@@ -149,6 +161,7 @@ async fn receive(
                 message: "this log was already uploaded for this guild; nothing was published again".into(),
             },
         ),
+        Err(refusal) if refusal.has_status() => return Err(refused(refusal).for_upload(upload_id)),
         Err(refusal) => return Err(refused(refusal)),
     };
     Ok(body)

@@ -16,8 +16,12 @@ use wowlogs_schemas::GuildId;
 /// What a bucket limits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Bucket {
+    /// A guild's events.
     Guild(GuildId),
+    /// A key's events.
     Key(String),
+    /// A guild's upload requests, whatever their outcome.
+    Requests(GuildId),
 }
 
 /// The buckets an upload draws from, with their per-minute quotas.

@@ -37,6 +37,10 @@ pub struct UploadConfig {
     /// Events each guild may publish per minute, over all its keys (each key also has
     /// its own limit, from the registry).
     pub guild_events_per_minute: NonZeroU32,
+    /// Upload requests each guild may make per minute, over all its keys, whatever their
+    /// outcome (accepted, duplicate or refused): a guild sending bad uploads in a loop is
+    /// answered 429 before anything is read or published.
+    pub guild_uploads_per_minute: NonZeroU32,
     /// Where upload bodies are spooled while they are hashed and parsed.
     pub spool_dir: PathBuf,
     /// Unacknowledged messages per upload before parsing waits for the broker.
@@ -68,6 +72,8 @@ impl UploadConfig {
         let replicas = self.replicas;
         let events = share(u64::from(self.guild_events_per_minute.get()), replicas);
         self.guild_events_per_minute = NonZeroU32::new(events as u32).unwrap_or(NonZeroU32::MIN);
+        let uploads = share(u64::from(self.guild_uploads_per_minute.get()), replicas);
+        self.guild_uploads_per_minute = NonZeroU32::new(uploads as u32).unwrap_or(NonZeroU32::MIN);
         self.max_concurrent_uploads_per_guild =
             share(self.max_concurrent_uploads_per_guild as u64, replicas) as usize;
         self.guild_decompressed_per_hour = share(self.guild_decompressed_per_hour, replicas);
@@ -134,7 +140,19 @@ pub enum Refusal {
     Internal(String),
 }
 
+/// A new upload's id.
+pub fn new_upload_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 impl Refusal {
+    /// Whether the refusal was published as the upload's one `failed` status (those
+    /// decided once the upload is read); an upload refused because the same log is in
+    /// progress, or for an internal error, has none.
+    pub fn has_status(&self) -> bool {
+        !matches!(self, Refusal::InProgress(_) | Refusal::Internal(_))
+    }
+
     /// The stable code of the refusal (HTTP error code and upload-status reason).
     pub fn code(&self) -> &'static str {
         match self {
@@ -225,6 +243,13 @@ impl Uploads {
         self.limiter.admission(&self.limits_of(principal))
     }
 
+    /// Spends one of the guild's upload requests for this minute; `Some(wait)` when none
+    /// is left (the request is refused before its body is read).
+    pub fn spend_request(&self, principal: &Principal) -> Option<Duration> {
+        self.limiter
+            .admission(&[(Bucket::Requests(principal.guild_id), self.config.guild_uploads_per_minute)])
+    }
+
     /// A slot for a new upload of the caller's guild (held until its publishing ends),
     /// or which concurrency limit is full.
     pub fn take_slot(&self, principal: &Principal) -> Result<UploadSlot, SlotsFull> {
@@ -239,16 +264,19 @@ impl Uploads {
 
     /// Takes a spooled upload: refuses it, answers it as a duplicate, or starts
     /// publishing it in the background (holding `slot` until done).
+    /// `upload_id` is the new upload's ([`new_upload_id`]): a refusal with a status
+    /// ([`Refusal::has_status`]) is published under it.
     pub async fn receive(
         self: &Arc<Self>,
         principal: &Principal,
+        upload_id: &str,
         slot: UploadSlot,
         spool: tempfile::NamedTempFile,
         file_name: String,
         year: Option<i32>,
     ) -> Result<Receipt, Refusal> {
         let guild = principal.guild_id;
-        let upload_id = uuid::Uuid::new_v4().to_string();
+        let upload_id = upload_id.to_string();
         let bytes = spool.as_file().metadata().map_err(|e| Refusal::Internal(e.to_string()))?.len();
         self.metrics.bytes_received(guild, bytes);
         let refused = |refusal: Refusal| self.refuse(principal, &upload_id, &file_name, refusal);
@@ -484,6 +512,7 @@ mod tests {
             max_concurrent_uploads: 4,
             max_concurrent_uploads_per_guild: 2,
             guild_events_per_minute: NonZeroU32::new(1000).unwrap(),
+            guild_uploads_per_minute: NonZeroU32::new(1000).unwrap(),
             spool_dir: std::env::temp_dir(),
             max_in_flight: 16,
             max_spool_bytes: 1 << 30,
@@ -499,6 +528,7 @@ mod tests {
         let config = UploadConfig { replicas: 2, ..uploads().config.clone() };
         let shared = config.clone().per_replica();
         assert_eq!(shared.guild_events_per_minute.get(), config.guild_events_per_minute.get() / 2);
+        assert_eq!(shared.guild_uploads_per_minute.get(), config.guild_uploads_per_minute.get() / 2);
         assert_eq!(shared.max_concurrent_uploads_per_guild, 1);
         assert_eq!(shared.guild_decompressed_per_hour, config.guild_decompressed_per_hour / 2);
         assert_eq!(share(1, 3), 1, "never below one");
@@ -578,24 +608,49 @@ mod tests {
             ProducerMetrics::new(),
         ));
         let text = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n".repeat(40_000);
-        let refused =
-            uploads.receive(&principal(), slot(), spool(text.as_bytes()), "big.txt".into(), None).await;
+        let refused = uploads
+            .receive(&principal(), "u-test", slot(), spool(text.as_bytes()), "big.txt".into(), None)
+            .await;
         let refusal = refused.unwrap_err();
         assert!(matches!(refusal, Refusal::LargerThanHourlyBudget { budget: 1_048_576, .. }), "{refusal:?}");
         assert!(refusal.to_string().contains("WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR"), "{refusal}");
     }
 
+    #[test]
+    fn every_upload_request_spends_one_of_its_guilds_budget_and_other_guilds_keep_theirs() {
+        let config = UploadConfig {
+            guild_uploads_per_minute: NonZeroU32::new(3).unwrap(),
+            ..uploads().config.clone()
+        };
+        let uploads =
+            Uploads::new(LogRegistry::default(), uploads().producer.clone(), config, ProducerMetrics::new());
+        for _ in 0..3 {
+            assert_eq!(uploads.spend_request(&principal()), None);
+        }
+        let wait = uploads.spend_request(&principal()).expect("the fourth request in a minute waits");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        let other = Principal { guild_id: GuildId(8), key_id: "key-2".into(), ..principal() };
+        assert_eq!(uploads.spend_request(&other), None, "another guild's budget is its own");
+        let same_guild_other_key = Principal { key_id: "key-3".into(), ..principal() };
+        assert!(
+            uploads.spend_request(&same_guild_other_key).is_some(),
+            "a new key does not refill the guild's"
+        );
+    }
+
     #[tokio::test]
     async fn an_empty_upload_is_refused() {
-        let refused =
-            uploads().receive(&principal(), slot(), spool(b""), "WoWCombatLog.txt".into(), None).await;
+        let refused = uploads()
+            .receive(&principal(), "u-test", slot(), spool(b""), "WoWCombatLog.txt".into(), None)
+            .await;
         assert_eq!(refused.unwrap_err(), Refusal::Empty);
     }
 
     #[tokio::test]
     async fn a_file_without_combat_log_events_is_refused() {
         let text = b"Dear diary,\ntoday we killed nothing.\n".repeat(20);
-        let refused = uploads().receive(&principal(), slot(), spool(&text), "notes.txt".into(), None).await;
+        let refused =
+            uploads().receive(&principal(), "u-test", slot(), spool(&text), "notes.txt".into(), None).await;
         assert_eq!(refused.unwrap_err(), Refusal::NotACombatLog { read: 40, malformed: 40 });
     }
 
@@ -604,8 +659,9 @@ mod tests {
         const EVENT: &str = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n";
         // A real event now and then, hidden in garbage: 3,334 events in the first 10,000.
         let text = format!("{EVENT}garbage line\ngarbage line\n").repeat(5_000);
-        let refused =
-            uploads().receive(&principal(), slot(), spool(text.as_bytes()), "x.txt".into(), None).await;
+        let refused = uploads()
+            .receive(&principal(), "u-test", slot(), spool(text.as_bytes()), "x.txt".into(), None)
+            .await;
         let refusal = refused.unwrap_err();
         assert_eq!(refusal, Refusal::NotACombatLog { read: 10_000, malformed: 6_666 });
         assert!(
