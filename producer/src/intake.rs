@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::{Outbox, OutboxError, Route, encode};
+use wowlogs_kafka::{Outbox, OutboxError, Route, encode, twin};
 use wowlogs_parser::{LogReader, ParseOptions};
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, LogId, UploadState, UploadStatus, WireError};
 
@@ -233,7 +233,7 @@ fn publish_lines(
     Ok(())
 }
 
-/// Publishes a lifecycle status of `job` on the uploads topic.
+/// Publishes a lifecycle status of `job` on the uploads topic and its compacted twin.
 #[allow(clippy::too_many_arguments)]
 pub fn publish_status(
     job: &LogJob,
@@ -248,6 +248,11 @@ pub fn publish_status(
     let status = status_of(job, state, counts, reason, now_ms());
     let mut buf = Vec::with_capacity(256);
     let route = encode(&encoders.statuses, &status, &mut buf)?;
+    // The compacted twin first: once the status is on the uploads topic (what the
+    // consumers act on), the latest-status topic has it too.
+    if let Some(twin) = twin(&route, &status) {
+        outbox.send(&twin, &buf, Tag::Status, &mut *on_ack)?;
+    }
     outbox.send(&route, &buf, Tag::Status, on_ack)?;
     Ok(())
 }

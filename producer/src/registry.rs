@@ -1,15 +1,20 @@
-//! Which logs each guild already has, read back from the uploads topic.
+//! Which logs each guild already has, read back from the compacted upload-state topic
+//! (`wowlogs.upload-state.v1`: the latest status of each upload of each log, however
+//! long the uploads topic's history of running counts).
 //!
-//! The uploads topic is the producer's memory: a log whose latest status is
-//! `Completed` is a duplicate when uploaded again; a log that stopped half-way (a
-//! crash, an interrupted import) resumes after its last acknowledged line.
+//! That topic is the producer's memory: a log whose latest status is `Completed` is a
+//! duplicate when uploaded again; a log that stopped half-way (a crash, an interrupted
+//! import) resumes after its last acknowledged line. Statuses of one upload share a key
+//! and so a partition, in order; two uploads of one log may not, and [`merge`] gives the
+//! same answer whichever of theirs comes first (completed stays completed, the furthest
+//! acknowledged line is kept).
 
 use rdkafka::Message;
 use rdkafka::message::BorrowedMessage;
 use std::collections::HashMap;
 use std::time::Duration;
-use wowlogs_kafka::{KafkaSettings, ReplayError, follow_topic, read_topic_to_end};
-use wowlogs_schemas::topics::UPLOADS;
+use wowlogs_kafka::{KafkaSettings, ReplayError, Start, follow_topic, read_topic_to_end};
+use wowlogs_schemas::topics::{UPLOAD_STATE, UPLOADS, upload_state_key};
 use wowlogs_schemas::{Codec, GuildId, LogId, UploadState, UploadStatus};
 
 /// What to do with a log that arrives.
@@ -101,12 +106,12 @@ impl LogRegistry {
         self.logs.is_empty()
     }
 
-    /// Reads the whole uploads topic (up to its current end). Blocking: call it from a
-    /// plain thread or `spawn_blocking`.
+    /// Reads the whole upload-state topic (up to its current end). Blocking: call it
+    /// from a plain thread or `spawn_blocking`.
     pub fn load(settings: &KafkaSettings, timeout: Duration) -> Result<Self, ReplayError> {
         let mut registry = LogRegistry::default();
         let mut decode = status_decoder();
-        read_topic_to_end(settings, UPLOADS.name, timeout, |message| {
+        read_topic_to_end(settings, UPLOAD_STATE.name, timeout, |message| {
             if let Some(status) = decode(message) {
                 registry.record(status)
             }
@@ -133,7 +138,7 @@ fn status_decoder() -> impl FnMut(&BorrowedMessage<'_>) -> Option<UploadStatus> 
     }
 }
 
-/// Follows the uploads topic from its beginning for as long as the process runs,
+/// Follows the upload-state topic from its beginning for as long as the process runs,
 /// handing every status to `learn`: every replica of the upload service (and every
 /// importer's statuses) ends up in every replica's registry, so any replica answers for
 /// any upload and knows every log already published. The receiver answers once the
@@ -155,8 +160,9 @@ pub fn follow(
                 let mut signal = ready.take();
                 let outcome = follow_topic(
                     &settings,
-                    UPLOADS.name,
-                    &stop,
+                    UPLOAD_STATE.name,
+                    Start::Beginning,
+                    || stop.load(std::sync::atomic::Ordering::Relaxed),
                     || {
                         if let Some(ready) = signal.take() {
                             let _ = ready.send(Ok(()));
@@ -174,7 +180,7 @@ pub fn follow(
                         return;
                     }
                     (Err(error), None) => {
-                        tracing::warn!(%error, "following the uploads topic failed; reading it again in 5 s");
+                        tracing::warn!(%error, "following the upload-state topic failed; reading it again in 5 s");
                         std::thread::sleep(Duration::from_secs(5));
                     }
                     (Ok(()), _) => return,
@@ -183,6 +189,47 @@ pub fn follow(
         })
         .expect("spawning the uploads follower");
     caught_up
+}
+
+/// Why the upload-state topic could not be filled from the uploads topic.
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    #[error(transparent)]
+    Read(#[from] ReplayError),
+    #[error("writing {topic}: {source}")]
+    Write { topic: &'static str, source: wowlogs_kafka::OutboxError },
+}
+
+/// Writes every status of the uploads topic to the compacted upload-state topic under
+/// its key there: for a deployment whose statuses predate that topic (`wowlogs topics
+/// create` does it when it creates the topic). Safe to repeat: the statuses land under
+/// the same keys, in the same order, and the registry merges them to the same state.
+/// Returns the statuses written. Blocking.
+pub fn backfill_upload_state(
+    settings: &KafkaSettings,
+    producer: rdkafka::producer::FutureProducer,
+    timeout: Duration,
+) -> Result<u64, BackfillError> {
+    let mut outbox = wowlogs_kafka::Outbox::new(producer, 10_000);
+    let mut decode = status_decoder();
+    let (mut written, mut failed) = (0, None);
+    read_topic_to_end(settings, UPLOADS.name, timeout, |message| {
+        let Some(status) = decode(message).filter(|_| failed.is_none()) else { return };
+        let route = wowlogs_kafka::Route {
+            topic: UPLOAD_STATE.name,
+            key: upload_state_key(status.guild_id, status.log_id, &status.upload_id),
+            headers: message.headers().map(|h| h.detach()).unwrap_or_default(),
+        };
+        match outbox.send(&route, message.payload().unwrap_or_default(), (), |_, _| {}) {
+            Ok(()) => written += 1,
+            Err(error) => failed = Some(error),
+        }
+    })?;
+    let write = |source| BackfillError::Write { topic: UPLOAD_STATE.name, source };
+    match failed {
+        Some(error) => Err(write(error)),
+        None => outbox.flush(|_, _| {}).map(|()| written).map_err(write),
+    }
 }
 
 #[cfg(test)]

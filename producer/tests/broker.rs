@@ -273,3 +273,100 @@ fn malformed_lines_become_dead_letters_and_the_rest_is_published() {
     assert_eq!(letters[1].raw, b"\x89PNG\x00\x01garbage");
     assert_eq!(records::<CombatEvent>(&settings, COMBAT_EVENTS.name, guild).len(), 32);
 }
+
+/// Statuses written before the compacted upload-state topic existed (on the uploads
+/// topic only) are copied into it, so the registry, which reads that topic, still knows
+/// the logs they published; and every status written since lands on both topics, the
+/// compacted one keyed by guild, log and upload.
+#[test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+fn statuses_from_before_the_upload_state_topic_are_backfilled_and_new_ones_land_on_both() {
+    let settings = topics_ready();
+    let guild = GuildId(1011);
+    let legacy = UploadStatus {
+        guild_id: guild,
+        log_id: LogId(77),
+        upload_id: format!("legacy-{}", now_ms()),
+        state: UploadState::Completed,
+        file_name: "WoWCombatLog.txt".into(),
+        content_sha256: String::new(),
+        bytes_total: None,
+        bytes_read: 10,
+        lines: 10,
+        events: 10,
+        dead_letters: 0,
+        acked_through_line: 10,
+        reason: None,
+        timestamp_ms: now_ms(),
+        last_event_line: Some(10),
+    };
+    // As a producer of the previous release wrote it: the uploads topic only.
+    let codec = Codec::<UploadStatus>::new().unwrap();
+    let mut buf = Vec::new();
+    let route = wowlogs_kafka::encode(&codec, &legacy, &mut buf).unwrap();
+    let mut outbox = Outbox::new(producer(&settings), 16);
+    outbox.send(&route, &buf, (), |_, _| {}).unwrap();
+    outbox.flush(|_, _| {}).unwrap();
+    let before = LogRegistry::load(&settings, Duration::from_secs(60)).unwrap();
+    assert_eq!(before.admit(guild, LogId(77)), Admission::New, "not on the upload-state topic yet");
+
+    let copied = wowlogs_producer::registry::backfill_upload_state(
+        &settings,
+        producer(&settings),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(copied >= 1);
+    let after = LogRegistry::load(&settings, Duration::from_secs(60)).unwrap();
+    assert!(matches!(after.admit(guild, LogId(77)), Admission::Duplicate(_)), "known once backfilled");
+
+    // A status written now: on the uploads topic keyed by guild, on the upload-state topic
+    // keyed by guild, log and upload, the same bytes and headers.
+    let job = LogJob {
+        guild_id: guild,
+        log_id: LogId(78),
+        upload_id: format!("new-{}", now_ms()),
+        file_name: "WoWCombatLog.txt".into(),
+        content_sha256: String::new(),
+        bytes_total: None,
+        resume_after_line: 0,
+        options: ParseOptions::new(YearHint::FirstLineIn(2024)),
+    };
+    let mut outbox = Outbox::new(producer(&settings), 16);
+    let encoders = Encoders::new().unwrap();
+    let counts = IntakeCounts::default();
+    publish_status(
+        &job,
+        &encoders,
+        &mut outbox,
+        UploadState::Accepted,
+        &counts,
+        None,
+        &now_ms,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    outbox.flush(|_, _| {}).unwrap();
+    let find = |topic: &str| {
+        let mut found = Vec::new();
+        read_topic_to_end(&settings, topic, Duration::from_secs(60), |message| {
+            let status = codec.decode(message.payload().unwrap()).unwrap();
+            if status.upload_id == job.upload_id {
+                let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
+                let headers = message.headers().unwrap().iter().count();
+                found.push((key, headers, message.payload().unwrap().to_vec()));
+            }
+        })
+        .unwrap();
+        found
+    };
+    let (on_uploads, on_state) = (find(UPLOADS.name), find(topics::UPLOAD_STATE.name));
+    assert_eq!((on_uploads.len(), on_state.len()), (1, 1));
+    assert_eq!(on_uploads[0].0, "1011");
+    assert_eq!(on_state[0].0, format!("1011:78:{}", job.upload_id));
+    assert_eq!(
+        (on_uploads[0].1, &on_uploads[0].2),
+        (on_state[0].1, &on_state[0].2),
+        "same headers and value"
+    );
+}

@@ -20,7 +20,8 @@ pub struct TopicSpec {
 /// record from which `wowlogs rebuild` makes every ClickHouse table again, so nothing may
 /// age out of them (bound broker disk with tiered storage, Kafka 3.6 and later:
 /// docs/operations.md). The statuses on [`UPLOADS`] are keyed by guild like everything
-/// else (co-partitioned with the events), so they are kept whole, not compacted.
+/// else (co-partitioned with the events, in order with them), so they are kept whole;
+/// their compacted twin is [`UPLOAD_STATE`].
 pub const KEEP_EVERYTHING: [(&str, &str); 2] = [("retention.ms", "-1"), ("retention.bytes", "-1")];
 
 /// The largest record a producer sends and a topic takes, in bytes: the producers'
@@ -68,8 +69,35 @@ pub const ENCOUNTERS: TopicSpec = TopicSpec {
     config: &[("max.message.bytes", MAX_MESSAGE_BYTES), KEEP_EVERYTHING[0], KEEP_EVERYTHING[1]],
 };
 
+/// The latest status of every upload of every log, compacted by key
+/// ([`upload_state_key`]: guild, log and upload): each status on [`UPLOADS`] is also
+/// written here, and compaction keeps the last one per key (deleting nothing else), so
+/// reading this topic from its beginning costs one record per upload of a log, however
+/// long the history of running counts. What every upload-service replica reads at start
+/// to know which logs were published, and a subscriber's table of uploads.
+pub const UPLOAD_STATE: TopicSpec = TopicSpec {
+    name: "wowlogs.upload-state.v1",
+    schema_file: "upload_status.avsc",
+    default_partitions: 6,
+    config: &[
+        ("cleanup.policy", "compact"),
+        ("max.message.bytes", MAX_MESSAGE_BYTES),
+        KEEP_EVERYTHING[0],
+        KEEP_EVERYTHING[1],
+        // Compact a segment once a tenth of it is superseded statuses; keep statuses for
+        // at least a minute so a replica following the topic sees each one.
+        ("min.cleanable.dirty.ratio", "0.1"),
+        ("min.compaction.lag.ms", "60000"),
+    ],
+};
+
+/// The [`UPLOAD_STATE`] key of a status: `guild_id:log_id:upload_id`.
+pub fn upload_state_key(guild_id: crate::GuildId, log_id: crate::LogId, upload_id: &str) -> String {
+    format!("{}:{}:{upload_id}", guild_id.0, log_id.0)
+}
+
 /// Every topic of the contract.
-pub const ALL: [TopicSpec; 4] = [COMBAT_EVENTS, UPLOADS, DEAD_LETTER, ENCOUNTERS];
+pub const ALL: [TopicSpec; 5] = [COMBAT_EVENTS, UPLOADS, DEAD_LETTER, ENCOUNTERS, UPLOAD_STATE];
 
 /// Header: the guild id, decimal.
 pub const HEADER_GUILD_ID: &str = "wowlogs-guild-id";
@@ -113,6 +141,18 @@ mod tests {
                 assert!(topic.config.contains(&setting), "{} lacks {setting:?}", topic.name);
             }
         }
+    }
+
+    #[test]
+    fn only_the_upload_state_is_compacted_and_its_key_names_one_upload_of_one_log() {
+        for topic in ALL {
+            let compacted = topic.config.contains(&("cleanup.policy", "compact"));
+            assert_eq!(compacted, topic.name == UPLOAD_STATE.name, "{}", topic.name);
+        }
+        assert_eq!(UPLOAD_STATE.schema_file, UPLOADS.schema_file, "the same records");
+        let key = upload_state_key(crate::GuildId(7), crate::LogId(42), "u-1");
+        assert_eq!(key, "7:42:u-1");
+        assert_ne!(key, upload_state_key(crate::GuildId(7), crate::LogId(42), "u-2"), "each upload its own");
     }
 
     #[test]

@@ -36,6 +36,13 @@ pub trait Record: AvroSchema + Serialize + DeserializeOwned {
     fn decode_datum(_datum: &[u8]) -> Option<Result<Self, crate::DecodeError>> {
         None
     }
+
+    /// The compacted topic that also takes the record, with the record's key there
+    /// (compaction keeps the latest record per key): upload statuses only
+    /// ([`crate::topics::UPLOAD_STATE`]).
+    fn compacted(&self) -> Option<(crate::topics::TopicSpec, String)> {
+        None
+    }
 }
 
 macro_rules! record {
@@ -71,7 +78,21 @@ impl Record for crate::CombatEvent {
     }
 }
 
-record!(crate::UploadStatus, "upload_status.avsc", crate::topics::UPLOADS);
+impl Record for crate::UploadStatus {
+    const AVSC: &'static str = include_str!("../avro/upload_status.avsc");
+    const FILE: &'static str = "upload_status.avsc";
+    const TOPIC: crate::topics::TopicSpec = crate::topics::UPLOADS;
+
+    fn owner(&self) -> (crate::GuildId, crate::LogId) {
+        (self.guild_id, self.log_id)
+    }
+
+    fn compacted(&self) -> Option<(crate::topics::TopicSpec, String)> {
+        let key = crate::topics::upload_state_key(self.guild_id, self.log_id, &self.upload_id);
+        Some((crate::topics::UPLOAD_STATE, key))
+    }
+}
+
 record!(crate::DeadLetter, "dead_letter.avsc", crate::topics::DEAD_LETTER);
 record!(crate::EncounterSummary, "encounter_summary.avsc", crate::topics::ENCOUNTERS);
 

@@ -11,6 +11,7 @@ pub mod rebuild;
 pub mod retention;
 pub mod serve;
 pub mod synth;
+pub mod tail;
 pub mod tenancy;
 pub mod topics;
 

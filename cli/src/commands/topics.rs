@@ -4,6 +4,7 @@
 use crate::commands::KafkaArgs;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use std::time::Duration;
 use wowlogs_kafka::{TopicOutcome, check_topics, ensure_topics};
 use wowlogs_schemas::topics::{self, COMBAT_EVENTS};
 
@@ -70,7 +71,7 @@ pub fn run(args: &TopicsArgs) -> Result<()> {
             create.replication,
         ))
         .with_context(|| format!("creating topics on {}", settings.brokers))?;
-    for outcome in outcomes {
+    for outcome in &outcomes {
         match outcome {
             TopicOutcome::Created { name, partitions } => {
                 println!("created {name} ({partitions} partitions)")
@@ -78,7 +79,36 @@ pub fn run(args: &TopicsArgs) -> Result<()> {
             TopicOutcome::AlreadyExisted { name } => println!("exists  {name}"),
         }
     }
+    if let Some(copied) = backfill_if_created(&settings, &outcomes)? {
+        println!(
+            "filled {} with the {copied} statuses of {}",
+            topics::UPLOAD_STATE.name,
+            topics::UPLOADS.name
+        );
+    }
     Ok(())
+}
+
+/// A deployment whose uploads predate the compacted upload-state topic: when that topic
+/// was just created, it gets every status the uploads topic holds (the upload service
+/// reads which logs exist from it). `None` when it existed already.
+fn backfill_if_created(
+    settings: &wowlogs_kafka::KafkaSettings,
+    outcomes: &[TopicOutcome],
+) -> Result<Option<u64>> {
+    let created = outcomes
+        .iter()
+        .any(|o| matches!(o, TopicOutcome::Created { name, .. } if *name == topics::UPLOAD_STATE.name));
+    if !created {
+        return Ok(None);
+    }
+    let producer = settings.producer_config().create().context("creating the Kafka producer")?;
+    let copied =
+        wowlogs_producer::registry::backfill_upload_state(settings, producer, Duration::from_secs(3600))
+            .with_context(|| {
+                format!("filling {} from {}", topics::UPLOAD_STATE.name, topics::UPLOADS.name)
+            })?;
+    Ok(Some(copied))
 }
 
 fn run_check(args: &CheckArgs) -> Result<()> {
@@ -113,8 +143,15 @@ fn run_check(args: &CheckArgs) -> Result<()> {
 /// Creates the topics with their defaults, for commands that need them to exist.
 pub fn ensure_defaults(settings: &wowlogs_kafka::KafkaSettings) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime
+    let outcomes = runtime
         .block_on(ensure_topics(settings, &topics::ALL, |spec| spec.default_partitions, 1))
         .with_context(|| format!("creating topics on {}", settings.brokers))?;
+    if let Some(copied) = backfill_if_created(settings, &outcomes)? {
+        tracing::info!(
+            copied,
+            topic = topics::UPLOAD_STATE.name,
+            "filled the upload-state topic from the uploads topic"
+        );
+    }
     Ok(())
 }

@@ -49,6 +49,12 @@ pub enum PublishError {
 }
 
 /// Encodes and sends one record, waiting up to `timeout` for the acknowledgement.
+/// The route of a record's compacted twin ([`Record::compacted`]): the same message on
+/// the compacted topic under the record's key there, with the same headers.
+pub fn twin<T: Record>(route: &Route, record: &T) -> Option<Route> {
+    record.compacted().map(|(topic, key)| Route { topic: topic.name, key, headers: route.headers.clone() })
+}
+
 pub async fn publish<T: Record>(
     producer: &FutureProducer,
     codec: &Codec<T>,
@@ -57,8 +63,10 @@ pub async fn publish<T: Record>(
 ) -> Result<(), PublishError> {
     let mut buf = Vec::new();
     let route = encode(codec, record, &mut buf)?;
-    let message = FutureRecord::to(route.topic).key(&route.key).payload(&buf).headers(route.headers);
-    producer.send(message, timeout).await.map_err(|(error, _)| error)?;
+    for route in twin(&route, record).into_iter().chain([route]) {
+        let message = FutureRecord::to(route.topic).key(&route.key).payload(&buf).headers(route.headers);
+        producer.send(message, timeout).await.map_err(|(error, _)| error)?;
+    }
     Ok(())
 }
 

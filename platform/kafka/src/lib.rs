@@ -11,8 +11,8 @@ mod replay;
 mod settings;
 
 pub use admin::{TopicCheck, TopicOutcome, check_topics, ensure_topics, min_insync_replicas};
-pub use contract::{PublishError, Route, encode, publish, record_headers};
+pub use contract::{PublishError, Route, encode, publish, record_headers, twin};
 pub use outbox::{Outbox, OutboxError};
 pub use probe::BrokerProbe;
-pub use replay::{ReplayError, follow_topic, read_topic_to_end};
+pub use replay::{ReplayError, Start, follow_topic, read_topic_to_end};
 pub use settings::KafkaSettings;

@@ -42,16 +42,30 @@ impl ClientContext for EndAware {
 
 impl ConsumerContext for EndAware {}
 
-/// A consumer of `topic` (no group offsets) reading from the beginning of its partitions
+/// Where reading a topic starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Every record the topic holds.
+    Beginning,
+    /// Only records written from now on.
+    End,
+}
+
+/// A consumer of `topic` (no group offsets) reading from `start` of its partitions
 /// that hold records (of every partition with `every_partition`), and those partitions:
 /// only they report their end. Only an empty partition has a high watermark of 0, on
 /// tansu as on Kafka.
-fn from_beginning(
+fn open(
     settings: &KafkaSettings,
     topic: &str,
     purpose: &str,
     every_partition: bool,
+    start: Start,
 ) -> Result<(BaseConsumer<EndAware>, HashSet<i32>), ReplayError> {
+    let start = match start {
+        Start::Beginning => Offset::Beginning,
+        Start::End => Offset::End,
+    };
     let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
     let consumer: BaseConsumer<EndAware> = settings
         .client_config()
@@ -70,7 +84,7 @@ fn from_beginning(
             pending.insert(partition.id());
         }
         if high > 0 || every_partition {
-            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning).map_err(kafka)?;
+            assignment.add_partition_offset(topic, partition.id(), start).map_err(kafka)?;
         }
     }
     consumer.assign(&assignment).map_err(kafka)?;
@@ -87,7 +101,7 @@ pub fn read_topic_to_end(
     mut visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), ReplayError> {
     let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
-    let (consumer, mut pending) = from_beginning(settings, topic, "replay", false)?;
+    let (consumer, mut pending) = open(settings, topic, "replay", false, Start::Beginning)?;
     if pending.is_empty() {
         return Ok(());
     }
@@ -108,28 +122,30 @@ pub fn read_topic_to_end(
     Ok(())
 }
 
-/// Calls `visit` with every message of `topic` from its beginning, then with every new
-/// one, until `stop` is set; `caught_up` is called once, when every partition that held
-/// records at the start has reached its end (the state read so far is the topic's).
-/// Partitions added later are not followed. Blocking: run it on a thread of its own.
+/// Calls `visit` with every message of `topic` from `start` (its beginning, or what is
+/// written from now on), then with every new one, until `stop()` is true; `caught_up` is
+/// called once, when every partition that held records at the start has reached its
+/// end (the state read so far is the topic's). Partitions added later are not
+/// followed. Blocking: run it on a thread of its own.
 pub fn follow_topic(
     settings: &KafkaSettings,
     topic: &str,
-    stop: &std::sync::atomic::AtomicBool,
+    start: Start,
+    stop: impl Fn() -> bool,
     caught_up: impl FnOnce(),
     mut visit: impl FnMut(&BorrowedMessage<'_>),
 ) -> Result<(), ReplayError> {
     let kafka = |source| ReplayError::Kafka { topic: topic.to_string(), source };
     // Every partition is followed; only those with records are waited for (an empty
     // partition may never report its end).
-    let (consumer, mut pending) = from_beginning(settings, topic, "follow", true)?;
+    let (consumer, mut pending) = open(settings, topic, "follow", true, start)?;
     let mut caught_up = Some(caught_up);
     if pending.is_empty()
         && let Some(done) = caught_up.take()
     {
         done();
     }
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+    while !stop() {
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
             Some(Ok(message)) => visit(&message),
