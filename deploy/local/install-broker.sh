@@ -11,11 +11,15 @@
 # The patches (each says what it fixes and how it was found; docs/local-stack.md):
 #   tansu-storage-0.6.0-fetch-inside-batch.patch  a fetch starting inside a record batch
 #     skipped the rest of that batch, so a consumer resuming at a committed offset lost
-#     records (Kafka returns the whole batch and the client skips what it did not ask for).
+#     records (Kafka returns the whole batch and the client skips what it did not ask for);
+#     and the fetch loop continues after the last batch returned, not after as many
+#     records as it holds counted from the offset asked for.
+#   tansu-storage-0.6.0-fetch-no-sleep-when-answered.patch  every fetch answer was held
+#     back by half of the consumer's fetch.wait.max.ms even when it had records.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 version=0.6.0
-patches=(tansu-storage-0.6.0-fetch-inside-batch)
+patches=(tansu-storage-0.6.0-fetch-inside-batch tansu-storage-0.6.0-fetch-no-sleep-when-answered)
 cache="${WOWLOGS_CACHE:-$HOME/.cache/wowlogs}"
 # The cache directory names the patches' content: a changed patch builds anew.
 digest="$(cd "$here/patches" && cat "${patches[@]/%/.patch}" | sha256sum | cut -c1-12)"
