@@ -196,8 +196,11 @@ pub async fn run_group<P: Projection>(
         }
         if last_expiry.elapsed() >= EXPIRY_EVERY {
             last_expiry = Instant::now();
+            let open = projection.open();
             projection.expire(now_ms(), &mut batch);
-            dirty |= !batch.is_empty();
+            // What was given up on is handed over now, not with the next record (which
+            // may never come): its rows, the pin it released (committed) and the gauges.
+            dirty |= !batch.is_empty() || projection.open() != open;
             oldest.get_or_insert_with(Instant::now);
         }
         let old = oldest.is_some_and(|s| s.elapsed() >= config.batch_age);
