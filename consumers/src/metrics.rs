@@ -2,9 +2,7 @@
 //! and nowhere else. Consumer lag comes from librdkafka's statistics (every few
 //! seconds), per topic and partition, handed over by [`crate::context::GroupContext`].
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use rdkafka::statistics::Statistics;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -43,7 +41,7 @@ impl Default for ConsumerMetrics {
 
 impl ConsumerMetrics {
     pub fn new() -> Self {
-        let registry = Registry::new();
+        let registry = wowlogs_http::metrics::service_registry();
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(c.clone())).expect("unique metric");
@@ -124,9 +122,7 @@ impl ConsumerMetrics {
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
-        String::from_utf8(out).expect("prometheus text is UTF-8")
+        wowlogs_http::metrics::render(&self.registry)
     }
 
     /// Whether ClickHouse took the last insert.

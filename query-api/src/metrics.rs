@@ -1,8 +1,6 @@
 //! The query API's metrics. Metric names live here and nowhere else.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 use std::time::Duration;
 
 /// Every metric of the query API.
@@ -15,6 +13,7 @@ pub struct ApiMetrics {
     live_messages: IntCounterVec,
     connections: IntGauge,
     cache_bytes: IntGauge,
+    cache_lookups: IntCounterVec,
     breaker_open: IntGauge,
 }
 
@@ -26,7 +25,7 @@ impl Default for ApiMetrics {
 
 impl ApiMetrics {
     pub fn new() -> Self {
-        let registry = Registry::new();
+        let registry = wowlogs_http::metrics::service_registry();
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(c.clone())).expect("unique metric");
@@ -62,6 +61,11 @@ impl ApiMetrics {
             g
         };
         let cache_bytes = gauge("wowlogs_api_cache_bytes", "Bytes of answers held by the answer caches");
+        let cache_lookups = counter(
+            "wowlogs_api_cache_lookups_total",
+            "Cacheable requests, by whether the answer came from the caches (hit) or ClickHouse (miss)",
+            &["outcome"],
+        );
         let breaker_open = gauge(
             "wowlogs_api_clickhouse_breaker_open",
             "1 while the ClickHouse circuit breaker refuses requests",
@@ -74,6 +78,7 @@ impl ApiMetrics {
             live_messages,
             connections,
             cache_bytes,
+            cache_lookups,
             breaker_open,
         }
     }
@@ -82,6 +87,11 @@ impl ApiMetrics {
     pub fn sample(&self, cache_bytes: u64, breaker_open: bool) {
         self.cache_bytes.set(cache_bytes as i64);
         self.breaker_open.set(i64::from(breaker_open));
+    }
+
+    /// The counter of cache lookups, by outcome (`hit`, `miss`), for the caches to count.
+    pub fn cache_lookups(&self) -> IntCounterVec {
+        self.cache_lookups.clone()
     }
 
     /// One message read from the topics for the live feed.
@@ -96,9 +106,7 @@ impl ApiMetrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
-        String::from_utf8(out).expect("prometheus text is UTF-8")
+        wowlogs_http::metrics::render(&self.registry)
     }
 }
 

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use clickhouse::query::RowCursor;
 use clickhouse::{Client, Row, RowOwned, RowRead};
 use moka::future::Cache;
+use prometheus::IntCounterVec;
 use std::sync::Arc;
 use std::time::Duration;
 use wowlogs_http::ApiError;
@@ -200,6 +201,8 @@ pub enum Freshness {
 pub struct AnswerCaches {
     live: Option<AnswerCache>,
     settled: Option<AnswerCache>,
+    /// Lookups by outcome (`hit`, `miss`), when counted.
+    lookups: Option<IntCounterVec>,
 }
 
 /// What one cached answer weighs: its bytes and its key's (saturating: an answer over
@@ -217,7 +220,13 @@ impl AnswerCaches {
                 Cache::builder().weigher(weight).max_capacity(max_bytes / 2).time_to_live(ttl).build()
             })
         };
-        AnswerCaches { live: cache(live), settled: cache(settled) }
+        AnswerCaches { live: cache(live), settled: cache(settled), lookups: None }
+    }
+
+    /// Counts every lookup in `lookups`, by outcome: `hit` (answered from a cache, or
+    /// by waiting for the same answer being computed) or `miss` (computed).
+    pub fn counted(self, lookups: IntCounterVec) -> Self {
+        AnswerCaches { lookups: Some(lookups), ..self }
     }
 
     /// Bytes held (after pending evictions are applied), for metrics and tests.
@@ -332,13 +341,21 @@ impl GuildDb {
     where
         F: Future<Output = Result<Bytes, ApiError>>,
     {
-        match self.caches.get(freshness) {
-            Some(cache) => cache
-                .try_get_with((self.guilds.cache_key(), request.to_string()), answer)
-                .await
-                .map_err(Arc::unwrap_or_clone),
-            None => answer.await,
+        let Some(cache) = self.caches.get(freshness) else { return answer.await };
+        let computed = std::sync::atomic::AtomicBool::new(false);
+        let answer = async {
+            computed.store(true, std::sync::atomic::Ordering::Relaxed);
+            answer.await
+        };
+        let answered = cache
+            .try_get_with((self.guilds.cache_key(), request.to_string()), answer)
+            .await
+            .map_err(Arc::unwrap_or_clone);
+        if let Some(lookups) = &self.caches.lookups {
+            let outcome = if computed.load(std::sync::atomic::Ordering::Relaxed) { "miss" } else { "hit" };
+            lookups.with_label_values(&[outcome]).inc();
         }
+        answered
     }
 }
 

@@ -66,13 +66,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(keys: Arc<dyn KeyStore>, config: QueryApiConfig, live: LiveFeed) -> Self {
+        let metrics = ApiMetrics::new();
+        let lookups = metrics.cache_lookups();
         AppState {
             keys,
             client: config.store.client(),
-            metrics: ApiMetrics::new(),
+            metrics,
             live,
             limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(config.requests_per_minute))),
-            caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, config.cache_max_bytes),
+            caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, config.cache_max_bytes)
+                .counted(lookups),
             gate: Arc::new(QueryGate::new(config.gate)),
             probes: Arc::new(Probes::new(config.kafka.clone())),
             tickets: Arc::new(Tickets::default()),

@@ -380,6 +380,35 @@ async fn cache_bytes(app: &axum::Router) -> u64 {
     line.rsplit(' ').next().unwrap().parse().unwrap()
 }
 
+/// A metric's value from a `/metrics` text, by its line's start (name and labels).
+fn metric(text: &str, series: &str) -> f64 {
+    let line = text.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("no {series}: {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Operators see how often the caches spare ClickHouse (the hit-rate alert reads it),
+/// and each service's own CPU, memory, files and threads.
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn cache_lookups_are_counted_as_hits_and_misses_and_the_process_is_measured() {
+    let mut config = config(&world().store);
+    config.cache_ttl = std::time::Duration::from_secs(60);
+    let (app, internal) = apps_with(config).await;
+    let a = &world().a;
+    for _ in 0..3 {
+        assert_eq!(get(&app, "/api/v1/encounters/stats", Some(&a.key)).await.status, StatusCode::OK);
+    }
+    let text = get(&internal, "/metrics", None).await.text;
+    assert_eq!(metric(&text, "wowlogs_api_cache_lookups_total{outcome=\"miss\"}"), 1.0, "computed once");
+    assert_eq!(
+        metric(&text, "wowlogs_api_cache_lookups_total{outcome=\"hit\"}"),
+        2.0,
+        "then answered from the cache"
+    );
+    assert!(metric(&text, "process_resident_memory_bytes") > 1e6);
+    assert!(metric(&text, "process_threads") >= 1.0);
+}
+
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn cache_entries_come_from_validated_parameters_and_the_cache_holds_its_byte_budget() {

@@ -8,6 +8,7 @@ pub mod client;
 pub mod cors;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod request;
 pub mod serve;
 pub mod shutdown;

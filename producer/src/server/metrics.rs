@@ -1,9 +1,7 @@
 //! The producer's metrics. Each function is one "internal event": it logs and counts at
 //! the same call site, so metric names live here and nowhere else.
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use std::time::Duration;
 use wowlogs_http::RequestMetrics;
 use wowlogs_schemas::GuildId;
@@ -24,7 +22,7 @@ pub struct ProducerMetrics {
 
 impl ProducerMetrics {
     pub fn new() -> Self {
-        let registry = Registry::new();
+        let registry = wowlogs_http::metrics::service_registry();
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry.register(Box::new(c.clone())).expect("unique metric");
@@ -72,9 +70,7 @@ impl ProducerMetrics {
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
-        String::from_utf8(out).expect("prometheus text is UTF-8")
+        wowlogs_http::metrics::render(&self.registry)
     }
 
     pub fn bytes_received(&self, guild: GuildId, bytes: u64) {
