@@ -32,7 +32,35 @@ fi
 echo "--- Prometheus: configuration, rules, rule unit tests"
 (cd deploy/prometheus && promtool check config prometheus.yml && promtool test rules tests/*.yml)
 echo "--- Alertmanager: configuration"
-amtool check-config deploy/alertmanager/alertmanager.yml
+# Alertmanager: its configuration rendered from the environment with no channel and with
+# each, checked, its routing tested (every alert to the configured channels, or nowhere),
+# and its templates rendered.
+am="$(mktemp -d)"
+am_render() { env -i PATH="$PATH" "$@" sh deploy/alertmanager/render.sh "$am/alertmanager.yml" && amtool check-config "$am/alertmanager.yml" > /dev/null; }
+am_route() {
+  for severity in critical warning; do
+    amtool config routes test --config.file="$am/alertmanager.yml" --verify.receivers="$1" \
+      severity="$severity" alertname=WowlogsClickHouseDown > /dev/null 2>&1 ||
+      { echo "FAIL alertmanager: a $severity alert does not go to $1"; exit 1; }
+  done
+}
+am_render && am_route off
+am_render WOWLOGS_ALERT_SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/x WOWLOGS_ALERT_SLACK_CHANNEL='#raid-ops' && am_route notify
+am_render WOWLOGS_ALERT_DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/1/x && am_route notify
+am_render WOWLOGS_ALERT_WEBHOOK_URL=http://pager.invalid/wowlogs && am_route notify
+am_render WOWLOGS_ALERT_EMAIL_TO=ops@example.org WOWLOGS_ALERT_EMAIL_FROM=wowlogs@example.org \
+  WOWLOGS_ALERT_SMTP_SMARTHOST=smtp.example.org:587 WOWLOGS_ALERT_SMTP_USERNAME=ops \
+  WOWLOGS_ALERT_SMTP_PASSWORD='a "quoted" \ secret' && am_route notify
+grep -q 'auth_password: "a \\"quoted\\" \\\\ secret"' "$am/alertmanager.yml"
+if env -i PATH="$PATH" WOWLOGS_ALERT_EMAIL_TO=ops@example.org sh deploy/alertmanager/render.sh "$am/x.yml" 2> /dev/null; then
+  echo "FAIL render.sh took an e-mail channel without its sender and server"; exit 1
+fi
+for name in title text html; do
+  amtool template render --template.glob='deploy/alertmanager/templates/*.tmpl' \
+    --template.text="{{ template \"wowlogs.$name\" . }}" > /dev/null
+done
+rm -rf "$am"
+echo "alertmanager: rendered with no channel and with e-mail, Slack, Discord, webhook; routes and templates ok"
 echo "--- Kubernetes: kustomize build, schema validation (strict)"
 rendered="$(mktemp)"
 trap 'rm -f "$rendered"' EXIT
