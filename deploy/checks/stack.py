@@ -75,6 +75,9 @@ def pinned(image):
 
 
 one_shot = {"migrate", "topics"}
+# Services that read the host itself (its filesystems, for disk and memory metrics),
+# read-only; every other mount is a named volume or a file of this repository.
+host_readers = {"node-exporter"}
 # Runs on a schedule and serves nothing: no port to check; a failed run exits (and is
 # restarted), a finished one is on the audit trail.
 scheduled = {"retention", "backup"}
@@ -97,6 +100,8 @@ for name, service in compose["services"].items():
         source = mount.split(":")[0]
         if source.startswith("./"):
             check((root / source).exists(), f"service {name} mounts {source}, which does not exist")
+        elif name in host_readers and source.startswith("/"):
+            check(":ro" in mount, f"service {name} must mount the host's {source} read-only")
         else:
             check(source in (compose.get("volumes") or {}), f"service {name}: volume {source} is not a named volume")
 consumers = compose["services"]["consumers"]
