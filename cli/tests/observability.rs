@@ -46,15 +46,20 @@ fn exposed(exposition: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The `wowlogs_*` metric names a PromQL expression reads.
+/// The metric names of the services a PromQL expression reads: `wowlogs_*`, and the
+/// `process_*` metrics every service exports.
 fn named_metrics(expr: &str) -> Vec<String> {
+    let identifier = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut names = Vec::new();
-    let mut rest = expr;
-    while let Some(at) = rest.find("wowlogs_") {
-        let tail = &rest[at..];
-        let len = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
-        names.push(tail[..len].to_string());
-        rest = &tail[len..];
+    for prefix in ["wowlogs_", "process_"] {
+        for (at, _) in expr.match_indices(prefix) {
+            if expr[..at].chars().next_back().is_some_and(identifier) {
+                continue; // inside another name
+            }
+            let tail = &expr[at..];
+            let len = tail.find(|c: char| !identifier(c)).unwrap_or(tail.len());
+            names.push(tail[..len].to_string());
+        }
     }
     names
 }

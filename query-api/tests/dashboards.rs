@@ -207,7 +207,13 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
     let names: Vec<&str> = boards.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
         names,
-        ["api-performance.json", "encounter-analysis.json", "guild-activity.json", "pipeline-health.json"]
+        [
+            "api-performance.json",
+            "encounter-analysis.json",
+            "guild-activity.json",
+            "pipeline-health.json",
+            "system-resources.json"
+        ]
     );
     let mut checked = 0;
     for (name, dashboard) in &boards {
