@@ -14,8 +14,8 @@ use rdkafka::message::BorrowedMessage;
 use std::collections::HashMap;
 use std::time::Duration;
 use wowlogs_kafka::{KafkaSettings, ReplayError, Start, follow_topic, read_topic_to_end};
-use wowlogs_schemas::topics::{UPLOAD_STATE, UPLOADS, upload_state_key};
-use wowlogs_schemas::{Codec, GuildId, LogId, UploadState, UploadStatus};
+use wowlogs_schemas::topics::{UPLOAD_STATE, UPLOADS};
+use wowlogs_schemas::{Codec, GuildId, LogId, Record, UploadState, UploadStatus};
 
 /// What to do with a log that arrives.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,12 +214,13 @@ pub fn backfill_upload_state(
     let mut decode = status_decoder();
     let (mut written, mut failed) = (0, None);
     read_topic_to_end(settings, UPLOADS.name, timeout, |message| {
-        let Some(status) = decode(message).filter(|_| failed.is_none()) else { return };
-        let route = wowlogs_kafka::Route {
-            topic: UPLOAD_STATE.name,
-            key: upload_state_key(status.guild_id, status.log_id, &status.upload_id),
-            headers: message.headers().map(|h| h.detach()).unwrap_or_default(),
-        };
+        if failed.is_some() {
+            return;
+        }
+        // The status's compacted twin, as the producer writes it now (its topic and key).
+        let Some((topic, key)) = decode(message).as_ref().and_then(Record::compacted) else { return };
+        let headers = message.headers().map(|h| h.detach()).unwrap_or_default();
+        let route = wowlogs_kafka::Route { topic: topic.name, key, headers };
         match outbox.send(&route, message.payload().unwrap_or_default(), (), |_, _| {}) {
             Ok(()) => written += 1,
             Err(error) => failed = Some(error),

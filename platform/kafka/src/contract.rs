@@ -48,13 +48,14 @@ pub enum PublishError {
     Kafka(#[from] rdkafka::error::KafkaError),
 }
 
-/// Encodes and sends one record, waiting up to `timeout` for the acknowledgement.
 /// The route of a record's compacted twin ([`Record::compacted`]): the same message on
 /// the compacted topic under the record's key there, with the same headers.
 pub fn twin<T: Record>(route: &Route, record: &T) -> Option<Route> {
     record.compacted().map(|(topic, key)| Route { topic: topic.name, key, headers: route.headers.clone() })
 }
 
+/// Encodes and sends one record (and its compacted twin, if it has one), waiting up to
+/// `timeout` for each acknowledgement.
 pub async fn publish<T: Record>(
     producer: &FutureProducer,
     codec: &Codec<T>,
