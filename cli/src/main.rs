@@ -2,8 +2,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wowlogs_cli::commands::{
-    analyze, backup, consume, healthcheck, import, migrate, query_api, rebuild, retention, serve, synth,
-    tail, tenancy, topics,
+    analyze, backup, consume, grafana, healthcheck, import, migrate, query_api, rebuild, retention, serve,
+    synth, tail, tenancy, topics,
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
@@ -58,6 +58,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Publish a backup again (checked first) so the consumers make every table from it.
     Restore(backup::RestoreArgs),
+    /// Give a guild's analysts their own ClickHouse user and database for Grafana, or take them away.
+    Grafana(grafana::GrafanaArgs),
     /// Manage guilds (tenants): create, update, deactivate, transfer encounters, list.
     Guild(tenancy::GuildArgs),
     /// Manage a guild's API keys: create (printed once), list, revoke.
@@ -104,6 +106,7 @@ impl Command {
             Command::Consume(args) => args.group.args().1,
             Command::Rebuild(_) => "rebuild",
             Command::Retention(_) => "retention",
+            Command::Grafana(_) => "grafana",
             Command::Backup(_) => "backup",
             Command::Restore(_) => "restore",
             Command::Guild(_) | Command::ApiKey(_) => "admin",
@@ -127,6 +130,7 @@ fn run(command: &Command) -> Result<()> {
         Command::Consume(args) => consume::run_command(args),
         Command::Rebuild(args) => rebuild::run(args),
         Command::Retention(args) => retention::run(args),
+        Command::Grafana(args) => grafana::run(args),
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),
         Command::Guild(args) => tenancy::run_guild(args),

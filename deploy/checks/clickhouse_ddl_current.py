@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 from chdb import session as chs
 
@@ -76,6 +77,41 @@ with tempfile.TemporaryDirectory() as data:
     except Exception as error:  # noqa: BLE001
         failed += 1
         print(f"FAIL partitions: the halves were refused too: {error}", file=sys.stderr)
+    # The analysts' relations (wowlogs_store::analytics), as `wowlogs migrate` creates
+    # them after the migrations; the dashboards read them.
+    printed_single = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "wowlogs-cli", "--", "migrate", "--print", "--database", "wowlogs"],
+        cwd=root, check=True, capture_output=True, text=True,
+    ).stdout
+    for statement in (s.strip() for s in printed_single.split(";\n\n")):
+        if "wowlogs_analytics" not in statement:
+            continue
+        try:
+            db.query(statement)
+            passed += 1
+        except Exception as error:  # noqa: BLE001 - report every failing statement
+            failed += 1
+            print(f"FAIL analytics: {statement[:90]}...: {error}", file=sys.stderr)
+    # A guild's access on a current server (`wowlogs grafana grant --print-sql`: its
+    # database's views, CREATE USER, GRANTs, the row policy): the views run here, the
+    # access statements are parsed (chdb has no writable access storage to run them).
+    printed_grant = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "wowlogs-cli", "--", "grafana", "grant", "--guild", "7",
+         "--password-file", "/dev/stdin", "--print-sql", "--database", "wowlogs"],
+        cwd=root, check=True, capture_output=True, text=True, input="analyst-password\n",
+    ).stdout
+    grant_statements = [s.strip() for s in printed_grant.split(";\n\n") if s.strip()]
+    for statement in grant_statements:
+        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        try:
+            if statement.startswith(("CREATE DATABASE", "DROP TABLE", "CREATE VIEW")):
+                db.query(statement)
+            else:
+                db.query(f"SELECT formatQuery({literal})", "CSV")
+            passed += 1
+        except Exception as error:  # noqa: BLE001 - report every failing statement
+            failed += 1
+            print(f"FAIL guild access: {statement[:90]}...: {error}", file=sys.stderr)
     # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
     dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
     queries = 0
@@ -86,6 +122,7 @@ with tempfile.TemporaryDirectory() as data:
         sql = re.sub(r"\$__timeInterval\(([^)]*)\)", r"toStartOfInterval(toDateTime(\1), INTERVAL 3600 second)", sql)
         for name, value in variables.items():
             sql = sql.replace("${%s:sqlstring}" % name, "'" + value.replace("'", "''") + "'")
+            sql = sql.replace("${%s:percentencode}" % name, urllib.parse.quote(value, safe="-_.~"))
             sql = sql.replace("${%s}" % name, value).replace("$" + name, value)
         return sql
 
@@ -100,7 +137,7 @@ with tempfile.TemporaryDirectory() as data:
         for where, sql in sqls:
             queries += 1
             try:
-                db.query("USE wowlogs")
+                db.query("USE wowlogs_analytics")
                 db.query(expand(sql), "CSV")
                 passed += 1
             except Exception as error:  # noqa: BLE001 - report every failing query
@@ -122,6 +159,6 @@ with tempfile.TemporaryDirectory() as data:
             failed += 1
             print(f"FAIL cluster DDL: {statement[:90]}...: {error}", file=sys.stderr)
 print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables, {queries} dashboard queries, "
-      f"{len(cluster_statements)} cluster statements parsed")
+      f"{len(cluster_statements)} cluster statements parsed, {len(grant_statements)} guild access statements")
 print(f"ddl: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

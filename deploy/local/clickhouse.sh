@@ -39,8 +39,28 @@ case "$command" in
     sed -e 's|<password from_env="[A-Z_]*"/>|<password></password>|' \
         -e 's|<clickhouse>|<yandex>|; s|</clickhouse>|</yandex>|' \
         "$here/../clickhouse/users.d/services.xml" > "$data/users.d/services.xml"
-    # The packaged config with our paths and ports, listening on loopback only.
-    clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
+    # Grafana's users likewise; the guild reader may read every database here, since
+    # each test has databases of its own (production names wowlogs's two).
+    sed -e 's|<password from_env="[A-Z_]*"/>|<password></password>|' \
+        -e 's|<clickhouse>|<yandex>|; s|</clickhouse>|</yandex>|' \
+        "$here/../clickhouse/users.d/grafana.xml" \
+      | awk '/<wowlogs_guild_reader>/ { reader = 1 } reader && /<allow_databases>/ { skip = 1 }
+             !skip { print } skip && /<\/allow_databases>/ { skip = 0 } /<\/wowlogs_guild_reader>/ { reader = 0 }' \
+      > "$data/users.d/grafana.xml"
+    # The packaged config (read next to its config.d/) with the guild reader cluster
+    # on this server's port, then our paths and ports, listening on loopback only.
+    mkdir -p "$data/config.d"
+    cp /etc/clickhouse-server/config.xml "$data/config.xml"
+    cat > "$data/config.d/guild-reader.xml" <<EOF
+<yandex>
+  <remote_servers>
+    <wowlogs_guild_reader>
+      <shard><replica><host>127.0.0.1</host><port>$tcp_port</port><user>wowlogs_guild_reader</user><password></password></replica></shard>
+    </wowlogs_guild_reader>
+  </remote_servers>
+</yandex>
+EOF
+    clickhouse-server --config-file="$data/config.xml" -- \
       --path="$data/" --tmp_path="$data/tmp/" --user_files_path="$data/user_files/" \
       --format_schema_path="$data/format_schemas/" --users_config="$data/users.xml" \
       --logger.log="$data/server.log" --logger.errorlog="$data/server.err.log" \

@@ -53,6 +53,8 @@ echo "==> starting the local broker (tansu)"
 export WOWLOGS_TEST_BROKERS="$(deploy/local/broker.sh start --memory --port "$broker_port" --state "$state")"
 echo "==> starting the local ClickHouse"
 export WOWLOGS_TEST_CLICKHOUSE="$(deploy/local/clickhouse.sh start --http-port "$clickhouse_http" --tcp-port "$clickhouse_tcp" --state "$state")"
+# Where grafana grant writes guild users for that server (18.16 keeps users in files).
+export WOWLOGS_TEST_CLICKHOUSE_USERS_DIR="$state/clickhouse/users.d"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

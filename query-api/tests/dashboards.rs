@@ -1,7 +1,9 @@
 //! Every ClickHouse query of the Grafana dashboards (`grafana/dashboards/*.json`) runs
 //! against the real ClickHouse loaded with the fixtures and returns rows: panels and
 //! template variables, with Grafana's macros and variables expanded the way the
-//! ClickHouse data source plugin (v4) and Grafana expand them.
+//! ClickHouse data source plugin (v4) and Grafana expand them. The operators' data source
+//! reads `<database>_analytics`; a guild's own (`wowlogs grafana grant`) reads its
+//! `<database>_guild_<G>` as its own user, and must see exactly that guild's rows.
 
 mod support;
 
@@ -9,6 +11,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use support::world;
 use wowlogs_store::StoreSettings;
+use wowlogs_store::analytics::{GuildAccess, analytics_database, await_access, grant_guild};
 
 const CLICKHOUSE_UID: &str = "clickhouse";
 
@@ -111,6 +114,7 @@ fn expand_variables(sql: &str, values: &[(String, String)]) -> String {
     sorted.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
     for (name, value) in sorted {
         let quoted = format!("'{}'", value.replace('\'', "''"));
+        out = out.replace(&format!("${{{name}:percentencode}}"), &percent_encode(value));
         out = out.replace(&format!("${{{name}:sqlstring}}"), &quoted);
         out = out.replace(&format!("${{{name}:singlequote}}"), &quoted);
         out = out.replace(&format!("${{{name}}}"), value);
@@ -119,21 +123,38 @@ fn expand_variables(sql: &str, values: &[(String, String)]) -> String {
     out
 }
 
+/// Grafana's `percentencode` (`encodeURIComponentStrict`): every byte but ASCII letters,
+/// digits and `-_.~` as `%XX`.
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn expand(sql: &str, values: &[(String, String)]) -> String {
     let sql = expand_macros(&expand_variables(sql, values), &RANGE);
     assert!(!sql.contains('$'), "unexpanded macro or variable left in:\n{sql}");
     sql
 }
 
-/// The rows of a query, as JSON objects; a failing query fails the test with its SQL.
-async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {
-    let mut cursor = store.client().query(sql).fetch_bytes("JSONEachRow").unwrap();
-    let bytes = cursor.collect().await.unwrap_or_else(|e| panic!("ClickHouse refused:\n{sql}\n{e}"));
-    String::from_utf8(bytes.to_vec())
+/// The rows of a query as JSON objects, or ClickHouse's refusal.
+async fn try_rows(store: &StoreSettings, sql: &str) -> Result<Vec<Value>, String> {
+    let mut cursor = store.client().query(sql).fetch_bytes("JSONEachRow").map_err(|e| e.to_string())?;
+    let bytes = cursor.collect().await.map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(bytes.to_vec())
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
+        .collect())
+}
+
+/// The rows of a query; a failing query fails the test with its SQL.
+async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {
+    try_rows(store, sql).await.unwrap_or_else(|e| panic!("ClickHouse refused:\n{sql}\n{e}"))
 }
 
 /// A variable's values from its query: `__value` when the query names it, else the
@@ -150,36 +171,61 @@ async fn variable_values(store: &StoreSettings, sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs every ClickHouse panel of `dashboard` with the variables chosen so: `guild` is
-/// guild A of the test world, the others take the first value their query returns, or
-/// their "All" value when `all` is set.
-async fn check(name: &str, dashboard: &Value, all: bool) -> usize {
-    let (store, a) = (&world().store, &world().a);
+/// The operators' data source: every guild's relations.
+fn operators() -> StoreSettings {
+    let store = &world().store;
+    StoreSettings { database: analytics_database(store), ..store.clone() }
+}
+
+/// How a dashboard is opened: as whom, for which guild, with which variables forced.
+struct Opening<'a> {
+    store: &'a StoreSettings,
+    guild: i64,
+    /// Use each variable's "All" value where it has one.
+    all: bool,
+    /// Values given whatever the variable's query lists (as a URL's `var-x=` would).
+    forced: &'a [(&'a str, &'a str)],
+}
+
+/// One ClickHouse panel target's outcome.
+struct Answer {
+    title: String,
+    sql: String,
+    rows: Result<Vec<Value>, String>,
+}
+
+/// Opens `dashboard` the way Grafana does: each ClickHouse variable's query (the guild
+/// variable must list the opening's guild), then every ClickHouse panel target.
+async fn open(name: &str, dashboard: &Value, opening: &Opening<'_>) -> (Vec<(String, String)>, Vec<Answer>) {
     let mut values: Vec<(String, String)> = Vec::new();
     for variable in dashboard["templating"]["list"].as_array().into_iter().flatten() {
         if !is_clickhouse(&variable["datasource"]) {
             continue;
         }
         let var = variable["name"].as_str().unwrap().to_string();
+        if let Some((_, value)) = opening.forced.iter().find(|(forced, _)| *forced == var) {
+            values.push((var, value.to_string()));
+            continue;
+        }
         let sql =
             expand(variable["query"].as_str().expect("a ClickHouse variable has an SQL query"), &values);
-        let found = variable_values(store, &sql).await;
-        assert!(!found.is_empty(), "{name}: variable {var} has no values:\n{sql}");
+        let found = variable_values(opening.store, &sql).await;
         let chosen = if var == "guild" {
-            let guild = a.guild_id.to_string();
-            assert!(
-                found.contains(&guild),
-                "{name}: the guild variable lists {found:?}, not guild A ({guild})"
-            );
+            let guild = opening.guild.to_string();
+            assert!(found.contains(&guild), "{name}: the guild variable lists {found:?}, not guild {guild}");
             guild
-        } else if all && variable["includeAll"] == true {
+        } else if opening.all && variable["includeAll"] == true {
             variable["allValue"].as_str().expect("an All value the SQL understands").to_string()
         } else {
-            found[0].clone()
+            // A guild with no such values (no raid boss) gets "All" or one that matches nothing.
+            found
+                .first()
+                .cloned()
+                .unwrap_or_else(|| variable["allValue"].as_str().unwrap_or("(none)").to_string())
         };
         values.push((var, chosen));
     }
-    let mut checked = 0;
+    let mut answers = Vec::new();
     for panel in panels(dashboard) {
         for target in panel["targets"].as_array().into_iter().flatten() {
             let datasource =
@@ -188,16 +234,21 @@ async fn check(name: &str, dashboard: &Value, all: bool) -> usize {
                 continue;
             }
             let sql = expand(target["rawSql"].as_str().expect("a ClickHouse target has rawSql"), &values);
-            let got = rows(store, &sql).await;
-            assert!(
-                !got.is_empty(),
-                "{name}: panel {:?} returns no rows for {values:?}:\n{sql}",
-                panel["title"]
-            );
-            checked += 1;
+            let rows = try_rows(opening.store, &sql).await;
+            answers.push(Answer { title: panel["title"].as_str().unwrap_or("").to_string(), sql, rows });
         }
     }
-    checked
+    (values, answers)
+}
+
+/// The dashboards a guild's own organisation gets: every one with a guild variable.
+fn analyst_dashboards() -> Vec<(String, Value)> {
+    dashboards()
+        .into_iter()
+        .filter(|(_, board)| {
+            board["templating"]["list"].as_array().into_iter().flatten().any(|v| v["name"] == "guild")
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -215,19 +266,34 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
             "system-resources.json"
         ]
     );
+    let store = operators();
     let mut checked = 0;
     for (name, dashboard) in &boards {
-        checked += check(name, dashboard, false).await;
-        checked += check(name, dashboard, true).await;
+        for all in [false, true] {
+            let opening = Opening { store: &store, guild: world().a.guild_id, all, forced: &[] };
+            let (values, answers) = open(name, dashboard, &opening).await;
+            for answer in answers {
+                let rows = answer.rows.unwrap_or_else(|e| panic!("ClickHouse refused:\n{}\n{e}", answer.sql));
+                assert!(
+                    !rows.is_empty(),
+                    "{name}: panel {:?} returns no rows for {values:?}:\n{}",
+                    answer.title,
+                    answer.sql
+                );
+                checked += 1;
+            }
+        }
     }
-    // Guild activity and encounter analysis: 17 ClickHouse panels, each run twice.
+    // Guild activity and encounter analysis: 16 ClickHouse panels, pipeline health's
+    // storage table 1, each run twice.
     assert_eq!(checked, 34, "ClickHouse panels checked");
 }
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn the_guild_variable_keeps_each_panel_to_one_guild() {
-    // Every ClickHouse panel reads one guild's rows, except the operator's storage table.
+    // Every ClickHouse panel reads one guild's rows, except the operator's storage table;
+    // the guild is a quoted, percent-encoded string made a number by ClickHouse.
     for (name, dashboard) in dashboards() {
         for panel in panels(&dashboard) {
             for target in panel["targets"].as_array().into_iter().flatten() {
@@ -236,13 +302,218 @@ async fn the_guild_variable_keeps_each_panel_to_one_guild() {
                 }
                 let sql = target["rawSql"].as_str().unwrap();
                 assert!(
-                    sql.contains("guild_id = ${guild}"),
+                    sql.contains("guild_id = toInt64('${guild:percentencode}')"),
                     "{name}: {:?} is not filtered by guild",
                     panel["title"]
                 );
             }
         }
     }
+}
+
+/// Grants guilds A and B of the test world their own users (once per test binary: a
+/// grant drops and creates the relations again, which a test reading them would see).
+async fn guild_users() -> &'static [(i64, StoreSettings); 2] {
+    static USERS: tokio::sync::OnceCell<[(i64, StoreSettings); 2]> = tokio::sync::OnceCell::const_new();
+    USERS.get_or_init(grant_both).await
+}
+
+async fn grant_both() -> [(i64, StoreSettings); 2] {
+    let store = &world().store;
+    let users_dir = std::env::var_os("WOWLOGS_TEST_CLICKHOUSE_USERS_DIR").map(std::path::PathBuf::from).expect(
+        "run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE_USERS_DIR to the local ClickHouse's users.d",
+    );
+    let mut users = Vec::new();
+    for guild in [world().a.guild_id, world().b.guild_id] {
+        let password = format!("analyst-{guild}");
+        let access = GuildAccess::new(store, guild, &password);
+        grant_guild(store, &access, Some(&users_dir)).await.unwrap();
+        await_access(store, &access, &password, std::time::Duration::from_secs(30)).await.unwrap();
+        users.push((guild, access.settings(store, &password)));
+    }
+    users.try_into().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guilds_own_user_sees_on_every_panel_exactly_what_operators_see_of_that_guild() {
+    let users = guild_users().await;
+    let operators = operators();
+    let mut compared = 0;
+    for (guild, user) in users {
+        let other = users.iter().map(|(g, _)| *g).find(|g| g != guild).unwrap();
+        for (name, dashboard) in analyst_dashboards() {
+            for all in [false, true] {
+                // The guild variable of a guild's organisation lists that guild alone.
+                let (values, own) =
+                    open(&name, &dashboard, &Opening { store: user, guild: *guild, all, forced: &[] }).await;
+                let forced: Vec<(&str, &str)> =
+                    values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let (_, seen) = open(
+                    &name,
+                    &dashboard,
+                    &Opening { store: &operators, guild: *guild, all, forced: &forced },
+                )
+                .await;
+                for (mine, theirs) in own.iter().zip(&seen) {
+                    let mine_rows = mine.rows.as_ref().unwrap_or_else(|e| {
+                        panic!("{name}: {:?} refused to guild {guild}'s user: {e}\n{}", mine.title, mine.sql)
+                    });
+                    assert_eq!(
+                        Some(mine_rows),
+                        theirs.rows.as_ref().ok(),
+                        "{name}: {:?} for guild {guild}",
+                        mine.title
+                    );
+                    compared += 1;
+                }
+                // Naming the other guild (a URL's var-guild) finds nothing of it.
+                let guild_text = other.to_string();
+                let mut forced = forced.clone();
+                forced.retain(|(k, _)| *k != "guild");
+                forced.push(("guild", &guild_text));
+                let (_, stolen) =
+                    open(&name, &dashboard, &Opening { store: user, guild: other, all, forced: &forced })
+                        .await;
+                let (_, nothing) = open(
+                    &name,
+                    &dashboard,
+                    &Opening {
+                        store: &operators,
+                        guild: -1,
+                        all,
+                        forced: &[("guild", "-1"), ("boss", "(none)"), ("difficulty", "-1")],
+                    },
+                )
+                .await;
+                for (stolen, nothing) in stolen.iter().zip(&nothing) {
+                    assert_eq!(
+                        stolen.rows.as_ref().ok(),
+                        nothing.rows.as_ref().ok(),
+                        "{name}: {:?} showed guild {other} to guild {guild}'s user",
+                        stolen.title
+                    );
+                }
+            }
+        }
+        let guild_variable = rows(user, "SELECT toString(guild_id) AS g FROM guilds").await;
+        assert_eq!(guild_variable, vec![serde_json::json!({"g": guild.to_string()})]);
+    }
+    assert!(compared >= 2 * 2 * 16, "{compared} panels compared");
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guilds_user_can_read_its_own_database_and_nothing_else() {
+    let users = guild_users().await;
+    let db = &world().store.database;
+    let (a, user) = &users[0];
+    let b = users[1].0;
+    for sql in [
+        format!("SELECT count() FROM {db}.encounters"),
+        format!("SELECT count() FROM {db}.api_keys"),
+        format!("SELECT count() FROM {db}.audit_log"),
+        format!("SELECT count() FROM {db}.combat_events"),
+        format!("SELECT count() FROM {db}_analytics.encounters"),
+        format!("SELECT count() FROM {db}_guild_{b}.encounters"),
+        format!("SELECT count() FROM {db}_guild_views.encounters_g{b}"),
+        format!("SELECT count() FROM {db}_guild_views.encounters_g{a}"),
+        "SELECT * FROM remote('127.0.0.1', system.one)".to_string(),
+        "SELECT * FROM url('http://127.0.0.1:1/', CSV, 'x String')".to_string(),
+        "SELECT * FROM file('users.xml', CSV, 'x String')".to_string(),
+        format!(
+            "CREATE TABLE {db}_guild_{a}.copy AS {db}_guild_{a}.encounters ENGINE = Distributed(wowlogs_guild_reader, {db}, encounters)"
+        ),
+        format!("DROP TABLE {db}_guild_{a}.encounters"),
+    ] {
+        let refused = try_rows(user, &sql).await;
+        assert!(refused.is_err(), "guild {a}'s user ran {sql}: {refused:?}");
+    }
+    let databases = rows(user, "SELECT name FROM system.databases ORDER BY name").await;
+    let own = format!("{db}_guild_{a}");
+    assert!(
+        databases.iter().all(|row| row["name"] == "system" || row["name"] == own.as_str()),
+        "{databases:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_hostile_value_in_any_variable_is_inert() {
+    let operators = operators();
+    let a = world().a.guild_id.to_string();
+    let hostile = [
+        "1 OR 1=1",
+        "0) OR (1=1",
+        "1' OR '1'='1",
+        "x\\' OR 1=1 -- ",
+        "'; DROP TABLE encounters; --",
+        "1 UNION ALL SELECT name FROM system.tables",
+    ];
+    let mut tried = 0;
+    for (name, dashboard) in analyst_dashboards() {
+        let variables: Vec<String> = dashboard["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| is_clickhouse(&v["datasource"]))
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect();
+        let (values, _) = open(
+            &name,
+            &dashboard,
+            &Opening { store: &operators, guild: world().a.guild_id, all: false, forced: &[] },
+        )
+        .await;
+        for variable in &variables {
+            // What the dashboard shows when this variable matches nothing.
+            let mut nothing: Vec<(&str, &str)> =
+                values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let unmatched = match variable.as_str() {
+                "guild" => "-1",
+                "difficulty" => "-2",
+                _ => "(none)",
+            };
+            for pair in nothing.iter_mut().filter(|(k, _)| k == variable) {
+                pair.1 = unmatched;
+            }
+            let (_, empty) = open(
+                &name,
+                &dashboard,
+                &Opening { store: &operators, guild: -1, all: false, forced: &nothing },
+            )
+            .await;
+            for value in hostile {
+                let mut forced = nothing.clone();
+                for pair in forced.iter_mut().filter(|(k, _)| k == variable) {
+                    pair.1 = value;
+                }
+                let (_, answers) = open(
+                    &name,
+                    &dashboard,
+                    &Opening { store: &operators, guild: -1, all: false, forced: &forced },
+                )
+                .await;
+                for (answer, empty) in answers.iter().zip(&empty) {
+                    // Refused (not a number), or the answer for a value matching nothing.
+                    if let Ok(rows) = &answer.rows {
+                        assert_eq!(
+                            Some(rows),
+                            empty.rows.as_ref().ok(),
+                            "{name}: {variable} = {value:?} changed {:?}:\n{}",
+                            answer.title,
+                            answer.sql
+                        );
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert!(tried > 100, "{tried} hostile openings");
+    // Nothing was dropped, and guild A still answers.
+    let count = rows(&operators, &format!("SELECT count() AS n FROM encounters WHERE guild_id = {a}")).await;
+    assert_ne!(count[0]["n"], serde_json::json!("0"));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod backup;
 pub mod consume;
+pub mod grafana;
 pub mod healthcheck;
 pub mod import;
 pub mod migrate;

@@ -4,6 +4,7 @@
 //! releases; the crate's row validation is off because 18.16 cannot answer
 //! `RowBinaryWithNamesAndTypes` (tests compare `DESCRIBE TABLE` instead).
 
+pub mod analytics;
 pub mod cluster;
 pub mod errors;
 mod migrations;

@@ -130,6 +130,8 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
         tracing::info!(version = migration.version, name = migration.name, "migration applied");
         done.push(migration.version);
     }
+    // The analysts' relations follow the tables' current columns.
+    crate::analytics::install_analytics(settings).await?;
     Ok(done)
 }
 
@@ -145,6 +147,7 @@ pub fn planned_statements(settings: &StoreSettings, stamp_ms: i64) -> Result<Vec
             statements.extend(run.forms(&statement)?);
         }
     }
+    statements.extend(crate::analytics::analytics_statements(settings));
     Ok(statements)
 }
 

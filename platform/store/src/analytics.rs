@@ -1,0 +1,519 @@
+//! What Grafana reads: the analysts' relations, deduplicated, in databases of their own.
+//!
+//! The pipeline's tables are `ReplacingMergeTree`s (a re-delivered or re-read row is
+//! replaced, not counted twice, once merged), so an exact read needs `FINAL`, and they
+//! hold every guild. Dashboards read neither: they read **relations** of the same names
+//! (`encounters`, `encounter_players`, ...) that are already deduplicated, from one of
+//! two kinds of database:
+//!
+//! - `<database>_analytics`, every guild: the operators' data source. Each relation is
+//!   a view over the table with `FINAL` (the data source's profile turns on predicate
+//!   push-down, so a panel's `guild_id = ...` and time range reach the table's index).
+//! - `<database>_guild_<G>`, one guild: that guild's analysts' data source, read by a
+//!   ClickHouse user who may read that database and nothing else ([`GuildAccess`]).
+//!
+//! The same dashboard SQL therefore runs in both places, and a guild's analysts cannot
+//! name another guild's rows, the tenancy tables (`api_keys`, `audit_log`, ...) or the
+//! raw events: none of them is a relation of their database.
+//!
+//! How one guild's database is walled off depends on the server (see [`AccessMode`]):
+//!
+//! - **Users in configuration files** (ClickHouse 18.16, the local stack): a view in the
+//!   guild's database over `wowlogs` is refused to a user restricted to that database
+//!   (18.16 checks the view's tables against the reader: measured, "Access denied to
+//!   database"), and 18.16 ignores `users.xml` row filters. So the guild's database
+//!   holds `Distributed` tables over a one-server cluster whose connections log in as a
+//!   reader user (`wowlogs_guild_reader`, loopback only, its password in the server's
+//!   configuration); each points at a view `<database>_guild_views.<relation>_g<G>`
+//!   that keeps guild G's rows. The guild's user (a file in `users.d`, `readonly = 1`:
+//!   no table functions, no DDL, no settings beyond its profile's) can only name its
+//!   database's tables, and each of those fixes the view it reads.
+//! - **SQL-driven access control** (current ClickHouse): the guild's database holds the
+//!   same relations as views filtered by guild, the user is created with `CREATE USER`,
+//!   granted `SELECT` on its database and on the tables its views read, and those
+//!   tables carry a row policy `USING guild_id = G` for that user: even a query that
+//!   reached a table directly would see guild G's rows only.
+
+use crate::StoreSettings;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// One relation analysts read: its name and its `SELECT`, where `{db}` is the
+/// pipeline's database and `{filter}` a condition on `guild_id` (`1` for every guild).
+#[derive(Debug, Clone, Copy)]
+pub struct Relation {
+    pub name: &'static str,
+    select: &'static str,
+    /// The pipeline tables the `SELECT` reads (what SQL-driven access grants and puts
+    /// row policies on).
+    pub tables: &'static [&'static str],
+    /// The columns granted on them, when not all (`guilds` holds contacts, `logs` the
+    /// content hashes).
+    columns: &'static str,
+}
+
+/// Every relation, as dashboards name them.
+pub const RELATIONS: &[Relation] = &[
+    Relation {
+        name: "guilds",
+        select: "SELECT guild_id, name FROM {db}.guilds FINAL WHERE active = 1 AND {filter}",
+        tables: &["guilds"],
+        columns: "(guild_id, name, active)",
+    },
+    Relation {
+        name: "encounters",
+        select: "SELECT * FROM {db}.encounters FINAL WHERE {filter}",
+        tables: &["encounters"],
+        columns: "",
+    },
+    Relation {
+        name: "encounter_players",
+        select: "SELECT * FROM {db}.encounter_players FINAL WHERE {filter}",
+        tables: &["encounter_players"],
+        columns: "",
+    },
+    Relation {
+        name: "encounter_deaths",
+        select: "SELECT * FROM {db}.encounter_deaths FINAL WHERE {filter}",
+        tables: &["encounter_deaths"],
+        columns: "",
+    },
+    Relation {
+        name: "logs",
+        select: "SELECT guild_id, log_id, upload_id, file_name, state, bytes_read, lines, events, dead_letters, \
+                 reason, updated FROM {db}.logs FINAL WHERE {filter}",
+        tables: &["logs"],
+        columns: "(guild_id, log_id, upload_id, file_name, state, bytes_read, lines, events, dead_letters, reason, updated)",
+    },
+    Relation {
+        name: "characters",
+        select: "SELECT guild_id, player_guid, argMax(name, last_seen_ms) AS name, \
+                 argMaxIf(class, last_seen_ms, class != '') AS class, \
+                 argMaxIf(spec_id, last_seen_ms, isNotNull(spec_id)) AS spec_id, \
+                 argMaxIf(item_level, last_seen_ms, isNotNull(item_level)) AS item_level, \
+                 min(first_seen) AS first_seen, max(last_seen) AS last_seen, count() AS logs, sum(fights) AS fights \
+                 FROM {db}.character_logs FINAL WHERE {filter} GROUP BY guild_id, player_guid",
+        tables: &["character_logs"],
+        columns: "",
+    },
+];
+
+/// The operators' relation of stored events per guild (never in a guild's database).
+const GUILD_STORAGE: &str = "CREATE VIEW IF NOT EXISTS {analytics}.guild_storage AS \
+     SELECT guild_id, name AS guild, events, events * (\
+         SELECT sum(bytes_on_disk) / greatest(sum(rows), 1) FROM system.parts \
+         WHERE active AND database = '{db}' AND table IN ('combat_events', 'combat_events_local')\
+     ) AS approx_bytes_on_disk \
+     FROM (SELECT guild_id, count() AS events FROM {db}.combat_events GROUP BY guild_id) AS stored \
+     ANY INNER JOIN (SELECT guild_id, name FROM {db}.guilds FINAL) AS named USING (guild_id)";
+
+/// The database of the operators' relations.
+pub fn analytics_database(settings: &StoreSettings) -> String {
+    format!("{}_analytics", settings.database)
+}
+
+/// The database of guild `guild_id`'s relations.
+pub fn guild_database(settings: &StoreSettings, guild_id: i64) -> String {
+    format!("{}_guild_{guild_id}", settings.database)
+}
+
+/// The database of the filtered views a guild's `Distributed` tables read (config mode).
+pub fn guild_views_database(settings: &StoreSettings) -> String {
+    format!("{}_guild_views", settings.database)
+}
+
+/// The ClickHouse user of guild `guild_id`'s analysts.
+pub fn guild_user(guild_id: i64) -> String {
+    format!("wowlogs_guild_{guild_id}")
+}
+
+fn select(relation: &Relation, db: &str, filter: &str) -> String {
+    relation.select.replace("{db}", db).replace("{filter}", filter)
+}
+
+/// The statements that (re)create the operators' relations: run by `migrate` after the
+/// migrations, so the views always have the tables' current columns.
+pub fn analytics_statements(settings: &StoreSettings) -> Vec<String> {
+    let db = &settings.database;
+    let analytics = analytics_database(settings);
+    let on = settings.on_cluster();
+    let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {analytics}{on}")];
+    for relation in RELATIONS {
+        statements.push(format!("DROP TABLE IF EXISTS {analytics}.{}{on}", relation.name));
+        statements.push(format!(
+            "CREATE VIEW IF NOT EXISTS {analytics}.{}{on} AS {}",
+            relation.name,
+            select(relation, db, "1")
+        ));
+    }
+    statements.push(format!("DROP TABLE IF EXISTS {analytics}.guild_storage{on}"));
+    statements.push(
+        GUILD_STORAGE
+            .replace("{analytics}.guild_storage", &format!("{analytics}.guild_storage{on}"))
+            .replace("{analytics}", &analytics)
+            .replace("{db}", db),
+    );
+    statements
+}
+
+/// Creates or refreshes the operators' relations.
+pub async fn install_analytics(settings: &StoreSettings) -> Result<(), clickhouse::error::Error> {
+    let client = settings.server_client();
+    for statement in analytics_statements(settings) {
+        client.query(&statement).execute().await?;
+    }
+    Ok(())
+}
+
+/// How the server keeps its users (see the module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessMode {
+    /// Users are files in `users.d` (ClickHouse 18.16): `Distributed` tables over the
+    /// reader cluster, the user written by [`GuildAccess::user_file`].
+    ConfigFiles,
+    /// `CREATE USER`, `GRANT` and row policies (current ClickHouse).
+    Sql,
+}
+
+impl AccessMode {
+    /// The mode a server of `version` (as `SELECT version()` prints it) supports: SQL
+    /// from 20.5, when `CREATE USER` and row policies arrived.
+    pub fn for_version(version: &str) -> Self {
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        if (major, minor) >= (20, 5) { AccessMode::Sql } else { AccessMode::ConfigFiles }
+    }
+}
+
+/// The profile every guild user runs under (`deploy/clickhouse/users.d/grafana.xml`):
+/// read-only (`readonly = 1`: no table functions, no DDL, no other settings), and the
+/// Grafana data source's query timeout equal to its `max_execution_time`, which
+/// `readonly = 1` accepts because it does not change it.
+pub const GUILD_PROFILE: &str = "wowlogs_guild";
+
+/// The cluster (`remote_servers`) whose connections log in as the reader user.
+pub const READER_CLUSTER: &str = "wowlogs_guild_reader";
+
+/// One guild's analytics access: its database, its user and that user's password
+/// (kept as SHA-256 only, as ClickHouse stores it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildAccess {
+    pub guild_id: i64,
+    pub database: String,
+    pub user: String,
+    pub password_sha256_hex: String,
+}
+
+impl GuildAccess {
+    pub fn new(settings: &StoreSettings, guild_id: i64, password: &str) -> Self {
+        Self {
+            guild_id,
+            database: guild_database(settings, guild_id),
+            user: guild_user(guild_id),
+            password_sha256_hex: hex(&Sha256::digest(password.as_bytes())),
+        }
+    }
+
+    /// The statements that give the guild its database (and, in SQL mode, its user).
+    pub fn statements(&self, settings: &StoreSettings, mode: AccessMode) -> Vec<String> {
+        let db = &settings.database;
+        let (guild, database, user) = (self.guild_id, &self.database, &self.user);
+        let filter = format!("guild_id = {guild}");
+        let on = settings.on_cluster();
+        let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}{on}")];
+        match mode {
+            AccessMode::ConfigFiles => {
+                let views = guild_views_database(settings);
+                statements.push(format!("CREATE DATABASE IF NOT EXISTS {views}{on}"));
+                for relation in RELATIONS {
+                    let name = relation.name;
+                    statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
+                    statements.push(format!("DROP TABLE IF EXISTS {views}.{name}_g{guild}{on}"));
+                    statements.push(format!(
+                        "CREATE VIEW IF NOT EXISTS {views}.{name}_g{guild}{on} AS {}",
+                        select(relation, db, &filter)
+                    ));
+                    statements.push(format!(
+                        "CREATE TABLE IF NOT EXISTS {database}.{name}{on} AS {views}.{name}_g{guild} \
+                         ENGINE = Distributed({READER_CLUSTER}, {views}, {name}_g{guild})"
+                    ));
+                }
+            }
+            AccessMode::Sql => {
+                for relation in RELATIONS {
+                    let name = relation.name;
+                    statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
+                    statements.push(format!(
+                        "CREATE VIEW IF NOT EXISTS {database}.{name}{on} AS {}",
+                        select(relation, db, &filter)
+                    ));
+                }
+                let tables: Vec<String> =
+                    RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{db}.{t}")).collect();
+                let grants = RELATIONS
+                    .iter()
+                    .flat_map(|r| r.tables.iter().map(move |t| format!("SELECT{} ON {db}.{t}", r.columns)));
+                statements.push(format!(
+                    "CREATE USER IF NOT EXISTS {user}{on} IDENTIFIED WITH sha256_hash BY '{}' \
+                     DEFAULT DATABASE {database} SETTINGS PROFILE '{GUILD_PROFILE}'",
+                    self.password_sha256_hex
+                ));
+                statements.push(format!(
+                    "ALTER USER {user}{on} IDENTIFIED WITH sha256_hash BY '{}'",
+                    self.password_sha256_hex
+                ));
+                statements.push(format!("GRANT{on} SELECT ON {database}.* TO {user}"));
+                for grant in grants {
+                    statements.push(format!("GRANT{on} {grant} TO {user}"));
+                }
+                statements.push(format!(
+                    "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {filter} AS PERMISSIVE TO {user}",
+                    tables.join(", ")
+                ));
+            }
+        }
+        statements
+    }
+
+    /// The user's file for the server's `users.d` (config mode): its password's hash,
+    /// the guild profile, and its one database.
+    pub fn user_file(&self) -> String {
+        format!(
+            "<!-- Written by wowlogs grafana grant for guild {guild}: guild {guild}'s analysts read \
+             {database} and nothing else. -->\n\
+             <yandex>\n    <users>\n        <{user}>\n            \
+             <password_sha256_hex>{hash}</password_sha256_hex>\n            \
+             <profile>{GUILD_PROFILE}</profile>\n            <quota>default</quota>\n            \
+             <networks>\n                <ip>::/0</ip>\n            </networks>\n            \
+             <allow_databases>\n                <database>{database}</database>\n            \
+             </allow_databases>\n        </{user}>\n    </users>\n</yandex>\n",
+            guild = self.guild_id,
+            database = self.database,
+            user = self.user,
+            hash = self.password_sha256_hex,
+        )
+    }
+
+    /// The statements that take the access away again (the user file is removed by the
+    /// caller in config mode).
+    pub fn revoke_statements(&self, settings: &StoreSettings, mode: AccessMode) -> Vec<String> {
+        let on = settings.on_cluster();
+        let mut statements = Vec::new();
+        if mode == AccessMode::Sql {
+            statements.push(format!(
+                "DROP ROW POLICY IF EXISTS {user} ON {}{on}",
+                self.policy_tables(settings),
+                user = self.user
+            ));
+            statements.push(format!("DROP USER IF EXISTS {}{on}", self.user));
+        } else {
+            let views = guild_views_database(settings);
+            for relation in RELATIONS {
+                statements
+                    .push(format!("DROP TABLE IF EXISTS {views}.{}_g{}{on}", relation.name, self.guild_id));
+            }
+        }
+        statements.push(format!("DROP DATABASE IF EXISTS {}{on}", self.database));
+        statements
+    }
+
+    fn policy_tables(&self, settings: &StoreSettings) -> String {
+        RELATIONS
+            .iter()
+            .flat_map(|r| r.tables)
+            .map(|t| format!("{}.{t}", settings.database))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Why a guild's access could not be given or taken.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("ClickHouse: {0}")]
+    ClickHouse(#[from] clickhouse::error::Error),
+    #[error(
+        "this ClickHouse ({version}) keeps its users in files: name its users.d directory \
+         (--clickhouse-users-dir or WOWLOGS_CLICKHOUSE_USERS_DIR)"
+    )]
+    UsersDirNeeded { version: String },
+    #[error("writing {path}: {source}")]
+    UserFile { path: PathBuf, source: std::io::Error },
+    #[error("ClickHouse did not let {user} read {database} within {waited:?}: {last}")]
+    NotLoaded { user: String, database: String, waited: Duration, last: String },
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Version {
+    version: String,
+}
+
+/// The server's version and the access mode it supports.
+pub async fn server_mode(settings: &StoreSettings) -> Result<(String, AccessMode), clickhouse::error::Error> {
+    let version =
+        settings.server_client().query("SELECT version() AS version").fetch_one::<Version>().await?.version;
+    let mode = AccessMode::for_version(&version);
+    Ok((version, mode))
+}
+
+impl GuildAccess {
+    /// The user's file in `users_dir` (config mode).
+    pub fn user_file_path(&self, users_dir: &Path) -> PathBuf {
+        users_dir.join(format!("{}.xml", self.user))
+    }
+
+    /// Settings that connect as the guild's user to its database, for checks.
+    pub fn settings(&self, settings: &StoreSettings, password: &str) -> StoreSettings {
+        StoreSettings {
+            database: self.database.clone(),
+            user: Some(self.user.clone()),
+            password: Some(password.to_string()),
+            cluster: None,
+            ..settings.clone()
+        }
+    }
+}
+
+/// Gives the guild its database and user (see the module); in config mode the user's
+/// file is written to `users_dir` (atomically). Returns the mode used. Safe to repeat:
+/// the relations are created again and the password replaced.
+pub async fn grant_guild(
+    settings: &StoreSettings,
+    access: &GuildAccess,
+    users_dir: Option<&Path>,
+) -> Result<AccessMode, AccessError> {
+    let (version, mode) = server_mode(settings).await?;
+    if mode == AccessMode::ConfigFiles && users_dir.is_none() {
+        return Err(AccessError::UsersDirNeeded { version });
+    }
+    let client = settings.server_client();
+    for statement in access.statements(settings, mode) {
+        client.query(&statement).execute().await?;
+    }
+    if let (AccessMode::ConfigFiles, Some(dir)) = (mode, users_dir) {
+        let path = access.user_file_path(dir);
+        let partial = dir.join(format!(".{}.xml.partial", access.user));
+        let write =
+            std::fs::write(&partial, access.user_file()).and_then(|()| std::fs::rename(&partial, &path));
+        write.map_err(|source| AccessError::UserFile { path, source })?;
+    }
+    tracing::info!(
+        guild_id = access.guild_id,
+        user = access.user,
+        database = access.database,
+        ?mode,
+        "analytics access granted"
+    );
+    Ok(mode)
+}
+
+/// Waits until the server lets the guild's user read its database (a server that keeps
+/// users in files reloads them every few seconds).
+pub async fn await_access(
+    settings: &StoreSettings,
+    access: &GuildAccess,
+    password: &str,
+    within: Duration,
+) -> Result<(), AccessError> {
+    let client = access.settings(settings, password).client();
+    let started = Instant::now();
+    loop {
+        match client.query("SELECT count() AS n FROM guilds").fetch_one::<crate::rows::Count>().await {
+            Ok(_) => return Ok(()),
+            Err(error) if started.elapsed() >= within => {
+                return Err(AccessError::NotLoaded {
+                    user: access.user.clone(),
+                    database: access.database.clone(),
+                    waited: started.elapsed(),
+                    last: error.to_string(),
+                });
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Takes the guild's access away: its user (file or SQL), its database and views.
+pub async fn revoke_guild(
+    settings: &StoreSettings,
+    access: &GuildAccess,
+    users_dir: Option<&Path>,
+) -> Result<AccessMode, AccessError> {
+    let (version, mode) = server_mode(settings).await?;
+    if mode == AccessMode::ConfigFiles {
+        let dir = users_dir.ok_or(AccessError::UsersDirNeeded { version })?;
+        let path = access.user_file_path(dir);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(AccessError::UserFile { path, source }),
+        }
+    }
+    let client = settings.server_client();
+    for statement in access.revoke_statements(settings, mode) {
+        client.query(&statement).execute().await?;
+    }
+    tracing::info!(guild_id = access.guild_id, user = access.user, ?mode, "analytics access revoked");
+    Ok(mode)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> StoreSettings {
+        StoreSettings::new("http://127.0.0.1:8123", "wowlogs")
+    }
+
+    #[test]
+    fn servers_from_20_5_take_sql_access_control() {
+        assert_eq!(AccessMode::for_version("18.16.1"), AccessMode::ConfigFiles);
+        assert_eq!(AccessMode::for_version("20.4.9.110"), AccessMode::ConfigFiles);
+        assert_eq!(AccessMode::for_version("20.5.2.7"), AccessMode::Sql);
+        assert_eq!(AccessMode::for_version("25.8.1.1"), AccessMode::Sql);
+    }
+
+    #[test]
+    fn every_relation_of_a_guild_keeps_that_guilds_rows() {
+        let access = GuildAccess::new(&settings(), 42, "secret");
+        for mode in [AccessMode::ConfigFiles, AccessMode::Sql] {
+            let statements = access.statements(&settings(), mode);
+            let views: Vec<&String> = statements.iter().filter(|s| s.starts_with("CREATE VIEW")).collect();
+            assert_eq!(views.len(), RELATIONS.len(), "{mode:?}");
+            assert!(
+                views.iter().all(|v| v.contains("WHERE guild_id = 42") || v.contains("AND guild_id = 42")),
+                "{views:?}"
+            );
+        }
+        let sql = access.statements(&settings(), AccessMode::Sql);
+        assert!(
+            sql.iter().any(|s| s.starts_with(
+                "CREATE ROW POLICY IF NOT EXISTS wowlogs_guild_42 ON wowlogs.guilds, wowlogs.encounters"
+            ) && s.ends_with("USING guild_id = 42 AS PERMISSIVE TO wowlogs_guild_42"))
+        );
+        assert!(
+            !sql.iter()
+                .any(|s| s.contains("api_keys") || s.contains("audit_log") || s.contains("combat_events"))
+        );
+    }
+
+    #[test]
+    fn the_user_file_keeps_only_the_passwords_hash() {
+        let access = GuildAccess::new(&settings(), 7, "correct horse");
+        let file = access.user_file();
+        assert!(!file.contains("correct horse"));
+        assert!(
+            file.contains(&format!(
+                "<password_sha256_hex>{}</password_sha256_hex>",
+                access.password_sha256_hex
+            ))
+        );
+        assert!(file.contains("<allow_databases>\n                <database>wowlogs_guild_7</database>"));
+        assert!(file.contains(&format!("<profile>{GUILD_PROFILE}</profile>")));
+    }
+}
