@@ -16,82 +16,24 @@
 //! Prints p50/p95/p99 latency, requests/s and errors (non-2xx included), and writes
 //! `target/benchmarks/query_api.json`.
 
+mod api_data;
 mod common;
-#[path = "../../query-api/tests/support/load.rs"]
-mod load;
 #[path = "../tests/support/probe.rs"]
 mod probe;
 
+use api_data::{DATABASE, env_u64, load};
 use common::{machine, target_dir};
 use probe::free_port;
 use serde_json::{Value, json};
-use std::io::BufReader;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use wowlogs_store::rows::Count;
-use wowlogs_store::{StoreSettings, migrate};
-use wowlogs_synth::{SynthConfig, SynthFormat, generate};
-use wowlogs_tenancy::{Actor, KeySpec, NewGuild, Permission, Registry};
-
-const GUILDS: i64 = 100;
-const DATABASE: &str = "wowlogs_bench_api";
+use wowlogs_store::StoreSettings;
+use wowlogs_tenancy::{Actor, KeySpec, Permission, Registry};
 
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]
 struct Fight {
     guild_id: i64,
     fight_id: i64,
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
-}
-
-/// Loads the guilds' logs unless a previous run did; returns the events stored.
-async fn load(store: &StoreSettings, events_wanted: u64) -> u64 {
-    let client = store.client();
-    let stored = |client: clickhouse::Client| async move {
-        client.query("SELECT count() AS n FROM combat_events").fetch_one::<Count>().await.map_or(0, |c| c.n)
-    };
-    let reload = std::env::var_os("WOWLOGS_BENCH_RELOAD").is_some();
-    if !reload && stored(client.clone()).await >= events_wanted {
-        return stored(client).await;
-    }
-    store.server_client().query(&format!("DROP DATABASE IF EXISTS {DATABASE}")).execute().await.unwrap();
-    migrate(store).await.unwrap();
-    let registry = Registry::new(store.clone());
-    let actor = Actor::new("bench", "");
-    // ~337 bytes of synthetic log per event (1 GiB: 3,186,316 events), plus a margin.
-    let bytes_per_guild = events_wanted * 345 / GUILDS as u64;
-    let started = Instant::now();
-    let mut events = 0;
-    for i in 0..GUILDS {
-        let guild = NewGuild {
-            name: format!("Bench Guild {i:03}"),
-            server: "Stormrage".into(),
-            region: "US".into(),
-            faction: "Horde".into(),
-            ..NewGuild::default()
-        };
-        let guild = registry.create_guild(&guild, &actor).await.unwrap();
-        let mut config = SynthConfig::new(SynthFormat::V22, bytes_per_guild);
-        config.seed = 1000 + i as u64;
-        config.start_ms += i * 86_400_000;
-        let mut log = Vec::with_capacity(bytes_per_guild as usize + (1 << 20));
-        generate(&config, &mut log).unwrap();
-        let mut input = BufReader::new(log.as_slice());
-        let loaded =
-            load::load_log(&client, guild.guild_id, 1_000_000 + i, &format!("bench-{i}"), &mut input, true)
-                .await;
-        events += loaded.events;
-        eprintln!(
-            "guild {:3}: {} events, {} fights ({events} events in {:.0} s)",
-            guild.guild_id,
-            loaded.events,
-            loaded.fights,
-            started.elapsed().as_secs_f64()
-        );
-    }
-    events
 }
 
 /// One key with `query` per guild, created for this run (the plaintext exists only here).
@@ -237,8 +179,8 @@ fn scenarios(
 }
 
 fn main() {
-    let url = std::env::var("WOWLOGS_BENCH_CLICKHOUSE").unwrap_or_else(|_| "http://127.0.0.1:8123".into());
-    let store = StoreSettings::new(url.clone(), DATABASE);
+    let store = api_data::store();
+    let url = store.url.clone();
     let events_wanted = env_u64("WOWLOGS_BENCH_EVENTS", 10_000_000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (events, keys, fights) = runtime.block_on(async {

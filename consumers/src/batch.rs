@@ -66,6 +66,23 @@ pub struct Sinks {
     pub metrics: ConsumerMetrics,
 }
 
+/// Each guild's days with fights (or fight players) in the batch.
+pub fn touched_days(batch: &RowBatch) -> Vec<(i64, wowlogs_store::rollups::Days)> {
+    let mut starts: std::collections::BTreeMap<i64, Vec<u32>> = std::collections::BTreeMap::new();
+    for (guild_id, start) in batch
+        .encounters
+        .iter()
+        .map(|e| (e.guild_id, e.start))
+        .chain(batch.players.iter().map(|p| (p.guild_id, p.start)))
+    {
+        starts.entry(guild_id).or_default().push(start);
+    }
+    starts
+        .into_iter()
+        .map(|(guild, starts)| (guild, wowlogs_store::rollups::Days::of_starts(starts)))
+        .collect()
+}
+
 /// Longest wait between two tries of a retryable failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -121,8 +138,27 @@ impl Sinks {
         self.insert(&batch.deaths).await;
         self.insert(&batch.characters).await;
         self.insert(&batch.encounters).await;
+        self.refresh_rollups(batch).await;
         self.publish(&batch.summaries).await;
         *batch = RowBatch::default();
+    }
+
+    /// Computes again the roll-ups of the guild-days whose fights the batch wrote
+    /// (`wowlogs_store::rollups`), retrying what can be retried; a permanent failure
+    /// leaves those days as they were until their next refresh, and is counted.
+    async fn refresh_rollups(&self, batch: &RowBatch) {
+        for (guild_id, days) in touched_days(batch) {
+            let attempt = || wowlogs_store::rollups::refresh(&self.clickhouse, guild_id, &days);
+            let permanent =
+                |error: &clickhouse::error::Error| wowlogs_store::classify(error) == ErrorClass::Permanent;
+            let retrying = |error: &clickhouse::error::Error, delay| {
+                self.metrics.insert_failed(&self.group, "rollups", 1, error, delay);
+            };
+            if let Err(error) = retry(attempt, permanent, retrying).await {
+                self.metrics.insert_refused(&self.group, "rollups", 1, &error);
+                tracing::error!(group = %self.group, guild_id, %error, "roll-ups not refreshed");
+            }
+        }
     }
 
     /// Inserts rows: retryable failures are retried; rows refused for what they are are

@@ -36,7 +36,15 @@ impl Rebuilt {
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             Rebuilt::EventsSink => &["combat_events", "logs", "dead_letters"],
-            Rebuilt::Encounters => &["encounters", "encounter_players", "encounter_deaths", "character_logs"],
+            Rebuilt::Encounters => &[
+                "encounters",
+                "encounter_players",
+                "encounter_deaths",
+                "character_logs",
+                "guild_days",
+                "guild_day_players",
+                "guild_day_bosses",
+            ],
         }
     }
 }

@@ -115,9 +115,10 @@ with tempfile.TemporaryDirectory() as data:
     # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
     dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
     queries = 0
-    variables = {"guild": "1", "boss": "Mekgineer Thermaplugg", "difficulty": "-1"}
+    variables = {"guild": "1", "boss": "Mekgineer Thermaplugg", "difficulty": "-1", "action": ".*", "request_id": ""}
 
     def expand(sql):
+        sql = re.sub(r"\$__dateFilter\(([^)]*)\)", r"\1 >= toDate('2000-01-01') AND \1 <= toDate('2100-01-01')", sql)
         sql = re.sub(r"\$__timeFilter\(([^)]*)\)", r"\1 >= toDateTime(946684800) AND \1 <= toDateTime(4102444800)", sql)
         sql = re.sub(r"\$__timeInterval\(([^)]*)\)", r"toStartOfInterval(toDateTime(\1), INTERVAL 3600 second)", sql)
         for name, value in variables.items():

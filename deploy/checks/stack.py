@@ -75,9 +75,10 @@ def pinned(image):
 
 
 one_shot = {"migrate", "topics"}
-# Services that read the host itself (its filesystems, for disk and memory metrics),
-# read-only; every other mount is a named volume or a file of this repository.
-host_readers = {"node-exporter"}
+# Services that read the host itself, read-only: the node exporter its filesystems (disk
+# and memory metrics), Alloy the containers' log files; every other mount is a named
+# volume or a file of this repository.
+host_readers = {"node-exporter", "alloy"}
 # Runs on a schedule and serves nothing: no port to check; a failed run exits (and is
 # restarted), a finished one is on the audit trail.
 scheduled = {"retention", "backup"}
@@ -133,13 +134,111 @@ for path in sorted((root / "grafana/dashboards").glob("*.json")):
     dashboard_uids.append(board["uid"])
     panels = list(board["panels"]) + [p for row in board["panels"] for p in row.get("panels", [])]
     used = [t["datasource"]["uid"] for p in panels for t in p.get("targets", [])]
-    used += [v["datasource"]["uid"] for v in board["templating"]["list"]]
+    used += [v["datasource"]["uid"] for v in board["templating"]["list"] if "datasource" in v]
     for uid in used:
         check(uid in uids, f"{path.name}: data source {uid} is not provisioned")
     ids = [p["id"] for p in panels]
     check(len(ids) == len(set(ids)), f"{path.name}: panel ids repeat")
 check(len(dashboard_uids) == len(set(dashboard_uids)), "dashboard uids repeat")
 print(f"grafana: {len(dashboard_uids)} dashboards, data sources {sorted(uids)}")
+
+# --- Loki and Alloy ---------------------------------------------------------------------
+# Neither can run here (Loki is AGPL and not packaged; Alloy is not packaged): what can be
+# checked is that each file is well formed and that the pieces name each other rightly.
+loki_config = yaml.safe_load((root / "deploy/loki/loki.yaml").read_text())
+loki_service = compose["services"].get("loki", {})
+check(any(m.startswith("./deploy/loki/loki.yaml:") for m in loki_service.get("volumes", [])),
+      "loki: compose must mount deploy/loki/loki.yaml")
+check(f"-config.file={next((m.split(':')[1] for m in loki_service.get('volumes', []) if m.startswith('./deploy/loki/')), '')}"
+      in loki_service.get("command", []), "loki: -config.file names the mounted file")
+data_mount = next((m.split(":")[1] for m in loki_service.get("volumes", []) if m.split(":")[0] == "loki-data"), None)
+check(data_mount is not None and loki_config["common"]["path_prefix"].startswith(data_mount),
+      f"loki: path_prefix {loki_config['common']['path_prefix']} is on the loki-data volume ({data_mount})")
+for key in ("chunks_directory", "rules_directory"):
+    check(loki_config["common"]["storage"]["filesystem"][key].startswith(str(data_mount)), f"loki: {key} on the volume")
+schemas = loki_config["schema_config"]["configs"]
+check(schemas[-1]["store"] == "tsdb" and schemas[-1]["schema"] == "v13",
+      "loki: the newest schema is tsdb v13 (structured metadata needs it)")
+limits = loki_config["limits_config"]
+check(limits.get("allow_structured_metadata") is True, "loki: Alloy sends structured metadata; allow it")
+compactor = loki_config["compactor"]
+check(not compactor.get("retention_enabled") or compactor.get("delete_request_store") == "filesystem",
+      "loki: retention needs compactor.delete_request_store")
+check(re.fullmatch(r"\d+h", limits.get("retention_period", "")) is not None, "loki: a retention period in hours")
+loki_port = loki_config["server"]["http_listen_port"]
+check(str(loki_port) in loki_service["healthcheck"]["test"][-1], "loki: the health check asks the HTTP port")
+
+
+def alloy_blocks(text):
+    """The Alloy file's top-level blocks {(component, label): body}, its comments and
+    strings understood well enough to balance braces; fails on anything unbalanced."""
+    without_comments = re.sub(r'("(?:[^"\\]|\\.)*")|//[^\n]*', lambda m: m.group(1) or "", text)
+    blocks, depth, start, header = {}, 0, 0, None
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[{}]', without_comments):
+        token = match.group(0)
+        if token == "{":
+            if depth == 0:
+                header = without_comments[start:match.start()].strip().splitlines()[-1].strip()
+                body_start = match.end()
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            check(depth >= 0, "alloy: a } closes nothing")
+            if depth == 0:
+                found = re.fullmatch(r'([a-z_][a-z0-9_.]*)\s+"([a-z0-9_]+)"', header)
+                check(found is not None, f"alloy: top-level block {header!r} is not component \"label\"")
+                if found:
+                    blocks[(found.group(1), found.group(2))] = without_comments[body_start:match.start()]
+                start = match.end()
+    check(depth == 0, "alloy: unbalanced braces")
+    return blocks
+
+
+alloy_text = (root / "deploy/alloy/config.alloy").read_text()
+blocks = alloy_blocks(alloy_text)
+components = {"local.file_match", "loki.source.file", "loki.process", "loki.write"}
+for component, label in blocks:
+    check(component in components, f"alloy: unexpected component {component}")
+for ref_component, ref_label, export in re.findall(r"\b((?:local|loki)\.[a-z_.]+?)\.([a-z0-9_]+)\.(receiver|targets)\b",
+                                                   alloy_text):
+    check((ref_component, ref_label) in blocks, f"alloy: {ref_component}.{ref_label}.{export} names no block")
+write = blocks.get(("loki.write", "local"), "")
+url = re.search(r'url\s*=\s*"http://([a-z0-9-]+):(\d+)/loki/api/v1/push"', write)
+check(url is not None and url.group(1) == "loki" and int(url.group(2)) == loki_port,
+      "alloy: loki.write pushes to the compose loki service's port")
+alloy_service = compose["services"].get("alloy", {})
+check("/etc/alloy/config.alloy" in alloy_service.get("command", [])
+      and "./deploy/alloy/config.alloy:/etc/alloy/config.alloy:ro" in alloy_service.get("volumes", []),
+      "alloy: compose runs the mounted deploy/alloy/config.alloy")
+log_glob = re.search(r'"__path__"\s*=\s*"([^"]+)"', alloy_text).group(1)
+mounted = [m.split(":")[1] for m in alloy_service.get("volumes", []) if m.endswith(":ro")]
+check(any(log_glob.startswith(m + "/") for m in mounted), f"alloy: {log_glob} is under a read-only mount")
+check(not any("docker.sock" in m for m in alloy_service.get("volumes", [])), "alloy: no Docker socket")
+attribute = re.search(r'attrs\.\\"([^"\\]+)\\"', alloy_text).group(1)
+logging_labels = compose["x-wowlogs-service"]["logging"]["options"].get("labels", "")
+check(attribute in logging_labels.split(","), f"alloy reads attrs.{attribute}; the services' logging must add it")
+produced = set()
+for stage in ("stage.labels", "stage.structured_metadata"):
+    for body in re.findall(re.escape(stage) + r"\s*\{\s*values\s*=\s*\{([^}]*)\}", blocks.get(("loki.process", "wowlogs"), "")):
+        produced |= set(re.findall(r"([a-z_]+)\s*=", body))
+produced.discard("filename")
+# Every label or metadata name a dashboard's LogQL filters or groups on is one Alloy sends.
+for path in sorted((root / "grafana/dashboards").glob("*.json")):
+    board = json.loads(path.read_text())
+    panels = list(board["panels"]) + [p for row in board["panels"] for p in row.get("panels", [])]
+    for panel in panels:
+        for target in panel.get("targets", []):
+            if target.get("datasource", {}).get("uid") != "loki":
+                continue
+            expr = target["expr"]
+            names = set(re.findall(r"[{,]\s*([a-z_]+)\s*=~?", expr))
+            names |= set(re.findall(r"\|\s*([a-z_]+)\s*(?:!=|=~|!~|=)", expr))
+            names |= {n.strip() for group in re.findall(r"by \(([^)]*)\)", expr) for n in group.split(",")}
+            unknown = names - produced
+            check(not unknown, f"{path.name}: {panel['title']!r} reads {sorted(unknown)}, which Alloy does not send")
+loki_source = next((d for d in provisioned["datasources"] if d["uid"] == "loki"), {})
+check(loki_source.get("url") == f"http://loki:{loki_port}", "grafana: the Loki data source points at the loki service")
+print(f"loki and alloy: {len(blocks)} Alloy components, labels and metadata {sorted(produced)}")
 
 # --- Kubernetes (rendered by kustomize) -----------------------------------------------
 rendered = [doc for doc in yaml.safe_load_all(pathlib.Path(sys.argv[1]).read_text()) if doc]

@@ -8,138 +8,13 @@
 mod support;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use support::grafana::{
+    Range, analyst_dashboards, clickhouse_targets, dashboards, expand, expand_macros, expand_variables,
+    is_clickhouse,
+};
 use support::world;
 use wowlogs_store::StoreSettings;
 use wowlogs_store::analytics::{GuildAccess, analytics_database, await_access, grant_guild};
-
-const CLICKHOUSE_UID: &str = "clickhouse";
-
-fn dashboards() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../grafana/dashboards");
-    let mut found: Vec<(String, Value)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (path.file_name().unwrap().to_string_lossy().into_owned(), json)
-        })
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found
-}
-
-/// Panels, with those inside rows.
-fn panels(dashboard: &Value) -> Vec<&Value> {
-    let mut all = Vec::new();
-    for panel in dashboard["panels"].as_array().into_iter().flatten() {
-        all.push(panel);
-        all.extend(panel["panels"].as_array().into_iter().flatten());
-    }
-    all
-}
-
-fn is_clickhouse(datasource: &Value) -> bool {
-    datasource["uid"] == CLICKHOUSE_UID
-}
-
-/// The dashboard's time range and interval for the test: everything the fixtures hold.
-struct Range {
-    from: i64,
-    to: i64,
-    interval_s: i64,
-}
-
-const RANGE: Range = Range { from: 946_684_800, to: 4_102_444_800, interval_s: 3_600 };
-
-/// The argument of `$__name(...)` at the start of `rest` (after the name).
-fn macro_argument(rest: &str) -> (&str, &str) {
-    let rest = rest.strip_prefix('(').expect("macro with an argument");
-    let close = rest.find(')').expect("macro argument closed");
-    (rest[..close].trim(), &rest[close + 1..])
-}
-
-/// The plugin's macros (`pkg/macros` of grafana/clickhouse-datasource v4).
-fn expand_macros(sql: &str, range: &Range) -> String {
-    let mut out = String::new();
-    let mut rest = sql;
-    while let Some(at) = rest.find("$__") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 3..];
-        let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-        let (name, tail) = after.split_at(name_len);
-        rest = match name {
-            "timeFilter" => {
-                let (column, tail) = macro_argument(tail);
-                out.push_str(&format!(
-                    "{column} >= toDateTime({}) AND {column} <= toDateTime({})",
-                    range.from, range.to
-                ));
-                tail
-            }
-            "timeInterval" => {
-                let (column, tail) = macro_argument(tail);
-                out.push_str(&format!(
-                    "toStartOfInterval(toDateTime({column}), INTERVAL {} second)",
-                    range.interval_s
-                ));
-                tail
-            }
-            "fromTime" => {
-                out.push_str(&format!("toDateTime({})", range.from));
-                tail
-            }
-            "toTime" => {
-                out.push_str(&format!("toDateTime({})", range.to));
-                tail
-            }
-            "interval_s" => {
-                out.push_str(&range.interval_s.to_string());
-                tail
-            }
-            other => panic!("macro $__{other} is not expanded by this test: add it"),
-        };
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Grafana's variable interpolation: `${name}`, `${name:sqlstring}`, `$name`.
-fn expand_variables(sql: &str, values: &[(String, String)]) -> String {
-    let mut out = sql.to_string();
-    // Longest names first, so `$guild` does not eat a prefix of `$guild_name`.
-    let mut sorted: Vec<&(String, String)> = values.iter().collect();
-    sorted.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
-    for (name, value) in sorted {
-        let quoted = format!("'{}'", value.replace('\'', "''"));
-        out = out.replace(&format!("${{{name}:percentencode}}"), &percent_encode(value));
-        out = out.replace(&format!("${{{name}:sqlstring}}"), &quoted);
-        out = out.replace(&format!("${{{name}:singlequote}}"), &quoted);
-        out = out.replace(&format!("${{{name}}}"), value);
-        out = out.replace(&format!("${name}"), value);
-    }
-    out
-}
-
-/// Grafana's `percentencode` (`encodeURIComponentStrict`): every byte but ASCII letters,
-/// digits and `-_.~` as `%XX`.
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn expand(sql: &str, values: &[(String, String)]) -> String {
-    let sql = expand_macros(&expand_variables(sql, values), &RANGE);
-    assert!(!sql.contains('$'), "unexpanded macro or variable left in:\n{sql}");
-    sql
-}
 
 /// The rows of a query as JSON objects, or ClickHouse's refusal.
 async fn try_rows(store: &StoreSettings, sql: &str) -> Result<Vec<Value>, String> {
@@ -199,12 +74,22 @@ struct Answer {
 async fn open(name: &str, dashboard: &Value, opening: &Opening<'_>) -> (Vec<(String, String)>, Vec<Answer>) {
     let mut values: Vec<(String, String)> = Vec::new();
     for variable in dashboard["templating"]["list"].as_array().into_iter().flatten() {
-        if !is_clickhouse(&variable["datasource"]) {
-            continue;
-        }
         let var = variable["name"].as_str().unwrap().to_string();
         if let Some((_, value)) = opening.forced.iter().find(|(forced, _)| *forced == var) {
             values.push((var, value.to_string()));
+            continue;
+        }
+        if !is_clickhouse(&variable["datasource"]) {
+            // A list typed into the dashboard (its "All" or its first value), a text box.
+            let listed = variable["query"].as_str().unwrap_or("");
+            let chosen = match variable["allValue"].as_str() {
+                Some(all) if opening.all && variable["includeAll"] == true => all.to_string(),
+                _ if variable["type"] == "custom" => {
+                    listed.split(',').next().unwrap_or("").trim().to_string()
+                }
+                _ => listed.to_string(),
+            };
+            values.push((var, chosen));
             continue;
         }
         let sql =
@@ -226,29 +111,12 @@ async fn open(name: &str, dashboard: &Value, opening: &Opening<'_>) -> (Vec<(Str
         values.push((var, chosen));
     }
     let mut answers = Vec::new();
-    for panel in panels(dashboard) {
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            let datasource =
-                if target["datasource"].is_null() { &panel["datasource"] } else { &target["datasource"] };
-            if !is_clickhouse(datasource) {
-                continue;
-            }
-            let sql = expand(target["rawSql"].as_str().expect("a ClickHouse target has rawSql"), &values);
-            let rows = try_rows(opening.store, &sql).await;
-            answers.push(Answer { title: panel["title"].as_str().unwrap_or("").to_string(), sql, rows });
-        }
+    for (title, sql) in clickhouse_targets(dashboard) {
+        let sql = expand(&sql, &values);
+        let rows = try_rows(opening.store, &sql).await;
+        answers.push(Answer { title, sql, rows });
     }
     (values, answers)
-}
-
-/// The dashboards a guild's own organisation gets: every one with a guild variable.
-fn analyst_dashboards() -> Vec<(String, Value)> {
-    dashboards()
-        .into_iter()
-        .filter(|(_, board)| {
-            board["templating"]["list"].as_array().into_iter().flatten().any(|v| v["name"] == "guild")
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -262,6 +130,7 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
             "api-performance.json",
             "encounter-analysis.json",
             "guild-activity.json",
+            "logs-and-audit.json",
             "pipeline-health.json",
             "system-resources.json"
         ]
@@ -285,28 +154,22 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
         }
     }
     // Guild activity and encounter analysis: 16 ClickHouse panels, pipeline health's
-    // storage table 1, each run twice.
-    assert_eq!(checked, 34, "ClickHouse panels checked");
+    // storage table and the audit trail table 1 each, each run twice.
+    assert_eq!(checked, 36, "ClickHouse panels checked");
 }
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn the_guild_variable_keeps_each_panel_to_one_guild() {
-    // Every ClickHouse panel reads one guild's rows, except the operator's storage table;
-    // the guild is a quoted, percent-encoded string made a number by ClickHouse.
-    for (name, dashboard) in dashboards() {
-        for panel in panels(&dashboard) {
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                if !is_clickhouse(&target["datasource"]) || panel["title"] == "Storage per guild" {
-                    continue;
-                }
-                let sql = target["rawSql"].as_str().unwrap();
-                assert!(
-                    sql.contains("guild_id = toInt64('${guild:percentencode}')"),
-                    "{name}: {:?} is not filtered by guild",
-                    panel["title"]
-                );
-            }
+    // Every ClickHouse panel of a dashboard with a guild variable (what a guild's own
+    // organisation gets) reads one guild's rows; the guild is a quoted, percent-encoded
+    // string made a number by ClickHouse. The operators' boards read every guild.
+    for (name, dashboard) in analyst_dashboards() {
+        for (title, sql) in clickhouse_targets(&dashboard) {
+            assert!(
+                sql.contains("guild_id = toInt64('${guild:percentencode}')"),
+                "{name}: {title:?} is not filtered by guild"
+            );
         }
     }
 }

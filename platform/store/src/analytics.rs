@@ -97,16 +97,46 @@ pub const RELATIONS: &[Relation] = &[
         tables: &["character_logs"],
         columns: "",
     },
+    // The roll-ups (`crate::rollups`): the latest computation of each day, without the
+    // rows of zeros that stand for a day, player or boss left with no fights.
+    Relation {
+        name: "guild_days",
+        select: "SELECT * FROM {db}.guild_days FINAL WHERE pulls > 0 AND {filter}",
+        tables: &["guild_days"],
+        columns: "",
+    },
+    Relation {
+        name: "guild_day_players",
+        select: "SELECT * FROM {db}.guild_day_players FINAL WHERE fights > 0 AND {filter}",
+        tables: &["guild_day_players"],
+        columns: "",
+    },
+    Relation {
+        name: "guild_day_bosses",
+        select: "SELECT * FROM {db}.guild_day_bosses FINAL WHERE pulls > 0 AND {filter}",
+        tables: &["guild_day_bosses"],
+        columns: "",
+    },
 ];
 
-/// The operators' relation of stored events per guild (never in a guild's database).
-const GUILD_STORAGE: &str = "CREATE VIEW IF NOT EXISTS {analytics}.guild_storage AS \
-     SELECT guild_id, name AS guild, events, events * (\
-         SELECT sum(bytes_on_disk) / greatest(sum(rows), 1) FROM system.parts \
-         WHERE active AND database = '{db}' AND table IN ('combat_events', 'combat_events_local')\
-     ) AS approx_bytes_on_disk \
-     FROM (SELECT guild_id, count() AS events FROM {db}.combat_events GROUP BY guild_id) AS stored \
-     ANY INNER JOIN (SELECT guild_id, name FROM {db}.guilds FINAL) AS named USING (guild_id)";
+/// The operators' own relations (never in a guild's database): stored events per guild,
+/// and the audit trail of every guild and of the instance.
+const OPERATOR_VIEWS: &[(&str, &str)] = &[
+    (
+        "guild_storage",
+        "SELECT guild_id, name AS guild, events, events * (\
+             SELECT sum(bytes_on_disk) / greatest(sum(rows), 1) FROM system.parts \
+             WHERE active AND database = '{db}' AND table IN ('combat_events', 'combat_events_local')\
+         ) AS approx_bytes_on_disk \
+         FROM (SELECT guild_id, count() AS events FROM {db}.combat_events GROUP BY guild_id) AS stored \
+         ANY INNER JOIN (SELECT guild_id, name FROM {db}.guilds FINAL) AS named USING (guild_id)",
+    ),
+    (
+        "audit_trail",
+        "SELECT at, at_ms, guild_id, actor, action, target, detail, remote_addr, request_id \
+         FROM {db}.audit_log",
+    ),
+];
 
 /// The database of the operators' relations.
 pub fn analytics_database(settings: &StoreSettings) -> String {
@@ -147,13 +177,13 @@ pub fn analytics_statements(settings: &StoreSettings) -> Vec<String> {
             select(relation, db, "1")
         ));
     }
-    statements.push(format!("DROP TABLE IF EXISTS {analytics}.guild_storage{on}"));
-    statements.push(
-        GUILD_STORAGE
-            .replace("{analytics}.guild_storage", &format!("{analytics}.guild_storage{on}"))
-            .replace("{analytics}", &analytics)
-            .replace("{db}", db),
-    );
+    for (name, select) in OPERATOR_VIEWS {
+        statements.push(format!("DROP TABLE IF EXISTS {analytics}.{name}{on}"));
+        statements.push(format!(
+            "CREATE VIEW IF NOT EXISTS {analytics}.{name}{on} AS {}",
+            select.replace("{db}", db)
+        ));
+    }
     statements
 }
 
@@ -271,6 +301,11 @@ impl GuildAccess {
                     "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {filter} AS PERMISSIVE TO {user}",
                     tables.join(", ")
                 ));
+                // The wowlogs_guild quota of the users.d file, for this user alone.
+                statements.push(format!(
+                    "CREATE QUOTA IF NOT EXISTS {user}{on} FOR INTERVAL 1 minute MAX queries = 1200, \
+                     errors = 600, result_rows = 5000000, execution_time = 120 TO {user}"
+                ));
             }
         }
         statements
@@ -284,7 +319,7 @@ impl GuildAccess {
              {database} and nothing else. -->\n\
              <yandex>\n    <users>\n        <{user}>\n            \
              <password_sha256_hex>{hash}</password_sha256_hex>\n            \
-             <profile>{GUILD_PROFILE}</profile>\n            <quota>default</quota>\n            \
+             <profile>{GUILD_PROFILE}</profile>\n            <quota>{GUILD_PROFILE}</quota>\n            \
              <networks>\n                <ip>::/0</ip>\n            </networks>\n            \
              <allow_databases>\n                <database>{database}</database>\n            \
              </allow_databases>\n        </{user}>\n    </users>\n</yandex>\n",
@@ -306,6 +341,7 @@ impl GuildAccess {
                 self.policy_tables(settings),
                 user = self.user
             ));
+            statements.push(format!("DROP QUOTA IF EXISTS {}{on}", self.user));
             statements.push(format!("DROP USER IF EXISTS {}{on}", self.user));
         } else {
             let views = guild_views_database(settings);

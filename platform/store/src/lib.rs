@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod errors;
 mod migrations;
 pub mod retention;
+pub mod rollups;
 pub mod rows;
 mod settings;
 pub mod transfer;

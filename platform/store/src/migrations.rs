@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "retention_policies",
         sql: include_str!("../../../schemas/clickhouse/0007_retention_policies.sql"),
     },
+    Migration {
+        version: 8,
+        name: "rollups",
+        sql: include_str!("../../../schemas/clickhouse/0008_rollups.sql"),
+    },
 ];
 
 /// Why migrating failed.

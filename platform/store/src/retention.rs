@@ -108,13 +108,14 @@ pub async fn apply_retention(
     }
     if !dry_run && !logs.is_empty() {
         wait_for_mutations(settings, Duration::from_secs(300)).await?;
+        crate::rollups::refresh_guilds(settings, &[plan.guild_id]).await?;
     }
     Ok(RetentionOutcome { guild_id: plan.guild_id, logs, tables })
 }
 
 /// Waits until the database has no unfinished mutation (18.16 has no `mutations_sync`),
 /// on every shard of a cluster.
-pub(crate) async fn wait_for_mutations(
+pub async fn wait_for_mutations(
     settings: &StoreSettings,
     limit: Duration,
 ) -> Result<(), clickhouse::error::Error> {

@@ -210,6 +210,7 @@ async fn move_rows(
     }
     if moved > 0 {
         crate::retention::wait_for_mutations(settings, std::time::Duration::from_secs(120)).await?;
+        crate::rollups::refresh_guilds(settings, &[source.0, target.0]).await?;
     }
     Ok(moved)
 }

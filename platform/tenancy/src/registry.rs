@@ -123,7 +123,20 @@ wowlogs_store::table_row! {
 
 impl AuditRow {
     /// An entry made now, on `guild_id`'s trail ([`NO_GUILD`]: the instance's).
+    /// Every entry is also a log line (target `wowlogs::audit`), so the log pipeline
+    /// (Loki, docs/logs.md) answers "who did X" beside the `audit_log` table.
     pub fn now(guild_id: i64, actor: &Actor, action: &str, target: &str, detail: String) -> Self {
+        tracing::info!(
+            target: "wowlogs::audit",
+            guild_id,
+            actor = %actor.name,
+            action,
+            audit_target = target,
+            detail = %detail,
+            remote_addr = %actor.remote_addr,
+            request_id = %actor.request_id,
+            "audit"
+        );
         let at_ms = now_ms();
         AuditRow {
             guild_id,

@@ -1,6 +1,6 @@
 //! Loads a log into ClickHouse the way the consumers would, minus Kafka: the parser, the
 //! encounter consumer's projection (`EncounterProjector`) and the sink's row mappings,
-//! written with the same insert. Shared by the query API's tests and its load benchmark.
+//! written with the same insert, and the roll-ups of the days they touch refreshed. Shared by the query API's tests and its load benchmark.
 
 #![allow(dead_code)]
 
@@ -33,6 +33,9 @@ async fn flush(client: &clickhouse::Client, batch: &mut RowBatch, loaded: &mut L
     insert_rows(client, &batch.players).await.expect("insert encounter_players");
     insert_rows(client, &batch.deaths).await.expect("insert encounter_deaths");
     insert_rows(client, &batch.characters).await.expect("insert character_logs");
+    for (guild, days) in wowlogs_consumers::batch::touched_days(batch) {
+        wowlogs_store::rollups::refresh(client, guild, &days).await.expect("refresh the roll-ups");
+    }
     *batch = RowBatch::default();
 }
 

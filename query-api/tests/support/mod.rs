@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod grafana;
 pub mod load;
 
 use axum::Router;

@@ -1,0 +1,157 @@
+//! Roll-ups against the real local ClickHouse (see migrations.rs for how to run them):
+//! whatever happened to a guild's fights (written twice, replaced by a fuller read,
+//! deleted), the day roll-ups read through the analysts' relations equal what the
+//! deduplicated fights say.
+
+use serde_json::Value;
+use wowlogs_store::analytics::analytics_database;
+use wowlogs_store::rollups::{Days, refresh};
+use wowlogs_store::{StoreSettings, migrate};
+
+fn fresh_database(test: &str) -> StoreSettings {
+    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect(
+        "these tests need the local ClickHouse: run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE",
+    );
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()))
+}
+
+async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {
+    let mut cursor = store.client().query(sql).fetch_bytes("JSONEachRow").unwrap();
+    let bytes = cursor.collect().await.unwrap_or_else(|e| panic!("{sql}\n{e}"));
+    String::from_utf8(bytes.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+const GUILD: i64 = 7;
+/// 2024-03-01 and 2024-03-02, 20:00 UTC.
+const DAY_ONE: u32 = 1_709_323_200;
+const DAY_TWO: u32 = DAY_ONE + 86_400;
+
+/// A fight of `GUILD`'s log 1 at `start_line`: (kind, boss, difficulty, kill, start, ms,
+/// version, round), with two players.
+async fn fight(
+    store: &StoreSettings,
+    start_line: i64,
+    fight: (&str, &str, i32, u8, u32, i64, u64, Option<i32>),
+) {
+    let (kind, name, difficulty, kill, start, duration_ms, version, round) = fight;
+    let round = round.map_or("NULL".to_string(), |r| r.to_string());
+    store
+        .client()
+        .query(&format!(
+            "INSERT INTO encounters (guild_id, log_id, start_line, kind, name, difficulty, kill, start, \
+             duration_ms, version, round) VALUES ({GUILD}, 1, {start_line}, '{kind}', '{name}', {difficulty}, \
+             {kill}, {start}, {duration_ms}, {version}, {round})"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    for (guid, player, dps) in [("Player-1", "Aa", 1000.0 + start_line as f64), ("Player-2", "Bb", 500.0)] {
+        store
+            .client()
+            .query(&format!(
+                "INSERT INTO encounter_players (guild_id, log_id, start_line, start, player_guid, name, class, \
+                 dps, hps, deaths, item_level, version) VALUES ({GUILD}, 1, {start_line}, {start}, '{guid}', \
+                 '{player}', 'MAGE', {dps}, 10, 1, 400.5, {version})"
+            ))
+            .execute()
+            .await
+            .unwrap();
+    }
+}
+
+/// The roll-ups as the dashboards read them, and the same figures from the fights.
+async fn compare(store: &StoreSettings) -> usize {
+    let analytics = StoreSettings { database: analytics_database(store), ..store.clone() };
+    let rolled = rows(
+        &analytics,
+        &format!(
+            "SELECT toString(day) AS day, pulls, kills, raid_pulls, arena_matches, fight_ms FROM guild_days \
+             WHERE guild_id = {GUILD} ORDER BY day"
+        ),
+    )
+    .await;
+    let direct = rows(
+        &analytics,
+        &format!(
+            "SELECT toString(toDate(start)) AS day, count() AS pulls, countIf(kill = 1) AS kills, \
+             countIf(kind = 'encounter') AS raid_pulls, countIf(kind = 'arena') AS arena_matches, \
+             sum(duration_ms) AS fight_ms FROM encounters WHERE guild_id = {GUILD} AND round IS NULL \
+             GROUP BY day ORDER BY day"
+        ),
+    )
+    .await;
+    assert_eq!(rolled, direct, "guild_days");
+    let rolled = rows(
+        &analytics,
+        &format!(
+            "SELECT name, sum(fights) AS fought, sum(dps_sum) / sum(fights) AS dps, sum(deaths) AS died \
+             FROM guild_day_players WHERE guild_id = {GUILD} GROUP BY name ORDER BY name"
+        ),
+    )
+    .await;
+    let direct = rows(
+        &analytics,
+        &format!(
+            "SELECT name, count() AS fought, avg(dps) AS dps, sum(deaths) AS died FROM encounter_players \
+             WHERE guild_id = {GUILD} GROUP BY name ORDER BY name"
+        ),
+    )
+    .await;
+    assert_eq!(rolled, direct, "guild_day_players");
+    let rolled = rows(
+        &analytics,
+        &format!(
+            "SELECT toString(day) AS day, name, difficulty, pulls, kills, wipes FROM guild_day_bosses \
+             WHERE guild_id = {GUILD} ORDER BY day, name, difficulty"
+        ),
+    )
+    .await;
+    let direct = rows(
+        &analytics,
+        &format!(
+            "SELECT toString(toDate(start)) AS day, name, ifNull(difficulty, -1) AS difficulty, count() AS pulls, \
+             countIf(kill = 1) AS kills, countIf(kill = 0) AS wipes FROM encounters \
+             WHERE guild_id = {GUILD} AND kind = 'encounter' GROUP BY day, name, difficulty ORDER BY day, name, difficulty"
+        ),
+    )
+    .await;
+    assert_eq!(rolled, direct, "guild_day_bosses");
+    rows(&analytics, &format!("SELECT day FROM guild_days WHERE guild_id = {GUILD}")).await.len()
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn day_roll_ups_equal_the_fights_after_rewrites_replacements_and_deletions() {
+    let store = fresh_database("rollups");
+    migrate(&store).await.unwrap();
+    let client = store.client();
+    // Day one: two pulls of a boss (a wipe, then a kill), an arena match with a round.
+    fight(&store, 10, ("encounter", "Boss", 16, 0, DAY_ONE, 300_000, 20, None)).await;
+    fight(&store, 20, ("encounter", "Boss", 16, 1, DAY_ONE + 600, 240_000, 40, None)).await;
+    fight(&store, 30, ("arena", "Nagrand", 0, 1, DAY_ONE + 1200, 90_000, 60, None)).await;
+    fight(&store, 31, ("arena", "Nagrand", 0, 1, DAY_ONE + 1210, 30_000, 62, Some(1))).await;
+    // Day two: one pull.
+    fight(&store, 40, ("encounter", "Other", 15, 0, DAY_TWO, 60_000, 80, None)).await;
+    refresh(&client, GUILD, &Days::of_starts([DAY_ONE, DAY_TWO])).await.unwrap();
+    assert_eq!(compare(&store).await, 2);
+
+    // The same fights delivered again, and the first replaced by a fuller read (a kill,
+    // longer): refreshed, the roll-ups count each fight once, as last written.
+    fight(&store, 20, ("encounter", "Boss", 16, 1, DAY_ONE + 600, 240_000, 40, None)).await;
+    fight(&store, 10, ("encounter", "Boss", 16, 1, DAY_ONE, 320_000, 21, None)).await;
+    refresh(&client, GUILD, &Days::of_starts([DAY_ONE])).await.unwrap();
+    assert_eq!(compare(&store).await, 2);
+
+    // Day two's only fight deleted (as retention or a transfer does): the day is gone.
+    for table in ["encounters", "encounter_players"] {
+        client
+            .query(&format!("ALTER TABLE {table} DELETE WHERE guild_id = {GUILD} AND start_line = 40"))
+            .execute()
+            .await
+            .unwrap();
+    }
+    wowlogs_store::retention::wait_for_mutations(&store, std::time::Duration::from_secs(60)).await.unwrap();
+    wowlogs_store::rollups::refresh_guilds(&store, &[GUILD]).await.unwrap();
+    assert_eq!(compare(&store).await, 1, "day two has no fights left");
+}
