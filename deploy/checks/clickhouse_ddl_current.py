@@ -25,6 +25,24 @@ from chdb import session as chs
 root = pathlib.Path(__file__).resolve().parents[2]
 migrations = sorted((root / "schemas" / "clickhouse").glob("[0-9][0-9][0-9][0-9]_*.sql"))
 passed = failed = 0
+
+
+def attempt(where, statement, run):
+    """Runs one statement (`run(statement)`), counting it passed or failed."""
+    global passed, failed
+    try:
+        run(statement)
+        passed += 1
+    except Exception as error:  # noqa: BLE001 - report every failing statement
+        failed += 1
+        print(f"FAIL {where}: {statement[:90]}...: {error}", file=sys.stderr)
+
+
+def parsed(db):
+    """Parses a statement on the engine (formatQuery) without running it."""
+    return lambda statement: db.query(
+        "SELECT formatQuery('" + statement.replace("\\", "\\\\").replace("'", "\\'") + "')", "CSV")
+
 with tempfile.TemporaryDirectory() as data:
     db = chs.Session(data)
     version = db.query("SELECT version()", "CSV").bytes().decode().strip()
@@ -84,14 +102,8 @@ with tempfile.TemporaryDirectory() as data:
         cwd=root, check=True, capture_output=True, text=True,
     ).stdout
     for statement in (s.strip() for s in printed_single.split(";\n\n")):
-        if "wowlogs_analytics" not in statement:
-            continue
-        try:
-            db.query(statement)
-            passed += 1
-        except Exception as error:  # noqa: BLE001 - report every failing statement
-            failed += 1
-            print(f"FAIL analytics: {statement[:90]}...: {error}", file=sys.stderr)
+        if "wowlogs_analytics" in statement:
+            attempt("analytics", statement, db.query)
     # A guild's access on a current server (`wowlogs grafana grant --print-sql`: its
     # database's views, CREATE USER, GRANTs, the row policy): the views run here, the
     # access statements are parsed (chdb has no writable access storage to run them).
@@ -102,16 +114,8 @@ with tempfile.TemporaryDirectory() as data:
     ).stdout
     grant_statements = [s.strip() for s in printed_grant.split(";\n\n") if s.strip()]
     for statement in grant_statements:
-        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        try:
-            if statement.startswith(("CREATE DATABASE", "DROP TABLE", "CREATE VIEW")):
-                db.query(statement)
-            else:
-                db.query(f"SELECT formatQuery({literal})", "CSV")
-            passed += 1
-        except Exception as error:  # noqa: BLE001 - report every failing statement
-            failed += 1
-            print(f"FAIL guild access: {statement[:90]}...: {error}", file=sys.stderr)
+        runs_here = statement.startswith(("CREATE DATABASE", "DROP TABLE", "CREATE VIEW"))
+        attempt("guild access", statement, db.query if runs_here else parsed(db))
     # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
     dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
     queries = 0
@@ -152,13 +156,7 @@ with tempfile.TemporaryDirectory() as data:
     ).stdout
     cluster_statements = [s.strip() for s in printed.split(";\n\n") if s.strip()]
     for statement in cluster_statements:
-        literal = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        try:
-            db.query(f"SELECT formatQuery({literal})", "CSV")
-            passed += 1
-        except Exception as error:  # noqa: BLE001 - report every statement that does not parse
-            failed += 1
-            print(f"FAIL cluster DDL: {statement[:90]}...: {error}", file=sys.stderr)
+        attempt("cluster DDL", statement, parsed(db))
 print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables, {queries} dashboard queries, "
       f"{len(cluster_statements)} cluster statements parsed, {len(grant_statements)} guild access statements")
 print(f"ddl: {passed} passed, {failed} failed")

@@ -245,69 +245,28 @@ impl GuildAccess {
         }
     }
 
-    /// The statements that give the guild its database (and, in SQL mode, its user).
+    /// The statements that give the guild its database and, in SQL mode, its user.
     pub fn statements(&self, settings: &StoreSettings, mode: AccessMode) -> Vec<String> {
-        let db = &settings.database;
-        let (guild, database, user) = (self.guild_id, &self.database, &self.user);
-        let filter = format!("guild_id = {guild}");
-        let on = settings.on_cluster();
+        let (database, user, on) = (&self.database, &self.user, settings.on_cluster());
         let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}{on}")];
-        match mode {
-            AccessMode::ConfigFiles => {
-                let views = guild_views_database(settings);
-                statements.push(format!("CREATE DATABASE IF NOT EXISTS {views}{on}"));
-                for relation in RELATIONS {
-                    let name = relation.name;
-                    statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
-                    statements.push(format!("DROP TABLE IF EXISTS {views}.{name}_g{guild}{on}"));
-                    statements.push(format!(
-                        "CREATE VIEW IF NOT EXISTS {views}.{name}_g{guild}{on} AS {}",
-                        select(relation, db, &filter)
-                    ));
-                    statements.push(format!(
-                        "CREATE TABLE IF NOT EXISTS {database}.{name}{on} AS {views}.{name}_g{guild} \
-                         ENGINE = Distributed({READER_CLUSTER}, {views}, {name}_g{guild})"
-                    ));
-                }
-            }
-            AccessMode::Sql => {
-                for relation in RELATIONS {
-                    let name = relation.name;
-                    statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
-                    statements.push(format!(
-                        "CREATE VIEW IF NOT EXISTS {database}.{name}{on} AS {}",
-                        select(relation, db, &filter)
-                    ));
-                }
-                let tables: Vec<String> =
-                    RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{db}.{t}")).collect();
-                let grants = RELATIONS
-                    .iter()
-                    .flat_map(|r| r.tables.iter().map(move |t| format!("SELECT{} ON {db}.{t}", r.columns)));
-                statements.push(format!(
-                    "CREATE USER IF NOT EXISTS {user}{on} IDENTIFIED WITH sha256_hash BY '{}' \
-                     DEFAULT DATABASE {database} SETTINGS PROFILE '{GUILD_PROFILE}'",
-                    self.password_sha256_hex
-                ));
-                statements.push(format!(
-                    "ALTER USER {user}{on} IDENTIFIED WITH sha256_hash BY '{}'",
-                    self.password_sha256_hex
-                ));
-                statements.push(format!("GRANT{on} SELECT ON {database}.* TO {user}"));
-                for grant in grants {
-                    statements.push(format!("GRANT{on} {grant} TO {user}"));
-                }
-                statements.push(format!(
-                    "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {filter} AS PERMISSIVE TO {user}",
-                    tables.join(", ")
-                ));
-                // The wowlogs_guild quota of the users.d file, for this user alone.
-                statements.push(format!(
-                    "CREATE QUOTA IF NOT EXISTS {user}{on} FOR INTERVAL 1 minute MAX queries = 1200, \
-                     errors = 600, result_rows = 5000000, execution_time = 120 TO {user}"
-                ));
-            }
+        if mode == AccessMode::Sql {
+            statements.push(format!(
+                "CREATE USER IF NOT EXISTS {user}{on} IDENTIFIED WITH sha256_hash BY '{}' \
+                 DEFAULT DATABASE {database} SETTINGS PROFILE '{GUILD_PROFILE}'",
+                self.password_sha256_hex
+            ));
+            statements.push(format!(
+                "ALTER USER {user}{on} IDENTIFIED WITH sha256_hash BY '{}'",
+                self.password_sha256_hex
+            ));
+            statements.push(format!("GRANT{on} SELECT ON {database}.* TO {user}"));
+            // The wowlogs_guild quota of the users.d file, for this user alone.
+            statements.push(format!(
+                "CREATE QUOTA IF NOT EXISTS {user}{on} FOR INTERVAL 1 minute MAX queries = 1200, \
+                 errors = 600, result_rows = 5000000, execution_time = 120 TO {user}"
+            ));
         }
+        statements.extend(relation_statements(settings, self.guild_id, mode));
         statements
     }
 
@@ -492,6 +451,81 @@ pub async fn revoke_guild(
     }
     tracing::info!(guild_id = access.guild_id, user = access.user, ?mode, "analytics access revoked");
     Ok(mode)
+}
+
+/// The statements that (re)create guild `guild_id`'s relations with the tables' current
+/// columns (and, in SQL mode, its user's grants and row policy on every table they
+/// read); no password involved, so `migrate` runs them for every granted guild.
+pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: AccessMode) -> Vec<String> {
+    let db = &settings.database;
+    let (guild, database, user) = (guild_id, guild_database(settings, guild_id), guild_user(guild_id));
+    let filter = format!("guild_id = {guild}");
+    let on = settings.on_cluster();
+    let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}{on}")];
+    match mode {
+        AccessMode::ConfigFiles => {
+            let views = guild_views_database(settings);
+            statements.push(format!("CREATE DATABASE IF NOT EXISTS {views}{on}"));
+            for relation in RELATIONS {
+                let name = relation.name;
+                statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
+                statements.push(format!("DROP TABLE IF EXISTS {views}.{name}_g{guild}{on}"));
+                statements.push(format!(
+                    "CREATE VIEW IF NOT EXISTS {views}.{name}_g{guild}{on} AS {}",
+                    select(relation, db, &filter)
+                ));
+                statements.push(format!(
+                    "CREATE TABLE IF NOT EXISTS {database}.{name}{on} AS {views}.{name}_g{guild} \
+                     ENGINE = Distributed({READER_CLUSTER}, {views}, {name}_g{guild})"
+                ));
+            }
+        }
+        AccessMode::Sql => {
+            for relation in RELATIONS {
+                let name = relation.name;
+                statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
+                statements.push(format!(
+                    "CREATE VIEW IF NOT EXISTS {database}.{name}{on} AS {}",
+                    select(relation, db, &filter)
+                ));
+            }
+            let tables: Vec<String> =
+                RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{db}.{t}")).collect();
+            for relation in RELATIONS {
+                for table in relation.tables {
+                    statements
+                        .push(format!("GRANT{on} SELECT{} ON {db}.{table} TO {user}", relation.columns));
+                }
+            }
+            // One policy per table (`IF NOT EXISTS` adds the tables of later migrations).
+            statements.push(format!(
+                "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {filter} AS PERMISSIVE TO {user}",
+                tables.join(", ")
+            ));
+        }
+    }
+    statements
+}
+
+/// Re-creates the relations of every guild that has a database (after migrations, so
+/// they have the tables' current columns); returns the guilds refreshed.
+pub async fn refresh_guild_databases(settings: &StoreSettings) -> Result<Vec<i64>, clickhouse::error::Error> {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Name {
+        name: String,
+    }
+    let (_, mode) = server_mode(settings).await?;
+    let prefix = format!("{}_guild_", settings.database);
+    let client = settings.server_client();
+    let names = client.query("SELECT name FROM system.databases").fetch_all::<Name>().await?;
+    let guilds: Vec<i64> =
+        names.iter().filter_map(|n| n.name.strip_prefix(&prefix)?.parse::<i64>().ok()).collect();
+    for guild in &guilds {
+        for statement in relation_statements(settings, *guild, mode) {
+            client.query(&statement).execute().await?;
+        }
+    }
+    Ok(guilds)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollups",
         sql: include_str!("../../../schemas/clickhouse/0008_rollups.sql"),
     },
+    Migration {
+        version: 9,
+        name: "fight_context",
+        sql: include_str!("../../../schemas/clickhouse/0009_fight_context.sql"),
+    },
 ];
 
 /// Why migrating failed.
@@ -137,6 +142,7 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
     }
     // The analysts' relations follow the tables' current columns.
     crate::analytics::install_analytics(settings).await?;
+    crate::analytics::refresh_guild_databases(settings).await?;
     Ok(done)
 }
 

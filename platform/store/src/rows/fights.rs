@@ -110,6 +110,10 @@ crate::table_row! {
         dps: f64 = "Float64",
         hps: f64 = "Float64",
         version: u64 = "UInt64",
+        /// The fight's name and difficulty (migration 0009), so one boss's pulls are
+        /// read without a subquery on `encounters`.
+        fight_name: String = "String",
+        difficulty: Option<i32> = "Nullable(Int32)",
     }
 }
 
@@ -141,6 +145,8 @@ impl EncounterPlayerRow {
             dps: p.dps,
             hps: p.hps,
             version,
+            fight_name: fight.name.clone(),
+            difficulty: fight.difficulty,
         }
     }
 }
@@ -165,6 +171,9 @@ crate::table_row! {
         amount: i64 = "Int64",
         overkill: i64 = "Int64",
         version: u64 = "UInt64",
+        /// As on `encounter_players` (migration 0009).
+        fight_name: String = "String",
+        difficulty: Option<i32> = "Nullable(Int32)",
     }
 }
 
@@ -195,6 +204,8 @@ impl EncounterDeathRow {
             amount: blow.amount,
             overkill: blow.overkill,
             version,
+            fight_name: fight.name.clone(),
+            difficulty: fight.difficulty,
         }
     }
 }
