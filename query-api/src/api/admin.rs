@@ -317,11 +317,16 @@ struct UploadDay {
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct FightDay {
-    day: String,
+    date: String,
     encounters: u64,
     kills: u64,
-    unique_bosses: u64,
     total_minutes: f64,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct BossDay {
+    date: String,
+    unique_bosses: u64,
 }
 
 /// One day of a guild's activity.
@@ -377,15 +382,25 @@ pub async fn activity(
             .push("GROUP BY day"),
         )
         .await?;
+    // The day roll-ups (`wowlogs_store::rollups`): a few rows per day, not every fight.
+    // (Output names differ from `day`: 18.16 would put the alias into the WHERE.)
+    let since_day = since_s / 86_400;
     let fights = db
         .all::<FightDay>(
             &Sql::new(
-                "SELECT toString(toDate(start)) AS day, count() AS encounters, \
-                 countIf(ifNull(kill, 2) = 1) AS kills, uniqExactIf(name, kind = 'encounter') AS unique_bosses, \
-                 round(sum(duration_ms) / 60000, 1) AS total_minutes \
-                 FROM encounters FINAL WHERE {guild} AND round IS NULL",
+                "SELECT toString(day) AS date, pulls AS encounters, kills, round(fight_ms / 60000, 1) AS total_minutes \
+                 FROM guild_days FINAL WHERE {guild} AND pulls > 0",
             )
-            .bind("AND start_ms >= ?", since_s * 1000)
+            .bind("AND day >= toDate(?)", since_day),
+        )
+        .await?;
+    let bosses = db
+        .all::<BossDay>(
+            &Sql::new(
+                "SELECT toString(day) AS date, uniqExact(name) AS unique_bosses FROM guild_day_bosses FINAL \
+                 WHERE {guild} AND pulls > 0",
+            )
+            .bind("AND day >= toDate(?)", since_day)
             .push("GROUP BY day"),
         )
         .await?;
@@ -400,9 +415,11 @@ pub async fn activity(
         (d.uploads, d.events, d.dead_letters) = (u.uploads, u.events, u.dead_letters);
     }
     for f in fights {
-        let d = day(&mut by_day, &f.day);
-        (d.encounters, d.kills, d.unique_bosses, d.total_minutes) =
-            (f.encounters, f.kills, f.unique_bosses, f.total_minutes);
+        let d = day(&mut by_day, &f.date);
+        (d.encounters, d.kills, d.total_minutes) = (f.encounters, f.kills, f.total_minutes);
+    }
+    for b in bosses {
+        day(&mut by_day, &b.date).unique_bosses = b.unique_bosses;
     }
     let activity =
         Activity { days, since: rfc3339(since_s * 1000), activity: by_day.into_values().collect() };
