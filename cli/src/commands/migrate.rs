@@ -32,7 +32,14 @@ pub fn run(args: &MigrateArgs) -> Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let applied = runtime
-        .block_on(wowlogs_store::migrate(&settings))
+        .block_on(async {
+            let applied = wowlogs_store::migrate(&settings).await?;
+            // Applied migrations refreshed them already.
+            if applied.is_empty() {
+                wowlogs_store::refresh_analytics(&settings).await?;
+            }
+            Ok::<_, wowlogs_store::MigrationError>(applied)
+        })
         .with_context(|| format!("migrating {} on {}", settings.database, settings.url))?;
     let place = match &settings.cluster {
         Some(cluster) => format!("{} (cluster {cluster})", settings.database),

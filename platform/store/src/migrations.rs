@@ -140,10 +140,22 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
         tracing::info!(version = migration.version, name = migration.name, "migration applied");
         done.push(migration.version);
     }
-    // The analysts' relations follow the tables' current columns.
+    // The analysts' relations follow the tables' current columns: made again whenever a
+    // migration changed the tables. (`wowlogs migrate`, the schema owner's command, also
+    // makes them again when nothing was applied; services that check the schema at start
+    // run as users that may not write other databases, and leave them alone.)
+    if !done.is_empty() {
+        refresh_analytics(settings).await?;
+    }
+    Ok(done)
+}
+
+/// Creates the analysts' relations again, the operators' and every granted guild's
+/// (`crate::analytics`), with the tables' current columns.
+pub async fn refresh_analytics(settings: &StoreSettings) -> Result<(), MigrationError> {
     crate::analytics::install_analytics(settings).await?;
     crate::analytics::refresh_guild_databases(settings).await?;
-    Ok(done)
+    Ok(())
 }
 
 /// Every statement `migrate` would run on an empty database, in order (for `wowlogs
