@@ -52,10 +52,13 @@ fn head_lines(headers: &[(&str, &str)]) -> String {
 }
 
 /// Sends a request (`head` without its closing blank line, then `body`) and reads the
-/// whole HTTP/1.0 answer: (status code, body); 0 when the answer has no status line.
+/// whole HTTP/1.0 answer: (status code, body); 0 when the answer has no status line, or
+/// when the server closed the connection before taking the request (a service still
+/// starting may accept and reset: callers polling for it try again).
 fn exchange(mut stream: std::net::TcpStream, head: &str, body: &[u8]) -> (u16, String) {
-    write!(stream, "{head}\r\n").unwrap();
-    stream.write_all(body).unwrap();
+    if write!(stream, "{head}\r\n").and_then(|()| stream.write_all(body)).is_err() {
+        return (0, String::new());
+    }
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
