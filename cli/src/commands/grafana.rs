@@ -67,7 +67,7 @@ pub struct RevokeArgs {
 fn generated_password() -> Result<String> {
     let mut secret = [0u8; 24];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(secret))
 }
 
 pub fn run(args: &GrafanaArgs) -> Result<()> {

@@ -7,8 +7,9 @@
 //! two kinds of database:
 //!
 //! - `<database>_analytics`, every guild: the operators' data source. Each relation is
-//!   a view over the table with `FINAL` (the data source's profile turns on predicate
-//!   push-down, so a panel's `guild_id = ...` and time range reach the table's index).
+//!   a view over the table with `FINAL`. (The data source's profile turns on predicate
+//!   push-down; 18.16 still does not push a panel's `guild_id = ...` into a view with
+//!   `FINAL`, so there each such read deduplicates every guild's rows: BENCHMARKS.md.)
 //! - `<database>_guild_<G>`, one guild: that guild's analysts' data source, read by a
 //!   ClickHouse user who may read that database and nothing else ([`GuildAccess`]).
 //!
@@ -153,9 +154,16 @@ pub fn guild_views_database(settings: &StoreSettings) -> String {
     format!("{}_guild_views", settings.database)
 }
 
-/// The ClickHouse user of guild `guild_id`'s analysts.
-pub fn guild_user(guild_id: i64) -> String {
-    format!("wowlogs_guild_{guild_id}")
+/// The ClickHouse user of guild `guild_id`'s analysts: named as its database (one name
+/// per guild and pipeline database, so two databases on one server never share a user).
+pub fn guild_user(settings: &StoreSettings, guild_id: i64) -> String {
+    guild_database(settings, guild_id)
+}
+
+/// The pipeline tables the relations read, qualified: what SQL-driven access grants and
+/// puts row policies on.
+fn policy_tables(settings: &StoreSettings) -> Vec<String> {
+    RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{}.{t}", settings.database)).collect()
 }
 
 fn select(relation: &Relation, db: &str, filter: &str) -> String {
@@ -169,31 +177,18 @@ pub fn analytics_statements(settings: &StoreSettings) -> Vec<String> {
     let analytics = analytics_database(settings);
     let on = settings.on_cluster();
     let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {analytics}{on}")];
-    for relation in RELATIONS {
-        statements.push(format!("DROP TABLE IF EXISTS {analytics}.{}{on}", relation.name));
-        statements.push(format!(
-            "CREATE VIEW IF NOT EXISTS {analytics}.{}{on} AS {}",
-            relation.name,
-            select(relation, db, "1")
-        ));
-    }
-    for (name, select) in OPERATOR_VIEWS {
+    let every_guild = RELATIONS.iter().map(|relation| (relation.name, select(relation, db, "1")));
+    let operators_own = OPERATOR_VIEWS.iter().map(|(name, select)| (*name, select.replace("{db}", db)));
+    for (name, select) in every_guild.chain(operators_own) {
         statements.push(format!("DROP TABLE IF EXISTS {analytics}.{name}{on}"));
-        statements.push(format!(
-            "CREATE VIEW IF NOT EXISTS {analytics}.{name}{on} AS {}",
-            select.replace("{db}", db)
-        ));
+        statements.push(format!("CREATE VIEW IF NOT EXISTS {analytics}.{name}{on} AS {select}"));
     }
     statements
 }
 
 /// Creates or refreshes the operators' relations.
 pub async fn install_analytics(settings: &StoreSettings) -> Result<(), clickhouse::error::Error> {
-    let client = settings.server_client();
-    for statement in analytics_statements(settings) {
-        client.query(&statement).execute().await?;
-    }
-    Ok(())
+    crate::execute_all(&settings.server_client(), analytics_statements(settings)).await
 }
 
 /// How the server keeps its users (see the module).
@@ -240,8 +235,8 @@ impl GuildAccess {
         Self {
             guild_id,
             database: guild_database(settings, guild_id),
-            user: guild_user(guild_id),
-            password_sha256_hex: hex(&Sha256::digest(password.as_bytes())),
+            user: guild_user(settings, guild_id),
+            password_sha256_hex: hex::encode(Sha256::digest(password.as_bytes())),
         }
     }
 
@@ -297,7 +292,7 @@ impl GuildAccess {
         if mode == AccessMode::Sql {
             statements.push(format!(
                 "DROP ROW POLICY IF EXISTS {user} ON {}{on}",
-                self.policy_tables(settings),
+                policy_tables(settings).join(", "),
                 user = self.user
             ));
             statements.push(format!("DROP QUOTA IF EXISTS {}{on}", self.user));
@@ -313,13 +308,20 @@ impl GuildAccess {
         statements
     }
 
-    fn policy_tables(&self, settings: &StoreSettings) -> String {
-        RELATIONS
-            .iter()
-            .flat_map(|r| r.tables)
-            .map(|t| format!("{}.{t}", settings.database))
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// The user's file in `users_dir` (config mode).
+    pub fn user_file_path(&self, users_dir: &Path) -> PathBuf {
+        users_dir.join(format!("{}.xml", self.user))
+    }
+
+    /// Settings that connect as the guild's user to its database, for checks.
+    pub fn settings(&self, settings: &StoreSettings, password: &str) -> StoreSettings {
+        StoreSettings {
+            database: self.database.clone(),
+            user: Some(self.user.clone()),
+            password: Some(password.to_string()),
+            cluster: None,
+            ..settings.clone()
+        }
     }
 }
 
@@ -352,24 +354,6 @@ pub async fn server_mode(settings: &StoreSettings) -> Result<(String, AccessMode
     Ok((version, mode))
 }
 
-impl GuildAccess {
-    /// The user's file in `users_dir` (config mode).
-    pub fn user_file_path(&self, users_dir: &Path) -> PathBuf {
-        users_dir.join(format!("{}.xml", self.user))
-    }
-
-    /// Settings that connect as the guild's user to its database, for checks.
-    pub fn settings(&self, settings: &StoreSettings, password: &str) -> StoreSettings {
-        StoreSettings {
-            database: self.database.clone(),
-            user: Some(self.user.clone()),
-            password: Some(password.to_string()),
-            cluster: None,
-            ..settings.clone()
-        }
-    }
-}
-
 /// Gives the guild its database and user (see the module); in config mode the user's
 /// file is written to `users_dir` (atomically). Returns the mode used. Safe to repeat:
 /// the relations are created again and the password replaced.
@@ -382,10 +366,7 @@ pub async fn grant_guild(
     if mode == AccessMode::ConfigFiles && users_dir.is_none() {
         return Err(AccessError::UsersDirNeeded { version });
     }
-    let client = settings.server_client();
-    for statement in access.statements(settings, mode) {
-        client.query(&statement).execute().await?;
-    }
+    crate::execute_all(&settings.server_client(), access.statements(settings, mode)).await?;
     if let (AccessMode::ConfigFiles, Some(dir)) = (mode, users_dir) {
         let path = access.user_file_path(dir);
         let partial = dir.join(format!(".{}.xml.partial", access.user));
@@ -445,10 +426,7 @@ pub async fn revoke_guild(
             Err(source) => return Err(AccessError::UserFile { path, source }),
         }
     }
-    let client = settings.server_client();
-    for statement in access.revoke_statements(settings, mode) {
-        client.query(&statement).execute().await?;
-    }
+    crate::execute_all(&settings.server_client(), access.revoke_statements(settings, mode)).await?;
     tracing::info!(guild_id = access.guild_id, user = access.user, ?mode, "analytics access revoked");
     Ok(mode)
 }
@@ -458,7 +436,8 @@ pub async fn revoke_guild(
 /// read); no password involved, so `migrate` runs them for every granted guild.
 pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: AccessMode) -> Vec<String> {
     let db = &settings.database;
-    let (guild, database, user) = (guild_id, guild_database(settings, guild_id), guild_user(guild_id));
+    let (guild, database, user) =
+        (guild_id, guild_database(settings, guild_id), guild_user(settings, guild_id));
     let filter = format!("guild_id = {guild}");
     let on = settings.on_cluster();
     let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}{on}")];
@@ -489,8 +468,6 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
                     select(relation, db, &filter)
                 ));
             }
-            let tables: Vec<String> =
-                RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{db}.{t}")).collect();
             for relation in RELATIONS {
                 for table in relation.tables {
                     statements
@@ -500,7 +477,7 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
             // One policy per table (`IF NOT EXISTS` adds the tables of later migrations).
             statements.push(format!(
                 "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {filter} AS PERMISSIVE TO {user}",
-                tables.join(", ")
+                policy_tables(settings).join(", ")
             ));
         }
     }
@@ -521,15 +498,9 @@ pub async fn refresh_guild_databases(settings: &StoreSettings) -> Result<Vec<i64
     let guilds: Vec<i64> =
         names.iter().filter_map(|n| n.name.strip_prefix(&prefix)?.parse::<i64>().ok()).collect();
     for guild in &guilds {
-        for statement in relation_statements(settings, *guild, mode) {
-            client.query(&statement).execute().await?;
-        }
+        crate::execute_all(&client, relation_statements(settings, *guild, mode)).await?;
     }
     Ok(guilds)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -18,5 +18,5 @@ pub use cluster::{ClusterDdl, ClusterDdlError};
 pub use errors::{ErrorClass, classify};
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate, planned_statements, refresh_analytics};
 pub use retention::{LOG_TABLES, RetentionOutcome, RetentionPlan, TableOutcome, apply_retention};
-pub use settings::StoreSettings;
+pub use settings::{StoreSettings, execute_all};
 pub use transfer::{TransferError, Transferred, reapply_transfers, transfer_encounters};

@@ -100,9 +100,7 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
         .await?;
     let client = settings.client();
     let run = Runner { settings, stamp_ms: wowlogs_schemas::now_ms() };
-    for statement in run.forms(SCHEMA_MIGRATIONS)? {
-        client.query(&statement).execute().await?;
-    }
+    crate::execute_all(&client, run.forms(SCHEMA_MIGRATIONS)?).await?;
     let applied: Vec<u32> = client
         .query("SELECT DISTINCT version FROM schema_migrations")
         .fetch_all::<Applied>()

@@ -101,14 +101,10 @@ fn next_version() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static LAST: AtomicU64 = AtomicU64::new(0);
     let clock = (wowlogs_schemas::now_ms().max(0) as u64) << 1;
-    let mut last = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = clock.max(last + 2);
-        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(seen) => last = seen,
-        }
-    }
+    let next = |last: u64| clock.max(last + 2);
+    let (Ok(last) | Err(last)) =
+        LAST.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(next(last)));
+    next(last)
 }
 
 /// Computes guild `guild_id`'s `days` again (see the module); safe to repeat.
@@ -120,10 +116,7 @@ pub async fn refresh(
     if matches!(days, Days::Some(d) if d.is_empty()) {
         return Ok(());
     }
-    for statement in refresh_statements(guild_id, days, next_version()) {
-        client.query(&statement).execute().await?;
-    }
-    Ok(())
+    crate::execute_all(client, refresh_statements(guild_id, days, next_version())).await
 }
 
 /// [`refresh`] of every day of each guild (after retention, transfers).

@@ -70,3 +70,14 @@ impl StoreSettings {
         client
     }
 }
+
+/// Runs `statements` one after the other on `client`, stopping at the first refusal.
+pub async fn execute_all(
+    client: &Client,
+    statements: impl IntoIterator<Item = String>,
+) -> Result<(), clickhouse::error::Error> {
+    for statement in statements {
+        client.query(&statement).execute().await?;
+    }
+    Ok(())
+}
