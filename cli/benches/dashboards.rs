@@ -33,12 +33,6 @@ use wowlogs_store::rows::Count;
 /// What one way of opening the dashboards reads with, per guild.
 type Sources = Vec<(i64, StoreSettings)>;
 
-async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {
-    let mut cursor = store.client().query(sql).fetch_bytes("JSONEachRow").unwrap();
-    let bytes = cursor.collect().await.unwrap_or_else(|e| panic!("ClickHouse refused:\n{sql}\n{e}"));
-    String::from_utf8(bytes.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 /// Latencies in milliseconds by panel (and `load` for whole loads).
 type Samples = Arc<Mutex<BTreeMap<String, Vec<f64>>>>;
 
@@ -63,13 +57,9 @@ async fn load_once(board: &Value, guild: i64, store: &StoreSettings, samples: &S
             } else {
                 let sql = grafana::expand(variable["query"].as_str().unwrap(), &values);
                 let asked = Instant::now();
-                let found = rows(store, &sql).await;
+                let found = grafana::variable_values(store, &sql).await;
                 record(samples, &format!("variable {name}"), asked);
-                found
-                    .first()
-                    .and_then(|row| row.get("__value").or_else(|| row.as_object()?.values().next()))
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                    .unwrap_or_else(|| variable["allValue"].as_str().unwrap_or("(none)").to_string())
+                grafana::first_value(&found, variable)
             };
             values.push((name, value));
         }
@@ -81,7 +71,7 @@ async fn load_once(board: &Value, guild: i64, store: &StoreSettings, samples: &S
         let samples = samples.clone();
         async move {
             let asked = Instant::now();
-            rows(store, &sql).await;
+            grafana::rows(store, &sql).await;
             record(&samples, &title, asked);
         }
     });
@@ -159,13 +149,16 @@ fn main() {
         let events = api_data::load(&store, events_wanted).await;
         // A data set loaded before the roll-ups existed gets them now.
         wowlogs_store::migrate(&store).await.unwrap();
-        let guilds: Vec<i64> = rows(&store, "SELECT DISTINCT guild_id FROM encounters ORDER BY guild_id")
-            .await
-            .iter()
-            .map(|r| {
-                r["guild_id"].as_str().map_or_else(|| r["guild_id"].as_i64().unwrap(), |s| s.parse().unwrap())
-            })
-            .collect();
+        let guilds: Vec<i64> =
+            grafana::rows(&store, "SELECT DISTINCT guild_id FROM encounters ORDER BY guild_id")
+                .await
+                .iter()
+                .map(|r| {
+                    r["guild_id"]
+                        .as_str()
+                        .map_or_else(|| r["guild_id"].as_i64().unwrap(), |s| s.parse().unwrap())
+                })
+                .collect();
         let rolled =
             store.client().query("SELECT count() AS n FROM guild_days").fetch_one::<Count>().await.unwrap().n;
         if rolled == 0 {

@@ -10,40 +10,18 @@ mod support;
 use serde_json::Value;
 use support::grafana::{
     Range, analyst_dashboards, clickhouse_targets, dashboards, expand, expand_macros, expand_variables,
-    is_clickhouse,
+    first_value, is_clickhouse, rows, try_rows, variable_values,
 };
 use support::world;
 use wowlogs_store::StoreSettings;
 use wowlogs_store::analytics::{GuildAccess, analytics_database, await_access, grant_guild};
 
-/// The rows of a query as JSON objects, or ClickHouse's refusal.
-async fn try_rows(store: &StoreSettings, sql: &str) -> Result<Vec<Value>, String> {
-    let mut cursor = store.client().query(sql).fetch_bytes("JSONEachRow").map_err(|e| e.to_string())?;
-    let bytes = cursor.collect().await.map_err(|e| e.to_string())?;
-    Ok(String::from_utf8(bytes.to_vec())
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect())
-}
-
-/// The rows of a query; a failing query fails the test with its SQL.
-async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {
-    try_rows(store, sql).await.unwrap_or_else(|e| panic!("ClickHouse refused:\n{sql}\n{e}"))
-}
-
-/// A variable's values from its query: `__value` when the query names it, else the
-/// first column.
-async fn variable_values(store: &StoreSettings, sql: &str) -> Vec<String> {
-    rows(store, sql)
-        .await
-        .iter()
-        .map(|row| {
-            let row = row.as_object().unwrap();
-            let value = row.get("__value").or_else(|| row.values().next()).unwrap();
-            value.as_str().map_or_else(|| value.to_string(), str::to_string)
-        })
-        .collect()
+/// `values` with `name` set to `value` (added when missing): what a URL's `var-name=`
+/// does to a dashboard.
+fn with_value<'a>(values: &[(&'a str, &'a str)], name: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut set: Vec<(&str, &str)> = values.iter().filter(|(k, _)| *k != name).copied().collect();
+    set.push((name, value));
+    set
 }
 
 /// The operators' data source: every guild's relations.
@@ -102,11 +80,7 @@ async fn open(name: &str, dashboard: &Value, opening: &Opening<'_>) -> (Vec<(Str
         } else if opening.all && variable["includeAll"] == true {
             variable["allValue"].as_str().expect("an All value the SQL understands").to_string()
         } else {
-            // A guild with no such values (no raid boss) gets "All" or one that matches nothing.
-            found
-                .first()
-                .cloned()
-                .unwrap_or_else(|| variable["allValue"].as_str().unwrap_or("(none)").to_string())
+            first_value(&found, variable)
         };
         values.push((var, chosen));
     }
@@ -232,9 +206,7 @@ async fn a_guilds_own_user_sees_on_every_panel_exactly_what_operators_see_of_tha
                 }
                 // Naming the other guild (a URL's var-guild) finds nothing of it.
                 let guild_text = other.to_string();
-                let mut forced = forced.clone();
-                forced.retain(|(k, _)| *k != "guild");
-                forced.push(("guild", &guild_text));
+                let forced = with_value(&forced, "guild", &guild_text);
                 let (_, stolen) =
                     open(&name, &dashboard, &Opening { store: user, guild: other, all, forced: &forced })
                         .await;
@@ -330,16 +302,13 @@ async fn a_hostile_value_in_any_variable_is_inert() {
         .await;
         for variable in &variables {
             // What the dashboard shows when this variable matches nothing.
-            let mut nothing: Vec<(&str, &str)> =
-                values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let chosen: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let unmatched = match variable.as_str() {
                 "guild" => "-1",
                 "difficulty" => "-2",
                 _ => "(none)",
             };
-            for pair in nothing.iter_mut().filter(|(k, _)| k == variable) {
-                pair.1 = unmatched;
-            }
+            let nothing = with_value(&chosen, variable, unmatched);
             let (_, empty) = open(
                 &name,
                 &dashboard,
@@ -347,10 +316,7 @@ async fn a_hostile_value_in_any_variable_is_inert() {
             )
             .await;
             for value in hostile {
-                let mut forced = nothing.clone();
-                for pair in forced.iter_mut().filter(|(k, _)| k == variable) {
-                    pair.1 = value;
-                }
+                let forced = with_value(&nothing, variable, value);
                 let (_, answers) = open(
                     &name,
                     &dashboard,

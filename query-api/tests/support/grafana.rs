@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
+use wowlogs_store::StoreSettings;
 
 pub const CLICKHOUSE_UID: &str = "clickhouse";
 
@@ -173,4 +174,40 @@ pub fn clickhouse_targets(dashboard: &Value) -> Vec<(String, String)> {
         }
     }
     found
+}
+
+/// The rows of a query as JSON objects, or ClickHouse's refusal.
+pub async fn try_rows(store: &StoreSettings, sql: &str) -> Result<Vec<Value>, String> {
+    let mut cursor = store.client().query(sql).fetch_bytes("JSONEachRow").map_err(|e| e.to_string())?;
+    let bytes = cursor.collect().await.map_err(|e| e.to_string())?;
+    Ok(String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect())
+}
+
+/// The rows of a query; a failing query fails the test with its SQL.
+pub async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {
+    try_rows(store, sql).await.unwrap_or_else(|e| panic!("ClickHouse refused:\n{sql}\n{e}"))
+}
+
+/// A variable's values from its query: `__value` when the query names it, else the
+/// first column.
+pub async fn variable_values(store: &StoreSettings, sql: &str) -> Vec<String> {
+    rows(store, sql)
+        .await
+        .iter()
+        .map(|row| {
+            let row = row.as_object().unwrap();
+            let value = row.get("__value").or_else(|| row.values().next()).unwrap();
+            value.as_str().map_or_else(|| value.to_string(), str::to_string)
+        })
+        .collect()
+}
+
+/// What Grafana selects for a variable by default: the first value its query lists;
+/// with none (a guild with no raid boss), its "All" value, else one that matches nothing.
+pub fn first_value(found: &[String], variable: &Value) -> String {
+    found.first().cloned().unwrap_or_else(|| variable["allValue"].as_str().unwrap_or("(none)").to_string())
 }
