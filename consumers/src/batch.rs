@@ -155,8 +155,7 @@ impl Sinks {
                 self.metrics.insert_failed(&self.group, "rollups", 1, error, delay);
             };
             if let Err(error) = retry(attempt, permanent, retrying).await {
-                self.metrics.insert_refused(&self.group, "rollups", 1, &error);
-                tracing::error!(group = %self.group, guild_id, %error, "roll-ups not refreshed");
+                self.metrics.rollups_refused(&self.group, guild_id, &error);
             }
         }
     }

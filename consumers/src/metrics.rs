@@ -173,6 +173,13 @@ impl ConsumerMetrics {
         tracing::warn!(group, table, rows, %error, "insert refused; isolating the refused rows");
     }
 
+    /// Roll-ups ClickHouse would not compute for good (`table` "rollups"): the days stay
+    /// as they were until the guild's next refresh; nothing is dead-lettered.
+    pub fn rollups_refused(&self, group: &str, guild_id: i64, error: &dyn std::fmt::Display) {
+        self.insert_failures.with_label_values(&[group, "rollups"]).inc();
+        tracing::error!(group, guild_id, %error, "roll-ups not refreshed");
+    }
+
     pub fn dead_lettered(&self, group: &str, topic: &str) {
         self.dead_letters.with_label_values(&[group, topic]).inc();
     }
