@@ -5,13 +5,20 @@
 //! the way Grafana does, `WOWLOGS_BENCH_LOADS` (10) at a time for `WOWLOGS_BENCH_SECONDS`
 //! (20) each way: every load picks one of the two dashboards and a guild at random, runs
 //! the dashboard's ClickHouse variable queries in order, then all its ClickHouse panel
-//! queries at once, and starts again as soon as all have answered (a closed loop). Two
+//! queries at once, and starts again as soon as all have answered (a closed loop). Three
 //! ways:
 //!
-//! - the operators' data source (`<db>_analytics`, every guild);
+//! - the operators' data source (`<db>_analytics`, every guild, under Grafana's profile);
 //! - each guild's own data source (`<db>_guild_<G>` as its own user; needs
 //!   `WOWLOGS_BENCH_CLICKHOUSE_USERS_DIR`, the server's users.d, on servers that keep
-//!   users in files: skipped when unset).
+//!   users in files: skipped when unset);
+//! - each guild's relations read directly, under the guild profile
+//!   (`<db>_bench_direct_<G>`): what a guild's user reads on a current server (views
+//!   filtered by guild, behind row policies), without the loopback hop of the
+//!   `Distributed` tables a server that keeps users in files needs.
+//!
+//! The data set is measured settled (`OPTIMIZE ... FINAL` on the tables the relations
+//! read, as background merges leave them), so runs compare.
 //!
 //! Prints p50/p95/p99 of every panel query and of whole loads, and writes
 //! `target/benchmarks/dashboards.json`.
@@ -27,7 +34,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wowlogs_store::StoreSettings;
-use wowlogs_store::analytics::{GuildAccess, analytics_database, await_access, grant_guild};
+use wowlogs_store::analytics::{
+    GUILD_PROFILE, GuildAccess, RELATIONS, await_access, grant_guild, operators_settings,
+};
 use wowlogs_store::rows::Count;
 
 /// What one way of opening the dashboards reads with, per guild.
@@ -139,6 +148,32 @@ async fn measure(way: &str, sources: &Sources, loads: usize, seconds: u64) -> Va
             "queries": {"n": every_query.len(), "p50_ms": p50, "p95_ms": p95, "p99_ms": p99}, "by_query": panels })
 }
 
+/// Merges what the relations read, as background merges eventually do.
+async fn settle(store: &StoreSettings) {
+    for relation in RELATIONS {
+        for table in relation.tables {
+            store.client().query(&format!("OPTIMIZE TABLE {table} FINAL")).execute().await.unwrap();
+        }
+    }
+}
+
+/// Guild `guild`'s relations as plain views in a database of their own, read under the
+/// guild profile.
+async fn direct_relations(store: &StoreSettings, guild: i64) -> StoreSettings {
+    let database = format!("{}_bench_direct_{guild}", store.database);
+    let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}")];
+    for relation in RELATIONS {
+        statements.push(format!("DROP TABLE IF EXISTS {database}.{}", relation.name));
+        statements.push(format!(
+            "CREATE VIEW {database}.{} AS {}",
+            relation.name,
+            relation.select(&store.database, Some(guild))
+        ));
+    }
+    wowlogs_store::execute_all(&store.server_client(), statements).await.unwrap();
+    StoreSettings { database, profile: Some(GUILD_PROFILE.to_string()), ..store.clone() }
+}
+
 fn main() {
     let store = api_data::store();
     let loads = api_data::env_u64("WOWLOGS_BENCH_LOADS", 10) as usize;
@@ -164,8 +199,9 @@ fn main() {
         if rolled == 0 {
             wowlogs_store::rollups::refresh_guilds(&store, &guilds).await.unwrap();
         }
+        settle(&store).await;
         println!("dashboards: {events} events, {} guilds with fights; {}", guilds.len(), machine());
-        let operators = StoreSettings { database: analytics_database(&store), ..store.clone() };
+        let operators = operators_settings(&store);
         let mut results = vec![
             measure("operators", &guilds.iter().map(|g| (*g, operators.clone())).collect(), loads, seconds)
                 .await,
@@ -181,6 +217,11 @@ fn main() {
             }
             results.push(measure("guild users", &own, loads, seconds).await);
         }
+        let mut direct = Vec::new();
+        for guild in &guilds {
+            direct.push((*guild, direct_relations(&store, *guild).await));
+        }
+        results.push(measure("guild relations, no hop", &direct, loads, seconds).await);
         json!({ "machine": machine(), "events": events, "guilds": guilds.len(), "results": results })
     });
     let path = target_dir().join("benchmarks/dashboards.json");

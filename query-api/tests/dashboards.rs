@@ -14,7 +14,7 @@ use support::grafana::{
 };
 use support::world;
 use wowlogs_store::StoreSettings;
-use wowlogs_store::analytics::{GuildAccess, analytics_database, await_access, grant_guild};
+use wowlogs_store::analytics::{GuildAccess, await_access, grant_guild, operators_settings};
 
 /// `values` with `name` set to `value` (added when missing): what a URL's `var-name=`
 /// does to a dashboard.
@@ -24,10 +24,9 @@ fn with_value<'a>(values: &[(&'a str, &'a str)], name: &'a str, value: &'a str) 
     set
 }
 
-/// The operators' data source: every guild's relations.
+/// The operators' data source: every guild's relations, under Grafana's profile.
 fn operators() -> StoreSettings {
-    let store = &world().store;
-    StoreSettings { database: analytics_database(store), ..store.clone() }
+    operators_settings(&world().store)
 }
 
 /// How a dashboard is opened: as whom, for which guild, with which variables forced.

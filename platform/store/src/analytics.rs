@@ -7,9 +7,9 @@
 //! two kinds of database:
 //!
 //! - `<database>_analytics`, every guild: the operators' data source. Each relation is
-//!   a view over the table with `FINAL`. (The data source's profile turns on predicate
-//!   push-down; 18.16 still does not push a panel's `guild_id = ...` into a view with
-//!   `FINAL`, so there each such read deduplicates every guild's rows: BENCHMARKS.md.)
+//!   a view that keeps the latest row of each key with `argMax(value, version)`, grouped
+//!   by a key that starts with `guild_id`, so the data source's predicate push-down
+//!   takes a panel's guild into it (see `Read::Latest`).
 //! - `<database>_guild_<G>`, one guild: that guild's analysts' data source, read by a
 //!   ClickHouse user who may read that database and nothing else ([`GuildAccess`]).
 //!
@@ -40,61 +40,158 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// One relation analysts read: its name and its `SELECT`, where `{db}` is the
-/// pipeline's database and `{filter}` a condition on `guild_id` (`1` for every guild).
+/// One relation analysts read: its name, how it reads the pipeline's tables, and what
+/// SQL-driven access grants for it.
 #[derive(Debug, Clone, Copy)]
 pub struct Relation {
     pub name: &'static str,
-    select: &'static str,
-    /// The pipeline tables the `SELECT` reads (what SQL-driven access grants and puts
-    /// row policies on).
+    read: Read,
+    /// The pipeline tables it reads (what SQL-driven access grants and puts row
+    /// policies on).
     pub tables: &'static [&'static str],
     /// The columns granted on them, when not all (`guilds` holds contacts, `logs` the
     /// content hashes).
     columns: &'static str,
 }
 
+/// How a relation reads the pipeline's tables.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// A `SELECT` where `{db}` is the pipeline's database and `{filter}` a condition on
+    /// `guild_id` (`1` for every guild).
+    Select(&'static str),
+    /// The latest version of each row of a `ReplacingMergeTree(version)` table: its
+    /// `key` (the sorting key, plus columns that never change within it, so time filters
+    /// reach the table too) and `values` (every other column but `version`), keeping the
+    /// rows that satisfy `keep` (empty: all).
+    ///
+    /// One guild's relation reads the table with `FINAL` and the guild's filter inside.
+    /// Every guild's (the operators') takes `argMax(value, version)` per key instead:
+    /// 18.16 does not push a panel's `guild_id = ...` into a view with `FINAL`, so such a
+    /// view deduplicated every guild's rows on every panel, while it does push it into a
+    /// view grouped by a key that starts with `guild_id` (measured: BENCHMARKS.md). Both
+    /// give the same rows as long as two rows of one key with one version are the same
+    /// row, which every writer keeps (a re-delivered record is rewritten identically;
+    /// migration 0010 lifted the one exception, 0009's backfill, to a version above).
+    Latest {
+        table: &'static str,
+        key: &'static [&'static str],
+        values: &'static [&'static str],
+        keep: &'static str,
+    },
+}
+
 /// Every relation, as dashboards name them.
 pub const RELATIONS: &[Relation] = &[
     Relation {
         name: "guilds",
-        select: "SELECT guild_id, name FROM {db}.guilds FINAL WHERE active = 1 AND {filter}",
+        read: Read::Select("SELECT guild_id, name FROM {db}.guilds FINAL WHERE active = 1 AND {filter}"),
         tables: &["guilds"],
         columns: "(guild_id, name, active)",
     },
     Relation {
         name: "encounters",
-        select: "SELECT * FROM {db}.encounters FINAL WHERE {filter}",
+        read: Read::Latest {
+            table: "encounters",
+            key: &["guild_id", "log_id", "start_line", "start", "start_ms"],
+            values: &[
+                "fight_id",
+                "upload_id",
+                "kind",
+                "name",
+                "encounter_id",
+                "difficulty",
+                "group_size",
+                "instance_id",
+                "kill",
+                "complete",
+                "end_ms",
+                "duration_ms",
+                "end_line",
+                "key_level",
+                "affixes",
+                "match_type",
+                "parent_start_line",
+                "round",
+                "rounds_won",
+            ],
+            keep: "",
+        },
         tables: &["encounters"],
         columns: "",
     },
     Relation {
         name: "encounter_players",
-        select: "SELECT * FROM {db}.encounter_players FINAL WHERE {filter}",
+        read: Read::Latest {
+            table: "encounter_players",
+            key: &["guild_id", "log_id", "start_line", "start", "player_guid"],
+            values: &[
+                "fight_name",
+                "difficulty",
+                "name",
+                "class",
+                "spec_id",
+                "item_level",
+                "damage_done",
+                "healing_done",
+                "overhealing",
+                "absorbs_done",
+                "damage_taken",
+                "deaths",
+                "casts",
+                "dps",
+                "hps",
+            ],
+            keep: "",
+        },
         tables: &["encounter_players"],
         columns: "",
     },
     Relation {
         name: "encounter_deaths",
-        select: "SELECT * FROM {db}.encounter_deaths FINAL WHERE {filter}",
+        read: Read::Latest {
+            table: "encounter_deaths",
+            key: &["guild_id", "log_id", "start_line", "start", "line", "player_guid"],
+            values: &[
+                "fight_name",
+                "difficulty",
+                "timestamp",
+                "timestamp_ms",
+                "fight_time_ms",
+                "player_name",
+                "ability",
+                "spell_id",
+                "source_guid",
+                "source_name",
+                "amount",
+                "overkill",
+            ],
+            keep: "",
+        },
         tables: &["encounter_deaths"],
         columns: "",
     },
+    // A log's statuses can share a version (their millisecond), and then the last
+    // written wins: only `FINAL` knows which that is.
     Relation {
         name: "logs",
-        select: "SELECT guild_id, log_id, upload_id, file_name, state, bytes_read, lines, events, dead_letters, \
-                 reason, updated FROM {db}.logs FINAL WHERE {filter}",
+        read: Read::Select(
+            "SELECT guild_id, log_id, upload_id, file_name, state, bytes_read, lines, events, dead_letters, \
+             reason, updated FROM {db}.logs FINAL WHERE {filter}",
+        ),
         tables: &["logs"],
         columns: "(guild_id, log_id, upload_id, file_name, state, bytes_read, lines, events, dead_letters, reason, updated)",
     },
     Relation {
         name: "characters",
-        select: "SELECT guild_id, player_guid, argMax(name, last_seen_ms) AS name, \
-                 argMaxIf(class, last_seen_ms, class != '') AS class, \
-                 argMaxIf(spec_id, last_seen_ms, isNotNull(spec_id)) AS spec_id, \
-                 argMaxIf(item_level, last_seen_ms, isNotNull(item_level)) AS item_level, \
-                 min(first_seen) AS first_seen, max(last_seen) AS last_seen, count() AS logs, sum(fights) AS fights \
-                 FROM {db}.character_logs FINAL WHERE {filter} GROUP BY guild_id, player_guid",
+        read: Read::Select(
+            "SELECT guild_id, player_guid, argMax(name, last_seen_ms) AS name, \
+             argMaxIf(class, last_seen_ms, class != '') AS class, \
+             argMaxIf(spec_id, last_seen_ms, isNotNull(spec_id)) AS spec_id, \
+             argMaxIf(item_level, last_seen_ms, isNotNull(item_level)) AS item_level, \
+             min(first_seen) AS first_seen, max(last_seen) AS last_seen, count() AS logs, sum(fights) AS fights \
+             FROM {db}.character_logs FINAL WHERE {filter} GROUP BY guild_id, player_guid",
+        ),
         tables: &["character_logs"],
         columns: "",
     },
@@ -102,23 +199,89 @@ pub const RELATIONS: &[Relation] = &[
     // rows of zeros that stand for a day, player or boss left with no fights.
     Relation {
         name: "guild_days",
-        select: "SELECT * FROM {db}.guild_days FINAL WHERE pulls > 0 AND {filter}",
+        read: Read::Latest {
+            table: "guild_days",
+            key: &["guild_id", "day"],
+            values: &[
+                "pulls",
+                "kills",
+                "raid_pulls",
+                "keystones",
+                "arena_matches",
+                "battlegrounds",
+                "fight_ms",
+            ],
+            keep: "pulls > 0",
+        },
         tables: &["guild_days"],
         columns: "",
     },
     Relation {
         name: "guild_day_players",
-        select: "SELECT * FROM {db}.guild_day_players FINAL WHERE fights > 0 AND {filter}",
+        read: Read::Latest {
+            table: "guild_day_players",
+            key: &["guild_id", "day", "player_guid"],
+            values: &["name", "class", "fights", "dps_sum", "hps_sum", "deaths", "item_level_max"],
+            keep: "fights > 0",
+        },
         tables: &["guild_day_players"],
         columns: "",
     },
     Relation {
         name: "guild_day_bosses",
-        select: "SELECT * FROM {db}.guild_day_bosses FINAL WHERE pulls > 0 AND {filter}",
+        read: Read::Latest {
+            table: "guild_day_bosses",
+            key: &["guild_id", "day", "name", "difficulty"],
+            values: &["pulls", "kills", "wipes"],
+            keep: "pulls > 0",
+        },
         tables: &["guild_day_bosses"],
         columns: "",
     },
 ];
+
+impl Relation {
+    /// The relation's `SELECT` over the pipeline's database `db`: for one guild when
+    /// `guild` is set, else for every guild.
+    pub fn select(&self, db: &str, guild: Option<i64>) -> String {
+        let filter = guild.map_or_else(|| "1".to_string(), |g| format!("guild_id = {g}"));
+        match self.read {
+            Read::Select(select) => select.replace("{db}", db).replace("{filter}", &filter),
+            Read::Latest { table, key, values, keep } => match guild {
+                Some(_) => {
+                    let keep = if keep.is_empty() { String::new() } else { format!(" AND {keep}") };
+                    format!(
+                        "SELECT {}, {} FROM {db}.{table} FINAL WHERE {filter}{keep}",
+                        key.join(", "),
+                        values.join(", ")
+                    )
+                }
+                None => {
+                    let latest: Vec<String> =
+                        values.iter().map(|v| format!("argMax({v}, version) AS {v}")).collect();
+                    let keep = if keep.is_empty() { String::new() } else { format!(" HAVING {keep}") };
+                    format!(
+                        "SELECT {}, {} FROM {db}.{table} GROUP BY {}{keep}",
+                        key.join(", "),
+                        latest.join(", "),
+                        key.join(", ")
+                    )
+                }
+            },
+        }
+    }
+
+    /// For relations that keep the latest row of a table: the table and every column the relation names
+    /// with `version` (what the table must hold, no more and no less).
+    pub fn latest_columns(&self) -> Option<(&'static str, Vec<&'static str>)> {
+        match self.read {
+            Read::Latest { table, key, values, .. } => {
+                Some((table, key.iter().chain(values).copied().chain(["version"]).collect()))
+            }
+            Read::Select(_) => None,
+        }
+    }
+}
 
 /// The operators' own relations (never in a guild's database): stored events per guild,
 /// and the audit trail of every guild and of the instance.
@@ -144,6 +307,19 @@ pub fn analytics_database(settings: &StoreSettings) -> String {
     format!("{}_analytics", settings.database)
 }
 
+/// The settings profile of the operators' Grafana user (`deploy/clickhouse/users.d/grafana.xml`):
+/// read-only, predicate push-down on.
+pub const OPERATORS_PROFILE: &str = "grafana";
+
+/// What the operators' data source reads with: their relations, under their profile.
+pub fn operators_settings(settings: &StoreSettings) -> StoreSettings {
+    StoreSettings {
+        database: analytics_database(settings),
+        profile: Some(OPERATORS_PROFILE.to_string()),
+        ..settings.clone()
+    }
+}
+
 /// The database of guild `guild_id`'s relations.
 pub fn guild_database(settings: &StoreSettings, guild_id: i64) -> String {
     format!("{}_guild_{guild_id}", settings.database)
@@ -166,10 +342,6 @@ fn policy_tables(settings: &StoreSettings) -> Vec<String> {
     RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{}.{t}", settings.database)).collect()
 }
 
-fn select(relation: &Relation, db: &str, filter: &str) -> String {
-    relation.select.replace("{db}", db).replace("{filter}", filter)
-}
-
 /// The statements that (re)create the operators' relations: run by `migrate` after the
 /// migrations, so the views always have the tables' current columns.
 pub fn analytics_statements(settings: &StoreSettings) -> Vec<String> {
@@ -177,7 +349,7 @@ pub fn analytics_statements(settings: &StoreSettings) -> Vec<String> {
     let analytics = analytics_database(settings);
     let on = settings.on_cluster();
     let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {analytics}{on}")];
-    let every_guild = RELATIONS.iter().map(|relation| (relation.name, select(relation, db, "1")));
+    let every_guild = RELATIONS.iter().map(|relation| (relation.name, relation.select(db, None)));
     let operators_own = OPERATOR_VIEWS.iter().map(|(name, select)| (*name, select.replace("{db}", db)));
     for (name, select) in every_guild.chain(operators_own) {
         statements.push(format!("DROP TABLE IF EXISTS {analytics}.{name}{on}"));
@@ -451,7 +623,7 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
                 statements.push(format!("DROP TABLE IF EXISTS {views}.{name}_g{guild}{on}"));
                 statements.push(format!(
                     "CREATE VIEW IF NOT EXISTS {views}.{name}_g{guild}{on} AS {}",
-                    select(relation, db, &filter)
+                    relation.select(db, Some(guild))
                 ));
                 statements.push(format!(
                     "CREATE TABLE IF NOT EXISTS {database}.{name}{on} AS {views}.{name}_g{guild} \
@@ -465,7 +637,7 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
                 statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
                 statements.push(format!(
                     "CREATE VIEW IF NOT EXISTS {database}.{name}{on} AS {}",
-                    select(relation, db, &filter)
+                    relation.select(db, Some(guild))
                 ));
             }
             for relation in RELATIONS {

@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "fight_context",
         sql: include_str!("../../../schemas/clickhouse/0009_fight_context.sql"),
     },
+    Migration {
+        version: 10,
+        name: "distinct_versions",
+        sql: include_str!("../../../schemas/clickhouse/0010_distinct_versions.sql"),
+    },
 ];
 
 /// Why migrating failed.

@@ -13,11 +13,22 @@ pub struct StoreSettings {
     /// The ClickHouse cluster holding the tables (`remote_servers` name), when they are
     /// sharded and replicated: see [`crate::cluster`]. `None` for one server.
     pub cluster: Option<String>,
+    /// A settings profile of the server that every query runs under, as if its user
+    /// had it (the dashboards' tests and benchmark read as Grafana's user would, with
+    /// the `grafana` profile); `None`: the user's own.
+    pub profile: Option<String>,
 }
 
 impl StoreSettings {
     pub fn new(url: impl Into<String>, database: impl Into<String>) -> Self {
-        Self { url: url.into(), database: database.into(), user: None, password: None, cluster: None }
+        Self {
+            url: url.into(),
+            database: database.into(),
+            user: None,
+            password: None,
+            cluster: None,
+            profile: None,
+        }
     }
 
     /// A client on the settings' database.
@@ -57,6 +68,9 @@ impl StoreSettings {
         }
         if let Some(password) = &self.password {
             client = client.with_password(password);
+        }
+        if let Some(profile) = &self.profile {
+            client = client.with_setting("profile", profile);
         }
         if self.cluster.is_some() {
             // A guild's rows live on one shard: a subquery on another table of the

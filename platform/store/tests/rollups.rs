@@ -4,7 +4,7 @@
 //! deduplicated fights say.
 
 use serde_json::Value;
-use wowlogs_store::analytics::analytics_database;
+use wowlogs_store::analytics::{RELATIONS, analytics_database};
 use wowlogs_store::rollups::{Days, refresh};
 use wowlogs_store::{StoreSettings, migrate};
 
@@ -117,7 +117,53 @@ async fn compare(store: &StoreSettings) -> usize {
     )
     .await;
     assert_eq!(rolled, direct, "guild_day_bosses");
+    same_rows_every_guild_and_one_guild(store).await;
     rows(&analytics, &format!("SELECT day FROM guild_days WHERE guild_id = {GUILD}")).await.len()
+}
+
+/// Every relation, as the operators read it (every guild: the latest row of each key by
+/// `argMax`) and as the guild's own database does (its rows with `FINAL`), holds the
+/// same rows of the guild.
+async fn same_rows_every_guild_and_one_guild(store: &StoreSettings) {
+    let analytics = StoreSettings { database: analytics_database(store), ..store.clone() };
+    for relation in RELATIONS {
+        let sorted = |mut found: Vec<Value>| {
+            found.sort_by_key(|row| row.to_string());
+            found
+        };
+        let every =
+            rows(&analytics, &format!("SELECT * FROM {} WHERE guild_id = {GUILD}", relation.name)).await;
+        let own = rows(store, &relation.select(&store.database, Some(GUILD))).await;
+        assert_eq!(sorted(every), sorted(own), "{}", relation.name);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn each_latest_relation_names_every_column_of_its_table_once() {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Column {
+        name: String,
+    }
+    let store = fresh_database("relation_columns");
+    migrate(&store).await.unwrap();
+    for relation in RELATIONS {
+        let Some((table, mut named)) = relation.latest_columns() else { continue };
+        let mut columns: Vec<String> = store
+            .client()
+            .query("SELECT name FROM system.columns WHERE database = ? AND table = ?")
+            .bind(&store.database)
+            .bind(table)
+            .fetch_all::<Column>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        columns.sort();
+        named.sort();
+        assert_eq!(named, columns, "{}: the relation's key and values, and version", relation.name);
+    }
 }
 
 #[tokio::test]
