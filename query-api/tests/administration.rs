@@ -126,7 +126,12 @@ async fn encounters_move_between_guilds_once_and_both_guilds_see_it() {
     assert_eq!(target.status, StatusCode::OK, "{}", target.text);
     assert!(!target.json["data"]["players"].as_array().unwrap().is_empty(), "with its players");
     let stats = get(&app, "/api/v1/encounters/stats", Some(&giver.key)).await;
-    assert_eq!(stats.json["statistics"]["total_encounters"].as_u64(), Some(giver.fight_ids.len() as u64 - 1));
+    assert_eq!(
+        stats.json["statistics"]["total_encounters"].as_u64(),
+        Some(giver.fight_ids.len() as u64 - 1),
+        "{}",
+        stats.text
+    );
 
     let back =
         json!({"from_guild_id": giver.guild_id, "to_guild_id": w.a.guild_id, "encounter_ids": [moving]});

@@ -210,6 +210,7 @@ pub const RELATIONS: &[Relation] = &[
                 "arena_matches",
                 "battlegrounds",
                 "fight_ms",
+                "last_end_ms",
             ],
             keep: "pulls > 0",
         },

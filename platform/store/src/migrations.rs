@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "distinct_versions",
         sql: include_str!("../../../schemas/clickhouse/0010_distinct_versions.sql"),
     },
+    Migration {
+        version: 11,
+        name: "last_fight_end",
+        sql: include_str!("../../../schemas/clickhouse/0011_last_fight_end.sql"),
+    },
 ];
 
 /// Why migrating failed.

@@ -72,9 +72,9 @@ pub fn refresh_statements(guild_id: i64, days: &Days, version: u64) -> Vec<Strin
         ),
         format!(
             "INSERT INTO guild_days (guild_id, day, pulls, kills, raid_pulls, keystones, arena_matches, \
-             battlegrounds, fight_ms, version) SELECT guild_id, toDate(start) AS day, count(), \
+             battlegrounds, fight_ms, last_end_ms, version) SELECT guild_id, toDate(start) AS day, count(), \
              countIf(ifNull(kill, 0) = 1), countIf(kind = 'encounter'), countIf(kind = 'challenge_mode'), \
-             countIf(kind = 'arena'), countIf(kind = 'battleground'), sum(duration_ms), {real} \
+             countIf(kind = 'arena'), countIf(kind = 'battleground'), sum(duration_ms), max(end_ms), {real} \
              FROM encounters FINAL WHERE guild_id = {guild_id} AND round IS NULL AND {on_start} \
              GROUP BY guild_id, day"
         ),

@@ -157,3 +157,37 @@ async fn player_and_death_rows_written_before_0009_get_their_fights_name_and_dif
         }
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn days_rolled_up_before_0011_learn_when_their_last_fight_ended() {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize, PartialEq)]
+    struct Day {
+        pulls: u64,
+        last_end_ms: i64,
+    }
+    let settings = fresh_database("last_end");
+    migrate(&settings).await.unwrap();
+    let client = settings.client();
+    // Two fights of a day, and the day's roll-up as 0008 computed it (no end), then
+    // 0011 run again as if it were new.
+    for statement in [
+        "INSERT INTO encounters (guild_id, log_id, start_line, kind, name, start, start_ms, end_ms, version) \
+         VALUES (3, 1, 10, 'encounter', 'Boss', 1709323200, 1709323200000, 1709323500000, 5), \
+                (3, 1, 90, 'encounter', 'Boss', 1709323800, 1709323800000, 1709324100000, 5)",
+        "INSERT INTO guild_days (guild_id, day, pulls, version) VALUES (3, toDate(1709323200), 2, 7)",
+        "ALTER TABLE schema_migrations DELETE WHERE version = 11",
+    ] {
+        client.query(statement).execute().await.unwrap();
+    }
+    wowlogs_store::retention::wait_for_mutations(&settings, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(migrate(&settings).await.unwrap(), vec![11]);
+    let days: Vec<Day> = client
+        .query("SELECT pulls, last_end_ms FROM guild_days FINAL WHERE guild_id = 3")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(days, vec![Day { pulls: 2, last_end_ms: 1_709_324_100_000 }]);
+}

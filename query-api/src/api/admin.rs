@@ -128,8 +128,8 @@ async fn summaries(db: &GuildDb) -> Result<Vec<(GuildRow, GuildSummary)>, ApiErr
     let guilds = db.all::<GuildRow>(&guild_rows()).await?;
     let fights: HashMap<i64, GuildFights> = db
         .all::<GuildFights>(&Sql::new(
-            "SELECT guild_id, count() AS encounters, max(end_ms) AS last_ms FROM encounters FINAL \
-             WHERE {guild} AND round IS NULL GROUP BY guild_id",
+            "SELECT guild_id, sum(pulls) AS encounters, max(last_end_ms) AS last_ms FROM guild_days FINAL \
+             WHERE {guild} AND pulls > 0 GROUP BY guild_id",
         ))
         .await?
         .into_iter()

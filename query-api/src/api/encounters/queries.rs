@@ -39,12 +39,16 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Totals over the guild's fights and characters.
 pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
+    // The day roll-ups (`wowlogs_store::rollups`): a few rows per day, not every fight.
+    // Distinct logs do not add up over days; they are counted on the fights without
+    // `FINAL`, which is exact here: every version of a fight has the fight's log.
     let fights = db
         .first::<FightTotals>(&Sql::new(
-            "SELECT count() AS encounters, countIf(ifNull(kill, 2) = 1) AS kills, \
-             countIf(ifNull(kill, 2) != 1) AS wipes, uniqExactIf(name, kind = 'encounter') AS unique_bosses, \
-             uniqExact(log_id) AS logs, sum(duration_ms) AS time_ms, max(end_ms) AS last_ms \
-             FROM encounters FINAL WHERE {guild} AND round IS NULL",
+            "SELECT sum(pulls) AS encounters, sum(kills) AS kills, toUInt64(encounters - kills) AS wipes, \
+             (SELECT uniqExact(name) FROM guild_day_bosses FINAL WHERE {guild} AND pulls > 0) AS unique_bosses, \
+             (SELECT uniqExact(log_id) FROM encounters WHERE {guild} AND round IS NULL) AS logs, \
+             sum(fight_ms) AS time_ms, max(last_end_ms) AS last_ms \
+             FROM guild_days FINAL WHERE {guild} AND pulls > 0",
         ))
         .await?
         .ok_or_else(|| ApiError::internal("an aggregate returned no row"))?;
