@@ -142,3 +142,32 @@ fn a_key_revoked_with_the_cli_stops_working_on_the_running_upload_service_and_qu
         service.wait().unwrap();
     }
 }
+
+#[test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+fn a_guilds_grafana_organisation_needs_grafanas_password_and_a_grafana_that_answers() {
+    let database = unique("wowlogs_test_grafana_cli");
+    let users_dir = std::env::var("WOWLOGS_TEST_CLICKHOUSE_USERS_DIR").expect("the server's users.d");
+    let cli = |args: &[&str]| {
+        let mut command = wowlogs();
+        command.args(args).args(["--clickhouse-url", &clickhouse(), "--database", &database]);
+        command.env_remove("WOWLOGS_GRAFANA_PASSWORD").env("WOWLOGS_CLICKHOUSE_USERS_DIR", &users_dir);
+        command
+    };
+    let failure = |args: &[&str]| {
+        let output = cli(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(output.stdout.is_empty(), "no password printed by a failed grant");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    run(&mut cli(&["migrate"]));
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let grant = ["grafana", "grant", "--guild", "2", "--grafana-url", nowhere.as_str()];
+    assert!(failure(&grant).contains("needs Grafana's administrator password"));
+    let mut with_password = grant.to_vec();
+    with_password.extend(["--grafana-password", "admin"]);
+    let unreachable = failure(&with_password);
+    assert!(unreachable.contains("making guild 2's Grafana organisation"), "{unreachable}");
+    // The ClickHouse side was given first, and is taken away as usual.
+    assert!(run(&mut cli(&["grafana", "revoke", "--guild", "2"])).contains("\"revoked\""));
+}

@@ -1,8 +1,11 @@
 //! `wowlogs grafana`: analytics access for one guild's analysts (see
 //! `wowlogs_store::analytics`). `grant` gives guild G a database `<db>_guild_G` with the
 //! dashboards' relations holding G's rows only, and a ClickHouse user `wowlogs_guild_G`
-//! that can read that database and nothing else; the Grafana side (an organisation per
-//! guild, its data source on that user, the analyst dashboards) is in docs/dashboards.md.
+//! that can read that database and nothing else; with `--grafana-url`, also the guild's
+//! own Grafana organisation ([`organisation`]): its data source on that user, the
+//! analyst dashboards, its viewers.
+
+mod organisation;
 
 use crate::commands::StoreArgs;
 use anyhow::{Context, Result};
@@ -19,12 +22,40 @@ pub struct GrafanaArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum GrafanaCommand {
-    /// Give a guild's analysts their own ClickHouse database and user (prints the user,
-    /// the database and, once, a generated password as JSON); safe to repeat, which
-    /// replaces the password.
+    /// Give a guild's analysts their own ClickHouse database and user and, with
+    /// --grafana-url, their own Grafana organisation "Guild <G>" (prints the user, the
+    /// database, the organisation and, once, a generated password as JSON); safe to
+    /// repeat, which replaces the password.
     Grant(GrantArgs),
-    /// Take a guild's analytics access away: its user, database and views.
+    /// Take a guild's analytics access away: its user, database and views, and its
+    /// Grafana organisation with --grafana-url.
     Revoke(RevokeArgs),
+}
+
+/// Grafana's HTTP API, as its administrator.
+#[derive(Debug, Args)]
+pub struct GrafanaApiArgs {
+    /// Grafana (e.g. `http://localhost:3000`) in which to make or remove the guild's
+    /// organisation; unset: ClickHouse only.
+    #[arg(long, env = "WOWLOGS_GRAFANA_URL")]
+    pub grafana_url: Option<String>,
+    /// Grafana's administrator login.
+    #[arg(long, env = "WOWLOGS_GRAFANA_USER", default_value = "admin")]
+    pub grafana_user: String,
+    /// Grafana's administrator password.
+    #[arg(long, env = "WOWLOGS_GRAFANA_PASSWORD", hide_env_values = true)]
+    pub grafana_password: Option<String>,
+}
+
+impl GrafanaApiArgs {
+    fn grafana(&self) -> Result<Option<organisation::Grafana>> {
+        let Some(url) = &self.grafana_url else { return Ok(None) };
+        let password = self
+            .grafana_password
+            .clone()
+            .context("--grafana-url needs Grafana's administrator password (WOWLOGS_GRAFANA_PASSWORD)")?;
+        Ok(Some(organisation::Grafana { url: url.clone(), user: self.grafana_user.clone(), password }))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +80,18 @@ pub struct GrantArgs {
     /// How long to wait for the server to let the new user in.
     #[arg(long, default_value_t = 30)]
     pub wait_seconds: u64,
+    #[command(flatten)]
+    pub grafana: GrafanaApiArgs,
+    /// Where Grafana's ClickHouse plugin reaches ClickHouse (native protocol), for the
+    /// organisation's data source.
+    #[arg(long, env = "WOWLOGS_GRAFANA_CLICKHOUSE_HOST", default_value = "clickhouse")]
+    pub grafana_clickhouse_host: String,
+    /// Its native-protocol port.
+    #[arg(long, env = "WOWLOGS_GRAFANA_CLICKHOUSE_PORT", default_value_t = 9000)]
+    pub grafana_clickhouse_port: u16,
+    /// A Grafana user (login or e-mail) to make a viewer of the organisation; repeatable.
+    #[arg(long = "viewer")]
+    pub viewers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +104,8 @@ pub struct RevokeArgs {
     /// The server's users.d directory (see `grant`).
     #[arg(long, env = "WOWLOGS_CLICKHOUSE_USERS_DIR")]
     pub clickhouse_users_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub grafana: GrafanaApiArgs,
 }
 
 /// 24 random bytes as hex.
@@ -87,6 +132,7 @@ pub fn run(args: &GrafanaArgs) -> Result<()> {
                     None => (generated_password()?, true),
                 };
                 let access = GuildAccess::new(&settings, grant.guild, &password);
+                let grafana = grant.grafana.grafana()?;
                 if grant.print_sql {
                     for statement in access.statements(&settings, AccessMode::Sql) {
                         println!("{statement};\n");
@@ -103,6 +149,18 @@ pub fn run(args: &GrafanaArgs) -> Result<()> {
                     "database": access.database,
                     "access": format!("{mode:?}"),
                 });
+                if let Some(grafana) = &grafana {
+                    let clickhouse = organisation::ClickHouseFromGrafana {
+                        host: grant.grafana_clickhouse_host.clone(),
+                        port: grant.grafana_clickhouse_port,
+                    };
+                    let plan = organisation::plan(&access, &password, &clickhouse, &grant.viewers)?;
+                    let org = organisation::apply(grafana, &plan)
+                        .await
+                        .with_context(|| format!("making guild {}'s Grafana organisation", grant.guild))?;
+                    answer["grafana_org_id"] = org.into();
+                    answer["grafana_org"] = plan.name.into();
+                }
                 if generated {
                     answer["password"] = password.into();
                 }
@@ -111,10 +169,18 @@ pub fn run(args: &GrafanaArgs) -> Result<()> {
             GrafanaCommand::Revoke(revoke) => {
                 let settings = revoke.store.settings();
                 let access = GuildAccess::new(&settings, revoke.guild, "");
+                let grafana = revoke.grafana.grafana()?;
                 revoke_guild(&settings, &access, revoke.clickhouse_users_dir.as_deref())
                     .await
                     .with_context(|| format!("revoking guild {}'s analytics access", revoke.guild))?;
-                println!("{}", serde_json::json!({"guild_id": revoke.guild, "revoked": access.user}));
+                let mut answer = serde_json::json!({"guild_id": revoke.guild, "revoked": access.user});
+                if let Some(grafana) = &grafana {
+                    let removed = organisation::remove(grafana, revoke.guild)
+                        .await
+                        .with_context(|| format!("removing guild {}'s Grafana organisation", revoke.guild))?;
+                    answer["grafana_org_removed"] = removed.into();
+                }
+                println!("{answer}");
             }
         }
         Ok(())
