@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod cors;
+pub mod encode;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod shutdown;
 
 pub use client::{ClientAddr, NotANetwork, TrustedProxies};
 pub use cors::{CorsError, CorsLayer, cors_layer};
+pub use encode::percent_encode;
 pub use error::{ApiError, json_fallbacks};
 pub use request::{
     Identified, REQUEST_ID, RequestId, RequestLog, RequestMetrics, observe, request_id, request_span,

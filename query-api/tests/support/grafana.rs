@@ -127,17 +127,8 @@ pub fn expand_variables(sql: &str, values: &[(String, String)]) -> String {
     out
 }
 
-/// Grafana's `percentencode` (`encodeURIComponentStrict`): every byte but ASCII letters,
-/// digits and `-_.~` as `%XX`.
-pub fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// Grafana's `percentencode` (`encodeURIComponentStrict`).
+pub use wowlogs_http::percent_encode;
 
 pub fn expand(sql: &str, values: &[(String, String)]) -> String {
     let sql = expand_macros(&expand_variables(sql, values), &RANGE);

@@ -11,6 +11,7 @@
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+use wowlogs_http::percent_encode;
 use wowlogs_store::analytics::GuildAccess;
 
 /// The dashboards a guild's organisation gets: every provisioned dashboard with a
@@ -201,16 +202,6 @@ pub async fn remove(grafana: &Grafana, guild_id: i64) -> Result<bool> {
     Ok(true)
 }
 
-/// A path segment: letters, digits and `-_.~` kept, every other byte as `%XX`.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,10 +263,5 @@ mod tests {
         with_guild.sort();
         let built_in: Vec<&str> = ANALYST_DASHBOARDS.iter().map(|(file, _)| *file).collect();
         assert_eq!(with_guild, built_in);
-    }
-
-    #[test]
-    fn organisation_names_are_encoded_for_the_path() {
-        assert_eq!(percent_encode("Guild 42"), "Guild%2042");
     }
 }
