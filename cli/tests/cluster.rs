@@ -137,8 +137,10 @@ async fn a_sharded_replicated_cluster_holds_what_one_server_holds_and_a_replica_
     let _single_consumers = consumers(&clickhouse(), &single_db, "one-server", &[]);
 
     // A big guild's import, with node 2 (shard 1's second replica) stopped in the middle.
+    // Big enough to outlast the stop, which waits up to 10 s for the server to shut down
+    // (a 30 MB import was once stored whole before node 2 was down).
     let dir = tempfile::tempdir().unwrap();
-    let big_logs = vec![synth(dir.path(), "30MB", 17), fixture("classic_sod_1.15.1_gnomeregan_raid.txt")];
+    let big_logs = vec![synth(dir.path(), "80MB", 17), fixture("classic_sod_1.15.1_gnomeregan_raid.txt")];
     let small_logs = vec![fixture("arena_3v3_tww_11.2.0.txt")];
     let analyses: Vec<Analysis> = big_logs.iter().map(|l| analyze(l)).collect();
     let small_analysis = analyze(&small_logs[0]);
