@@ -361,6 +361,12 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
     )
     .await;
     assert_eq!(previous, 1, "the previous tables are kept beside the rebuilt ones");
+    let leftovers = count(
+        &store,
+        &format!("SELECT count() FROM system.databases WHERE name = '{database}_rebuild_analytics'"),
+    )
+    .await;
+    assert_eq!(leftovers, 0, "no analytics relations over the previous tables");
 
     // The groups continue from where the rebuild stopped.
     let later = fixture("retail_sl_9.2_raid_wipe_snippet.txt");

@@ -138,6 +138,14 @@ async fn rebuild_with<P: Projection>(
             .n;
         tables.push((*table, rows));
     }
+    // Migrating the fresh database made its own analytics relations too; after the swap they
+    // would read the previous tables, so they go (the live ones read the new tables).
+    let leftover = wowlogs_store::analytics::analytics_database(&fresh);
+    fresh
+        .server_client()
+        .query(&format!("DROP DATABASE IF EXISTS {leftover}{}", fresh.on_cluster()))
+        .execute()
+        .await?;
     Ok(RebuildReport { fresh_database: fresh.database, tables })
 }
 
