@@ -17,6 +17,21 @@ pub struct MigrateArgs {
     pub print: bool,
 }
 
+/// How many times a migration whose connection failed is tried.
+const CONNECTION_ATTEMPTS: u32 = 4;
+
+/// Applies what is pending and refreshes the analytics relations (which applying
+/// anything does already); returns the versions applied.
+async fn migrate_once(
+    settings: &wowlogs_store::StoreSettings,
+) -> Result<Vec<u32>, wowlogs_store::MigrationError> {
+    let applied = wowlogs_store::migrate(settings).await?;
+    if applied.is_empty() {
+        wowlogs_store::refresh_analytics(settings).await?;
+    }
+    Ok(applied)
+}
+
 pub fn run(args: &MigrateArgs) -> Result<()> {
     let settings = args.store.settings();
     if args.print {
@@ -33,10 +48,23 @@ pub fn run(args: &MigrateArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let applied = runtime
         .block_on(async {
-            let applied = wowlogs_store::migrate(&settings).await?;
-            // Applied migrations refreshed them already.
-            if applied.is_empty() {
-                wowlogs_store::refresh_analytics(&settings).await?;
+            // A connection lost mid-way (a server restarting, a keep-alive closed under
+            // the request) is retried: every statement is idempotent. A statement
+            // ClickHouse refuses is not.
+            let mut applied = Vec::new();
+            for attempt in 1..=CONNECTION_ATTEMPTS {
+                match migrate_once(&settings).await {
+                    Ok(done) => {
+                        applied.extend(done);
+                        break;
+                    }
+                    Err(error) if error.is_connection() && attempt < CONNECTION_ATTEMPTS => {
+                        let wait = std::time::Duration::from_secs(1 << attempt);
+                        tracing::warn!(%error, attempt, retry_in_s = wait.as_secs(), "migration interrupted; retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(error) => return Err(error),
+                }
             }
             Ok::<_, wowlogs_store::MigrationError>(applied)
         })

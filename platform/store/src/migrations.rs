@@ -80,6 +80,20 @@ pub enum MigrationError {
     Cluster(#[from] crate::cluster::ClusterDdlError),
 }
 
+impl MigrationError {
+    /// Whether the connection to ClickHouse failed (refused, reset, closed before the
+    /// answer) rather than ClickHouse refusing a statement: migrating again is then
+    /// safe, since every statement is idempotent.
+    pub fn is_connection(&self) -> bool {
+        match self {
+            MigrationError::Statement { source, .. } | MigrationError::ClickHouse(source) => {
+                matches!(source, clickhouse::error::Error::Network(_))
+            }
+            MigrationError::Cluster(_) => false,
+        }
+    }
+}
+
 impl Migration {
     /// The statements of the file: comments dropped, split at `;`.
     pub fn statements(&self) -> Vec<String> {
