@@ -35,7 +35,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wowlogs_store::StoreSettings;
 use wowlogs_store::analytics::{
-    GUILD_PROFILE, GuildAccess, RELATIONS, await_access, grant_guild, operators_settings,
+    GUILD_PROFILE, GuildAccess, RELATIONS, await_access, grant_guild, guild_view_statements,
+    operators_settings,
 };
 use wowlogs_store::rows::Count;
 
@@ -162,14 +163,7 @@ async fn settle(store: &StoreSettings) {
 async fn direct_relations(store: &StoreSettings, guild: i64) -> StoreSettings {
     let database = format!("{}_bench_direct_{guild}", store.database);
     let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}")];
-    for relation in RELATIONS {
-        statements.push(format!("DROP TABLE IF EXISTS {database}.{}", relation.name));
-        statements.push(format!(
-            "CREATE VIEW {database}.{} AS {}",
-            relation.name,
-            relation.select(&store.database, Some(guild))
-        ));
-    }
+    statements.extend(guild_view_statements(store, guild, &database));
     wowlogs_store::execute_all(&store.server_client(), statements).await.unwrap();
     StoreSettings { database, profile: Some(GUILD_PROFILE.to_string()), ..store.clone() }
 }

@@ -245,7 +245,7 @@ impl Relation {
     /// The relation's `SELECT` over the pipeline's database `db`: for one guild when
     /// `guild` is set, else for every guild.
     pub fn select(&self, db: &str, guild: Option<i64>) -> String {
-        let filter = guild.map_or_else(|| "1".to_string(), |g| format!("guild_id = {g}"));
+        let filter = guild.map_or_else(|| "1".to_string(), guild_filter);
         match self.read {
             Read::Select(select) => select.replace("{db}", db).replace("{filter}", &filter),
             Read::Latest { table, key, values, keep } => match guild {
@@ -335,6 +335,31 @@ pub fn guild_views_database(settings: &StoreSettings) -> String {
 /// per guild and pipeline database, so two databases on one server never share a user).
 pub fn guild_user(settings: &StoreSettings, guild_id: i64) -> String {
     guild_database(settings, guild_id)
+}
+
+/// The condition that keeps guild `guild_id`'s rows: in its relations and its row policy.
+fn guild_filter(guild_id: i64) -> String {
+    format!("guild_id = {guild_id}")
+}
+
+/// Statements that (re)create guild `guild_id`'s relations as views in `database`, each
+/// filtered by the guild: its own database on a server with SQL access control (behind
+/// row policies too).
+pub fn guild_view_statements(settings: &StoreSettings, guild_id: i64, database: &str) -> Vec<String> {
+    let on = settings.on_cluster();
+    RELATIONS
+        .iter()
+        .flat_map(|relation| {
+            let name = relation.name;
+            [
+                format!("DROP TABLE IF EXISTS {database}.{name}{on}"),
+                format!(
+                    "CREATE VIEW IF NOT EXISTS {database}.{name}{on} AS {}",
+                    relation.select(&settings.database, Some(guild_id))
+                ),
+            ]
+        })
+        .collect()
 }
 
 /// The pipeline tables the relations read, qualified: what SQL-driven access grants and
@@ -611,7 +636,6 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
     let db = &settings.database;
     let (guild, database, user) =
         (guild_id, guild_database(settings, guild_id), guild_user(settings, guild_id));
-    let filter = format!("guild_id = {guild}");
     let on = settings.on_cluster();
     let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}{on}")];
     match mode {
@@ -633,14 +657,7 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
             }
         }
         AccessMode::Sql => {
-            for relation in RELATIONS {
-                let name = relation.name;
-                statements.push(format!("DROP TABLE IF EXISTS {database}.{name}{on}"));
-                statements.push(format!(
-                    "CREATE VIEW IF NOT EXISTS {database}.{name}{on} AS {}",
-                    relation.select(db, Some(guild))
-                ));
-            }
+            statements.extend(guild_view_statements(settings, guild, &database));
             for relation in RELATIONS {
                 for table in relation.tables {
                     statements
@@ -649,8 +666,9 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
             }
             // One policy per table (`IF NOT EXISTS` adds the tables of later migrations).
             statements.push(format!(
-                "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {filter} AS PERMISSIVE TO {user}",
-                policy_tables(settings).join(", ")
+                "CREATE ROW POLICY IF NOT EXISTS {user}{on} ON {} USING {} AS PERMISSIVE TO {user}",
+                policy_tables(settings).join(", "),
+                guild_filter(guild)
             ));
         }
     }
