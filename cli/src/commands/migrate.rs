@@ -51,22 +51,18 @@ pub fn run(args: &MigrateArgs) -> Result<()> {
             // A connection lost mid-way (a server restarting, a keep-alive closed under
             // the request) is retried: every statement is idempotent. A statement
             // ClickHouse refuses is not.
-            let mut applied = Vec::new();
-            for attempt in 1..=CONNECTION_ATTEMPTS {
+            let mut attempt = 1;
+            loop {
                 match migrate_once(&settings).await {
-                    Ok(done) => {
-                        applied.extend(done);
-                        break;
-                    }
                     Err(error) if error.is_connection() && attempt < CONNECTION_ATTEMPTS => {
                         let wait = std::time::Duration::from_secs(1 << attempt);
                         tracing::warn!(%error, attempt, retry_in_s = wait.as_secs(), "migration interrupted; retrying");
                         tokio::time::sleep(wait).await;
+                        attempt += 1;
                     }
-                    Err(error) => return Err(error),
+                    answer => return answer,
                 }
             }
-            Ok::<_, wowlogs_store::MigrationError>(applied)
         })
         .with_context(|| format!("migrating {} on {}", settings.database, settings.url))?;
     let place = match &settings.cluster {

@@ -52,9 +52,9 @@ impl GrafanaApiArgs {
         let Some(url) = &self.grafana_url else { return Ok(None) };
         let password = self
             .grafana_password
-            .clone()
+            .as_deref()
             .context("--grafana-url needs Grafana's administrator password (WOWLOGS_GRAFANA_PASSWORD)")?;
-        Ok(Some(organisation::Grafana { url: url.clone(), user: self.grafana_user.clone(), password }))
+        Ok(Some(organisation::Grafana::new(url, &self.grafana_user, password)?))
     }
 }
 

@@ -88,20 +88,35 @@ pub fn plan(
     Ok(OrganisationPlan { name: organisation_name(access.guild_id), datasource, dashboards, viewers })
 }
 
-/// Grafana's HTTP API as an administrator.
+/// Grafana's HTTP API as an administrator, over one client (its connections reused
+/// from request to request).
 #[derive(Debug, Clone)]
 pub struct Grafana {
-    pub url: String,
-    pub user: String,
-    pub password: String,
+    url: String,
+    user: String,
+    password: String,
+    client: reqwest::Client,
 }
 
 impl Grafana {
+    pub fn new(url: &str, user: &str, password: &str) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("an HTTP client for Grafana")?;
+        Ok(Self {
+            url: url.trim_end_matches('/').to_string(),
+            user: user.into(),
+            password: password.into(),
+            client,
+        })
+    }
+
     fn request(&self, method: reqwest::Method, path: &str, org: Option<i64>) -> reqwest::RequestBuilder {
-        let mut request = reqwest::Client::new()
-            .request(method, format!("{}{path}", self.url.trim_end_matches('/')))
-            .basic_auth(&self.user, Some(&self.password))
-            .timeout(std::time::Duration::from_secs(30));
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .basic_auth(&self.user, Some(&self.password));
         if let Some(org) = org {
             request = request.header("X-Grafana-Org-Id", org.to_string());
         }
