@@ -1,12 +1,18 @@
 //! Specialization ids (`COMBATANT_INFO`'s spec field) to class and spec names.
+//!
+//! Source: the game client's `ChrSpecialization` table (the ids the client writes into
+//! `COMBATANT_INFO`); each id below is also seen in a real log where noted.
 
 /// `(spec id, class, spec)` for every retail specialization.
-const SPECS: [(i32, &str, &str); 39] = [
+const SPECS: [(i32, &str, &str); 40] = [
     (250, "Death Knight", "Blood"),
     (251, "Death Knight", "Frost"),
     (252, "Death Knight", "Unholy"),
     (577, "Demon Hunter", "Havoc"),
     (581, "Demon Hunter", "Vengeance"),
+    // Midnight's third Demon Hunter spec. Seen in the Soul Hunters kill fixture: the
+    // player with spec 1480 casts Void Metamorphosis, Consume and Devour, its spells.
+    (1480, "Demon Hunter", "Devourer"),
     (102, "Druid", "Balance"),
     (103, "Druid", "Feral"),
     (104, "Druid", "Guardian"),
@@ -67,6 +73,7 @@ mod tests {
         assert_eq!(class_of_spec(257), Some("Priest"));
         assert_eq!(spec_name(254), Some("Marksmanship"));
         assert_eq!(class_of_spec(0), None);
+        assert_eq!((class_of_spec(1480), spec_name(1480)), (Some("Demon Hunter"), Some("Devourer")));
     }
 
     #[test]

@@ -49,6 +49,11 @@ fn expected(file: &str) -> Option<Vec<Expected>> {
         "retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt" => {
             vec![(Encounter, "Dimensius, the All-Devouring", None, Some(false), 21)]
         }
+        // ENCOUNTER_START 3122 at 23:10:06.469 .. ENCOUNTER_END 3122 success, fight time
+        // 140153 ms (line 101,325): a council of bosses is one encounter.
+        "retail_midnight_12.0_raid_manaforge_soul_hunters_kill_slice.txt" => {
+            vec![(Encounter, "The Soul Hunters", None, Some(true), 140)]
+        }
         // Torghast: no encounter, no match.
         "retail_sl_9.0.2_torghast_advanced_off.txt" => vec![],
         // ENCOUNTER_END 2539 with fight time 143557 ms, a wipe.
@@ -57,6 +62,11 @@ fn expected(file: &str) -> Option<Vec<Expected>> {
         }
         // 14:38:53.798 ARENA_MATCH_START Skirmish .. 14:42:40.517 ARENA_MATCH_END, won.
         "retail_tww_11.0.2_dummies_skirmish.txt" => vec![(Arena, "Enigma Crucible", None, Some(true), 226)],
+        // 01:31:12.866 ARENA_MATCH_START 1552 2v2 .. 01:31:54.749 ARENA_MATCH_END, team 0
+        // won; the log owner (Whitejudas, flags 0x511) is on team 0 (its COMBATANT_INFO).
+        // No ZONE_CHANGE, so the arena is named by its instance id. The two UNIT_DIEDs at
+        // lines 51 and 177 are Feign Deaths (last field 1) and end nothing.
+        "retail_tww_11.2.0_arena_2v2_korean_client.txt" => vec![(Arena, "Arena 1552", None, Some(true), 41)],
         _ => return None,
     })
 }
@@ -75,7 +85,7 @@ fn every_real_log_gives_the_fights_read_off_it() {
             logs.insert(path);
         }
     }
-    assert!(logs.len() >= 9);
+    assert!(logs.len() >= 11);
     for path in logs {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         let Some(mut want) = expected(&file) else {
