@@ -389,6 +389,12 @@ impl EncounterSegmenter {
         else {
             return;
         };
+        // A Feign Death (`unconsciousOnDeath` = 1) is written as `UNIT_DIED` but the
+        // hunter lives on: it ends neither a round nor a side (fixtures/
+        // retail_tww_11.2.0_arena_2v2_korean_client.txt, lines 51 and 177).
+        if matches!(&event.payload, Payload::Death(death) if death.unconscious_on_death) {
+            return;
+        }
         if let Some(i) =
             self.open.iter().rposition(|f| f.summary.round.is_some() && f.summary.kind == FightKind::Arena)
             && self.open[i].origin == Origin::Events

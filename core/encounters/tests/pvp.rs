@@ -31,6 +31,11 @@ fn died(guid: &str) -> String {
     format!("UNIT_DIED,0000000000000000,nil,0x80000000,0x80000000,{guid},\"{guid}\",{},0x0,0", flags(guid))
 }
 
+/// A hunter's Feign Death: `UNIT_DIED` whose last field (`unconsciousOnDeath`) is 1.
+fn feigned(guid: &str) -> String {
+    format!("UNIT_DIED,0000000000000000,nil,0x80000000,0x80000000,{guid},\"{guid}\",{},0x0,1", flags(guid))
+}
+
 fn header() -> String {
     "COMBAT_LOG_VERSION,20,ADVANCED_LOG_ENABLED,1,BUILD_VERSION,10.0.2,PROJECT_ID,1".to_string()
 }
@@ -72,6 +77,36 @@ fn a_solo_shuffle_is_one_match_whose_rounds_are_decided_by_their_first_death() {
         assert_eq!(round.parent_start_line, Some(shuffle.start_line));
         assert_eq!((round.kill, round.duration_ms), (Some(i % 2 == 0), 20_000), "round {}", i + 1);
     }
+}
+
+#[test]
+fn a_feign_death_ends_no_solo_shuffle_round_and_the_real_death_decides_it() {
+    // As in the Korean-client 2v2 fixture (lines 51 and 177): a hunter feigns, lives on,
+    // and the round is decided by the death that follows.
+    let lines = vec![
+        (0, "ZONE_CHANGE,2563,\"Nokhudon Proving Grounds\",0".to_string()),
+        (10, "ARENA_MATCH_START,2563,34,Rated Solo Shuffle,0".into()),
+        (10, team(ME, 1)),
+        (10, team(FOE, 0)),
+        (15, feigned(ME)),
+        (20, hit(ME, FOE, 1000)),
+        (30, died(FOE)),
+        (40, "ARENA_MATCH_END,0,40,1591,1482".into()),
+    ];
+    let (fights, anomalies, _) = run(&log(&lines));
+    assert!(anomalies.is_empty(), "{anomalies:?}");
+    let rounds: Vec<_> = fights.iter().filter(|f| f.round.is_some()).collect();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!((rounds[0].kill, rounds[0].duration_ms), (Some(true), 20_000));
+    assert_eq!(rounds[0].deaths.len(), 1, "the feign is not a death");
+    let shuffle = fights.iter().find(|f| f.round.is_none()).unwrap();
+    assert_eq!(shuffle.rounds_won, Some(1));
+}
+
+#[test]
+fn a_feign_death_does_not_wipe_out_a_classic_arena_side() {
+    let (fights, _, _) = run(&log(&classic_arena(&[(70, feigned(ME)), (75, feigned(MATE))])));
+    assert_eq!(kinds(&fights), [(FightKind::Arena, None, None, false)]);
 }
 
 #[test]
