@@ -2,6 +2,7 @@
 //! `analyze` feeds the parser into the encounter core, `synth` drives the generator.
 
 pub mod analysis;
+pub mod api_docs;
 pub mod commands;
 pub mod progress;
 pub mod report;

@@ -8,6 +8,7 @@
 //! new owner rebuilds them from the committed offsets.
 
 use crate::batch::{RowBatch, Sinks};
+pub use crate::config::GroupConfig;
 use crate::context::GroupContext;
 use crate::metrics::ConsumerMetrics;
 use crate::partitions::PerPartition;
@@ -20,9 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wowlogs_kafka::KafkaSettings;
 use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
-use wowlogs_store::StoreSettings;
 
 /// One record as a projection sees it.
 #[derive(Debug, Clone, Copy)]
@@ -64,32 +63,6 @@ pub trait Projection: Send {
     fn consumer_settings(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
     }
-}
-
-/// A group's settings.
-#[derive(Debug, Clone)]
-pub struct GroupConfig {
-    pub kafka: KafkaSettings,
-    pub store: StoreSettings,
-    pub group_id: String,
-    /// Rows buffered before a write.
-    pub batch_rows: usize,
-    /// Bytes of records buffered before a write: bounds memory whatever the records hold.
-    pub batch_bytes: usize,
-    /// How long an open log may wait for its next record before it is closed as
-    /// incomplete (the encounter consumer).
-    pub log_idle: Duration,
-    /// Longest time a record waits for its write.
-    pub batch_age: Duration,
-    /// Group session timeout: short in tests (killed members leave quickly), longer
-    /// where the broker may be slow to answer (tansu on sqlite).
-    pub session_timeout: Duration,
-    /// Stop once every assigned partition was read to its end and nothing new arrived
-    /// for this long (a rebuild); `None` runs until shut down.
-    pub stop_when_idle: Option<Duration>,
-    /// Static membership (`group.instance.id`): a member restarted under the same id
-    /// takes its partitions back without waiting for the dead one to expire.
-    pub instance_id: Option<String>,
 }
 
 /// How often a projection is asked to give up on what waited too long.

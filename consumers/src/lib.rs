@@ -7,9 +7,10 @@
 //! - [`group`]: the loop every group runs (receive, write, commit, dead letters).
 //! - [`events_sink`]: `wowlogs-events-sink`, one row per record.
 //! - [`encounters`]: `wowlogs-encounters`, the encounter state machine per log.
-//! - [`http`]: health and `/metrics`.
+//! - [`http`]: health and `/metrics`; [`state`] what they share; [`config`] a group's settings.
 
 pub mod batch;
+pub mod config;
 pub mod context;
 pub mod encounters;
 pub mod events_sink;
@@ -18,3 +19,4 @@ pub mod http;
 pub mod metrics;
 mod partitions;
 pub mod rebuild;
+pub mod state;

@@ -7,7 +7,7 @@
 
 use crate::identity::{LogIdentity, identify};
 use crate::intake::{
-    Encoders, IntakeCounts, IntakeError, IntakeHooks, LogJob, Tag, publish_log, publish_status,
+    Encoders, IntakeCounts, IntakeError, IntakeHooks, LogJob, Tag, publish_log, publish_status, status_of,
 };
 use crate::registry::{Admission, LogRegistry};
 use rdkafka::producer::FutureProducer;
@@ -263,21 +263,11 @@ fn publish_one(
     let mut ack = |_, _| {};
     let outcome = match result {
         Ok(counts) => {
-            let finished = publish_status(
-                job,
-                encoders,
-                outbox,
-                UploadState::Completed,
-                &counts,
-                None,
-                &now_ms,
-                &mut ack,
-            )
-            .and_then(|()| outbox.flush(&mut ack).map_err(IntakeError::from));
+            let status = status_of(job, UploadState::Completed, &counts, None, now_ms());
+            let finished = publish_status(&status, encoders, outbox, &mut ack)
+                .and_then(|()| outbox.flush(&mut ack).map_err(IntakeError::from));
             match finished {
                 Ok(()) => {
-                    let status =
-                        crate::intake::status_of(job, UploadState::Completed, &counts, None, now_ms());
                     registry.lock().expect("registry lock").record(status);
                     tracing::info!(
                         log_id = job.log_id.0,
@@ -299,24 +289,9 @@ fn publish_one(
             // Record how far it got, so a rerun resumes from there (best effort: the
             // broker may be what failed).
             let reason = failure.error.to_string();
-            let status = crate::intake::status_of(
-                job,
-                UploadState::Failed,
-                &failure.counts,
-                Some(reason.clone()),
-                now_ms(),
-            );
+            let status = status_of(job, UploadState::Failed, &failure.counts, Some(reason.clone()), now_ms());
+            let _ = publish_status(&status, encoders, outbox, &mut ack);
             registry.lock().expect("registry lock").record(status);
-            let _ = publish_status(
-                job,
-                encoders,
-                outbox,
-                UploadState::Failed,
-                &failure.counts,
-                Some(reason.clone()),
-                &now_ms,
-                &mut ack,
-            );
             let _ = outbox.flush(&mut ack);
             LogOutcome::Failed { reason }
         }

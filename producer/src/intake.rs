@@ -159,7 +159,8 @@ fn publish_lines(
     let mut buf = Vec::with_capacity(1024);
     let mut last_progress = Instant::now();
     let mut pending_throttle = 0u32;
-    publish_status(job, encoders, outbox, UploadState::Parsing, counts, None, now_ms, &mut on_ack)?;
+    let parsing = status_of(job, UploadState::Parsing, counts, None, now_ms());
+    publish_status(&parsing, encoders, outbox, &mut on_ack)?;
     while let Some(parsed) = reader.next_parsed()? {
         let line = match &parsed.result {
             Ok(event) => event.line,
@@ -217,7 +218,8 @@ fn publish_lines(
             outbox.collect_ready(&mut on_ack)?;
             counts.acked_through_line = acked_through.get();
             hooks.progress(counts);
-            publish_status(job, encoders, outbox, UploadState::Parsing, counts, None, now_ms, &mut on_ack)?;
+            let parsing = status_of(job, UploadState::Parsing, counts, None, now_ms());
+            publish_status(&parsing, encoders, outbox, &mut on_ack)?;
         }
     }
     if pending_throttle > 0 && !hooks.throttle(pending_throttle) {
@@ -233,24 +235,19 @@ fn publish_lines(
     Ok(())
 }
 
-/// Publishes a lifecycle status of `job` on the uploads topic and its compacted twin.
-#[allow(clippy::too_many_arguments)]
+/// Publishes a lifecycle status (made by [`status_of`]) on the uploads topic and its
+/// compacted twin.
 pub fn publish_status(
-    job: &LogJob,
+    status: &UploadStatus,
     encoders: &Encoders,
     outbox: &mut Outbox<Tag>,
-    state: UploadState,
-    counts: &IntakeCounts,
-    reason: Option<String>,
-    now_ms: &dyn Fn() -> i64,
     on_ack: &mut impl FnMut(Tag, Duration),
 ) -> Result<(), IntakeError> {
-    let status = status_of(job, state, counts, reason, now_ms());
     let mut buf = Vec::with_capacity(256);
-    let route = encode(&encoders.statuses, &status, &mut buf)?;
+    let route = encode(&encoders.statuses, status, &mut buf)?;
     // The compacted twin first: once the status is on the uploads topic (what the
     // consumers act on), the latest-status topic has it too.
-    if let Some(twin) = twin(&route, &status) {
+    if let Some(twin) = twin(&route, status) {
         outbox.send(&twin, &buf, Tag::Status, &mut *on_ack)?;
     }
     outbox.send(&route, &buf, Tag::Status, on_ack)?;

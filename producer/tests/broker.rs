@@ -14,7 +14,9 @@ use wowlogs_kafka::{KafkaSettings, Outbox, ensure_topics, read_topic_to_end};
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_producer::identity::identify;
 use wowlogs_producer::import::{ImportObserver, ImportSettings, LogOutcome, LogReport, import_files};
-use wowlogs_producer::intake::{Encoders, IntakeCounts, LogJob, NoHooks, publish_log, publish_status};
+use wowlogs_producer::intake::{
+    Encoders, IntakeCounts, LogJob, NoHooks, publish_log, publish_status, status_of,
+};
 use wowlogs_producer::registry::{Admission, LogRegistry};
 use wowlogs_schemas::now_ms;
 use wowlogs_schemas::topics::{self, COMBAT_EVENTS, DEAD_LETTER, UPLOADS};
@@ -220,17 +222,8 @@ fn an_interrupted_import_resumes_and_publishes_each_line_exactly_once() {
     let failure = publish_log(&job, &mut input, &encoders, &mut outbox, &now_ms, &mut NoHooks).unwrap_err();
     let reached = failure.counts.acked_through_line;
     assert!(reached > 1_000, "{failure}: only {reached} lines acknowledged");
-    publish_status(
-        &job,
-        &encoders,
-        &mut outbox,
-        UploadState::Failed,
-        &failure.counts,
-        Some(failure.to_string()),
-        &now_ms,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let failed = status_of(&job, UploadState::Failed, &failure.counts, Some(failure.to_string()), now_ms());
+    publish_status(&failed, &encoders, &mut outbox, &mut |_, _| {}).unwrap();
     outbox.flush(|_, _| {}).unwrap();
 
     let registry = LogRegistry::load(&settings, Duration::from_secs(60)).unwrap();
@@ -335,17 +328,8 @@ fn statuses_from_before_the_upload_state_topic_are_backfilled_and_new_ones_land_
     let mut outbox = Outbox::new(producer(&settings), 16);
     let encoders = Encoders::new().unwrap();
     let counts = IntakeCounts::default();
-    publish_status(
-        &job,
-        &encoders,
-        &mut outbox,
-        UploadState::Accepted,
-        &counts,
-        None,
-        &now_ms,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let accepted = status_of(&job, UploadState::Accepted, &counts, None, now_ms());
+    publish_status(&accepted, &encoders, &mut outbox, &mut |_, _| {}).unwrap();
     outbox.flush(|_, _| {}).unwrap();
     let find = |topic: &str| {
         let mut found = Vec::new();

@@ -1,7 +1,8 @@
-//! The service's configuration and shared state.
+//! What every handler shares: the key store, ClickHouse, the caches, the query gate,
+//! the live feed, the rate limits and the health probes.
 
-use crate::gate::{GateLimits, QueryGate};
-use crate::health::Probes;
+use crate::config::QueryApiConfig;
+use crate::gate::QueryGate;
 use crate::live::LiveFeed;
 use crate::metrics::ApiMetrics;
 use crate::scope::AnswerCaches;
@@ -9,39 +10,30 @@ use crate::tickets::Tickets;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wowlogs_http::ApiError;
-use wowlogs_kafka::KafkaSettings;
-use wowlogs_store::StoreSettings;
+use wowlogs_http::health::RecentProbe;
+use wowlogs_kafka::{BrokerProbe, KafkaSettings};
 use wowlogs_tenancy::{Auditor, KeyStore, Principal, Registry};
 
-/// Everything `wowlogs query-api` is configured with.
-#[derive(Debug, Clone)]
-pub struct QueryApiConfig {
-    pub listen: SocketAddr,
-    pub store: StoreSettings,
-    pub kafka: KafkaSettings,
-    /// Requests each key may make per minute (a minute's worth of burst).
-    pub requests_per_minute: NonZeroU32,
-    /// How long lists and totals are served from the per-guild cache (zero: no cache).
-    pub cache_ttl: Duration,
-    /// How long one finished fight's answers are served from the cache (zero: no cache).
-    pub fight_cache_ttl: Duration,
-    /// WebSocket connections over all keys.
-    pub max_connections: usize,
-    /// WebSocket connections of a key whose own limit is 0 (unlimited in the registry).
-    pub max_connections_per_key: usize,
-    /// Bytes of answers the caches hold together.
-    pub cache_max_bytes: u64,
-    /// Concurrent ClickHouse queries and their time limit.
-    pub gate: GateLimits,
-    /// Longest a streamed export may run (ClickHouse's `max_execution_time` for it).
-    pub export_timeout: Duration,
-    /// Longest an export waits for its reader to take the next chunk before it stops.
-    pub export_stall: Duration,
+/// How long a probe's answer is reused.
+pub const PROBE_FRESH: Duration = Duration::from_secs(1);
+/// The health endpoints' probes, shared by every request.
+pub struct Probes {
+    pub(crate) broker: BrokerProbe,
+    pub(crate) kafka: RecentProbe,
+    pub(crate) clickhouse: RecentProbe,
+}
+
+impl Probes {
+    pub fn new(kafka: KafkaSettings) -> Self {
+        Probes {
+            broker: BrokerProbe::new(kafka),
+            kafka: RecentProbe::new(PROBE_FRESH),
+            clickhouse: RecentProbe::new(PROBE_FRESH),
+        }
+    }
 }
 
 /// Shared by every handler.

@@ -36,7 +36,9 @@ async fn serve() -> (String, LiveFeed) {
     live.spawn_reader(state.config.kafka.clone(), state.metrics.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(listener, router(state, wowlogs_query_api::public_document([]))).await.unwrap()
+    });
     let deadline = Instant::now() + Duration::from_secs(30);
     while !live.is_reading() {
         assert!(Instant::now() < deadline, "the live feed did not start reading the topics");
@@ -316,7 +318,11 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
             break message;
         }
     };
-    assert_eq!(closed["closed"].as_u64(), Some(u64::from(wowlogs_query_api::ws::CLOSE_REVOKED)), "{closed}");
+    assert_eq!(
+        closed["closed"].as_u64(),
+        Some(u64::from(wowlogs_query_api::http::ws::CLOSE_REVOKED)),
+        "{closed}"
+    );
     assert!(revoked_at.elapsed() < Duration::from_secs(5), "within 5 s: {:?}", revoked_at.elapsed());
     assert_eq!(
         http_status(&address, "/api/v1/encounters/stats", &w.a.key).await,

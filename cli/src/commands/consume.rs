@@ -82,7 +82,8 @@ pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics, stall: Duratio
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
-    let router = wowlogs_consumers::http::router(metrics.clone(), stall);
+    let state = wowlogs_consumers::state::AppState { metrics: metrics.clone(), stall };
+    let router = wowlogs_consumers::http::router(state);
     tokio::spawn(async move { axum::serve(listener, router).await });
     tracing::info!(%addr, "serving /health/live, /health/ready and /metrics");
     Ok(())

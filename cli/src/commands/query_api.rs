@@ -132,7 +132,13 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
             .with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(address = %args.listen, "query API listening");
         eprintln!("query API on http://{} (documentation at /docs)", args.listen);
-        serve(listener, edge.public(router(state)), edge.limits.clone(), shutdown_signal()).await?;
+        serve(
+            listener,
+            edge.public(router(state, crate::api_docs::openapi())),
+            edge.limits.clone(),
+            shutdown_signal(),
+        )
+        .await?;
         Ok(())
     })
 }

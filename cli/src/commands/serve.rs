@@ -9,9 +9,10 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 use wowlogs_http::{serve, shutdown_signal};
+use wowlogs_producer::config::UploadConfig;
+use wowlogs_producer::http::{internal_router, router};
 use wowlogs_producer::registry::LogRegistry;
-use wowlogs_producer::server::{AppState, internal_router, router};
-use wowlogs_producer::uploads::UploadConfig;
+use wowlogs_producer::state::AppState;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

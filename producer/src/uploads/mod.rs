@@ -1,89 +1,34 @@
 //! The upload use case, without HTTP: a spooled file from an authenticated caller is
 //! identified (SHA-256 of guild and content, per log for zips), checked to be a combat
 //! log, admitted (duplicates answered, logs in progress refused), then published on a
-//! blocking thread while the caller gets its receipt. `server::upload` is the thin HTTP
+//! blocking thread while the caller gets its receipt. `http::upload` is the thin HTTP
 //! shell around it.
 
 mod inspect;
+pub mod ledger;
 pub mod limits;
 mod publish;
 
+pub use inspect::MAX_EXPANSION;
+
+use crate::config::{UploadConfig, share};
 use crate::intake::{Encoders, IntakeCounts, LogJob, status_of};
+use crate::metrics::ProducerMetrics;
 use crate::registry::{Admission, LogRegistry};
-use crate::server::metrics::ProducerMetrics;
 use inspect::Inspection;
+pub use ledger::FINISHED_KEPT;
+use ledger::Ledger;
 use limits::{
     Bucket, DecompressedBudget, EventLimiter, Limits, OverBudget, SlotsFull, UploadSlot, UploadSlots,
 };
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wowlogs_parser::{ParseOptions, YearHint};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus, now_ms};
 use wowlogs_tenancy::Principal;
-
-/// The settings of the upload use case.
-#[derive(Debug, Clone)]
-pub struct UploadConfig {
-    /// Largest accepted upload, in bytes (compressed size as sent).
-    pub max_upload_bytes: u64,
-    /// Largest size an upload may expand to once decompressed (its logs together); an
-    /// upload also may not expand more than [`inspect::MAX_EXPANSION`] times past 64 MiB.
-    pub max_decompressed_bytes: u64,
-    /// Events each guild may publish per minute, over all its keys (each key also has
-    /// its own limit, from the registry).
-    pub guild_events_per_minute: NonZeroU32,
-    /// Upload requests each guild may make per minute, over all its keys, whatever their
-    /// outcome (accepted, duplicate or refused): a guild sending bad uploads in a loop is
-    /// answered 429 before anything is read or published.
-    pub guild_uploads_per_minute: NonZeroU32,
-    /// Where upload bodies are spooled while they are hashed and parsed.
-    pub spool_dir: PathBuf,
-    /// Unacknowledged messages per upload before parsing waits for the broker.
-    pub max_in_flight: usize,
-    /// Uploads in progress at once (from the first byte received to the last event
-    /// published), over every guild and per guild; 429 beyond.
-    pub max_concurrent_uploads: usize,
-    pub max_concurrent_uploads_per_guild: usize,
-    /// Bytes the uploads in progress may hold in the spool together (507 beyond).
-    pub max_spool_bytes: u64,
-    /// Longest wait for the next piece of an upload's body (408 beyond).
-    pub body_idle_timeout: Duration,
-    /// Bytes each guild's uploads may expand to per hour, together (429 beyond).
-    pub guild_decompressed_per_hour: u64,
-    /// Upload service replicas sharing the per-guild and per-key limits above: each
-    /// enforces its share (the limit divided by this, at least 1), so together they hold
-    /// the limit whichever replica each upload reaches.
-    pub replicas: u32,
-}
-
-/// One replica's share of a limit that `replicas` replicas hold together.
-pub fn share(limit: u64, replicas: u32) -> u64 {
-    (limit / u64::from(replicas.max(1))).max(1)
-}
-
-impl UploadConfig {
-    /// The per-guild limits as this replica enforces them: its share of each.
-    fn per_replica(mut self) -> Self {
-        let replicas = self.replicas;
-        let events = share(u64::from(self.guild_events_per_minute.get()), replicas);
-        self.guild_events_per_minute = NonZeroU32::new(events as u32).unwrap_or(NonZeroU32::MIN);
-        let uploads = share(u64::from(self.guild_uploads_per_minute.get()), replicas);
-        self.guild_uploads_per_minute = NonZeroU32::new(uploads as u32).unwrap_or(NonZeroU32::MIN);
-        self.max_concurrent_uploads_per_guild =
-            share(self.max_concurrent_uploads_per_guild as u64, replicas) as usize;
-        self.guild_decompressed_per_hour = share(self.guild_decompressed_per_hour, replicas);
-        self
-    }
-}
-
-/// How long a finished upload's record stays in memory; its status is then read from
-/// the registry (the uploads topic), like other processes' uploads.
-pub const FINISHED_KEPT: Duration = Duration::from_secs(600);
 
 /// What the service remembers of an upload it received.
 #[derive(Debug, Clone, Serialize)]
@@ -174,16 +119,8 @@ pub struct Uploads {
     pub(crate) limiter: EventLimiter,
     decompressed: DecompressedBudget,
     slots: Arc<UploadSlots>,
-    pub(crate) registry: Mutex<LogRegistry>,
-    /// Uploads received by this process, while they are published and for
-    /// [`FINISHED_KEPT`] after; older ones are answered from the registry.
-    pub(crate) records: Mutex<HashMap<String, UploadRecord>>,
-    /// Finished uploads still in `records`, oldest first.
-    pub(crate) finished: Mutex<VecDeque<(Instant, String)>>,
-    /// How long finished records stay ([`FINISHED_KEPT`]).
-    keep_finished: Duration,
-    /// Logs being published by this process, with their upload ids.
-    pub(crate) active: Mutex<HashMap<(GuildId, LogId), String>>,
+    /// The one owner of upload state: what the topic says, this process's uploads.
+    pub(crate) ledger: Mutex<Ledger>,
     pub(crate) producer: FutureProducer,
     pub(crate) encoders: Encoders,
     pub(crate) metrics: ProducerMetrics,
@@ -207,11 +144,7 @@ impl Uploads {
             decompressed: DecompressedBudget::new(config.guild_decompressed_per_hour),
             config,
             limiter: EventLimiter::new(),
-            registry: Mutex::new(registry),
-            records: Mutex::new(HashMap::new()),
-            finished: Mutex::new(VecDeque::new()),
-            keep_finished: FINISHED_KEPT,
-            active: Mutex::new(HashMap::new()),
+            ledger: Mutex::new(Ledger::new(registry)),
             producer,
             encoders: Encoders::new().expect("the contract's schemas are valid"),
             metrics,
@@ -259,7 +192,7 @@ impl Uploads {
     /// Takes a status from the uploads topic into account (any replica's, or an
     /// importer's): see [`crate::registry::follow`].
     pub fn learn(&self, status: wowlogs_schemas::UploadStatus) {
-        self.registry.lock().expect("registry lock").record(status);
+        self.ledger().learn(status);
     }
 
     /// Takes a spooled upload: refuses it, answers it as a duplicate, or starts
@@ -300,23 +233,7 @@ impl Uploads {
             Ok(Inspection::OverBudget { budget }) => return Err(refused(Refusal::ExpandsTooMuch { budget })),
             Err(reason) => return Err(refused(Refusal::Unreadable(reason))),
         };
-        let admissions: Vec<_> = {
-            let registry = self.registry.lock().expect("registry lock");
-            logs.into_iter()
-                .map(|(name, identity)| {
-                    let admission = registry.admit(guild, identity.log_id);
-                    (name, identity, admission)
-                })
-                .collect()
-        };
-        {
-            let active = self.active.lock().expect("active lock");
-            if let Some(running) =
-                admissions.iter().find_map(|(_, identity, _)| active.get(&(guild, identity.log_id)))
-            {
-                return Err(Refusal::InProgress(running.clone()));
-            }
-        }
+        let admissions = self.ledger().admit(guild, logs)?;
         if admissions.iter().all(|(_, _, a)| matches!(a, Admission::Duplicate(_)))
             && let Some((_, identity, Admission::Duplicate(known))) = admissions.first()
         {
@@ -385,14 +302,7 @@ impl Uploads {
                 .map(|j| status_of(j, UploadState::Accepted, &IntakeCounts::default(), None, now_ms()))
                 .collect(),
         };
-        self.forget_finished();
-        self.records.lock().expect("uploads lock").insert(upload_id.clone(), record);
-        {
-            let mut active = self.active.lock().expect("active lock");
-            for job in &jobs {
-                active.insert((guild, job.log_id), upload_id.clone());
-            }
-        }
+        self.ledger().start(record, jobs.iter().map(|j| j.log_id));
         self.metrics.upload(guild, "accepted", &upload_id, &file_name);
         let receipt = Receipt::Accepted {
             upload_id: upload_id.clone(),
@@ -416,44 +326,18 @@ impl Uploads {
     /// An upload of the caller's guild, from this process's memory or the uploads topic;
     /// `None` for unknown ids and other guilds' uploads alike.
     pub fn status(&self, principal: &Principal, upload_id: &str) -> Option<UploadRecord> {
-        self.forget_finished();
-        let known = self.records.lock().expect("uploads lock").get(upload_id).cloned();
-        let record = known.or_else(|| {
-            // Uploads finished a while ago, and those of other processes and earlier
-            // runs, from the uploads topic.
-            let logs = self.registry.lock().expect("registry lock").upload_logs(upload_id);
-            let first = logs.first()?;
-            let failed = logs.iter().any(|s| s.state == UploadState::Failed);
-            Some(UploadRecord {
-                upload_id: upload_id.to_string(),
-                guild_id: first.guild_id,
-                guild_name: principal.guild_name.clone(),
-                file_name: first.file_name.clone(),
-                status: if failed { "failed" } else { first.state.summary() }.into(),
-                logs,
-            })
-        })?;
+        let record = self.ledger().status(upload_id, &principal.guild_name)?;
         (record.guild_id == principal.guild_id).then_some(record)
-    }
-
-    /// Marks an upload finished: its record leaves memory after [`FINISHED_KEPT`].
-    pub(crate) fn finished(&self, upload_id: &str) {
-        self.finished.lock().expect("finished lock").push_back((Instant::now(), upload_id.to_string()));
-    }
-
-    /// Drops the records of uploads finished longer ago than they are kept.
-    fn forget_finished(&self) {
-        let mut finished = self.finished.lock().expect("finished lock");
-        let mut records = None;
-        while finished.front().is_some_and(|(at, _)| at.elapsed() >= self.keep_finished) {
-            let (_, upload_id) = finished.pop_front().expect("a front");
-            records.get_or_insert_with(|| self.records.lock().expect("uploads lock")).remove(&upload_id);
-        }
     }
 
     /// Uploads whose records are held in memory (in progress, or finished recently).
     pub fn records_held(&self) -> usize {
-        self.records.lock().expect("uploads lock").len()
+        self.ledger().records_held()
+    }
+
+    /// The ledger, locked.
+    pub(crate) fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().expect("ledger lock")
     }
 
     /// Records a refusal on the uploads topic (in the background: the caller's answer
@@ -562,7 +446,10 @@ mod tests {
 
     #[test]
     fn a_finished_uploads_record_leaves_memory_and_its_status_comes_from_the_registry() {
-        let uploads = Uploads { keep_finished: Duration::ZERO, ..Arc::into_inner(uploads()).unwrap() };
+        let uploads = Uploads {
+            ledger: Mutex::new(Ledger::keeping_finished(LogRegistry::default(), Duration::ZERO)),
+            ..Arc::into_inner(uploads()).unwrap()
+        };
         let status = UploadStatus {
             guild_id: GuildId(7),
             log_id: LogId(2),
@@ -588,9 +475,9 @@ mod tests {
             status: "completed".into(),
             logs: vec![status.clone()],
         };
-        uploads.records.lock().unwrap().insert("u-1".into(), record);
-        uploads.registry.lock().unwrap().record(status);
-        uploads.finished("u-1");
+        uploads.ledger().start(record, []);
+        uploads.ledger().learn(status);
+        uploads.ledger().upload_ended("u-1", "completed");
         let answered = uploads.status(&principal(), "u-1").expect("still known");
         assert_eq!((answered.status.as_str(), answered.logs.len()), ("completed", 1));
         assert_eq!(uploads.records_held(), 0, "the record left memory");
@@ -681,7 +568,7 @@ mod tests {
             status: "processing".into(),
             logs: Vec::new(),
         };
-        uploads.records.lock().unwrap().insert("u-1".into(), record);
+        uploads.ledger().start(record, []);
         assert!(uploads.status(&principal(), "u-1").is_none());
         assert!(uploads.status(&principal(), "u-2").is_none());
     }

@@ -32,11 +32,8 @@ impl IntakeHooks for UploadHooks<'_> {
             counts.dead_letters - self.reported.dead_letters,
         );
         self.reported = *counts;
-        if let Some(record) = self.uploads.records.lock().expect("uploads lock").get_mut(self.upload_id)
-            && let Some(log) = record.logs.get_mut(self.index)
-        {
-            *log = status_of(self.job, UploadState::Parsing, counts, None, now_ms());
-        }
+        let status = status_of(self.job, UploadState::Parsing, counts, None, now_ms());
+        self.uploads.ledger().progress(self.upload_id, self.index, status);
     }
 
     fn delivered(&mut self, latency: Duration) {
@@ -61,16 +58,8 @@ pub(super) fn publish_upload(
     // The lifecycle starts on the topic too: accepted, then parsing, then the outcome.
     for job in &jobs {
         let counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
-        let accepted = publish_status(
-            job,
-            encoders,
-            &mut outbox,
-            UploadState::Accepted,
-            &counts,
-            None,
-            &now_ms,
-            &mut |_, _| {},
-        );
+        let status = status_of(job, UploadState::Accepted, &counts, None, now_ms());
+        let accepted = publish_status(&status, encoders, &mut outbox, &mut |_, _| {});
         if let Err(error) = accepted {
             tracing::warn!(upload_id, %error, "could not record an accepted upload");
         }
@@ -90,28 +79,15 @@ pub(super) fn publish_upload(
                     Err(failure) => (UploadState::Failed, failure.counts, Some(failure.error.to_string())),
                 };
             let status = status_of(job, final_state, &counts, reason.clone(), now_ms());
-            let recorded = publish_status(
-                job,
-                encoders,
-                &mut outbox,
-                final_state,
-                &counts,
-                reason.clone(),
-                &now_ms,
-                &mut ack,
-            )
-            .and_then(|()| outbox.flush(&mut ack).map_err(Into::into));
+            let recorded = publish_status(&status, encoders, &mut outbox, &mut ack)
+                .and_then(|()| outbox.flush(&mut ack).map_err(Into::into));
             if let Err(error) = recorded {
                 failed = Some(format!("recording the outcome failed: {error}"));
             }
             if let Some(reason) = reason {
                 failed = Some(reason);
             }
-            uploads.registry.lock().expect("registry lock").record(status.clone());
-            uploads.active.lock().expect("active lock").remove(&(job.guild_id, job.log_id));
-            if let Some(record) = uploads.records.lock().expect("uploads lock").get_mut(upload_id) {
-                record.logs[index] = status;
-            }
+            uploads.ledger().log_ended(upload_id, index, status);
             Ok(())
         })
     });
@@ -120,28 +96,17 @@ pub(super) fn publish_upload(
     }
     let guild = jobs.first().map_or(GuildId(0), |j| j.guild_id);
     let outcome = if failed.is_some() { "failed" } else { "completed" };
-    if let Some(record) = uploads.records.lock().expect("uploads lock").get_mut(upload_id) {
-        record.status = outcome.into();
-    }
     uploads.metrics.upload(guild, outcome, upload_id, failed.as_deref().unwrap_or(""));
-    uploads.finished(upload_id);
+    uploads.ledger().upload_ended(upload_id, outcome);
     drop(spool);
 }
 
 /// Records a refused upload's `failed` status on the uploads topic (blocking thread).
 pub(super) fn record_refusal(uploads: &Uploads, job: &LogJob, reason: String) {
     let mut outbox = Outbox::new(uploads.producer.clone(), 16);
-    let recorded = publish_status(
-        job,
-        &uploads.encoders,
-        &mut outbox,
-        UploadState::Failed,
-        &IntakeCounts::default(),
-        Some(reason),
-        &now_ms,
-        &mut |_, _| {},
-    )
-    .and_then(|()| outbox.flush(|_, _| {}).map_err(Into::into));
+    let status = status_of(job, UploadState::Failed, &IntakeCounts::default(), Some(reason), now_ms());
+    let recorded = publish_status(&status, &uploads.encoders, &mut outbox, &mut |_, _| {})
+        .and_then(|()| outbox.flush(|_, _| {}).map_err(Into::into));
     if let Err(error) = recorded {
         tracing::warn!(upload_id = job.upload_id, %error, "could not record a rejected upload");
     }

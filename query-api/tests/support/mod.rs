@@ -225,7 +225,7 @@ pub async fn app_with(config: QueryApiConfig) -> Router {
 pub async fn apps_with(config: QueryApiConfig) -> (Router, Router) {
     let keys = keys(&config.store).await;
     let state = AppState::new(keys, config, LiveFeed::default());
-    (router(state.clone()), internal_router(state))
+    (router(state.clone(), wowlogs_query_api::public_document([])), internal_router(state))
 }
 
 pub async fn app() -> Router {

@@ -200,7 +200,7 @@ pub fn render(document: &Document) -> String {
 }
 
 /// ReDoc's standalone bundle (MIT, `assets/redoc/LICENSE`).
-const REDOC_JS: &str = include_str!("../assets/redoc/redoc.standalone.js");
+const REDOC_JS: &str = include_str!("../../assets/redoc/redoc.standalone.js");
 
 /// The bundle's one reference to another host, a logo in the menu's footer: pointed at
 /// an empty image instead (it fails to load and ReDoc hides it), so nothing is fetched.

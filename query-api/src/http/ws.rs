@@ -1,7 +1,7 @@
 //! `GET /ws`: the live feed of the caller's guild over a WebSocket.
 
-use crate::api::{Guilded, guilded, json};
 use crate::auth::{Scope, Stream};
+use crate::http::answer::{Guilded, guilded, json};
 use crate::state::AppState;
 use crate::tickets::TICKET_TTL;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;

@@ -1,6 +1,6 @@
 //! `/api/v1/progress`: the guild's progression, per boss and difficulty, from its logs.
 
-use super::{Guilded, cached, guilded};
+use super::answer::{Guilded, cached, guilded};
 use crate::auth::{Query, Scope};
 use crate::params::rfc3339;
 use crate::scope::Freshness;

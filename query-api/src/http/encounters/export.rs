@@ -3,8 +3,8 @@
 
 use super::queries::detail_of;
 use super::{Encounter, EncounterDetail, EncounterFilter, Kind, Outcome};
-use crate::api::{Guilded, attachment, guilded, json};
 use crate::auth::{Query, Scope};
+use crate::http::answer::{Guilded, attachment, guilded, json};
 use crate::params::{Params, PathId, Validate};
 use crate::scope::Sql;
 use crate::state::AppState;

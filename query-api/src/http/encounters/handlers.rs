@@ -3,8 +3,8 @@
 
 use super::queries::{self, detail_of, page_of};
 use super::{Encounter, EncounterDetail, EncounterFilter, EncounterList, GuildStats};
-use crate::api::{Guilded, GuildedPage, cached, guilded, guilded_page, json_bytes, paged};
 use crate::auth::{Query, Scope};
+use crate::http::answer::{Guilded, GuildedPage, cached, guilded, guilded_page, json_bytes, paged};
 use crate::params::{Page, Params, PathId, Validate, text};
 use crate::scope::{Freshness, Sql};
 use axum::response::Response;

@@ -10,7 +10,7 @@ mod queries;
 pub use export::{ExportParams, FightExport, Format};
 pub use handlers::SearchParams;
 
-use super::{kind_of, outcome};
+use super::answer::{kind_of, outcome};
 use crate::params::{Page, Validate, instant, rfc3339, text};
 use crate::scope::Sql;
 use crate::state::AppState;

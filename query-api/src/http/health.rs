@@ -1,6 +1,6 @@
 //! `/health` (each component with its status and latency), `/health/ready` and `/metrics`.
 //!
-//! Cheap by construction: the probes' answers are reused for [`PROBE_FRESH`], the Kafka
+//! Cheap by construction: the probes' answers are reused for [`crate::state::PROBE_FRESH`], the Kafka
 //! client is made once, and a ClickHouse probe is bounded by [`PROBE_TIMEOUT`].
 
 use crate::state::AppState;
@@ -10,32 +10,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wowlogs_http::health::{RecentProbe, component, metrics_text};
-use wowlogs_kafka::{BrokerProbe, KafkaSettings};
+use wowlogs_http::health::{component, metrics_text};
 
 /// Keys older than this mean the registry has not been read for a while.
 const STALE_KEYS: Duration = Duration::from_secs(30);
-/// How long a probe's answer is reused.
-pub const PROBE_FRESH: Duration = Duration::from_secs(1);
 /// Longest a ClickHouse probe waits.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The health endpoints' probes, shared by every request.
-pub struct Probes {
-    broker: BrokerProbe,
-    kafka: RecentProbe,
-    clickhouse: RecentProbe,
-}
-
-impl Probes {
-    pub fn new(kafka: KafkaSettings) -> Self {
-        Probes {
-            broker: BrokerProbe::new(kafka),
-            kafka: RecentProbe::new(PROBE_FRESH),
-            clickhouse: RecentProbe::new(PROBE_FRESH),
-        }
-    }
-}
 
 async fn clickhouse_latency(state: &AppState) -> Result<Duration, String> {
     state

@@ -6,7 +6,7 @@
 //! change, deactivate and reactivate guilds and move encounters between them. Every
 //! change is audited with the key, the client's address and the request id.
 
-use super::{Guilded, Pagination, json, json_bytes};
+use super::answer::{Guilded, Pagination, json, json_bytes};
 use crate::auth::{Administrator, InstanceAdmin};
 use crate::params::{DEFAULT_PER_PAGE, JsonBody, Page, Params, PathId, Validate, rfc3339};
 use crate::scope::{GuildDb, Sql};
@@ -512,7 +512,7 @@ impl Validate for AuditParams {
     security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
     responses(
         (status = 200, description = "A page of audit entries", body = Administered<AuditList>),
-        (status = 404, description = "`guild_id` names a guild this key may not read", body = crate::docs::Error),
+        (status = 404, description = "`guild_id` names a guild this key may not read", body = crate::http::docs::Error),
     )
 )]
 pub async fn audit(admin: Administrator, Params(params): Params<AuditParams>) -> Result<Response, ApiError> {
@@ -536,7 +536,7 @@ pub async fn audit(admin: Administrator, Params(params): Params<AuditParams>) ->
     .push("ORDER BY at_ms DESC");
     let page = Page { page: params.page, per_page: params.per_page };
     let entry = |entry: AuditEntry| Audited { at: rfc3339(entry.at_ms), entry };
-    let page = super::paged(&db, &page, count, rows, entry).await?;
+    let page = super::answer::paged(&db, &page, count, rows, entry).await?;
     let (guild_id, guild_name) = own_context(&admin);
     let answer = Administered {
         guild_id,
@@ -680,8 +680,8 @@ async fn changed(admin: &Administrator, guild_id: i64, status: StatusCode) -> Re
     security(("bearer" = ["instance_admin"])),
     responses(
         (status = 201, description = "The new guild", body = Guilded<GuildDetails>),
-        (status = 409, description = "A guild with this name, server and region exists", body = crate::docs::Error),
-        (status = 415, description = "The body is not `application/json`", body = crate::docs::Error),
+        (status = 409, description = "A guild with this name, server and region exists", body = crate::http::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::http::docs::Error),
     )
 )]
 pub async fn create_guild(
@@ -713,8 +713,8 @@ pub async fn create_guild(
     security(("bearer" = ["instance_admin"])),
     responses(
         (status = 200, description = "The guild as changed", body = Guilded<GuildDetails>),
-        (status = 409, description = "Another guild has this name, server and region", body = crate::docs::Error),
-        (status = 415, description = "The body is not `application/json`", body = crate::docs::Error),
+        (status = 409, description = "Another guild has this name, server and region", body = crate::http::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::http::docs::Error),
     )
 )]
 pub async fn update_guild(
@@ -840,8 +840,8 @@ pub struct TransferOutcome {
     security(("bearer" = ["instance_admin"])),
     responses(
         (status = 200, description = "What moved", body = TransferOutcome),
-        (status = 409, description = "An encounter was moved to another guild before", body = crate::docs::Error),
-        (status = 415, description = "The body is not `application/json`", body = crate::docs::Error),
+        (status = 409, description = "An encounter was moved to another guild before", body = crate::http::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::http::docs::Error),
     )
 )]
 pub async fn transfer(

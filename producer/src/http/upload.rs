@@ -2,8 +2,7 @@
 //! streamed to a spool file while it is counted against the size limit (never held in
 //! memory), and the answer. What happens to the file is [`crate::uploads`]'s.
 
-use super::AppState;
-use super::docs::{UploadAnswer, UploadForm};
+use crate::state::AppState;
 use crate::uploads::limits::{SlotsFull, SpoolFull, UploadSlot};
 use crate::uploads::{Receipt, Refusal};
 use axum::Json;
@@ -12,11 +11,44 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use serde::Serialize;
 use serde_json::json;
 use std::io::Write;
 use std::time::Duration;
+use utoipa::ToSchema;
 use wowlogs_http::ApiError;
 use wowlogs_tenancy::{Caller, Permission, actor_of};
+
+/// The answer to an upload (the specification's shape, with the log ids beside it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadAnswer {
+    pub upload_id: String,
+    pub guild_id: i64,
+    pub guild_name: String,
+    pub file_name: String,
+    /// `processing` (accepted: follow it at `/api/v1/uploads/{id}` or on `/ws`), or
+    /// `duplicate` (this guild uploaded the same log before; nothing is published again).
+    pub status: String,
+    /// The logs the upload holds (several for a zip of logs), as decimal strings.
+    #[schema(value_type = Vec<String>)]
+    pub log_ids: serde_json::Value,
+    pub message: String,
+}
+
+/// The upload form: a `multipart/form-data` body with the log in `file`. (A raw body,
+/// any content type, is taken too, named by `X-File-Name`.)
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// `WoWCombatLog.txt`, or a `.zip` or `.gz` of logs.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// The year of the log's first line, for logs whose timestamps have none.
+    #[schema(minimum = 2004, maximum = 2100)]
+    #[serde(default)]
+    pub year: i32,
+}
 
 /// When a caller refused for too many uploads in progress is told to come back.
 const UPLOAD_SLOT_RETRY: Duration = Duration::from_secs(5);

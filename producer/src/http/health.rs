@@ -1,6 +1,6 @@
 //! Liveness, readiness (the broker answers) and the metrics endpoint.
 
-use super::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

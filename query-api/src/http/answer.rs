@@ -1,11 +1,6 @@
-//! The `/api/v1` endpoints. Each answer names the caller's guild (`guild_id`,
-//! `guild_name`) beside its data.
-
-pub mod admin;
-pub mod characters;
-pub mod encounters;
-pub mod logs;
-pub mod progress;
+//! The answers' shapes every endpoint shares: each names the caller's guild
+//! (`guild_id`, `guild_name`) beside its data, pages carry their pagination, and JSON and
+//! attachments are written one way.
 
 use crate::auth::Scope;
 use crate::params::Page;

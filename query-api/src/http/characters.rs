@@ -1,6 +1,6 @@
 //! `/api/v1/characters`: everyone the guild's logs have seen, and each one's history.
 
-use super::{Guilded, GuildedPage, cached, guilded, guilded_page, kind_of, outcome, paged};
+use super::answer::{Guilded, GuildedPage, cached, guilded, guilded_page, kind_of, outcome, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, Validate, rfc3339, text};
 use crate::scope::Freshness;

@@ -2,7 +2,7 @@
 //! [`GuildDb`] (so each is scoped to the caller's guild).
 
 use super::{DeathLine, Encounter, EncounterDetail, EncounterFilter, PlayerLine, Stats};
-use crate::api::{Paged, paged};
+use crate::http::answer::{Paged, paged};
 use crate::params::rfc3339;
 use crate::scope::{GuildDb, Sql};
 use serde::Deserialize;

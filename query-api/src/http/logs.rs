@@ -1,6 +1,6 @@
 //! `/api/v1/logs` and `/api/v1/uploads/{id}`: what the guild uploaded and how it went.
 
-use super::{Guilded, GuildedPage, guilded, guilded_page, json, paged};
+use super::answer::{Guilded, GuildedPage, guilded, guilded_page, json, paged};
 use crate::auth::{Query, Scope};
 use crate::params::{Page, Params, PathId, rfc3339};
 use crate::scope::Sql;

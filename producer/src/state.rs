@@ -1,23 +1,14 @@
-//! The upload service: `POST /api/v1/logs/upload`, `GET /api/v1/uploads/{id}`, health
-//! and metrics.
+//! What the upload service's handlers share: the key store, the upload use case, the
+//! metrics, the health probes and the audit trail.
 
-pub mod docs;
-mod health;
-pub mod metrics;
-mod upload;
-
+use crate::config::UploadConfig;
+use crate::metrics::ProducerMetrics;
 use crate::registry::LogRegistry;
-use crate::uploads::{UploadConfig, Uploads};
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::middleware;
-use axum::routing::{get, post};
-use metrics::ProducerMetrics;
+use crate::uploads::Uploads;
 use rdkafka::producer::FutureProducer;
 use std::sync::Arc;
 use std::time::Duration;
 use wowlogs_http::health::RecentProbe;
-use wowlogs_http::{health::health_routes, json_fallbacks, observe};
 use wowlogs_kafka::{BrokerProbe, KafkaSettings};
 use wowlogs_tenancy::{Auditor, KeyStore};
 
@@ -73,24 +64,4 @@ impl AppState {
     pub async fn drain(&self) {
         self.uploads.drain().await;
     }
-}
-
-/// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
-/// behind the public entry point.
-pub fn internal_router(state: AppState) -> Router {
-    let routes = health_routes(health::health, health::ready).route("/metrics", get(health::metrics));
-    json_fallbacks(routes).with_state(state)
-}
-
-/// The service's public routes (`/metrics` is on the internal port: [`internal_router`]).
-pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/api/v1/logs/upload", post(upload::upload))
-        .route("/api/v1/uploads/{id}", get(upload::status))
-        .merge(health_routes(health::health, health::ready));
-    json_fallbacks(routes)
-        // The upload handler enforces its own, configurable limit while streaming.
-        .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn_with_state(state.metrics.clone(), observe::<ProducerMetrics>))
-        .with_state(state)
 }

@@ -1,0 +1,61 @@
+//! The upload service's settings (set from the command line and `WOWLOGS_*` variables by
+//! `wowlogs serve`; documented in docs/configuration.md).
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The settings of the upload use case.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Largest accepted upload, in bytes (compressed size as sent).
+    pub max_upload_bytes: u64,
+    /// Largest size an upload may expand to once decompressed (its logs together); an
+    /// upload also may not expand more than [`crate::uploads::MAX_EXPANSION`] times past 64 MiB.
+    pub max_decompressed_bytes: u64,
+    /// Events each guild may publish per minute, over all its keys (each key also has
+    /// its own limit, from the registry).
+    pub guild_events_per_minute: NonZeroU32,
+    /// Upload requests each guild may make per minute, over all its keys, whatever their
+    /// outcome (accepted, duplicate or refused): a guild sending bad uploads in a loop is
+    /// answered 429 before anything is read or published.
+    pub guild_uploads_per_minute: NonZeroU32,
+    /// Where upload bodies are spooled while they are hashed and parsed.
+    pub spool_dir: PathBuf,
+    /// Unacknowledged messages per upload before parsing waits for the broker.
+    pub max_in_flight: usize,
+    /// Uploads in progress at once (from the first byte received to the last event
+    /// published), over every guild and per guild; 429 beyond.
+    pub max_concurrent_uploads: usize,
+    pub max_concurrent_uploads_per_guild: usize,
+    /// Bytes the uploads in progress may hold in the spool together (507 beyond).
+    pub max_spool_bytes: u64,
+    /// Longest wait for the next piece of an upload's body (408 beyond).
+    pub body_idle_timeout: Duration,
+    /// Bytes each guild's uploads may expand to per hour, together (429 beyond).
+    pub guild_decompressed_per_hour: u64,
+    /// Upload service replicas sharing the per-guild and per-key limits above: each
+    /// enforces its share (the limit divided by this, at least 1), so together they hold
+    /// the limit whichever replica each upload reaches.
+    pub replicas: u32,
+}
+
+/// One replica's share of a limit that `replicas` replicas hold together.
+pub fn share(limit: u64, replicas: u32) -> u64 {
+    (limit / u64::from(replicas.max(1))).max(1)
+}
+
+impl UploadConfig {
+    /// The per-guild limits as this replica enforces them: its share of each.
+    pub(crate) fn per_replica(mut self) -> Self {
+        let replicas = self.replicas;
+        let events = share(u64::from(self.guild_events_per_minute.get()), replicas);
+        self.guild_events_per_minute = NonZeroU32::new(events as u32).unwrap_or(NonZeroU32::MIN);
+        let uploads = share(u64::from(self.guild_uploads_per_minute.get()), replicas);
+        self.guild_uploads_per_minute = NonZeroU32::new(uploads as u32).unwrap_or(NonZeroU32::MIN);
+        self.max_concurrent_uploads_per_guild =
+            share(self.max_concurrent_uploads_per_guild as u64, replicas) as usize;
+        self.guild_decompressed_per_hour = share(self.guild_decompressed_per_hour, replicas);
+        self
+    }
+}
