@@ -2,15 +2,9 @@
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn fixture(name: &str) -> PathBuf {
-    std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name)
-}
+use wowlogs_testkit::fixture;
 
 fn wowlogs(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wowlogs")).args(args).output().expect("run wowlogs")

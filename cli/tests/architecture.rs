@@ -15,7 +15,7 @@ fn root() -> PathBuf {
 /// `schemas → core → platform → services → cli`, and inside core and platform the
 /// crates that build on a sibling a floor higher. The services share one floor, so none
 /// can depend on another.
-const FLOORS: [(&str, u8, &str); 12] = [
+const FLOORS: [(&str, u8, &str); 13] = [
     ("wowlogs-schemas", 0, "schemas"),
     ("wowlogs-parser", 1, "core"),
     ("wowlogs-encounters", 2, "core"),
@@ -23,6 +23,7 @@ const FLOORS: [(&str, u8, &str); 12] = [
     ("wowlogs-http", 3, "platform"),
     ("wowlogs-kafka", 3, "platform"),
     ("wowlogs-store", 3, "platform"),
+    ("wowlogs-testkit", 3, "platform"),
     ("wowlogs-tenancy", 4, "platform"),
     ("wowlogs-producer", 5, "services"),
     ("wowlogs-consumers", 5, "services"),

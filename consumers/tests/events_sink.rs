@@ -2,7 +2,6 @@
 //! `deploy/local/test.sh`; set `WOWLOGS_TEST_BROKERS` and `WOWLOGS_TEST_CLICKHOUSE`).
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use wowlogs_consumers::events_sink::run;
@@ -15,6 +14,7 @@ use wowlogs_producer::registry::LogRegistry;
 use wowlogs_schemas::{GuildId, topics};
 use wowlogs_store::rows::Count;
 use wowlogs_store::{StoreSettings, migrate};
+use wowlogs_testkit::fixture;
 
 struct Quiet;
 impl ImportObserver for Quiet {
@@ -24,10 +24,7 @@ impl ImportObserver for Quiet {
 }
 
 fn servers(test: &str) -> (KafkaSettings, StoreSettings) {
-    let brokers =
-        std::env::var("WOWLOGS_TEST_BROKERS").expect("run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS");
-    let clickhouse = std::env::var("WOWLOGS_TEST_CLICKHOUSE")
-        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE");
+    let (brokers, clickhouse) = (wowlogs_testkit::brokers(), wowlogs_testkit::clickhouse());
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     (
         KafkaSettings::new(brokers, format!("wowlogs-sink-test-{test}")),
@@ -49,13 +46,6 @@ fn group_config(kafka: &KafkaSettings, store: &StoreSettings, group_id: String) 
         session_timeout: Duration::from_secs(6),
         stop_when_idle: None,
     }
-}
-
-fn fixture(name: &str) -> PathBuf {
-    std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name)
 }
 
 async fn count(store: &StoreSettings, sql: &str) -> u64 {

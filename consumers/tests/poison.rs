@@ -10,8 +10,8 @@ use wowlogs_store::rows::{Count, EncounterRow};
 use wowlogs_store::{StoreSettings, migrate};
 
 fn servers() -> (KafkaSettings, StoreSettings) {
-    let brokers = std::env::var("WOWLOGS_TEST_BROKERS").expect("run deploy/local/test.sh");
-    let clickhouse = std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect("run deploy/local/test.sh");
+    let brokers = wowlogs_testkit::brokers();
+    let clickhouse = wowlogs_testkit::clickhouse();
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     (
         KafkaSettings::new(brokers, format!("wowlogs-poison-test-{unique}")),

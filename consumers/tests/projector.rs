@@ -2,7 +2,6 @@
 //! restart must read again.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use wowlogs_consumers::batch::RowBatch;
 use wowlogs_consumers::encounters::EncounterProjector;
 use wowlogs_consumers::group::{Projection, Record};
@@ -18,10 +17,7 @@ const LOG: LogId = LogId(777);
 const PARTITION: i32 = 5;
 
 fn fixture_events(name: &str) -> Vec<CombatEvent> {
-    let path = std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name);
+    let path = wowlogs_testkit::fixture(name);
     parse(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
 }
 

@@ -21,13 +21,10 @@ use wowlogs_producer::registry::{Admission, LogRegistry};
 use wowlogs_schemas::now_ms;
 use wowlogs_schemas::topics::{self, COMBAT_EVENTS, DEAD_LETTER, UPLOADS};
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, LogId, UploadState, UploadStatus};
+use wowlogs_testkit::fixture;
 
 fn settings() -> KafkaSettings {
-    let brokers = std::env::var("WOWLOGS_TEST_BROKERS").expect(
-        "these tests need the local broker: run deploy/local/test.sh, or start it with \
-         `deploy/local/broker.sh start --memory --port 19092` and set WOWLOGS_TEST_BROKERS=127.0.0.1:19092",
-    );
-    KafkaSettings::new(brokers, "wowlogs-producer-tests")
+    KafkaSettings::new(wowlogs_testkit::brokers(), "wowlogs-producer-tests")
 }
 
 fn topics_ready() -> KafkaSettings {
@@ -42,13 +39,6 @@ fn topics_ready() -> KafkaSettings {
 
 fn producer(settings: &KafkaSettings) -> FutureProducer {
     settings.producer_config().create().unwrap()
-}
-
-fn fixture(name: &str) -> PathBuf {
-    std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name)
 }
 
 struct Quiet;

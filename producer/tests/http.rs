@@ -7,7 +7,6 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::Value;
 use std::io::Write;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -27,9 +26,7 @@ const OTHER_GUILD: &str = "wl_test_uploader_guild_2002";
 const FLOODER: &str = "wl_test_uploader_guild_2003";
 
 fn settings() -> KafkaSettings {
-    let brokers = std::env::var("WOWLOGS_TEST_BROKERS")
-        .expect("these tests need the local broker: run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS");
-    KafkaSettings::new(brokers, "wowlogs-http-tests")
+    KafkaSettings::new(wowlogs_testkit::brokers(), "wowlogs-http-tests")
 }
 
 fn app(max_upload_bytes: u64, events_per_minute: u32) -> Router {
@@ -100,10 +97,7 @@ fn registered(key: &str, guild: GuildRow, permissions: &[&str]) -> (ApiKeyRow, G
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name);
+    let path = wowlogs_testkit::fixture(name);
     std::fs::read(path).unwrap()
 }
 

@@ -38,10 +38,7 @@ fn every_avsc_file_is_the_canonical_schema_of_its_rust_type() {
 }
 
 fn fixture_events(name: &str) -> Vec<CombatEvent> {
-    let path = std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name);
+    let path = wowlogs_testkit::fixture(name);
     let file = std::fs::File::open(path).unwrap();
     let options = ParseOptions { keep_raw: true, ..ParseOptions::new(YearHint::FirstLineIn(2024)) }
         .for_log(GuildId(7), LogId(123_456_789));

@@ -15,37 +15,13 @@ use std::time::{Duration, Instant};
 use wowlogs_schemas::FightSummary;
 use wowlogs_store::StoreSettings;
 
-pub fn brokers() -> String {
-    std::env::var("WOWLOGS_TEST_BROKERS").expect("run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS")
-}
-
-pub fn clickhouse() -> String {
-    std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE")
-}
+#[allow(unused_imports)] // each test binary uses some of them
+pub use wowlogs_testkit::{all_fixtures, brokers, clickhouse, fixture};
 
 /// A name no other test run uses.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-pub fn fixture(name: &str) -> PathBuf {
-    std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name)
-}
-
-/// Every real log in the fixtures folder (the folder, not a list), sorted.
-pub fn all_fixtures() -> Vec<PathBuf> {
-    let dir = fixture("");
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
-        .collect();
-    logs.sort();
-    logs
 }
 
 pub fn repo() -> PathBuf {

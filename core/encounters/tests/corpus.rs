@@ -78,13 +78,7 @@ fn summary(fight: &FightSummary) -> Expected {
 
 #[test]
 fn every_real_log_gives_the_fights_read_off_it() {
-    let mut logs = BTreeSet::new();
-    for entry in std::fs::read_dir(support::fixtures_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|ext| ext == "txt") {
-            logs.insert(path);
-        }
-    }
+    let logs = wowlogs_testkit::all_fixtures();
     assert!(logs.len() >= 11);
     for path in logs {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -105,11 +99,7 @@ fn every_real_log_gives_the_fights_read_off_it() {
 
 #[test]
 fn every_fights_top_damage_dealer_matches_the_independent_calculation() {
-    for entry in std::fs::read_dir(support::fixtures_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|ext| ext != "txt") {
-            continue;
-        }
+    for path in wowlogs_testkit::all_fixtures() {
         let text = std::fs::read_to_string(&path).unwrap();
         for fight in support::fights_of(&path) {
             let Some(top) = fight.players.first().filter(|p| p.damage_done > 0) else { continue };

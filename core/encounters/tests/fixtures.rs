@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use wowlogs_schemas::{FightKind, FightSummary, PlayerMetrics};
 
 fn fixture(name: &str) -> PathBuf {
-    support::fixtures_dir().join(name)
+    wowlogs_testkit::fixture(name)
 }
 
 fn fights(name: &str) -> Vec<FightSummary> {

@@ -7,16 +7,8 @@ use std::path::PathBuf;
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("fixtures folder {}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
-        .collect();
-    logs.sort();
-    assert!(logs.len() >= 9, "expected the real logs in {}", dir.display());
+    let logs = wowlogs_testkit::all_fixtures();
+    assert!(logs.len() >= 9, "expected the real logs in {}", wowlogs_testkit::fixtures_dir().display());
     logs
 }
 

@@ -9,10 +9,7 @@ use wowlogs_parser::{LogReader, ParseOptions, ParseStats, ParsedLine, YearHint};
 use wowlogs_schemas::{AuraType, CombatEvent, Payload};
 
 fn fixture(name: &str) -> PathBuf {
-    let dir = std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    dir.join(name)
+    wowlogs_testkit::fixture(name)
 }
 
 const ALL: [&str; 4] = [

@@ -6,10 +6,7 @@ use wowlogs_store::rows::Count;
 use wowlogs_store::{MIGRATIONS, StoreSettings, migrate};
 
 fn fresh_database(test: &str) -> StoreSettings {
-    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect(
-        "these tests need the local ClickHouse: run deploy/local/test.sh, or start it with \
-         `deploy/local/clickhouse.sh start --http-port 18123 --tcp-port 19000` and set WOWLOGS_TEST_CLICKHOUSE=http://127.0.0.1:18123",
-    );
+    let url = wowlogs_testkit::clickhouse();
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()))
 }

@@ -5,8 +5,7 @@ use wowlogs_store::rows::Count;
 use wowlogs_store::{LOG_TABLES, RetentionPlan, StoreSettings, apply_retention, migrate};
 
 fn fresh_database() -> StoreSettings {
-    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE")
-        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE to the local ClickHouse's HTTP URL");
+    let url = wowlogs_testkit::clickhouse();
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     StoreSettings::new(url, format!("wowlogs_test_retention_{}_{unique}", std::process::id()))
 }

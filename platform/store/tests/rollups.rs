@@ -9,9 +9,7 @@ use wowlogs_store::rollups::{Days, refresh};
 use wowlogs_store::{StoreSettings, migrate};
 
 fn fresh_database(test: &str) -> StoreSettings {
-    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect(
-        "these tests need the local ClickHouse: run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE",
-    );
+    let url = wowlogs_testkit::clickhouse();
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()))
 }

@@ -2,7 +2,6 @@
 //! which cannot run on ClickHouse 18.16): `DESCRIBE TABLE` says exactly the declared
 //! columns and types, and rows made from a real log survive an insert and a read.
 
-use std::path::PathBuf;
 use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_schemas::{DeadLetter, FightSummary, GuildId, LogId, UploadState, UploadStatus};
@@ -13,9 +12,7 @@ use wowlogs_store::rows::{
 use wowlogs_store::{StoreSettings, migrate};
 
 async fn migrated(test: &str) -> StoreSettings {
-    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect(
-        "these tests need the local ClickHouse: run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE",
-    );
+    let url = wowlogs_testkit::clickhouse();
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let settings = StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()));
     migrate(&settings).await.unwrap();
@@ -54,10 +51,7 @@ fn fixture_log(
     guild: GuildId,
     log: LogId,
 ) -> (Vec<wowlogs_schemas::CombatEvent>, Vec<FightSummary>) {
-    let path = std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
-        .join(name);
+    let path = wowlogs_testkit::fixture(name);
     let options =
         ParseOptions { keep_raw: true, ..ParseOptions::new(YearHint::FirstLineIn(2024)) }.for_log(guild, log);
     let mut segmenter = EncounterSegmenter::new();

@@ -9,8 +9,7 @@ use wowlogs_tenancy::{
 };
 
 async fn fresh() -> (StoreSettings, Registry) {
-    let url = std::env::var("WOWLOGS_TEST_CLICKHOUSE")
-        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE to the local ClickHouse's HTTP URL");
+    let url = wowlogs_testkit::clickhouse();
     let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let store = StoreSettings::new(url, format!("wowlogs_test_tenancy_{}_{unique}", std::process::id()));
     migrate(&store).await.unwrap();

@@ -14,7 +14,6 @@ use serde_json::Value;
 use std::fs::File;
 use std::io::BufReader;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower::ServiceExt;
@@ -63,22 +62,8 @@ pub struct World {
     pub b: Tenant,
 }
 
-pub fn clickhouse_url() -> String {
-    std::env::var("WOWLOGS_TEST_CLICKHOUSE")
-        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_CLICKHOUSE to the local ClickHouse's HTTP URL")
-}
-
-pub fn brokers() -> String {
-    std::env::var("WOWLOGS_TEST_BROKERS")
-        .expect("run deploy/local/test.sh or set WOWLOGS_TEST_BROKERS to the local broker")
-}
-
-pub fn fixture(name: &str) -> PathBuf {
-    std::env::var_os("WOWLOGS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
-        .join(name)
-}
+#[allow(unused_imports)] // each test binary uses some of them
+pub use wowlogs_testkit::{brokers, clickhouse as clickhouse_url, fixture};
 
 pub fn actor() -> Actor {
     Actor::new("cli:test", "127.0.0.1")

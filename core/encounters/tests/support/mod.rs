@@ -34,13 +34,6 @@ pub fn run(text: &str) -> (Vec<FightSummary>, Vec<Anomaly>, EncounterSegmenter) 
     (fights, anomalies, segmenter)
 }
 
-/// The real logs' folder (`WOWLOGS_FIXTURES`, else `../shared/fixtures`).
-pub fn fixtures_dir() -> std::path::PathBuf {
-    std::env::var_os("WOWLOGS_FIXTURES").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-    })
-}
-
 /// Every fight of a log file (old-format timestamps read as 2024).
 pub fn fights_of(path: &std::path::Path) -> Vec<FightSummary> {
     let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
