@@ -56,6 +56,7 @@ mod event;
 mod fight;
 mod flags;
 mod ids;
+pub mod migrations;
 mod names;
 mod records;
 pub mod topics;

@@ -1,73 +1,7 @@
 //! Numbered schema migrations, applied once each, safely repeatable.
 
 use crate::StoreSettings;
-
-/// One numbered migration file of `schemas/clickhouse/`.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    pub version: u32,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-/// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "pipeline_tables",
-        sql: include_str!("../../../schemas/clickhouse/0001_pipeline_tables.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "tenancy",
-        sql: include_str!("../../../schemas/clickhouse/0002_tenancy.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "character_logs",
-        sql: include_str!("../../../schemas/clickhouse/0003_character_logs.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "pvp_fights",
-        sql: include_str!("../../../schemas/clickhouse/0004_pvp_fights.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "administration",
-        sql: include_str!("../../../schemas/clickhouse/0005_administration.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "encounter_transfers",
-        sql: include_str!("../../../schemas/clickhouse/0006_encounter_transfers.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "retention_policies",
-        sql: include_str!("../../../schemas/clickhouse/0007_retention_policies.sql"),
-    },
-    Migration {
-        version: 8,
-        name: "rollups",
-        sql: include_str!("../../../schemas/clickhouse/0008_rollups.sql"),
-    },
-    Migration {
-        version: 9,
-        name: "fight_context",
-        sql: include_str!("../../../schemas/clickhouse/0009_fight_context.sql"),
-    },
-    Migration {
-        version: 10,
-        name: "distinct_versions",
-        sql: include_str!("../../../schemas/clickhouse/0010_distinct_versions.sql"),
-    },
-    Migration {
-        version: 11,
-        name: "last_fight_end",
-        sql: include_str!("../../../schemas/clickhouse/0011_last_fight_end.sql"),
-    },
-];
+pub use wowlogs_schemas::migrations::{MIGRATIONS, Migration};
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,15 +25,6 @@ impl MigrationError {
             }
             MigrationError::Cluster(_) => false,
         }
-    }
-}
-
-impl Migration {
-    /// The statements of the file: comments dropped, split at `;`.
-    pub fn statements(&self) -> Vec<String> {
-        let without_comments: String =
-            self.sql.lines().map(|line| line.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-        without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     }
 }
 
