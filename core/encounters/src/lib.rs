@@ -12,5 +12,5 @@ mod specs;
 
 pub use metrics::{Combatant, DAMAGE_EVENTS, FightMetrics, HEAL_EVENTS};
 pub use owners::Owners;
-pub use segmenter::{EncounterSegmenter, SegmentOutput};
+pub use segmenter::{EncounterSegmenter, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, SegmentOutput};
 pub use specs::{all_specs, class_of_spec, spec_name};

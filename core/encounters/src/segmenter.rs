@@ -22,7 +22,12 @@ use wowlogs_schemas::{Anomaly, CombatEvent, FightKind, FightSummary, Payload, Un
 
 /// Events kept while waiting to learn whether a zone-in is an arena match (the minute of
 /// preparation of a Classic arena is a few hundred); beyond this the zone-in is dropped.
-const MAX_PENDING_EVENTS: usize = 50_000;
+pub const MAX_PENDING_EVENTS: usize = 50_000;
+/// Bytes those events may hold together (their names and GUIDs; the raw line is never
+/// kept): 50,000 ordinary events take about 10 MiB, while one upload of events with
+/// 60,000-character names would otherwise hold gigabytes. Beyond this the zone-in is
+/// dropped like one that waited too long.
+pub const MAX_PENDING_BYTES: usize = 16 << 20;
 
 /// How a fight's boundaries are known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +43,10 @@ enum Origin {
 struct ZoneIn {
     instance_id: Option<i32>,
     name: Option<String>,
+    /// The events since the zone-in, without their raw lines.
     events: Vec<CombatEvent>,
+    /// What `events` hold ([`held_bytes`]).
+    bytes: usize,
 }
 
 /// What the segmenter hands back.
@@ -340,7 +348,7 @@ impl EncounterSegmenter {
         }
         // Inside a boss fight, a key or a battleground a header is a UI reload.
         if self.open.is_empty() {
-            self.pending = Some(ZoneIn { instance_id: None, name: None, events: Vec::new() });
+            self.pending = Some(ZoneIn { instance_id: None, name: None, events: Vec::new(), bytes: 0 });
         }
     }
 
@@ -370,7 +378,7 @@ impl EncounterSegmenter {
             self.open_fight(summary, Origin::Zone, event);
         } else if pvp::is_arena(instance_id) && self.open.is_empty() {
             let name = Some(name.to_string());
-            self.pending = Some(ZoneIn { instance_id: Some(instance_id), name, events: Vec::new() });
+            self.pending = Some(ZoneIn { instance_id: Some(instance_id), name, events: Vec::new(), bytes: 0 });
         }
     }
 
@@ -430,11 +438,14 @@ impl EncounterSegmenter {
         if !self.open.is_empty() {
             return;
         }
-        if pending.events.len() >= MAX_PENDING_EVENTS {
+        let bytes = held_bytes(event);
+        if pending.events.len() >= MAX_PENDING_EVENTS || pending.bytes + bytes > MAX_PENDING_BYTES {
             self.pending = None;
             return;
         }
-        pending.events.push(event.clone());
+        // What detection and the metrics read, not the line as written.
+        pending.events.push(CombatEvent { raw: String::new(), extra: Vec::new(), ..event.clone() });
+        pending.bytes += bytes;
         if pending.instance_id.is_none() {
             pending.instance_id = pvp::arena_in(event);
         }
@@ -511,3 +522,14 @@ fn new_summary(kind: FightKind, name: &str, start: &CombatEvent) -> FightSummary
 fn anomaly(event: &CombatEvent, code: &str, message: String) -> SegmentOutput {
     SegmentOutput::Anomaly(Anomaly { line: event.line, code: code.to_string(), message })
 }
+
+/// About what a kept event holds on the heap. Every text of an event comes from its line,
+/// so the line's length bounds them when the reader kept it (the consumers' events);
+/// otherwise its units' and spell's names and GUIDs. The kept copy drops the line itself.
+fn held_bytes(event: &CombatEvent) -> usize {
+    let unit = |u: &Option<wowlogs_schemas::Unit>| u.as_ref().map_or(0, |u| u.guid.len() + u.name.len());
+    let spell = event.spell.as_ref().map_or(0, |s| s.name.len());
+    let texts = (unit(&event.source) + unit(&event.target) + spell).max(event.raw.len());
+    std::mem::size_of::<CombatEvent>() + texts
+}
+

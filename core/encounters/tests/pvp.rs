@@ -206,6 +206,39 @@ fn a_classic_arena_without_a_wipe_has_no_outcome() {
 }
 
 #[test]
+fn a_zone_in_whose_waiting_events_outgrow_their_byte_budget_is_dropped_not_held() {
+    // Hostile input: 300 events of 60,000-character spell names between the zone-in and
+    // the first blow between sides (18 MB, over the 16 MiB the wait may hold). The wait
+    // is given up, as after too many events: no match, and nothing kept.
+    let huge = "X".repeat(60_000);
+    let flood: Vec<(u32, String)> = (0..300)
+        .map(|_| {
+            (
+                30,
+                format!(
+                    "SPELL_DAMAGE,{ME},\"{ME}\",0x511,0x0,{MATE},\"{MATE}\",0x512,0x0,133,\"{huge}\",0x4,1,1,-1,4,0,0,0,nil,nil,nil"
+                ),
+            )
+        })
+        .collect();
+    let mut lines = classic_arena(&[(70, died(FOE)), (80, died(FOE2))]);
+    lines.splice(2..2, flood);
+    let (fights, _, _) = run(&log(&lines));
+    assert_eq!(kinds(&fights), [], "the zone-in was dropped");
+    assert!(wowlogs_encounters::MAX_PENDING_BYTES < 300 * 60_000);
+}
+
+#[test]
+fn a_zone_in_with_ordinary_events_within_the_byte_budget_still_opens_its_match() {
+    let ordinary: Vec<(u32, String)> = (0..5_000).map(|_| (30, hit(ME, MATE, 1))).collect();
+    let mut lines = classic_arena(&[(70, died(FOE)), (80, died(FOE2))]);
+    lines.splice(2..2, ordinary);
+    let (fights, _, _) = run(&log(&lines));
+    assert_eq!(kinds(&fights), [(FightKind::Arena, None, Some(true), true)]);
+    assert_eq!(fights[0].players.iter().find(|p| p.guid == ME).unwrap().damage_done, 300 + 5_000);
+}
+
+#[test]
 fn units_of_an_arena_seen_again_in_the_world_open_no_new_match() {
     // After the match, a pet created in the arena still fights in the world: without a
     // new zone-in it is no evidence of a new match.
