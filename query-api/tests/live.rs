@@ -7,7 +7,7 @@ use futures::StreamExt;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{actor, brokers, config, keys, world};
+use support::{actor, brokers, config, keys, tenant, world};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use wowlogs_kafka::{KafkaSettings, ensure_topics};
@@ -332,6 +332,52 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
 }
 
 /// `METHOD path` with a bearer key over a plain socket: (status code, body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_deactivated_guilds_open_streams_close_within_five_seconds_and_reactivation_lets_it_back() {
+    let (address, _) = serve().await;
+    let w = world();
+    let registry = Registry::new(w.store.clone());
+    let guild = tenant(&registry, &w.store.client(), "Deactivated Mid-Stream", &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while http_status(&address, "/api/v1/encounters/stats", &guild.key).await != 200 {
+        assert!(Instant::now() < deadline, "a new guild's key works within 5 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut socket = connect(&address, &guild.key).await.unwrap();
+    assert_eq!(next_json(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "welcome");
+
+    let deactivated_at = Instant::now();
+    registry.set_active(guild.guild_id, false, &actor()).await.unwrap();
+    let closed = loop {
+        let message =
+            next_json(&mut socket, Duration::from_secs(5)).await.expect("the open stream is closed");
+        if message.get("closed").is_some() {
+            break message;
+        }
+    };
+    assert_eq!(
+        closed["closed"].as_u64(),
+        Some(u64::from(wowlogs_query_api::http::ws::CLOSE_GUILD_DEACTIVATED)),
+        "{closed}"
+    );
+    assert!(deactivated_at.elapsed() < Duration::from_secs(5), "within 5 s: {:?}", deactivated_at.elapsed());
+    assert!(connect(&address, &guild.key).await.is_err(), "a new stream of the deactivated guild is refused");
+
+    registry.set_active(guild.guild_id, true, &actor()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut socket = loop {
+        match connect(&address, &guild.key).await {
+            Ok(socket) => break socket,
+            Err(_) => {
+                assert!(Instant::now() < deadline, "reactivation lets the guild's keys stream again within 5 s");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(next_json(&mut socket, Duration::from_secs(5)).await.unwrap()["type"], "welcome");
+}
+
 async fn http(address: &str, method: &str, path: &str, key: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();

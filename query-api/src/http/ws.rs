@@ -63,6 +63,8 @@ pub async fn ticket(
 const RECHECK: Duration = Duration::from_secs(2);
 /// Close code for a key revoked while connected (application range 4000-4999).
 pub const CLOSE_REVOKED: u16 = 4001;
+/// Close code for a guild deactivated while connected: its keys are refused from then on.
+pub const CLOSE_GUILD_DEACTIVATED: u16 = 4003;
 /// How often the server pings; a client that sends nothing (not even a pong) for
 /// [`IDLE_TIMEOUT`] is disconnected.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -74,8 +76,8 @@ pub const MAX_INBOUND_BYTES: usize = 4 << 10;
 /// The live feed: a `welcome` message with the guild, then `progress` (upload parsing)
 /// and `encounter_complete` (a fight ended: boss, kill, duration, top players) for this
 /// guild only. A slow reader that falls behind gets a `lagged` message with how many
-/// messages it missed. The connection closes (code 4001) within seconds of the key
-/// being revoked. The server pings every 20 s and drops a client silent for 60 s;
+/// messages it missed. The connection closes within seconds of the key being revoked
+/// (code 4001) or its guild deactivated (code 4003). The server pings every 20 s and drops a client silent for 60 s;
 /// client messages over 4 KiB close the connection.
 ///
 /// Authenticated by the key in the header, or, for browsers (which cannot set headers on
@@ -185,12 +187,23 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
                 }
             },
             _ = recheck.tick() => {
-                if state.keys.authenticate(key).is_none() {
-                    let frame = CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked".into() };
+                if let Some(frame) = no_longer_admitted(state, key) {
                     let _ = socket.send(Message::Close(Some(frame))).await;
                     return;
                 }
             }
         }
+    }
+}
+
+/// Why an open connection must close now: its key was revoked, or its guild deactivated
+/// (as the service's key cache sees them, refreshed every few seconds).
+fn no_longer_admitted(state: &AppState, key: &str) -> Option<CloseFrame> {
+    match state.keys.authenticate(key) {
+        None => Some(CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked".into() }),
+        Some(principal) if !principal.guild_active => {
+            Some(CloseFrame { code: CLOSE_GUILD_DEACTIVATED, reason: "guild deactivated".into() })
+        }
+        Some(_) => None,
     }
 }
