@@ -13,6 +13,11 @@ pub struct UploadConfig {
     /// Largest size an upload may expand to once decompressed (its logs together); an
     /// upload also may not expand more than [`crate::uploads::MAX_EXPANSION`] times past 64 MiB.
     pub max_decompressed_bytes: u64,
+    /// Logs one upload may hold (the entries of a zip): one upload is one raid night or a
+    /// few; years of logs go through `wowlogs import`, which resumes and reports per log.
+    /// Beyond it the upload is refused (413) before anything is published, so one request
+    /// cannot hold the service for hours nor fill the upload-state topic.
+    pub max_logs_per_upload: usize,
     /// Events each guild may publish per minute, over all its keys (each key also has
     /// its own limit, from the registry).
     pub guild_events_per_minute: NonZeroU32,

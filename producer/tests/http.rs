@@ -41,6 +41,7 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
     UploadConfig {
         max_upload_bytes,
         max_decompressed_bytes: 1 << 30,
+        max_logs_per_upload: 1_000,
         max_concurrent_uploads: 64,
         max_concurrent_uploads_per_guild: 4,
         guild_events_per_minute: NonZeroU32::new(events_per_minute).unwrap(),
@@ -292,6 +293,49 @@ async fn uploads_over_the_size_limit_are_refused() {
         .body(Body::from(fixture("arena_3v3_tww_11.2.0.txt")))
         .unwrap();
     assert_eq!(send(&app, request).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_zip_of_more_logs_than_one_upload_may_hold_is_refused_before_anything_is_published() {
+    // The shape measured against the service: a small zip of very many one-line logs
+    // (here 20,000; 1,000 allowed by the test's configuration, as by default).
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..20_000 {
+        zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+        write!(zip, "7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").unwrap();
+    }
+    let archive = zip.finish().unwrap().into_inner();
+    let app = app(1 << 30, 10_000_000);
+    let (status, _, refused) = send(&app, multipart_request(UPLOADER, "years.zip", &archive)).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_many_logs")),
+        "{refused}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("more than 1000 logs") && message.contains("wowlogs import"), "{message}");
+    // On the uploads topic: its one failed status, under its own id, and nothing else.
+    let upload_id = refused["error"]["upload_id"].as_str().expect("the refusal names its upload");
+    let codec = wowlogs_schemas::Codec::<wowlogs_schemas::UploadStatus>::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let statuses = loop {
+        let mut statuses = Vec::new();
+        wowlogs_kafka::read_topic_to_end(&settings(), topics::UPLOADS.name, Duration::from_secs(30), |message| {
+            let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
+            if status.upload_id == upload_id {
+                statuses.push(status);
+            }
+        })
+        .unwrap();
+        if !statuses.is_empty() || Instant::now() > deadline {
+            break statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].state, wowlogs_schemas::UploadState::Failed);
+    assert!(statuses[0].reason.as_deref().is_some_and(|r| r.contains("WOWLOGS_MAX_LOGS_PER_UPLOAD")), "{statuses:?}");
 }
 
 #[tokio::test]

@@ -60,6 +60,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_MAX_DECOMPRESSED_BYTES", default_value = "16GiB")]
     pub max_decompressed: bytesize::ByteSize,
 
+    /// Logs one upload may hold (a zip's entries; 413 beyond, before anything is
+    /// published). Years of logs go through `wowlogs import`, which resumes and reports
+    /// per log.
+    #[arg(long, env = "WOWLOGS_MAX_LOGS_PER_UPLOAD", default_value_t = 1_000)]
+    pub max_logs_per_upload: usize,
+
     /// What each guild's uploads may expand to per hour, together (a bucket refilled over
     /// the hour): beyond, 429 with Retry-After; one upload larger than it, 413.
     #[arg(long, env = "WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR", default_value = "64GiB")]
@@ -121,6 +127,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let config = UploadConfig {
             max_upload_bytes: args.max_upload.as_u64(),
             max_decompressed_bytes: args.max_decompressed.as_u64(),
+            max_logs_per_upload: args.max_logs_per_upload,
             max_concurrent_uploads: args.max_concurrent_uploads,
             max_concurrent_uploads_per_guild: args.max_concurrent_uploads_per_guild,
             guild_events_per_minute: args.guild_events_per_minute,

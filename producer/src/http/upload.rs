@@ -218,7 +218,7 @@ pub async fn status(
 fn refused(refusal: Refusal) -> ApiError {
     let status = match refusal {
         Refusal::InProgress(_) => StatusCode::CONFLICT,
-        Refusal::ExpandsTooMuch { .. } | Refusal::LargerThanHourlyBudget { .. } => {
+        Refusal::ExpandsTooMuch { .. } | Refusal::LargerThanHourlyBudget { .. } | Refusal::TooManyLogs { .. } => {
             StatusCode::PAYLOAD_TOO_LARGE
         }
         Refusal::GuildHourlyBudget { wait, .. } => {

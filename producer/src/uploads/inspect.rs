@@ -33,6 +33,8 @@ pub(super) enum Inspection {
     NotALog { read: u64, malformed: u64 },
     /// Its logs expand to more than `budget` bytes (stopped there).
     OverBudget { budget: u64 },
+    /// It holds more than `limit` logs (stopped at the first one past it).
+    TooManyLogs { limit: usize },
 }
 
 /// A reader that fails once more than its budget has been read, summed over every log
@@ -82,13 +84,25 @@ fn over_budget(error: &InputError) -> bool {
     io.get_ref().is_some_and(|inner| inner.is::<OverBudget>())
 }
 
+/// The error that stops the walk over an upload's logs at the first one past the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("more logs than an upload may hold")]
+struct TooManyLogs;
+
+fn too_many_logs(error: &InputError) -> bool {
+    let InputError::Io(io) = error else { return false };
+    io.get_ref().is_some_and(|inner| inner.is::<TooManyLogs>())
+}
+
 /// Inspects the spooled upload, each pass reading at most `budget` decompressed bytes
-/// (the first pass only samples the first log, but one line of a bomb can be gigabytes).
+/// (the first pass only samples the first log, but one line of a bomb can be gigabytes)
+/// and at most `max_logs` logs.
 pub(super) fn inspect(
     path: &std::path::Path,
     file_name: &str,
     guild: GuildId,
     budget: u64,
+    max_logs: usize,
 ) -> Result<Inspection, String> {
     let open = || std::fs::File::open(path).map_err(|e| e.to_string());
     let over = |error: InputError| {
@@ -116,6 +130,9 @@ pub(super) fn inspect(
     let mut logs = Vec::new();
     let mut used = 0;
     let identified = for_each_log(open()?, |entry, input: &mut dyn BufRead| -> Result<(), InputError> {
+        if logs.len() == max_logs {
+            return Err(InputError::Io(std::io::Error::other(TooManyLogs)));
+        }
         let name = entry.map_or_else(|| file_name.to_string(), |entry| format!("{file_name}:{entry}"));
         let mut input = Budgeted { inner: input, used: &mut used, budget };
         logs.push((name, identify(guild, &mut input)?));
@@ -123,6 +140,7 @@ pub(super) fn inspect(
     });
     match identified {
         Ok(_) => Ok(Inspection::Logs(logs)),
+        Err(error) if too_many_logs(&error) => Ok(Inspection::TooManyLogs { limit: max_logs }),
         Err(error) => over(error),
     }
 }
@@ -145,7 +163,7 @@ mod tests {
     #[test]
     fn a_log_within_its_budget_is_identified() {
         let spool = gzip(EVENT.repeat(1_000).as_bytes());
-        let Inspection::Logs(logs) = inspect(spool.path(), "a.txt.gz", GuildId(1), 1 << 20).unwrap() else {
+        let Inspection::Logs(logs) = inspect(spool.path(), "a.txt.gz", GuildId(1), 1 << 20, 10).unwrap() else {
             panic!()
         };
         assert_eq!(logs[0].1.bytes, EVENT.len() as u64 * 1_000);
@@ -161,7 +179,7 @@ mod tests {
         let budget = expansion_budget(sent, 4 << 20);
         assert_eq!(budget, 4 << 20, "the service's cap is below sent × {MAX_EXPANSION} here");
         assert_eq!(
-            inspect(spool.path(), "bomb.txt.gz", GuildId(1), budget).unwrap(),
+            inspect(spool.path(), "bomb.txt.gz", GuildId(1), budget, 10).unwrap(),
             Inspection::OverBudget { budget }
         );
     }
@@ -172,7 +190,7 @@ mod tests {
         // unless the budget holds there too.
         let spool = gzip(&vec![b'0'; 8 << 20]);
         assert_eq!(
-            inspect(spool.path(), "bomb.txt.gz", GuildId(1), 1 << 20).unwrap(),
+            inspect(spool.path(), "bomb.txt.gz", GuildId(1), 1 << 20, 10).unwrap(),
             Inspection::OverBudget { budget: 1 << 20 }
         );
     }
@@ -182,5 +200,32 @@ mod tests {
         assert_eq!(expansion_budget(1_000, 8 << 30), FREE_EXPANSION_BYTES);
         assert_eq!(expansion_budget(10 << 20, 8 << 30), 1000 << 20);
         assert_eq!(expansion_budget(1 << 30, 8 << 30), 8 << 30);
+    }
+
+    /// A zip of `count` one-line logs.
+    fn zip_of(count: usize) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..count {
+            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
+                .unwrap();
+        }
+        file.write_all(&zip.finish().unwrap().into_inner()).unwrap();
+        file
+    }
+
+    #[test]
+    fn an_upload_holding_more_logs_than_allowed_is_stopped_at_the_first_one_past() {
+        let spool = zip_of(11);
+        assert_eq!(
+            inspect(spool.path(), "many.zip", GuildId(1), 1 << 20, 10).unwrap(),
+            Inspection::TooManyLogs { limit: 10 }
+        );
+        let Inspection::Logs(logs) = inspect(spool.path(), "many.zip", GuildId(1), 1 << 20, 11).unwrap() else {
+            panic!("as many logs as allowed are taken")
+        };
+        assert_eq!(logs.len(), 11);
+        assert_eq!(logs[10].0, "many.zip:WoWCombatLog-10.txt");
     }
 }

@@ -79,6 +79,11 @@ pub enum Refusal {
          ({budget} bytes, WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR): split it"
     )]
     LargerThanHourlyBudget { bytes: u64, budget: u64 },
+    #[error(
+        "the upload holds more than {limit} logs, the most one upload may hold \
+         (WOWLOGS_MAX_LOGS_PER_UPLOAD): split it, or import years of logs with `wowlogs import`"
+    )]
+    TooManyLogs { limit: usize },
     #[error("this log is being published by upload {0}; follow it at /api/v1/uploads/{0}")]
     InProgress(String),
     #[error("{0}")]
@@ -107,6 +112,7 @@ impl Refusal {
             Refusal::ExpandsTooMuch { .. } => "upload_too_large_decompressed",
             Refusal::GuildHourlyBudget { .. } => "guild_hourly_budget",
             Refusal::LargerThanHourlyBudget { .. } => "upload_larger_than_hourly_budget",
+            Refusal::TooManyLogs { .. } => "too_many_logs",
             Refusal::InProgress(_) => "upload_in_progress",
             Refusal::Internal(_) => "internal",
         }
@@ -221,7 +227,8 @@ impl Uploads {
             let path = spool.path().to_path_buf();
             let name = file_name.clone();
             let budget = inspect::expansion_budget(bytes, self.config.max_decompressed_bytes);
-            tokio::task::spawn_blocking(move || inspect::inspect(&path, &name, guild, budget))
+            let max_logs = self.config.max_logs_per_upload;
+            tokio::task::spawn_blocking(move || inspect::inspect(&path, &name, guild, budget, max_logs))
                 .await
                 .map_err(|e| Refusal::Internal(e.to_string()))?
         };
@@ -231,6 +238,7 @@ impl Uploads {
                 return Err(refused(Refusal::NotACombatLog { read, malformed }));
             }
             Ok(Inspection::OverBudget { budget }) => return Err(refused(Refusal::ExpandsTooMuch { budget })),
+            Ok(Inspection::TooManyLogs { limit }) => return Err(refused(Refusal::TooManyLogs { limit })),
             Err(reason) => return Err(refused(Refusal::Unreadable(reason))),
         };
         let admissions = self.ledger().admit(guild, logs)?;
@@ -393,6 +401,7 @@ mod tests {
         let config = UploadConfig {
             max_upload_bytes: 1 << 20,
             max_decompressed_bytes: 1 << 30,
+            max_logs_per_upload: 1_000,
             max_concurrent_uploads: 4,
             max_concurrent_uploads_per_guild: 2,
             guild_events_per_minute: NonZeroU32::new(1000).unwrap(),
@@ -571,5 +580,30 @@ mod tests {
         uploads.ledger().start(record, []);
         assert!(uploads.status(&principal(), "u-1").is_none());
         assert!(uploads.status(&principal(), "u-2").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_upload_of_more_logs_than_one_upload_may_hold_is_refused_naming_the_setting() {
+        let config = UploadConfig { max_logs_per_upload: 3, ..uploads().config.clone() };
+        let uploads = Arc::new(Uploads::new(
+            LogRegistry::default(),
+            uploads().producer.clone(),
+            config,
+            ProducerMetrics::new(),
+        ));
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..4 {
+            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
+                .unwrap();
+        }
+        let bytes = zip.finish().unwrap().into_inner();
+        let refused = uploads.receive(&principal(), "u-many", slot(), spool(&bytes), "logs.zip".into(), None).await;
+        let refusal = refused.unwrap_err();
+        assert_eq!(refusal, Refusal::TooManyLogs { limit: 3 });
+        assert_eq!(refusal.code(), "too_many_logs");
+        assert!(refusal.has_status(), "its one failed status is published");
+        assert!(refusal.to_string().contains("WOWLOGS_MAX_LOGS_PER_UPLOAD"), "{refusal}");
+        assert_eq!(uploads.records_held(), 0, "nothing of it is kept");
     }
 }
