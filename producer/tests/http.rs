@@ -303,7 +303,7 @@ async fn a_zip_of_more_logs_than_one_upload_may_hold_is_refused_before_anything_
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..20_000 {
         zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
-        write!(zip, "7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").unwrap();
+        writeln!(zip, "7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0").unwrap();
     }
     let archive = zip.finish().unwrap().into_inner();
     let app = app(1 << 30, 10_000_000);
@@ -321,12 +321,17 @@ async fn a_zip_of_more_logs_than_one_upload_may_hold_is_refused_before_anything_
     let deadline = Instant::now() + Duration::from_secs(30);
     let statuses = loop {
         let mut statuses = Vec::new();
-        wowlogs_kafka::read_topic_to_end(&settings(), topics::UPLOADS.name, Duration::from_secs(30), |message| {
-            let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
-            if status.upload_id == upload_id {
-                statuses.push(status);
-            }
-        })
+        wowlogs_kafka::read_topic_to_end(
+            &settings(),
+            topics::UPLOADS.name,
+            Duration::from_secs(30),
+            |message| {
+                let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
+                if status.upload_id == upload_id {
+                    statuses.push(status);
+                }
+            },
+        )
         .unwrap();
         if !statuses.is_empty() || Instant::now() > deadline {
             break statuses;
@@ -335,7 +340,10 @@ async fn a_zip_of_more_logs_than_one_upload_may_hold_is_refused_before_anything_
     };
     assert_eq!(statuses.len(), 1, "{statuses:?}");
     assert_eq!(statuses[0].state, wowlogs_schemas::UploadState::Failed);
-    assert!(statuses[0].reason.as_deref().is_some_and(|r| r.contains("WOWLOGS_MAX_LOGS_PER_UPLOAD")), "{statuses:?}");
+    assert!(
+        statuses[0].reason.as_deref().is_some_and(|r| r.contains("WOWLOGS_MAX_LOGS_PER_UPLOAD")),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]

@@ -370,7 +370,10 @@ async fn a_deactivated_guilds_open_streams_close_within_five_seconds_and_reactiv
         match connect(&address, &guild.key).await {
             Ok(socket) => break socket,
             Err(_) => {
-                assert!(Instant::now() < deadline, "reactivation lets the guild's keys stream again within 5 s");
+                assert!(
+                    Instant::now() < deadline,
+                    "reactivation lets the guild's keys stream again within 5 s"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }

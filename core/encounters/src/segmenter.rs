@@ -378,7 +378,8 @@ impl EncounterSegmenter {
             self.open_fight(summary, Origin::Zone, event);
         } else if pvp::is_arena(instance_id) && self.open.is_empty() {
             let name = Some(name.to_string());
-            self.pending = Some(ZoneIn { instance_id: Some(instance_id), name, events: Vec::new(), bytes: 0 });
+            self.pending =
+                Some(ZoneIn { instance_id: Some(instance_id), name, events: Vec::new(), bytes: 0 });
         }
     }
 
@@ -532,4 +533,3 @@ fn held_bytes(event: &CombatEvent) -> usize {
     let texts = (unit(&event.source) + unit(&event.target) + spell).max(event.raw.len());
     std::mem::size_of::<CombatEvent>() + texts
 }
-

@@ -218,9 +218,9 @@ pub async fn status(
 fn refused(refusal: Refusal) -> ApiError {
     let status = match refusal {
         Refusal::InProgress(_) => StatusCode::CONFLICT,
-        Refusal::ExpandsTooMuch { .. } | Refusal::LargerThanHourlyBudget { .. } | Refusal::TooManyLogs { .. } => {
-            StatusCode::PAYLOAD_TOO_LARGE
-        }
+        Refusal::ExpandsTooMuch { .. }
+        | Refusal::LargerThanHourlyBudget { .. }
+        | Refusal::TooManyLogs { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Refusal::GuildHourlyBudget { wait, .. } => {
             return ApiError::new(StatusCode::TOO_MANY_REQUESTS, refusal.code(), refusal.to_string())
                 .retry_after(wait);

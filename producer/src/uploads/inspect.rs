@@ -163,7 +163,8 @@ mod tests {
     #[test]
     fn a_log_within_its_budget_is_identified() {
         let spool = gzip(EVENT.repeat(1_000).as_bytes());
-        let Inspection::Logs(logs) = inspect(spool.path(), "a.txt.gz", GuildId(1), 1 << 20, 10).unwrap() else {
+        let Inspection::Logs(logs) = inspect(spool.path(), "a.txt.gz", GuildId(1), 1 << 20, 10).unwrap()
+        else {
             panic!()
         };
         assert_eq!(logs[0].1.bytes, EVENT.len() as u64 * 1_000);
@@ -207,7 +208,8 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for i in 0..count {
-            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default())
+                .unwrap();
             zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
                 .unwrap();
         }
@@ -222,7 +224,8 @@ mod tests {
             inspect(spool.path(), "many.zip", GuildId(1), 1 << 20, 10).unwrap(),
             Inspection::TooManyLogs { limit: 10 }
         );
-        let Inspection::Logs(logs) = inspect(spool.path(), "many.zip", GuildId(1), 1 << 20, 11).unwrap() else {
+        let Inspection::Logs(logs) = inspect(spool.path(), "many.zip", GuildId(1), 1 << 20, 11).unwrap()
+        else {
             panic!("as many logs as allowed are taken")
         };
         assert_eq!(logs.len(), 11);

@@ -593,12 +593,14 @@ mod tests {
         ));
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for i in 0..4 {
-            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default())
+                .unwrap();
             zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
                 .unwrap();
         }
         let bytes = zip.finish().unwrap().into_inner();
-        let refused = uploads.receive(&principal(), "u-many", slot(), spool(&bytes), "logs.zip".into(), None).await;
+        let refused =
+            uploads.receive(&principal(), "u-many", slot(), spool(&bytes), "logs.zip".into(), None).await;
         let refusal = refused.unwrap_err();
         assert_eq!(refusal, Refusal::TooManyLogs { limit: 3 });
         assert_eq!(refusal.code(), "too_many_logs");
