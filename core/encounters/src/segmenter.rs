@@ -23,11 +23,11 @@ use wowlogs_schemas::{Anomaly, CombatEvent, FightKind, FightSummary, Payload, Un
 /// Events kept while waiting to learn whether a zone-in is an arena match (the minute of
 /// preparation of a Classic arena is a few hundred); beyond this the zone-in is dropped.
 pub const MAX_PENDING_EVENTS: usize = 50_000;
-/// Bytes those events may hold together (their names and GUIDs; the raw line is never
-/// kept): 50,000 ordinary events take about 10 MiB, while one upload of events with
-/// 60,000-character names would otherwise hold gigabytes. Beyond this the zone-in is
-/// dropped like one that waited too long.
-pub const MAX_PENDING_BYTES: usize = 16 << 20;
+/// Bytes those events may hold together (counted by [`held_bytes`]; the raw line is never
+/// kept): an ordinary event takes about 700 to 850 (544 inline, its names and GUIDs), so
+/// 50,000 fit in about 40 MiB, while events with 60,000-character names would otherwise
+/// hold gigabytes. Beyond this the zone-in is dropped like one that waited too long.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
 
 /// How a fight's boundaries are known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

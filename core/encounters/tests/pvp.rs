@@ -207,11 +207,11 @@ fn a_classic_arena_without_a_wipe_has_no_outcome() {
 
 #[test]
 fn a_zone_in_whose_waiting_events_outgrow_their_byte_budget_is_dropped_not_held() {
-    // Hostile input: 300 events of 60,000-character spell names between the zone-in and
-    // the first blow between sides (18 MB, over the 16 MiB the wait may hold). The wait
+    // Hostile input: 1,200 events of 60,000-character spell names between the zone-in and
+    // the first blow between sides (72 MB, over the 64 MiB the wait may hold). The wait
     // is given up, as after too many events: no match, and nothing kept.
     let huge = "X".repeat(60_000);
-    let flood: Vec<(u32, String)> = (0..300)
+    let flood: Vec<(u32, String)> = (0..1_200)
         .map(|_| {
             (
                 30,
@@ -225,17 +225,19 @@ fn a_zone_in_whose_waiting_events_outgrow_their_byte_budget_is_dropped_not_held(
     lines.splice(2..2, flood);
     let (fights, _, _) = run(&log(&lines));
     assert_eq!(kinds(&fights), [], "the zone-in was dropped");
-    const { assert!(wowlogs_encounters::MAX_PENDING_BYTES < 300 * 60_000, "the flood is over the budget") };
+    const { assert!(wowlogs_encounters::MAX_PENDING_BYTES < 1_200 * 60_000, "the flood is over the budget") };
 }
 
 #[test]
 fn a_zone_in_with_ordinary_events_within_the_byte_budget_still_opens_its_match() {
-    let ordinary: Vec<(u32, String)> = (0..5_000).map(|_| (30, hit(ME, MATE, 1))).collect();
+    // As many as the wait may count: ordinary events never reach its byte budget first.
+    let ordinary: Vec<(u32, String)> =
+        (0..wowlogs_encounters::MAX_PENDING_EVENTS - 10).map(|_| (30, hit(ME, MATE, 1))).collect();
     let mut lines = classic_arena(&[(70, died(FOE)), (80, died(FOE2))]);
     lines.splice(2..2, ordinary);
     let (fights, _, _) = run(&log(&lines));
     assert_eq!(kinds(&fights), [(FightKind::Arena, None, Some(true), true)]);
-    // The match opens at the zone-in, with the 5,000 events it waited through.
+    // The match opens at the zone-in, with the events it waited through.
     assert_eq!((fights[0].start_line, fights[0].name.as_str()), (1, "Nagrand Arena"));
     assert_eq!(fights[0].players.iter().find(|p| p.guid == ME).unwrap().damage_done, 300);
 }
