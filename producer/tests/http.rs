@@ -279,6 +279,54 @@ async fn a_guild_with_its_uploads_in_progress_is_told_to_wait_and_other_guilds_a
 
 #[tokio::test]
 #[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_stop_records_the_logs_it_did_not_reach_as_stopped_without_reading_them() {
+    // A zip whose first log outlasts the guild's 3,000 events a minute, then 999 small
+    // logs; content unique to this run, so nothing of it is a duplicate.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("long.txt", zip::write::SimpleFileOptions::default()).unwrap();
+    for i in 0..5_000 {
+        writeln!(zip, "7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Run {run}\",0").unwrap();
+    }
+    for i in 0..999 {
+        zip.start_file(format!("small-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+        writeln!(zip, "7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Run {run} small\",0").unwrap();
+    }
+    let archive = zip.finish().unwrap().into_inner();
+    let state = state_with(config(1 << 30, 3_000));
+    let app = router(state.clone());
+    let (status, _, accepted) = send(&app, multipart_request(UPLOADER, "night.zip", &archive)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let upload_id = accepted["upload_id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let stopping = Instant::now();
+    tokio::time::timeout(Duration::from_secs(60), state.drain()).await.expect("the stop ends");
+    eprintln!("an upload of 1,000 logs stopped in {:?}", stopping.elapsed());
+    let request = Request::get(format!("/api/v1/uploads/{upload_id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {UPLOADER}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, record) = send(&app, request).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["status"], "failed", "{record}");
+    let logs = record["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 1_000);
+    let resumable = |log: &Value| log["reason"].as_str().is_some_and(|r| r.contains("upload the file again"));
+    assert!(logs.iter().all(|log| log["state"] == "failed" && resumable(log)), "{:?}", &logs[..2]);
+    assert!(
+        logs[0]["acked_through_line"].as_i64().unwrap() > 0,
+        "the first log was being published: {}",
+        logs[0]
+    );
+    // Before, each of them was opened and had its one event published before the stop
+    // interrupted it.
+    let unread = logs[1..].iter().filter(|log| log["events"] == 0 && log["acked_through_line"] == 0).count();
+    assert_eq!(unread, 999, "the logs the stop did not reach were not read: {}", logs[1]);
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
 async fn uploads_over_the_size_limit_are_refused() {
     let app = app(1_000, 10_000_000);
     let (status, _, error) =

@@ -116,6 +116,11 @@ impl EventLimiter {
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
     }
+
+    /// Whether the service is stopping ([`Self::stop`]).
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
 }
 
 /// Uploads in progress (spooled, inspected or being published), globally and per guild:

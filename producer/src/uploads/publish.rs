@@ -2,7 +2,9 @@
 
 use super::Uploads;
 use super::limits::Limits;
-use crate::intake::{IntakeCounts, IntakeHooks, LogJob, Tag, publish_log, publish_status, status_of};
+use crate::intake::{
+    IntakeCounts, IntakeError, IntakeHooks, LogJob, Tag, publish_log, publish_status, status_of,
+};
 use std::io::BufRead;
 use std::time::Duration;
 use wowlogs_kafka::Outbox;
@@ -64,11 +66,17 @@ pub(super) fn publish_upload(
             tracing::warn!(upload_id, %error, "could not record an accepted upload");
         }
     }
+    // Which logs have their outcome: when the service stops, those not started yet are
+    // recorded as stopped together, without reading them.
+    let mut ended = vec![false; jobs.len()];
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
             let position = entry;
             entry += 1;
             let Some(index) = entries.iter().position(|&e| e == position) else { return Ok(()) };
+            if uploads.limiter.is_stopping() {
+                return Err(InputError::Io(std::io::Error::other(IntakeError::Interrupted)));
+            }
             let job = &jobs[index];
             let mut hooks =
                 UploadHooks { uploads, upload_id, index, job, limits, reported: IntakeCounts::default() };
@@ -88,17 +96,46 @@ pub(super) fn publish_upload(
                 failed = Some(reason);
             }
             uploads.ledger().log_ended(upload_id, index, status);
+            ended[index] = true;
             Ok(())
         })
     });
     if let Err(error) = result {
         failed = Some(error.to_string());
     }
+    if ended.iter().any(|done| !done) && uploads.limiter.is_stopping() {
+        failed = Some(IntakeError::Interrupted.to_string());
+        record_stopped(uploads, upload_id, &jobs, &ended, &mut outbox);
+    }
     let guild = jobs.first().map_or(GuildId(0), |j| j.guild_id);
     let outcome = if failed.is_some() { "failed" } else { "completed" };
     uploads.metrics.upload(guild, outcome, upload_id, failed.as_deref().unwrap_or(""));
     uploads.ledger().upload_ended(upload_id, outcome);
     drop(spool);
+}
+
+/// Records the logs of an upload that the stopping service had not started as failed,
+/// resumable by uploading again, with one flush for them all: a stop does not wait for
+/// an upload's every remaining log.
+fn record_stopped(
+    uploads: &Uploads,
+    upload_id: &str,
+    jobs: &[LogJob],
+    ended: &[bool],
+    outbox: &mut Outbox<Tag>,
+) {
+    let reason = IntakeError::Interrupted.to_string();
+    for (index, job) in jobs.iter().enumerate().filter(|(index, _)| !ended[*index]) {
+        let counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
+        let status = status_of(job, UploadState::Failed, &counts, Some(reason.clone()), now_ms());
+        if let Err(error) = publish_status(&status, &uploads.encoders, outbox, &mut |_, _| {}) {
+            tracing::warn!(upload_id, %error, "could not record a log the stop did not reach");
+        }
+        uploads.ledger().log_ended(upload_id, index, status);
+    }
+    if let Err(error) = outbox.flush(|_, _| {}) {
+        tracing::warn!(upload_id, %error, "could not record the logs the stop did not reach");
+    }
 }
 
 /// Records a refused upload's `failed` status on the uploads topic (blocking thread).
