@@ -35,8 +35,14 @@ pub struct UploadConfig {
     pub max_concurrent_uploads_per_guild: usize,
     /// Bytes the uploads in progress may hold in the spool together (507 beyond).
     pub max_spool_bytes: u64,
+    /// Bytes one guild's uploads in progress may hold in this replica's spool together
+    /// (429 beyond): one guild's slow uploads cannot fill the spool for the others.
+    pub max_spool_bytes_per_guild: u64,
     /// Longest wait for the next piece of an upload's body (408 beyond).
     pub body_idle_timeout: Duration,
+    /// Longest an upload's whole body may take to arrive (408 beyond): a client trickling
+    /// a byte now and then gives its slot and spool back too.
+    pub body_timeout: Duration,
     /// Bytes each guild's uploads may expand to per hour, together (429 beyond).
     pub guild_decompressed_per_hour: u64,
     /// Upload service replicas sharing the per-guild and per-key limits above: each

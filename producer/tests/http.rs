@@ -49,7 +49,9 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
         spool_dir: std::env::temp_dir(),
         max_in_flight: 10_000,
         max_spool_bytes: 1 << 40,
+        max_spool_bytes_per_guild: 1 << 40,
         body_idle_timeout: std::time::Duration::from_secs(30),
+        body_timeout: std::time::Duration::from_secs(600),
         guild_decompressed_per_hour: 1 << 40,
         replicas: 1,
     }
@@ -323,6 +325,71 @@ async fn a_stop_records_the_logs_it_did_not_reach_as_stopped_without_reading_the
     // interrupted it.
     let unread = logs[1..].iter().filter(|log| log["events"] == 0 && log["acked_through_line"] == 0).count();
     assert_eq!(unread, 999, "the logs the stop did not reach were not read: {}", logs[1]);
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_guild_over_its_share_of_the_spool_is_told_to_wait_and_other_guilds_upload() {
+    // A share smaller than one real log: the guild's upload is refused while it streams.
+    let state = state_with(UploadConfig { max_spool_bytes_per_guild: 4_096, ..config(1 << 30, 10_000_000) });
+    let app = router(state.clone());
+    let log = fixture("arena_3v3_tww_11.2.0.txt");
+    assert!(log.len() > 4_096);
+    let (status, headers, refused) = send(&app, upload_request(Some(UPLOADER), log.clone())).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("guild_spool_full")),
+        "{refused}"
+    );
+    assert!(refused["error"]["message"].as_str().unwrap().contains("WOWLOGS_SPOOL_MAX_BYTES_PER_GUILD"));
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    let small = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n".repeat(20);
+    let unique = format!(
+        "{small}7/28/2024 14:36:49.528-4  ZONE_CHANGE,2,\"{}\",0\n",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    );
+    let (status, _, other) = send(&app, upload_request(Some(OTHER_GUILD), unique.into_bytes())).await;
+    assert!(
+        status == StatusCode::ACCEPTED || status == StatusCode::OK,
+        "another guild uploads: {status} {other}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_body_trickled_past_the_whole_bodys_deadline_is_cut_and_its_slot_given_back() {
+    // A byte every 100 ms never trips the idle timeout (30 s here); the whole body's
+    // deadline does.
+    let state = state_with(UploadConfig {
+        body_timeout: Duration::from_secs(2),
+        max_concurrent_uploads_per_guild: 1,
+        ..config(1 << 30, 10_000_000)
+    });
+    let app = router(state.clone());
+    let trickle = futures::stream::unfold(0u64, |sent| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"7")), sent + 1))
+    });
+    let request = Request::post("/api/v1/logs/upload")
+        .header(header::AUTHORIZATION, format!("Bearer {UPLOADER}"))
+        .header("x-file-name", "WoWCombatLog.txt")
+        .body(Body::from_stream(trickle))
+        .unwrap();
+    let started = Instant::now();
+    let (status, _, refused) = send(&app, request).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::REQUEST_TIMEOUT, Some("request_timeout")),
+        "{refused}"
+    );
+    assert!(refused["error"]["message"].as_str().unwrap().contains("WOWLOGS_BODY_TIMEOUT_MS"), "{refused}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "cut by the whole body's deadline, not the idle one"
+    );
+    // The guild's one slot is free again.
+    let (status, _, after) = send(&app, upload_request(Some(UPLOADER), b"not a log\n".repeat(10))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{after}");
 }
 
 #[tokio::test]

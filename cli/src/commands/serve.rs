@@ -95,10 +95,20 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_SPOOL_MAX_BYTES", default_value = "16GiB")]
     pub spool_max: ByteSize,
 
+    /// Bytes one guild's uploads in progress may hold in the spool together (429 with
+    /// Retry-After beyond): one guild's slow uploads cannot fill it for the others.
+    #[arg(long, env = "WOWLOGS_SPOOL_MAX_BYTES_PER_GUILD", default_value = "4GiB")]
+    pub spool_max_per_guild: ByteSize,
+
     /// Longest wait for the next piece of an upload's body, in milliseconds (408 beyond):
     /// a client that stalls mid-upload gives its slot and spool back.
     #[arg(long, env = "WOWLOGS_BODY_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
     pub body_idle_timeout_ms: u64,
+
+    /// Longest an upload's whole body may take to arrive, in milliseconds (408 beyond):
+    /// a client trickling a byte now and then gives its slot and spool back too.
+    #[arg(long, env = "WOWLOGS_BODY_TIMEOUT_MS", default_value_t = 3_600_000)]
+    pub body_timeout_ms: u64,
 
     /// Unacknowledged messages per upload before parsing waits for the broker.
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
@@ -110,6 +120,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     args.keys.periods()?;
     for (value, name) in [
         (args.body_idle_timeout_ms, "WOWLOGS_BODY_IDLE_TIMEOUT_MS"),
+        (args.body_timeout_ms, "WOWLOGS_BODY_TIMEOUT_MS"),
+        (args.spool_max_per_guild.as_u64(), "WOWLOGS_SPOOL_MAX_BYTES_PER_GUILD"),
         (args.max_concurrent_uploads as u64, "WOWLOGS_MAX_CONCURRENT_UPLOADS"),
         (args.max_concurrent_uploads_per_guild as u64, "WOWLOGS_MAX_CONCURRENT_UPLOADS_PER_GUILD"),
         (args.spool_max.as_u64(), "WOWLOGS_SPOOL_MAX_BYTES"),
@@ -135,7 +147,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,
             max_spool_bytes: args.spool_max.as_u64(),
+            max_spool_bytes_per_guild: args.spool_max_per_guild.as_u64(),
             body_idle_timeout: Duration::from_millis(args.body_idle_timeout_ms),
+            body_timeout: Duration::from_millis(args.body_timeout_ms),
             guild_decompressed_per_hour: args.guild_decompressed_per_hour.as_u64(),
             replicas: args.replicas,
         };

@@ -162,7 +162,16 @@ async fn receive(
         return Err(too_large(limit));
     }
     let query_year = year_from_query(request.uri().query())?;
-    let (spool, file_name, form_year) = spool_body(state, &mut slot, headers, request).await?;
+    let whole = state.uploads.config().body_timeout;
+    let (spool, file_name, form_year) =
+        tokio::time::timeout(whole, spool_body(state, &mut slot, headers, request)).await.map_err(
+            |_| {
+                ApiError::request_timeout(format!(
+                    "the upload's body took longer than {} s to arrive (WOWLOGS_BODY_TIMEOUT_MS)",
+                    whole.as_secs_f64()
+                ))
+            },
+        )??;
     let year = form_year.or(query_year);
     let upload_id = crate::uploads::new_upload_id();
     let body = match state.uploads.receive(principal, &upload_id, slot, spool, file_name, year).await {
@@ -270,10 +279,14 @@ fn too_large(limit: u64) -> ApiError {
     )
 }
 
-/// 507: the spool cannot hold the upload now.
+/// The spool cannot hold the upload now: 507 when it is full, 429 when the guild's
+/// uploads in progress hold its share.
 fn spool_full(full: SpoolFull) -> ApiError {
-    ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "spool_full", full.to_string())
-        .retry_after(UPLOAD_SLOT_RETRY)
+    let (status, code) = match full {
+        SpoolFull::Service { .. } => (StatusCode::INSUFFICIENT_STORAGE, "spool_full"),
+        SpoolFull::Guild { .. } => (StatusCode::TOO_MANY_REQUESTS, "guild_spool_full"),
+    };
+    ApiError::new(status, code, full.to_string()).retry_after(UPLOAD_SLOT_RETRY)
 }
 
 /// The next piece of the body, or 408 when the client sends nothing for `idle`.
@@ -306,7 +319,9 @@ async fn spool_body(
         }
         slot.reserve_spool(chunk.len() as u64).map_err(spool_full)?;
         spool.write_all(chunk).map_err(|e| match e.kind() {
-            std::io::ErrorKind::StorageFull => spool_full(SpoolFull { budget: config.max_spool_bytes }),
+            std::io::ErrorKind::StorageFull => {
+                spool_full(SpoolFull::Service { budget: config.max_spool_bytes })
+            }
             _ => ApiError::internal(e),
         })
     };

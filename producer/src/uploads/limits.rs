@@ -133,15 +133,27 @@ pub struct UploadSlots {
     /// Bytes the uploads in progress may hold in the spool together.
     spool_budget: u64,
     spooled: AtomicU64,
+    /// Bytes one guild's uploads in progress may hold in the spool together, so that one
+    /// guild's slow uploads cannot fill the spool for every other guild.
+    guild_spool_budget: u64,
+    /// What each guild with uploads in progress holds (no entry at zero).
+    guild_spooled: Mutex<HashMap<GuildId, u64>>,
 }
 
-/// The spool is at its budget: the upload cannot be held (507).
+/// The spool cannot hold the upload's next bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the upload spool is at its budget of {budget} bytes (WOWLOGS_SPOOL_MAX_BYTES); retry when uploads in progress have finished"
-)]
-pub struct SpoolFull {
-    pub budget: u64,
+pub enum SpoolFull {
+    /// The whole spool is at its budget (507).
+    #[error(
+        "the upload spool is at its budget of {budget} bytes (WOWLOGS_SPOOL_MAX_BYTES); retry when uploads in progress have finished"
+    )]
+    Service { budget: u64 },
+    /// The guild's uploads in progress hold its share (429).
+    #[error(
+        "guild {guild}'s uploads in progress hold its share of the upload spool, {budget} bytes \
+         (WOWLOGS_SPOOL_MAX_BYTES_PER_GUILD); retry when one of them has finished"
+    )]
+    Guild { guild: i64, budget: u64 },
 }
 
 /// Which limit refused a new upload.
@@ -160,14 +172,29 @@ pub struct UploadSlot {
 }
 
 impl UploadSlots {
-    pub fn new(total: usize, per_guild: usize, spool_budget: u64) -> Arc<Self> {
+    /// `total` uploads at once, `per_guild` of one guild; `spool_budget` bytes spooled
+    /// together, `guild_spool_budget` of one guild.
+    pub fn new(total: usize, per_guild: usize, spool_budget: u64, guild_spool_budget: u64) -> Arc<Self> {
         Arc::new(Self {
             total,
             per_guild,
             taken: Mutex::new((0, HashMap::new())),
             spool_budget,
             spooled: AtomicU64::new(0),
+            guild_spool_budget,
+            guild_spooled: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Gives `bytes` of `guild`'s share back.
+    fn release_guild_spool(&self, guild: GuildId, bytes: u64) {
+        let mut held = self.guild_spooled.lock().expect("guild spool lock");
+        if let Some(n) = held.get_mut(&guild) {
+            *n -= bytes.min(*n);
+            if *n == 0 {
+                held.remove(&guild);
+            }
+        }
     }
 
     /// Bytes held in the spool by uploads in progress.
@@ -196,13 +223,28 @@ impl UploadSlot {
     /// Counts `bytes` more of this upload against the spool budget before they are
     /// written, or refuses them when the budget would be exceeded.
     pub fn reserve_spool(&mut self, bytes: u64) -> Result<(), SpoolFull> {
-        let budget = self.slots.spool_budget;
-        self.slots
-            .spooled
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                held.checked_add(bytes).filter(|&after| after <= budget)
-            })
-            .map_err(|_| SpoolFull { budget })?;
+        let slots = &self.slots;
+        {
+            let mut held = slots.guild_spooled.lock().expect("guild spool lock");
+            let guild = held.entry(self.guild).or_default();
+            match guild.checked_add(bytes).filter(|&after| after <= slots.guild_spool_budget) {
+                Some(after) => *guild = after,
+                None => {
+                    if *guild == 0 {
+                        held.remove(&self.guild);
+                    }
+                    return Err(SpoolFull::Guild { guild: self.guild.0, budget: slots.guild_spool_budget });
+                }
+            }
+        }
+        let budget = slots.spool_budget;
+        let taken = slots.spooled.fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+            held.checked_add(bytes).filter(|&after| after <= budget)
+        });
+        if taken.is_err() {
+            slots.release_guild_spool(self.guild, bytes);
+            return Err(SpoolFull::Service { budget });
+        }
         self.spooled += bytes;
         Ok(())
     }
@@ -211,6 +253,7 @@ impl UploadSlot {
 impl Drop for UploadSlot {
     fn drop(&mut self) {
         self.slots.spooled.fetch_sub(self.spooled, Ordering::AcqRel);
+        self.slots.release_guild_spool(self.guild, self.spooled);
         let mut taken = self.slots.taken.lock().expect("slots lock");
         let (total, guilds) = &mut *taken;
         *total -= 1;
@@ -316,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_guild_at_its_concurrent_uploads_waits_and_others_go_on_until_the_service_is_full() {
-        let slots = UploadSlots::new(3, 2, u64::MAX);
+        let slots = UploadSlots::new(3, 2, u64::MAX, u64::MAX);
         let first = slots.try_take(GuildId(1)).unwrap();
         let _second = slots.try_take(GuildId(1)).unwrap();
         assert_eq!(slots.try_take(GuildId(1)).err(), Some(SlotsFull::Guild(2)));
@@ -329,16 +372,49 @@ mod tests {
 
     #[test]
     fn uploads_in_progress_share_the_spool_budget_and_give_their_bytes_back_when_done() {
-        let slots = UploadSlots::new(10, 10, 100);
+        let slots = UploadSlots::new(10, 10, 100, 100);
         let mut first = slots.try_take(GuildId(1)).unwrap();
         let mut second = slots.try_take(GuildId(2)).unwrap();
         first.reserve_spool(60).unwrap();
-        assert_eq!(second.reserve_spool(41), Err(SpoolFull { budget: 100 }), "61 + 41 > 100");
+        assert_eq!(second.reserve_spool(41), Err(SpoolFull::Service { budget: 100 }), "61 + 41 > 100");
         second.reserve_spool(40).unwrap();
         assert_eq!(slots.spooled(), 100);
         drop(first);
         assert_eq!(slots.spooled(), 40, "a finished upload's spool is free again");
         second.reserve_spool(60).unwrap();
+    }
+
+    #[test]
+    fn a_guild_holds_at_most_its_share_of_the_spool_and_other_guilds_keep_theirs() {
+        let slots = UploadSlots::new(10, 4, 100, 40);
+        let mut first = slots.try_take(GuildId(1)).unwrap();
+        let mut second = slots.try_take(GuildId(1)).unwrap();
+        first.reserve_spool(30).unwrap();
+        assert_eq!(
+            second.reserve_spool(11),
+            Err(SpoolFull::Guild { guild: 1, budget: 40 }),
+            "30 + 11 > the guild's 40, though the spool has room"
+        );
+        second.reserve_spool(10).unwrap();
+        let mut other = slots.try_take(GuildId(2)).unwrap();
+        other.reserve_spool(40).unwrap();
+        assert_eq!(slots.spooled(), 80);
+        drop(first);
+        second.reserve_spool(30).unwrap();
+        drop((second, other));
+        assert_eq!(slots.spooled(), 0);
+        assert!(slots.guild_spooled.lock().unwrap().is_empty(), "no entry kept for idle guilds");
+    }
+
+    #[test]
+    fn a_guild_refused_by_the_full_spool_keeps_no_share_it_did_not_get() {
+        let slots = UploadSlots::new(10, 4, 50, 40);
+        let mut big = slots.try_take(GuildId(1)).unwrap();
+        big.reserve_spool(40).unwrap();
+        let mut other = slots.try_take(GuildId(2)).unwrap();
+        assert_eq!(other.reserve_spool(20), Err(SpoolFull::Service { budget: 50 }));
+        other.reserve_spool(10).unwrap();
+        assert_eq!(slots.guild_spooled.lock().unwrap()[&GuildId(2)], 10);
     }
 
     #[test]

@@ -146,6 +146,7 @@ impl Uploads {
                 config.max_concurrent_uploads,
                 config.max_concurrent_uploads_per_guild,
                 config.max_spool_bytes,
+                config.max_spool_bytes_per_guild,
             ),
             decompressed: DecompressedBudget::new(config.guild_decompressed_per_hour),
             config,
@@ -409,7 +410,9 @@ mod tests {
             spool_dir: std::env::temp_dir(),
             max_in_flight: 16,
             max_spool_bytes: 1 << 30,
+            max_spool_bytes_per_guild: 1 << 30,
             body_idle_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(60),
             guild_decompressed_per_hour: 1 << 30,
             replicas: 1,
         };
@@ -432,7 +435,7 @@ mod tests {
     }
 
     fn slot() -> UploadSlot {
-        UploadSlots::new(1, 1, u64::MAX).try_take(GuildId(7)).unwrap()
+        UploadSlots::new(1, 1, u64::MAX, u64::MAX).try_take(GuildId(7)).unwrap()
     }
 
     fn principal() -> Principal {
