@@ -49,6 +49,7 @@ fn view(state: &AppState, principal: &Principal, guilds: Guilds) -> GuildDb {
         state.client.clone(),
         guilds,
         principal.key_id.clone(),
+        principal.guild_id,
         state.gate.clone(),
         state.caches.clone(),
     )

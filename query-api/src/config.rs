@@ -24,6 +24,8 @@ pub struct QueryApiConfig {
     pub max_connections: usize,
     /// WebSocket connections of a key whose own limit is 0 (unlimited in the registry).
     pub max_connections_per_key: usize,
+    /// WebSocket connections of one guild over all its keys.
+    pub max_connections_per_guild: usize,
     /// Bytes of answers the caches hold together.
     pub cache_max_bytes: u64,
     /// Concurrent ClickHouse queries and their time limit.

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wowlogs_http::ApiError;
+use wowlogs_schemas::GuildId;
 
 /// Consecutive failures to reach ClickHouse that open the breaker.
 pub const BREAKER_THRESHOLD: u32 = 5;
@@ -30,6 +31,9 @@ pub struct GateLimits {
     pub max_queries: usize,
     /// ClickHouse queries running at once per key.
     pub max_queries_per_key: usize,
+    /// ClickHouse queries running at once per guild, over all its keys: a guild does not
+    /// multiply its share by making keys.
+    pub max_queries_per_guild: usize,
     /// Longest a query may run (server side and client side).
     pub query_timeout: Duration,
 }
@@ -39,12 +43,14 @@ pub struct QueryGate {
     limits: GateLimits,
     global: Arc<Semaphore>,
     per_key: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_guild: Mutex<HashMap<GuildId, Arc<Semaphore>>>,
     breaker: Breaker,
 }
 
 /// A running query's slots, given back when dropped.
 pub struct Admitted {
     _global: OwnedSemaphorePermit,
+    _guild: OwnedSemaphorePermit,
     _key: OwnedSemaphorePermit,
 }
 
@@ -53,6 +59,7 @@ impl QueryGate {
         QueryGate {
             global: Arc::new(Semaphore::new(limits.max_queries)),
             per_key: Mutex::new(HashMap::new()),
+            per_guild: Mutex::new(HashMap::new()),
             breaker: Breaker::default(),
             limits,
         }
@@ -62,8 +69,9 @@ impl QueryGate {
         self.limits
     }
 
-    /// Slots for one query of `key`, or the answer that refuses it.
-    pub async fn enter(&self, key: &str) -> Result<Admitted, ApiError> {
+    /// Slots for one query of `key` of `guild` (the key's, the guild's, the service's), or
+    /// the answer that refuses it.
+    pub async fn enter(&self, key: &str, guild: GuildId) -> Result<Admitted, ApiError> {
         self.breaker.check()?;
         let mine = {
             let mut keys = self.per_key.lock().expect("gate lock");
@@ -85,6 +93,27 @@ impl QueryGate {
                 ));
             }
         };
+        let ours = {
+            let mut guilds = self.per_guild.lock().expect("gate lock");
+            // Only guilds of authenticated keys reach here: bounded by the registry.
+            guilds
+                .entry(guild)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_queries_per_guild)))
+                .clone()
+        };
+        let guild_permit = match tokio::time::timeout(QUEUE_WAIT, ours.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                return Err(ApiError::rate_limited(
+                    format!(
+                        "guild {} already has {} queries running over its keys (WOWLOGS_MAX_QUERIES_PER_GUILD); \
+                         retry when they have finished",
+                        guild.0, self.limits.max_queries_per_guild
+                    ),
+                    QUEUE_WAIT,
+                ));
+            }
+        };
         let global = match tokio::time::timeout(QUEUE_WAIT, self.global.clone().acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             _ => {
@@ -98,7 +127,7 @@ impl QueryGate {
                 ));
             }
         };
-        Ok(Admitted { _global: global, _key: key_permit })
+        Ok(Admitted { _global: global, _guild: guild_permit, _key: key_permit })
     }
 
     /// Runs one ClickHouse request within the query timeout, telling the breaker how
@@ -239,20 +268,39 @@ mod tests {
         QueryGate::new(GateLimits {
             max_queries: total,
             max_queries_per_key: per_key,
+            max_queries_per_guild: total,
             query_timeout: Duration::from_millis(100),
         })
+    }
+
+    const G: GuildId = GuildId(1);
+
+    #[tokio::test]
+    async fn a_guild_at_its_queries_gets_429_whichever_key_asks_and_other_guilds_go_on() {
+        let gate = QueryGate::new(GateLimits {
+            max_queries: 10,
+            max_queries_per_key: 2,
+            max_queries_per_guild: 3,
+            query_timeout: Duration::from_millis(100),
+        });
+        let _a = [gate.enter("a", G).await.unwrap(), gate.enter("a", G).await.unwrap()];
+        let _b = gate.enter("b", G).await.unwrap();
+        let refused = gate.enter("c", G).await.err().unwrap();
+        assert_eq!(refused.status, 429, "a new key of the same guild adds no share");
+        assert!(refused.message.contains("WOWLOGS_MAX_QUERIES_PER_GUILD"), "{}", refused.message);
+        assert!(gate.enter("d", GuildId(2)).await.is_ok(), "another guild's share is its own");
     }
 
     #[tokio::test]
     async fn a_key_over_its_queries_gets_429_and_a_full_service_503_while_others_go_on() {
         let gate = gate(2, 3);
-        let _a1 = gate.enter("a").await.unwrap();
-        let _a2 = gate.enter("a").await.unwrap();
-        let refused = gate.enter("a").await.err().unwrap();
+        let _a1 = gate.enter("a", G).await.unwrap();
+        let _a2 = gate.enter("a", G).await.unwrap();
+        let refused = gate.enter("a", G).await.err().unwrap();
         assert_eq!(refused.status, 429);
         assert!(refused.message.contains("WOWLOGS_MAX_QUERIES_PER_KEY"), "{}", refused.message);
-        let _b1 = gate.enter("b").await.unwrap();
-        let full = gate.enter("c").await.err().unwrap();
+        let _b1 = gate.enter("b", GuildId(2)).await.unwrap();
+        let full = gate.enter("c", GuildId(3)).await.err().unwrap();
         assert_eq!(full.status, 503);
         assert!(full.message.contains("WOWLOGS_MAX_CLICKHOUSE_QUERIES"), "{}", full.message);
     }
@@ -276,19 +324,19 @@ mod tests {
         let gate = gate(10, 10);
         let unreachable = || async { Err::<(), _>(clickhouse::error::Error::TimedOut) };
         for _ in 0..BREAKER_THRESHOLD {
-            assert!(gate.enter("a").await.is_ok(), "still closed");
+            assert!(gate.enter("a", G).await.is_ok(), "still closed");
             let _ = gate.bounded(unreachable()).await;
         }
         let started = Instant::now();
-        let refused = gate.enter("a").await.err().unwrap();
+        let refused = gate.enter("a", G).await.err().unwrap();
         assert!(started.elapsed() < Duration::from_millis(10), "fails fast");
         assert_eq!((refused.status.as_u16(), refused.retry_after.is_some()), (503, true));
         // After the cool-down one probe goes through; others wait for its answer.
         *gate.breaker.circuit.lock().unwrap() = Circuit::Open { until: Instant::now() };
-        assert!(gate.enter("a").await.is_ok(), "the probe");
-        assert_eq!(gate.enter("b").await.err().unwrap().status, 503, "refused while probing");
+        assert!(gate.enter("a", G).await.is_ok(), "the probe");
+        assert_eq!(gate.enter("b", G).await.err().unwrap().status, 503, "refused while probing");
         gate.bounded(async { Ok::<_, clickhouse::error::Error>(()) }).await.unwrap();
-        assert!(gate.enter("b").await.is_ok(), "closed again");
+        assert!(gate.enter("b", G).await.is_ok(), "closed again");
     }
 
     #[tokio::test]

@@ -252,8 +252,9 @@ impl AnswerCaches {
 pub struct GuildDb {
     client: Client,
     guilds: Guilds,
-    /// The caller's key, whose concurrent queries the gate bounds.
+    /// The caller's key and guild, whose concurrent queries the gate bounds.
     key: String,
+    guild: GuildId,
     gate: Arc<QueryGate>,
     caches: AnswerCaches,
 }
@@ -264,10 +265,11 @@ impl GuildDb {
         client: Client,
         guilds: Guilds,
         key: String,
+        guild: GuildId,
         gate: Arc<QueryGate>,
         caches: AnswerCaches,
     ) -> Self {
-        GuildDb { client, guilds, key, gate, caches }
+        GuildDb { client, guilds, key, guild, gate, caches }
     }
 
     /// The same caller's view of other guilds (only `auth::Administrator` asks).
@@ -303,7 +305,7 @@ impl GuildDb {
     where
         F: Future<Output = Result<R, clickhouse::error::Error>>,
     {
-        let _admitted = self.gate.enter(&self.key).await?;
+        let _admitted = self.gate.enter(&self.key, self.guild).await?;
         let limit = self.gate.limits().query_timeout;
         self.gate.bounded(fetch(self.query(sql, limit)?)).await
     }
@@ -330,7 +332,7 @@ impl GuildDb {
     where
         T: Row,
     {
-        let admitted = self.gate.enter(&self.key).await?;
+        let admitted = self.gate.enter(&self.key, self.guild).await?;
         let cursor = self.query(sql, limit)?.fetch::<T>().map_err(|e| self.gate.failed(e))?;
         Ok(Streamed { cursor, gate: self.gate.clone(), _admitted: admitted })
     }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use wowlogs_http::ApiError;
 use wowlogs_http::health::RecentProbe;
 use wowlogs_kafka::{BrokerProbe, KafkaSettings};
+use wowlogs_schemas::GuildId;
 use wowlogs_tenancy::{Auditor, KeyStore, Principal, Registry};
 
 /// How long a probe's answer is reused.
@@ -53,7 +54,7 @@ pub struct AppState {
     pub(crate) registry: Registry,
     /// Audit entries recorded while serving (refused keys, administration).
     pub auditor: Arc<Auditor>,
-    connections: Arc<Mutex<HashMap<String, usize>>>,
+    connections: Arc<Mutex<OpenConnections>>,
 }
 
 impl AppState {
@@ -73,7 +74,7 @@ impl AppState {
             tickets: Arc::new(Tickets::default()),
             registry: Registry::new(config.store.clone()),
             auditor: Auditor::start(Registry::new(config.store.clone())),
-            connections: Arc::new(Mutex::new(HashMap::new())),
+            connections: Arc::new(Mutex::new(OpenConnections::default())),
             config,
         }
     }
@@ -95,41 +96,73 @@ impl AppState {
     }
 
     /// Holds one of the key's WebSocket connections until the guard drops; 429 when the
-    /// key (its `max_connections`, else the service's per-key default) or the service is at its
-    /// limit.
+    /// key (its `max_connections`, else the service's per-key default), its guild (over
+    /// all its keys) or the service is at its limit.
     pub fn connect(&self, principal: &Principal) -> Result<ConnectionGuard, ApiError> {
         let mut open = self.connections.lock().expect("connections lock");
-        let total: usize = open.values().sum();
-        let mine = open.get(&principal.key_id).copied().unwrap_or(0);
+        let mine = open.per_key.get(&principal.key_id).copied().unwrap_or(0);
+        let ours = open.per_guild.get(&principal.guild_id).copied().unwrap_or(0);
         let per_key = match principal.max_connections as usize {
             0 => self.config.max_connections_per_key,
             own => own,
         };
-        if total >= self.config.max_connections || mine >= per_key {
-            return Err(ApiError::rate_limited(
-                format!("this key already holds {mine} of its {per_key} WebSocket connections"),
-                Duration::from_secs(5),
-            ));
+        let refused = if mine >= per_key {
+            Some(format!("this key already holds {mine} of its {per_key} WebSocket connections"))
+        } else if ours >= self.config.max_connections_per_guild {
+            Some(format!(
+                "guild {} already holds {ours} WebSocket connections over its keys \
+                 (WOWLOGS_MAX_WEBSOCKETS_PER_GUILD)",
+                principal.guild_id.0
+            ))
+        } else if open.total >= self.config.max_connections {
+            Some(format!("the service holds its {} WebSocket connections", self.config.max_connections))
+        } else {
+            None
+        };
+        if let Some(message) = refused {
+            return Err(ApiError::rate_limited(message, Duration::from_secs(5)));
         }
-        *open.entry(principal.key_id.clone()).or_default() += 1;
-        Ok(ConnectionGuard { connections: self.connections.clone(), key_id: principal.key_id.clone() })
+        *open.per_key.entry(principal.key_id.clone()).or_default() += 1;
+        *open.per_guild.entry(principal.guild_id).or_default() += 1;
+        open.total += 1;
+        Ok(ConnectionGuard {
+            connections: self.connections.clone(),
+            key_id: principal.key_id.clone(),
+            guild: principal.guild_id,
+        })
     }
+}
+
+/// The open WebSocket connections, per key, per guild and in all.
+#[derive(Default)]
+pub struct OpenConnections {
+    per_key: HashMap<String, usize>,
+    per_guild: HashMap<GuildId, usize>,
+    total: usize,
 }
 
 /// One open WebSocket connection, released on drop.
 pub struct ConnectionGuard {
-    connections: Arc<Mutex<HashMap<String, usize>>>,
+    connections: Arc<Mutex<OpenConnections>>,
     key_id: String,
+    guild: GuildId,
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         let mut open = self.connections.lock().expect("connections lock");
-        if let Some(n) = open.get_mut(&self.key_id) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.key_id);
-            }
+        open.total -= 1;
+        release(&mut open.per_key, &self.key_id);
+        release(&mut open.per_guild, &self.guild);
+    }
+}
+
+/// One fewer under `key`; no entry is kept at zero.
+fn release<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
         }
     }
 }

@@ -235,6 +235,44 @@ async fn the_stream_needs_the_stream_permission_and_respects_the_keys_connection
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guild_holds_at_most_its_connections_over_all_its_keys_and_other_guilds_connect() {
+    let (address, _) = serve().await;
+    let w = world();
+    let registry = Registry::new(w.store.clone());
+    let guild = tenant(&registry, &w.store.client(), "Many Keys", &[]).await;
+    // Three more keys of 3 connections each: 12 by the keys' limits, 5 by the guild's.
+    let mut keys = vec![guild.key.clone()];
+    for n in 0..3 {
+        let spec = KeySpec {
+            guild_id: guild.guild_id,
+            description: format!("key {n}"),
+            permissions: vec![Permission::Stream],
+            events_per_minute: 0,
+            max_connections: 3,
+        };
+        keys.push(registry.create_key(&spec, &actor()).await.unwrap().0.plaintext);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for key in &keys {
+        while http(&address, "POST", "/api/v1/ws/ticket", key).await.0 == 401 {
+            assert!(Instant::now() < deadline, "the new keys are known within 5 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut open = Vec::new();
+    for key in keys.iter().cycle().take(5) {
+        open.push(connect(&address, key).await.unwrap());
+    }
+    match connect(&address, &keys[3]).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 429, "the guild's sixth connection"),
+        other => panic!("a sixth connection of the guild must be refused: {other:?}"),
+    }
+    let other = connect(&address, &w.b.key).await.expect("another guild connects");
+    drop((open, other));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
 async fn a_key_without_its_own_limit_gets_the_services_and_oversized_client_messages_close_the_stream() {
     let (address, _) = serve().await;
     let w = world();

@@ -49,6 +49,11 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_MAX_WEBSOCKETS_PER_KEY", default_value_t = 20)]
     pub max_websockets_per_key: usize,
 
+    /// WebSocket connections of one guild over all its keys: a guild does not multiply
+    /// its share by making keys.
+    #[arg(long, env = "WOWLOGS_MAX_WEBSOCKETS_PER_GUILD", default_value_t = 100)]
+    pub max_websockets_per_guild: usize,
+
     /// Bytes of answers the per-guild caches hold together (least recently used
     /// answers go first; one answer larger than half of it is not cached).
     #[arg(long, env = "WOWLOGS_QUERY_CACHE_MAX_BYTES", default_value = "256MiB")]
@@ -63,6 +68,11 @@ pub struct QueryApiArgs {
     /// slot, then gets 429.
     #[arg(long, env = "WOWLOGS_MAX_QUERIES_PER_KEY", default_value_t = 8)]
     pub max_queries_per_key: usize,
+
+    /// ClickHouse queries one guild runs at once over all its keys (429 beyond): a guild
+    /// does not multiply its share by making keys.
+    #[arg(long, env = "WOWLOGS_MAX_QUERIES_PER_GUILD", default_value_t = 12)]
+    pub max_queries_per_guild: usize,
 
     /// Longest a query may take, in milliseconds: ClickHouse stops it
     /// (`max_execution_time`) and the API stops waiting; 504 beyond.
@@ -102,10 +112,12 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         fight_cache_ttl: Duration::from_millis(args.fight_cache_ms),
         max_connections: args.max_websockets,
         max_connections_per_key: args.max_websockets_per_key,
+        max_connections_per_guild: args.max_websockets_per_guild,
         cache_max_bytes: args.cache_max.as_u64(),
         gate: GateLimits {
             max_queries: args.max_clickhouse_queries,
             max_queries_per_key: args.max_queries_per_key,
+            max_queries_per_guild: args.max_queries_per_guild,
             query_timeout: Duration::from_millis(args.query_timeout_ms),
         },
         export_timeout: Duration::from_millis(args.export_timeout_ms),
@@ -114,6 +126,8 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
     for (value, name) in [
         (args.max_clickhouse_queries as u64, "WOWLOGS_MAX_CLICKHOUSE_QUERIES"),
         (args.max_queries_per_key as u64, "WOWLOGS_MAX_QUERIES_PER_KEY"),
+        (args.max_queries_per_guild as u64, "WOWLOGS_MAX_QUERIES_PER_GUILD"),
+        (args.max_websockets_per_guild as u64, "WOWLOGS_MAX_WEBSOCKETS_PER_GUILD"),
         (args.query_timeout_ms, "WOWLOGS_QUERY_TIMEOUT_MS"),
         (args.export_timeout_ms, "WOWLOGS_EXPORT_TIMEOUT_MS"),
         (args.export_stall_ms, "WOWLOGS_EXPORT_STALL_MS"),

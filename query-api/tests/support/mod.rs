@@ -187,8 +187,14 @@ pub fn config(store: &StoreSettings) -> QueryApiConfig {
         fight_cache_ttl: Duration::ZERO,
         max_connections: 100,
         max_connections_per_key: 3,
+        max_connections_per_guild: 5,
         cache_max_bytes: 64 << 20,
-        gate: GateLimits { max_queries: 64, max_queries_per_key: 64, query_timeout: Duration::from_secs(10) },
+        gate: GateLimits {
+            max_queries: 64,
+            max_queries_per_key: 64,
+            max_queries_per_guild: 64,
+            query_timeout: Duration::from_secs(10),
+        },
         export_timeout: Duration::from_secs(60),
         export_stall: Duration::from_secs(10),
     }
