@@ -64,6 +64,8 @@ pub struct Sinks {
     pub summaries: Codec<EncounterSummary>,
     pub letters: Codec<DeadLetter>,
     pub metrics: ConsumerMetrics,
+    /// See [`crate::config::GroupConfig::insert_timeout`].
+    pub insert_timeout: Duration,
 }
 
 /// Each guild's days with fights (or fight players) in the batch.
@@ -191,7 +193,9 @@ impl Sinks {
     {
         let attempt = || async {
             let started = Instant::now();
-            wowlogs_store::rows::insert_rows(&self.clickhouse, rows).await.map(|()| started.elapsed())
+            wowlogs_store::rows::insert_rows_within(&self.clickhouse, rows, Some(self.insert_timeout))
+                .await
+                .map(|()| started.elapsed())
         };
         let permanent =
             |error: &clickhouse::error::Error| wowlogs_store::classify(error) == ErrorClass::Permanent;

@@ -29,4 +29,7 @@ pub struct GroupConfig {
     /// Static membership (`group.instance.id`): a member restarted under the same id
     /// takes its partitions back without waiting for the dead one to expire.
     pub instance_id: Option<String>,
+    /// Longest an INSERT may take to send a piece or to be answered; past it the insert is
+    /// retried like any passing failure: a ClickHouse that hangs cannot hold the group.
+    pub insert_timeout: Duration,
 }

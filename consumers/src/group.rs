@@ -120,6 +120,7 @@ pub async fn run_group<P: Projection>(
         summaries: Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
         letters: Codec::<DeadLetter>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
         metrics: metrics.clone(),
+        insert_timeout: config.insert_timeout,
     };
     // Writing a batch overlaps with reading the next one; the next is handed over only
     // when the previous is written, so at most two batches are in memory and a slow

@@ -45,6 +45,7 @@ fn group_config(kafka: &KafkaSettings, store: &StoreSettings, group_id: String) 
         batch_age: Duration::from_millis(300),
         session_timeout: Duration::from_secs(6),
         stop_when_idle: None,
+        insert_timeout: Duration::from_secs(60),
     }
 }
 

@@ -70,6 +70,7 @@ async fn a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_written() {
         summaries: Codec::new().unwrap(),
         letters: Codec::new().unwrap(),
         metrics: ConsumerMetrics::new(),
+        insert_timeout: std::time::Duration::from_secs(60),
     };
     // A hostile guild's row the server refuses among a victim guild's rows in the same
     // batch.

@@ -64,6 +64,10 @@ pub struct GroupArgs {
     /// Consumer group session timeout, in milliseconds.
     #[arg(long, env = "WOWLOGS_CONSUMER_SESSION_TIMEOUT_MS", default_value_t = 30_000)]
     pub session_timeout_ms: u64,
+    /// Longest an INSERT may take to send a piece or to be answered, in milliseconds;
+    /// past it the insert is retried (with backoff) like any passing failure.
+    #[arg(long, env = "WOWLOGS_CONSUMER_INSERT_TIMEOUT_MS", default_value_t = 60_000)]
+    pub insert_timeout_ms: u64,
     /// `/health/live` fails (so a supervisor restarts the process) when no record was
     /// read and no insert tried for this long (milliseconds) while messages wait.
     #[arg(long, env = "WOWLOGS_CONSUMER_STALL_MS", default_value_t = 600_000)]
@@ -116,6 +120,7 @@ impl GroupArgs {
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,
             instance_id,
+            insert_timeout: Duration::from_millis(self.insert_timeout_ms),
         }
     }
 }

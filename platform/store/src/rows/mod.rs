@@ -81,7 +81,21 @@ pub async fn insert_rows<T>(client: &clickhouse::Client, rows: &[T]) -> Result<(
 where
     T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
 {
-    let mut insert = client.insert::<T>(T::TABLE).await?;
+    insert_rows_within(client, rows, None).await
+}
+
+/// [`insert_rows`] with a deadline for each piece sent and for the server's answer:
+/// past it the INSERT fails with `TimedOut`, which is retryable ([`crate::classify`]):
+/// a server that takes the connection and never answers cannot hold the caller.
+pub async fn insert_rows_within<T>(
+    client: &clickhouse::Client,
+    rows: &[T],
+    deadline: Option<std::time::Duration>,
+) -> Result<(), clickhouse::error::Error>
+where
+    T: TableRow + clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let mut insert = client.insert::<T>(T::TABLE).await?.with_timeouts(deadline, deadline);
     for row in rows {
         insert.write(row).await?;
     }
