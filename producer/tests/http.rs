@@ -132,6 +132,35 @@ async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::
     (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// The statuses on the uploads topic that `wanted` picks, once there are at least
+/// `at_least` of them (or after 30 s, whatever there is).
+async fn statuses_on_topic(
+    wanted: impl Fn(&wowlogs_schemas::UploadStatus) -> bool,
+    at_least: usize,
+) -> Vec<wowlogs_schemas::UploadStatus> {
+    let codec = wowlogs_schemas::Codec::<wowlogs_schemas::UploadStatus>::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut statuses = Vec::new();
+        wowlogs_kafka::read_topic_to_end(
+            &settings(),
+            topics::UPLOADS.name,
+            Duration::from_secs(30),
+            |message| {
+                let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
+                if wanted(&status) {
+                    statuses.push(status);
+                }
+            },
+        )
+        .unwrap();
+        if statuses.len() >= at_least || Instant::now() > deadline {
+            return statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 async fn wait_until_done(app: &Router, key: &str, upload_id: &str) -> Value {
     let started = Instant::now();
     loop {
@@ -432,27 +461,7 @@ async fn a_zip_of_more_logs_than_one_upload_may_hold_is_refused_before_anything_
     assert!(message.contains("more than 1000 logs") && message.contains("wowlogs import"), "{message}");
     // On the uploads topic: its one failed status, under its own id, and nothing else.
     let upload_id = refused["error"]["upload_id"].as_str().expect("the refusal names its upload");
-    let codec = wowlogs_schemas::Codec::<wowlogs_schemas::UploadStatus>::new().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let statuses = loop {
-        let mut statuses = Vec::new();
-        wowlogs_kafka::read_topic_to_end(
-            &settings(),
-            topics::UPLOADS.name,
-            Duration::from_secs(30),
-            |message| {
-                let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
-                if status.upload_id == upload_id {
-                    statuses.push(status);
-                }
-            },
-        )
-        .unwrap();
-        if !statuses.is_empty() || Instant::now() > deadline {
-            break statuses;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let statuses = statuses_on_topic(|s| s.upload_id == upload_id, 1).await;
     assert_eq!(statuses.len(), 1, "{statuses:?}");
     assert_eq!(statuses[0].state, wowlogs_schemas::UploadState::Failed);
     assert!(
@@ -518,27 +527,8 @@ async fn refused_uploads_have_their_own_id_and_status_and_spend_the_guilds_reque
 
     // On the topic: one terminal status per refused upload, each with a log id of its
     // own, and nothing for the request cut off.
-    let codec = wowlogs_schemas::Codec::<wowlogs_schemas::UploadStatus>::new().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let statuses = loop {
-        let mut statuses = Vec::new();
-        wowlogs_kafka::read_topic_to_end(
-            &settings(),
-            topics::UPLOADS.name,
-            Duration::from_secs(30),
-            |message| {
-                let status = codec.decode(rdkafka::Message::payload(message).unwrap()).unwrap();
-                if status.guild_id.0 == 2003 && status.timestamp_ms >= started_ms {
-                    statuses.push(status);
-                }
-            },
-        )
-        .unwrap();
-        if statuses.len() >= refused.len() || Instant::now() > deadline {
-            break statuses;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let statuses =
+        statuses_on_topic(|s| s.guild_id.0 == 2003 && s.timestamp_ms >= started_ms, refused.len()).await;
     let ids: std::collections::BTreeSet<_> = statuses.iter().map(|s| s.upload_id.clone()).collect();
     assert_eq!((statuses.len(), &ids), (refused.len(), &refused), "one status per refused upload, no other");
     let log_ids: std::collections::BTreeSet<_> = statuses.iter().map(|s| s.log_id.0).collect();

@@ -53,6 +53,16 @@ async fn connect(address: &str, key: &str) -> Result<Socket, WsError> {
     tokio_tungstenite::connect_async(request).await.map(|(socket, _)| socket)
 }
 
+/// The close the server sends next, past any message before it (as `{"closed": code}`).
+async fn closing(socket: &mut Socket) -> Value {
+    loop {
+        let message = next_json(socket, Duration::from_secs(5)).await.expect("the open stream is closed");
+        if message.get("closed").is_some() {
+            return message;
+        }
+    }
+}
+
 async fn next_json(socket: &mut Socket, within: Duration) -> Option<Value> {
     loop {
         match tokio::time::timeout(within, socket.next()).await.ok()?? {
@@ -349,13 +359,7 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Other tests' messages for guild A may come first; the close must follow.
-    let closed = loop {
-        let message =
-            next_json(&mut socket, Duration::from_secs(5)).await.expect("the open stream is closed");
-        if message.get("closed").is_some() {
-            break message;
-        }
-    };
+    let closed = closing(&mut socket).await;
     assert_eq!(
         closed["closed"].as_u64(),
         Some(u64::from(wowlogs_query_api::http::ws::CLOSE_REVOKED)),
@@ -387,13 +391,7 @@ async fn a_deactivated_guilds_open_streams_close_within_five_seconds_and_reactiv
 
     let deactivated_at = Instant::now();
     registry.set_active(guild.guild_id, false, &actor()).await.unwrap();
-    let closed = loop {
-        let message =
-            next_json(&mut socket, Duration::from_secs(5)).await.expect("the open stream is closed");
-        if message.get("closed").is_some() {
-            break message;
-        }
-    };
+    let closed = closing(&mut socket).await;
     assert_eq!(
         closed["closed"].as_u64(),
         Some(u64::from(wowlogs_query_api::http::ws::CLOSE_GUILD_DEACTIVATED)),

@@ -1,4 +1,6 @@
-//! The typed combat event: one line of `WoWCombatLog.txt`.
+//! The typed combat event: one line of `WoWCombatLog.txt`. (Over ~500 lines on purpose:
+//! the event and its payload variants are one Avro record; the derived schema and the
+//! direct codec read their field order from this one file.)
 //!
 //! A line is `TIMESTAMP  EVENT,base fields,prefix fields,[advanced block],suffix fields`.
 //! The event keeps that structure: the base block becomes [`Unit`]s, the prefix a

@@ -1,4 +1,7 @@
 //! What Grafana reads: the analysts' relations, deduplicated, in databases of their own.
+//! (Over ~500 lines: the operators' and the guilds' relations are generated from one
+//! list of tables and must stay equal, which a test checks; a split would be along the
+//! two server generations, 18.16 and current, when 18.16 support ends.)
 //!
 //! The pipeline's tables are `ReplacingMergeTree`s (a re-delivered or re-read row is
 //! replaced, not counted twice, once merged), so an exact read needs `FINAL`, and they
