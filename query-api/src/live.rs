@@ -1,7 +1,8 @@
 //! The live feed behind `GET /ws`: upload progress from `wowlogs.uploads.v1` and
 //! finished fights from `wowlogs.encounters.v1`, read from their current end by every
-//! API instance (no consumer group, nothing committed) and fanned out in process. Each
-//! message carries its guild; a connection only ever forwards its own guild's.
+//! API instance (no consumer group, nothing committed) and fanned out in process, through
+//! one channel per guild: a connection only ever receives its own guild's messages, and
+//! one guild's flood makes only its own slow connections skip.
 
 use crate::metrics::ApiMetrics;
 use crate::params::rfc3339;
@@ -9,8 +10,9 @@ use futures::StreamExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use wowlogs_kafka::KafkaSettings;
@@ -88,33 +90,51 @@ impl LiveMessage {
     }
 }
 
-/// The in-process fan-out of live messages.
+/// Messages each guild's channel keeps for its slow connections.
+pub const GUILD_CAPACITY: usize = 1024;
+
+/// The in-process fan-out of live messages: a channel per guild with connections.
 #[derive(Clone)]
 pub struct LiveFeed {
-    sender: broadcast::Sender<Arc<LiveMessage>>,
+    capacity: usize,
+    channels: Arc<Mutex<HashMap<GuildId, broadcast::Sender<Arc<LiveMessage>>>>>,
     reading: Arc<AtomicBool>,
 }
 
 impl Default for LiveFeed {
     fn default() -> Self {
-        Self::new(4096)
+        Self::new(GUILD_CAPACITY)
     }
 }
 
 impl LiveFeed {
-    /// A feed keeping up to `capacity` messages for slow connections (a connection
-    /// further behind skips ahead and is told how many it missed).
+    /// A feed keeping up to `capacity` messages per guild for slow connections (a
+    /// connection further behind skips ahead and is told how many it missed).
     pub fn new(capacity: usize) -> Self {
-        LiveFeed { sender: broadcast::channel(capacity).0, reading: Arc::new(AtomicBool::new(false)) }
+        LiveFeed { capacity, channels: Arc::default(), reading: Arc::new(AtomicBool::new(false)) }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveMessage>> {
-        self.sender.subscribe()
+    /// A receiver of `guild`'s messages, and of no other guild's.
+    pub fn subscribe(&self, guild: GuildId) -> broadcast::Receiver<Arc<LiveMessage>> {
+        let mut channels = self.channels.lock().expect("live channels lock");
+        channels.entry(guild).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
     }
 
-    /// Sends a message to every connection (those of other guilds drop it).
+    /// Sends a message to its guild's connections; a guild whose connections have all
+    /// gone loses its channel.
     pub fn publish(&self, message: LiveMessage) {
-        let _ = self.sender.send(Arc::new(message));
+        let mut channels = self.channels.lock().expect("live channels lock");
+        let guild = message.guild_id;
+        if let Some(sender) = channels.get(&guild)
+            && sender.send(Arc::new(message)).is_err()
+        {
+            channels.remove(&guild);
+        }
+    }
+
+    /// Guilds with a channel (connections, or none since their last message).
+    pub fn guilds(&self) -> usize {
+        self.channels.lock().expect("live channels lock").len()
     }
 
     /// True once the topics are being read.
@@ -189,5 +209,44 @@ impl LiveFeed {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    fn message(guild: i64, n: u64) -> LiveMessage {
+        LiveMessage { guild_id: GuildId(guild), body: json!({"n": n}) }
+    }
+
+    #[test]
+    fn one_guilds_flood_makes_only_its_own_slow_connections_skip() {
+        let feed = LiveFeed::new(16);
+        let mut flooded = feed.subscribe(GuildId(1));
+        let mut other = feed.subscribe(GuildId(2));
+        for n in 0..1_000 {
+            feed.publish(message(1, n));
+        }
+        feed.publish(message(2, 7));
+        assert!(
+            matches!(flooded.try_recv(), Err(TryRecvError::Lagged(984))),
+            "the flooding guild's reader skips"
+        );
+        let mine = other.try_recv().expect("the other guild's message, not a lag");
+        assert_eq!((mine.guild_id, mine.body["n"].as_u64()), (GuildId(2), Some(7)));
+        assert!(matches!(other.try_recv(), Err(TryRecvError::Empty)), "and nothing of the flood");
+    }
+
+    #[test]
+    fn a_guild_whose_connections_are_gone_loses_its_channel() {
+        let feed = LiveFeed::new(16);
+        let reader = feed.subscribe(GuildId(3));
+        feed.publish(message(4, 1));
+        assert_eq!(feed.guilds(), 1, "nothing kept for a guild nobody listens to");
+        drop(reader);
+        feed.publish(message(3, 1));
+        assert_eq!(feed.guilds(), 0);
     }
 }

@@ -133,7 +133,7 @@ pub async fn connect(
 }
 
 async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tenancy::Principal, key: &str) {
-    let mut feed = state.live.subscribe();
+    let mut feed = state.live.subscribe(principal.guild_id);
     let welcome = json!({
         "type": "welcome",
         "guild_id": principal.guild_id.0,
