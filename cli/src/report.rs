@@ -56,7 +56,7 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         details.push(format!("id {id}"));
     }
     if let Some(difficulty) = fight.difficulty {
-        details.push(format!("difficulty {difficulty}"));
+        details.push(wowlogs_encounters::difficulty_label(difficulty));
     }
     if let Some(level) = fight.key_level {
         details.push(format!("+{level}"));

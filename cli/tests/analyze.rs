@@ -126,6 +126,17 @@ fn a_file_that_is_not_a_log_is_a_clear_error() {
 }
 
 #[test]
+fn a_raid_fight_reads_its_difficulty_by_name() {
+    let log = fixture("retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt");
+    let table = String::from_utf8(wowlogs(&["analyze", log.to_str().unwrap()]).stdout).unwrap();
+    // ENCOUNTER_START 3135 "Dimensius, the All-Devouring" with difficulty 14: Normal.
+    assert!(
+        table.contains("Dimensius, the All-Devouring (encounter, id 3135, Normal) — WIPE in 0:21.0"),
+        "{table}"
+    );
+}
+
+#[test]
 fn the_table_shows_each_fight_with_its_outcome_and_death_recap() {
     let out = wowlogs(&[
         "analyze",

@@ -4,12 +4,14 @@
 //! command and the encounter consumer feed the same [`EncounterSegmenter`], so a log
 //! analysed locally and the same log materialised in ClickHouse give identical rows.
 
+pub mod difficulty;
 mod metrics;
 mod owners;
 pub mod pvp;
 mod segmenter;
 mod specs;
 
+pub use difficulty::{difficulty_label, difficulty_name};
 pub use metrics::{Combatant, DAMAGE_EVENTS, FightMetrics, HEAL_EVENTS};
 pub use owners::Owners;
 pub use segmenter::{EncounterSegmenter, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, SegmentOutput};
