@@ -73,60 +73,43 @@ impl QueryGate {
     /// the answer that refuses it.
     pub async fn enter(&self, key: &str, guild: GuildId) -> Result<Admitted, ApiError> {
         self.breaker.check()?;
-        let mine = {
-            let mut keys = self.per_key.lock().expect("gate lock");
-            // Only authenticated keys reach here: the map is bounded by the registry.
-            keys.entry(key.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_queries_per_key)))
-                .clone()
-        };
-        let key_permit = match tokio::time::timeout(QUEUE_WAIT, mine.acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                return Err(ApiError::rate_limited(
-                    format!(
-                        "this key already has {} queries running (WOWLOGS_MAX_QUERIES_PER_KEY); \
-                         retry when they have finished",
-                        self.limits.max_queries_per_key
-                    ),
-                    QUEUE_WAIT,
-                ));
-            }
-        };
-        let ours = {
-            let mut guilds = self.per_guild.lock().expect("gate lock");
-            // Only guilds of authenticated keys reach here: bounded by the registry.
-            guilds
-                .entry(guild)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_queries_per_guild)))
-                .clone()
-        };
-        let guild_permit = match tokio::time::timeout(QUEUE_WAIT, ours.acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                return Err(ApiError::rate_limited(
-                    format!(
-                        "guild {} already has {} queries running over its keys (WOWLOGS_MAX_QUERIES_PER_GUILD); \
-                         retry when they have finished",
-                        guild.0, self.limits.max_queries_per_guild
-                    ),
-                    QUEUE_WAIT,
-                ));
-            }
-        };
-        let global = match tokio::time::timeout(QUEUE_WAIT, self.global.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                return Err(ApiError::unavailable_for(
-                    format!(
-                        "all {} ClickHouse query slots of the service are busy (WOWLOGS_MAX_CLICKHOUSE_QUERIES); \
-                         retry shortly",
-                        self.limits.max_queries
-                    ),
-                    QUEUE_WAIT,
-                ));
-            }
-        };
+        // Only authenticated keys and their guilds reach here: the maps are bounded by
+        // the registry.
+        let mine = semaphore(&self.per_key, key.to_string(), self.limits.max_queries_per_key);
+        let key_permit = permit(mine, || {
+            ApiError::rate_limited(
+                format!(
+                    "this key already has {} queries running (WOWLOGS_MAX_QUERIES_PER_KEY); \
+                     retry when they have finished",
+                    self.limits.max_queries_per_key
+                ),
+                QUEUE_WAIT,
+            )
+        })
+        .await?;
+        let ours = semaphore(&self.per_guild, guild, self.limits.max_queries_per_guild);
+        let guild_permit = permit(ours, || {
+            ApiError::rate_limited(
+                format!(
+                    "guild {} already has {} queries running over its keys (WOWLOGS_MAX_QUERIES_PER_GUILD); \
+                     retry when they have finished",
+                    guild.0, self.limits.max_queries_per_guild
+                ),
+                QUEUE_WAIT,
+            )
+        })
+        .await?;
+        let global = permit(self.global.clone(), || {
+            ApiError::unavailable_for(
+                format!(
+                    "all {} ClickHouse query slots of the service are busy (WOWLOGS_MAX_CLICKHOUSE_QUERIES); \
+                     retry shortly",
+                    self.limits.max_queries
+                ),
+                QUEUE_WAIT,
+            )
+        })
+        .await?;
         Ok(Admitted { _global: global, _guild: guild_permit, _key: key_permit })
     }
 
@@ -257,6 +240,26 @@ impl Breaker {
                 Circuit::Open { until: Instant::now() + BREAKER_COOL_DOWN }
             }
         };
+    }
+}
+
+/// The semaphore of `owner` in `slots`, made with `size` permits on first use.
+fn semaphore<K: std::hash::Hash + Eq>(
+    slots: &Mutex<HashMap<K, Arc<Semaphore>>>,
+    owner: K,
+    size: usize,
+) -> Arc<Semaphore> {
+    slots.lock().expect("gate lock").entry(owner).or_insert_with(|| Arc::new(Semaphore::new(size))).clone()
+}
+
+/// A permit of `semaphore` within [`QUEUE_WAIT`], else the refusal `refused` makes.
+async fn permit(
+    semaphore: Arc<Semaphore>,
+    refused: impl FnOnce() -> ApiError,
+) -> Result<OwnedSemaphorePermit, ApiError> {
+    match tokio::time::timeout(QUEUE_WAIT, semaphore.acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(refused()),
     }
 }
 

@@ -203,23 +203,9 @@ mod tests {
         assert_eq!(expansion_budget(1 << 30, 8 << 30), 8 << 30);
     }
 
-    /// A zip of `count` one-line logs.
-    fn zip_of(count: usize) -> tempfile::NamedTempFile {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for i in 0..count {
-            zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default())
-                .unwrap();
-            zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
-                .unwrap();
-        }
-        file.write_all(&zip.finish().unwrap().into_inner()).unwrap();
-        file
-    }
-
     #[test]
     fn an_upload_holding_more_logs_than_allowed_is_stopped_at_the_first_one_past() {
-        let spool = zip_of(11);
+        let spool = crate::uploads::tests::spool(&crate::uploads::tests::zip_of_logs(11));
         assert_eq!(
             inspect(spool.path(), "many.zip", GuildId(1), 1 << 20, 10).unwrap(),
             Inspection::TooManyLogs { limit: 10 }

@@ -97,7 +97,7 @@ impl EventLimiter {
             let limited = self.bucket(bucket, *per_minute);
             let mut left = events;
             while let Some(n) = NonZeroU32::new(left.min(per_minute.get())) {
-                if self.stopping.load(Ordering::Relaxed) {
+                if self.is_stopping() {
                     return false;
                 }
                 match limited.limiter.check_n(n) {
@@ -129,15 +129,20 @@ impl EventLimiter {
 pub struct UploadSlots {
     total: usize,
     per_guild: usize,
-    taken: Mutex<(usize, HashMap<GuildId, usize>)>,
+    taken: Mutex<(usize, HashMap<GuildId, GuildUploads>)>,
     /// Bytes the uploads in progress may hold in the spool together.
     spool_budget: u64,
     spooled: AtomicU64,
     /// Bytes one guild's uploads in progress may hold in the spool together, so that one
     /// guild's slow uploads cannot fill the spool for every other guild.
     guild_spool_budget: u64,
-    /// What each guild with uploads in progress holds (no entry at zero).
-    guild_spooled: Mutex<HashMap<GuildId, u64>>,
+}
+
+/// One guild's uploads in progress: how many, and the spool bytes they hold.
+#[derive(Debug, Default)]
+struct GuildUploads {
+    uploads: usize,
+    spooled: u64,
 }
 
 /// The spool cannot hold the upload's next bytes.
@@ -182,19 +187,7 @@ impl UploadSlots {
             spool_budget,
             spooled: AtomicU64::new(0),
             guild_spool_budget,
-            guild_spooled: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Gives `bytes` of `guild`'s share back.
-    fn release_guild_spool(&self, guild: GuildId, bytes: u64) {
-        let mut held = self.guild_spooled.lock().expect("guild spool lock");
-        if let Some(n) = held.get_mut(&guild) {
-            *n -= bytes.min(*n);
-            if *n == 0 {
-                held.remove(&guild);
-            }
-        }
     }
 
     /// Bytes held in the spool by uploads in progress.
@@ -207,13 +200,13 @@ impl UploadSlots {
         let mut taken = self.taken.lock().expect("slots lock");
         let (total, guilds) = &mut *taken;
         // Only guilds with uploads in progress have an entry: refusals leave nothing.
-        if guilds.get(&guild).is_some_and(|&n| n >= self.per_guild) {
+        if guilds.get(&guild).is_some_and(|g| g.uploads >= self.per_guild) {
             return Err(SlotsFull::Guild(self.per_guild));
         }
         if *total >= self.total {
             return Err(SlotsFull::Service(self.total));
         }
-        *guilds.entry(guild).or_default() += 1;
+        guilds.entry(guild).or_default().uploads += 1;
         *total += 1;
         Ok(UploadSlot { slots: self.clone(), guild, spooled: 0 })
     }
@@ -224,27 +217,21 @@ impl UploadSlot {
     /// written, or refuses them when the budget would be exceeded.
     pub fn reserve_spool(&mut self, bytes: u64) -> Result<(), SpoolFull> {
         let slots = &self.slots;
-        {
-            let mut held = slots.guild_spooled.lock().expect("guild spool lock");
-            let guild = held.entry(self.guild).or_default();
-            match guild.checked_add(bytes).filter(|&after| after <= slots.guild_spool_budget) {
-                Some(after) => *guild = after,
-                None => {
-                    if *guild == 0 {
-                        held.remove(&self.guild);
-                    }
-                    return Err(SpoolFull::Guild { guild: self.guild.0, budget: slots.guild_spool_budget });
-                }
-            }
-        }
+        let mut taken = slots.taken.lock().expect("slots lock");
+        // The slot keeps its guild's entry while it lives.
+        let guild = taken.1.get_mut(&self.guild).expect("a live slot's guild has an entry");
+        let after = guild.spooled.checked_add(bytes).filter(|&after| after <= slots.guild_spool_budget);
+        let Some(after) = after else {
+            return Err(SpoolFull::Guild { guild: self.guild.0, budget: slots.guild_spool_budget });
+        };
         let budget = slots.spool_budget;
-        let taken = slots.spooled.fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-            held.checked_add(bytes).filter(|&after| after <= budget)
-        });
-        if taken.is_err() {
-            slots.release_guild_spool(self.guild, bytes);
-            return Err(SpoolFull::Service { budget });
-        }
+        slots
+            .spooled
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|&after| after <= budget)
+            })
+            .map_err(|_| SpoolFull::Service { budget })?;
+        guild.spooled = after;
         self.spooled += bytes;
         Ok(())
     }
@@ -253,13 +240,13 @@ impl UploadSlot {
 impl Drop for UploadSlot {
     fn drop(&mut self) {
         self.slots.spooled.fetch_sub(self.spooled, Ordering::AcqRel);
-        self.slots.release_guild_spool(self.guild, self.spooled);
         let mut taken = self.slots.taken.lock().expect("slots lock");
         let (total, guilds) = &mut *taken;
         *total -= 1;
-        if let Some(n) = guilds.get_mut(&self.guild) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(guild) = guilds.get_mut(&self.guild) {
+            guild.uploads -= 1;
+            guild.spooled -= self.spooled;
+            if guild.uploads == 0 {
                 guilds.remove(&self.guild);
             }
         }
@@ -403,7 +390,7 @@ mod tests {
         second.reserve_spool(30).unwrap();
         drop((second, other));
         assert_eq!(slots.spooled(), 0);
-        assert!(slots.guild_spooled.lock().unwrap().is_empty(), "no entry kept for idle guilds");
+        assert!(slots.taken.lock().unwrap().1.is_empty(), "no entry kept for idle guilds");
     }
 
     #[test]
@@ -414,7 +401,7 @@ mod tests {
         let mut other = slots.try_take(GuildId(2)).unwrap();
         assert_eq!(other.reserve_spool(20), Err(SpoolFull::Service { budget: 50 }));
         other.reserve_spool(10).unwrap();
-        assert_eq!(slots.guild_spooled.lock().unwrap()[&GuildId(2)], 10);
+        assert_eq!(slots.taken.lock().unwrap().1[&GuildId(2)].spooled, 10);
     }
 
     #[test]

@@ -66,9 +66,9 @@ pub(super) fn publish_upload(
             tracing::warn!(upload_id, %error, "could not record an accepted upload");
         }
     }
-    // Which logs have their outcome: when the service stops, those not started yet are
-    // recorded as stopped together, without reading them.
-    let mut ended = vec![false; jobs.len()];
+    // How many logs have their outcome (they are reached in order): when the service
+    // stops, the rest are recorded as stopped together, without reading them.
+    let mut ended = 0;
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
             let position = entry;
@@ -96,16 +96,16 @@ pub(super) fn publish_upload(
                 failed = Some(reason);
             }
             uploads.ledger().log_ended(upload_id, index, status);
-            ended[index] = true;
+            ended = index + 1;
             Ok(())
         })
     });
     if let Err(error) = result {
         failed = Some(error.to_string());
     }
-    if ended.iter().any(|done| !done) && uploads.limiter.is_stopping() {
+    if ended < jobs.len() && uploads.limiter.is_stopping() {
         failed = Some(IntakeError::Interrupted.to_string());
-        record_stopped(uploads, upload_id, &jobs, &ended, &mut outbox);
+        record_stopped(uploads, upload_id, &jobs, ended, &mut outbox);
     }
     let guild = jobs.first().map_or(GuildId(0), |j| j.guild_id);
     let outcome = if failed.is_some() { "failed" } else { "completed" };
@@ -114,18 +114,18 @@ pub(super) fn publish_upload(
     drop(spool);
 }
 
-/// Records the logs of an upload that the stopping service had not started as failed,
-/// resumable by uploading again, with one flush for them all: a stop does not wait for
-/// an upload's every remaining log.
+/// Records the logs of an upload from `first` on, which the stopping service had not
+/// started, as failed, resumable by uploading again, with one flush for them all: a stop
+/// does not wait for an upload's every remaining log.
 fn record_stopped(
     uploads: &Uploads,
     upload_id: &str,
     jobs: &[LogJob],
-    ended: &[bool],
+    first: usize,
     outbox: &mut Outbox<Tag>,
 ) {
     let reason = IntakeError::Interrupted.to_string();
-    for (index, job) in jobs.iter().enumerate().filter(|(index, _)| !ended[*index]) {
+    for (index, job) in jobs.iter().enumerate().skip(first) {
         let counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
         let status = status_of(job, UploadState::Failed, &counts, Some(reason.clone()), now_ms());
         if let Err(error) = publish_status(&status, &uploads.encoders, outbox, &mut |_, _| {}) {

@@ -65,7 +65,18 @@ fn principal() -> Principal {
     }
 }
 
-fn spool(content: &[u8]) -> tempfile::NamedTempFile {
+/// A zip of `count` one-line logs (`WoWCombatLog-<i>.txt`).
+pub(super) fn zip_of_logs(count: usize) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..count {
+        zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
+            .unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+pub(super) fn spool(content: &[u8]) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(content).unwrap();
     file
@@ -198,15 +209,9 @@ async fn an_upload_of_more_logs_than_one_upload_may_hold_is_refused_naming_the_s
         config,
         ProducerMetrics::new(),
     ));
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for i in 0..4 {
-        zip.start_file(format!("WoWCombatLog-{i}.txt"), zip::write::SimpleFileOptions::default()).unwrap();
-        zip.write_all(format!("7/28/2024 14:36:49.528-4  ZONE_CHANGE,{i},\"Orgrimmar\",0\n").as_bytes())
-            .unwrap();
-    }
-    let bytes = zip.finish().unwrap().into_inner();
-    let refused =
-        uploads.receive(&principal(), "u-many", slot(), spool(&bytes), "logs.zip".into(), None).await;
+    let refused = uploads
+        .receive(&principal(), "u-many", slot(), spool(&zip_of_logs(4)), "logs.zip".into(), None)
+        .await;
     let refusal = refused.unwrap_err();
     assert_eq!(refusal, Refusal::TooManyLogs { limit: 3 });
     assert_eq!(refusal.code(), "too_many_logs");
