@@ -308,12 +308,12 @@ fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, bat
 }
 
 /// A fight as its summary carries it: the top players, the first deaths, names cut, so
-/// that no log can write a summary the broker refuses (the rows keep everything).
+/// that no log can write a summary the broker refuses (the rows keep every player, with
+/// names up to `wowlogs_store::rows::MAX_NAME_CHARS`).
 fn bounded(mut fight: FightSummary) -> FightSummary {
     let cut = |name: &mut String| {
-        if let Some((at, _)) = name.char_indices().nth(SUMMARY_MAX_NAME_CHARS) {
-            name.truncate(at);
-        }
+        let kept = wowlogs_schemas::cut_chars(name, SUMMARY_MAX_NAME_CHARS).len();
+        name.truncate(kept);
     };
     fight.players.truncate(SUMMARY_MAX_PLAYERS);
     fight.deaths.truncate(SUMMARY_MAX_PLAYERS);

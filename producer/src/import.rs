@@ -316,10 +316,7 @@ fn log_name(file: &Path, entry: Option<&str>) -> String {
 fn published_name(file: &Path, entry: Option<&str>) -> String {
     let base =
         file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    match entry {
-        Some(entry) => format!("{base}:{entry}"),
-        None => base,
-    }
+    crate::uploads::published_name(&base, entry)
 }
 
 #[cfg(test)]

@@ -516,3 +516,110 @@ async fn the_openapi_document_and_the_offline_docs_page_cover_every_route() {
         assert!(!page.text.contains("<script>"), "no inline script (the entry point's CSP refuses them)");
     }
 }
+
+/// A crafted boss fight: `players` players whose names are 60,000 characters each hit
+/// the boss once, then die (what a hostile log can make of one fight).
+fn crafted_fight(players: usize) -> String {
+    let stamp = |second: usize| format!("1/1/2025 20:{:02}:{:02}.000", second / 60, second % 60);
+    let name = |i: usize| format!("{}{i:05}", "n".repeat(60_000));
+    let mut log = vec![format!("{}  ENCOUNTER_START,2940,\"Mekgineer Thermaplugg\",198,25,90", stamp(0))];
+    for i in 0..players {
+        log.push(format!(
+            "{}  SPELL_DAMAGE,Player-1-{i:05},\"{}\",0x511,0x0,Creature-0-1-2-3-4-5,\"Dummy\",0xa48,0x0,1,\"Bolt\",0x4,100,100,-1,4,0,0,0,nil,nil,nil",
+            stamp(1),
+            name(i)
+        ));
+        log.push(format!(
+            "{}  UNIT_DIED,0000000000000000,nil,0x80000000,0x80000000,Player-1-{i:05},\"{}\",0x511,0x0,0",
+            stamp(2),
+            name(i)
+        ));
+    }
+    log.push(format!("{}  ENCOUNTER_END,2940,\"Mekgineer Thermaplugg\",198,25,0", stamp(3)));
+    log.join("\n") + "\n"
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_crafted_fight_answers_within_its_bounds_in_detail_and_exports() {
+    use wowlogs_query_api::http::encounters::{MAX_DETAIL_DEATHS, MAX_DETAIL_PLAYERS};
+    let world = world();
+    let registry = wowlogs_tenancy::Registry::new(world.store.clone());
+    let client = world.store.client();
+    let mut crafted = tenant(&registry, &client, "Crafted Fight Guild", &[]).await;
+    let players = MAX_DETAIL_PLAYERS + 200;
+    let log = crafted_fight(players);
+    let loaded = support::load::load_log(
+        &client,
+        crafted.guild_id,
+        9_001,
+        "00000000-0000-4000-8000-000000009001",
+        &mut log.as_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(loaded.fights, 1);
+    crafted.fight_ids = loaded.fight_ids;
+    let (app, id) = (app().await, crafted.fight_ids[0]);
+
+    let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&crafted.key)).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", &detail.text[..200.min(detail.text.len())]);
+    let data = &detail.json["data"];
+    assert_eq!(data["players"].as_array().unwrap().len(), MAX_DETAIL_PLAYERS);
+    assert!(data["deaths"].as_array().unwrap().len() <= MAX_DETAIL_DEATHS);
+    assert_eq!(data["truncated"], true, "the answer says it is cut");
+    // 1,200 names of 60,000 characters, listed with the players and again with the deaths,
+    // are 144 MB; bounded names and lists keep the answer about a megabyte (1,030,013 bytes).
+    eprintln!("crafted fight of {players} players: detail answer {} bytes", detail.text.len());
+    assert!(detail.text.len() < 2 << 20, "{} bytes", detail.text.len());
+    let name = data["players"][0]["name"].as_str().unwrap();
+    assert_eq!(name.chars().count(), wowlogs_store::rows::MAX_NAME_CHARS);
+
+    let csv = get(&app, &format!("/api/v1/encounters/{id}/export?format=csv"), Some(&crafted.key)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.text.lines().count(), 1 + MAX_DETAIL_PLAYERS);
+    assert!(csv.text.len() < 1 << 20, "{} bytes", csv.text.len());
+
+    // A real fight is whole and says so.
+    let a = &world.a;
+    let real = get(&app, &format!("/api/v1/encounters/{}", a.fight_ids[0]), Some(&a.key)).await;
+    assert_eq!(real.json["data"]["truncated"], false);
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn an_upload_of_many_logs_lists_its_first_thousand_and_counts_them_all() {
+    use wowlogs_query_api::http::logs::MAX_UPLOAD_LOGS;
+    use wowlogs_store::rows::{LogRow, insert_rows};
+    let world = world();
+    let registry = wowlogs_tenancy::Registry::new(world.store.clone());
+    let client = world.store.client();
+    let guild = tenant(&registry, &client, "Many Logs Guild", &[]).await;
+    // An upload from before logs per upload were bounded: 1,005 logs, the last failed.
+    let upload_id = "00000000-0000-4000-8000-00000000abcd";
+    let total = MAX_UPLOAD_LOGS + 5;
+    let rows: Vec<LogRow> = (0..total as i64)
+        .map(|i| LogRow {
+            guild_id: guild.guild_id,
+            log_id: 50_000 + i,
+            content_sha256: format!("{i:064x}"),
+            upload_id: if i == 0 { upload_id.to_string() } else { format!("{upload_id}-{i}") },
+            file_name: format!("many.zip:{i}.txt"),
+            state: if i + 1 == total as i64 { 4 } else { 3 },
+            bytes_read: 1,
+            lines: 1,
+            events: 1,
+            dead_letters: 0,
+            reason: String::new(),
+            updated: 1_700_000_000,
+            version: 1,
+        })
+        .collect();
+    insert_rows(&client, &rows).await.unwrap();
+    let app = app().await;
+    let upload = get(&app, &format!("/api/v1/uploads/{upload_id}"), Some(&guild.key)).await;
+    assert_eq!(upload.status, StatusCode::OK, "{}", &upload.text[..200.min(upload.text.len())]);
+    assert_eq!(upload.json["data"]["logs"].as_array().unwrap().len() as u64, MAX_UPLOAD_LOGS);
+    assert_eq!(upload.json["data"]["logs_total"], total);
+    assert_eq!(upload.json["data"]["status"], "failed", "the unlisted failed log still counts");
+}

@@ -59,6 +59,7 @@ mod ids;
 pub mod migrations;
 mod names;
 mod records;
+mod text;
 pub mod topics;
 pub mod wire;
 
@@ -75,4 +76,5 @@ pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId, now_ms};
 pub use names::Named;
 pub use records::{DeadLetter, EncounterSummary, UploadState, UploadStatus};
+pub use text::cut_chars;
 pub use wire::{Codec, Record, WireError};

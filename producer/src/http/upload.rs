@@ -4,7 +4,7 @@
 
 use crate::state::AppState;
 use crate::uploads::limits::{SlotsFull, SpoolFull, UploadSlot};
-use crate::uploads::{Receipt, Refusal};
+use crate::uploads::{Receipt, Refusal, published_name};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -352,7 +352,7 @@ async fn spool_body(
                     year = Some(parse_year(&String::from_utf8_lossy(&value))?);
                 }
                 Some("file") if found.is_none() => {
-                    found = Some(field.file_name().unwrap_or("WoWCombatLog.txt").to_string());
+                    found = Some(published_name(field.file_name().unwrap_or("WoWCombatLog.txt"), None));
                     while let Some(chunk) = within(idle, field.chunk()).await?.map_err(bad_multipart)? {
                         write(&chunk)?;
                     }

@@ -17,6 +17,21 @@ const FREE_EXPANSION_BYTES: u64 = 64 << 20;
 /// about 1,000 times).
 pub const MAX_EXPANSION: u64 = 100;
 
+/// A log's name as its status carries it (the upload's file name, and an archive
+/// entry's after a colon) keeps at most this many characters of each: a file system's
+/// usual limit, where a zip entry's name may be 64 KiB and a thousand of them would
+/// make one upload's status megabytes long.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// The name a log of this upload is known by.
+pub fn published_name(file_name: &str, entry: Option<&str>) -> String {
+    let cut = |name| wowlogs_schemas::cut_chars(name, MAX_FILE_NAME_CHARS);
+    match entry {
+        Some(entry) => format!("{}:{}", cut(file_name), cut(entry)),
+        None => cut(file_name).to_string(),
+    }
+}
+
 /// How many bytes an upload of `sent` bytes may expand to: the expansion guard, capped by
 /// the service's budget per upload.
 pub(super) fn expansion_budget(sent: u64, max_decompressed: u64) -> u64 {
@@ -133,7 +148,7 @@ pub(super) fn inspect(
         if logs.len() == max_logs {
             return Err(InputError::Io(std::io::Error::other(TooManyLogs)));
         }
-        let name = entry.map_or_else(|| file_name.to_string(), |entry| format!("{file_name}:{entry}"));
+        let name = published_name(file_name, entry);
         let mut input = Budgeted { inner: input, used: &mut used, budget };
         logs.push((name, identify(guild, &mut input)?));
         Ok(())
@@ -158,6 +173,14 @@ mod tests {
         gz.write_all(content).unwrap();
         file.write_all(&gz.finish().unwrap()).unwrap();
         file
+    }
+
+    #[test]
+    fn a_log_is_published_under_its_file_and_entry_each_cut_to_a_file_systems_limit() {
+        assert_eq!(published_name("raid.zip", Some("WoWCombatLog.txt")), "raid.zip:WoWCombatLog.txt");
+        assert_eq!(published_name("WoWCombatLog.txt", None), "WoWCombatLog.txt");
+        let long = "x".repeat(65_535);
+        assert_eq!(published_name(&long, Some(&long)).len(), 2 * MAX_FILE_NAME_CHARS + 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! shell around it.
 
 mod inspect;
+pub use inspect::{MAX_FILE_NAME_CHARS, published_name};
 pub mod ledger;
 pub mod limits;
 mod publish;

@@ -6,7 +6,7 @@ use crate::params::{Page, Params, PathId, rfc3339};
 use crate::scope::Sql;
 use crate::state::AppState;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wowlogs_http::ApiError;
 use wowlogs_schemas::{Named, UploadState};
@@ -78,7 +78,21 @@ pub struct Upload {
     pub upload_id: String,
     /// `processing`, `completed` (every log) or `failed` (any log).
     pub status: &'static str,
+    /// The upload's first logs, at most [`MAX_UPLOAD_LOGS`] (one upload holds at most
+    /// `WOWLOGS_MAX_LOGS_PER_UPLOAD`, 1,000 by default; older uploads may hold more).
     pub logs: Vec<Log>,
+    /// Every log of the upload, listed or not.
+    pub logs_total: u64,
+}
+
+/// The most logs an upload's status lists.
+pub const MAX_UPLOAD_LOGS: u64 = 1_000;
+
+/// How many logs an upload has, and their distinct states.
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct UploadTotals {
+    logs: u64,
+    states: Vec<i8>,
 }
 
 /// Whether `id` can be an upload id (a UUID, or one with a `-N` suffix for a zip's
@@ -101,19 +115,23 @@ pub async fn upload(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<R
     if !upload_id_shape(&id) {
         return Err(ApiError::bad_request("an upload id holds at most 64 letters, digits and dashes"));
     }
-    let sql = Sql::new("SELECT")
-        .push(LogRow::SELECT)
-        .push("FROM logs FINAL WHERE {guild}")
-        .bind("AND (upload_id = ?", id.as_str())
-        .bind("OR upload_id LIKE ?)", format!("{id}-%"))
-        .push("ORDER BY upload_id, log_id");
-    let rows = scope.db.all::<LogRow>(&sql).await?;
-    if rows.is_empty() {
-        return Err(ApiError::not_found("no such upload in this guild"));
-    }
-    let status = UploadState::summary_of(rows.iter().filter_map(|r| UploadState::from_code(r.state)));
-    let logs: Vec<Log> = rows.into_iter().map(Log::from).collect();
-    Ok(json(guilded(&scope, Upload { upload_id: id, status, logs })?))
+    let of_upload = |sql: Sql| {
+        sql.bind("AND (upload_id = ?", id.as_str()).bind("OR upload_id LIKE ?)", format!("{id}-%"))
+    };
+    let totals = scope
+        .db
+        .first::<UploadTotals>(&of_upload(Sql::new(
+            "SELECT count() AS logs, groupUniqArray(state) AS states FROM logs FINAL WHERE {guild}",
+        )))
+        .await?
+        .filter(|totals| totals.logs > 0)
+        .ok_or_else(|| ApiError::not_found("no such upload in this guild"))?;
+    let rows = of_upload(Sql::new("SELECT").push(LogRow::SELECT).push("FROM logs FINAL WHERE {guild}"))
+        .push("ORDER BY upload_id, log_id")
+        .bind("LIMIT ?", MAX_UPLOAD_LOGS as i64);
+    let logs: Vec<Log> = scope.db.all::<LogRow>(&rows).await?.into_iter().map(Log::from).collect();
+    let status = UploadState::summary_of(totals.states.iter().filter_map(|&s| UploadState::from_code(s)));
+    Ok(json(guilded(&scope, Upload { upload_id: id, status, logs, logs_total: totals.logs })?))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

@@ -1,6 +1,6 @@
 //! `character_logs`: who played, per log (the `characters` view folds them per player).
 
-use super::datetime;
+use super::{datetime, name_cell};
 use wowlogs_schemas::{FightSummary, GuildId, LogId, PlayerMetrics};
 
 crate::table_row! {
@@ -27,10 +27,10 @@ impl CharacterLogRow {
     pub fn first(guild_id: GuildId, log_id: LogId, fight: &FightSummary, p: &PlayerMetrics) -> Self {
         CharacterLogRow {
             guild_id: guild_id.0,
-            player_guid: p.guid.clone(),
+            player_guid: name_cell(&p.guid),
             log_id: log_id.0,
-            name: p.name.clone(),
-            class: p.class.clone().unwrap_or_default(),
+            name: name_cell(&p.name),
+            class: name_cell(p.class.as_deref().unwrap_or_default()),
             spec_id: p.spec_id,
             item_level: p.item_level,
             first_seen: datetime(fight.start_ms),
@@ -47,12 +47,12 @@ impl CharacterLogRow {
     pub fn seen_again(&mut self, fight: &FightSummary, p: &PlayerMetrics) {
         let newer = fight.end_ms >= self.last_seen_ms;
         if newer && !p.name.is_empty() {
-            self.name = p.name.clone();
+            self.name = name_cell(&p.name);
         }
         if let Some(class) = &p.class
             && (newer || self.class.is_empty())
         {
-            self.class = class.clone();
+            self.class = name_cell(class);
         }
         if p.spec_id.is_some() && (newer || self.spec_id.is_none()) {
             self.spec_id = p.spec_id;

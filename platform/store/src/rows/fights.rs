@@ -1,6 +1,6 @@
 //! `encounters`, `encounter_players` and `encounter_deaths`: what the fight core makes of a log.
 
-use super::datetime;
+use super::{datetime, name_cell};
 use wowlogs_schemas::{DeathRecord, FightSummary, GuildId, LogId, Named, PlayerMetrics};
 
 crate::table_row! {
@@ -65,7 +65,7 @@ impl EncounterRow {
             fight_id: fight_id(guild_id, log_id, fight.start_line),
             upload_id: upload_id.to_string(),
             kind: fight.kind.code(),
-            name: fight.name.clone(),
+            name: name_cell(&fight.name),
             encounter_id: fight.encounter_id,
             difficulty: fight.difficulty,
             group_size: fight.group_size,
@@ -130,9 +130,9 @@ impl EncounterPlayerRow {
             log_id: log_id.0,
             start_line: fight.start_line,
             start: datetime(fight.start_ms),
-            player_guid: p.guid.clone(),
-            name: p.name.clone(),
-            class: p.class.clone().unwrap_or_default(),
+            player_guid: name_cell(&p.guid),
+            name: name_cell(&p.name),
+            class: name_cell(p.class.as_deref().unwrap_or_default()),
             spec_id: p.spec_id,
             item_level: p.item_level,
             damage_done: p.damage_done,
@@ -145,7 +145,7 @@ impl EncounterPlayerRow {
             dps: p.dps,
             hps: p.hps,
             version,
-            fight_name: fight.name.clone(),
+            fight_name: name_cell(&fight.name),
             difficulty: fight.difficulty,
         }
     }
@@ -185,7 +185,8 @@ impl EncounterDeathRow {
         d: &DeathRecord,
         version: u64,
     ) -> Self {
-        let blow = d.killing_blow.clone().unwrap_or_default();
+        let none = Default::default();
+        let blow = d.killing_blow.as_ref().unwrap_or(&none);
         EncounterDeathRow {
             guild_id: guild_id.0,
             log_id: log_id.0,
@@ -195,16 +196,16 @@ impl EncounterDeathRow {
             timestamp: datetime(d.timestamp_ms),
             timestamp_ms: d.timestamp_ms,
             fight_time_ms: d.fight_time_ms,
-            player_guid: d.guid.clone(),
-            player_name: d.name.clone(),
-            ability: blow.ability,
+            player_guid: name_cell(&d.guid),
+            player_name: name_cell(&d.name),
+            ability: name_cell(&blow.ability),
             spell_id: blow.spell_id,
-            source_guid: blow.source_guid,
-            source_name: blow.source_name,
+            source_guid: name_cell(&blow.source_guid),
+            source_name: name_cell(&blow.source_name),
             amount: blow.amount,
             overkill: blow.overkill,
             version,
-            fight_name: fight.name.clone(),
+            fight_name: name_cell(&fight.name),
             difficulty: fight.difficulty,
         }
     }

@@ -70,6 +70,18 @@ pub use logs::LogRow;
 
 use serde::Deserialize;
 
+/// Names, GUIDs and abilities in the fight tables keep at most this many characters.
+/// Real ones are far shorter (a character's `Name-Realm` is under 50, a boss or spell
+/// name under 80); a crafted log's 64 KiB names would otherwise make every answer that
+/// lists a fight's players or deaths megabytes long (issue 27). The raw events keep
+/// the whole text.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// `text` as the fight tables keep it: cut to [`MAX_NAME_CHARS`] characters.
+pub fn name_cell(text: &str) -> String {
+    wowlogs_schemas::cut_chars(text, MAX_NAME_CHARS).to_string()
+}
+
 /// The one column of `SELECT count() AS n ...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clickhouse::Row, Deserialize)]
 pub struct Count {
@@ -174,5 +186,99 @@ mod tests {
     fn datetimes_are_whole_seconds_clamped_to_the_column() {
         assert_eq!(datetime(1_711_310_089_517), 1_711_310_089);
         assert_eq!(datetime(-5), 0);
+    }
+
+    #[test]
+    fn names_are_kept_whole_up_to_the_bound() {
+        assert_eq!(name_cell("Thrall-Draenor"), "Thrall-Draenor");
+        let long = "é".repeat(MAX_NAME_CHARS + 10);
+        let cut = name_cell(&long);
+        assert_eq!(cut.chars().count(), MAX_NAME_CHARS);
+        assert!(long.starts_with(&cut));
+        assert_eq!(name_cell(&"x".repeat(MAX_NAME_CHARS)).len(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn fight_rows_keep_bounded_names_whatever_the_log_wrote() {
+        use wowlogs_schemas::{
+            DeathRecord, FightKind, FightSummary, GuildId, KillingBlow, LogId, PlayerMetrics,
+        };
+        let huge = "N".repeat(60_000);
+        let fight = FightSummary {
+            kind: FightKind::Encounter,
+            name: huge.clone(),
+            encounter_id: None,
+            difficulty: None,
+            group_size: None,
+            instance_id: None,
+            kill: None,
+            complete: true,
+            start_ms: 0,
+            end_ms: 1,
+            duration_ms: 1,
+            start_line: 1,
+            end_line: 2,
+            key_level: None,
+            affixes: vec![],
+            match_type: None,
+            parent_start_line: None,
+            round: None,
+            rounds_won: None,
+            players: vec![],
+            deaths: vec![],
+        };
+        let player = PlayerMetrics {
+            guid: huge.clone(),
+            name: huge.clone(),
+            class: Some(huge.clone()),
+            spec_id: None,
+            item_level: None,
+            damage_done: 0,
+            healing_done: 0,
+            overhealing: 0,
+            absorbs_done: 0,
+            damage_taken: 0,
+            deaths: 0,
+            casts: 0,
+            dps: 0.0,
+            hps: 0.0,
+        };
+        let blow = KillingBlow {
+            ability: huge.clone(),
+            source_name: huge.clone(),
+            source_guid: huge.clone(),
+            ..KillingBlow::default()
+        };
+        let death = DeathRecord {
+            guid: huge.clone(),
+            name: huge.clone(),
+            timestamp_ms: 0,
+            fight_time_ms: 0,
+            line: 2,
+            killing_blow: Some(blow),
+        };
+        let (guild, log) = (GuildId(1), LogId(2));
+        let row = EncounterRow::from_fight(guild, log, "u", &fight, 1);
+        let players = EncounterPlayerRow::from_player(guild, log, &fight, &player, 1);
+        let deaths = EncounterDeathRow::from_death(guild, log, &fight, &death, 1);
+        let character = CharacterLogRow::first(guild, log, &fight, &player);
+        for text in [
+            &row.name,
+            &players.name,
+            &players.player_guid,
+            &players.class,
+            &players.fight_name,
+            &deaths.player_name,
+            &deaths.player_guid,
+            &deaths.ability,
+            &deaths.source_name,
+            &deaths.source_guid,
+            &deaths.fight_name,
+            &character.name,
+            &character.player_guid,
+            &character.class,
+        ] {
+            assert_eq!(text.len(), MAX_NAME_CHARS);
+        }
     }
 }

@@ -9,6 +9,7 @@ mod queries;
 
 pub use export::{ExportParams, FightExport, Format};
 pub use handlers::SearchParams;
+pub use queries::{MAX_DETAIL_DEATHS, MAX_DETAIL_PLAYERS, MAX_DETAIL_ROUNDS};
 
 use super::answer::{kind_of, outcome};
 use crate::params::{Page, Validate, instant, rfc3339, text};
@@ -266,6 +267,9 @@ pub struct EncounterDetail {
     pub players: Vec<PlayerLine>,
     /// In order.
     pub deaths: Vec<DeathLine>,
+    /// True when a list above was cut at its bound (1,000 players, 5,000 deaths, 100
+    /// rounds: only a crafted log comes near them); a real fight is always whole.
+    pub truncated: bool,
 }
 
 /// Routes of this module, for the router and the OpenAPI document.

@@ -37,6 +37,21 @@ struct CharacterTotals {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The most players, deaths and rounds one fight's detail (and its exports) carries,
+/// so a crafted fight cannot make an answer as large as its log (issue 27): a real
+/// raid has at most 40 players, a few dozen deaths and a Solo Shuffle 6 rounds. Names
+/// are already bounded by the rows (`wowlogs_store::rows::MAX_NAME_CHARS`).
+pub const MAX_DETAIL_PLAYERS: usize = 1_000;
+pub const MAX_DETAIL_DEATHS: usize = 5_000;
+pub const MAX_DETAIL_ROUNDS: usize = 100;
+
+/// `rows` cut to `max`, and whether there were more (the query asked for one more).
+fn bounded<T>(mut rows: Vec<T>, max: usize) -> (Vec<T>, bool) {
+    let cut = rows.len() > max;
+    rows.truncate(max);
+    (rows, cut)
+}
+
 /// Totals over the guild's fights and characters.
 pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
     // The day roll-ups (`wowlogs_store::rollups`): a few rows per day, not every fight.
@@ -104,9 +119,11 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
             )
             .bind("AND log_id = ?", record.log_id)
             .bind("AND start_line = ?", record.start_line)
-            .push("ORDER BY damage_done DESC, player_guid"),
+            .push("ORDER BY damage_done DESC, player_guid")
+            .bind("LIMIT ?", MAX_DETAIL_PLAYERS as i64 + 1),
         )
         .await?;
+    let (players, players_cut) = bounded(players, MAX_DETAIL_PLAYERS);
     let deaths = db
         .all::<DeathLine>(
             &Sql::new(
@@ -115,9 +132,11 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
             )
             .bind("AND log_id = ?", record.log_id)
             .bind("AND start_line = ?", record.start_line)
-            .push("ORDER BY line, player_guid"),
+            .push("ORDER BY line, player_guid")
+            .bind("LIMIT ?", MAX_DETAIL_DEATHS as i64 + 1),
         )
         .await?;
+    let (deaths, deaths_cut) = bounded(deaths, MAX_DETAIL_DEATHS);
     let rounds = db
         .all::<EncounterRow>(
             &Sql::new("SELECT")
@@ -125,11 +144,12 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
                 .push("FROM encounters FINAL WHERE {guild}")
                 .bind("AND log_id = ?", record.log_id)
                 .bind("AND parent_start_line = ?", record.start_line)
-                .push("AND round IS NOT NULL ORDER BY round"),
+                .push("AND round IS NOT NULL ORDER BY round")
+                .bind("LIMIT ?", MAX_DETAIL_ROUNDS as i64 + 1),
         )
-        .await?
-        .into_iter()
-        .map(Encounter::from)
-        .collect();
-    Ok(EncounterDetail { encounter: record.into(), rounds, players, deaths })
+        .await?;
+    let (rounds, rounds_cut) = bounded(rounds, MAX_DETAIL_ROUNDS);
+    let rounds = rounds.into_iter().map(Encounter::from).collect();
+    let truncated = players_cut || deaths_cut || rounds_cut;
+    Ok(EncounterDetail { encounter: record.into(), rounds, players, deaths, truncated })
 }
