@@ -18,6 +18,9 @@ pub struct GroupConfig {
     /// How long an open log may wait for its next record before it is closed as
     /// incomplete (the encounter consumer).
     pub log_idle: Duration,
+    /// How many logs of one guild the encounter consumer holds open at once; a new one
+    /// past it closes the guild's least recently active log as incomplete.
+    pub max_open_logs_per_guild: usize,
     /// Longest time a record waits for its write.
     pub batch_age: Duration,
     /// Group session timeout: short in tests (killed members leave quickly), longer

@@ -113,6 +113,10 @@ pub struct EncounterProjector {
     outputs: Vec<SegmentOutput>,
     /// How long a log may wait for its next record.
     idle_ms: i64,
+    /// How many logs of one guild may be open at once (see [`Self::open_logs_per_guild`]).
+    open_per_guild: usize,
+    /// Logs closed early to keep a guild within `open_per_guild`, since the start.
+    shed: u64,
     /// Receipt time of the record being taken (wall-clock ms, from the group loop).
     now_ms: i64,
 }
@@ -128,6 +132,9 @@ impl Default for EncounterProjector {
 pub const SUMMARY_MAX_PLAYERS: usize = 40;
 /// Names in fight summaries are cut to this many characters.
 pub const SUMMARY_MAX_NAME_CHARS: usize = 64;
+/// Logs of one guild open at once, by default (`WOWLOGS_CONSUMER_MAX_OPEN_LOGS_PER_GUILD`):
+/// a bulk import publishes one log per core at a time, and a raid night's uploads a few.
+pub const DEFAULT_OPEN_LOGS_PER_GUILD: usize = 64;
 
 impl EncounterProjector {
     pub fn new() -> Self {
@@ -142,8 +149,47 @@ impl EncounterProjector {
             logs: HashMap::new(),
             outputs: Vec::new(),
             idle_ms: idle.as_millis() as i64,
+            open_per_guild: DEFAULT_OPEN_LOGS_PER_GUILD,
+            shed: 0,
             now_ms: 0,
         }
+    }
+
+    /// Bounds the logs one guild may hold open at once: each holds a fight state
+    /// machine (up to `wowlogs_encounters::MAX_PENDING_BYTES` while an arena is being
+    /// recognised), so a guild that starts logs without ending them would otherwise grow
+    /// the member until it is killed, at the same offset on every restart, stopping
+    /// every guild it reads for. At the bound, a guild's new log closes that guild's
+    /// least recently active one as incomplete (as an idle log is); other guilds' logs
+    /// are never touched.
+    pub fn open_logs_per_guild(mut self, bound: usize) -> Self {
+        self.open_per_guild = bound.max(1);
+        self
+    }
+
+    /// Makes room for a new log of `guild`: closes its least recently active log if the
+    /// guild is at its bound.
+    fn make_room(&mut self, guild: GuildId, batch: &mut RowBatch) {
+        let open = self.logs.iter().filter(|((g, _), _)| *g == guild);
+        if open.clone().count() < self.open_per_guild {
+            return;
+        }
+        let Some(oldest) = open.min_by_key(|(key, log)| (log.last_ms, **key)).map(|(key, _)| *key) else {
+            return;
+        };
+        tracing::warn!(
+            guild_id = guild.0,
+            log_id = oldest.1.0,
+            open_logs_per_guild = self.open_per_guild,
+            "the guild has too many logs open: closing its least recently active one as incomplete"
+        );
+        self.shed += 1;
+        self.close(oldest, batch);
+    }
+
+    /// Logs closed early to keep a guild within its bound, since the start.
+    pub fn logs_shed(&self) -> u64 {
+        self.shed
     }
 
     /// Closes, as at the end of a file, every log that has read nothing for the idle
@@ -169,6 +215,9 @@ impl EncounterProjector {
     /// Applies one event of a log.
     pub fn event(&mut self, partition: i32, offset: i64, event: &CombatEvent, batch: &mut RowBatch) {
         let key = (event.guild_id, event.log_id);
+        if !self.logs.contains_key(&key) {
+            self.make_room(key.0, batch);
+        }
         let now_ms = self.now_ms;
         let log = self.logs.entry(key).or_insert_with(|| {
             let mut log = OpenLog::new(partition, now_ms);
@@ -192,6 +241,9 @@ impl EncounterProjector {
     /// Applies one status of a log: its upload id, and its end.
     pub fn status(&mut self, partition: i32, offset: i64, status: &UploadStatus, batch: &mut RowBatch) {
         let key = (status.guild_id, status.log_id);
+        if !self.logs.contains_key(&key) {
+            self.make_room(key.0, batch);
+        }
         let now_ms = self.now_ms;
         let log = self.logs.entry(key).or_insert_with(|| {
             let mut log = OpenLog::new(partition, now_ms);
@@ -378,6 +430,10 @@ impl Projection for EncounterProjector {
         (self.open_logs(), self.open_fights())
     }
 
+    fn logs_shed(&self) -> u64 {
+        EncounterProjector::logs_shed(self)
+    }
+
     fn expire(&mut self, now_ms: i64, batch: &mut RowBatch) {
         EncounterProjector::expire(self, now_ms, batch);
     }
@@ -424,7 +480,9 @@ pub async fn run(
     tokio::task::spawn_blocking(move || check_copartitioned(&kafka, Duration::from_secs(30)))
         .await
         .map_err(|e| GroupError::Setup(e.to_string()))??;
-    run_group(&config, EncounterProjector::with_idle(config.log_idle), metrics, shutdown).await
+    let projector =
+        EncounterProjector::with_idle(config.log_idle).open_logs_per_guild(config.max_open_logs_per_guild);
+    run_group(&config, projector, metrics, shutdown).await
 }
 
 #[cfg(test)]

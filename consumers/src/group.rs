@@ -51,6 +51,10 @@ pub trait Projection: Send {
     fn open(&self) -> (usize, usize) {
         (0, 0)
     }
+    /// Logs closed before their end to keep a guild within its bound, since the start.
+    fn logs_shed(&self) -> u64 {
+        0
+    }
     /// Gives up on what waited too long for its end (logs no status will ever complete);
     /// rows it still makes go to `batch`.
     fn expire(&mut self, _now_ms: i64, _batch: &mut RowBatch) {}
@@ -226,6 +230,7 @@ fn hand_over<P: Projection>(
     }
     let (logs, fights) = projection.open();
     metrics.open(logs, fights);
+    metrics.logs_shed(projection.logs_shed());
     metrics.pinned_since(projection.oldest_pin_ms());
     Flush { batch, offsets }
 }

@@ -2,7 +2,9 @@
 //! and nowhere else. Consumer lag comes from librdkafka's statistics (every few
 //! seconds), per topic and partition, handed over by [`crate::context::GroupContext`].
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use rdkafka::statistics::Statistics;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -21,6 +23,7 @@ pub struct ConsumerMetrics {
     commits: IntCounterVec,
     lag: IntGaugeVec,
     open_logs: IntGauge,
+    logs_shed: IntCounter,
     open_fights: IntGauge,
     pinned_age: IntGauge,
     /// ClickHouse took the last insert (false while an insert is being retried).
@@ -97,6 +100,12 @@ impl ConsumerMetrics {
         let open_logs =
             gauge("wowlogs_consumer_open_logs", "Logs whose end the encounter consumer waits for");
         let open_fights = gauge("wowlogs_consumer_open_fights", "Fights started and not yet ended");
+        let logs_shed = IntCounter::new(
+            "wowlogs_consumer_logs_shed_total",
+            "Logs closed as incomplete before their end because their guild had too many open",
+        )
+        .expect("valid metric");
+        registry.register(Box::new(logs_shed.clone())).expect("unique metric");
         let pinned_age = gauge(
             "wowlogs_consumer_pinned_offset_age_seconds",
             "Age of the oldest record an open log holds the committed offset at (0: none held)",
@@ -112,6 +121,7 @@ impl ConsumerMetrics {
             commits,
             lag,
             open_logs,
+            logs_shed,
             open_fights,
             pinned_age,
             store_ok: Arc::new(AtomicBool::new(true)),
@@ -195,6 +205,11 @@ impl ConsumerMetrics {
     pub fn open(&self, logs: usize, fights: usize) {
         self.open_logs.set(logs as i64);
         self.open_fights.set(fights as i64);
+    }
+
+    /// The projection's total of logs shed (monotonic per process).
+    pub fn logs_shed(&self, total: u64) {
+        self.logs_shed.inc_by(total.saturating_sub(self.logs_shed.get()));
     }
 
     /// The oldest pinned record's receipt time (wall-clock ms), if a pin is held.

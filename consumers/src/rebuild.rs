@@ -80,7 +80,9 @@ pub async fn rebuild(
     match which {
         Rebuilt::EventsSink => rebuild_with(config, which, EventsSink::new(), metrics).await,
         Rebuilt::Encounters => {
-            rebuild_with(config, which, EncounterProjector::with_idle(config.log_idle), metrics).await
+            let projector = EncounterProjector::with_idle(config.log_idle)
+                .open_logs_per_guild(config.max_open_logs_per_guild);
+            rebuild_with(config, which, projector, metrics).await
         }
     }
 }

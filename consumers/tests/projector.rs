@@ -493,3 +493,45 @@ fn a_log_read_again_from_the_middle_never_replaces_the_rows_of_its_full_read() {
         assert!(kept.is_none_or(|kept| row.version < kept.version));
     }
 }
+
+#[test]
+fn a_guild_past_its_open_logs_bound_closes_its_own_least_recently_active_log_and_no_one_elses() {
+    let events = fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let codec: Codec<CombatEvent> = Codec::new().unwrap();
+    let mut projector = EncounterProjector::new().open_logs_per_guild(3);
+    let mut batch = RowBatch::default();
+    // Each log starts and never ends; `at` is when its first record was received.
+    let mut start = |guild: i64, log: i64, at: i64, projector: &mut EncounterProjector| {
+        for (i, event) in events.iter().take(200).enumerate() {
+            let event = CombatEvent { guild_id: GuildId(guild), log_id: LogId(log), ..event.clone() };
+            let mut payload = Vec::new();
+            codec.encode(&event, &mut payload).unwrap();
+            let offset = log * 1_000 + i as i64;
+            let record = Record {
+                topic: COMBAT_EVENTS.name,
+                partition: PARTITION,
+                offset,
+                payload: &payload,
+                received_ms: at,
+            };
+            projector.take(record, &mut batch).unwrap();
+        }
+    };
+    start(2, 20, 0, &mut projector); // another guild's log, the oldest of all
+    for log in 1..=3 {
+        start(1, log, 100 * log, &mut projector);
+    }
+    assert_eq!((projector.open_logs(), projector.logs_shed()), (4, 0), "within the bound");
+    start(1, 1, 1_000, &mut projector); // log 1 is active again: log 2 is now the least recent
+    start(1, 4, 1_100, &mut projector);
+    start(1, 5, 1_200, &mut projector);
+    assert_eq!(projector.open_logs(), 4, "guild 1 keeps three, guild 2 its one");
+    assert_eq!(projector.logs_shed(), 2);
+    // The shed logs were guild 1's least recently active (2, then 3): each boss pull they
+    // had begun is closed as incomplete, and nothing of any other log.
+    let closed: Vec<(i64, i64, u8)> =
+        batch.encounters.iter().map(|r| (r.guild_id, r.log_id, r.complete)).collect();
+    assert_eq!(closed, [(1, 2, 0), (1, 3, 0)]);
+    // Guild 1's log 1 still holds the partition at its first record.
+    assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), Some(1_000));
+}

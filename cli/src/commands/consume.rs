@@ -51,6 +51,12 @@ pub struct GroupArgs {
     /// its end, and an open log holds its partition's committed offset back.
     #[arg(long, env = "WOWLOGS_CONSUMER_LOG_IDLE_MS", default_value_t = 900_000)]
     pub log_idle_ms: u64,
+    /// Logs of one guild the encounter consumer holds open at once; a guild's new log
+    /// past it closes that guild's least recently active one as incomplete (counted in
+    /// `wowlogs_consumer_logs_shed_total`), so no guild can grow a shared consumer
+    /// until it is killed.
+    #[arg(long, env = "WOWLOGS_CONSUMER_MAX_OPEN_LOGS_PER_GUILD", default_value_t = wowlogs_consumers::encounters::DEFAULT_OPEN_LOGS_PER_GUILD)]
+    pub max_open_logs_per_guild: usize,
     /// A stable name for this consumer process (static group membership): a process
     /// restarted after a crash under the same name takes its partitions back at once
     /// instead of waiting for the dead member to expire. Each replica needs its own (the
@@ -116,6 +122,7 @@ impl GroupArgs {
             batch_rows: self.batch_rows,
             batch_bytes: self.batch_bytes.as_u64() as usize,
             log_idle: Duration::from_millis(self.log_idle_ms),
+            max_open_logs_per_guild: self.max_open_logs_per_guild,
             batch_age: Duration::from_millis(self.batch_age_ms),
             session_timeout: Duration::from_millis(self.session_timeout_ms),
             stop_when_idle: None,
