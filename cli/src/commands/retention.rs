@@ -60,8 +60,13 @@ pub fn run(args: &RetentionArgs) -> Result<()> {
         wowlogs_store::migrate(&settings).await.context("migrating ClickHouse")?;
         let registry = Registry::new(settings.clone());
         loop {
-            once(args, &settings, &registry).await?;
-            let Some(period) = args.every else { return Ok(()) };
+            let run = once(args, &settings, &registry).await;
+            let Some(period) = args.every else { return run };
+            // A scheduled service keeps its schedule: a failed run is reported (and on
+            // the failing guilds' audit trails) and the next one comes all the same.
+            if let Err(error) = run {
+                tracing::error!(error = format!("{error:#}"), "retention run failed");
+            }
             tracing::info!(next_in_s = period.as_secs(), "retention: waiting for the next run");
             tokio::time::sleep(period).await;
         }
@@ -86,31 +91,55 @@ async fn once(
     );
     let now = (wowlogs_schemas::now_ms() / 1000) as u32;
     let actor = Actor { name: "cli:retention".into(), ..Actor::cli() };
+    let mut failed = Vec::new();
     for guild in guilds {
         let Some(days) = keep_days(&guild, args.days) else {
             println!("guild {} \"{}\": logs kept for good (no policy)", guild.guild_id, guild.name);
             continue;
         };
-        let plan = RetentionPlan::keep_days(guild.guild_id, now, days);
-        // Look first: what would go is recorded before anything goes.
-        let planned = apply_retention(settings, &plan, true)
-            .await
-            .with_context(|| format!("counting guild {}'s logs older than {days} days", guild.guild_id))?;
-        registry
-            .record(guild.guild_id, &actor, "retention.plan", &days.to_string(), summary(&planned))
-            .await?;
-        print(&guild, days, &planned, "would remove");
-        if args.dry_run || planned.logs.is_empty() {
-            continue;
+        // One guild's failure is that guild's: it is recorded on its audit trail and the
+        // run goes on with the others.
+        if let Err(error) = one_guild(args, settings, registry, &actor, &guild, days, now).await {
+            let error = format!("{error:#}");
+            tracing::error!(guild_id = guild.guild_id, error, "retention failed for this guild; going on");
+            eprintln!("guild {} \"{}\": retention failed: {error}", guild.guild_id, guild.name);
+            registry.record(guild.guild_id, &actor, "retention.failed", &days.to_string(), error).await?;
+            failed.push(guild.guild_id);
         }
-        let removed = apply_retention(settings, &plan, false)
-            .await
-            .with_context(|| format!("removing guild {}'s logs older than {days} days", guild.guild_id))?;
-        registry
-            .record(guild.guild_id, &actor, "retention.delete", &days.to_string(), summary(&removed))
-            .await?;
-        print(&guild, days, &removed, "removed");
     }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "retention failed for guilds {failed:?} (every other guild's was applied)"
+    );
+    Ok(())
+}
+
+/// Retention of one guild: counted and recorded, then (unless a dry run) applied and
+/// recorded.
+async fn one_guild(
+    args: &RetentionArgs,
+    settings: &wowlogs_store::StoreSettings,
+    registry: &Registry,
+    actor: &Actor,
+    guild: &GuildRow,
+    days: u32,
+    now: u32,
+) -> Result<()> {
+    let plan = RetentionPlan::keep_days(guild.guild_id, now, days);
+    // Look first: what would go is recorded before anything goes.
+    let planned = apply_retention(settings, &plan, true)
+        .await
+        .with_context(|| format!("counting guild {}'s logs older than {days} days", guild.guild_id))?;
+    registry.record(guild.guild_id, actor, "retention.plan", &days.to_string(), summary(&planned)).await?;
+    print(guild, days, &planned, "would remove");
+    if args.dry_run || planned.logs.is_empty() {
+        return Ok(());
+    }
+    let removed = apply_retention(settings, &plan, false)
+        .await
+        .with_context(|| format!("removing guild {}'s logs older than {days} days", guild.guild_id))?;
+    registry.record(guild.guild_id, actor, "retention.delete", &days.to_string(), summary(&removed)).await?;
+    print(guild, days, &removed, "removed");
     Ok(())
 }
 

@@ -22,8 +22,68 @@ pub const ROLLUP_TABLES: [&str; 3] = ["guild_days", "guild_day_players", "guild_
 pub enum Days {
     /// These days (ClickHouse `Date` numbers: days since 1970-01-01).
     Some(Vec<u32>),
+    /// Every day from the first to the last, both included.
+    Between(u32, u32),
     /// Every day the guild has fights or roll-up rows (after retention or transfers).
     All,
+}
+
+/// The most calendar months one refresh statement touches. The roll-up tables are
+/// partitioned by month and current ClickHouse refuses an INSERT touching more than
+/// `max_partitions_per_insert_block` (100) partitions, so a guild whose fights span
+/// more months (a bulk import of years, or a crafted log) is refreshed in pieces.
+pub const MONTHS_PER_REFRESH: u32 = 48;
+
+/// A day's calendar month, as `year * 12 + month - 1`.
+fn month_of(day: u32) -> i64 {
+    use chrono::Datelike;
+    let date = chrono::DateTime::from_timestamp(i64::from(day) * 86_400, 0).unwrap_or_default().date_naive();
+    i64::from(date.year()) * 12 + i64::from(date.month0())
+}
+
+/// The first day of the month `months` after the month of `day`.
+fn first_day_months_after(day: u32, months: u32) -> u32 {
+    use chrono::NaiveDate;
+    let month = month_of(day) + i64::from(months);
+    let (year, month0) = (month.div_euclid(12) as i32, month.rem_euclid(12) as u32);
+    let first = NaiveDate::from_ymd_opt(year, month0 + 1, 1).unwrap_or(NaiveDate::MAX);
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    u32::try_from((first - epoch).num_days()).unwrap_or(u32::MAX)
+}
+
+/// `days` in pieces that each touch at most `months` calendar months, in order.
+pub fn pieces(days: &Days, months: u32) -> Vec<Days> {
+    match days {
+        Days::All => vec![Days::All],
+        Days::Some(days) => {
+            let mut pieces: Vec<Vec<u32>> = Vec::new();
+            let mut first_month = None;
+            for &day in days {
+                let month = month_of(day);
+                match (pieces.last_mut(), first_month) {
+                    (Some(piece), Some(first)) if month - first < i64::from(months) => piece.push(day),
+                    _ => {
+                        pieces.push(vec![day]);
+                        first_month = Some(month);
+                    }
+                }
+            }
+            pieces.into_iter().map(Days::Some).collect()
+        }
+        &Days::Between(first, last) => {
+            let mut pieces = Vec::new();
+            let mut from = first;
+            while from <= last {
+                let next = first_day_months_after(from, months);
+                pieces.push(Days::Between(from, last.min(next.saturating_sub(1))));
+                if next <= from {
+                    break;
+                }
+                from = next;
+            }
+            pieces
+        }
+    }
 }
 
 impl Days {
@@ -39,6 +99,7 @@ impl Days {
     fn condition(&self, day: &str) -> String {
         match self {
             Days::All => "1".to_string(),
+            Days::Between(first, last) => format!("{day} >= toDate({first}) AND {day} <= toDate({last})"),
             Days::Some(days) => {
                 let list: Vec<String> = days.iter().map(|d| format!("toDate({d})")).collect();
                 format!("has([{}], {day})", list.join(", "))
@@ -107,16 +168,44 @@ fn next_version() -> u64 {
     next(last)
 }
 
-/// Computes guild `guild_id`'s `days` again (see the module); safe to repeat.
+/// The first and last day a guild has fights or roll-up rows on.
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Span {
+    first: u32,
+    last: u32,
+    days: u64,
+}
+
+/// Computes guild `guild_id`'s `days` again (see the module); safe to repeat. Every
+/// day of the guild ([`Days::All`]) is read as the span from its first day to its last;
+/// a span of more than [`MONTHS_PER_REFRESH`] months is refreshed in pieces.
 pub async fn refresh(
     client: &clickhouse::Client,
     guild_id: i64,
     days: &Days,
 ) -> Result<(), clickhouse::error::Error> {
-    if matches!(days, Days::Some(d) if d.is_empty()) {
-        return Ok(());
+    let days = match days {
+        Days::Some(d) if d.is_empty() => return Ok(()),
+        Days::All => {
+            let span = client
+                .query(
+                    "SELECT toUInt32(min(day)) AS first, toUInt32(max(day)) AS last, count() AS days FROM                      (SELECT day FROM guild_days WHERE guild_id = ?                      UNION ALL SELECT toDate(start) AS day FROM encounters WHERE guild_id = ?)",
+                )
+                .bind(guild_id)
+                .bind(guild_id)
+                .fetch_one::<Span>()
+                .await?;
+            if span.days == 0 {
+                return Ok(());
+            }
+            Days::Between(span.first, span.last)
+        }
+        days => days.clone(),
+    };
+    for piece in pieces(&days, MONTHS_PER_REFRESH) {
+        crate::execute_all(client, refresh_statements(guild_id, &piece, next_version())).await?;
     }
-    crate::execute_all(client, refresh_statements(guild_id, days, next_version())).await
+    Ok(())
 }
 
 /// [`refresh`] of every day of each guild (after retention, transfers).
@@ -158,6 +247,47 @@ mod tests {
         );
         assert!(statements.iter().all(|s| s.contains("guild_id = 7")));
         assert!(refresh_statements(7, &Days::All, 40).iter().all(|s| !s.contains("has(")));
+    }
+
+    /// 2005-01-01, 2005-01-31, 2005-02-01 and 2026-10-03 as day numbers.
+    const JAN_1_2005: u32 = 12_784;
+
+    #[test]
+    fn days_are_refreshed_in_pieces_of_at_most_so_many_months() {
+        let days: Vec<u32> = (0..262).map(|m| first_day_months_after(JAN_1_2005, m) + 2).collect();
+        let pieces = pieces(&Days::Some(days.clone()), MONTHS_PER_REFRESH);
+        assert_eq!(pieces.len(), 262_usize.div_ceil(MONTHS_PER_REFRESH as usize));
+        let mut again: Vec<u32> = Vec::new();
+        for piece in &pieces {
+            let Days::Some(piece) = piece else { panic!("{piece:?}") };
+            let months: std::collections::BTreeSet<i64> = piece.iter().map(|&d| month_of(d)).collect();
+            assert!(months.len() <= MONTHS_PER_REFRESH as usize);
+            again.extend(piece.iter().copied());
+        }
+        assert_eq!(again, days, "every day once, in order");
+        assert_eq!(super::pieces(&Days::Some(vec![JAN_1_2005, JAN_1_2005 + 30]), 1).len(), 1, "one month");
+        assert_eq!(super::pieces(&Days::Some(vec![JAN_1_2005 + 30, JAN_1_2005 + 31]), 1).len(), 2);
+    }
+
+    #[test]
+    fn a_span_is_cut_at_month_starts() {
+        assert_eq!(first_day_months_after(JAN_1_2005 + 17, 1), JAN_1_2005 + 31, "2005-02-01");
+        assert_eq!(first_day_months_after(JAN_1_2005, 12), JAN_1_2005 + 365, "2006-01-01");
+        let last = first_day_months_after(JAN_1_2005, 262) - 1;
+        let pieces = pieces(&Days::Between(JAN_1_2005 + 3, last), MONTHS_PER_REFRESH);
+        assert_eq!(pieces.len(), 6);
+        assert_eq!(pieces[0], Days::Between(JAN_1_2005 + 3, first_day_months_after(JAN_1_2005, 48) - 1));
+        assert_eq!(
+            pieces[1],
+            Days::Between(first_day_months_after(JAN_1_2005, 48), first_day_months_after(JAN_1_2005, 96) - 1)
+        );
+        assert_eq!(pieces[5], Days::Between(first_day_months_after(JAN_1_2005, 240), last));
+        assert_eq!(super::pieces(&Days::Between(5, 5), 1), [Days::Between(5, 5)]);
+        assert!(
+            refresh_statements(7, &Days::Between(1, 2), 40)
+                .iter()
+                .all(|s| s.contains(">= toDate(1) AND") && s.contains("<= toDate(2)"))
+        );
     }
 
     #[test]

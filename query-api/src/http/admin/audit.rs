@@ -21,7 +21,8 @@ pub struct AuditEntry {
     /// A key id, `cli:<user>`, `anonymous` (refused authentication) or `service:<name>`.
     pub actor: String,
     /// e.g. `guild.create`, `guild.deactivate`, `api_key.revoke`, `upload.accepted`,
-    /// `upload.refused`, `auth.refused`, `encounters.transfer`, `retention.delete`.
+    /// `upload.refused`, `auth.refused`, `encounters.transfer`, `retention.delete`,
+    /// `retention.failed`.
     pub action: String,
     pub target: String,
     pub detail: String,
