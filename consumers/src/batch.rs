@@ -244,10 +244,7 @@ impl Sinks {
     async fn publish(&self, summaries: &[EncounterSummary]) {
         for summary in summaries {
             let attempt = || publish(&self.producer, &self.summaries, summary, Duration::from_secs(30));
-            let permanent = |error: &PublishError| match error {
-                PublishError::Encode(_) => true,
-                PublishError::Kafka(error) => is_too_large(error),
-            };
+            let permanent = never_sendable;
             let retrying = |error: &PublishError, delay: Duration| {
                 tracing::warn!(group = %self.group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a fight summary failed; retrying");
             };
@@ -285,9 +282,18 @@ impl Sinks {
     }
 }
 
-/// Publishes a dead letter, retried until the broker takes it: a poison record is never
-/// dropped, and nothing after it is committed before it is published. `source` is the
-/// topic or table it came from (the metric's label).
+/// A dead letter's `raw` is cut to this many bytes when the whole letter is too large
+/// for the broker (the record it carries came from a topic, so it fits there; its
+/// wrapper, or a refused row's JSON, may not).
+pub const MAX_DEAD_LETTER_RAW: usize = 64 << 10;
+
+/// Publishes a dead letter, retried while the broker is unavailable: a poison record is
+/// never dropped for a passing failure, and nothing after it is committed before it is
+/// published. One the broker refuses for its size is sent again with its raw bytes cut
+/// to [`MAX_DEAD_LETTER_RAW`]; one that still cannot be sent is reported (the error log
+/// with its identity, `wowlogs_consumer_dead_letters_unsendable_total`) and given up on,
+/// so that it cannot hold its group for ever. `source` is the topic or table it came
+/// from (the metrics' label).
 pub async fn dead_letter(
     producer: &FutureProducer,
     codec: &Codec<DeadLetter>,
@@ -296,14 +302,53 @@ pub async fn dead_letter(
     source: &str,
     metrics: &ConsumerMetrics,
 ) {
-    let attempt = || publish(producer, codec, letter, Duration::from_secs(30));
-    let retrying = |error: &PublishError, delay: Duration| {
-        tracing::warn!(group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a dead letter failed; retrying");
+    let send = |letter: &DeadLetter| {
+        let letter = letter.clone();
+        async move {
+            let attempt = || publish(producer, codec, &letter, Duration::from_secs(30));
+            let retrying = |error: &PublishError, delay: Duration| {
+                tracing::warn!(group, %error, retry_in_ms = delay.as_millis() as u64, "publishing a dead letter failed; retrying");
+            };
+            retry(attempt, never_sendable, retrying).await
+        }
     };
-    // Nothing is given up on: an encoding error of a dead letter would be a bug, and it
-    // is retried (and logged) like a broker error rather than the record dropped.
-    if retry(attempt, |_| false, retrying).await.is_ok() {
-        metrics.dead_lettered(group, source);
+    let mut outcome = send(letter).await;
+    if outcome.is_err() && letter.raw.len() > MAX_DEAD_LETTER_RAW {
+        let cut = DeadLetter {
+            raw: letter.raw[..MAX_DEAD_LETTER_RAW].to_vec(),
+            message: format!(
+                "{} (raw cut to {MAX_DEAD_LETTER_RAW} of {} bytes)",
+                letter.message,
+                letter.raw.len()
+            ),
+            ..letter.clone()
+        };
+        outcome = send(&cut).await;
+    }
+    match outcome {
+        Ok(()) => metrics.dead_lettered(group, source),
+        Err(error) => {
+            tracing::error!(
+                group,
+                source,
+                guild_id = letter.guild_id.0,
+                log_id = letter.log_id.0,
+                line = letter.line,
+                code = letter.code,
+                message = letter.message,
+                %error,
+                "a dead letter the broker will never take: reported here and given up on"
+            );
+            metrics.dead_letter_unsendable(group, source);
+        }
+    }
+}
+
+/// An error no retry of the same letter will change: its encoding, or its size.
+fn never_sendable(error: &PublishError) -> bool {
+    match error {
+        PublishError::Encode(_) => true,
+        PublishError::Kafka(error) => is_too_large(error),
     }
 }
 

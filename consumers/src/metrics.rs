@@ -19,6 +19,7 @@ pub struct ConsumerMetrics {
     insert_seconds: HistogramVec,
     insert_failures: IntCounterVec,
     dead_letters: IntCounterVec,
+    unsendable: IntCounterVec,
     summaries: IntCounterVec,
     commits: IntCounterVec,
     lag: IntGaugeVec,
@@ -71,6 +72,11 @@ impl ConsumerMetrics {
             "Records (undecodable) and rows (refused by ClickHouse, too large to publish) sent to the dead-letter topic, by the topic or table they came from",
             &["group", "topic"],
         );
+        let unsendable = counter(
+            "wowlogs_consumer_dead_letters_unsendable_total",
+            "Dead letters the broker refused for good even with their raw bytes cut (each is in the error log with its identity)",
+            &["group", "topic"],
+        );
         let summaries = counter(
             "wowlogs_consumer_summaries_published_total",
             "Fight summaries published to the encounters topic",
@@ -117,6 +123,7 @@ impl ConsumerMetrics {
             insert_seconds,
             insert_failures,
             dead_letters,
+            unsendable,
             summaries,
             commits,
             lag,
@@ -146,6 +153,7 @@ impl ConsumerMetrics {
         for topic in topics {
             self.messages.with_label_values(&[group, topic]);
             self.dead_letters.with_label_values(&[group, topic]);
+            self.unsendable.with_label_values(&[group, topic]);
         }
         self.commits.with_label_values(&[group, "ok"]);
         self.commits.with_label_values(&[group, "failed"]);
@@ -192,6 +200,11 @@ impl ConsumerMetrics {
 
     pub fn dead_lettered(&self, group: &str, topic: &str) {
         self.dead_letters.with_label_values(&[group, topic]).inc();
+    }
+
+    /// A dead letter the broker refused for good (reported in the error log instead).
+    pub fn dead_letter_unsendable(&self, group: &str, topic: &str) {
+        self.unsendable.with_label_values(&[group, topic]).inc();
     }
 
     pub fn published(&self, group: &str, summaries: usize) {

@@ -107,3 +107,73 @@ async fn a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_written() {
     assert!(letter.message.starts_with("encounters: "), "{}", letter.message);
     assert!(String::from_utf8_lossy(&letter.raw).contains("\"name\":\"poison\""));
 }
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_dead_letter_too_large_for_the_broker_goes_with_its_raw_cut_or_is_reported_never_holding_the_group()
+{
+    use wowlogs_consumers::batch::{MAX_DEAD_LETTER_RAW, dead_letter};
+    let (kafka, _) = servers();
+    ensure_topics(&kafka, &topics::ALL, |t| t.default_partitions, 1).await.unwrap();
+    let guild = 93_000 + i64::from(std::process::id() % 1000);
+    let limit: usize = topics::MAX_MESSAGE_BYTES.parse().unwrap();
+    let letter = |line: i64| DeadLetter {
+        guild_id: wowlogs_schemas::GuildId(guild),
+        log_id: wowlogs_schemas::LogId(1),
+        upload_id: String::new(),
+        source: "dead-letter-test".into(),
+        line,
+        event: None,
+        code: "row_refused".into(),
+        message: "encounters: refused".into(),
+        // Larger than any message the topics take.
+        raw: vec![b'x'; limit + 1],
+        timestamp_ms: 0,
+    };
+    let codec = Codec::<DeadLetter>::new().unwrap();
+    let metrics = ConsumerMetrics::new();
+    let producer: rdkafka::producer::FutureProducer = kafka.producer_config().create().unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        dead_letter(&producer, &codec, &letter(1), "dead-letter-test", "encounters", &metrics),
+    )
+    .await
+    .expect("a letter too large is cut, not retried for ever");
+
+    // A producer whose messages cannot even hold the cut letter: reported, given up on.
+    let tiny: rdkafka::producer::FutureProducer =
+        kafka.producer_config().set("message.max.bytes", "30000").create().unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        dead_letter(&tiny, &codec, &letter(2), "dead-letter-test", "encounters", &metrics),
+    )
+    .await
+    .expect("an unsendable letter does not hold the group");
+    let exposition = metrics.render();
+    let series = |name: &str| {
+        exposition
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains("group=\"dead-letter-test\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+    };
+    assert_eq!(series("wowlogs_consumer_dead_letters_total").as_deref(), Some("1"), "{exposition}");
+    assert_eq!(
+        series("wowlogs_consumer_dead_letters_unsendable_total").as_deref(),
+        Some("1"),
+        "{exposition}"
+    );
+
+    let mut sent = Vec::new();
+    read_topic_to_end(&kafka, topics::DEAD_LETTER.name, Duration::from_secs(30), |message| {
+        if let Some(letter) = rdkafka::Message::payload(message).and_then(|p| codec.decode(p).ok())
+            && letter.guild_id.0 == guild
+        {
+            sent.push(letter);
+        }
+    })
+    .unwrap();
+    assert_eq!(sent.len(), 1, "the cut letter, once");
+    assert_eq!((sent[0].line, sent[0].raw.len()), (1, MAX_DEAD_LETTER_RAW));
+    assert!(sent[0].message.contains(&format!("raw cut to {MAX_DEAD_LETTER_RAW} of {} bytes", limit + 1)));
+}
