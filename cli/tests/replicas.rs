@@ -41,7 +41,7 @@ fn two_upload_replicas_publish_a_file_once_answer_for_each_other_and_share_the_g
     let store =
         vec!["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
     run(wowlogs().arg("migrate").args(&store));
-    let (guild, bearer) = guild_with_key(&store, "Twins", "upload,query");
+    let (guild, bearer) = guild_with_key(&store, "Twins", "upload,query,stream");
     let auth = format!("Authorization: {bearer}");
     let (a, b, api, api2) = (free_port(), free_port(), free_port(), free_port());
     let replica = |port: u16| {
@@ -53,7 +53,15 @@ fn two_upload_replicas_publish_a_file_once_answer_for_each_other_and_share_the_g
                 .unwrap(),
         )
     };
-    let query_api = |port: u16| Service(http_service("query-api", port, &store).spawn().unwrap());
+    // Replicas share the secret WebSocket tickets are signed with (as the k8s Deployment's do).
+    let query_api = |port: u16| {
+        Service(
+            http_service("query-api", port, &store)
+                .env("WOWLOGS_WS_TICKET_SECRET", "the replicas' shared secret")
+                .spawn()
+                .unwrap(),
+        )
+    };
     let _services = [replica(a), replica(b), query_api(api), query_api(api2)];
     for port in [a, b, api, api2] {
         until("the services are live", Duration::from_secs(60), || http_get(port, "/health/live").0 == 200);
@@ -164,6 +172,42 @@ fn two_upload_replicas_publish_a_file_once_answer_for_each_other_and_share_the_g
             assert_eq!((code, through.as_str()), (200, body), "{path} through the entry point");
         }
     }
+
+    // A browser's WebSocket ticket from one query API replica opens the feed on the other
+    // (no session affinity needed), once there; each replica takes it once at most.
+    let ticket = |port: u16| {
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-X", "POST", "-H", &auth])
+            .arg(format!("http://127.0.0.1:{port}/api/v1/ws/ticket"))
+            .output()
+            .unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        answer["data"]["ticket"].as_str().unwrap_or_else(|| panic!("a ticket: {answer}")).to_string()
+    };
+    let open = |port: u16, ticket: &str| {
+        let url = format!("ws://127.0.0.1:{port}/ws?ticket={ticket}");
+        runtime.block_on(async {
+            match tokio_tungstenite::connect_async(url.as_str()).await {
+                Ok((mut socket, _)) => {
+                    use futures::StreamExt;
+                    let welcome = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+                    let text = welcome.ok().flatten().and_then(Result::ok).map(|m| m.to_string());
+                    Ok(text.unwrap_or_default())
+                }
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+                Err(other) => panic!("{url}: {other}"),
+            }
+        })
+    };
+    let from_one = ticket(api);
+    let welcome = open(api2, &from_one).expect("the other replica accepts the ticket");
+    assert!(
+        welcome.contains("\"welcome\"") && welcome.contains(&format!("\"guild_id\":{guild}")),
+        "{welcome}"
+    );
+    assert_eq!(open(api2, &from_one), Err(401), "once on each replica");
+    let forged = from_one.replacen("wst_key-", "wst_key-0", 1);
+    assert_eq!(open(api, &forged), Err(401), "a ticket changed on the way");
 
     // Sent again to the other replica later: a duplicate there too.
     let again = send(b).join().unwrap();

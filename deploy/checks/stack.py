@@ -267,7 +267,11 @@ for name, deployment in deployments.items():
         check(pinned(container["image"]), f"k8s: {name} image {container['image']} is not pinned")
         secrets = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
                    if "secretKeyRef" in e.get("valueFrom", {})]
-        check(secrets == ["wowlogs-secrets"], f"k8s: {name} must take the ClickHouse password from wowlogs-secrets")
+        check(set(secrets) == {"wowlogs-secrets"}, f"k8s: {name} must take the ClickHouse password from wowlogs-secrets")
+        if deployment["spec"].get("replicas", 1) > 1 and name == "wowlogs-query-api":
+            signed = [e for e in container.get("env", []) if e["name"] == "WOWLOGS_WS_TICKET_SECRET"]
+            check(bool(signed) and "secretKeyRef" in signed[0].get("valueFrom", {}),
+                  f"k8s: {name} runs several replicas: they need one WOWLOGS_WS_TICKET_SECRET from the Secret")
         check(any(source.get("configMapRef") for source in container.get("envFrom", [])), f"k8s: {name} has no ConfigMap")
         for variable in [e["name"] for e in container.get("env", [])]:
             check(variable in read_by_code, f"k8s: {name} sets {variable}, which no wowlogs code reads")

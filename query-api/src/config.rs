@@ -34,4 +34,7 @@ pub struct QueryApiConfig {
     pub export_timeout: Duration,
     /// Longest an export waits for its reader to take the next chunk before it stops.
     pub export_stall: Duration,
+    /// What WebSocket tickets are signed with: the same on every replica, so that any
+    /// replica accepts a ticket another issued.
+    pub ws_ticket_secret: crate::tickets::TicketSecret,
 }

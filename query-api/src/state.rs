@@ -71,7 +71,7 @@ impl AppState {
                 .counted(lookups),
             gate: Arc::new(QueryGate::new(config.gate)),
             probes: Arc::new(Probes::new(config.kafka.clone())),
-            tickets: Arc::new(Tickets::default()),
+            tickets: Arc::new(Tickets::new(&config.ws_ticket_secret)),
             registry: Registry::new(config.store.clone()),
             auditor: Auditor::start(Registry::new(config.store.clone())),
             connections: Arc::new(Mutex::new(OpenConnections::default())),

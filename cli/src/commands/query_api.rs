@@ -88,6 +88,12 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_EXPORT_STALL_MS", default_value_t = 30_000)]
     pub export_stall_ms: u64,
 
+    /// The secret WebSocket tickets are signed with. Every replica behind one entry
+    /// point needs the same one, so that a browser's ticket works whichever replica the
+    /// load balancer picks; unset, each process makes its own (one replica only).
+    #[arg(long, env = "WOWLOGS_WS_TICKET_SECRET", hide_env_values = true)]
+    pub ws_ticket_secret: Option<String>,
+
     /// Internal address of `/metrics` (and health, for probes): not behind the public
     /// entry point. Empty: none.
     #[arg(long, env = "WOWLOGS_QUERY_API_METRICS_LISTEN", default_value = "127.0.0.1:9462")]
@@ -122,6 +128,9 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         },
         export_timeout: Duration::from_millis(args.export_timeout_ms),
         export_stall: Duration::from_millis(args.export_stall_ms),
+        ws_ticket_secret: wowlogs_query_api::tickets::TicketSecret(
+            args.ws_ticket_secret.clone().filter(|secret| !secret.is_empty()),
+        ),
     };
     for (value, name) in [
         (args.max_clickhouse_queries as u64, "WOWLOGS_MAX_CLICKHOUSE_QUERIES"),

@@ -61,6 +61,10 @@ pub trait KeyStore: Send + Sync {
     /// The principal of a presented key, if it is valid and not revoked.
     fn authenticate(&self, presented: &str) -> Option<Principal>;
 
+    /// The principal of an active key by its public id (a caller already proven to hold
+    /// it: a WebSocket ticket, an open connection checked again).
+    fn by_key_id(&self, key_id: &str) -> Option<Principal>;
+
     /// Time since the keys were last read from their source (`None`: never).
     fn age(&self) -> Option<Duration> {
         None
@@ -90,6 +94,8 @@ pub struct KeyCache {
 #[derive(Default)]
 struct Snapshot {
     by_digest: HashMap<[u8; 32], Principal>,
+    /// Each key's public id, to its digest.
+    by_id: HashMap<String, [u8; 32]>,
     refreshed: Option<Instant>,
 }
 
@@ -116,15 +122,16 @@ impl KeyCache {
 
     /// Replaces every key at once.
     pub fn replace(&self, keys: impl IntoIterator<Item = (ApiKeyRow, GuildRow)>) {
-        let by_digest = keys
+        let by_digest: HashMap<[u8; 32], Principal> = keys
             .into_iter()
             .filter_map(|(key, guild)| {
                 let digest: [u8; 32] = hex::decode(&key.key_hash).ok()?.try_into().ok()?;
                 Some((digest, Principal::of(&key, &guild)))
             })
             .collect();
+        let by_id = by_digest.iter().map(|(digest, p)| (p.key_id.clone(), *digest)).collect();
         *self.snapshot.write().expect("key cache lock") =
-            Snapshot { by_digest, refreshed: Some(Instant::now()) };
+            Snapshot { by_digest, by_id, refreshed: Some(Instant::now()) };
     }
 
     /// Reloads the active keys from the registry; on failure the previous keys stay.
@@ -182,6 +189,11 @@ impl KeyStore for KeyCache {
         let snapshot = self.snapshot.read().expect("key cache lock");
         let (known, principal) = snapshot.by_digest.get_key_value(&digest)?;
         keys::constant_time_eq(known, &digest).then(|| principal.clone())
+    }
+
+    fn by_key_id(&self, key_id: &str) -> Option<Principal> {
+        let snapshot = self.snapshot.read().expect("key cache lock");
+        snapshot.by_id.get(key_id).and_then(|digest| snapshot.by_digest.get(digest)).cloned()
     }
 
     fn age(&self) -> Option<Duration> {
@@ -266,6 +278,27 @@ pub fn authorize_presented(
     permissions: &[Permission],
 ) -> Result<Caller, ApiError> {
     let (key, legacy) = (presented.key(), matches!(presented, Presented::Legacy(_)));
+    admit(keys, || keys.authenticate(key), legacy, permissions)
+}
+
+/// [`authorize`] for a caller already proven to hold the key with this public id (a
+/// WebSocket ticket this service signed): the same checks, found by the id.
+pub fn authorize_key_id(
+    keys: &dyn KeyStore,
+    key_id: &str,
+    permissions: &[Permission],
+) -> Result<Caller, ApiError> {
+    admit(keys, || keys.by_key_id(key_id), false, permissions)
+}
+
+/// The checks every caller passes: keys fresh enough to trust, a key found (`find`),
+/// its guild active, one of `permissions`.
+fn admit(
+    keys: &dyn KeyStore,
+    find: impl FnOnce() -> Option<Principal>,
+    legacy: bool,
+    permissions: &[Permission],
+) -> Result<Caller, ApiError> {
     if keys.trusted_for().is_some_and(|left| left.is_zero()) {
         let age = keys.age().map_or_else(
             || "never been read".to_string(),
@@ -279,8 +312,7 @@ pub fn authorize_presented(
             STALE_KEYS_RETRY,
         ));
     }
-    let principal =
-        keys.authenticate(key).ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+    let principal = find().ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
     if !principal.guild_active {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -342,6 +374,24 @@ mod tests {
         assert!(!cache.authenticate("wl_bbbb").unwrap().may(Permission::Upload));
         assert!(cache.authenticate("wl_cccc").is_none());
         assert!(!format!("{cache:?}").contains("wl_a"), "keys never reach logs");
+    }
+
+    #[test]
+    fn a_key_is_found_by_its_public_id_with_the_same_checks_while_it_is_active() {
+        let cache = KeyCache::with_keys([(key_row("wl_aaaa", 2, &["query"]), guild_row(2, "Loothing"))]);
+        let id = crate::key_id("wl_aaaa");
+        assert_eq!(cache.by_key_id(&id), cache.authenticate("wl_aaaa"));
+        assert_eq!(
+            authorize_key_id(&cache, &id, &[Permission::Query]).unwrap().principal.guild_id,
+            GuildId(2)
+        );
+        assert_eq!(authorize_key_id(&cache, &id, &[Permission::Stream]).unwrap_err().status, 403);
+        assert_eq!(
+            authorize_key_id(&cache, "key-000000000000", &[Permission::Query]).unwrap_err().status,
+            401
+        );
+        cache.replace([]);
+        assert_eq!(authorize_key_id(&cache, &id, &[Permission::Query]).unwrap_err().status, 401, "revoked");
     }
 
     #[test]

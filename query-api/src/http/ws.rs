@@ -15,7 +15,7 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
-use wowlogs_tenancy::{ApiError, Permission, Presented, authorize_presented, presented_key};
+use wowlogs_tenancy::{ApiError, Permission, authorize_key_id, authorize_presented, presented_key};
 
 /// `/ws` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -47,14 +47,9 @@ pub struct WsTicket {
         (status = 429, description = "The key holds 10 unused tickets"),
     )
 )]
-pub async fn ticket(
-    scope: Scope<Stream>,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    // The extractor found the key; the ticket stands for it.
-    let key = presented_key(&headers).ok_or_else(|| ApiError::unauthorized("missing API key"))?;
-    let ticket = state.tickets.issue(key.key(), &scope.principal.key_id)?;
+pub async fn ticket(scope: Scope<Stream>, State(state): State<AppState>) -> Result<Response, ApiError> {
+    // The extractor found the key; the ticket names it by its public id.
+    let ticket = state.tickets.issue(&scope.principal.key_id)?;
     let url = format!("/ws?ticket={ticket}");
     Ok(json(guilded(&scope, WsTicket { ticket, expires_in_s: TICKET_TTL.as_secs(), url })?))
 }
@@ -100,21 +95,24 @@ pub async fn connect(
     extensions: Extensions,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let presented = match params.ticket {
-        Some(ticket) => Presented::Bearer(
-            state
-                .tickets
-                .redeem(&ticket)
-                .ok_or_else(|| ApiError::unauthorized("unknown, used or expired WebSocket ticket"))?,
-        ),
-        None => presented_key(&headers).ok_or_else(|| {
-            ApiError::unauthorized(
-                "missing API key: send `Authorization: Bearer <key>`, or `?ticket=` from POST /api/v1/ws/ticket",
-            )
-        })?,
+    let caller = match params.ticket {
+        Some(ticket) => {
+            let key_id = state.tickets.redeem(&ticket).map_err(|refused| {
+                tracing::debug!(?refused, "WebSocket ticket refused");
+                ApiError::unauthorized("unknown, used or expired WebSocket ticket")
+            })?;
+            // Checked again now: a key revoked since the ticket was issued is refused.
+            authorize_key_id(state.keys.as_ref(), &key_id, &[Permission::Stream])?
+        }
+        None => {
+            let presented = presented_key(&headers).ok_or_else(|| {
+                ApiError::unauthorized(
+                    "missing API key: send `Authorization: Bearer <key>`, or `?ticket=` from POST /api/v1/ws/ticket",
+                )
+            })?;
+            authorize_presented(state.keys.as_ref(), &presented, &[Permission::Stream])?
+        }
     };
-    let caller = authorize_presented(state.keys.as_ref(), &presented, &[Permission::Stream])?;
-    let key = presented.key().to_string();
     caller.identify(&extensions);
     state.admit(&caller.principal)?;
     // Authentication first: a request without a key is 401 whether or not it upgrades.
@@ -126,13 +124,13 @@ pub async fn connect(
     let upgrade = upgrade.max_message_size(MAX_INBOUND_BYTES).max_frame_size(MAX_INBOUND_BYTES);
     Ok(upgrade.on_upgrade(move |socket| async move {
         state.metrics.connection(1);
-        serve(socket, &state, &principal, &key).await;
+        serve(socket, &state, &principal).await;
         state.metrics.connection(-1);
         drop(guard);
     }))
 }
 
-async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tenancy::Principal, key: &str) {
+async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tenancy::Principal) {
     let mut feed = state.live.subscribe(principal.guild_id);
     let welcome = json!({
         "type": "welcome",
@@ -187,7 +185,7 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
                 }
             },
             _ = recheck.tick() => {
-                if let Some(frame) = no_longer_admitted(state, key) {
+                if let Some(frame) = no_longer_admitted(state, &principal.key_id) {
                     let _ = socket.send(Message::Close(Some(frame))).await;
                     return;
                 }
@@ -198,8 +196,8 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
 
 /// Why an open connection must close now: its key was revoked, or its guild deactivated
 /// (as the service's key cache sees them, refreshed every few seconds).
-fn no_longer_admitted(state: &AppState, key: &str) -> Option<CloseFrame> {
-    match state.keys.authenticate(key) {
+fn no_longer_admitted(state: &AppState, key_id: &str) -> Option<CloseFrame> {
+    match state.keys.by_key_id(key_id) {
         None => Some(CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked".into() }),
         Some(principal) if !principal.guild_active => {
             Some(CloseFrame { code: CLOSE_GUILD_DEACTIVATED, reason: "guild deactivated".into() })
