@@ -58,6 +58,8 @@ fn two_upload_replicas_publish_a_file_once_answer_for_each_other_and_share_the_g
         Service(
             http_service("query-api", port, &store)
                 .env("WOWLOGS_WS_TICKET_SECRET", "the replicas' shared secret")
+                .env("WOWLOGS_QUERY_API_REPLICAS", "2")
+                .env("WOWLOGS_MAX_WEBSOCKETS_PER_GUILD", "2")
                 .spawn()
                 .unwrap(),
         )
@@ -208,6 +210,32 @@ fn two_upload_replicas_publish_a_file_once_answer_for_each_other_and_share_the_g
     assert_eq!(open(api2, &from_one), Err(401), "once on each replica");
     let forged = from_one.replacen("wst_key-", "wst_key-0", 1);
     assert_eq!(open(api, &forged), Err(401), "a ticket changed on the way");
+
+    // The guild may hold 2 live connections; each query API replica holds one of them.
+    let hold = |port: u16| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://127.0.0.1:{port}/ws").into_client_request().unwrap();
+        request.headers_mut().insert("authorization", bearer.parse().unwrap());
+        runtime.block_on(async {
+            match tokio_tungstenite::connect_async(request).await {
+                Ok((socket, _)) => Ok(socket),
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+                Err(other) => panic!("{other}"),
+            }
+        })
+    };
+    let mut held = Vec::new();
+    until("the ticket's connection is let go", Duration::from_secs(10), || match hold(api) {
+        Ok(socket) => {
+            held.push(socket);
+            true
+        }
+        Err(_) => false,
+    });
+    assert_eq!(hold(api).err(), Some(429), "the first replica's share is one");
+    held.push(hold(api2).expect("the other replica holds the guild's second"));
+    assert_eq!(hold(api2).err(), Some(429), "two in all");
+    drop(held);
 
     // Sent again to the other replica later: a duplicate there too.
     let again = send(b).join().unwrap();

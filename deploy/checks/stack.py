@@ -268,6 +268,11 @@ for name, deployment in deployments.items():
         secrets = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", [])
                    if "secretKeyRef" in e.get("valueFrom", {})]
         check(set(secrets) == {"wowlogs-secrets"}, f"k8s: {name} must take the ClickHouse password from wowlogs-secrets")
+        shares = {"wowlogs-query-api": "WOWLOGS_QUERY_API_REPLICAS", "wowlogs-producer": "WOWLOGS_PRODUCER_REPLICAS"}
+        if name in shares:
+            told = [e.get("value") for e in container.get("env", []) if e["name"] == shares[name]]
+            check(told == [str(deployment["spec"].get("replicas", 1))],
+                  f"k8s: {name} runs {deployment['spec'].get('replicas', 1)} replicas but {shares[name]} says {told}")
         if deployment["spec"].get("replicas", 1) > 1 and name == "wowlogs-query-api":
             signed = [e for e in container.get("env", []) if e["name"] == "WOWLOGS_WS_TICKET_SECRET"]
             check(bool(signed) and "secretKeyRef" in signed[0].get("valueFrom", {}),

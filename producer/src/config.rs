@@ -51,10 +51,7 @@ pub struct UploadConfig {
     pub replicas: u32,
 }
 
-/// One replica's share of a limit that `replicas` replicas hold together.
-pub fn share(limit: u64, replicas: u32) -> u64 {
-    (limit / u64::from(replicas.max(1))).max(1)
-}
+pub use wowlogs_http::replicas::share;
 
 impl UploadConfig {
     /// The per-guild limits as this replica enforces them: its share of each.

@@ -59,6 +59,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(keys: Arc<dyn KeyStore>, config: QueryApiConfig, live: LiveFeed) -> Self {
+        let config = config.per_replica();
         let metrics = ApiMetrics::new();
         let lookups = metrics.cache_lookups();
         AppState {
@@ -102,9 +103,9 @@ impl AppState {
         let mut open = self.connections.lock().expect("connections lock");
         let mine = open.per_key.get(&principal.key_id).copied().unwrap_or(0);
         let ours = open.per_guild.get(&principal.guild_id).copied().unwrap_or(0);
-        let per_key = match principal.max_connections as usize {
+        let per_key = match principal.max_connections {
             0 => self.config.max_connections_per_key,
-            own => own,
+            own => wowlogs_http::replicas::share(u64::from(own), self.config.replicas) as usize,
         };
         let refused = if mine >= per_key {
             Some(format!("this key already holds {mine} of its {per_key} WebSocket connections"))

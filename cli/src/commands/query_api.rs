@@ -94,6 +94,12 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_WS_TICKET_SECRET", hide_env_values = true)]
     pub ws_ticket_secret: Option<String>,
 
+    /// Query API replicas behind the entry point. They share the per-key and per-guild
+    /// limits (requests per minute, queries, WebSocket connections): each enforces the
+    /// limit divided by this (at least 1). Keep it equal to the replica count.
+    #[arg(long, env = "WOWLOGS_QUERY_API_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicas: u32,
+
     /// Internal address of `/metrics` (and health, for probes): not behind the public
     /// entry point. Empty: none.
     #[arg(long, env = "WOWLOGS_QUERY_API_METRICS_LISTEN", default_value = "127.0.0.1:9462")]
@@ -131,6 +137,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         ws_ticket_secret: wowlogs_query_api::tickets::TicketSecret(
             args.ws_ticket_secret.clone().filter(|secret| !secret.is_empty()),
         ),
+        replicas: args.replicas,
     };
     for (value, name) in [
         (args.max_clickhouse_queries as u64, "WOWLOGS_MAX_CLICKHOUSE_QUERIES"),

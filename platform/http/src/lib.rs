@@ -10,6 +10,7 @@ pub mod encode;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod replicas;
 pub mod request;
 pub mod serve;
 pub mod shutdown;

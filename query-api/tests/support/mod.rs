@@ -198,6 +198,7 @@ pub fn config(store: &StoreSettings) -> QueryApiConfig {
         export_timeout: Duration::from_secs(60),
         export_stall: Duration::from_secs(10),
         ws_ticket_secret: wowlogs_query_api::tickets::TicketSecret(Some("test secret".into())),
+        replicas: 1,
     }
 }
 
