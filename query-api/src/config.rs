@@ -28,6 +28,9 @@ pub struct QueryApiConfig {
     pub max_connections_per_guild: usize,
     /// Bytes of answers the caches hold together.
     pub cache_max_bytes: u64,
+    /// Bytes of one guild's answers the caches hold (its share: past it, answers are
+    /// served and not kept).
+    pub cache_max_bytes_per_guild: u64,
     /// Concurrent ClickHouse queries and their time limit.
     pub gate: GateLimits,
     /// Longest a streamed export may run (ClickHouse's `max_execution_time` for it).
@@ -76,6 +79,7 @@ mod tests {
             max_connections_per_key: 10,
             max_connections_per_guild: 100,
             cache_max_bytes: 1 << 20,
+            cache_max_bytes_per_guild: 1 << 18,
             gate: GateLimits {
                 max_queries: 64,
                 max_queries_per_key: 4,

@@ -19,7 +19,8 @@ use clickhouse::query::RowCursor;
 use clickhouse::{Client, Row, RowOwned, RowRead};
 use moka::future::Cache;
 use prometheus::IntCounterVec;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wowlogs_http::ApiError;
 use wowlogs_schemas::GuildId;
@@ -203,6 +204,11 @@ pub struct AnswerCaches {
     settled: Option<AnswerCache>,
     /// Lookups by outcome (`hit`, `miss`), when counted.
     lookups: Option<IntCounterVec>,
+    /// Bytes each guild's answers weigh in both caches (kept by the caches' eviction
+    /// listeners), and what one guild may hold: past it a new answer is served but not
+    /// kept, so one guild's many distinct answers cannot push every other guild's out.
+    per_guild: Arc<Mutex<HashMap<i64, u64>>>,
+    guild_max_bytes: u64,
 }
 
 /// What one cached answer weighs: its bytes and its key's (saturating: an answer over
@@ -213,14 +219,38 @@ fn weight(key: &(i64, String), answer: &Bytes) -> u32 {
 
 impl AnswerCaches {
     /// Caches of answers kept `live` and `settled` long, holding `max_bytes` of answers
-    /// together (half each).
-    pub fn new(live: Duration, settled: Duration, max_bytes: u64) -> Self {
+    /// together (half each), of which one guild's may weigh `guild_max_bytes`.
+    pub fn new(live: Duration, settled: Duration, max_bytes: u64, guild_max_bytes: u64) -> Self {
+        let per_guild: Arc<Mutex<HashMap<i64, u64>>> = Arc::default();
         let cache = |ttl: Duration| {
+            let held = per_guild.clone();
             (!ttl.is_zero()).then(|| {
-                Cache::builder().weigher(weight).max_capacity(max_bytes / 2).time_to_live(ttl).build()
+                Cache::builder()
+                    .weigher(weight)
+                    .max_capacity(max_bytes / 2)
+                    .time_to_live(ttl)
+                    .eviction_listener(move |key: Arc<(i64, String)>, answer: Bytes, _| {
+                        let mut held = held.lock().expect("cache bytes lock");
+                        if let Some(bytes) = held.get_mut(&key.0) {
+                            *bytes = bytes.saturating_sub(u64::from(weight(&key, &answer)));
+                            if *bytes == 0 {
+                                held.remove(&key.0);
+                            }
+                        }
+                    })
+                    .build()
             })
         };
-        AnswerCaches { live: cache(live), settled: cache(settled), lookups: None }
+        AnswerCaches { live: cache(live), settled: cache(settled), lookups: None, per_guild, guild_max_bytes }
+    }
+
+    /// Counts a new answer of `key`'s guild: whether the guild is now over its share (the
+    /// answer must then go again).
+    fn over_share(&self, key: &(i64, String), answer: &Bytes) -> bool {
+        let mut held = self.per_guild.lock().expect("cache bytes lock");
+        let bytes = held.entry(key.0).or_default();
+        *bytes += u64::from(weight(key, answer));
+        *bytes > self.guild_max_bytes
     }
 
     /// Counts every lookup in `lookups`, by outcome: `hit` (answered from a cache, or
@@ -349,13 +379,18 @@ impl GuildDb {
             computed.store(true, std::sync::atomic::Ordering::Relaxed);
             answer.await
         };
-        let answered = cache
-            .try_get_with((self.guilds.cache_key(), request.to_string()), answer)
-            .await
-            .map_err(Arc::unwrap_or_clone);
+        let key = (self.guilds.cache_key(), request.to_string());
+        let answered = cache.try_get_with(key.clone(), answer).await.map_err(Arc::unwrap_or_clone);
+        let computed = computed.load(std::sync::atomic::Ordering::Relaxed);
+        if let Ok(bytes) = &answered
+            && computed
+            && self.caches.over_share(&key, bytes)
+        {
+            // Served, not kept: the guild holds its share of the cache already.
+            cache.invalidate(&key).await;
+        }
         if let Some(lookups) = &self.caches.lookups {
-            let outcome = if computed.load(std::sync::atomic::Ordering::Relaxed) { "miss" } else { "hit" };
-            lookups.with_label_values(&[outcome]).inc();
+            lookups.with_label_values(&[if computed { "miss" } else { "hit" }]).inc();
         }
         answered
     }
@@ -423,5 +458,43 @@ mod tests {
     fn a_missing_value_is_refused() {
         let sql = Sql::new("SELECT name FROM encounters FINAL WHERE {guild} AND name = ?");
         assert!(matches!(sql.scoped(Guilds::One(GuildId(1))), Err(IsolationError::Values { .. })));
+    }
+}
+
+#[cfg(test)]
+mod cache_shares {
+    use super::*;
+    use crate::gate::GateLimits;
+
+    fn db(guild: i64, caches: &AnswerCaches) -> GuildDb {
+        let limits = GateLimits {
+            max_queries: 4,
+            max_queries_per_key: 4,
+            max_queries_per_guild: 4,
+            query_timeout: Duration::from_secs(1),
+        };
+        let gate = Arc::new(QueryGate::new(limits));
+        let guilds = Guilds::One(GuildId(guild));
+        GuildDb::new(Client::default(), guilds, format!("key-{guild}"), GuildId(guild), gate, caches.clone())
+    }
+
+    async fn ask(db: &GuildDb, request: &str, answer: &str) -> Bytes {
+        db.cached(Freshness::Live, request, async { Ok(Bytes::from(answer.to_string())) }).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_guilds_many_answers_keep_within_its_share_and_never_push_another_guilds_out() {
+        let caches = AnswerCaches::new(Duration::from_secs(60), Duration::ZERO, 64 << 10, 8 << 10);
+        let (victim, flood) = (db(1, &caches), db(2, &caches));
+        assert_eq!(ask(&victim, "stats", "the victim's answer").await, "the victim's answer");
+        let page = "x".repeat(1_000);
+        for i in 0..500 {
+            let request = format!("page={i}");
+            assert_eq!(ask(&flood, &request, &page).await, page.as_str(), "served, kept or not");
+        }
+        caches.weighed_bytes().await;
+        let flood_bytes = caches.per_guild.lock().unwrap().get(&2).copied().unwrap_or(0);
+        assert!(flood_bytes <= 8 << 10, "the flooding guild holds {flood_bytes} bytes, over its share");
+        assert_eq!(ask(&victim, "stats", "computed again").await, "the victim's answer", "still cached");
     }
 }

@@ -68,8 +68,13 @@ impl AppState {
             metrics,
             live,
             limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(config.requests_per_minute))),
-            caches: AnswerCaches::new(config.cache_ttl, config.fight_cache_ttl, config.cache_max_bytes)
-                .counted(lookups),
+            caches: AnswerCaches::new(
+                config.cache_ttl,
+                config.fight_cache_ttl,
+                config.cache_max_bytes,
+                config.cache_max_bytes_per_guild,
+            )
+            .counted(lookups),
             gate: Arc::new(QueryGate::new(config.gate)),
             probes: Arc::new(Probes::new(config.kafka.clone())),
             tickets: Arc::new(Tickets::new(&config.ws_ticket_secret)),

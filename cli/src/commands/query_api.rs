@@ -59,6 +59,12 @@ pub struct QueryApiArgs {
     #[arg(long, env = "WOWLOGS_QUERY_CACHE_MAX_BYTES", default_value = "256MiB")]
     pub cache_max: bytesize::ByteSize,
 
+    /// Bytes of one guild's answers the caches hold: past it a guild's new answers are
+    /// served and not kept, so one guild's many distinct requests cannot push every
+    /// other guild's answers out.
+    #[arg(long, env = "WOWLOGS_QUERY_CACHE_MAX_BYTES_PER_GUILD", default_value = "32MiB")]
+    pub cache_max_per_guild: bytesize::ByteSize,
+
     /// ClickHouse queries the service runs at once over every key; a query waits up to
     /// a second for a slot, then gets 503.
     #[arg(long, env = "WOWLOGS_MAX_CLICKHOUSE_QUERIES", default_value_t = 32)]
@@ -126,6 +132,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         max_connections_per_key: args.max_websockets_per_key,
         max_connections_per_guild: args.max_websockets_per_guild,
         cache_max_bytes: args.cache_max.as_u64(),
+        cache_max_bytes_per_guild: args.cache_max_per_guild.as_u64(),
         gate: GateLimits {
             max_queries: args.max_clickhouse_queries,
             max_queries_per_key: args.max_queries_per_key,

@@ -189,6 +189,7 @@ pub fn config(store: &StoreSettings) -> QueryApiConfig {
         max_connections_per_key: 3,
         max_connections_per_guild: 5,
         cache_max_bytes: 64 << 20,
+        cache_max_bytes_per_guild: 64 << 20,
         gate: GateLimits {
             max_queries: 64,
             max_queries_per_key: 64,
