@@ -66,6 +66,16 @@ for error in errors:
 passed += not errors
 
 interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose_text))
+# No known secret: every password and secret of .env.example is empty (deploy/secrets.sh
+# fills them), and Compose refuses to start without each.
+for name, value in re.findall(r"^([A-Z][A-Z0-9_]*(?:PASSWORD|SECRET))=(.*)$", env_example, re.M):
+    check(value == "", f".env.example gives {name} a value: secrets have no defaults")
+    check(f"${{{name}:?" in compose_text, f"docker-compose.yml does not require {name}")
+# Services without authentication are not published beyond the host.
+for service in ("prometheus", "alertmanager"):
+    for port in compose["services"][service].get("ports", []):
+        check(str(port).startswith("127.0.0.1:"), f"docker-compose.yml publishes {service} on every interface: {port}")
+check("--web.enable-lifecycle" not in compose_text, "docker-compose.yml turns on Prometheus's lifecycle API")
 for name in sorted(interpolated):
     check(name in documented, f"docker-compose.yml reads ${{{name}}}, which .env.example does not document")
 
@@ -281,6 +291,19 @@ for name, deployment in deployments.items():
         for variable in [e["name"] for e in container.get("env", [])]:
             check(variable in read_by_code, f"k8s: {name} sets {variable}, which no wowlogs code reads")
 check("Secret" not in kinds, "k8s: secrets are referenced, never committed")
+# Nothing reaches a pod that the policies do not name: a default deny, then each port
+# named by the container that serves it.
+policies = kinds.get("NetworkPolicy", [])
+check(any(p["spec"]["podSelector"] == {} and p["spec"].get("ingress") is None and "Ingress" in p["spec"]["policyTypes"]
+          for p in policies), "k8s: no default-deny NetworkPolicy for ingress")
+served = {port["name"] for d in deployments.values() for c in d["spec"]["template"]["spec"]["containers"]
+          for port in c.get("ports", [])}
+for policy in policies:
+    for rule in policy["spec"].get("ingress", []):
+        for port in rule.get("ports", []):
+            check(port["port"] in served, f"k8s: {policy['metadata']['name']} opens port {port['port']}, which no container names")
+opened = {port["port"] for p in policies for rule in p["spec"].get("ingress", []) for port in rule.get("ports", [])}
+check(opened == {"http", "metrics"}, f"k8s: the policies open {sorted(opened)}, not the HTTP and metrics ports")
 for config in kinds.get("ConfigMap", []):
     for variable in config["data"]:
         check(variable in read_by_code, f"k8s: ConfigMap sets {variable}, which no wowlogs code reads")
