@@ -76,6 +76,9 @@ for service in ("prometheus", "alertmanager"):
     for port in compose["services"][service].get("ports", []):
         check(str(port).startswith("127.0.0.1:"), f"docker-compose.yml publishes {service} on every interface: {port}")
 check("--web.enable-lifecycle" not in compose_text, "docker-compose.yml turns on Prometheus's lifecycle API")
+# New Grafana users never become Viewers of the main organisation (the operators' data).
+check(str(compose["services"]["grafana"]["environment"].get("GF_USERS_AUTO_ASSIGN_ORG")) == "false",
+      "docker-compose.yml: Grafana adds new users to the main organisation (GF_USERS_AUTO_ASSIGN_ORG)")
 for name in sorted(interpolated):
     check(name in documented, f"docker-compose.yml reads ${{{name}}}, which .env.example does not document")
 
