@@ -171,3 +171,65 @@ fn a_guilds_grafana_organisation_needs_grafanas_password_and_a_grafana_that_answ
     // The ClickHouse side was given first, and is taken away as usual.
     assert!(run(&mut cli(&["grafana", "revoke", "--guild", "2"])).contains("\"revoked\""));
 }
+
+#[test]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+fn deactivating_a_guild_stops_its_upload_in_flight_within_seconds_and_says_why() {
+    let database = unique("wowlogs_test_deactivation");
+    let store = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
+    run(wowlogs().args(["migrate"]).args(&store));
+    let (guild, bearer) = support::guild_with_key(&store, "Going Dark", "upload,query");
+    let port = free_port();
+    // 12,000 events a minute for the guild (a minute's worth at once, then 200 a second):
+    // the 100,000-line raid would take about 7 minutes.
+    let _service = support::Service(
+        http_service("serve", port, &store).env("WOWLOGS_GUILD_EVENTS_PER_MINUTE", "12000").spawn().unwrap(),
+    );
+    let minute = std::time::Duration::from_secs(60);
+    until_status(port, "/api/v1/uploads/none", bearer.trim_start_matches("Bearer "), 404, minute);
+    let copy = support::fresh_copy_of("retail_midnight_12.0_raid_manaforge_soul_hunters_kill_slice.txt");
+    let output = std::process::Command::new("curl")
+        .args(["-s", "-H", &format!("Authorization: {bearer}"), "-F"])
+        .arg(format!("file=@{}", copy.display()))
+        .arg(format!("http://127.0.0.1:{port}/api/v1/logs/upload"))
+        .output()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let upload_id = answer["upload_id"].as_str().unwrap_or_else(|| panic!("{answer}")).to_string();
+    let status = || {
+        let (_, body) =
+            http_get_with(port, &format!("/api/v1/uploads/{upload_id}"), &[("Authorization", &bearer)]);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default()
+    };
+    let started = std::time::Instant::now();
+    while status()["logs"][0]["events"].as_i64().unwrap_or(0) == 0 {
+        assert!(started.elapsed() < minute, "the upload never started: {}", status());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let deactivated_ms = wowlogs_schemas::now_ms();
+    run(wowlogs().args(["guild", "deactivate", &guild.to_string()]).args(&store));
+    // The guild's key is refused while it is deactivated (its upload's status too):
+    // look again once it is reactivated.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    run(wowlogs().args(["guild", "reactivate", &guild.to_string()]).args(&store));
+    let mut ended = status();
+    let reactivated = std::time::Instant::now();
+    while ended["status"].as_str().is_none_or(|s| s == "processing") {
+        assert!(reactivated.elapsed() < minute, "no outcome: {ended}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        ended = status();
+    }
+    let log = &ended["logs"][0];
+    let took = log["timestamp_ms"].as_i64().unwrap() - deactivated_ms;
+    eprintln!("the upload stopped {took} ms after the deactivation");
+    assert!(took < 10_000, "it stopped {took} ms after the deactivation: {ended}");
+    assert_eq!(
+        (ended["status"].as_str(), log["state"].as_str()),
+        (Some("failed"), Some("failed")),
+        "{ended}"
+    );
+    assert!(log["reason"].as_str().unwrap_or("").contains("deactivated"), "{ended}");
+    assert!(log["lines"].as_i64().unwrap() < 100_000, "it stopped before the end: {ended}");
+    let _ = std::fs::remove_file(copy);
+}

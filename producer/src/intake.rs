@@ -63,6 +63,9 @@ pub enum IntakeError {
     Encode(#[from] WireError),
     #[error("stopped: the service is shutting down (upload the file again to resume)")]
     Interrupted,
+    /// The uploader is no longer admitted: its key revoked, or its guild deactivated.
+    #[error("stopped: {0}")]
+    NoLongerAdmitted(String),
 }
 
 /// What each in-flight message is, for acknowledgement tracking.
@@ -92,6 +95,11 @@ pub trait IntakeHooks {
     /// returns `false` to stop the job (the service is shutting down).
     fn throttle(&mut self, _events: u32) -> bool {
         true
+    }
+    /// Whether the job may go on: `Err(why)` stops it (the uploader's key was revoked
+    /// or its guild deactivated while it ran). Asked every 1,024 messages.
+    fn admitted(&mut self) -> Result<(), String> {
+        Ok(())
     }
     /// Running totals, every couple of seconds and at the end.
     fn progress(&mut self, _counts: &IntakeCounts) {}
@@ -207,6 +215,7 @@ fn publish_lines(
             if !hooks.throttle(pending_throttle) {
                 return Err(IntakeError::Interrupted);
             }
+            hooks.admitted().map_err(IntakeError::NoLongerAdmitted)?;
             pending_throttle = 0;
             for latency in latencies.borrow_mut().drain(..) {
                 hooks.delivered(latency);

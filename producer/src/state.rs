@@ -32,7 +32,8 @@ impl AppState {
         config: UploadConfig,
     ) -> Self {
         let metrics = ProducerMetrics::new();
-        let uploads = Arc::new(Uploads::new(registry, producer, config, metrics.clone()));
+        let uploads =
+            Arc::new(Uploads::new(registry, producer, config, metrics.clone()).checking_keys(keys.clone()));
         let probes = Arc::new((BrokerProbe::new(kafka), RecentProbe::new(Duration::from_secs(1))));
         Self { keys, uploads, metrics, probes, auditor: Arc::new(Auditor::disabled()) }
     }

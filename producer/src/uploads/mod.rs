@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wowlogs_parser::{ParseOptions, YearHint};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus, now_ms};
-use wowlogs_tenancy::Principal;
+use wowlogs_tenancy::{KeyStore, Principal};
 
 /// What the service remembers of an upload it received.
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +132,8 @@ pub struct Uploads {
     pub(crate) encoders: Encoders,
     pub(crate) metrics: ProducerMetrics,
     jobs: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// The service's keys, when uploads stop at a revocation or deactivation.
+    keys: Option<Arc<dyn KeyStore>>,
 }
 
 impl Uploads {
@@ -157,6 +159,31 @@ impl Uploads {
             encoders: Encoders::new().expect("the contract's schemas are valid"),
             metrics,
             jobs: tokio::sync::Mutex::new(tokio::task::JoinSet::new()),
+            keys: None,
+        }
+    }
+
+    /// Stops uploads whose key is revoked, or whose guild is deactivated, while they are
+    /// published: `keys` is the service's key store (refreshed every few seconds).
+    pub fn checking_keys(mut self, keys: Arc<dyn KeyStore>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Whether an upload by the key with this id may go on: `Err(why)` once the key is
+    /// revoked or its guild deactivated.
+    pub(crate) fn still_admitted(&self, key_id: &str) -> Result<(), String> {
+        let Some(keys) = &self.keys else { return Ok(()) };
+        match keys.by_key_id(key_id) {
+            None => {
+                Err("the uploading API key was revoked (upload the file again with a valid key to resume)"
+                    .into())
+            }
+            Some(principal) if !principal.guild_active => Err(format!(
+                "guild {} was deactivated (its data is kept; upload the file again once it is reactivated to resume)",
+                principal.guild_id.0
+            )),
+            Some(_) => Ok(()),
         }
     }
 
@@ -321,13 +348,16 @@ impl Uploads {
         };
         let worker = self.clone();
         let limits = self.limits_of(principal);
+        let key_id = principal.key_id.clone();
         // Parsing and publishing outlive the request: their span carries the upload's id.
         let span = tracing::info_span!("publish_upload", upload_id, guild_id = guild.0);
         let mut running = self.jobs.lock().await;
         // Finished jobs leave the set here: it holds the uploads in progress only.
         while running.try_join_next().is_some() {}
         running.spawn_blocking(move || {
-            span.in_scope(|| publish::publish_upload(&worker, &upload_id, &entries, jobs, spool, &limits));
+            span.in_scope(|| {
+                publish::publish_upload(&worker, &upload_id, &key_id, &entries, jobs, spool, &limits)
+            });
             drop(slot);
         });
         Ok(receipt)

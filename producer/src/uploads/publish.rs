@@ -15,6 +15,8 @@ use wowlogs_schemas::{GuildId, UploadState, now_ms};
 struct UploadHooks<'a> {
     uploads: &'a Uploads,
     upload_id: &'a str,
+    /// The uploader's key: the upload stops if it is revoked or its guild deactivated.
+    key_id: &'a str,
     index: usize,
     job: &'a LogJob,
     limits: &'a Limits,
@@ -24,6 +26,10 @@ struct UploadHooks<'a> {
 impl IntakeHooks for UploadHooks<'_> {
     fn throttle(&mut self, events: u32) -> bool {
         self.uploads.limiter.take(self.limits, events)
+    }
+
+    fn admitted(&mut self) -> Result<(), String> {
+        self.uploads.still_admitted(self.key_id)
     }
 
     fn progress(&mut self, counts: &IntakeCounts) {
@@ -48,6 +54,7 @@ impl IntakeHooks for UploadHooks<'_> {
 pub(super) fn publish_upload(
     uploads: &Uploads,
     upload_id: &str,
+    key_id: &str,
     entries: &[usize],
     jobs: Vec<LogJob>,
     spool: tempfile::NamedTempFile,
@@ -67,8 +74,10 @@ pub(super) fn publish_upload(
         }
     }
     // How many logs have their outcome (they are reached in order): when the service
-    // stops, the rest are recorded as stopped together, without reading them.
+    // stops, or the uploader is no longer admitted, the rest are recorded as stopped
+    // together, without reading them.
     let mut ended = 0;
+    let mut refused: Option<String> = None;
     let result = std::fs::File::open(spool.path()).map_err(InputError::from).and_then(|file| {
         for_each_log(file, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
             let position = entry;
@@ -77,9 +86,21 @@ pub(super) fn publish_upload(
             if uploads.limiter.is_stopping() {
                 return Err(InputError::Io(std::io::Error::other(IntakeError::Interrupted)));
             }
+            if let Err(why) = uploads.still_admitted(key_id) {
+                let error = IntakeError::NoLongerAdmitted(why.clone());
+                refused = Some(why);
+                return Err(InputError::Io(std::io::Error::other(error)));
+            }
             let job = &jobs[index];
-            let mut hooks =
-                UploadHooks { uploads, upload_id, index, job, limits, reported: IntakeCounts::default() };
+            let mut hooks = UploadHooks {
+                uploads,
+                upload_id,
+                key_id,
+                index,
+                job,
+                limits,
+                reported: IntakeCounts::default(),
+            };
             let mut ack = |_: Tag, _: Duration| {};
             let (final_state, counts, reason) =
                 match publish_log(job, input, encoders, &mut outbox, &now_ms, &mut hooks) {
@@ -103,9 +124,15 @@ pub(super) fn publish_upload(
     if let Err(error) = result {
         failed = Some(error.to_string());
     }
-    if ended < jobs.len() && uploads.limiter.is_stopping() {
-        failed = Some(IntakeError::Interrupted.to_string());
-        record_stopped(uploads, upload_id, &jobs, ended, &mut outbox);
+    if ended < jobs.len() {
+        let stopped = match refused {
+            Some(why) => Some(IntakeError::NoLongerAdmitted(why)),
+            None => uploads.limiter.is_stopping().then_some(IntakeError::Interrupted),
+        };
+        if let Some(stopped) = stopped {
+            failed = Some(stopped.to_string());
+            record_stopped(uploads, upload_id, &jobs, ended, &mut outbox, &stopped);
+        }
     }
     let guild = jobs.first().map_or(GuildId(0), |j| j.guild_id);
     let outcome = if failed.is_some() { "failed" } else { "completed" };
@@ -114,17 +141,19 @@ pub(super) fn publish_upload(
     drop(spool);
 }
 
-/// Records the logs of an upload from `first` on, which the stopping service had not
-/// started, as failed, resumable by uploading again, with one flush for them all: a stop
-/// does not wait for an upload's every remaining log.
+/// Records the logs of an upload from `first` on, which the stopping service (or an
+/// upload whose key or guild was stopped) had not started, as failed, resumable by
+/// uploading again, with one flush for them all: a stop does not wait for an upload's
+/// every remaining log.
 fn record_stopped(
     uploads: &Uploads,
     upload_id: &str,
     jobs: &[LogJob],
     first: usize,
     outbox: &mut Outbox<Tag>,
+    why: &IntakeError,
 ) {
-    let reason = IntakeError::Interrupted.to_string();
+    let reason = why.to_string();
     for (index, job) in jobs.iter().enumerate().skip(first) {
         let counts = IntakeCounts { acked_through_line: job.resume_after_line, ..IntakeCounts::default() };
         let status = status_of(job, UploadState::Failed, &counts, Some(reason.clone()), now_ms());
