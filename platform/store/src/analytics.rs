@@ -421,6 +421,13 @@ pub const GUILD_PROFILE: &str = "wowlogs_guild";
 /// The cluster (`remote_servers`) whose connections log in as the reader user.
 pub const READER_CLUSTER: &str = "wowlogs_guild_reader";
 
+/// Queries one guild's analysts may run at once (SQL mode: their user's own setting).
+/// A dashboard's panels run in parallel; more than this wait their turn at the server,
+/// so one guild's Grafana cannot take every query slot of the shared server. (Servers
+/// that keep users in files read a guild's views through the reader user, which every
+/// guild shares: a per-user cap there would be every guild's, so none is set.)
+pub const GUILD_MAX_CONCURRENT_QUERIES: u32 = 8;
+
 /// One guild's analytics access: its database, its user and that user's password
 /// (kept as SHA-256 only, as ClickHouse stores it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -446,13 +453,17 @@ impl GuildAccess {
         let (database, user, on) = (&self.database, &self.user, settings.on_cluster());
         let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {database}{on}")];
         if mode == AccessMode::Sql {
+            let settings = format!(
+                "SETTINGS PROFILE '{GUILD_PROFILE}', max_concurrent_queries_for_user = {GUILD_MAX_CONCURRENT_QUERIES}"
+            );
             statements.push(format!(
                 "CREATE USER IF NOT EXISTS {user}{on} IDENTIFIED WITH sha256_hash BY '{}' \
-                 DEFAULT DATABASE {database} SETTINGS PROFILE '{GUILD_PROFILE}'",
+                 DEFAULT DATABASE {database} {settings}",
                 self.password_sha256_hex
             ));
+            // A repeat brings an older user up to date: its password and its settings.
             statements.push(format!(
-                "ALTER USER {user}{on} IDENTIFIED WITH sha256_hash BY '{}'",
+                "ALTER USER {user}{on} IDENTIFIED WITH sha256_hash BY '{}' {settings}",
                 self.password_sha256_hex
             ));
             statements.push(format!("GRANT{on} SELECT ON {database}.* TO {user}"));
@@ -735,6 +746,13 @@ mod tests {
             !sql.iter()
                 .any(|s| s.contains("api_keys") || s.contains("audit_log") || s.contains("combat_events"))
         );
+        // The user is capped in memory (its profile) and in queries at once (its own).
+        let users: Vec<&String> =
+            sql.iter().filter(|s| s.starts_with("CREATE USER") || s.starts_with("ALTER USER")).collect();
+        assert_eq!(users.len(), 2);
+        assert!(users.iter().all(|s| s.ends_with(&format!(
+            "SETTINGS PROFILE '{GUILD_PROFILE}', max_concurrent_queries_for_user = {GUILD_MAX_CONCURRENT_QUERIES}"
+        ))));
     }
 
     #[test]
