@@ -32,15 +32,37 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
         .unwrap();
     }
     let kept_log = fixture("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let deleted_log = fixture("retail_sl_9.2_raid_wipe_snippet.txt");
     let other_log = fixture("arena_3v3_tww_11.2.0.txt");
     let consumers =
         ConsumerProcess::start_all(&unique("backup"), "backup-1", &clickhouse(), &database, free_port());
-    finish(start_import(kept, std::slice::from_ref(&kept_log)), "import");
+    finish(start_import(kept, &[kept_log.clone(), deleted_log.clone()]), "import");
     finish(start_import(other, std::slice::from_ref(&other_log)), "import");
     let kept_analysis = analyze(&kept_log);
-    wait_for_guild(&store, kept, &[&kept_analysis], Duration::from_secs(180)).await;
+    wait_for_guild(&store, kept, &[&kept_analysis, &analyze(&deleted_log)], Duration::from_secs(180)).await;
     wait_for_guild(&store, other, &[&analyze(&other_log)], Duration::from_secs(180)).await;
     consumers.stop();
+    // Retention deleted the second log (uploaded 100 days ago, as a newer row of it says):
+    // its records stay on the topics, and neither the backup nor the restore has them.
+    let now = wowlogs_schemas::now_ms();
+    let deleted_id = count(
+        &store,
+        &format!("SELECT log_id FROM logs FINAL WHERE guild_id = {kept} AND file_name = 'retail_sl_9.2_raid_wipe_snippet.txt'"),
+    )
+    .await as i64;
+    store
+        .client()
+        .query(&format!(
+            "INSERT INTO logs (guild_id, log_id, state, updated, version) \
+             VALUES ({kept}, {deleted_id}, 'completed', toDateTime({}, 'UTC'), {})",
+            now / 1000 - 100 * 86_400,
+            now * 4
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let plan = wowlogs_store::RetentionPlan::keep_days(kept, (now / 1000) as u32, 30);
+    assert_eq!(wowlogs_store::apply_retention(&store, &plan, false).await.unwrap().logs, [deleted_id]);
     let original = dump_guild_content(&store, kept).await;
     let published = tsv(&store, &format!("SELECT file_name FROM logs FINAL WHERE guild_id = {kept}")).await;
     assert_eq!(
@@ -70,6 +92,7 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
     };
     assert_eq!(records("wowlogs.combat-events.v1"), Some(kept_analysis.events), "{manifest}");
     assert_eq!(records("guilds"), Some(1));
+    assert_eq!(records("deleted_logs"), Some(1), "the deletion goes with the backup");
 
     // The stack is gone: a new broker and a new database, the guild restored into them.
     let fresh = Broker::start();

@@ -380,6 +380,68 @@ async fn a_rebuild_swaps_in_tables_equal_to_the_incremental_ones_and_the_groups_
     encounters.stop();
 }
 
+/// A log retention deleted stays deleted: a rebuild replays every record of the topics,
+/// the deleted log's included, and the consumers drop its rows (`deleted_logs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
+async fn a_log_deleted_by_retention_never_comes_back_with_a_rebuild() {
+    let guild = fresh_guild(8_000_000);
+    let database = unique("wowlogs_test_deleted");
+    let store = store(&clickhouse(), &database);
+    let logs = [fixture("arena_3v3_tww_11.2.0.txt"), fixture("retail_sl_9.2_raid_wipe_snippet.txt")];
+    let (analyses, groups) = imported(guild, &database, &store, &logs, "deleted").await;
+    let log_ids =
+        tsv(&store, &format!("SELECT log_id FROM logs FINAL WHERE guild_id = {guild} ORDER BY log_id")).await;
+    let ids: Vec<i64> = log_ids.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{log_ids}");
+    // The first log was uploaded 100 days ago (a newer version of its row says so).
+    let now = wowlogs_schemas::now_ms();
+    let uploaded = now / 1000 - 100 * 86_400;
+    store
+        .client()
+        .query(&format!(
+            "INSERT INTO logs (guild_id, log_id, state, updated, version) \
+             VALUES ({guild}, {}, 'completed', toDateTime({uploaded}, 'UTC'), {})",
+            ids[0],
+            now * 4
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let plan = wowlogs_store::RetentionPlan::keep_days(guild, (now / 1000) as u32, 30);
+    let removed = wowlogs_store::apply_retention(&store, &plan, false).await.unwrap();
+    assert_eq!(removed.logs, [ids[0]]);
+    let rows_of = |log: i64| {
+        let store = store.clone();
+        async move {
+            let mut rows = 0;
+            for table in ["combat_events", "encounters", "encounter_players", "logs", "character_logs"] {
+                rows += count(
+                    &store,
+                    &format!("SELECT count() FROM {table} WHERE guild_id = {guild} AND log_id = {log}"),
+                )
+                .await;
+            }
+            rows
+        }
+    };
+    assert_eq!(rows_of(ids[0]).await, 0, "retention removed the log");
+    let kept = rows_of(ids[1]).await;
+    assert!(kept > 0);
+
+    // The topics still hold every record of the deleted log: the rebuild reads them all.
+    rebuild_both(&database, (&groups.0, &groups.1));
+    assert_eq!(rows_of(ids[0]).await, 0, "a rebuild does not bring the deleted log back");
+    assert_eq!(rows_of(ids[1]).await, kept, "the other log is whole");
+    let events: u64 = analyses.iter().map(|a| a.events).sum::<u64>();
+    let left =
+        count(&store, &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}")).await;
+    assert!(left > 0 && left < events, "only the kept log's events: {left} of {events}");
+    let recorded =
+        tsv(&store, &format!("SELECT log_id, reason FROM deleted_logs FINAL WHERE guild_id = {guild}")).await;
+    assert_eq!(recorded.trim(), format!("{}\tretention", ids[0]));
+}
+
 /// The event log is the system of record: with every ClickHouse table gone (the whole
 /// database dropped), `wowlogs migrate` and a rebuild of each group from the topics give
 /// back the same tables.

@@ -13,6 +13,7 @@ use crate::metrics::ConsumerMetrics;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use wowlogs_kafka::{PublishError, publish};
@@ -54,12 +55,43 @@ impl RowBatch {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The `(guild, log)` of every row and summary held.
+    pub fn logs_held(&self) -> HashSet<(i64, i64)> {
+        let mut held = HashSet::new();
+        held.extend(self.events.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.logs.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.dead_letters.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.encounters.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.players.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.deaths.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.characters.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.summaries.iter().map(|s| (s.guild_id.0, s.log_id.0)));
+        held
+    }
+
+    /// Drops every row and summary of these `(guild, log)` pairs; how many went.
+    pub fn drop_logs(&mut self, gone: &HashSet<(i64, i64)>) -> usize {
+        let before = self.len();
+        let kept = |pair: (i64, i64)| !gone.contains(&pair);
+        self.events.retain(|r| kept((r.guild_id, r.log_id)));
+        self.logs.retain(|r| kept((r.guild_id, r.log_id)));
+        self.dead_letters.retain(|r| kept((r.guild_id, r.log_id)));
+        self.encounters.retain(|r| kept((r.guild_id, r.log_id)));
+        self.players.retain(|r| kept((r.guild_id, r.log_id)));
+        self.deaths.retain(|r| kept((r.guild_id, r.log_id)));
+        self.characters.retain(|r| kept((r.guild_id, r.log_id)));
+        self.summaries.retain(|s| kept((s.guild_id.0, s.log_id.0)));
+        before - self.len()
+    }
 }
 
 /// Where a batch goes.
 pub struct Sinks {
     pub group: String,
     pub clickhouse: clickhouse::Client,
+    /// The registry's database (deleted logs): the live one, also during a rebuild.
+    pub registry: clickhouse::Client,
     pub producer: FutureProducer,
     pub summaries: Codec<EncounterSummary>,
     pub letters: Codec<DeadLetter>,
@@ -131,6 +163,7 @@ impl Sinks {
     /// Writes and empties the batch; returns only once everything is stored or dead-lettered.
     #[tracing::instrument(name = "write_batch", skip_all, fields(group = %self.group, rows = batch.len()))]
     pub async fn write(&self, batch: &mut RowBatch) {
+        self.drop_deleted(batch).await;
         self.insert(&batch.events).await;
         self.insert(&batch.logs).await;
         self.insert(&batch.dead_letters).await;
@@ -143,6 +176,31 @@ impl Sinks {
         self.refresh_rollups(batch).await;
         self.publish(&batch.summaries).await;
         *batch = RowBatch::default();
+    }
+
+    /// Drops the rows of logs that were deleted (`wowlogs_store::deletions`): a replay of
+    /// the topics (a rebuild, a restore, a new group) never brings a deleted log back.
+    /// Asked of ClickHouse per batch, retried like an insert.
+    async fn drop_deleted(&self, batch: &mut RowBatch) {
+        let held = batch.logs_held();
+        let attempt = || wowlogs_store::deletions::deleted_among(&self.registry, &held);
+        let permanent =
+            |error: &clickhouse::error::Error| wowlogs_store::classify(error) == ErrorClass::Permanent;
+        let retrying = |error: &clickhouse::error::Error, delay| {
+            self.metrics.insert_failed(&self.group, "deleted_logs", 0, error, delay);
+        };
+        match retry(attempt, permanent, retrying).await {
+            Ok(gone) if gone.is_empty() => {}
+            Ok(gone) => {
+                let dropped = batch.drop_logs(&gone);
+                tracing::info!(group = %self.group, logs = gone.len(), rows = dropped, "rows of deleted logs dropped");
+            }
+            Err(error) => {
+                // A refusal of this one fixed statement is a bug, never the rows' fault:
+                // write them (a deletion run again removes them) rather than stop.
+                tracing::error!(group = %self.group, %error, "could not read the deleted logs; writing the batch as it is");
+            }
+        }
     }
 
     /// Computes again the roll-ups of the guild-days whose fights the batch wrote

@@ -10,6 +10,9 @@ use wowlogs_store::StoreSettings;
 pub struct GroupConfig {
     pub kafka: KafkaSettings,
     pub store: StoreSettings,
+    /// Where the registry's tables are (`deleted_logs`): the live database, also while a
+    /// rebuild writes `store` into fresh tables.
+    pub registry: StoreSettings,
     pub group_id: String,
     /// Rows buffered before a write.
     pub batch_rows: usize,

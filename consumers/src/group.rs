@@ -120,6 +120,7 @@ pub async fn run_group<P: Projection>(
     let sinks = Sinks {
         group: config.group_id.clone(),
         clickhouse: config.store.client(),
+        registry: config.registry.client(),
         producer: producer.clone(),
         summaries: Codec::<EncounterSummary>::new().map_err(|e| GroupError::Setup(e.to_string()))?,
         letters: Codec::<DeadLetter>::new().map_err(|e| GroupError::Setup(e.to_string()))?,

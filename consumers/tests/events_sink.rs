@@ -37,6 +37,7 @@ fn group_config(kafka: &KafkaSettings, store: &StoreSettings, group_id: String) 
     GroupConfig {
         kafka: kafka.clone(),
         store: store.clone(),
+        registry: store.clone(),
         group_id,
         batch_rows: 10_000,
         batch_bytes: 32 << 20,

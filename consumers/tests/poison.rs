@@ -66,6 +66,7 @@ async fn a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_written() {
     let sinks = Sinks {
         group: "poison-test".into(),
         clickhouse: store.client(),
+        registry: store.client(),
         producer: kafka.producer_config().create().unwrap(),
         summaries: Codec::new().unwrap(),
         letters: Codec::new().unwrap(),

@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "last_fight_end",
         sql: include_str!("../clickhouse/0011_last_fight_end.sql"),
     },
+    Migration { version: 12, name: "deleted_logs", sql: include_str!("../clickhouse/0012_deleted_logs.sql") },
 ];
 
 impl Migration {

@@ -5,7 +5,8 @@
 //! backup holds what a replay needs: the records of `wowlogs.combat-events.v1`,
 //! `wowlogs.uploads.v1` and `wowlogs.dead-letter.v1` (fights are made again from them),
 //! each file with the record's published schema, and the guilds, their key hashes and
-//! recorded encounter transfers. `manifest.json` lists every file with its record count
+//! recorded encounter transfers and deleted logs (whose records a backup leaves out, and
+//! a restore neither publishes again nor lets the consumers write). `manifest.json` lists every file with its record count
 //! and SHA-256. A restore checks every checksum first, writes the tenancy rows (replacing
 //! rows are idempotent), and publishes the records again in an order a consumer expects
 //! of a live upload (a log's non-final statuses, its events and dead letters, its final
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wowlogs_schemas::topics::guild_key;
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, Record, UploadState, UploadStatus};
+use wowlogs_store::deletions::DeletedLogRow;
 use wowlogs_store::rows::{TableRow, insert_rows};
 use wowlogs_store::transfer::TransferRow;
 use wowlogs_tenancy::{ApiKeyRow, GuildRow};
@@ -106,17 +108,25 @@ fn backup_once(args: &BackupArgs) -> Result<PathBuf> {
     std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
     let kafka = args.stack.kafka.settings("wowlogs-backup");
     let guild = args.stack.guild.map(GuildId);
-    let mut files = vec![
-        backup_topic::<CombatEvent>(&kafka, &partial, guild)?,
-        backup_topic::<UploadStatus>(&kafka, &partial, guild)?,
-        backup_topic::<DeadLetter>(&kafka, &partial, guild)?,
-    ];
     let store = args.stack.store.settings();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // A deleted log's records stay on the topics; a backup leaves them out.
+    let deleted: std::collections::HashSet<(i64, i64)> = runtime
+        .block_on(wowlogs_store::deletions::all_deleted(&store.client()))
+        .context("reading the deleted logs")?
+        .into_iter()
+        .map(|d| (d.guild_id, d.log_id))
+        .collect();
+    let mut files = vec![
+        backup_topic::<CombatEvent>(&kafka, &partial, guild, &deleted)?,
+        backup_topic::<UploadStatus>(&kafka, &partial, guild, &deleted)?,
+        backup_topic::<DeadLetter>(&kafka, &partial, guild, &deleted)?,
+    ];
     runtime.block_on(async {
         files.push(backup_table::<GuildRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<ApiKeyRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<TransferRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<DeletedLogRow>(&store, &partial, args.stack.guild).await?);
         anyhow::Ok(())
     })?;
     let manifest =
@@ -161,12 +171,13 @@ fn sha256_of(path: &Path) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// The records of `T`'s topic (of one guild, or all), in an Object Container File with
-/// `T`'s published schema.
+/// The records of `T`'s topic (of one guild, or all) but those of `deleted` logs, in an
+/// Object Container File with `T`'s published schema.
 fn backup_topic<T: Record>(
     kafka: &wowlogs_kafka::KafkaSettings,
     dir: &Path,
     guild: Option<GuildId>,
+    deleted: &std::collections::HashSet<(i64, i64)>,
 ) -> Result<Entry> {
     let codec = Codec::<T>::new()?;
     let topic = T::TOPIC.name;
@@ -181,12 +192,16 @@ fn backup_topic<T: Record>(
             return;
         }
         let Some(payload) = message.payload() else { return };
-        let appended = codec
-            .decode(payload)
-            .map_err(anyhow::Error::from)
-            .and_then(|record| writer.append_ser(&record).map_err(anyhow::Error::from));
+        let appended = codec.decode(payload).map_err(anyhow::Error::from).and_then(|record| {
+            let (guild, log) = record.owner();
+            if deleted.contains(&(guild.0, log.0)) {
+                return Ok(false);
+            }
+            writer.append_ser(&record).map(|_| true).map_err(anyhow::Error::from)
+        });
         match appended {
-            Ok(_) => records += 1,
+            Ok(false) => {}
+            Ok(true) => records += 1,
             Err(error) => {
                 failure = Some(error.context(format!(
                     "{topic} partition {} offset {}",
@@ -377,25 +392,49 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
             .into_iter()
             .filter(|t| keep(t.guild_id))
             .collect();
+        // Backups from before deletions were recorded have no such file: none then.
+        let deletions: Vec<DeletedLogRow> = match file(DeletedLogRow::TABLE) {
+            Ok(path) => read_rows::<DeletedLogRow>(&path)?.into_iter().filter(|d| keep(d.guild_id)).collect(),
+            Err(_) => Vec::new(),
+        };
         insert_rows(&client, &guilds).await?;
         insert_rows(&client, &keys).await?;
         insert_rows(&client, &transfers).await?;
-        println!("restored {} guilds, {} keys, {} transfers", guilds.len(), keys.len(), transfers.len());
+        // Before any record goes out again: the consumers drop the rows of these logs.
+        insert_rows(&client, &deletions).await?;
+        println!(
+            "restored {} guilds, {} keys, {} transfers, {} deleted logs",
+            guilds.len(),
+            keys.len(),
+            transfers.len(),
+            deletions.len()
+        );
+        // Every log deleted since (recorded here) or before (in the backup) stays out.
+        let deleted: std::collections::HashSet<(i64, i64)> = wowlogs_store::deletions::all_deleted(&client)
+            .await?
+            .into_iter()
+            .map(|d| (d.guild_id, d.log_id))
+            .collect();
+        let alive = |(guild, log): (GuildId, wowlogs_schemas::LogId)| !deleted.contains(&(guild.0, log.0));
 
         let producer: rdkafka::producer::FutureProducer = kafka.producer_config().create()?;
         // Statuses are few: held, to be split around the events.
         let statuses: Vec<UploadStatus> = read_records(&file(UploadStatus::TOPIC.name)?)?
-            .filter(|s: &Result<UploadStatus>| s.as_ref().map_or(true, |s| keep(s.guild_id.0)))
+            .filter(|s: &Result<UploadStatus>| {
+                s.as_ref().map_or(true, |s| keep(s.guild_id.0) && alive(s.owner()))
+            })
             .collect::<Result<_>>()?;
         let is_final = |s: &UploadStatus| matches!(s.state, UploadState::Completed | UploadState::Failed);
         // As a live upload goes: a log's statuses up to its last, its events and dead
         // letters, then its final status.
         let (last, first): (Vec<UploadStatus>, Vec<UploadStatus>) = statuses.into_iter().partition(is_final);
         let mut published = publish_all(&producer, first.into_iter().map(Ok)).await?;
-        let mine = |r: &Result<CombatEvent>| r.as_ref().map_or(true, |e| keep(e.owner().0.0));
+        let mine =
+            |r: &Result<CombatEvent>| r.as_ref().map_or(true, |e| keep(e.owner().0.0) && alive(e.owner()));
         published +=
             publish_all(&producer, read_records(&file(CombatEvent::TOPIC.name)?)?.filter(mine)).await?;
-        let mine = |r: &Result<DeadLetter>| r.as_ref().map_or(true, |l| keep(l.owner().0.0));
+        let mine =
+            |r: &Result<DeadLetter>| r.as_ref().map_or(true, |l| keep(l.owner().0.0) && alive(l.owner()));
         published +=
             publish_all(&producer, read_records(&file(DeadLetter::TOPIC.name)?)?.filter(mine)).await?;
         published += publish_all(&producer, last.into_iter().map(Ok)).await?;

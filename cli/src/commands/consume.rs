@@ -118,6 +118,7 @@ impl GroupArgs {
         GroupConfig {
             kafka: self.kafka.settings(&group_id),
             store: self.store.settings(),
+            registry: self.store.settings(),
             group_id,
             batch_rows: self.batch_rows,
             batch_bytes: self.batch_bytes.as_u64() as usize,

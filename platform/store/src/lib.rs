@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod cluster;
+pub mod deletions;
 pub mod errors;
 mod migrations;
 pub mod retention;

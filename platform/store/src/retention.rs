@@ -80,6 +80,10 @@ pub async fn apply_retention(
         .into_iter()
         .map(|l| l.log_id)
         .collect();
+    if !dry_run && !logs.is_empty() {
+        // Recorded first: a replay of the topics must never bring these logs back.
+        crate::deletions::record_deleted(&client, plan.guild_id, &logs, "retention", "retention").await?;
+    }
     let mut tables = Vec::with_capacity(LOG_TABLES.len());
     for &table in LOG_TABLES {
         let mut rows = 0;

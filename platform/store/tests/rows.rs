@@ -129,6 +129,7 @@ async fn every_row_type_matches_its_table_and_survives_a_round_trip() {
     round_trip(&settings, &[LogRow::from_status(&status)], "log_id").await;
 
     assert_describes::<wowlogs_store::transfer::TransferRow>(&settings).await;
+    assert_describes::<wowlogs_store::deletions::DeletedLogRow>(&settings).await;
     assert_describes::<DeadLetterRow>(&settings).await;
     let letter = DeadLetter {
         guild_id: guild,
