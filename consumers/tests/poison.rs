@@ -19,6 +19,21 @@ fn servers() -> (KafkaSettings, StoreSettings) {
     )
 }
 
+/// The dead letters of `guild` on the dead-letter topic.
+fn letters_of(kafka: &KafkaSettings, guild: i64) -> Vec<DeadLetter> {
+    let codec = Codec::<DeadLetter>::new().unwrap();
+    let mut letters = Vec::new();
+    read_topic_to_end(kafka, topics::DEAD_LETTER.name, Duration::from_secs(30), |message| {
+        if let Some(letter) = rdkafka::Message::payload(message).and_then(|p| codec.decode(p).ok())
+            && letter.guild_id.0 == guild
+        {
+            letters.push(letter);
+        }
+    })
+    .unwrap();
+    letters
+}
+
 fn fight(guild_id: i64, start_line: i64) -> EncounterRow {
     EncounterRow {
         guild_id,
@@ -92,16 +107,7 @@ async fn a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_written() {
         .await
         .unwrap();
     assert_eq!(victims.n, 7, "every good row is written");
-    let codec = Codec::<DeadLetter>::new().unwrap();
-    let mut refused = Vec::new();
-    read_topic_to_end(&kafka, topics::DEAD_LETTER.name, Duration::from_secs(30), |message| {
-        if let Some(letter) = rdkafka::Message::payload(message).and_then(|p| codec.decode(p).ok())
-            && letter.guild_id.0 == hostile
-        {
-            refused.push(letter);
-        }
-    })
-    .unwrap();
+    let refused = letters_of(&kafka, hostile);
     assert_eq!(refused.len(), 1, "{refused:?}");
     let letter = &refused[0];
     assert_eq!((letter.code.as_str(), letter.line), ("row_refused", 100));
@@ -165,15 +171,7 @@ async fn a_dead_letter_too_large_for_the_broker_goes_with_its_raw_cut_or_is_repo
         "{exposition}"
     );
 
-    let mut sent = Vec::new();
-    read_topic_to_end(&kafka, topics::DEAD_LETTER.name, Duration::from_secs(30), |message| {
-        if let Some(letter) = rdkafka::Message::payload(message).and_then(|p| codec.decode(p).ok())
-            && letter.guild_id.0 == guild
-        {
-            sent.push(letter);
-        }
-    })
-    .unwrap();
+    let sent = letters_of(&kafka, guild);
     assert_eq!(sent.len(), 1, "the cut letter, once");
     assert_eq!((sent[0].line, sent[0].raw.len()), (1, MAX_DEAD_LETTER_RAW));
     assert!(sent[0].message.contains(&format!("raw cut to {MAX_DEAD_LETTER_RAW} of {} bytes", limit + 1)));
