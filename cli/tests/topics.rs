@@ -28,3 +28,26 @@ fn the_topics_keep_every_record_and_the_check_says_when_they_do_not_match() {
     let all = wowlogs_schemas::topics::ALL.len();
     assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("{all} of {all} topics differ")));
 }
+
+#[test]
+fn kafka_security_settings_that_cannot_work_stop_a_command_before_any_client() {
+    let refused = |args: &[&str]| {
+        let output =
+            wowlogs().args(["topics", "check", "--brokers", "127.0.0.1:1"]).args(args).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, message) = refused(&["--kafka-security-protocol", "sasl_ssl"]);
+    assert_eq!(code, Some(2), "{message}");
+    assert!(
+        message.contains("the sasl_ssl protocol needs a SASL mechanism, user name and password"),
+        "{message}"
+    );
+    let (code, message) = refused(&["--kafka-sasl-username", "wowlogs"]);
+    assert_eq!(code, Some(2), "{message}");
+    assert!(
+        message.contains("SASL settings are given but the protocol (plaintext) uses no SASL"),
+        "{message}"
+    );
+    let (code, message) = refused(&["--kafka-security-protocol", "tls"]);
+    assert_eq!(code, Some(2), "clap refuses an unknown protocol: {message}");
+}

@@ -23,12 +23,30 @@ use std::time::Duration;
 use wowlogs_kafka::KafkaSettings;
 use wowlogs_tenancy::{KeyCache, Registry};
 
-/// Where the Kafka brokers are.
+/// Where the Kafka brokers are, and how every client of this process authenticates to
+/// them (the same settings for producers, consumers and admin clients).
 #[derive(Debug, Clone, Args)]
 pub struct KafkaArgs {
     /// Kafka bootstrap servers (`host:port,...`).
     #[arg(long, env = "WOWLOGS_BROKERS", default_value = "127.0.0.1:9092")]
     pub brokers: String,
+    /// How clients talk to the brokers: `plaintext` (default), `ssl` (TLS), or
+    /// `sasl_plaintext` / `sasl_ssl` (SASL authentication, without or with TLS).
+    #[arg(long, env = "WOWLOGS_KAFKA_SECURITY_PROTOCOL", value_parser = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"])]
+    pub kafka_security_protocol: Option<String>,
+    /// The SASL mechanism (with a `sasl_*` protocol).
+    #[arg(long, env = "WOWLOGS_KAFKA_SASL_MECHANISM", value_parser = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])]
+    pub kafka_sasl_mechanism: Option<String>,
+    /// The SASL user name.
+    #[arg(long, env = "WOWLOGS_KAFKA_SASL_USERNAME")]
+    pub kafka_sasl_username: Option<String>,
+    /// The SASL password.
+    #[arg(long, env = "WOWLOGS_KAFKA_SASL_PASSWORD", hide_env_values = true)]
+    pub kafka_sasl_password: Option<String>,
+    /// A PEM file of the certificate authorities that sign the brokers' certificates
+    /// (default: the system's).
+    #[arg(long, env = "WOWLOGS_KAFKA_SSL_CA_LOCATION")]
+    pub kafka_ssl_ca_location: Option<String>,
 }
 
 /// Where ClickHouse is.
@@ -86,8 +104,22 @@ impl StoreArgs {
 }
 
 impl KafkaArgs {
+    /// The settings of every Kafka client of this process. Security settings that
+    /// cannot work (a SASL protocol without its credentials, SASL settings for a
+    /// protocol without SASL) end the command at once with a clear error, as a bad
+    /// argument does.
     pub fn settings(&self, client_id: &str) -> KafkaSettings {
-        KafkaSettings::new(self.brokers.clone(), client_id)
+        let security = wowlogs_kafka::KafkaSecurity {
+            protocol: self.kafka_security_protocol.clone(),
+            sasl_mechanism: self.kafka_sasl_mechanism.clone(),
+            sasl_username: self.kafka_sasl_username.clone(),
+            sasl_password: self.kafka_sasl_password.clone(),
+            ssl_ca_location: self.kafka_ssl_ca_location.clone(),
+        };
+        KafkaSettings::new(self.brokers.clone(), client_id).secured(&security).unwrap_or_else(|error| {
+            eprintln!("error: {error} (WOWLOGS_KAFKA_SECURITY_PROTOCOL and WOWLOGS_KAFKA_SASL_*)");
+            std::process::exit(2)
+        })
     }
 }
 

@@ -13,9 +13,74 @@ pub struct KafkaSettings {
     pub extra: Vec<(String, String)>,
 }
 
+/// How every client authenticates to the brokers and encrypts its connections: the
+/// librdkafka properties of [`Self::properties`], the same for producers, consumers and
+/// admin clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KafkaSecurity {
+    /// `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub protocol: Option<String>,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (with a `sasl_*` protocol).
+    pub sasl_mechanism: Option<String>,
+    pub sasl_username: Option<String>,
+    pub sasl_password: Option<String>,
+    /// A PEM file of the certificate authorities to trust (default: the system's).
+    pub ssl_ca_location: Option<String>,
+}
+
+/// A security setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecurityError {
+    #[error("unknown Kafka security protocol {0:?}: plaintext, ssl, sasl_plaintext or sasl_ssl")]
+    Protocol(String),
+    #[error("unknown SASL mechanism {0:?}: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")]
+    Mechanism(String),
+    #[error("the {0} protocol needs a SASL mechanism, user name and password")]
+    SaslIncomplete(String),
+    #[error("SASL settings are given but the protocol ({0}) uses no SASL")]
+    SaslUnused(String),
+}
+
+impl KafkaSecurity {
+    /// The librdkafka properties, checked: a SASL protocol has its mechanism and
+    /// credentials, SASL settings are not given to a protocol without SASL.
+    pub fn properties(&self) -> Result<Vec<(String, String)>, SecurityError> {
+        let protocol = self.protocol.as_deref().unwrap_or("plaintext").to_ascii_lowercase();
+        if !["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"].contains(&protocol.as_str()) {
+            return Err(SecurityError::Protocol(protocol));
+        }
+        let mut properties = vec![("security.protocol".to_string(), protocol.clone())];
+        let sasl = [&self.sasl_mechanism, &self.sasl_username, &self.sasl_password];
+        if protocol.starts_with("sasl_") {
+            let [Some(mechanism), Some(username), Some(password)] = sasl else {
+                return Err(SecurityError::SaslIncomplete(protocol));
+            };
+            let mechanism = mechanism.to_ascii_uppercase();
+            if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(&mechanism.as_str()) {
+                return Err(SecurityError::Mechanism(mechanism));
+            }
+            properties.push(("sasl.mechanism".into(), mechanism));
+            properties.push(("sasl.username".into(), username.clone()));
+            properties.push(("sasl.password".into(), password.clone()));
+        } else if sasl.iter().any(|s| s.is_some()) {
+            return Err(SecurityError::SaslUnused(protocol));
+        }
+        if let Some(ca) = &self.ssl_ca_location {
+            properties.push(("ssl.ca.location".into(), ca.clone()));
+        }
+        Ok(properties)
+    }
+}
+
 impl KafkaSettings {
     pub fn new(brokers: impl Into<String>, client_id: impl Into<String>) -> Self {
         Self { brokers: brokers.into(), client_id: client_id.into(), extra: Vec::new() }
+    }
+
+    /// The same settings with `security`'s properties for every client.
+    pub fn secured(mut self, security: &KafkaSecurity) -> Result<Self, SecurityError> {
+        self.extra.extend(security.properties()?);
+        Ok(self)
     }
 
     /// Properties common to every client.
@@ -51,5 +116,62 @@ impl KafkaSettings {
             config.set(key, value);
         }
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sasl(protocol: &str) -> KafkaSecurity {
+        KafkaSecurity {
+            protocol: Some(protocol.into()),
+            sasl_mechanism: Some("scram-sha-512".into()),
+            sasl_username: Some("wowlogs".into()),
+            sasl_password: Some("secret".into()),
+            ssl_ca_location: Some("/etc/kafka/ca.pem".into()),
+        }
+    }
+
+    #[test]
+    fn every_client_gets_the_security_properties() {
+        let settings = KafkaSettings::new("kafka:9093", "test").secured(&sasl("SASL_SSL")).unwrap();
+        let config = settings.producer_config();
+        assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(config.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        assert_eq!(config.get("sasl.username"), Some("wowlogs"));
+        assert_eq!(config.get("ssl.ca.location"), Some("/etc/kafka/ca.pem"));
+        assert_eq!(settings.client_config().get("sasl.password"), Some("secret"));
+        let plain = KafkaSettings::new("kafka:9092", "test").secured(&KafkaSecurity::default()).unwrap();
+        assert_eq!(plain.client_config().get("security.protocol"), Some("plaintext"));
+    }
+
+    #[test]
+    fn the_client_library_takes_tls_and_scram_so_every_setting_can_work() {
+        // librdkafka refuses `ssl` and SCRAM when built without OpenSSL: built with it,
+        // a client with them is made (it connects to nothing until asked).
+        use rdkafka::consumer::BaseConsumer;
+        for protocol in ["ssl", "sasl_ssl", "sasl_plaintext"] {
+            let security = if protocol == "ssl" {
+                KafkaSecurity { protocol: Some("ssl".into()), ..KafkaSecurity::default() }
+            } else {
+                KafkaSecurity { ssl_ca_location: None, ..sasl(protocol) }
+            };
+            let settings = KafkaSettings::new("127.0.0.1:1", "test").secured(&security).unwrap();
+            let made = settings.client_config().set("group.id", "tls-test").create::<BaseConsumer>();
+            assert!(made.is_ok(), "{protocol}: {:?}", made.err());
+        }
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_before_any_client() {
+        let missing = KafkaSecurity { sasl_password: None, ..sasl("sasl_plaintext") };
+        assert_eq!(missing.properties(), Err(SecurityError::SaslIncomplete("sasl_plaintext".into())));
+        let unused = KafkaSecurity { protocol: Some("ssl".into()), ..sasl("ssl") };
+        assert_eq!(unused.properties(), Err(SecurityError::SaslUnused("ssl".into())));
+        let odd = KafkaSecurity { protocol: Some("tls".into()), ..KafkaSecurity::default() };
+        assert!(matches!(odd.properties(), Err(SecurityError::Protocol(_))));
+        let mechanism = KafkaSecurity { sasl_mechanism: Some("GSSAPI".into()), ..sasl("sasl_ssl") };
+        assert!(matches!(mechanism.properties(), Err(SecurityError::Mechanism(_))));
     }
 }
