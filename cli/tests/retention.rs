@@ -69,3 +69,54 @@ fn each_guilds_policy_removes_its_logs_by_upload_time_and_every_run_is_audited()
     run(wowlogs().args(["retention", "--days", "30"]).args(&store));
     assert_eq!(events(1), 0, "GUILD_DATA_RETENTION_DAYS / --days applies to guilds without a policy");
 }
+
+#[test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+fn an_operator_purges_named_logs_of_one_guild_for_good_and_it_is_audited() {
+    let database = unique("wowlogs_test_purge_cli");
+    let store = ["--clickhouse-url".to_string(), clickhouse(), "--database".to_string(), database.clone()];
+    run(wowlogs().arg("migrate").args(&store));
+    run(wowlogs().args(["guild", "create", "--name", "Careful"]).args(&store));
+    let settings = StoreSettings::new(clickhouse(), database.clone());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sql = |statement: String| runtime.block_on(settings.client().query(&statement).execute()).unwrap();
+    let now = wowlogs_schemas::now_ms() / 1000;
+    // Guild 2's logs 11 and 12; guild 1's log 13.
+    for (guild, log_id) in [(2, 11), (2, 12), (1, 13)] {
+        sql(format!(
+            "INSERT INTO logs (guild_id, log_id, state, updated) VALUES ({guild}, {log_id}, 'completed', toDateTime({now}, 'UTC'))"
+        ));
+        sql(format!(
+            "INSERT INTO combat_events (guild_id, log_id, line, timestamp, timestamp_ms) VALUES ({guild}, {log_id}, 1, toDateTime({now}, 'UTC'), {now}000)"
+        ));
+    }
+    let events = |log: i64| {
+        runtime.block_on(count(&settings, &format!("SELECT count() FROM combat_events WHERE log_id = {log}")))
+    };
+    let purge = |extra: &[&str]| {
+        run(wowlogs()
+            .args(["guild", "purge-logs", "2", "11", "13", "--reason", "the raider asked"])
+            .args(extra)
+            .args(&store))
+    };
+    let dry = purge(&["--dry-run"]);
+    assert!(dry.contains("would purge 1 logs") && dry.contains("unknown 13 (no log of guild 2)"), "{dry}");
+    assert_eq!((events(11), events(12), events(13)), (1, 1, 1), "a dry run changes nothing");
+
+    let done = purge(&[]);
+    assert!(done.contains("purged 1 logs"), "{done}");
+    assert_eq!((events(11), events(12), events(13)), (0, 1, 1), "log 11 went; 12 and guild 1's 13 stayed");
+    let recorded = runtime.block_on(support::tsv(
+        &settings,
+        "SELECT guild_id, log_id, reason FROM deleted_logs FINAL ORDER BY log_id",
+    ));
+    assert_eq!(recorded.trim(), "2\t11\tthe raider asked", "recorded, so no replay brings it back");
+    let audited = runtime.block_on(support::tsv(
+        &settings,
+        "SELECT action, detail FROM audit_log WHERE guild_id = 2 AND action = 'logs.purge'",
+    ));
+    assert!(
+        audited.contains("logs=1 combat_events=1") && audited.contains("reason=the raider asked"),
+        "{audited}"
+    );
+}

@@ -144,18 +144,18 @@ async fn one_guild(
 }
 
 /// The audit entry's detail: the logs and the rows per table.
-fn summary(outcome: &RetentionOutcome) -> String {
+pub(crate) fn summary(outcome: &RetentionOutcome) -> String {
     let rows: Vec<String> = outcome.tables.iter().map(|t| format!("{}={}", t.table, t.rows)).collect();
     format!("logs={} {}", outcome.logs.len(), rows.join(" "))
 }
 
 fn print(guild: &GuildRow, days: u32, outcome: &RetentionOutcome, verb: &str) {
-    println!(
-        "guild {} \"{}\": keeping {days} days after upload, {verb} {} logs",
-        guild.guild_id,
-        guild.name,
-        outcome.logs.len()
-    );
+    print_outcome(guild, outcome, &format!("keeping {days} days after upload, {verb}"));
+}
+
+/// What a deletion of a guild's logs removed (or would), table by table.
+pub(crate) fn print_outcome(guild: &GuildRow, outcome: &RetentionOutcome, verb: &str) {
+    println!("guild {} \"{}\": {verb} {} logs", guild.guild_id, guild.name, outcome.logs.len());
     for table in &outcome.tables {
         println!("  {:<18} {:>12} rows", table.table, wowlogs_parser::group_thousands(table.rows as i64));
     }

@@ -75,6 +75,23 @@ pub enum GuildCommand {
         #[arg(required = true)]
         encounters: Vec<i64>,
     },
+    /// Delete logs of a guild for good (a member's request, a log uploaded by mistake):
+    /// each log with everything made from it, recorded first so that no rebuild, restore
+    /// or new consumer brings it back. Log ids as `GET /api/v1/logs` shows them; ids that
+    /// are no log of the guild are reported and left alone. Audited (`logs.purge`).
+    PurgeLogs {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+        /// Why (kept with each deleted log).
+        #[arg(long)]
+        reason: String,
+        /// Count what would go, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(required = true)]
+        logs: Vec<i64>,
+    },
     /// List the guilds.
     List {
         #[command(flatten)]
@@ -265,6 +282,27 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                             )
                             .await?;
                     }
+                }
+            }
+            GuildCommand::PurgeLogs { store, guild, reason, dry_run, logs } => {
+                let registry = registry(store).await?;
+                let row = registry.guild(*guild).await?.with_context(|| format!("no guild {guild}"))?;
+                let settings = store.settings();
+                let known = wowlogs_store::deletions::logs_of_guild(&settings.client(), *guild, logs).await?;
+                for id in logs.iter().filter(|id| !known.contains(id)) {
+                    println!("unknown {id} (no log of guild {guild})");
+                }
+                let actor = Actor::cli();
+                let removal =
+                    wowlogs_store::Removal { guild_id: *guild, logs: known, reason, actor: &actor.name };
+                let outcome = wowlogs_store::delete_logs(&settings, removal, *dry_run).await?;
+                let verb = if *dry_run { "would purge" } else { "purged" };
+                crate::commands::retention::print_outcome(&row, &outcome, verb);
+                if !*dry_run && !outcome.logs.is_empty() {
+                    let detail = format!("{} reason={reason}", crate::commands::retention::summary(&outcome));
+                    registry
+                        .record(*guild, &actor, "logs.purge", &outcome.logs.len().to_string(), detail)
+                        .await?;
                 }
             }
             GuildCommand::Show { store, guild } => {

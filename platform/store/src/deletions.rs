@@ -80,6 +80,26 @@ pub async fn deleted_among(
     Ok(deleted)
 }
 
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct LogId {
+    log_id: i64,
+}
+
+/// Which of these log ids are logs of `guild_id` (an operator's purge names them).
+pub async fn logs_of_guild(
+    client: &clickhouse::Client,
+    guild_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>, clickhouse::error::Error> {
+    let found = client
+        .query("SELECT log_id FROM logs FINAL WHERE guild_id = ? AND has(?, log_id) ORDER BY log_id")
+        .bind(guild_id)
+        .bind(ids)
+        .fetch_all::<LogId>()
+        .await?;
+    Ok(found.into_iter().map(|l| l.log_id).collect())
+}
+
 /// Every deleted log (a restore's filter), as `(guild, log)`.
 pub async fn all_deleted(
     client: &clickhouse::Client,

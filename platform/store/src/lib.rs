@@ -18,6 +18,8 @@ pub mod transfer;
 pub use cluster::{ClusterDdl, ClusterDdlError};
 pub use errors::{ErrorClass, classify};
 pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate, planned_statements, refresh_analytics};
-pub use retention::{LOG_TABLES, RetentionOutcome, RetentionPlan, TableOutcome, apply_retention};
+pub use retention::{
+    LOG_TABLES, Removal, RetentionOutcome, RetentionPlan, TableOutcome, apply_retention, delete_logs,
+};
 pub use settings::{StoreSettings, execute_all};
 pub use transfer::{TransferError, Transferred, reapply_transfers, transfer_encounters};

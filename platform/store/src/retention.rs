@@ -80,9 +80,35 @@ pub async fn apply_retention(
         .into_iter()
         .map(|l| l.log_id)
         .collect();
+    let removal = Removal { guild_id: plan.guild_id, logs, reason: "retention", actor: "retention" };
+    delete_logs(settings, removal, dry_run).await
+}
+
+/// Logs of one guild to delete, and why (what `deleted_logs` records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal<'a> {
+    pub guild_id: i64,
+    pub logs: Vec<i64>,
+    /// `retention`, or what the operator who purged them said.
+    pub reason: &'a str,
+    /// Who: `retention`, `cli:<user>`, a key id.
+    pub actor: &'a str,
+}
+
+/// Deletes (or, with `dry_run`, only counts) whole logs of a guild, each with everything
+/// made from it: recorded in `deleted_logs` first (so no replay of the topics brings them
+/// back), then removed from every log table; waits for the delete mutations and computes
+/// the guild's roll-ups again. Retention and purges both come here.
+pub async fn delete_logs(
+    settings: &StoreSettings,
+    removal: Removal<'_>,
+    dry_run: bool,
+) -> Result<RetentionOutcome, clickhouse::error::Error> {
+    let client = settings.client();
+    let Removal { guild_id, logs, reason, actor } = removal;
     if !dry_run && !logs.is_empty() {
         // Recorded first: a replay of the topics must never bring these logs back.
-        crate::deletions::record_deleted(&client, plan.guild_id, &logs, "retention", "retention").await?;
+        crate::deletions::record_deleted(&client, guild_id, &logs, reason, actor).await?;
     }
     let mut tables = Vec::with_capacity(LOG_TABLES.len());
     for &table in LOG_TABLES {
@@ -90,7 +116,7 @@ pub async fn apply_retention(
         for chunk in logs.chunks(LOGS_PER_MUTATION) {
             rows += client
                 .query(&format!("SELECT count() AS n FROM {table} WHERE guild_id = ? AND has(?, log_id)"))
-                .bind(plan.guild_id)
+                .bind(guild_id)
                 .bind(chunk)
                 .fetch_one::<Count>()
                 .await?
@@ -101,20 +127,20 @@ pub async fn apply_retention(
                         "ALTER TABLE {} DELETE WHERE guild_id = ? AND has(?, log_id)",
                         settings.alter_target(table)
                     ))
-                    .bind(plan.guild_id)
+                    .bind(guild_id)
                     .bind(chunk)
                     .execute()
                     .await?;
             }
         }
-        tracing::info!(guild_id = plan.guild_id, table, rows, logs = logs.len(), dry_run, "retention");
+        tracing::info!(guild_id, table, rows, logs = logs.len(), dry_run, reason, "logs deleted");
         tables.push(TableOutcome { table, rows });
     }
     if !dry_run && !logs.is_empty() {
         wait_for_mutations(settings, Duration::from_secs(300)).await?;
-        crate::rollups::refresh_guilds(settings, &[plan.guild_id]).await?;
+        crate::rollups::refresh_guilds(settings, &[guild_id]).await?;
     }
-    Ok(RetentionOutcome { guild_id: plan.guild_id, logs, tables })
+    Ok(RetentionOutcome { guild_id, logs, tables })
 }
 
 /// Waits until the database has no unfinished mutation (18.16 has no `mutations_sync`),

@@ -22,7 +22,7 @@ pub struct AuditEntry {
     pub actor: String,
     /// e.g. `guild.create`, `guild.deactivate`, `api_key.revoke`, `upload.accepted`,
     /// `upload.refused`, `auth.refused`, `encounters.transfer`, `retention.delete`,
-    /// `retention.failed`.
+    /// `retention.failed`, `logs.purge`.
     pub action: String,
     pub target: String,
     pub detail: String,
