@@ -111,12 +111,9 @@ fn backup_once(args: &BackupArgs) -> Result<PathBuf> {
     let store = args.stack.store.settings();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     // A deleted log's records stay on the topics; a backup leaves them out.
-    let deleted: std::collections::HashSet<(i64, i64)> = runtime
+    let deleted = runtime
         .block_on(wowlogs_store::deletions::all_deleted(&store.client()))
-        .context("reading the deleted logs")?
-        .into_iter()
-        .map(|d| (d.guild_id, d.log_id))
-        .collect();
+        .context("reading the deleted logs")?;
     let mut files = vec![
         backup_topic::<CombatEvent>(&kafka, &partial, guild, &deleted)?,
         backup_topic::<UploadStatus>(&kafka, &partial, guild, &deleted)?,
@@ -410,11 +407,7 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
             deletions.len()
         );
         // Every log deleted since (recorded here) or before (in the backup) stays out.
-        let deleted: std::collections::HashSet<(i64, i64)> = wowlogs_store::deletions::all_deleted(&client)
-            .await?
-            .into_iter()
-            .map(|d| (d.guild_id, d.log_id))
-            .collect();
+        let deleted = wowlogs_store::deletions::all_deleted(&client).await?;
         let alive = |(guild, log): (GuildId, wowlogs_schemas::LogId)| !deleted.contains(&(guild.0, log.0));
 
         let producer: rdkafka::producer::FutureProducer = kafka.producer_config().create()?;

@@ -100,11 +100,13 @@ pub async fn logs_of_guild(
     Ok(found.into_iter().map(|l| l.log_id).collect())
 }
 
-/// Every deleted log (a restore's filter), as `(guild, log)`.
+/// Every deleted log, as `(guild, log)`: what a backup leaves out and a restore does not
+/// publish again.
 pub async fn all_deleted(
     client: &clickhouse::Client,
-) -> Result<Vec<DeletedLogRow>, clickhouse::error::Error> {
-    client.query("SELECT ?fields FROM deleted_logs FINAL ORDER BY guild_id, log_id").fetch_all().await
+) -> Result<HashSet<(i64, i64)>, clickhouse::error::Error> {
+    let pairs = client.query("SELECT guild_id, log_id FROM deleted_logs FINAL").fetch_all::<Pair>().await?;
+    Ok(pairs.into_iter().map(|p| (p.guild_id, p.log_id)).collect())
 }
 
 #[cfg(test)]

@@ -56,6 +56,13 @@ impl Principal {
     }
 }
 
+/// Why a key admitted earlier no longer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lapsed {
+    Revoked,
+    GuildDeactivated(GuildId),
+}
+
 /// Looks keys up.
 pub trait KeyStore: Send + Sync {
     /// The principal of a presented key, if it is valid and not revoked.
@@ -64,6 +71,16 @@ pub trait KeyStore: Send + Sync {
     /// The principal of an active key by its public id (a caller already proven to hold
     /// it: a WebSocket ticket, an open connection checked again).
     fn by_key_id(&self, key_id: &str) -> Option<Principal>;
+
+    /// Why the key with this public id, admitted earlier, no longer is (`None`: it still
+    /// is): what long work by a key (an upload, an open connection) checks as it goes.
+    fn lapsed(&self, key_id: &str) -> Option<Lapsed> {
+        match self.by_key_id(key_id) {
+            None => Some(Lapsed::Revoked),
+            Some(principal) if !principal.guild_active => Some(Lapsed::GuildDeactivated(principal.guild_id)),
+            Some(_) => None,
+        }
+    }
 
     /// Time since the keys were last read from their source (`None`: never).
     fn age(&self) -> Option<Duration> {
@@ -390,8 +407,14 @@ mod tests {
             authorize_key_id(&cache, "key-000000000000", &[Permission::Query]).unwrap_err().status,
             401
         );
+        assert_eq!(cache.lapsed(&id), None);
+        let mut inactive = guild_row(2, "Loothing");
+        inactive.active = 0;
+        cache.replace([(key_row("wl_aaaa", 2, &["query"]), inactive)]);
+        assert_eq!(cache.lapsed(&id), Some(Lapsed::GuildDeactivated(GuildId(2))));
         cache.replace([]);
         assert_eq!(authorize_key_id(&cache, &id, &[Permission::Query]).unwrap_err().status, 401, "revoked");
+        assert_eq!(cache.lapsed(&id), Some(Lapsed::Revoked));
     }
 
     #[test]

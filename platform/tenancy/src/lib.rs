@@ -9,8 +9,8 @@ pub mod registry;
 
 pub use audit::{Auditor, actor_of};
 pub use auth::{
-    Caller, KeyCache, KeyStore, Presented, Principal, authorize, authorize_key_id, authorize_presented,
-    presented_key,
+    Caller, KeyCache, KeyStore, Lapsed, Presented, Principal, authorize, authorize_key_id,
+    authorize_presented, presented_key,
 };
 pub use keys::{NewKey, Permission, constant_time_eq, generate, hash, key_id};
 pub use registry::{

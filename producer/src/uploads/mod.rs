@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wowlogs_parser::{ParseOptions, YearHint};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus, now_ms};
-use wowlogs_tenancy::{KeyStore, Principal};
+use wowlogs_tenancy::{KeyStore, Lapsed, Principal};
 
 /// What the service remembers of an upload it received.
 #[derive(Debug, Clone, Serialize)]
@@ -174,16 +174,16 @@ impl Uploads {
     /// revoked or its guild deactivated.
     pub(crate) fn still_admitted(&self, key_id: &str) -> Result<(), String> {
         let Some(keys) = &self.keys else { return Ok(()) };
-        match keys.by_key_id(key_id) {
-            None => {
+        match keys.lapsed(key_id) {
+            None => Ok(()),
+            Some(Lapsed::Revoked) => {
                 Err("the uploading API key was revoked (upload the file again with a valid key to resume)"
                     .into())
             }
-            Some(principal) if !principal.guild_active => Err(format!(
+            Some(Lapsed::GuildDeactivated(guild)) => Err(format!(
                 "guild {} was deactivated (its data is kept; upload the file again once it is reactivated to resume)",
-                principal.guild_id.0
+                guild.0
             )),
-            Some(_) => Ok(()),
         }
     }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
-use wowlogs_tenancy::{ApiError, Permission, authorize_key_id, authorize_presented, presented_key};
+use wowlogs_tenancy::{ApiError, Lapsed, Permission, authorize_key_id, authorize_presented, presented_key};
 
 /// `/ws` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -197,11 +197,10 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
 /// Why an open connection must close now: its key was revoked, or its guild deactivated
 /// (as the service's key cache sees them, refreshed every few seconds).
 fn no_longer_admitted(state: &AppState, key_id: &str) -> Option<CloseFrame> {
-    match state.keys.by_key_id(key_id) {
-        None => Some(CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked".into() }),
-        Some(principal) if !principal.guild_active => {
-            Some(CloseFrame { code: CLOSE_GUILD_DEACTIVATED, reason: "guild deactivated".into() })
+    state.keys.lapsed(key_id).map(|lapsed| match lapsed {
+        Lapsed::Revoked => CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked".into() },
+        Lapsed::GuildDeactivated(_) => {
+            CloseFrame { code: CLOSE_GUILD_DEACTIVATED, reason: "guild deactivated".into() }
         }
-        Some(_) => None,
-    }
+    })
 }
