@@ -535,6 +535,10 @@ mod tests {
             rounds_won: None,
             players,
             deaths: Vec::new(),
+            boss_pct: None,
+            boss_pct_missing: None,
+            bosses: Vec::new(),
+            damage_taken_by_ability: Vec::new(),
         };
         let summary = bounded(fight);
         assert_eq!(summary.players.len(), SUMMARY_MAX_PLAYERS);

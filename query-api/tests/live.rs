@@ -138,6 +138,10 @@ fn summary(guild: i64, boss: &str) -> EncounterSummary {
             rounds_won: None,
             players: (0..7).map(|i| player(&format!("Top{i}-Realm"), 1000.0 - f64::from(i))).collect(),
             deaths: Vec::new(),
+            boss_pct: None,
+            boss_pct_missing: None,
+            bosses: Vec::new(),
+            damage_taken_by_ability: Vec::new(),
         },
     }
 }

@@ -63,6 +63,59 @@ pub struct FightSummary {
     pub players: Vec<PlayerMetrics>,
     /// Player deaths in order.
     pub deaths: Vec<DeathRecord>,
+    /// Boss fights: the bosses' combined health when the pull ended, in percent of their
+    /// maximum (0 on a kill); `None` for other fights, and with `boss_pct_missing` when
+    /// the log cannot tell. Added in v1.3.
+    #[serde(default)]
+    pub boss_pct: Option<f64>,
+    /// Why a boss fight has no `boss_pct`: `advanced_logging_off` (no unit health in the
+    /// fight's lines) or `no_boss_seen` (health, but of no hostile creature). Added in v1.3.
+    #[serde(default)]
+    pub boss_pct_missing: Option<String>,
+    /// Boss fights: each boss unit's health when the pull ended (several for a council),
+    /// largest first. Added in v1.3.
+    #[serde(default)]
+    #[avro(default = "[]")]
+    pub bosses: Vec<BossHealth>,
+    /// The abilities that did the most damage to the fight's players, most first (at most
+    /// `MAX_ABILITIES_TAKEN` of the fight core). Added in v1.3.
+    #[serde(default)]
+    #[avro(default = "[]")]
+    pub damage_taken_by_ability: Vec<AbilityDamage>,
+}
+
+/// A boss unit's health at the end of a pull, from the advanced-logging block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+pub struct BossHealth {
+    pub guid: String,
+    pub name: String,
+    /// The creature id in the GUID (`Creature-0-…-<npc id>-<spawn>`).
+    pub npc_id: Option<i32>,
+    /// The last health the log wrote for the unit (0 once it died, or on a kill).
+    pub current_hp: i64,
+    pub max_hp: i64,
+    /// `current_hp` over `max_hp`, in percent.
+    pub pct: f64,
+    /// A `UNIT_DIED` of this unit was seen during the pull.
+    pub died: bool,
+}
+
+/// Damage the fight's players took from one ability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+pub struct AbilityDamage {
+    /// Spell name, `Melee`, or the environmental type (`Falling`, `Lava`, ...).
+    pub ability: String,
+    pub spell_id: Option<i32>,
+    /// Damage taken (as `damage_taken` counts it: including overkill).
+    pub amount: i64,
+    /// Damage shields took off these hits (already not in `amount`), and hits absorbed
+    /// whole (`_MISSED` with `ABSORB`).
+    pub absorbed: i64,
+    pub hits: i64,
+    /// Distinct players hit.
+    pub players: i64,
+    /// Deaths whose killing blow this ability was.
+    pub killing_blows: i64,
 }
 
 /// One player's numbers in one fight (pets and guardians merged into their owner).
@@ -99,6 +152,44 @@ pub struct DeathRecord {
     pub line: i64,
     /// The last damage the player took in this fight before dying.
     pub killing_blow: Option<KillingBlow>,
+    /// What the player took in the seconds before dying, the killing blow first (the
+    /// fight core's `RECAP_WINDOW_MS`, at most `RECAP_MAX_ENTRIES`). Added in v1.3.
+    #[serde(default)]
+    #[avro(default = "[]")]
+    pub recap: Vec<RecapEntry>,
+}
+
+/// Whether a recap line hurt or healed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecapKind {
+    Damage,
+    Heal,
+}
+
+/// One hit or heal a player took before dying.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+pub struct RecapEntry {
+    pub timestamp_ms: i64,
+    pub kind: RecapKind,
+    /// Spell name, `Melee`, or the environmental type.
+    pub ability: String,
+    pub spell_id: Option<i32>,
+    pub source_guid: String,
+    pub source_name: String,
+    /// Damage (including overkill) or healing (including overhealing); 0 for a hit
+    /// absorbed whole.
+    pub amount: i64,
+    /// Damage beyond the player's remaining health (0 when none).
+    pub overkill: i64,
+    /// Damage absorbed by shields; for a heal, healing absorbed.
+    pub absorbed: i64,
+    /// Healing beyond the player's missing health (heals only).
+    pub overhealing: i64,
+    /// The player's health after the line, where the advanced-logging block describes
+    /// the player (most spell damage and heals; not melee swings).
+    pub hp: Option<i64>,
+    pub max_hp: Option<i64>,
 }
 
 /// The hit that killed a player.

@@ -71,7 +71,10 @@ pub use event::{
     EncounterEnd, EncounterStart, Energize, EquippedItem, EventName, ExtraAttacks, Generic, Heal,
     HealAbsorbed, Interrupt, LogVersion, MapChange, Missed, Payload, Spell, Summon, Unit, ZoneChange,
 };
-pub use fight::{Anomaly, DeathRecord, FightKind, FightSummary, KillingBlow, PlayerMetrics};
+pub use fight::{
+    AbilityDamage, Anomaly, BossHealth, DeathRecord, FightKind, FightSummary, KillingBlow, PlayerMetrics,
+    RecapEntry, RecapKind,
+};
 pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId, now_ms};
 pub use names::Named;

@@ -3,7 +3,7 @@
 //! below), and the ClickHouse `Enum8` value. One list per enum, here; the migrations are
 //! checked against [`Named::enum8_definition`].
 
-use crate::{FightKind, UploadState};
+use crate::{FightKind, RecapKind, UploadState};
 
 /// An enum of the contract with stable names and `Enum8` codes.
 pub trait Named: Copy + PartialEq + Sized + 'static {
@@ -65,6 +65,17 @@ impl Named for UploadState {
     }
 }
 
+impl Named for RecapKind {
+    const ALL: &'static [Self] = &[RecapKind::Damage, RecapKind::Heal];
+
+    fn name(self) -> &'static str {
+        match self {
+            RecapKind::Damage => "damage",
+            RecapKind::Heal => "heal",
+        }
+    }
+}
+
 impl UploadState {
     /// What an upload as a whole is while one of its logs is in this state, as the
     /// upload endpoints answer it: `processing` until it ends `completed` or `failed`.
@@ -107,6 +118,7 @@ mod tests {
     fn json_avro_and_enum8_names_are_one_list() {
         serde_names_agree::<FightKind>();
         serde_names_agree::<UploadState>();
+        serde_names_agree::<RecapKind>();
         assert_eq!(
             UploadState::enum8_definition(),
             "Enum8('accepted' = 1, 'parsing' = 2, 'completed' = 3, 'failed' = 4)"

@@ -1,10 +1,21 @@
 //! Per-fight, per-player metrics. The definitions here are the contract documented in
 //! docs/metrics.md; tests recompute them independently.
 
+use crate::bosses::{BossTracker, PullEnd};
 use crate::owners::Owners;
+use crate::recap::{RECAP_MAX_CHARS, Recaps, Taken};
 use crate::specs::class_of_spec;
-use rustc_hash::FxHashMap;
-use wowlogs_schemas::{CombatEvent, DeathRecord, KillingBlow, Payload, PlayerMetrics, UnitFlags};
+use rustc_hash::{FxHashMap, FxHashSet};
+use wowlogs_schemas::{
+    AbilityDamage, CombatEvent, DeathRecord, KillingBlow, Payload, PlayerMetrics, RecapKind, UnitFlags,
+    cut_chars,
+};
+
+/// Abilities a fight lists in `damage_taken_by_ability` (the most damaging).
+pub const MAX_ABILITIES_TAKEN: usize = 25;
+/// Distinct abilities one fight counts damage taken for; past it, new abilities are not
+/// counted (a real pull has a few hundred; a crafted log could name millions).
+pub const MAX_ABILITIES_COUNTED: usize = 4_096;
 
 /// Damage events whose `amount` counts as damage done and taken. `*_SUPPORT` and
 /// `SWING_DAMAGE_LANDED` repeat damage already logged, so they are not here.
@@ -41,6 +52,30 @@ struct Totals {
     combatant: Option<Combatant>,
 }
 
+#[derive(Debug, Default)]
+struct AbilityTotals {
+    ability: String,
+    spell_id: Option<i32>,
+    amount: i64,
+    absorbed: i64,
+    hits: i64,
+    players: FxHashSet<String>,
+    killing_blows: i64,
+}
+
+/// What a fight's events add up to.
+#[derive(Debug)]
+pub struct Finished {
+    /// By damage done, highest first.
+    pub players: Vec<PlayerMetrics>,
+    /// In order, each with its recap.
+    pub deaths: Vec<DeathRecord>,
+    /// Boss fights: the bosses when the pull ended.
+    pub boss: Option<PullEnd>,
+    /// The most damaging abilities to the players, most first.
+    pub damage_taken_by_ability: Vec<AbilityDamage>,
+}
+
 /// Accumulates one fight's metrics from its events.
 #[derive(Debug)]
 pub struct FightMetrics {
@@ -48,11 +83,55 @@ pub struct FightMetrics {
     players: FxHashMap<String, Totals>,
     last_hit: FxHashMap<String, KillingBlow>,
     deaths: Vec<DeathRecord>,
+    recaps: Recaps,
+    /// Damage taken per ability (spell id, or the name for melee and environment).
+    taken: FxHashMap<(Option<i32>, String), AbilityTotals>,
+    /// Boss fights only.
+    bosses: Option<BossTracker>,
 }
 
 impl FightMetrics {
-    pub fn new(start_ms: i64) -> Self {
-        Self { start_ms, players: FxHashMap::default(), last_hit: FxHashMap::default(), deaths: Vec::new() }
+    /// A fight starting at `start_ms`; `boss_fight` names the encounter of a boss fight,
+    /// whose bosses' health is followed.
+    pub fn new(start_ms: i64, boss_fight: Option<&str>) -> Self {
+        Self {
+            start_ms,
+            players: FxHashMap::default(),
+            last_hit: FxHashMap::default(),
+            deaths: Vec::new(),
+            recaps: Recaps::default(),
+            taken: FxHashMap::default(),
+            bosses: boss_fight.map(BossTracker::new),
+        }
+    }
+
+    fn count_taken(
+        &mut self,
+        ability: &str,
+        spell_id: Option<i32>,
+        player: &str,
+        amount: i64,
+        absorbed: i64,
+    ) {
+        let key = ability_key(spell_id, ability);
+        if !self.taken.contains_key(&key) {
+            if self.taken.len() >= MAX_ABILITIES_COUNTED {
+                return;
+            }
+            let totals = AbilityTotals {
+                ability: cut_chars(ability, RECAP_MAX_CHARS).to_string(),
+                spell_id,
+                ..AbilityTotals::default()
+            };
+            self.taken.insert(key.clone(), totals);
+        }
+        let totals = self.taken.get_mut(&key).expect("inserted above");
+        totals.amount += amount;
+        totals.absorbed += absorbed;
+        totals.hits += 1;
+        if !totals.players.contains(player) {
+            totals.players.insert(player.to_string());
+        }
     }
 
     fn totals(&mut self, guid: &str) -> &mut Totals {
@@ -71,6 +150,9 @@ impl FightMetrics {
 
     /// Adds one event of the fight.
     pub fn apply(&mut self, event: &CombatEvent, owners: &Owners) {
+        if let Some(bosses) = &mut self.bosses {
+            bosses.observe(event);
+        }
         for unit in [&event.source, &event.target].into_iter().flatten() {
             if unit.is_player() {
                 self.seen(&unit.guid, &unit.name);
@@ -89,11 +171,18 @@ impl FightMetrics {
                 }
                 if (counted || name == "ENVIRONMENTAL_DAMAGE") && target.is_player() {
                     self.totals(&target.guid).damage_taken += damage.amount;
-                    let ability = match (&event.spell, &damage.environmental_type) {
-                        (Some(spell), _) => spell.name.as_str(),
-                        (None, Some(environment)) => environment.as_str(),
-                        (None, None) => "Melee",
+                    let ability = ability_of(event, damage.environmental_type.as_deref());
+                    let spell_id = event.spell.as_ref().map(|s| s.id);
+                    self.count_taken(ability, spell_id, &target.guid, damage.amount, damage.absorbed);
+                    let taken = Taken {
+                        kind: RecapKind::Damage,
+                        ability,
+                        amount: damage.amount,
+                        overkill: damage.overkill.max(0),
+                        absorbed: damage.absorbed,
+                        overhealing: 0,
                     };
+                    self.recaps.take(event, target, taken);
                     if !self.last_hit.contains_key(&target.guid) {
                         self.last_hit.insert(target.guid.clone(), KillingBlow::default());
                     }
@@ -107,7 +196,34 @@ impl FightMetrics {
                     hit.overkill = damage.overkill.max(0);
                 }
             }
+            Payload::Missed(missed) if missed.miss_type == "ABSORB" && DAMAGE_MISSES.contains(&name) => {
+                let Some(target) = event.target.as_ref().filter(|t| t.is_player()) else { return };
+                let absorbed = missed.amount_missed.unwrap_or(0);
+                let ability = ability_of(event, None);
+                let spell_id = event.spell.as_ref().map(|s| s.id);
+                self.count_taken(ability, spell_id, &target.guid, 0, absorbed);
+                let taken = Taken {
+                    kind: RecapKind::Damage,
+                    ability,
+                    amount: 0,
+                    overkill: 0,
+                    absorbed,
+                    overhealing: 0,
+                };
+                self.recaps.take(event, target, taken);
+            }
             Payload::Heal(heal) if HEAL_EVENTS.contains(&name) => {
+                if let Some(target) = event.target.as_ref().filter(|t| t.is_player()) {
+                    let taken = Taken {
+                        kind: RecapKind::Heal,
+                        ability: ability_of(event, None),
+                        amount: heal.amount,
+                        overkill: 0,
+                        absorbed: heal.absorbed,
+                        overhealing: heal.overhealing,
+                    };
+                    self.recaps.take(event, target, taken);
+                }
                 if let Some(player) = event.source.as_ref().and_then(|s| owners.player_of(&s.guid)) {
                     let totals = self.totals(player);
                     totals.healing_done += heal.amount - heal.overhealing;
@@ -127,13 +243,20 @@ impl FightMetrics {
             Payload::Death(death) if name == "UNIT_DIED" && !death.unconscious_on_death => {
                 let Some(target) = event.target.as_ref().filter(|t| t.is_player()) else { return };
                 self.totals(&target.guid).deaths += 1;
+                let killing_blow = self.last_hit.remove(&target.guid);
+                if let Some(blow) = &killing_blow
+                    && let Some(totals) = self.taken.get_mut(&ability_key(blow.spell_id, &blow.ability))
+                {
+                    totals.killing_blows += 1;
+                }
                 self.deaths.push(DeathRecord {
                     guid: target.guid.clone(),
                     name: target.name.clone(),
                     timestamp_ms: event.timestamp_ms,
                     fight_time_ms: event.timestamp_ms - self.start_ms,
                     line: event.line,
-                    killing_blow: self.last_hit.remove(&target.guid),
+                    killing_blow,
+                    recap: self.recaps.died(&target.guid, event.timestamp_ms),
                 });
             }
             Payload::CombatantInfo(info) => {
@@ -144,13 +267,14 @@ impl FightMetrics {
         }
     }
 
-    /// The fight's player rows (sorted by damage done) and deaths. Players without a
-    /// `COMBATANT_INFO` in this fight take the latest one the log had before.
+    /// What the fight adds up to. Players without a `COMBATANT_INFO` in this fight take
+    /// the latest one the log had before; `kill` is the fight's outcome.
     pub fn finish(
         self,
         duration_ms: i64,
         known: &FxHashMap<String, Combatant>,
-    ) -> (Vec<PlayerMetrics>, Vec<DeathRecord>) {
+        kill: Option<bool>,
+    ) -> Finished {
         let seconds = duration_ms as f64 / 1000.0;
         let per_second = |total: i64| if seconds > 0.0 { total as f64 / seconds } else { 0.0 };
         let mut players: Vec<PlayerMetrics> = self
@@ -182,7 +306,55 @@ impl FightMetrics {
                 .then(b.healing_done.cmp(&a.healing_done))
                 .then(a.guid.cmp(&b.guid))
         });
-        (players, self.deaths)
+        let mut taken: Vec<AbilityDamage> = self
+            .taken
+            .into_values()
+            .map(|t| AbilityDamage {
+                ability: t.ability,
+                spell_id: t.spell_id,
+                amount: t.amount,
+                absorbed: t.absorbed,
+                hits: t.hits,
+                players: t.players.len() as i64,
+                killing_blows: t.killing_blows,
+            })
+            .collect();
+        taken.sort_by(|a, b| {
+            b.amount
+                .cmp(&a.amount)
+                .then(b.killing_blows.cmp(&a.killing_blows))
+                .then_with(|| (a.spell_id, &a.ability).cmp(&(b.spell_id, &b.ability)))
+        });
+        taken.truncate(MAX_ABILITIES_TAKEN);
+        Finished {
+            players,
+            deaths: self.deaths,
+            boss: self.bosses.map(|b| b.finish(kill)),
+            damage_taken_by_ability: taken,
+        }
+    }
+}
+
+/// `_MISSED` events of the damage events counted (an `ABSORB` miss is a hit shields took
+/// whole).
+const DAMAGE_MISSES: [&str; 5] =
+    ["SWING_MISSED", "RANGE_MISSED", "SPELL_MISSED", "SPELL_PERIODIC_MISSED", "SPELL_BUILDING_MISSED"];
+
+/// An ability's key among the damage taken: its spell id, or for melee and the
+/// environment (no spell) its name.
+fn ability_key(spell_id: Option<i32>, ability: &str) -> (Option<i32>, String) {
+    match spell_id {
+        Some(_) => (spell_id, String::new()),
+        None => (None, cut_chars(ability, RECAP_MAX_CHARS).to_string()),
+    }
+}
+
+/// What hit or healed: the spell, the environment, or `Melee`.
+fn ability_of<'a>(event: &'a CombatEvent, environment: Option<&'a str>) -> &'a str {
+    match (&event.spell, environment) {
+        (Some(spell), _) => spell.name.as_str(),
+        (None, Some(environment)) => environment,
+        (None, None) => "Melee",
     }
 }
 

@@ -51,8 +51,10 @@ struct ZoneIn {
     bytes: usize,
 }
 
-/// What the segmenter hands back.
+/// What the segmenter hands back. (Fights are the common case and anomalies rare, so
+/// the larger variant stays unboxed: boxing it would allocate once more per fight.)
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SegmentOutput {
     Fight(FightSummary),
     Anomaly(Anomaly),
@@ -76,7 +78,8 @@ struct OpenFight {
 
 impl OpenFight {
     fn new(summary: FightSummary, origin: Origin) -> Self {
-        let metrics = FightMetrics::new(summary.start_ms);
+        let boss_fight = (summary.kind == FightKind::Encounter).then_some(summary.name.as_str());
+        let metrics = FightMetrics::new(summary.start_ms, boss_fight);
         OpenFight {
             summary,
             metrics,
@@ -491,8 +494,20 @@ impl EncounterSegmenter {
         complete: bool,
         duration_ms: i64,
     ) -> FightSummary {
-        let (players, deaths) = fight.metrics.finish(duration_ms, &self.combatants);
-        FightSummary { kill, complete, duration_ms, players, deaths, ..fight.summary }
+        let finished = fight.metrics.finish(duration_ms, &self.combatants, kill);
+        let boss = finished.boss.unwrap_or_default();
+        FightSummary {
+            kill,
+            complete,
+            duration_ms,
+            players: finished.players,
+            deaths: finished.deaths,
+            boss_pct: boss.pct,
+            boss_pct_missing: boss.missing.map(str::to_string),
+            bosses: boss.bosses,
+            damage_taken_by_ability: finished.damage_taken_by_ability,
+            ..fight.summary
+        }
     }
 }
 
@@ -519,6 +534,10 @@ fn new_summary(kind: FightKind, name: &str, start: &CombatEvent) -> FightSummary
         rounds_won: None,
         players: Vec::new(),
         deaths: Vec::new(),
+        boss_pct: None,
+        boss_pct_missing: None,
+        bosses: Vec::new(),
+        damage_taken_by_ability: Vec::new(),
     }
 }
 

@@ -122,3 +122,36 @@ fn every_fights_top_damage_dealer_matches_the_independent_calculation() {
         }
     }
 }
+
+/// "Which ability hurt the raid most": every ability a fight lists has the damage and
+/// hits the raw text gives it, and the list is the independent calculation's top, in
+/// order of amount.
+#[test]
+fn every_fights_damage_taken_by_ability_matches_the_independent_calculation() {
+    let mut checked = 0;
+    for path in wowlogs_testkit::all_fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for fight in support::fights_of(&path) {
+            let lines = fight.start_line as usize..=fight.end_line as usize;
+            let expected = support::independent::taken_by_ability(&text, lines);
+            let where_ = format!("{}: {} (line {})", path.display(), fight.name, fight.start_line);
+            for ability in &fight.damage_taken_by_ability {
+                let key =
+                    ability.spell_id.map(|id| id.to_string()).unwrap_or_else(|| ability.ability.clone());
+                assert_eq!(
+                    Some(&(ability.amount, ability.hits)),
+                    expected.get(&key),
+                    "{where_}: {}",
+                    ability.ability
+                );
+                checked += 1;
+            }
+            let mut amounts: Vec<i64> = expected.values().map(|(amount, _)| *amount).collect();
+            amounts.sort_unstable_by(|a, b| b.cmp(a));
+            amounts.truncate(wowlogs_encounters::MAX_ABILITIES_TAKEN);
+            let listed: Vec<i64> = fight.damage_taken_by_ability.iter().map(|a| a.amount).collect();
+            assert_eq!(listed, amounts, "{where_}");
+        }
+    }
+    assert!(checked > 100, "only {checked} abilities checked");
+}

@@ -87,3 +87,45 @@ pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) 
     }
     t
 }
+
+/// What the players of a line range took from each ability: `(amount, hits)` keyed by
+/// spell id, or `Melee` and the environmental type for damage without a spell. Hits
+/// absorbed whole (`_MISSED` with `ABSORB`) are hits of amount 0.
+pub fn taken_by_ability(text: &str, lines: std::ops::RangeInclusive<usize>) -> HashMap<String, (i64, i64)> {
+    let mut taken: HashMap<String, (i64, i64)> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if !lines.contains(&(i + 1)) {
+            continue;
+        }
+        let body = line.split_once("  ").unwrap().1;
+        if body.starts_with("COMBATANT_INFO") {
+            continue;
+        }
+        let f = split(body);
+        if f.len() < 9 || !f[5].starts_with("Player-") {
+            continue;
+        }
+        let swing = f[0].starts_with("SWING");
+        let tagged = matches!(*f.last().unwrap(), "ST" | "AOE");
+        let amount = if DAMAGE.contains(&f[0]) {
+            f[f.len() - if tagged { 11 } else { 10 }].parse::<i64>().unwrap()
+        } else if f[0] == "ENVIRONMENTAL_DAMAGE" {
+            let entry = taken.entry(f[f.len() - 11].to_string()).or_default();
+            entry.0 += f[f.len() - 10].parse::<i64>().unwrap();
+            entry.1 += 1;
+            continue;
+        } else if f[0].ends_with("_MISSED")
+            && !f[0].starts_with("DAMAGE")
+            && f[if swing { 9 } else { 12 }] == "ABSORB"
+        {
+            0
+        } else {
+            continue;
+        };
+        let ability = if swing { "Melee" } else { f[9] };
+        let entry = taken.entry(ability.to_string()).or_default();
+        entry.0 += amount;
+        entry.1 += 1;
+    }
+    taken
+}

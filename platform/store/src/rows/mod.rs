@@ -226,6 +226,10 @@ mod tests {
             rounds_won: None,
             players: vec![],
             deaths: vec![],
+            boss_pct: None,
+            boss_pct_missing: None,
+            bosses: Vec::new(),
+            damage_taken_by_ability: Vec::new(),
         };
         let player = PlayerMetrics {
             guid: huge.clone(),
@@ -256,6 +260,7 @@ mod tests {
             fight_time_ms: 0,
             line: 2,
             killing_blow: Some(blow),
+            recap: vec![],
         };
         let (guild, log) = (GuildId(1), LogId(2));
         let row = EncounterRow::from_fight(guild, log, "u", &fight, 1);
