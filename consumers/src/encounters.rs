@@ -132,6 +132,10 @@ impl Default for EncounterProjector {
 pub const SUMMARY_MAX_PLAYERS: usize = 40;
 /// Names in fight summaries are cut to this many characters.
 pub const SUMMARY_MAX_NAME_CHARS: usize = 64;
+/// Each death's recap in a fight summary keeps its newest lines, the killing blow first
+/// (the whole recap is in ClickHouse): 40 deaths of 10 lines stay far below the broker's
+/// message size.
+pub const SUMMARY_MAX_RECAP_LINES: usize = 10;
 /// Logs of one guild open at once, by default (`WOWLOGS_CONSUMER_MAX_OPEN_LOGS_PER_GUILD`):
 /// a bulk import publishes one log per core at a time, and a raid night's uploads a few.
 pub const DEFAULT_OPEN_LOGS_PER_GUILD: usize = 64;
@@ -382,6 +386,19 @@ fn bounded(mut fight: FightSummary) -> FightSummary {
             cut(&mut blow.source_name);
             cut(&mut blow.source_guid);
         }
+        death.recap.truncate(SUMMARY_MAX_RECAP_LINES);
+        for line in &mut death.recap {
+            cut(&mut line.ability);
+            cut(&mut line.source_name);
+            cut(&mut line.source_guid);
+        }
+    }
+    for boss in &mut fight.bosses {
+        cut(&mut boss.name);
+        cut(&mut boss.guid);
+    }
+    for ability in &mut fight.damage_taken_by_ability {
+        cut(&mut ability.ability);
     }
     fight
 }
@@ -513,6 +530,29 @@ mod tests {
     fn a_summary_keeps_the_top_players_and_cuts_long_names() {
         let mut players: Vec<PlayerMetrics> = (0..60).map(|i| player(i, format!("P{i}"))).collect();
         players[0].name = "é".repeat(60_000);
+        let line = |i: i64| wowlogs_schemas::RecapEntry {
+            timestamp_ms: 1000 - i,
+            kind: wowlogs_schemas::RecapKind::Damage,
+            ability: "A".repeat(60_000),
+            spell_id: None,
+            source_guid: String::new(),
+            source_name: String::new(),
+            amount: i,
+            overkill: 0,
+            absorbed: 0,
+            overhealing: 0,
+            hp: None,
+            max_hp: None,
+        };
+        let death = wowlogs_schemas::DeathRecord {
+            guid: "Player-1-0".into(),
+            name: "P0".into(),
+            timestamp_ms: 1000,
+            fight_time_ms: 1000,
+            line: 2,
+            killing_blow: None,
+            recap: (0..100).map(line).collect(),
+        };
         let fight = FightSummary {
             kind: FightKind::Encounter,
             name: "Boss".into(),
@@ -534,7 +574,7 @@ mod tests {
             round: None,
             rounds_won: None,
             players,
-            deaths: Vec::new(),
+            deaths: vec![death],
             boss_pct: None,
             boss_pct_missing: None,
             bosses: Vec::new(),
@@ -544,5 +584,9 @@ mod tests {
         assert_eq!(summary.players.len(), SUMMARY_MAX_PLAYERS);
         assert_eq!(summary.players[0].name.chars().count(), SUMMARY_MAX_NAME_CHARS);
         assert_eq!(summary.players[39].guid, "Player-1-39", "the highest damage first, in order");
+        let recap = &summary.deaths[0].recap;
+        assert_eq!(recap.len(), SUMMARY_MAX_RECAP_LINES);
+        assert_eq!((recap[0].amount, recap[9].amount), (0, 9), "the newest lines, the killing blow first");
+        assert!(recap.iter().all(|l| l.ability.chars().count() == SUMMARY_MAX_NAME_CHARS));
     }
 }

@@ -61,6 +61,21 @@ fn fight(guild_id: i64, start_line: i64) -> EncounterRow {
         version: 1,
         round: None,
         rounds_won: None,
+        boss_pct: None,
+        boss_pct_missing: String::new(),
+        boss_guid: Vec::new(),
+        boss_name: Vec::new(),
+        boss_npc_id: Vec::new(),
+        boss_current_hp: Vec::new(),
+        boss_max_hp: Vec::new(),
+        boss_died: Vec::new(),
+        taken_ability: Vec::new(),
+        taken_spell_id: Vec::new(),
+        taken_amount: Vec::new(),
+        taken_absorbed: Vec::new(),
+        taken_hits: Vec::new(),
+        taken_players: Vec::new(),
+        taken_killing_blows: Vec::new(),
     }
 }
 

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../clickhouse/0011_last_fight_end.sql"),
     },
     Migration { version: 12, name: "deleted_logs", sql: include_str!("../clickhouse/0012_deleted_logs.sql") },
+    Migration { version: 13, name: "why_we_wiped", sql: include_str!("../clickhouse/0013_why_we_wiped.sql") },
 ];
 
 impl Migration {

@@ -34,6 +34,25 @@ crate::table_row! {
         round: Option<i32> = "Nullable(Int32)",
         /// A Solo Shuffle match: the rounds the log owner's side won (migration 0004).
         rounds_won: Option<i32> = "Nullable(Int32)",
+        /// Boss fights: the bosses' combined health at the end, in percent (migration 0013).
+        boss_pct: Option<f64> = "Nullable(Float64)",
+        /// Why a boss fight has no `boss_pct` (empty otherwise).
+        boss_pct_missing: String = "String",
+        /// One element per boss, largest first.
+        boss_guid: Vec<String> = "Array(String)",
+        boss_name: Vec<String> = "Array(String)",
+        boss_npc_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
+        boss_current_hp: Vec<i64> = "Array(Int64)",
+        boss_max_hp: Vec<i64> = "Array(Int64)",
+        boss_died: Vec<u8> = "Array(UInt8)",
+        /// One element per ability that hurt the players most, most first.
+        taken_ability: Vec<String> = "Array(String)",
+        taken_spell_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
+        taken_amount: Vec<i64> = "Array(Int64)",
+        taken_absorbed: Vec<i64> = "Array(Int64)",
+        taken_hits: Vec<i64> = "Array(Int64)",
+        taken_players: Vec<i64> = "Array(Int64)",
+        taken_killing_blows: Vec<i64> = "Array(Int64)",
     }
 }
 
@@ -84,6 +103,21 @@ impl EncounterRow {
             version,
             round: fight.round,
             rounds_won: fight.rounds_won,
+            boss_pct: fight.boss_pct,
+            boss_pct_missing: fight.boss_pct_missing.clone().unwrap_or_default(),
+            boss_guid: fight.bosses.iter().map(|b| name_cell(&b.guid)).collect(),
+            boss_name: fight.bosses.iter().map(|b| name_cell(&b.name)).collect(),
+            boss_npc_id: fight.bosses.iter().map(|b| b.npc_id).collect(),
+            boss_current_hp: fight.bosses.iter().map(|b| b.current_hp).collect(),
+            boss_max_hp: fight.bosses.iter().map(|b| b.max_hp).collect(),
+            boss_died: fight.bosses.iter().map(|b| u8::from(b.died)).collect(),
+            taken_ability: fight.damage_taken_by_ability.iter().map(|a| name_cell(&a.ability)).collect(),
+            taken_spell_id: fight.damage_taken_by_ability.iter().map(|a| a.spell_id).collect(),
+            taken_amount: fight.damage_taken_by_ability.iter().map(|a| a.amount).collect(),
+            taken_absorbed: fight.damage_taken_by_ability.iter().map(|a| a.absorbed).collect(),
+            taken_hits: fight.damage_taken_by_ability.iter().map(|a| a.hits).collect(),
+            taken_players: fight.damage_taken_by_ability.iter().map(|a| a.players).collect(),
+            taken_killing_blows: fight.damage_taken_by_ability.iter().map(|a| a.killing_blows).collect(),
         }
     }
 }
@@ -174,6 +208,20 @@ crate::table_row! {
         /// As on `encounter_players` (migration 0009).
         fight_name: String = "String",
         difficulty: Option<i32> = "Nullable(Int32)",
+        /// The recap, one element per line, newest (the killing blow) first (migration 0013).
+        recap_timestamp_ms: Vec<i64> = "Array(Int64)",
+        /// `damage` or `heal`.
+        recap_kind: Vec<String> = "Array(String)",
+        recap_ability: Vec<String> = "Array(String)",
+        recap_spell_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
+        recap_source_guid: Vec<String> = "Array(String)",
+        recap_source_name: Vec<String> = "Array(String)",
+        recap_amount: Vec<i64> = "Array(Int64)",
+        recap_overkill: Vec<i64> = "Array(Int64)",
+        recap_absorbed: Vec<i64> = "Array(Int64)",
+        recap_overhealing: Vec<i64> = "Array(Int64)",
+        recap_hp: Vec<Option<i64>> = "Array(Nullable(Int64))",
+        recap_max_hp: Vec<Option<i64>> = "Array(Nullable(Int64))",
     }
 }
 
@@ -207,6 +255,18 @@ impl EncounterDeathRow {
             version,
             fight_name: name_cell(&fight.name),
             difficulty: fight.difficulty,
+            recap_timestamp_ms: d.recap.iter().map(|e| e.timestamp_ms).collect(),
+            recap_kind: d.recap.iter().map(|e| e.kind.name().to_string()).collect(),
+            recap_ability: d.recap.iter().map(|e| name_cell(&e.ability)).collect(),
+            recap_spell_id: d.recap.iter().map(|e| e.spell_id).collect(),
+            recap_source_guid: d.recap.iter().map(|e| name_cell(&e.source_guid)).collect(),
+            recap_source_name: d.recap.iter().map(|e| name_cell(&e.source_name)).collect(),
+            recap_amount: d.recap.iter().map(|e| e.amount).collect(),
+            recap_overkill: d.recap.iter().map(|e| e.overkill).collect(),
+            recap_absorbed: d.recap.iter().map(|e| e.absorbed).collect(),
+            recap_overhealing: d.recap.iter().map(|e| e.overhealing).collect(),
+            recap_hp: d.recap.iter().map(|e| e.hp).collect(),
+            recap_max_hp: d.recap.iter().map(|e| e.max_hp).collect(),
         }
     }
 }

@@ -260,8 +260,40 @@ mod tests {
             fight_time_ms: 0,
             line: 2,
             killing_blow: Some(blow),
-            recap: vec![],
+            recap: vec![wowlogs_schemas::RecapEntry {
+                timestamp_ms: 0,
+                kind: wowlogs_schemas::RecapKind::Damage,
+                ability: huge.clone(),
+                spell_id: None,
+                source_guid: huge.clone(),
+                source_name: huge.clone(),
+                amount: 1,
+                overkill: 0,
+                absorbed: 0,
+                overhealing: 0,
+                hp: None,
+                max_hp: None,
+            }],
         };
+        let mut fight = fight;
+        fight.bosses.push(wowlogs_schemas::BossHealth {
+            guid: huge.clone(),
+            name: huge.clone(),
+            npc_id: None,
+            current_hp: 1,
+            max_hp: 2,
+            pct: 50.0,
+            died: false,
+        });
+        fight.damage_taken_by_ability.push(wowlogs_schemas::AbilityDamage {
+            ability: huge.clone(),
+            spell_id: None,
+            amount: 1,
+            absorbed: 0,
+            hits: 1,
+            players: 1,
+            killing_blows: 0,
+        });
         let (guild, log) = (GuildId(1), LogId(2));
         let row = EncounterRow::from_fight(guild, log, "u", &fight, 1);
         let players = EncounterPlayerRow::from_player(guild, log, &fight, &player, 1);
@@ -279,6 +311,12 @@ mod tests {
             &deaths.source_name,
             &deaths.source_guid,
             &deaths.fight_name,
+            &deaths.recap_ability[0],
+            &deaths.recap_source_name[0],
+            &deaths.recap_source_guid[0],
+            &row.boss_name[0],
+            &row.boss_guid[0],
+            &row.taken_ability[0],
             &character.name,
             &character.player_guid,
             &character.class,
