@@ -69,6 +69,15 @@ impl LiveMessage {
             .map(|p| json!({"name": p.name, "class": p.class, "dps": p.dps.round(), "hps": p.hps.round()}))
             .collect();
         let id = wowlogs_store::rows::fight_id(summary.guild_id, summary.log_id, fight.start_line);
+        let first_death = fight.deaths.first().map(|d| {
+            let blow = d.killing_blow.as_ref();
+            json!({
+                "name": d.name,
+                "fight_time_ms": d.fight_time_ms,
+                "ability": blow.map(|b| b.ability.as_str()),
+                "source_name": blow.map(|b| b.source_name.as_str()),
+            })
+        });
         LiveMessage {
             guild_id: summary.guild_id,
             body: json!({
@@ -81,7 +90,11 @@ impl LiveMessage {
                 "round": fight.round,
                 "rounds_won": fight.rounds_won,
                 "difficulty": fight.difficulty,
+                "difficulty_name": fight.difficulty.and_then(wowlogs_encounters::difficulty_name),
                 "kill": fight.kill,
+                "boss_pct": fight.boss_pct,
+                "boss_pct_missing": fight.boss_pct_missing,
+                "first_death": first_death,
                 "duration_ms": fight.duration_ms,
                 "start": rfc3339(fight.start_ms),
                 "top_players": top,
@@ -219,6 +232,38 @@ mod tests {
 
     fn message(guild: i64, n: u64) -> LiveMessage {
         LiveMessage { guild_id: GuildId(guild), body: json!({"n": n}) }
+    }
+
+    /// The fights of a real log, as the encounter consumer makes them.
+    fn fights_of(fixture: &str) -> Vec<wowlogs_schemas::FightSummary> {
+        use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
+        use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
+        let text = std::fs::read(wowlogs_testkit::fixture(fixture)).unwrap();
+        let (mut segmenter, mut out) = (EncounterSegmenter::new(), Vec::new());
+        for parsed in LogReader::new(text.as_slice(), ParseOptions::new(YearHint::FirstLineIn(2026))) {
+            if let ParsedLine::Event(event) = parsed.unwrap() {
+                segmenter.push(&event, &mut out);
+            }
+        }
+        segmenter.finish(&mut out);
+        out.into_iter().filter_map(|o| if let SegmentOutput::Fight(f) = o { Some(f) } else { None }).collect()
+    }
+
+    #[test]
+    fn a_wipes_message_says_how_far_the_boss_got_and_who_died_first() {
+        let fight = fights_of("retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt").remove(0);
+        let summary = EncounterSummary { guild_id: GuildId(1), log_id: wowlogs_schemas::LogId(2), fight };
+        let body = LiveMessage::encounter_complete(&summary).body;
+        assert_eq!(
+            (body["type"].as_str(), body["kill"].as_bool()),
+            (Some("encounter_complete"), Some(false))
+        );
+        assert_eq!(body["boss_pct"].as_f64(), Some(100.0 * 11_389_021.0 / 11_998_750.0));
+        assert_eq!(body["difficulty_name"], "Normal");
+        assert_eq!(
+            (body["first_death"]["name"].as_str(), body["first_death"]["ability"].as_str()),
+            (Some("Xamymage-Kazzak-EU"), Some("Oblivion"))
+        );
     }
 
     #[test]

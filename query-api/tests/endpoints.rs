@@ -113,7 +113,7 @@ async fn stats_sum_up_the_guilds_fights_and_characters() {
     let s = &stats.json["statistics"];
     assert_eq!(s["total_encounters"].as_u64(), Some(a.fight_ids.len() as u64));
     assert_eq!(s["kills"].as_u64().unwrap() + s["wipes"].as_u64().unwrap(), a.fight_ids.len() as u64);
-    assert_eq!(s["logs"].as_u64(), Some(2));
+    assert_eq!(s["logs"].as_u64(), Some(a.log_ids.len() as u64));
     assert_eq!(s["total_characters"].as_u64(), Some(a.players.len() as u64));
     assert!(s["active_characters"].as_u64().unwrap() > 0);
     assert!(s["last_activity"].as_str().unwrap().starts_with("202"));
@@ -142,6 +142,148 @@ async fn an_encounter_has_every_players_numbers_and_the_death_recap() {
         get(&app, "/api/v1/encounters/not-a-number", Some(&a.key)).await.status,
         StatusCode::BAD_REQUEST
     );
+}
+
+/// The Dimensius wipe (fixture read line by line in core/encounters/tests/why_we_wiped.rs):
+/// Dimensius at 11,389,021 of 11,998,750 when the pull ended; Xamymage died first, 9.962 s
+/// in, to Oblivion; Devour hurt the raid most.
+async fn dimensius_wipe(app: &axum::Router, key: &str) -> String {
+    let boss = get(app, "/api/v1/encounters?encounter_id=3135", Some(key)).await;
+    assert_eq!(total(&boss.json), Some(1), "{}", boss.text);
+    items(&boss.json)[0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_wipe_says_how_far_the_boss_got_and_what_hurt_the_raid_most() {
+    let (app, a) = (app().await, &world().a);
+    let id = dimensius_wipe(&app, &a.key).await;
+    let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&a.key)).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    let encounter = &detail.json["data"]["encounter"];
+    let pct = 100.0 * 11_389_021.0 / 11_998_750.0;
+    assert_eq!(encounter["boss_pct"].as_f64(), Some(pct));
+    assert_eq!(encounter["boss_pct_missing"], Value::Null);
+    assert_eq!(
+        (encounter["difficulty"].as_i64(), encounter["difficulty_name"].as_str()),
+        (Some(14), Some("Normal"))
+    );
+    assert_eq!(encounter["outcome"], "wipe");
+    let bosses = detail.json["data"]["bosses"].as_array().unwrap();
+    assert_eq!(bosses.len(), 1);
+    assert_eq!(
+        (bosses[0]["name"].as_str(), bosses[0]["npc_id"].as_i64(), bosses[0]["current_hp"].as_i64()),
+        (Some("Dimensius"), Some(241_517), Some(11_389_021))
+    );
+    let taken = detail.json["data"]["damage_taken_by_ability"].as_array().unwrap();
+    assert_eq!(taken[0]["ability"], "Devour");
+    let amounts: Vec<i64> = taken.iter().map(|t| t["amount"].as_i64().unwrap()).collect();
+    assert!(amounts.windows(2).all(|w| w[0] >= w[1]), "most first: {amounts:?}");
+
+    let abilities = get(&app, &format!("/api/v1/encounters/{id}/abilities"), Some(&a.key)).await;
+    assert_eq!(abilities.status, StatusCode::OK, "{}", abilities.text);
+    assert_eq!(abilities.json["data"]["damage_taken"], detail.json["data"]["damage_taken_by_ability"]);
+    assert_eq!(abilities.json["data"]["bosses"], detail.json["data"]["bosses"]);
+
+    // The Shadowlands snippet has no advanced logging: no figure, and why.
+    let lihuvim = get(&app, "/api/v1/encounters?encounter_id=2539", Some(&a.key)).await;
+    let snippet = &items(&lihuvim.json)[0];
+    assert_eq!(
+        (snippet["boss_pct"].clone(), snippet["boss_pct_missing"].as_str()),
+        (Value::Null, Some("advanced_logging_off"))
+    );
+    // Not a boss fight: neither.
+    let b = &world().b;
+    let arena = get(&app, "/api/v1/encounters?kind=arena", Some(&b.key)).await;
+    assert!(items(&arena.json).iter().all(|e| e["boss_pct"].is_null() && e["boss_pct_missing"].is_null()));
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn every_death_of_a_wipe_comes_with_its_recap_in_order() {
+    let (app, a) = (app().await, &world().a);
+    let id = dimensius_wipe(&app, &a.key).await;
+    let deaths = get(&app, &format!("/api/v1/encounters/{id}/deaths"), Some(&a.key)).await;
+    assert_eq!(deaths.status, StatusCode::OK, "{}", deaths.text);
+    let listed = items(&deaths.json);
+    let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&a.key)).await;
+    assert_eq!(total(&deaths.json), Some(detail.json["data"]["deaths"].as_array().unwrap().len() as u64));
+    let first = &listed[0];
+    assert_eq!(
+        (first["order"].as_u64(), first["player_name"].as_str(), first["fight_time_ms"].as_i64()),
+        (Some(1), Some("Xamymage-Kazzak-EU"), Some(9_962))
+    );
+    assert_eq!(
+        (first["killing_blow"]["ability"].as_str(), first["killing_blow"]["overkill"].as_i64()),
+        (Some("Oblivion"), Some(397_246))
+    );
+    let recap = first["recap"].as_array().unwrap();
+    assert_eq!(recap.len(), 13);
+    assert_eq!(
+        (recap[0]["ability"].as_str(), recap[0]["before_death_ms"].as_i64(), recap[0]["hp"].as_i64()),
+        (Some("Oblivion"), Some(16), Some(0))
+    );
+    assert_eq!(
+        (recap[12]["ability"].as_str(), recap[12]["amount"].as_i64()),
+        (Some("Cosmic Radiation"), Some(2_175))
+    );
+    let orders: Vec<u64> = listed.iter().map(|d| d["order"].as_u64().unwrap()).collect();
+    assert_eq!(orders, (1..=listed.len() as u64).collect::<Vec<_>>());
+
+    // The wipe has one death: a page of one is it, the second page is empty.
+    assert_eq!(listed.len(), 1);
+    let one = get(&app, &format!("/api/v1/encounters/{id}/deaths?per_page=1"), Some(&a.key)).await;
+    assert_eq!(items(&one.json)[0], listed[0]);
+    let second_page =
+        get(&app, &format!("/api/v1/encounters/{id}/deaths?per_page=1&page=2"), Some(&a.key)).await;
+    assert_eq!((items(&second_page.json).len(), total(&second_page.json)), (0, Some(1)));
+    let too_many = get(&app, &format!("/api/v1/encounters/{id}/deaths?per_page=101"), Some(&a.key)).await;
+    assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+    // Another guild's key sees no such fight.
+    let b = &world().b;
+    assert_eq!(
+        get(&app, &format!("/api/v1/encounters/{id}/deaths"), Some(&b.key)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, &format!("/api/v1/encounters/{id}/abilities"), Some(&b.key)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn pull_over_pull_lists_a_bosss_pulls_with_the_best_one() {
+    let (app, a) = (app().await, &world().a);
+    let id = dimensius_wipe(&app, &a.key).await;
+    let pulls = get(&app, "/api/v1/encounters/pulls?encounter_id=3135&difficulty=14", Some(&a.key)).await;
+    assert_eq!(pulls.status, StatusCode::OK, "{}", pulls.text);
+    assert_eq!(total(&pulls.json), Some(1));
+    let pull = &pulls.json["data"]["pulls"][0];
+    assert_eq!(
+        (pull["number"].as_u64(), pull["id"].as_str(), pull["best"].as_bool()),
+        (Some(1), Some(id.as_str()), Some(true))
+    );
+    assert_eq!(pulls.json["data"]["best_pull_id"], id.as_str());
+    assert_eq!(pulls.json["data"]["best_boss_pct"], pull["boss_pct"]);
+    assert_eq!(
+        (pull["first_death"]["player_name"].as_str(), pull["first_death"]["ability"].as_str()),
+        (Some("Xamymage-Kazzak-EU"), Some("Oblivion"))
+    );
+    let deaths = get(&app, &format!("/api/v1/encounters/{id}/deaths"), Some(&a.key)).await;
+    assert_eq!(pull["deaths"].as_u64(), total(&deaths.json));
+    assert!(pull["raid_dps"].as_f64().unwrap() > 0.0 && pull["raid_hps"].as_f64().unwrap() > 0.0);
+
+    // Gnomeregan's one pull is a kill: the best, at 0.
+    let kill = get(&app, "/api/v1/encounters/pulls?boss=Mekgineer%20Thermaplugg", Some(&a.key)).await;
+    assert_eq!(
+        (kill.json["data"]["pulls"][0]["best"].as_bool(), kill.json["data"]["best_boss_pct"].as_f64()),
+        (Some(true), Some(0.0))
+    );
+    let nameless = get(&app, "/api/v1/encounters/pulls", Some(&a.key)).await;
+    assert_eq!(nameless.status, StatusCode::BAD_REQUEST, "{}", nameless.text);
+    let elsewhere = get(&app, "/api/v1/encounters/pulls?encounter_id=3135", Some(&world().b.key)).await;
+    assert_eq!(total(&elsewhere.json), Some(0), "another guild has no pull of it");
 }
 
 #[tokio::test]
@@ -235,7 +377,7 @@ async fn logs_and_uploads_show_what_was_uploaded() {
     let (app, a) = (app().await, &world().a);
     let logs = get(&app, "/api/v1/logs", Some(&a.key)).await;
     assert_eq!(logs.status, StatusCode::OK, "{}", logs.text);
-    assert_eq!(total(&logs.json), Some(2));
+    assert_eq!(total(&logs.json), Some(a.log_ids.len() as u64));
     assert!(items(&logs.json).iter().all(|l| l["state"] == "completed"));
     let misspelt = get(&app, "/api/v1/logs?pages=2", Some(&a.key)).await;
     assert_eq!(misspelt.status, StatusCode::BAD_REQUEST, "an unknown parameter is refused, not ignored");
@@ -286,8 +428,8 @@ async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     let days = activity.json["data"]["activity"].as_array().unwrap();
     assert_eq!(
         days.iter().map(|d| d["uploads"].as_u64().unwrap()).sum::<u64>(),
-        2,
-        "both logs uploaded today"
+        a.log_ids.len() as u64,
+        "every log uploaded today"
     );
     assert!(days.iter().all(|d| d["activity_date"].is_string() && d["total_minutes"].is_number()));
     let audit = get(&app, "/api/v1/admin/audit", Some(&a.key)).await;

@@ -127,7 +127,7 @@ pub async fn tenant(
     tenant
 }
 
-/// Guild A ("Loothing": the Gnomeregan raid and the Shadowlands wipe) and guild B
+/// Guild A ("Loothing": the Gnomeregan raid, the Shadowlands and the Dimensius wipes) and guild B
 /// ("Arena Other Guild": two arena logs), built once per test binary in a database of
 /// its own. Their players do not overlap, so B's names are markers of B's data.
 pub fn world() -> &'static World {
@@ -152,6 +152,7 @@ pub fn world() -> &'static World {
                     &[
                         ("classic_sod_1.15.1_gnomeregan_raid.txt", 7_001),
                         ("retail_sl_9.2_raid_wipe_snippet.txt", 7_002),
+                        ("retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt", 7_003),
                     ],
                 )
                 .await;

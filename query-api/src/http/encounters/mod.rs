@@ -6,10 +6,12 @@
 mod export;
 mod handlers;
 mod queries;
+mod wipes;
 
 pub use export::{ExportParams, FightExport, Format};
 pub use handlers::SearchParams;
 pub use queries::{MAX_DETAIL_DEATHS, MAX_DETAIL_PLAYERS, MAX_DETAIL_ROUNDS};
+pub use wipes::{AbilityLine, BossLine, DeathWithRecap, MAX_DEATHS_PER_PAGE, Pull, RecapLine};
 
 use super::answer::{kind_of, outcome};
 use crate::params::{Page, Validate, instant, rfc3339, text};
@@ -34,8 +36,18 @@ pub struct Encounter {
     pub name: String,
     pub encounter_id: Option<i32>,
     pub difficulty: Option<i32>,
+    /// The difficulty as players name it (`Mythic`, `Heroic`, `LFR`, `Mythic+`, ...);
+    /// null for an id the table does not know.
+    pub difficulty_name: Option<&'static str>,
     pub group_size: Option<i32>,
     pub instance_id: Option<i32>,
+    /// Boss fights: the bosses' combined health when the pull ended, in percent of their
+    /// maximum (0 on a kill). Null for other fights and when the log cannot tell.
+    pub boss_pct: Option<f64>,
+    /// Why a boss fight has no `boss_pct`: `advanced_logging_off` (the log has no unit
+    /// health), `no_boss_seen`, or `not_computed` (stored before boss health existed:
+    /// `wowlogs rebuild encounters` computes it).
+    pub boss_pct_missing: Option<String>,
     /// Kill, timed run or won match; null when the log cannot tell.
     pub kill: Option<bool>,
     /// `kill`/`wipe`, `timed`/`depleted` or `win`/`loss`.
@@ -57,6 +69,7 @@ pub struct Encounter {
 
 impl From<EncounterRow> for Encounter {
     fn from(r: EncounterRow) -> Self {
+        let boss_pct_missing = wipes::missing(&r);
         Encounter {
             id: r.fight_id.to_string(),
             log_id: r.log_id.to_string(),
@@ -67,8 +80,11 @@ impl From<EncounterRow> for Encounter {
             name: r.name,
             encounter_id: r.encounter_id,
             difficulty: r.difficulty,
+            difficulty_name: r.difficulty.and_then(wowlogs_encounters::difficulty_name),
             group_size: r.group_size,
             instance_id: r.instance_id,
+            boss_pct_missing,
+            boss_pct: r.boss_pct,
             complete: r.complete == 1,
             start: rfc3339(r.start_ms),
             start_ms: r.start_ms,
@@ -265,8 +281,13 @@ pub struct EncounterDetail {
     pub rounds: Vec<Encounter>,
     /// By damage done, highest first.
     pub players: Vec<PlayerLine>,
-    /// In order.
+    /// In order (their recaps: `/api/v1/encounters/{id}/deaths`).
     pub deaths: Vec<DeathLine>,
+    /// Boss fights: each boss's health when the pull ended, largest first (a council has
+    /// several).
+    pub bosses: Vec<BossLine>,
+    /// The abilities that hurt the fight's players most, most first (at most 25).
+    pub damage_taken_by_ability: Vec<AbilityLine>,
     /// True when a list above was cut at its bound (1,000 players, 5,000 deaths, 100
     /// rounds: only a crafted log comes near them); a real fight is always whole.
     pub truncated: bool,
@@ -280,6 +301,9 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(handlers::search))
         .routes(utoipa_axum::routes!(handlers::stats))
         .routes(utoipa_axum::routes!(export::export))
+        .routes(utoipa_axum::routes!(wipes::pulls))
         .routes(utoipa_axum::routes!(handlers::detail))
+        .routes(utoipa_axum::routes!(wipes::deaths))
+        .routes(utoipa_axum::routes!(wipes::abilities))
         .routes(utoipa_axum::routes!(export::export_one))
 }

@@ -92,9 +92,8 @@ pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
 }
 
 /// The fight with this id, if it is the guild's: anything else is 404 (never echoing
-/// the id), whether it
-/// exists for another guild or not at all.
-pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
+/// the id), whether it exists for another guild or not at all.
+pub(super) async fn fight_row(db: &GuildDb, id: &str) -> Result<EncounterRow, ApiError> {
     let not_found = || ApiError::not_found("no such encounter in this guild");
     let fight_id: i64 = match id.parse() {
         Ok(fight_id) => fight_id,
@@ -102,15 +101,19 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
         Err(_) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => return Err(not_found()),
         Err(_) => return Err(ApiError::bad_request("an encounter id is a decimal integer")),
     };
-    let record = db
-        .first::<EncounterRow>(
-            &Sql::new("SELECT")
-                .push(EncounterRow::SELECT)
-                .push("FROM encounters FINAL WHERE {guild}")
-                .bind("AND fight_id = ?", fight_id),
-        )
-        .await?
-        .ok_or_else(not_found)?;
+    db.first::<EncounterRow>(
+        &Sql::new("SELECT")
+            .push(EncounterRow::SELECT)
+            .push("FROM encounters FINAL WHERE {guild}")
+            .bind("AND fight_id = ?", fight_id),
+    )
+    .await?
+    .ok_or_else(not_found)
+}
+
+/// The fight with this id, with its players, deaths and rounds.
+pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
+    let record = fight_row(db, id).await?;
     let players = db
         .all::<PlayerLine>(
             &Sql::new(
@@ -151,5 +154,15 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
     let (rounds, rounds_cut) = bounded(rounds, MAX_DETAIL_ROUNDS);
     let rounds = rounds.into_iter().map(Encounter::from).collect();
     let truncated = players_cut || deaths_cut || rounds_cut;
-    Ok(EncounterDetail { encounter: record.into(), rounds, players, deaths, truncated })
+    let bosses = super::wipes::bosses_of(&record);
+    let damage_taken_by_ability = super::wipes::abilities_of(&record);
+    Ok(EncounterDetail {
+        encounter: record.into(),
+        rounds,
+        players,
+        deaths,
+        bosses,
+        damage_taken_by_ability,
+        truncated,
+    })
 }
