@@ -6,7 +6,7 @@ use std::fmt::Write;
 use wowlogs_encounters::spec_name;
 use wowlogs_parser::civil_from_days;
 pub use wowlogs_parser::group_thousands as group;
-use wowlogs_schemas::{FightKind, FightSummary, Named};
+use wowlogs_schemas::{FightKind, FightSummary, Named, RecapKind};
 
 /// Renders every fight of a log, then the log's counts and problems.
 pub fn render(analysis: &LogAnalysis) -> String {
@@ -80,6 +80,7 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         group(fight.start_line),
         group(fight.end_line)
     );
+    render_bosses(out, fight);
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
     table.set_header([
@@ -125,6 +126,78 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         };
         let _ = writeln!(out, "  † {} at {} — {cause}", death.name, duration(death.fight_time_ms));
     }
+    if let Some(first) = fight.deaths.first().filter(|d| !d.recap.is_empty()) {
+        let _ = writeln!(out, "  First death, {}: the last seconds, newest first", first.name);
+        for line in first.recap.iter().take(RECAP_LINES_SHOWN) {
+            let before = (first.timestamp_ms - line.timestamp_ms) as f64 / 1000.0;
+            let source = if line.source_name.is_empty() { "the environment" } else { &line.source_name };
+            let what = match line.kind {
+                RecapKind::Damage if line.amount == 0 => format!("{} absorbed", group(line.absorbed)),
+                RecapKind::Damage => format!("-{}", group(line.amount)),
+                RecapKind::Heal => format!("+{}", group(line.amount - line.overhealing)),
+            };
+            let health = match (line.hp, line.max_hp) {
+                (Some(hp), Some(max)) => format!(", health {} / {}", group(hp), group(max)),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "    -{before:.1}s  {what} {} ({source}){health}", line.ability);
+        }
+        if first.recap.len() > RECAP_LINES_SHOWN {
+            let _ = writeln!(
+                out,
+                "    … {} earlier lines (all of them: --format json)",
+                first.recap.len() - RECAP_LINES_SHOWN
+            );
+        }
+    }
+    if !fight.damage_taken_by_ability.is_empty() {
+        let shown: Vec<String> = fight
+            .damage_taken_by_ability
+            .iter()
+            .take(ABILITIES_SHOWN)
+            .map(|a| {
+                let blows = match a.killing_blows {
+                    0 => String::new(),
+                    1 => ", 1 death".to_string(),
+                    n => format!(", {n} deaths"),
+                };
+                let players =
+                    if a.players == 1 { "1 player".to_string() } else { format!("{} players", a.players) };
+                format!("{} {} ({players}{blows})", a.ability, group(a.amount))
+            })
+            .collect();
+        let _ = writeln!(out, "  Hurt the group most: {}", shown.join("; "));
+    }
+}
+
+/// Recap lines of the first death a table shows (the JSON has them all).
+const RECAP_LINES_SHOWN: usize = 8;
+/// Abilities of "hurt the group most" a table shows.
+const ABILITIES_SHOWN: usize = 5;
+
+/// A boss fight's bosses when it ended: `Bosses at the end: Dimensius 94.9%`.
+fn render_bosses(out: &mut String, fight: &FightSummary) {
+    if fight.kind != FightKind::Encounter {
+        return;
+    }
+    let line = match (fight.boss_pct, fight.boss_pct_missing.as_deref()) {
+        (Some(pct), _) if fight.bosses.len() > 1 => {
+            let each: Vec<String> =
+                fight.bosses.iter().map(|b| format!("{} {:.1}%", b.name, b.pct)).collect();
+            format!("{pct:.1}% together: {}", each.join(", "))
+        }
+        (Some(pct), _) => match fight.bosses.first() {
+            Some(boss) => {
+                format!("{} {pct:.1}% ({} of {})", boss.name, group(boss.current_hp), group(boss.max_hp))
+            }
+            None => format!("{pct:.1}%"),
+        },
+        (None, Some("advanced_logging_off")) => {
+            "unknown: the log has no unit health (advanced combat logging off)".to_string()
+        }
+        (None, _) => "unknown: no hostile creature's health in the log".to_string(),
+    };
+    let _ = writeln!(out, "  Bosses at the end: {line}");
 }
 
 /// `329537` -> `5:29.5`.

@@ -136,6 +136,30 @@ fn a_raid_fight_reads_its_difficulty_by_name() {
     );
 }
 
+/// Why did we wipe, in the table: how far the boss got, the first death's last seconds
+/// and what hurt the raid most (the figures are read off the log in
+/// core/encounters/tests/why_we_wiped.rs).
+#[test]
+fn a_wipe_shows_the_boss_health_the_first_deaths_recap_and_the_deadliest_abilities() {
+    let log = fixture("retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt");
+    let table = String::from_utf8(wowlogs(&["analyze", log.to_str().unwrap()]).stdout).unwrap();
+    for expected in [
+        "  Bosses at the end: Dimensius 94.9% (11,389,021 of 11,998,750)",
+        "  First death, Xamymage-Kazzak-EU: the last seconds, newest first",
+        "    -0.0s  -450,900 Oblivion (Dimensius), health 0 / 90,180",
+        "    … 5 earlier lines (all of them: --format json)",
+        "  Hurt the group most: Devour 552,157 (22 players); Oblivion 450,900 (1 player, 1 death);",
+    ] {
+        assert!(table.contains(expected), "{expected:?} in:\n{table}");
+    }
+    let json = analyze_json(&log);
+    let fight = &json[0]["fights"][0];
+    assert_eq!(fight["bosses"][0]["name"], "Dimensius");
+    assert_eq!(fight["deaths"][0]["recap"].as_array().map(Vec::len), Some(13));
+    let snippet = analyze_json(&fixture("retail_sl_9.2_raid_wipe_snippet.txt"));
+    assert_eq!(snippet[0]["fights"][0]["boss_pct_missing"], "advanced_logging_off");
+}
+
 #[test]
 fn the_table_shows_each_fight_with_its_outcome_and_death_recap() {
     let out = wowlogs(&[
