@@ -1,7 +1,7 @@
 //! Dashboard benchmark: `cargo bench -p wowlogs-cli --bench dashboards`.
 //!
 //! On the query API benchmark's data set (`api_data`: 100 guilds, ~12.8 M events; loaded
-//! if missing), opens the analyst dashboards (`guild-activity`, `encounter-analysis`)
+//! if missing), opens the analyst dashboards (`guild-activity`, `encounter-analysis`, `why-we-wiped`)
 //! the way Grafana does, `WOWLOGS_BENCH_LOADS` (10) at a time for `WOWLOGS_BENCH_SECONDS`
 //! (20) each way: every load picks one of the two dashboards and a guild at random, runs
 //! the dashboard's ClickHouse variable queries in order, then all its ClickHouse panel

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine, no Docker: start the local stack (the
 # Kafka-compatible broker, ClickHouse, the upload service and both consumer groups),
-# upload a real raid log over HTTP, bulk-import another with the CLI, and show what they
-# became: the upload status, the raw rows, the fights and players in ClickHouse, the
-# guild's view through the query API, and the full report of `wowlogs analyze` (the
-# same core the encounter consumer runs).
+# upload two real raid logs over HTTP (a kill and a wipe), bulk-import an arena with the
+# CLI, and show what they became: the upload status, the raw rows, the fights and
+# players in ClickHouse, the guild's view through the query API, why the wipe was lost
+# (boss health, the first death and its recap, the deadliest abilities, pull over pull),
+# and the full report of `wowlogs analyze` (the same core the encounter consumer runs).
 # Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 fixtures="${WOWLOGS_FIXTURES:-$(cd "$root/.." && pwd)/shared/fixtures}"
 raid="$fixtures/classic_sod_1.15.1_gnomeregan_raid.txt"
+wipe="$fixtures/retail_midnight_12.0_raid_manaforge_dimensius_wipe_slice.txt"
 arena="$fixtures/retail_tww_11.0.2_dummies_skirmish.txt"
+
+# The why-we-wiped view below is read with jq (Debian's package, installed if missing).
+if ! command -v jq >/dev/null 2>&1; then
+  # shellcheck source=lib.sh
+  . "$here/lib.sh"
+  apt_install jq
+fi
 
 echo "==> starting the local stack"
 "$here/stack.sh" start
@@ -24,17 +33,24 @@ key="$(cat "$state/demo-api-key")"
 guild="$(cat "$state/demo-guild-id")"
 wowlogs="$root/target/release/wowlogs"
 
-echo "==> uploading $(basename "$raid") over HTTP"
+# upload FILE [FIELD...]: POST it to the upload route, then wait for its status.
+upload() {
+  local file="$1"; shift
+  echo "==> uploading $(basename "$file") over HTTP"
+  local answer upload_id status
+  answer="$(curl -fsS "${tls[@]}" -X POST -H "Authorization: Bearer $key" -F "file=@$file" "$@" "$entry/api/v1/logs/upload")"
+  echo "$answer"
+  upload_id="$(printf '%s' "$answer" | sed -n 's/.*"upload_id":"\([^"]*\)".*/\1/p')"
+  for _ in $(seq 1 100); do
+    status="$(curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/uploads/$upload_id")"
+    case "$status" in *'"status":"processing"'*) sleep 0.3 ;; *) break ;; esac
+  done
+  echo "$status"
+}
 # Its timestamps (`M/D`) carry no year: the upload says which (else the most recent date
 # not after the upload would be taken).
-answer="$(curl -fsS "${tls[@]}" -X POST -H "Authorization: Bearer $key" -F "file=@$raid" -F "year=2024" "$entry/api/v1/logs/upload")"
-echo "$answer"
-upload_id="$(printf '%s' "$answer" | sed -n 's/.*"upload_id":"\([^"]*\)".*/\1/p')"
-for _ in $(seq 1 100); do
-  status="$(curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/uploads/$upload_id")"
-  case "$status" in *'"status":"processing"'*) sleep 0.3 ;; *) break ;; esac
-done
-echo "$status"
+upload "$raid" -F "year=2024"
+upload "$wipe"
 
 echo "==> bulk-importing $(basename "$arena") with the CLI (guild $guild)"
 "$wowlogs" import --quiet --guild "$guild" "$arena"
@@ -51,12 +67,12 @@ wait_for() {
 }
 
 echo "==> what reached ClickHouse (the events sink)"
-wait_for "SELECT count() FROM combat_events FINAL WHERE guild_id = $guild" 26712
+wait_for "SELECT count() FROM combat_events FINAL WHERE guild_id = $guild" 30603
 query "SELECT log_id, state, lines, events, dead_letters FROM logs FINAL WHERE guild_id = $guild FORMAT PrettyCompactNoEscapes"
 query "SELECT event_type, count() AS events, sum(amount) AS amount FROM combat_events FINAL WHERE guild_id = $guild GROUP BY event_type ORDER BY events DESC LIMIT 8 FORMAT PrettyCompactNoEscapes"
 
 echo "==> the fights in ClickHouse (the encounter consumer)"
-wait_for "SELECT count() FROM encounters FINAL WHERE guild_id = $guild" 2
+wait_for "SELECT count() FROM encounters FINAL WHERE guild_id = $guild" 3
 query "SELECT name, kind, if(kill = 1, 'kill', if(kill = 0, 'wipe/loss', '-')) AS outcome, round(duration_ms / 1000, 1) AS seconds, start FROM encounters FINAL WHERE guild_id = $guild ORDER BY start_ms FORMAT PrettyCompactNoEscapes"
 query "SELECT e.name AS fight, p.name AS player, p.class, round(p.dps) AS dps, round(p.hps) AS hps, p.deaths FROM encounter_players AS p FINAL ANY INNER JOIN (SELECT guild_id, log_id, start_line, name FROM encounters FINAL WHERE guild_id = $guild) AS e USING (guild_id, log_id, start_line) WHERE p.guild_id = $guild ORDER BY fight, dps DESC LIMIT 10 FORMAT PrettyCompactNoEscapes"
 
@@ -65,11 +81,28 @@ curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters/
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/progress"; echo
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters?limit=5" | head -c 1500; echo
 
+echo "==> why did we wipe on Dimensius? (GET /api/v1/encounters/{id}/abilities, /deaths, /encounters/pulls)"
+api() { curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry$1"; }
+wipe_id="$(api "/api/v1/encounters?encounter_id=3135&outcome=wipe&limit=1" | jq -r '.data.encounters[0].id')"
+api "/api/v1/encounters/$wipe_id/abilities" | jq -r '
+  .data.encounter as $e
+  | "\($e.name) (\($e.difficulty_name)): \($e.outcome) after \($e.duration_ms / 1000) s",
+    "  bosses at the end: " + ([.data.bosses[] | "\(.name) \(.pct * 10 | round / 10)% (\(.current_hp) of \(.max_hp))"] | join(", ")),
+    "  hurt the raid most:",
+    (.data.damage_taken[:5][] | "    \(.ability): \(.amount) damage, \(.hits) hits on \(.players) players, \(.killing_blows) deaths")'
+api "/api/v1/encounters/$wipe_id/deaths?per_page=1" | jq -r '
+  .data.deaths[0]
+  | "  first death: \(.player_name) at \(.fight_time_ms / 1000) s, \(.killing_blow.ability) by \(.killing_blow.source_name) (\(.killing_blow.amount), \(.killing_blow.overkill) overkill); the seconds before, newest first:",
+    (.recap[:6][] | "    -\(.before_death_ms / 1000) s  \(.kind) \(.amount) \(.ability) (\(.source_name)), health \(.hp // "?") of \(.max_hp // "?")")'
+api "/api/v1/encounters/pulls?encounter_id=3135&difficulty=14" | jq -r '
+  "  pull over pull (best: \(.data.best_pull_id)):",
+  (.data.pulls[] | "    #\(.number) \(.start): \(.outcome), boss \(.boss_pct * 10 | round / 10)%, \(.duration_ms / 1000) s, \(.deaths) deaths, first: \(.first_death.player_name // "-"), raid DPS \(.raid_dps | round)")'
+
 echo "==> the operator's view of every guild (GET /api/v1/admin/guilds with the instance-admin key)"
 operator_key="$(cat "$state/instance-admin-key")"
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $operator_key" "$entry/api/v1/admin/guilds"; echo
 
 echo "==> the full report of the same logs, with no servers: wowlogs analyze"
-"$wowlogs" analyze --year 2024 "$raid" "$arena"
+"$wowlogs" analyze --year 2024 "$raid" "$wipe" "$arena"
 echo
 echo "The stack keeps running: deploy/local/stack.sh stop"

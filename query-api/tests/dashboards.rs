@@ -105,7 +105,8 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
             "guild-activity.json",
             "logs-and-audit.json",
             "pipeline-health.json",
-            "system-resources.json"
+            "system-resources.json",
+            "why-we-wiped.json"
         ]
     );
     let store = operators();
@@ -126,9 +127,9 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
             }
         }
     }
-    // Guild activity and encounter analysis: 16 ClickHouse panels, pipeline health's
-    // storage table and the audit trail table 1 each, each run twice.
-    assert_eq!(checked, 36, "ClickHouse panels checked");
+    // Guild activity and encounter analysis: 16 ClickHouse panels, why we wiped 5,
+    // pipeline health's storage table and the audit trail table 1 each, each run twice.
+    assert_eq!(checked, 46, "ClickHouse panels checked");
 }
 
 #[tokio::test]
