@@ -52,6 +52,9 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         (true, FightKind::Arena | FightKind::Battleground, None) => "ENDED",
     };
     let mut details = vec![fight.kind.name().replace('_', " ")];
+    if let Some(zone) = fight.zone_name.as_ref().filter(|zone| **zone != fight.name) {
+        details.push(zone.clone());
+    }
     if let Some(id) = fight.encounter_id {
         details.push(format!("id {id}"));
     }
@@ -130,7 +133,7 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
         let _ = writeln!(out, "  First death, {}: the last seconds, newest first", first.name);
         for line in first.recap.iter().take(RECAP_LINES_SHOWN) {
             let before = (first.timestamp_ms - line.timestamp_ms) as f64 / 1000.0;
-            let source = if line.source_name.is_empty() { "the environment" } else { &line.source_name };
+            let source = if line.source_name.is_empty() { "no source" } else { &line.source_name };
             let what = match line.kind {
                 RecapKind::Damage if line.amount == 0 => format!("{} absorbed", group(line.absorbed)),
                 RecapKind::Damage => format!("-{}", group(line.amount)),
@@ -142,12 +145,12 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
             };
             let _ = writeln!(out, "    -{before:.1}s  {what} {} ({source}){health}", line.ability);
         }
-        if first.recap.len() > RECAP_LINES_SHOWN {
-            let _ = writeln!(
-                out,
-                "    … {} earlier lines (all of them: --format json)",
-                first.recap.len() - RECAP_LINES_SHOWN
-            );
+        match first.recap.len().saturating_sub(RECAP_LINES_SHOWN) {
+            0 => {}
+            1 => out.push_str("    … 1 earlier line (all of them: --format json)\n"),
+            more => {
+                let _ = writeln!(out, "    … {more} earlier lines (all of them: --format json)");
+            }
         }
     }
     if !fight.damage_taken_by_ability.is_empty() {
@@ -167,6 +170,26 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
             })
             .collect();
         let _ = writeln!(out, "  Hurt the group most: {}", shown.join("; "));
+    }
+    render_removals(out, fight);
+}
+
+/// `Interrupts: Meerah-CrusaderStrike 3, …` and the same for dispels, most first.
+fn render_removals(out: &mut String, fight: &FightSummary) {
+    let list = |count: fn(&wowlogs_schemas::PlayerMetrics) -> i64| {
+        let mut players: Vec<(&str, i64)> = fight
+            .players
+            .iter()
+            .filter(|p| count(p) > 0)
+            .map(|p| (if p.name.is_empty() { p.guid.as_str() } else { p.name.as_str() }, count(p)))
+            .collect();
+        players.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        players.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
+    };
+    for (what, players) in [("Interrupts", list(|p| p.interrupts)), ("Dispels", list(|p| p.dispels))] {
+        if !players.is_empty() {
+            let _ = writeln!(out, "  {what}: {players}");
+        }
     }
 }
 

@@ -169,7 +169,10 @@ fn the_table_shows_each_fight_with_its_outcome_and_death_recap() {
         fixture("classic_sod_1.15.1_gnomeregan_raid.txt").to_str().unwrap(),
     ]);
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(table.contains("Mekgineer Thermaplugg (encounter, id 2940, difficulty 198) — KILL in 5:29.5, 2024-03-24 19:54:49 UTC"), "{table}");
+    assert!(table.contains("Mekgineer Thermaplugg (encounter, Gnomeregan, id 2940, difficulty 198) — KILL in 5:29.5, 2024-03-24 19:54:49 UTC"), "{table}");
+    // Who interrupted and dispelled (the log's SPELL_INTERRUPT and SPELL_DISPEL lines).
+    assert!(table.contains("  Interrupts: Meerah-CrusaderStrike 3\n"), "{table}");
+    assert!(table.contains("  Dispels: Sury-CrusaderStrike 8, Reevs-CrusaderStrike 4\n"), "{table}");
     assert!(
         table.contains(
             "† Flakeshock-CrusaderStrike at 5:23.2 — Frozen Shrapnel by Frost Bomb (250, 121 overkill)"

@@ -10,7 +10,7 @@ use support::probe::free_port;
 use support::*;
 use wowlogs_schemas::GuildId;
 use wowlogs_store::StoreSettings;
-use wowlogs_store::rows::{EncounterPlayerRow, EncounterRow};
+use wowlogs_store::rows::{EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local broker and ClickHouse: deploy/local/test.sh runs it"]
@@ -90,20 +90,47 @@ async fn every_fixture_lands_in_clickhouse_exactly_as_analyze_reports_it() {
         got.iter_mut().zip(&expected).for_each(|(g, e)| g.version = e.version);
         assert_eq!(got, expected, "{}: encounter_players", file.display());
 
-        let deaths = count(
-            &store,
-            &format!(
-                "SELECT count() FROM encounter_deaths FINAL WHERE guild_id = {guild} AND log_id = {}",
-                log_id.0
-            ),
-        )
-        .await;
-        assert_eq!(
-            deaths as usize,
-            fights.iter().map(|f| f.deaths.len()).sum::<usize>(),
-            "{}",
-            file.display()
-        );
+        // Every fight's bosses, deadliest abilities and interrupts, as analyze has them.
+        let mut got: Vec<EncounterDetailRow> = store
+            .client()
+            .query("SELECT ?fields FROM encounter_details FINAL WHERE guild_id = ? AND log_id = ? ORDER BY start_line")
+            .bind(guild)
+            .bind(log_id.0)
+            .fetch_all()
+            .await
+            .unwrap();
+        let expected: Vec<EncounterDetailRow> = fights
+            .iter()
+            .map(|f| EncounterDetailRow::from_fight(GuildId(guild), log_id, f, f.end_line as u64))
+            .collect();
+        got.iter_mut().zip(&expected).for_each(|(g, e)| g.version = e.version);
+        assert_eq!(got, expected, "{}: encounter_details", file.display());
+
+        // Every death with its killing blow and recap, as analyze has it.
+        let mut got: Vec<EncounterDeathRow> = store
+            .client()
+            .query(
+                "SELECT ?fields FROM encounter_deaths FINAL WHERE guild_id = ? AND log_id = ? \
+                 ORDER BY start_line, line, player_guid",
+            )
+            .bind(guild)
+            .bind(log_id.0)
+            .fetch_all()
+            .await
+            .unwrap();
+        let mut expected: Vec<EncounterDeathRow> = fights
+            .iter()
+            .flat_map(|f| {
+                f.deaths
+                    .iter()
+                    .map(|d| EncounterDeathRow::from_death(GuildId(guild), log_id, f, d, f.end_line as u64))
+            })
+            .collect();
+        expected.sort_by(|a, b| {
+            (a.start_line, a.line, &a.player_guid).cmp(&(b.start_line, b.line, &b.player_guid))
+        });
+        got.iter_mut().zip(&expected).for_each(|(g, e)| g.version = e.version);
+        assert_eq!(got, expected, "{}: encounter_deaths", file.display());
     }
 
     // The characters view: the classic raid's players, with the class of the log.

@@ -20,8 +20,8 @@ use wowlogs_kafka::{PublishError, publish};
 use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
 use wowlogs_store::ErrorClass;
 use wowlogs_store::rows::{
-    CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow,
-    LogRow, TableRow,
+    CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterDetailRow,
+    EncounterPlayerRow, EncounterRow, LogRow, TableRow,
 };
 
 /// Rows and records waiting for the next flush.
@@ -31,6 +31,7 @@ pub struct RowBatch {
     pub logs: Vec<LogRow>,
     pub dead_letters: Vec<DeadLetterRow>,
     pub encounters: Vec<EncounterRow>,
+    pub details: Vec<EncounterDetailRow>,
     pub players: Vec<EncounterPlayerRow>,
     pub deaths: Vec<EncounterDeathRow>,
     pub characters: Vec<CharacterLogRow>,
@@ -46,6 +47,7 @@ impl RowBatch {
             + self.logs.len()
             + self.dead_letters.len()
             + self.encounters.len()
+            + self.details.len()
             + self.players.len()
             + self.deaths.len()
             + self.characters.len()
@@ -63,6 +65,7 @@ impl RowBatch {
         held.extend(self.logs.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.dead_letters.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.encounters.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.details.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.players.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.deaths.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.characters.iter().map(|r| (r.guild_id, r.log_id)));
@@ -78,6 +81,7 @@ impl RowBatch {
         self.logs.retain(|r| kept((r.guild_id, r.log_id)));
         self.dead_letters.retain(|r| kept((r.guild_id, r.log_id)));
         self.encounters.retain(|r| kept((r.guild_id, r.log_id)));
+        self.details.retain(|r| kept((r.guild_id, r.log_id)));
         self.players.retain(|r| kept((r.guild_id, r.log_id)));
         self.deaths.retain(|r| kept((r.guild_id, r.log_id)));
         self.characters.retain(|r| kept((r.guild_id, r.log_id)));
@@ -167,8 +171,9 @@ impl Sinks {
         self.insert(&batch.events).await;
         self.insert(&batch.logs).await;
         self.insert(&batch.dead_letters).await;
-        // A fight's players and deaths before the fight: a fight readers can see is whole
-        // (the query API caches a fight's detail for minutes).
+        // A fight's details, players and deaths before the fight: a fight readers can see
+        // is whole (the query API caches a fight's detail for minutes).
+        self.insert(&batch.details).await;
         self.insert(&batch.players).await;
         self.insert(&batch.deaths).await;
         self.insert(&batch.characters).await;

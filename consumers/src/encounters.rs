@@ -2,7 +2,7 @@
 //!
 //! Events of a log are fed, in line order, to the same [`EncounterSegmenter`] that
 //! `wowlogs analyze` uses; each completed fight becomes rows of `encounters`,
-//! `encounter_players`, `encounter_deaths` and `character_logs`, and an
+//! `encounter_details`, `encounter_players`, `encounter_deaths` and `character_logs`, and an
 //! [`EncounterSummary`] on `wowlogs.encounters.v1`.
 //!
 //! A log ends when its `Completed` status has been read and its last event
@@ -34,7 +34,9 @@ use wowlogs_schemas::topics::{COMBAT_EVENTS, UPLOADS};
 use wowlogs_schemas::{
     Codec, CombatEvent, EncounterSummary, FightSummary, GuildId, LogId, UploadState, UploadStatus,
 };
-use wowlogs_store::rows::{CharacterLogRow, EncounterDeathRow, EncounterPlayerRow, EncounterRow};
+use wowlogs_store::rows::{
+    CharacterLogRow, EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow,
+};
 
 /// The default group id.
 pub const GROUP_ID: &str = "wowlogs-encounters";
@@ -347,6 +349,7 @@ fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, bat
         // read from the middle never replace those of a full read.
         let version = ((fight.end_line.max(0) as u64) << 1) | u64::from(log.full_context);
         batch.encounters.push(EncounterRow::from_fight(guild_id, log_id, upload_id, &fight, version));
+        batch.details.push(EncounterDetailRow::from_fight(guild_id, log_id, &fight, version));
         for player in &fight.players {
             batch.players.push(EncounterPlayerRow::from_player(guild_id, log_id, &fight, player, version));
             let row = log
@@ -366,7 +369,7 @@ fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, bat
 /// A fight as its summary carries it: the top players, the first deaths, names cut, so
 /// that no log can write a summary the broker refuses (the rows keep every player, with
 /// names up to `wowlogs_store::rows::MAX_NAME_CHARS`).
-fn bounded(mut fight: FightSummary) -> FightSummary {
+pub fn bounded(mut fight: FightSummary) -> FightSummary {
     let cut = |name: &mut String| {
         let kept = wowlogs_schemas::cut_chars(name, SUMMARY_MAX_NAME_CHARS).len();
         name.truncate(kept);
@@ -521,6 +524,8 @@ mod tests {
             damage_taken: 0,
             deaths: 0,
             casts: 0,
+            interrupts: 0,
+            dispels: 0,
             dps: 0.0,
             hps: 0.0,
         }
@@ -579,6 +584,8 @@ mod tests {
             boss_pct_missing: None,
             bosses: Vec::new(),
             damage_taken_by_ability: Vec::new(),
+            removals: Vec::new(),
+            zone_name: None,
         };
         let summary = bounded(fight);
         assert_eq!(summary.players.len(), SUMMARY_MAX_PLAYERS);

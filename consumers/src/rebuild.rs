@@ -38,6 +38,7 @@ impl Rebuilt {
             Rebuilt::EventsSink => &["combat_events", "logs", "dead_letters"],
             Rebuilt::Encounters => &[
                 "encounters",
+                "encounter_details",
                 "encounter_players",
                 "encounter_deaths",
                 "character_logs",

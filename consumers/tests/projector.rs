@@ -55,6 +55,11 @@ fn analyzed(events: &[CombatEvent]) -> Vec<FightSummary> {
         .collect()
 }
 
+/// The fights as their summaries on the topic carry them (bounded).
+fn summarized(events: &[CombatEvent]) -> Vec<FightSummary> {
+    analyzed(events).into_iter().map(wowlogs_consumers::encounters::bounded).collect()
+}
+
 fn status(state: UploadState, events: &[CombatEvent]) -> UploadStatus {
     UploadStatus {
         guild_id: GUILD,
@@ -155,8 +160,9 @@ fn whole_log_gives_the_fights_analyze_gives(events: &[CombatEvent]) {
 
     assert_eq!(projector.open_logs(), 0, "the completed status closes the log");
     let summaries: Vec<&FightSummary> = batch.summaries.iter().map(|s| &s.fight).collect();
-    assert_eq!(summaries, expected.iter().collect::<Vec<_>>());
+    assert_eq!(summaries, summarized(events).iter().collect::<Vec<_>>());
     assert_eq!(batch.encounters.len(), expected.len());
+    assert_eq!(batch.details.len(), expected.len(), "one details row per fight");
     assert!(batch.encounters.iter().all(|r| r.upload_id == "import-test" && r.guild_id == GUILD.0));
     let players: usize = expected.iter().map(|f| f.players.len()).sum();
     assert_eq!(batch.players.len(), players);
@@ -179,7 +185,7 @@ fn a_completed_status_read_early_waits_for_the_last_event() {
     assert_eq!(projector.open_logs(), 1, "the end is known, the last event is not read yet");
     feed(&mut projector, last, &mut batch);
     assert_eq!(projector.open_logs(), 0);
-    assert_eq!(batch.summaries.iter().map(|s| s.fight.clone()).collect::<Vec<_>>(), analyzed(&events));
+    assert_eq!(batch.summaries.iter().map(|s| s.fight.clone()).collect::<Vec<_>>(), summarized(&events));
 }
 
 #[test]
@@ -247,7 +253,7 @@ fn events_read_twice_are_applied_once() {
     records.splice(5100..5100, again);
     let mut batch = RowBatch::default();
     feed(&mut EncounterProjector::new(), &records, &mut batch);
-    assert_eq!(batch.summaries.iter().map(|s| s.fight.clone()).collect::<Vec<_>>(), analyzed(&events));
+    assert_eq!(batch.summaries.iter().map(|s| s.fight.clone()).collect::<Vec<_>>(), summarized(&events));
 }
 
 #[test]

@@ -251,6 +251,50 @@ async fn every_death_of_a_wipe_comes_with_its_recap_in_order() {
     );
 }
 
+/// Gnomeregan: Meerah's Kick stops STX-98/PO's Toxic Ventilation (the log's first
+/// SPELL_INTERRUPT, 19:58:09.692; dispels come before it); the raid is in the zone
+/// `Gnomeregan`.
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_fight_says_who_interrupted_and_dispelled_what() {
+    let (app, a) = (app().await, &world().a);
+    let boss = get(&app, "/api/v1/encounters?encounter_id=2940", Some(&a.key)).await;
+    let id = items(&boss.json)[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(items(&boss.json)[0]["zone_name"], "Gnomeregan");
+    let answer = get(&app, &format!("/api/v1/encounters/{id}/interrupts"), Some(&a.key)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let removals = answer.json["data"]["removals"].as_array().unwrap();
+    let first = removals.iter().find(|r| r["kind"] == "interrupt").expect("an interrupt");
+    assert_eq!(
+        (
+            first["kind"].as_str(),
+            first["source_name"].as_str(),
+            first["ability"].as_str(),
+            first["removed"].as_str()
+        ),
+        (Some("interrupt"), Some("Meerah-CrusaderStrike"), Some("Kick"), Some("Toxic Ventilation"))
+    );
+    let players = answer.json["data"]["players"].as_array().unwrap();
+    let meerah = players.iter().find(|p| p["name"] == "Meerah-CrusaderStrike").expect("Meerah kicked");
+    let listed: usize = answer.json["data"]["removals"].as_array().unwrap().len();
+    let counted: i64 =
+        players.iter().map(|p| p["interrupts"].as_i64().unwrap() + p["dispels"].as_i64().unwrap()).sum();
+    assert_eq!(listed as i64, counted, "every interrupt and dispel is listed");
+    let detail = get(&app, &format!("/api/v1/encounters/{id}"), Some(&a.key)).await;
+    let line = detail.json["data"]["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Meerah-CrusaderStrike")
+        .cloned();
+    assert_eq!(line.map(|p| p["interrupts"].clone()), Some(meerah["interrupts"].clone()));
+    let b = &world().b;
+    assert_eq!(
+        get(&app, &format!("/api/v1/encounters/{id}/interrupts"), Some(&b.key)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn pull_over_pull_lists_a_bosss_pulls_with_the_best_one() {

@@ -135,6 +135,7 @@ fn every_documented_route_is_in_the_matrix() {
         "/api/v1/encounters/{id}/export",
         "/api/v1/encounters/{id}/deaths",
         "/api/v1/encounters/{id}/abilities",
+        "/api/v1/encounters/{id}/interrupts",
         "/api/v1/encounters/pulls",
         "/api/v1/encounters/export",
         "/api/v1/characters",

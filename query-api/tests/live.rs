@@ -110,6 +110,8 @@ fn summary(guild: i64, boss: &str) -> EncounterSummary {
         damage_taken: 0,
         deaths: 0,
         casts: 1,
+        interrupts: 0,
+        dispels: 0,
         dps,
         hps: 0.0,
     };
@@ -142,6 +144,8 @@ fn summary(guild: i64, boss: &str) -> EncounterSummary {
             boss_pct_missing: None,
             bosses: Vec::new(),
             damage_taken_by_ability: Vec::new(),
+            removals: Vec::new(),
+            zone_name: None,
         },
     }
 }

@@ -82,6 +82,46 @@ pub struct FightSummary {
     #[serde(default)]
     #[avro(default = "[]")]
     pub damage_taken_by_ability: Vec<AbilityDamage>,
+    /// The players' interrupts, dispels and spellsteals in order (the first
+    /// `MAX_REMOVALS` of the fight core; the players' counts are whole). Added in v1.3.
+    #[serde(default)]
+    #[avro(default = "[]")]
+    pub removals: Vec<SpellRemoval>,
+    /// The zone the fight was in, from the log's last `ZONE_CHANGE` with the fight's
+    /// instance id (`Manaforge Omega`); `None` when the log has none. Added in v1.3.
+    #[serde(default)]
+    pub zone_name: Option<String>,
+}
+
+/// What a player's spell took away from another unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalKind {
+    // `SPELL_INTERRUPT`: a cast stopped.
+    Interrupt,
+    // `SPELL_DISPEL`: an aura removed.
+    Dispel,
+    // `SPELL_STOLEN`: an aura stolen (Spellsteal).
+    Steal,
+}
+
+/// An interrupt, dispel or spellsteal by a player (or their pet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+pub struct SpellRemoval {
+    pub timestamp_ms: i64,
+    pub kind: RemovalKind,
+    /// The player credited (a pet's owner).
+    pub player_guid: String,
+    /// The unit that cast it as the log names it (the player, or their pet).
+    pub source_name: String,
+    /// The interrupting or dispelling spell (`Kick`, `Dispel Magic`).
+    pub ability: String,
+    pub spell_id: i32,
+    /// The spell interrupted, or the aura removed or stolen.
+    pub removed: String,
+    pub removed_spell_id: i32,
+    pub target_guid: String,
+    pub target_name: String,
 }
 
 /// A boss unit's health at the end of a pull, from the advanced-logging block.
@@ -135,6 +175,15 @@ pub struct PlayerMetrics {
     pub damage_taken: i64,
     pub deaths: i64,
     pub casts: i64,
+    /// Casts interrupted (`SPELL_INTERRUPT`), pets' included. Added in v1.3.
+    #[serde(default)]
+    #[avro(default = "0")]
+    pub interrupts: i64,
+    /// Auras dispelled or stolen (`SPELL_DISPEL`, `SPELL_STOLEN`), pets' included. Added
+    /// in v1.3.
+    #[serde(default)]
+    #[avro(default = "0")]
+    pub dispels: i64,
     /// `damage_done` per second of fight duration.
     pub dps: f64,
     /// `healing_done` per second of fight duration.

@@ -73,7 +73,7 @@ pub use event::{
 };
 pub use fight::{
     AbilityDamage, Anomaly, BossHealth, DeathRecord, FightKind, FightSummary, KillingBlow, PlayerMetrics,
-    RecapEntry, RecapKind,
+    RecapEntry, RecapKind, RemovalKind, SpellRemoval,
 };
 pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId, now_ms};

@@ -3,7 +3,7 @@
 //! below), and the ClickHouse `Enum8` value. One list per enum, here; the migrations are
 //! checked against [`Named::enum8_definition`].
 
-use crate::{FightKind, RecapKind, UploadState};
+use crate::{FightKind, RecapKind, RemovalKind, UploadState};
 
 /// An enum of the contract with stable names and `Enum8` codes.
 pub trait Named: Copy + PartialEq + Sized + 'static {
@@ -76,6 +76,18 @@ impl Named for RecapKind {
     }
 }
 
+impl Named for RemovalKind {
+    const ALL: &'static [Self] = &[RemovalKind::Interrupt, RemovalKind::Dispel, RemovalKind::Steal];
+
+    fn name(self) -> &'static str {
+        match self {
+            RemovalKind::Interrupt => "interrupt",
+            RemovalKind::Dispel => "dispel",
+            RemovalKind::Steal => "steal",
+        }
+    }
+}
+
 impl UploadState {
     /// What an upload as a whole is while one of its logs is in this state, as the
     /// upload endpoints answer it: `processing` until it ends `completed` or `failed`.
@@ -119,6 +131,7 @@ mod tests {
         serde_names_agree::<FightKind>();
         serde_names_agree::<UploadState>();
         serde_names_agree::<RecapKind>();
+        serde_names_agree::<RemovalKind>();
         assert_eq!(
             UploadState::enum8_definition(),
             "Enum8('accepted' = 1, 'parsing' = 2, 'completed' = 3, 'failed' = 4)"

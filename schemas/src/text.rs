@@ -3,6 +3,10 @@
 
 /// `text` up to its first `max` characters, cut on a character boundary.
 pub fn cut_chars(text: &str, max: usize) -> &str {
+    // No more bytes than `max`: no more characters either (the common case, uncounted).
+    if text.len() <= max {
+        return text;
+    }
     match text.char_indices().nth(max) {
         Some((at, _)) => &text[..at],
         None => text,

@@ -20,8 +20,9 @@ pub enum Group {
     /// `wowlogs-events-sink`: combat events, upload statuses and dead letters into
     /// `combat_events`, `logs` and `dead_letters`.
     EventsSink(GroupArgs),
-    /// `wowlogs-encounters`: fights, player metrics, deaths and characters into
-    /// `encounters`, `encounter_players`, `encounter_deaths` and `character_logs`, and
+    /// `wowlogs-encounters`: fights, their details, player metrics, deaths and characters
+    /// into `encounters`, `encounter_details`, `encounter_players`, `encounter_deaths` and
+    /// `character_logs`, and
     /// a summary of every completed fight on `wowlogs.encounters.v1`.
     Encounters(GroupArgs),
     /// Both groups in one process, each with its default group id (what a deployment

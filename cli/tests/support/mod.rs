@@ -405,6 +405,7 @@ async fn dump_guild_columns(store: &StoreSettings, guild: i64, columns: &str) ->
     let tables = [
         ("combat_events", "log_id, line"),
         ("encounters", "log_id, start_line"),
+        ("encounter_details", "log_id, start_line"),
         ("encounter_players", "log_id, start_line, player_guid"),
         ("encounter_deaths", "log_id, start_line, line, player_guid"),
         ("character_logs", "player_guid, log_id"),

@@ -75,7 +75,9 @@ impl BossTracker {
             return;
         }
         self.health_seen = true;
-        if !advanced.owner_guid.is_empty() || npc_id(&advanced.guid).is_none() {
+        // Most advanced blocks describe players: the prefix tells, without parsing.
+        let creature = advanced.guid.starts_with("Creature-") || advanced.guid.starts_with("Vehicle-");
+        if !creature || !advanced.owner_guid.is_empty() {
             return;
         }
         let Some(unit) =

@@ -7,8 +7,8 @@ use crate::recap::{RECAP_MAX_CHARS, Recaps, Taken};
 use crate::specs::class_of_spec;
 use rustc_hash::{FxHashMap, FxHashSet};
 use wowlogs_schemas::{
-    AbilityDamage, CombatEvent, DeathRecord, KillingBlow, Payload, PlayerMetrics, RecapKind, UnitFlags,
-    cut_chars,
+    AbilityDamage, CombatEvent, DeathRecord, KillingBlow, Payload, PlayerMetrics, RecapKind, RemovalKind,
+    Spell, SpellRemoval, UnitFlags, cut_chars,
 };
 
 /// Abilities a fight lists in `damage_taken_by_ability` (the most damaging).
@@ -16,6 +16,9 @@ pub const MAX_ABILITIES_TAKEN: usize = 25;
 /// Distinct abilities one fight counts damage taken for; past it, new abilities are not
 /// counted (a real pull has a few hundred; a crafted log could name millions).
 pub const MAX_ABILITIES_COUNTED: usize = 4_096;
+/// Interrupts, dispels and spellsteals one fight lists (a Mythic+ run has a few hundred);
+/// the players' counts go on past it.
+pub const MAX_REMOVALS: usize = 1_000;
 
 /// Damage events whose `amount` counts as damage done and taken. `*_SUPPORT` and
 /// `SWING_DAMAGE_LANDED` repeat damage already logged, so they are not here.
@@ -49,6 +52,8 @@ struct Totals {
     damage_taken: i64,
     deaths: i64,
     casts: i64,
+    interrupts: i64,
+    dispels: i64,
     combatant: Option<Combatant>,
 }
 
@@ -74,6 +79,8 @@ pub struct Finished {
     pub boss: Option<PullEnd>,
     /// The most damaging abilities to the players, most first.
     pub damage_taken_by_ability: Vec<AbilityDamage>,
+    /// The players' interrupts, dispels and spellsteals in order.
+    pub removals: Vec<SpellRemoval>,
 }
 
 /// Accumulates one fight's metrics from its events.
@@ -84,10 +91,11 @@ pub struct FightMetrics {
     last_hit: FxHashMap<String, KillingBlow>,
     deaths: Vec<DeathRecord>,
     recaps: Recaps,
-    /// Damage taken per ability (spell id, or the name for melee and environment).
-    taken: FxHashMap<(Option<i32>, String), AbilityTotals>,
+    /// Damage taken per ability.
+    taken: AbilityTable,
     /// Boss fights only.
     bosses: Option<BossTracker>,
+    removals: Vec<SpellRemoval>,
 }
 
 impl FightMetrics {
@@ -100,9 +108,38 @@ impl FightMetrics {
             last_hit: FxHashMap::default(),
             deaths: Vec::new(),
             recaps: Recaps::default(),
-            taken: FxHashMap::default(),
+            taken: AbilityTable::default(),
             bosses: boss_fight.map(BossTracker::new),
+            removals: Vec::new(),
         }
+    }
+
+    /// An interrupt, dispel or spellsteal by a player or their pet.
+    fn removal(&mut self, event: &CombatEvent, kind: RemovalKind, removed: &Spell, owners: &Owners) {
+        let (Some(source), Some(spell)) = (&event.source, &event.spell) else { return };
+        let Some(player) = owners.player_of(&source.guid) else { return };
+        let totals = self.totals(player);
+        match kind {
+            RemovalKind::Interrupt => totals.interrupts += 1,
+            RemovalKind::Dispel | RemovalKind::Steal => totals.dispels += 1,
+        }
+        if self.removals.len() >= MAX_REMOVALS {
+            return;
+        }
+        let text = |s: &str| cut_chars(s, RECAP_MAX_CHARS).to_string();
+        let target = event.target.as_ref();
+        self.removals.push(SpellRemoval {
+            timestamp_ms: event.timestamp_ms,
+            kind,
+            player_guid: text(player),
+            source_name: text(&source.name),
+            ability: text(&spell.name),
+            spell_id: spell.id,
+            removed: text(&removed.name),
+            removed_spell_id: removed.id,
+            target_guid: target.map(|t| text(&t.guid)).unwrap_or_default(),
+            target_name: target.map(|t| text(&t.name)).unwrap_or_default(),
+        });
     }
 
     fn count_taken(
@@ -113,19 +150,7 @@ impl FightMetrics {
         amount: i64,
         absorbed: i64,
     ) {
-        let key = ability_key(spell_id, ability);
-        if !self.taken.contains_key(&key) {
-            if self.taken.len() >= MAX_ABILITIES_COUNTED {
-                return;
-            }
-            let totals = AbilityTotals {
-                ability: cut_chars(ability, RECAP_MAX_CHARS).to_string(),
-                spell_id,
-                ..AbilityTotals::default()
-            };
-            self.taken.insert(key.clone(), totals);
-        }
-        let totals = self.taken.get_mut(&key).expect("inserted above");
+        let Some(totals) = self.taken.entry(spell_id, ability) else { return };
         totals.amount += amount;
         totals.absorbed += absorbed;
         totals.hits += 1;
@@ -235,6 +260,13 @@ impl FightMetrics {
                     self.totals(player).absorbs_done += absorbed.amount;
                 }
             }
+            Payload::Interrupt(interrupt) if name == "SPELL_INTERRUPT" => {
+                self.removal(event, RemovalKind::Interrupt, &interrupt.interrupted, owners);
+            }
+            Payload::Dispel(dispel) if name == "SPELL_DISPEL" || name == "SPELL_STOLEN" => {
+                let kind = if name == "SPELL_STOLEN" { RemovalKind::Steal } else { RemovalKind::Dispel };
+                self.removal(event, kind, &dispel.extra_spell, owners);
+            }
             Payload::Cast(_) if name == "SPELL_CAST_SUCCESS" => {
                 if let Some(source) = event.source.as_ref().filter(|s| s.is_player()) {
                     self.totals(&source.guid).casts += 1;
@@ -245,7 +277,7 @@ impl FightMetrics {
                 self.totals(&target.guid).deaths += 1;
                 let killing_blow = self.last_hit.remove(&target.guid);
                 if let Some(blow) = &killing_blow
-                    && let Some(totals) = self.taken.get_mut(&ability_key(blow.spell_id, &blow.ability))
+                    && let Some(totals) = self.taken.get_mut(blow.spell_id, &blow.ability)
                 {
                     totals.killing_blows += 1;
                 }
@@ -294,6 +326,8 @@ impl FightMetrics {
                     damage_taken: t.damage_taken,
                     deaths: t.deaths,
                     casts: t.casts,
+                    interrupts: t.interrupts,
+                    dispels: t.dispels,
                     dps: per_second(t.damage_done),
                     hps: per_second(t.healing_done),
                     guid,
@@ -308,7 +342,7 @@ impl FightMetrics {
         });
         let mut taken: Vec<AbilityDamage> = self
             .taken
-            .into_values()
+            .into_totals()
             .map(|t| AbilityDamage {
                 ability: t.ability,
                 spell_id: t.spell_id,
@@ -331,6 +365,7 @@ impl FightMetrics {
             deaths: self.deaths,
             boss: self.bosses.map(|b| b.finish(kill)),
             damage_taken_by_ability: taken,
+            removals: self.removals,
         }
     }
 }
@@ -340,12 +375,42 @@ impl FightMetrics {
 const DAMAGE_MISSES: [&str; 5] =
     ["SWING_MISSED", "RANGE_MISSED", "SPELL_MISSED", "SPELL_PERIODIC_MISSED", "SPELL_BUILDING_MISSED"];
 
-/// An ability's key among the damage taken: its spell id, or for melee and the
-/// environment (no spell) its name.
-fn ability_key(spell_id: Option<i32>, ability: &str) -> (Option<i32>, String) {
-    match spell_id {
-        Some(_) => (spell_id, String::new()),
-        None => (None, cut_chars(ability, RECAP_MAX_CHARS).to_string()),
+/// Damage taken per ability: by spell id, or for melee and the environment (no spell) by
+/// name; at most [`MAX_ABILITIES_COUNTED`] abilities. Looked up without allocating: this
+/// runs for every hit on a player.
+#[derive(Debug, Default)]
+struct AbilityTable {
+    spells: FxHashMap<i32, AbilityTotals>,
+    named: FxHashMap<String, AbilityTotals>,
+}
+
+impl AbilityTable {
+    fn get_mut(&mut self, spell_id: Option<i32>, ability: &str) -> Option<&mut AbilityTotals> {
+        match spell_id {
+            Some(id) => self.spells.get_mut(&id),
+            None => self.named.get_mut(cut_chars(ability, RECAP_MAX_CHARS)),
+        }
+    }
+
+    /// The ability's totals, made on its first hit; `None` past the bound.
+    fn entry(&mut self, spell_id: Option<i32>, ability: &str) -> Option<&mut AbilityTotals> {
+        let full = self.spells.len() + self.named.len() >= MAX_ABILITIES_COUNTED;
+        let name = cut_chars(ability, RECAP_MAX_CHARS);
+        let fresh = || AbilityTotals { ability: name.to_string(), spell_id, ..AbilityTotals::default() };
+        match spell_id {
+            Some(id) if !self.spells.contains_key(&id) && !full => {
+                Some(self.spells.entry(id).or_insert_with(fresh))
+            }
+            Some(id) => self.spells.get_mut(&id),
+            None if !self.named.contains_key(name) && !full => {
+                Some(self.named.entry(name.to_string()).or_insert_with(fresh))
+            }
+            None => self.named.get_mut(name),
+        }
+    }
+
+    fn into_totals(self) -> impl Iterator<Item = AbilityTotals> {
+        self.spells.into_values().chain(self.named.into_values())
     }
 }
 

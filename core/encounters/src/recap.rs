@@ -48,26 +48,29 @@ impl Recaps {
         }
         let lines = self.players.get_mut(&target.guid).expect("inserted above");
         let since = event.timestamp_ms - RECAP_WINDOW_MS;
+        // The line leaving the window makes room for the new one, strings and all: this
+        // runs for every hit and heal on a player, and reusing the buffers saves three
+        // allocations each time.
+        let mut spare = None;
         while lines.front().is_some_and(|e| e.timestamp_ms < since) || lines.len() >= RECAP_MAX_ENTRIES {
-            lines.pop_front();
+            spare = lines.pop_front();
         }
+        let mut entry = spare.unwrap_or_else(empty_entry);
         let health = event.advanced.as_ref().filter(|a| a.guid == target.guid && a.max_hp > 0);
         let source = event.source.as_ref();
-        let text = |s: &str| cut_chars(s, RECAP_MAX_CHARS).to_string();
-        lines.push_back(RecapEntry {
-            timestamp_ms: event.timestamp_ms,
-            kind: taken.kind,
-            ability: text(taken.ability),
-            spell_id: event.spell.as_ref().map(|s| s.id),
-            source_guid: source.map(|s| text(&s.guid)).unwrap_or_default(),
-            source_name: source.map(|s| text(&s.name)).unwrap_or_default(),
-            amount: taken.amount,
-            overkill: taken.overkill,
-            absorbed: taken.absorbed,
-            overhealing: taken.overhealing,
-            hp: health.map(|a| a.current_hp),
-            max_hp: health.map(|a| a.max_hp),
-        });
+        entry.timestamp_ms = event.timestamp_ms;
+        entry.kind = taken.kind;
+        replace(&mut entry.ability, taken.ability);
+        entry.spell_id = event.spell.as_ref().map(|s| s.id);
+        replace(&mut entry.source_guid, source.map_or("", |s| s.guid.as_str()));
+        replace(&mut entry.source_name, source.map_or("", |s| s.name.as_str()));
+        entry.amount = taken.amount;
+        entry.overkill = taken.overkill;
+        entry.absorbed = taken.absorbed;
+        entry.overhealing = taken.overhealing;
+        entry.hp = health.map(|a| a.current_hp);
+        entry.max_hp = health.map(|a| a.max_hp);
+        lines.push_back(entry);
     }
 
     /// The recap of a player who died at `timestamp_ms`, newest first; the player starts
@@ -79,4 +82,27 @@ impl Recaps {
         recap.reverse();
         recap
     }
+}
+
+fn empty_entry() -> RecapEntry {
+    RecapEntry {
+        timestamp_ms: 0,
+        kind: RecapKind::Damage,
+        ability: String::new(),
+        spell_id: None,
+        source_guid: String::new(),
+        source_name: String::new(),
+        amount: 0,
+        overkill: 0,
+        absorbed: 0,
+        overhealing: 0,
+        hp: None,
+        max_hp: None,
+    }
+}
+
+/// `buffer` holds `text`, cut to [`RECAP_MAX_CHARS`], in the buffer it had.
+fn replace(buffer: &mut String, text: &str) {
+    buffer.clear();
+    buffer.push_str(cut_chars(text, RECAP_MAX_CHARS));
 }

@@ -280,7 +280,11 @@ impl EncounterSegmenter {
         }
     }
 
-    fn open_fight(&mut self, summary: FightSummary, origin: Origin, event: &CombatEvent) {
+    fn open_fight(&mut self, mut summary: FightSummary, origin: Origin, event: &CombatEvent) {
+        summary.zone_name = match &self.zone {
+            Some((id, name)) if summary.instance_id == Some(*id) => Some(name.clone()),
+            _ => None,
+        };
         self.open.push(OpenFight::new(summary, origin));
         self.apply(event);
     }
@@ -296,6 +300,7 @@ impl EncounterSegmenter {
         summary.instance_id = parent.instance_id;
         summary.match_type = parent.match_type.clone();
         summary.parent_start_line = Some(parent.start_line);
+        summary.zone_name = parent.zone_name.clone();
         summary.round = Some(round);
         self.open.push(OpenFight::new(summary, Origin::Events));
     }
@@ -506,6 +511,7 @@ impl EncounterSegmenter {
             boss_pct_missing: boss.missing.map(str::to_string),
             bosses: boss.bosses,
             damage_taken_by_ability: finished.damage_taken_by_ability,
+            removals: finished.removals,
             ..fight.summary
         }
     }
@@ -538,6 +544,8 @@ fn new_summary(kind: FightKind, name: &str, start: &CombatEvent) -> FightSummary
         boss_pct_missing: None,
         bosses: Vec::new(),
         damage_taken_by_ability: Vec::new(),
+        removals: Vec::new(),
+        zone_name: None,
     }
 }
 

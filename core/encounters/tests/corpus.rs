@@ -155,3 +155,29 @@ fn every_fights_damage_taken_by_ability_matches_the_independent_calculation() {
     }
     assert!(checked > 100, "only {checked} abilities checked");
 }
+
+/// "Who interrupted, who dispelled": every player's counts in every fight equal the raw
+/// text's, and each fight lists its removals in order.
+#[test]
+fn every_players_interrupts_and_dispels_match_the_independent_calculation() {
+    let mut counted = 0;
+    for path in wowlogs_testkit::all_fixtures() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for fight in support::fights_of(&path) {
+            let lines = fight.start_line as usize..=fight.end_line as usize;
+            let expected = support::independent::removals(&text, lines);
+            let got: std::collections::HashMap<String, (i64, i64)> = fight
+                .players
+                .iter()
+                .filter(|p| p.interrupts + p.dispels > 0)
+                .map(|p| (p.guid.clone(), (p.interrupts, p.dispels)))
+                .collect();
+            assert_eq!(got, expected, "{}: {} (line {})", path.display(), fight.name, fight.start_line);
+            let listed = fight.removals.len() as i64;
+            assert_eq!(listed, expected.values().map(|(i, d)| i + d).sum::<i64>(), "{}", fight.name);
+            assert!(fight.removals.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms));
+            counted += listed;
+        }
+    }
+    assert!(counted >= 20, "{counted} interrupts and dispels in the fixtures' fights");
+}

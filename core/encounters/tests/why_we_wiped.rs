@@ -228,3 +228,29 @@ fn a_recap_keeps_the_newest_lines_up_to_its_bound() {
     // Only the player's health was written, never the boss's: the log cannot tell.
     assert_eq!((fights[0].boss_pct, fights[0].boss_pct_missing.as_deref()), (None, Some(NO_BOSS_SEEN)));
 }
+
+/// Gnomeregan: Meerah's Kick interrupts STX-98/PO's Toxic Ventilation at 19:58:09.692 and
+/// again at 19:58:31.108 (the log's first two SPELL_INTERRUPT lines); the fight is in
+/// the zone the log entered at 19:22:59.391, `ZONE_CHANGE,90,"Gnomeregan"`.
+#[test]
+fn interrupts_name_who_stopped_what_and_the_fight_its_zone() {
+    let f = only_boss_fight("classic_sod_1.15.1_gnomeregan_raid.txt");
+    assert_eq!(f.zone_name.as_deref(), Some("Gnomeregan"));
+    let kicks: Vec<_> =
+        f.removals.iter().filter(|r| r.kind == wowlogs_schemas::RemovalKind::Interrupt).take(2).collect();
+    for kick in &kicks {
+        assert_eq!(
+            (
+                kick.source_name.as_str(),
+                kick.ability.as_str(),
+                kick.removed.as_str(),
+                kick.target_name.as_str()
+            ),
+            ("Meerah-CrusaderStrike", "Kick", "Toxic Ventilation", "STX-98/PO")
+        );
+        assert_eq!((kick.spell_id, kick.removed_spell_id), (1767, 438_732));
+    }
+    assert_eq!(kicks[1].timestamp_ms - kicks[0].timestamp_ms, 21_416, "19:58:09.692 to 19:58:31.108");
+    let meerah = f.players.iter().find(|p| p.guid == "Player-5828-01DB541E").unwrap();
+    assert!(meerah.interrupts >= 2);
+}

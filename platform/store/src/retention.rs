@@ -18,6 +18,7 @@ use std::time::Duration;
 pub const LOG_TABLES: &[&str] = &[
     "combat_events",
     "encounters",
+    "encounter_details",
     "encounter_players",
     "encounter_deaths",
     "character_logs",

@@ -1,7 +1,7 @@
 //! Moving encounters from one guild to another (an instance administrator's operation).
 //!
 //! An encounter is its `encounters` row (with the rounds of a Solo Shuffle match), its
-//! players and its deaths. A transfer writes them under the target guild (the fight id
+//! details, players and deaths. A transfer writes them under the target guild (the fight id
 //! is derived from the guild, so the moved fight gets the target's id), then deletes the
 //! source's rows. The log itself (its raw events, dead letters, characters and `logs`
 //! row) stays with the guild that uploaded it.
@@ -12,7 +12,9 @@
 //! replay put back under the source guild.
 
 use crate::StoreSettings;
-use crate::rows::{EncounterDeathRow, EncounterPlayerRow, EncounterRow, TableRow, fight_id, insert_rows};
+use crate::rows::{
+    EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow, TableRow, fight_id, insert_rows,
+};
 use serde::{Deserialize, Serialize};
 use wowlogs_schemas::{GuildId, LogId};
 
@@ -187,18 +189,32 @@ async fn move_rows(
             .bind(&lines)
             .fetch_all()
             .await?;
-        // Players and deaths first, the fight last: the API reads a fight as complete
+        let mut details: Vec<EncounterDetailRow> = client
+            .query(&format!("SELECT ?fields FROM encounter_details FINAL WHERE {of_fights}"))
+            .bind(source.0)
+            .bind(fight.log_id)
+            .bind(&lines)
+            .fetch_all()
+            .await?;
+        // Players, deaths and details first, the fight last: the API reads a fight as complete
         // once its row exists (as the encounter consumer writes them).
         players.iter_mut().for_each(|p| p.guild_id = target.0);
         deaths.iter_mut().for_each(|d| d.guild_id = target.0);
+        details.iter_mut().for_each(|d| d.guild_id = target.0);
         for e in &mut encounters {
             e.guild_id = target.0;
             e.fight_id = fight_id(target, LogId(e.log_id), e.start_line);
         }
         insert_rows(&client, &players).await?;
         insert_rows(&client, &deaths).await?;
+        insert_rows(&client, &details).await?;
         insert_rows(&client, &encounters).await?;
-        for table in [EncounterRow::TABLE, EncounterPlayerRow::TABLE, EncounterDeathRow::TABLE] {
+        for table in [
+            EncounterRow::TABLE,
+            EncounterDetailRow::TABLE,
+            EncounterPlayerRow::TABLE,
+            EncounterDeathRow::TABLE,
+        ] {
             client
                 .query(&format!("ALTER TABLE {} DELETE WHERE {of_fights}", settings.alter_target(table)))
                 .bind(source.0)

@@ -42,6 +42,7 @@ async fn every_migration_applies_once_and_a_second_run_changes_nothing() {
         "combat_events",
         "dead_letters",
         "encounter_deaths",
+        "encounter_details",
         "encounter_players",
         "encounters",
         "guilds",
@@ -103,7 +104,7 @@ async fn every_table_leads_its_sorting_key_with_guild_id() {
         .fetch_all::<Key>()
         .await
         .unwrap();
-    assert_eq!(keys.len(), 15, "{keys:?}");
+    assert_eq!(keys.len(), 16, "{keys:?}");
     for key in keys {
         assert!(key.sorting_key.starts_with("guild_id"), "{}: {}", key.name, key.sorting_key);
     }

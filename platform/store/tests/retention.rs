@@ -32,6 +32,9 @@ async fn log(settings: &StoreSettings, guild: i64, log_id: i64, uploaded: u32, f
             "INSERT INTO encounters (guild_id, log_id, start_line, name, start, start_ms) VALUES ({guild}, {log_id}, 1, 'Boss', toDateTime({fought}, 'UTC'), {fought}000)"
         ),
         format!(
+            "INSERT INTO encounter_details (guild_id, log_id, start_line, start) VALUES ({guild}, {log_id}, 1, toDateTime({fought}, 'UTC'))"
+        ),
+        format!(
             "INSERT INTO encounter_players (guild_id, log_id, start_line, player_guid, start) VALUES ({guild}, {log_id}, 1, 'Player-1', toDateTime({fought}, 'UTC'))"
         ),
         format!(

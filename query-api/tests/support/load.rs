@@ -29,6 +29,7 @@ async fn flush(client: &clickhouse::Client, batch: &mut RowBatch, loaded: &mut L
     loaded.players.extend(batch.players.iter().map(|p| p.name.clone()));
     insert_rows(client, &batch.events).await.expect("insert combat_events");
     insert_rows(client, &batch.logs).await.expect("insert logs");
+    insert_rows(client, &batch.details).await.expect("insert encounter_details");
     insert_rows(client, &batch.encounters).await.expect("insert encounters");
     insert_rows(client, &batch.players).await.expect("insert encounter_players");
     insert_rows(client, &batch.deaths).await.expect("insert encounter_deaths");

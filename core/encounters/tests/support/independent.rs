@@ -42,9 +42,11 @@ pub struct Totals {
     pub damage_taken: i64,
 }
 
-pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) -> Totals {
+/// Calls `each(line number, fields, credited source)` for every line of the log but
+/// `COMBATANT_INFO`, learning pets' owners from `SPELL_SUMMON` and the advanced block
+/// on the way (the source credited is the owner at the end of the chain).
+fn each_line(text: &str, mut each: impl FnMut(usize, &[&str], &str)) {
     let mut owner: HashMap<String, String> = HashMap::new();
-    let mut t = Totals::default();
     for (i, line) in text.lines().enumerate() {
         let body = line.split_once("  ").unwrap().1;
         if body.starts_with("COMBATANT_INFO") {
@@ -59,12 +61,36 @@ pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) 
         if f.len() > at + 20 && f[at + 1] != "0000000000000000" && !f[at].starts_with("Player-") {
             owner.insert(f[at].into(), f[at + 1].into());
         }
-        if !lines.contains(&(i + 1)) {
-            continue;
-        }
-        let mut credited = f[1].to_string();
+        let mut credited = f.get(1).copied().unwrap_or_default().to_string();
         while let Some(o) = owner.get(&credited) {
             credited = o.clone();
+        }
+        each(i + 1, &f, &credited);
+    }
+}
+
+/// Each player's `(interrupts, dispels)` over a line range: `SPELL_INTERRUPT`, and
+/// `SPELL_DISPEL` or `SPELL_STOLEN`, by the player or a pet of theirs.
+pub fn removals(text: &str, lines: std::ops::RangeInclusive<usize>) -> HashMap<String, (i64, i64)> {
+    let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
+    each_line(text, |number, f, credited| {
+        if !lines.contains(&number) || !credited.starts_with("Player-") {
+            return;
+        }
+        match f[0] {
+            "SPELL_INTERRUPT" => counts.entry(credited.to_string()).or_default().0 += 1,
+            "SPELL_DISPEL" | "SPELL_STOLEN" => counts.entry(credited.to_string()).or_default().1 += 1,
+            _ => {}
+        }
+    });
+    counts
+}
+
+pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) -> Totals {
+    let mut t = Totals::default();
+    each_line(text, |number, f, credited| {
+        if !lines.contains(&number) {
+            return;
         }
         if DAMAGE.contains(&f[0]) {
             let tagged = matches!(*f.last().unwrap(), "ST" | "AOE");
@@ -84,7 +110,7 @@ pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) 
             let overhealing: i64 = f[f.len() - 3].parse().unwrap();
             t.healing_done += amount - overhealing;
         }
-    }
+    });
     t
 }
 

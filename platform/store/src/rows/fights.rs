@@ -1,4 +1,5 @@
-//! `encounters`, `encounter_players` and `encounter_deaths`: what the fight core makes of a log.
+//! `encounters`, `encounter_details`, `encounter_players` and `encounter_deaths`: what the
+//! fight core makes of a log.
 
 use super::{datetime, name_cell};
 use wowlogs_schemas::{DeathRecord, FightSummary, GuildId, LogId, Named, PlayerMetrics};
@@ -38,21 +39,8 @@ crate::table_row! {
         boss_pct: Option<f64> = "Nullable(Float64)",
         /// Why a boss fight has no `boss_pct` (empty otherwise).
         boss_pct_missing: String = "String",
-        /// One element per boss, largest first.
-        boss_guid: Vec<String> = "Array(String)",
-        boss_name: Vec<String> = "Array(String)",
-        boss_npc_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
-        boss_current_hp: Vec<i64> = "Array(Int64)",
-        boss_max_hp: Vec<i64> = "Array(Int64)",
-        boss_died: Vec<u8> = "Array(UInt8)",
-        /// One element per ability that hurt the players most, most first.
-        taken_ability: Vec<String> = "Array(String)",
-        taken_spell_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
-        taken_amount: Vec<i64> = "Array(Int64)",
-        taken_absorbed: Vec<i64> = "Array(Int64)",
-        taken_hits: Vec<i64> = "Array(Int64)",
-        taken_players: Vec<i64> = "Array(Int64)",
-        taken_killing_blows: Vec<i64> = "Array(Int64)",
+        /// The zone the fight was in, from the log's zone lines (empty when unknown).
+        zone_name: String = "String",
     }
 }
 
@@ -105,6 +93,63 @@ impl EncounterRow {
             rounds_won: fight.rounds_won,
             boss_pct: fight.boss_pct,
             boss_pct_missing: fight.boss_pct_missing.clone().unwrap_or_default(),
+            zone_name: fight.zone_name.as_deref().map(name_cell).unwrap_or_default(),
+        }
+    }
+}
+
+crate::table_row! {
+    /// `encounter_details`: one row per fight, what one fight's pages show (migration
+    /// 0013): each boss's health, the abilities that hurt the players most, the players'
+    /// interrupts and dispels, as parallel arrays.
+    pub struct EncounterDetailRow in "encounter_details" {
+        guild_id: i64 = "Int64",
+        log_id: i64 = "Int64",
+        start_line: i64 = "Int64",
+        start: u32 = "DateTime('UTC')",
+        /// The fight's name and difficulty, as on `encounter_players`.
+        fight_name: String = "String",
+        difficulty: Option<i32> = "Nullable(Int32)",
+        /// One element per boss, largest first.
+        boss_guid: Vec<String> = "Array(String)",
+        boss_name: Vec<String> = "Array(String)",
+        boss_npc_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
+        boss_current_hp: Vec<i64> = "Array(Int64)",
+        boss_max_hp: Vec<i64> = "Array(Int64)",
+        boss_died: Vec<u8> = "Array(UInt8)",
+        /// One element per ability that hurt the players most, most first.
+        taken_ability: Vec<String> = "Array(String)",
+        taken_spell_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
+        taken_amount: Vec<i64> = "Array(Int64)",
+        taken_absorbed: Vec<i64> = "Array(Int64)",
+        taken_hits: Vec<i64> = "Array(Int64)",
+        taken_players: Vec<i64> = "Array(Int64)",
+        taken_killing_blows: Vec<i64> = "Array(Int64)",
+        /// The players' interrupts, dispels and spellsteals in order, one element each.
+        removal_timestamp_ms: Vec<i64> = "Array(Int64)",
+        /// `interrupt`, `dispel` or `steal`.
+        removal_kind: Vec<String> = "Array(String)",
+        removal_player_guid: Vec<String> = "Array(String)",
+        removal_source_name: Vec<String> = "Array(String)",
+        removal_ability: Vec<String> = "Array(String)",
+        removal_spell_id: Vec<i32> = "Array(Int32)",
+        removal_removed: Vec<String> = "Array(String)",
+        removal_removed_spell_id: Vec<i32> = "Array(Int32)",
+        removal_target_guid: Vec<String> = "Array(String)",
+        removal_target_name: Vec<String> = "Array(String)",
+        version: u64 = "UInt64",
+    }
+}
+
+impl EncounterDetailRow {
+    pub fn from_fight(guild_id: GuildId, log_id: LogId, fight: &FightSummary, version: u64) -> Self {
+        EncounterDetailRow {
+            guild_id: guild_id.0,
+            log_id: log_id.0,
+            start_line: fight.start_line,
+            start: datetime(fight.start_ms),
+            fight_name: name_cell(&fight.name),
+            difficulty: fight.difficulty,
             boss_guid: fight.bosses.iter().map(|b| name_cell(&b.guid)).collect(),
             boss_name: fight.bosses.iter().map(|b| name_cell(&b.name)).collect(),
             boss_npc_id: fight.bosses.iter().map(|b| b.npc_id).collect(),
@@ -118,6 +163,17 @@ impl EncounterRow {
             taken_hits: fight.damage_taken_by_ability.iter().map(|a| a.hits).collect(),
             taken_players: fight.damage_taken_by_ability.iter().map(|a| a.players).collect(),
             taken_killing_blows: fight.damage_taken_by_ability.iter().map(|a| a.killing_blows).collect(),
+            removal_timestamp_ms: fight.removals.iter().map(|r| r.timestamp_ms).collect(),
+            removal_kind: fight.removals.iter().map(|r| r.kind.name().to_string()).collect(),
+            removal_player_guid: fight.removals.iter().map(|r| name_cell(&r.player_guid)).collect(),
+            removal_source_name: fight.removals.iter().map(|r| name_cell(&r.source_name)).collect(),
+            removal_ability: fight.removals.iter().map(|r| name_cell(&r.ability)).collect(),
+            removal_spell_id: fight.removals.iter().map(|r| r.spell_id).collect(),
+            removal_removed: fight.removals.iter().map(|r| name_cell(&r.removed)).collect(),
+            removal_removed_spell_id: fight.removals.iter().map(|r| r.removed_spell_id).collect(),
+            removal_target_guid: fight.removals.iter().map(|r| name_cell(&r.target_guid)).collect(),
+            removal_target_name: fight.removals.iter().map(|r| name_cell(&r.target_name)).collect(),
+            version,
         }
     }
 }
@@ -148,6 +204,9 @@ crate::table_row! {
         /// read without a subquery on `encounters`.
         fight_name: String = "String",
         difficulty: Option<i32> = "Nullable(Int32)",
+        /// Casts interrupted, and auras dispelled or stolen (migration 0013).
+        interrupts: i64 = "Int64",
+        dispels: i64 = "Int64",
     }
 }
 
@@ -181,6 +240,8 @@ impl EncounterPlayerRow {
             version,
             fight_name: name_cell(&fight.name),
             difficulty: fight.difficulty,
+            interrupts: p.interrupts,
+            dispels: p.dispels,
         }
     }
 }

@@ -36,7 +36,7 @@ macro_rules! table_row {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, clickhouse::Row, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, clickhouse::Row, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
@@ -65,7 +65,7 @@ mod logs;
 
 pub use characters::CharacterLogRow;
 pub use events::{CombatEventRow, DeadLetterRow};
-pub use fights::{EncounterDeathRow, EncounterPlayerRow, EncounterRow, fight_id};
+pub use fights::{EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow, fight_id};
 pub use logs::LogRow;
 
 use serde::Deserialize;
@@ -230,6 +230,8 @@ mod tests {
             boss_pct_missing: None,
             bosses: Vec::new(),
             damage_taken_by_ability: Vec::new(),
+            removals: Vec::new(),
+            zone_name: None,
         };
         let player = PlayerMetrics {
             guid: huge.clone(),
@@ -244,6 +246,8 @@ mod tests {
             damage_taken: 0,
             deaths: 0,
             casts: 0,
+            interrupts: 0,
+            dispels: 0,
             dps: 0.0,
             hps: 0.0,
         };
@@ -296,6 +300,7 @@ mod tests {
         });
         let (guild, log) = (GuildId(1), LogId(2));
         let row = EncounterRow::from_fight(guild, log, "u", &fight, 1);
+        let details = EncounterDetailRow::from_fight(guild, log, &fight, 1);
         let players = EncounterPlayerRow::from_player(guild, log, &fight, &player, 1);
         let deaths = EncounterDeathRow::from_death(guild, log, &fight, &death, 1);
         let character = CharacterLogRow::first(guild, log, &fight, &player);
@@ -314,9 +319,10 @@ mod tests {
             &deaths.recap_ability[0],
             &deaths.recap_source_name[0],
             &deaths.recap_source_guid[0],
-            &row.boss_name[0],
-            &row.boss_guid[0],
-            &row.taken_ability[0],
+            &details.boss_name[0],
+            &details.boss_guid[0],
+            &details.taken_ability[0],
+            &details.fight_name,
             &character.name,
             &character.player_guid,
             &character.class,

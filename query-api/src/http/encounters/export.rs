@@ -94,6 +94,8 @@ pub async fn export_one(
                 "deaths",
                 "dps",
                 "hps",
+                "interrupts",
+                "dispels",
             ])
             .map_err(ApiError::internal)?;
             for p in &detail.players {
@@ -111,6 +113,8 @@ pub async fn export_one(
                     p.deaths.to_string(),
                     format!("{:.1}", p.dps),
                     format!("{:.1}", p.hps),
+                    p.interrupts.to_string(),
+                    p.dispels.to_string(),
                 ])
                 .map_err(ApiError::internal)?;
             }

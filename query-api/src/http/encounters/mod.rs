@@ -41,6 +41,8 @@ pub struct Encounter {
     pub difficulty_name: Option<&'static str>,
     pub group_size: Option<i32>,
     pub instance_id: Option<i32>,
+    /// The zone (`Manaforge Omega`), from the log's zone lines; null when it has none.
+    pub zone_name: Option<String>,
     /// Boss fights: the bosses' combined health when the pull ended, in percent of their
     /// maximum (0 on a kill). Null for other fights and when the log cannot tell.
     pub boss_pct: Option<f64>,
@@ -85,6 +87,7 @@ impl From<EncounterRow> for Encounter {
             instance_id: r.instance_id,
             boss_pct_missing,
             boss_pct: r.boss_pct,
+            zone_name: (!r.zone_name.is_empty()).then_some(r.zone_name),
             complete: r.complete == 1,
             start: rfc3339(r.start_ms),
             start_ms: r.start_ms,
@@ -253,6 +256,10 @@ pub struct PlayerLine {
     pub casts: i64,
     pub dps: f64,
     pub hps: f64,
+    /// Casts interrupted, pets' included.
+    pub interrupts: i64,
+    /// Auras dispelled or stolen, pets' included.
+    pub dispels: i64,
 }
 
 /// A player death and its killing blow.
@@ -305,5 +312,6 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(handlers::detail))
         .routes(utoipa_axum::routes!(wipes::deaths))
         .routes(utoipa_axum::routes!(wipes::abilities))
+        .routes(utoipa_axum::routes!(wipes::interrupts))
         .routes(utoipa_axum::routes!(export::export_one))
 }

@@ -118,7 +118,8 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
         .all::<PlayerLine>(
             &Sql::new(
                 "SELECT player_guid, name, class, spec_id, item_level, damage_done, healing_done, overhealing, \
-                 absorbs_done, damage_taken, deaths, casts, dps, hps FROM encounter_players FINAL WHERE {guild}",
+                 absorbs_done, damage_taken, deaths, casts, dps, hps, interrupts, dispels \
+                 FROM encounter_players FINAL WHERE {guild}",
             )
             .bind("AND log_id = ?", record.log_id)
             .bind("AND start_line = ?", record.start_line)
@@ -154,8 +155,9 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
     let (rounds, rounds_cut) = bounded(rounds, MAX_DETAIL_ROUNDS);
     let rounds = rounds.into_iter().map(Encounter::from).collect();
     let truncated = players_cut || deaths_cut || rounds_cut;
-    let bosses = super::wipes::bosses_of(&record);
-    let damage_taken_by_ability = super::wipes::abilities_of(&record);
+    let details = super::wipes::details_of(db, &record).await?;
+    let bosses = super::wipes::bosses_of(&details);
+    let damage_taken_by_ability = super::wipes::abilities_of(&details);
     Ok(EncounterDetail {
         encounter: record.into(),
         rounds,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
 use wowlogs_schemas::{FightKind, Named};
-use wowlogs_store::rows::{EncounterRow, TableRow};
+use wowlogs_store::rows::{EncounterDetailRow, EncounterRow, TableRow};
 
 /// Deaths one page of `/deaths` holds at most: each carries up to 100 recap lines, so a
 /// page stays around a megabyte.
@@ -47,7 +47,7 @@ pub struct BossLine {
 }
 
 /// The bosses of a fight's row.
-pub(super) fn bosses_of(row: &EncounterRow) -> Vec<BossLine> {
+pub(super) fn bosses_of(row: &EncounterDetailRow) -> Vec<BossLine> {
     (0..row.boss_guid.len())
         .map(|i| {
             let (current_hp, max_hp) = (at(&row.boss_current_hp, i), at(&row.boss_max_hp, i));
@@ -82,7 +82,7 @@ pub struct AbilityLine {
 }
 
 /// The deadliest abilities of a fight's row.
-pub(super) fn abilities_of(row: &EncounterRow) -> Vec<AbilityLine> {
+pub(super) fn abilities_of(row: &EncounterDetailRow) -> Vec<AbilityLine> {
     (0..row.taken_ability.len())
         .map(|i| AbilityLine {
             ability: row.taken_ability[i].clone(),
@@ -94,6 +94,21 @@ pub(super) fn abilities_of(row: &EncounterRow) -> Vec<AbilityLine> {
             killing_blows: at(&row.taken_killing_blows, i),
         })
         .collect()
+}
+
+/// A fight's details (bosses, deadliest abilities, interrupts); empty for a fight stored
+/// before they existed.
+pub(super) async fn details_of(db: &GuildDb, fight: &EncounterRow) -> Result<EncounterDetailRow, ApiError> {
+    let details = db
+        .first::<EncounterDetailRow>(
+            &Sql::new("SELECT")
+                .push(EncounterDetailRow::SELECT)
+                .push("FROM encounter_details FINAL WHERE {guild}")
+                .bind("AND log_id = ?", fight.log_id)
+                .bind("AND start_line = ?", fight.start_line),
+        )
+        .await?;
+    Ok(details.unwrap_or_default())
 }
 
 /// The `i`th element of one of a row's parallel arrays (written together, so of equal
@@ -125,11 +140,103 @@ pub struct FightAbilities {
 pub async fn abilities(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<Response, ApiError> {
     cached(&scope, Freshness::Settled, ("abilities", &id), async {
         let row = fight_row(&scope.db, &id).await?;
+        let details = details_of(&scope.db, &row).await?;
         let answer = FightAbilities {
-            damage_taken: abilities_of(&row),
-            bosses: bosses_of(&row),
+            damage_taken: abilities_of(&details),
+            bosses: bosses_of(&details),
             encounter: row.into(),
         };
+        guilded(&scope, answer)
+    })
+    .await
+}
+
+/// An interrupt, dispel or spellsteal by a player (or their pet).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RemovalLine {
+    pub timestamp_ms: i64,
+    /// `interrupt`, `dispel` or `steal`.
+    pub kind: String,
+    /// The player credited (a pet's owner).
+    pub player_guid: String,
+    /// Who cast it as the log names it (the player, or their pet).
+    pub source_name: String,
+    /// The spell used (`Kick`, `Dispel Magic`).
+    pub ability: String,
+    pub spell_id: i32,
+    /// The spell interrupted, or the aura removed or stolen.
+    pub removed: String,
+    pub removed_spell_id: i32,
+    pub target_guid: String,
+    pub target_name: String,
+}
+
+/// A player's interrupts and dispels in a fight.
+#[derive(Debug, Clone, Serialize, ToSchema, clickhouse::Row, Deserialize)]
+pub struct RemovalCount {
+    pub player_guid: String,
+    pub name: String,
+    pub interrupts: i64,
+    pub dispels: i64,
+}
+
+/// Who interrupted and dispelled what in a fight.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FightRemovals {
+    pub encounter: Encounter,
+    /// Players with any, most interrupts first.
+    pub players: Vec<RemovalCount>,
+    /// Each interrupt, dispel and spellsteal in order (the first 1,000 of a fight).
+    pub removals: Vec<RemovalLine>,
+}
+
+/// The interrupts, dispels and spellsteals of a fight's row.
+fn removals_of(row: &EncounterDetailRow) -> Vec<RemovalLine> {
+    let text = |values: &[String], i: usize| values.get(i).cloned().unwrap_or_default();
+    (0..row.removal_timestamp_ms.len())
+        .map(|i| RemovalLine {
+            timestamp_ms: row.removal_timestamp_ms[i],
+            kind: text(&row.removal_kind, i),
+            player_guid: text(&row.removal_player_guid, i),
+            source_name: text(&row.removal_source_name, i),
+            ability: text(&row.removal_ability, i),
+            spell_id: at(&row.removal_spell_id, i),
+            removed: text(&row.removal_removed, i),
+            removed_spell_id: at(&row.removal_removed_spell_id, i),
+            target_guid: text(&row.removal_target_guid, i),
+            target_name: text(&row.removal_target_name, i),
+        })
+        .collect()
+}
+
+/// Who interrupted and dispelled what: each player's counts and every interrupt, dispel
+/// and spellsteal of the fight in order.
+#[utoipa::path(
+    get, path = "/api/v1/encounters/{id}/interrupts", tag = "encounters",
+    params(("id" = String, Path, description = "Encounter id")),
+    security(("bearer" = ["query"])),
+    responses(
+        (status = 200, description = "Interrupts and dispels", body = Guilded<FightRemovals>),
+        (status = 404, description = "No such fight in this guild"),
+    )
+)]
+pub async fn interrupts(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<Response, ApiError> {
+    cached(&scope, Freshness::Settled, ("interrupts", &id), async {
+        let row = fight_row(&scope.db, &id).await?;
+        let players = scope
+            .db
+            .all::<RemovalCount>(
+                &Sql::new(
+                    "SELECT player_guid, name, interrupts, dispels FROM encounter_players FINAL WHERE {guild}",
+                )
+                .bind("AND log_id = ?", row.log_id)
+                .bind("AND start_line = ?", row.start_line)
+                .push("AND interrupts + dispels > 0 ORDER BY interrupts DESC, dispels DESC, player_guid")
+                .bind("LIMIT ?", super::MAX_DETAIL_PLAYERS as i64),
+            )
+            .await?;
+        let details = details_of(&scope.db, &row).await?;
+        let answer = FightRemovals { players, removals: removals_of(&details), encounter: row.into() };
         guilded(&scope, answer)
     })
     .await
