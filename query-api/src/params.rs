@@ -18,6 +18,9 @@ pub const MAX_PER_PAGE: u32 = 500;
 pub const DEFAULT_PER_PAGE: u32 = 50;
 /// Deepest page (offset ≤ MAX_PAGE × per_page).
 pub const MAX_PAGE: u32 = 10_000;
+/// Deaths one page of a fight's deaths holds at most: each carries up to 100 recap
+/// lines, so a page stays around a megabyte.
+pub const MAX_DEATHS_PER_PAGE: u32 = 100;
 
 /// What the validation below accepts, written into the OpenAPI document's parameters (one
 /// home for these rules): pages, page sizes, text filters, and path ids.
@@ -41,6 +44,10 @@ pub fn document_constraints(document: &mut utoipa::openapi::OpenApi) {
                     (ParameterIn::Query, "page") => {
                         object.minimum = Some(1.into());
                         object.maximum = Some(MAX_PAGE.into());
+                    }
+                    (ParameterIn::Query, "per_page") if path.ends_with("/deaths") => {
+                        object.minimum = Some(1.into());
+                        object.maximum = Some(MAX_DEATHS_PER_PAGE.into());
                     }
                     (ParameterIn::Query, "per_page") => {
                         object.minimum = Some(1.into());

@@ -319,12 +319,13 @@ async fn pull_over_pull_lists_a_bosss_pulls_with_the_best_one() {
     assert!(pull["raid_dps"].as_f64().unwrap() > 0.0 && pull["raid_hps"].as_f64().unwrap() > 0.0);
 
     // Gnomeregan's one pull is a kill: the best, at 0.
-    let kill = get(&app, "/api/v1/encounters/pulls?boss=Mekgineer%20Thermaplugg", Some(&a.key)).await;
+    let kill = get(&app, "/api/v1/encounters/pulls?encounter_id=2940", Some(&a.key)).await;
     assert_eq!(
         (kill.json["data"]["pulls"][0]["best"].as_bool(), kill.json["data"]["best_boss_pct"].as_f64()),
         (Some(true), Some(0.0))
     );
     let nameless = get(&app, "/api/v1/encounters/pulls", Some(&a.key)).await;
+    // The boss is required (the document says so): without it, a clear refusal.
     assert_eq!(nameless.status, StatusCode::BAD_REQUEST, "{}", nameless.text);
     let elsewhere = get(&app, "/api/v1/encounters/pulls?encounter_id=3135", Some(&world().b.key)).await;
     assert_eq!(total(&elsewhere.json), Some(0), "another guild has no pull of it");

@@ -11,7 +11,7 @@ mod wipes;
 pub use export::{ExportParams, FightExport, Format};
 pub use handlers::SearchParams;
 pub use queries::{MAX_DETAIL_DEATHS, MAX_DETAIL_PLAYERS, MAX_DETAIL_ROUNDS};
-pub use wipes::{AbilityLine, BossLine, DeathWithRecap, MAX_DEATHS_PER_PAGE, Pull, RecapLine};
+pub use wipes::{DeathWithRecap, Pull, RecapLine};
 
 use super::answer::{kind_of, outcome};
 use crate::params::{Page, Validate, instant, rfc3339, text};
@@ -278,6 +278,39 @@ pub struct DeathLine {
     pub source_name: String,
     pub amount: i64,
     pub overkill: i64,
+}
+
+/// A boss's health when the pull ended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BossLine {
+    pub guid: String,
+    pub name: String,
+    /// The creature id in the GUID.
+    pub npc_id: Option<i32>,
+    /// 0 once it died, and on a kill.
+    pub current_hp: i64,
+    pub max_hp: i64,
+    /// `current_hp` over `max_hp`, in percent.
+    pub pct: f64,
+    /// The log has its death during the pull.
+    pub died: bool,
+}
+
+/// Damage the fight's players took from one ability.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AbilityLine {
+    /// Spell name, `Melee`, or the environmental type (`Falling`, `Lava`, ...).
+    pub ability: String,
+    pub spell_id: Option<i32>,
+    /// Damage taken (with overkill).
+    pub amount: i64,
+    /// Taken by shields (not in `amount`).
+    pub absorbed: i64,
+    pub hits: i64,
+    /// Distinct players hit.
+    pub players: i64,
+    /// Deaths whose killing blow it was.
+    pub killing_blows: i64,
 }
 
 /// A fight with every player's numbers and the death recap.

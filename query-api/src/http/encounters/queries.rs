@@ -1,13 +1,15 @@
 //! The queries behind the encounter endpoints, each reading through the caller's
 //! [`GuildDb`] (so each is scoped to the caller's guild).
 
-use super::{DeathLine, Encounter, EncounterDetail, EncounterFilter, PlayerLine, Stats};
+use super::{
+    AbilityLine, BossLine, DeathLine, Encounter, EncounterDetail, EncounterFilter, PlayerLine, Stats,
+};
 use crate::http::answer::{Paged, paged};
 use crate::params::rfc3339;
 use crate::scope::{GuildDb, Sql};
 use serde::Deserialize;
 use wowlogs_http::ApiError;
-use wowlogs_store::rows::{EncounterRow, TableRow};
+use wowlogs_store::rows::{EncounterDetailRow, EncounterRow, TableRow};
 
 /// A page of fights, newest first.
 pub(super) async fn page_of(db: &GuildDb, filter: &EncounterFilter) -> Result<Paged<Encounter>, ApiError> {
@@ -155,9 +157,9 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
     let (rounds, rounds_cut) = bounded(rounds, MAX_DETAIL_ROUNDS);
     let rounds = rounds.into_iter().map(Encounter::from).collect();
     let truncated = players_cut || deaths_cut || rounds_cut;
-    let details = super::wipes::details_of(db, &record).await?;
-    let bosses = super::wipes::bosses_of(&details);
-    let damage_taken_by_ability = super::wipes::abilities_of(&details);
+    let details = details_of(db, &record).await?;
+    let bosses = bosses_of(&details);
+    let damage_taken_by_ability = abilities_of(&details);
     Ok(EncounterDetail {
         encounter: record.into(),
         rounds,
@@ -167,4 +169,58 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
         damage_taken_by_ability,
         truncated,
     })
+}
+
+/// A fight's details (bosses, deadliest abilities, interrupts); empty for a fight stored
+/// before they existed.
+pub(super) async fn details_of(db: &GuildDb, fight: &EncounterRow) -> Result<EncounterDetailRow, ApiError> {
+    let details = db
+        .first::<EncounterDetailRow>(
+            &Sql::new("SELECT")
+                .push(EncounterDetailRow::SELECT)
+                .push("FROM encounter_details FINAL WHERE {guild}")
+                .bind("AND log_id = ?", fight.log_id)
+                .bind("AND start_line = ?", fight.start_line),
+        )
+        .await?;
+    Ok(details.unwrap_or_default())
+}
+
+/// The bosses of a fight's row.
+pub(super) fn bosses_of(row: &EncounterDetailRow) -> Vec<BossLine> {
+    (0..row.boss_guid.len())
+        .map(|i| {
+            let (current_hp, max_hp) = (at(&row.boss_current_hp, i), at(&row.boss_max_hp, i));
+            BossLine {
+                guid: row.boss_guid[i].clone(),
+                name: row.boss_name.get(i).cloned().unwrap_or_default(),
+                npc_id: row.boss_npc_id.get(i).copied().flatten(),
+                current_hp,
+                max_hp,
+                pct: if max_hp > 0 { 100.0 * current_hp as f64 / max_hp as f64 } else { 0.0 },
+                died: at(&row.boss_died, i) == 1,
+            }
+        })
+        .collect()
+}
+
+/// The deadliest abilities of a fight's row.
+pub(super) fn abilities_of(row: &EncounterDetailRow) -> Vec<AbilityLine> {
+    (0..row.taken_ability.len())
+        .map(|i| AbilityLine {
+            ability: row.taken_ability[i].clone(),
+            spell_id: row.taken_spell_id.get(i).copied().flatten(),
+            amount: at(&row.taken_amount, i),
+            absorbed: at(&row.taken_absorbed, i),
+            hits: at(&row.taken_hits, i),
+            players: at(&row.taken_players, i),
+            killing_blows: at(&row.taken_killing_blows, i),
+        })
+        .collect()
+}
+
+/// The `i`th element of one of a row's parallel arrays (written together, so of equal
+/// length; a short one reads as 0 rather than failing the answer).
+pub(super) fn at<T: Copy + Default>(values: &[T], i: usize) -> T {
+    values.get(i).copied().unwrap_or_default()
 }

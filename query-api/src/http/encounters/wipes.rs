@@ -1,11 +1,11 @@
 //! Why did we wipe: a fight's deaths with their recaps, the abilities that hurt the raid
 //! most, each boss's health at the end, and one boss's pulls in order.
 
-use super::queries::fight_row;
-use super::{Encounter, Outcome};
+use super::queries::{abilities_of, at, bosses_of, details_of, fight_row};
+use super::{AbilityLine, BossLine, Encounter, Outcome};
 use crate::auth::{Query, Scope};
 use crate::http::answer::{Guilded, GuildedPage, cached, guilded, guilded_page, paged};
-use crate::params::{Page, Params, PathId, Validate, text};
+use crate::params::{MAX_DEATHS_PER_PAGE, Page, Params, PathId, Validate};
 use crate::scope::{Freshness, GuildDb, Sql};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -14,10 +14,6 @@ use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
 use wowlogs_schemas::{FightKind, Named};
 use wowlogs_store::rows::{EncounterDetailRow, EncounterRow, TableRow};
-
-/// Deaths one page of `/deaths` holds at most: each carries up to 100 recap lines, so a
-/// page stays around a megabyte.
-pub const MAX_DEATHS_PER_PAGE: u32 = 100;
 
 /// Why a fight has no boss health, as the answers say it.
 pub(super) fn missing(row: &EncounterRow) -> Option<String> {
@@ -28,93 +24,6 @@ pub(super) fn missing(row: &EncounterRow) -> Option<String> {
         (None, "") => None,
         (None, reason) => Some(reason.to_string()),
     }
-}
-
-/// A boss's health when the pull ended.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BossLine {
-    pub guid: String,
-    pub name: String,
-    /// The creature id in the GUID.
-    pub npc_id: Option<i32>,
-    /// 0 once it died, and on a kill.
-    pub current_hp: i64,
-    pub max_hp: i64,
-    /// `current_hp` over `max_hp`, in percent.
-    pub pct: f64,
-    /// The log has its death during the pull.
-    pub died: bool,
-}
-
-/// The bosses of a fight's row.
-pub(super) fn bosses_of(row: &EncounterDetailRow) -> Vec<BossLine> {
-    (0..row.boss_guid.len())
-        .map(|i| {
-            let (current_hp, max_hp) = (at(&row.boss_current_hp, i), at(&row.boss_max_hp, i));
-            BossLine {
-                guid: row.boss_guid[i].clone(),
-                name: row.boss_name.get(i).cloned().unwrap_or_default(),
-                npc_id: row.boss_npc_id.get(i).copied().flatten(),
-                current_hp,
-                max_hp,
-                pct: if max_hp > 0 { 100.0 * current_hp as f64 / max_hp as f64 } else { 0.0 },
-                died: at(&row.boss_died, i) == 1,
-            }
-        })
-        .collect()
-}
-
-/// Damage the fight's players took from one ability.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AbilityLine {
-    /// Spell name, `Melee`, or the environmental type (`Falling`, `Lava`, ...).
-    pub ability: String,
-    pub spell_id: Option<i32>,
-    /// Damage taken (with overkill).
-    pub amount: i64,
-    /// Taken by shields (not in `amount`).
-    pub absorbed: i64,
-    pub hits: i64,
-    /// Distinct players hit.
-    pub players: i64,
-    /// Deaths whose killing blow it was.
-    pub killing_blows: i64,
-}
-
-/// The deadliest abilities of a fight's row.
-pub(super) fn abilities_of(row: &EncounterDetailRow) -> Vec<AbilityLine> {
-    (0..row.taken_ability.len())
-        .map(|i| AbilityLine {
-            ability: row.taken_ability[i].clone(),
-            spell_id: row.taken_spell_id.get(i).copied().flatten(),
-            amount: at(&row.taken_amount, i),
-            absorbed: at(&row.taken_absorbed, i),
-            hits: at(&row.taken_hits, i),
-            players: at(&row.taken_players, i),
-            killing_blows: at(&row.taken_killing_blows, i),
-        })
-        .collect()
-}
-
-/// A fight's details (bosses, deadliest abilities, interrupts); empty for a fight stored
-/// before they existed.
-pub(super) async fn details_of(db: &GuildDb, fight: &EncounterRow) -> Result<EncounterDetailRow, ApiError> {
-    let details = db
-        .first::<EncounterDetailRow>(
-            &Sql::new("SELECT")
-                .push(EncounterDetailRow::SELECT)
-                .push("FROM encounter_details FINAL WHERE {guild}")
-                .bind("AND log_id = ?", fight.log_id)
-                .bind("AND start_line = ?", fight.start_line),
-        )
-        .await?;
-    Ok(details.unwrap_or_default())
-}
-
-/// The `i`th element of one of a row's parallel arrays (written together, so of equal
-/// length; a short one reads as 0 rather than failing the answer).
-fn at<T: Copy + Default>(values: &[T], i: usize) -> T {
-    values.get(i).copied().unwrap_or_default()
 }
 
 /// The abilities that hurt the fight's players most.
@@ -449,10 +358,8 @@ pub async fn deaths(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PullFilter {
-    /// The game's encounter id (this or `boss`).
-    pub encounter_id: Option<i32>,
-    /// Exact boss name (this or `encounter_id`).
-    pub boss: Option<String>,
+    /// The boss: the game's encounter id (a fight's `encounter_id`).
+    pub encounter_id: i32,
     /// Difficulty id (e.g. 16 Mythic raid); all difficulties when absent.
     pub difficulty: Option<i32>,
     #[param(inline)]
@@ -474,8 +381,7 @@ impl PullFilter {
         let sql = sql
             .push("AND round IS NULL")
             .bind("AND kind = ?", FightKind::Encounter.name())
-            .and("AND encounter_id = ?", self.encounter_id)
-            .and("AND name = ?", self.boss.clone())
+            .bind("AND encounter_id = ?", self.encounter_id)
             .and("AND difficulty = ?", self.difficulty);
         match self.outcome {
             Some(Outcome::Kill) => sql.push("AND ifNull(kill, 2) = 1"),
@@ -487,12 +393,7 @@ impl PullFilter {
 
 impl Validate for PullFilter {
     fn validate(&self) -> Result<(), ApiError> {
-        self.page().validate()?;
-        text("boss", &self.boss)?;
-        if self.encounter_id.is_none() && self.boss.is_none() {
-            return Err(ApiError::bad_request("name the boss: `encounter_id` or `boss`"));
-        }
-        Ok(())
+        self.page().validate()
     }
 }
 
@@ -572,7 +473,7 @@ struct Best {
     security(("bearer" = ["query"])),
     responses(
         (status = 200, description = "The boss's pulls, oldest first", body = GuildedPage<PullList>),
-        (status = 400, description = "No boss named, or an invalid filter"),
+        (status = 400, description = "No `encounter_id`, or an invalid filter"),
     )
 )]
 pub async fn pulls(scope: Scope<Query>, Params(filter): Params<PullFilter>) -> Result<Response, ApiError> {
@@ -685,21 +586,6 @@ async fn pull_extras(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pull_list_needs_its_boss() {
-        let filter = |encounter_id, boss: Option<&str>| PullFilter {
-            encounter_id,
-            boss: boss.map(str::to_string),
-            difficulty: None,
-            outcome: None,
-            page: None,
-            per_page: None,
-        };
-        assert!(filter(None, None).validate().is_err());
-        assert!(filter(Some(3135), None).validate().is_ok());
-        assert!(filter(None, Some("Dimensius, the All-Devouring")).validate().is_ok());
-    }
 
     #[test]
     fn a_page_of_deaths_holds_at_most_a_hundred() {
