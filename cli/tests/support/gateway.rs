@@ -20,14 +20,37 @@ impl Proxy {
     }
 
     /// In front of these addresses (several, comma-separated: replicas).
+    ///
+    /// A port found free can be taken by another test's server before nginx binds it
+    /// (seen twice in full runs: "bind() ... Address already in use"); such a start is
+    /// tried again on other ports, a few times, and any other failure fails the test.
     pub fn start_with(uploads: &str, api: &str, max_upload: &str) -> Self {
-        let proxy = Proxy { state: tempfile::tempdir().unwrap(), https: free_port(), http: free_port() };
-        run(Command::new(repo().join("deploy/local/proxy.sh"))
-            .args(["start", "--https-port", &proxy.https.to_string(), "--http-port", &proxy.http.to_string()])
-            .args(["--uploads", uploads, "--query-api", api])
-            .args(["--max-upload", max_upload, "--state"])
-            .arg(proxy.state.path()));
-        proxy
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let proxy = Proxy { state: tempfile::tempdir().unwrap(), https: free_port(), http: free_port() };
+            let output = Command::new(repo().join("deploy/local/proxy.sh"))
+                .args([
+                    "start",
+                    "--https-port",
+                    &proxy.https.to_string(),
+                    "--http-port",
+                    &proxy.http.to_string(),
+                ])
+                .args(["--uploads", uploads, "--query-api", api])
+                .args(["--max-upload", max_upload, "--state"])
+                .arg(proxy.state.path())
+                .output()
+                .unwrap();
+            if output.status.success() {
+                return proxy;
+            }
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                attempt < ATTEMPTS && stderr.contains("Address already in use"),
+                "proxy.sh start (attempt {attempt}): {stderr}"
+            );
+        }
+        unreachable!("the last attempt returns or fails")
     }
 
     pub fn cert(&self) -> PathBuf {
