@@ -84,19 +84,21 @@ curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters?
 echo "==> why did we wipe on Dimensius? (GET /api/v1/encounters/{id}/abilities, /deaths, /encounters/pulls)"
 api() { curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry$1"; }
 wipe_id="$(api "/api/v1/encounters?encounter_id=3135&outcome=wipe&limit=1" | jq -r '.data.encounters[0].id')"
-api "/api/v1/encounters/$wipe_id/abilities" | jq -r '
+# `count(n; word)`: "1 hit", "3 hits".
+plural='def count(n; word): "\(n) \(word)\(if n == 1 then "" else "s" end)";'
+api "/api/v1/encounters/$wipe_id/abilities" | jq -r "$plural"'
   .data.encounter as $e
   | "\($e.name) (\($e.difficulty_name)): \($e.outcome) after \($e.duration_ms / 1000) s",
     "  bosses at the end: " + ([.data.bosses[] | "\(.name) \(.pct * 10 | round / 10)% (\(.current_hp) of \(.max_hp))"] | join(", ")),
     "  hurt the raid most:",
-    (.data.damage_taken[:5][] | "    \(.ability): \(.amount) damage, \(.hits) hits on \(.players) players, \(.killing_blows) deaths")'
+    (.data.damage_taken[:5][] | "    \(.ability): \(.amount) damage, \(count(.hits; "hit")) on \(count(.players; "player")), \(count(.killing_blows; "death"))")'
 api "/api/v1/encounters/$wipe_id/deaths?per_page=1" | jq -r '
   .data.deaths[0]
   | "  first death: \(.player_name) at \(.fight_time_ms / 1000) s, \(.killing_blow.ability) by \(.killing_blow.source_name) (\(.killing_blow.amount), \(.killing_blow.overkill) overkill); the seconds before, newest first:",
     (.recap[:6][] | "    -\(.before_death_ms / 1000) s  \(.kind) \(.amount) \(.ability) (\(.source_name)), health \(.hp // "?") of \(.max_hp // "?")")'
-api "/api/v1/encounters/pulls?encounter_id=3135&difficulty=14" | jq -r '
+api "/api/v1/encounters/pulls?encounter_id=3135&difficulty=14" | jq -r "$plural"'
   "  pull over pull (best: \(.data.best_pull_id)):",
-  (.data.pulls[] | "    #\(.number) \(.start): \(.outcome), boss \(.boss_pct * 10 | round / 10)%, \(.duration_ms / 1000) s, \(.deaths) deaths, first: \(.first_death.player_name // "-"), raid DPS \(.raid_dps | round)")'
+  (.data.pulls[] | "    #\(.number) \(.start): \(.outcome), boss \(.boss_pct * 10 | round / 10)%, \(.duration_ms / 1000) s, \(count(.deaths; "death")), first: \(.first_death.player_name // "-"), raid DPS \(.raid_dps | round)")'
 
 echo "==> the operator's view of every guild (GET /api/v1/admin/guilds with the instance-admin key)"
 operator_key="$(cat "$state/instance-admin-key")"
