@@ -161,7 +161,9 @@ impl BossTracker {
     }
 }
 
-fn percent(current: i64, max: i64) -> f64 {
+/// `current` of `max`, in percent (0 without a maximum): a boss's `pct` and the fight's
+/// `boss_pct`, and what readers of the stored health compute again.
+pub fn percent(current: i64, max: i64) -> f64 {
     if max > 0 { 100.0 * current as f64 / max as f64 } else { 0.0 }
 }
 

@@ -398,9 +398,8 @@ impl AbilityTable {
         let name = cut_chars(ability, RECAP_MAX_CHARS);
         let fresh = || AbilityTotals { ability: name.to_string(), spell_id, ..AbilityTotals::default() };
         match spell_id {
-            Some(id) if !self.spells.contains_key(&id) && !full => {
-                Some(self.spells.entry(id).or_insert_with(fresh))
-            }
+            // One lookup: an id key costs no allocation, unlike a name's.
+            Some(id) if !full => Some(self.spells.entry(id).or_insert_with(fresh)),
             Some(id) => self.spells.get_mut(&id),
             None if !self.named.contains_key(name) && !full => {
                 Some(self.named.entry(name.to_string()).or_insert_with(fresh))

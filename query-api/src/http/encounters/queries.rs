@@ -193,11 +193,11 @@ pub(super) fn bosses_of(row: &EncounterDetailRow) -> Vec<BossLine> {
             let (current_hp, max_hp) = (at(&row.boss_current_hp, i), at(&row.boss_max_hp, i));
             BossLine {
                 guid: row.boss_guid[i].clone(),
-                name: row.boss_name.get(i).cloned().unwrap_or_default(),
-                npc_id: row.boss_npc_id.get(i).copied().flatten(),
+                name: at(&row.boss_name, i),
+                npc_id: at(&row.boss_npc_id, i),
                 current_hp,
                 max_hp,
-                pct: if max_hp > 0 { 100.0 * current_hp as f64 / max_hp as f64 } else { 0.0 },
+                pct: wowlogs_encounters::bosses::percent(current_hp, max_hp),
                 died: at(&row.boss_died, i) == 1,
             }
         })
@@ -209,7 +209,7 @@ pub(super) fn abilities_of(row: &EncounterDetailRow) -> Vec<AbilityLine> {
     (0..row.taken_ability.len())
         .map(|i| AbilityLine {
             ability: row.taken_ability[i].clone(),
-            spell_id: row.taken_spell_id.get(i).copied().flatten(),
+            spell_id: at(&row.taken_spell_id, i),
             amount: at(&row.taken_amount, i),
             absorbed: at(&row.taken_absorbed, i),
             hits: at(&row.taken_hits, i),
@@ -220,7 +220,7 @@ pub(super) fn abilities_of(row: &EncounterDetailRow) -> Vec<AbilityLine> {
 }
 
 /// The `i`th element of one of a row's parallel arrays (written together, so of equal
-/// length; a short one reads as 0 rather than failing the answer).
-pub(super) fn at<T: Copy + Default>(values: &[T], i: usize) -> T {
-    values.get(i).copied().unwrap_or_default()
+/// length; a short one reads as empty, 0 or null rather than failing the answer).
+pub(super) fn at<T: Clone + Default>(values: &[T], i: usize) -> T {
+    values.get(i).cloned().unwrap_or_default()
 }

@@ -101,19 +101,18 @@ pub struct FightRemovals {
 
 /// The interrupts, dispels and spellsteals of a fight's row.
 fn removals_of(row: &EncounterDetailRow) -> Vec<RemovalLine> {
-    let text = |values: &[String], i: usize| values.get(i).cloned().unwrap_or_default();
     (0..row.removal_timestamp_ms.len())
         .map(|i| RemovalLine {
             timestamp_ms: row.removal_timestamp_ms[i],
-            kind: text(&row.removal_kind, i),
-            player_guid: text(&row.removal_player_guid, i),
-            source_name: text(&row.removal_source_name, i),
-            ability: text(&row.removal_ability, i),
+            kind: at(&row.removal_kind, i),
+            player_guid: at(&row.removal_player_guid, i),
+            source_name: at(&row.removal_source_name, i),
+            ability: at(&row.removal_ability, i),
             spell_id: at(&row.removal_spell_id, i),
-            removed: text(&row.removal_removed, i),
+            removed: at(&row.removal_removed, i),
             removed_spell_id: at(&row.removal_removed_spell_id, i),
-            target_guid: text(&row.removal_target_guid, i),
-            target_name: text(&row.removal_target_name, i),
+            target_guid: at(&row.removal_target_guid, i),
+            target_name: at(&row.removal_target_name, i),
         })
         .collect()
 }
@@ -230,22 +229,21 @@ struct DeathRow {
 
 impl DeathRow {
     fn into_death(self, order: u64) -> DeathWithRecap {
-        let text = |values: &[String], i: usize| values.get(i).cloned().unwrap_or_default();
         let recap = (0..self.recap_timestamp_ms.len())
             .map(|i| RecapLine {
                 timestamp_ms: self.recap_timestamp_ms[i],
                 before_death_ms: self.timestamp_ms - self.recap_timestamp_ms[i],
-                kind: text(&self.recap_kind, i),
-                ability: text(&self.recap_ability, i),
-                spell_id: self.recap_spell_id.get(i).copied().flatten(),
-                source_guid: text(&self.recap_source_guid, i),
-                source_name: text(&self.recap_source_name, i),
+                kind: at(&self.recap_kind, i),
+                ability: at(&self.recap_ability, i),
+                spell_id: at(&self.recap_spell_id, i),
+                source_guid: at(&self.recap_source_guid, i),
+                source_name: at(&self.recap_source_name, i),
                 amount: at(&self.recap_amount, i),
                 overkill: at(&self.recap_overkill, i),
                 absorbed: at(&self.recap_absorbed, i),
                 overhealing: at(&self.recap_overhealing, i),
-                hp: self.recap_hp.get(i).copied().flatten(),
-                max_hp: self.recap_max_hp.get(i).copied().flatten(),
+                hp: at(&self.recap_hp, i),
+                max_hp: at(&self.recap_max_hp, i),
             })
             .collect();
         // A death without a hit before it has an empty killing blow row.
