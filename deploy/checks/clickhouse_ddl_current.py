@@ -116,6 +116,20 @@ with tempfile.TemporaryDirectory() as data:
     for statement in grant_statements:
         runs_here = statement.startswith(("CREATE DATABASE", "DROP TABLE", "CREATE VIEW"))
         attempt("guild access", statement, db.query if runs_here else parsed(db))
+    # The same access in cluster mode (ON CLUSTER, grants and the row policy on the
+    # shard-local tables too), parsed.
+    printed_cluster_grant = subprocess.run(
+        ["cargo", "run", "--quiet", "--locked", "-p", "wowlogs-cli", "--", "grafana", "grant", "--guild", "7",
+         "--password-file", "/dev/stdin", "--print-sql", "--database", "wowlogs", "--clickhouse-cluster", "wowlogs"],
+        cwd=root, check=True, capture_output=True, text=True, input="analyst-password\n",
+    ).stdout
+    cluster_grant_statements = [s.strip() for s in printed_cluster_grant.split(";\n\n") if s.strip()]
+    if not any("_local" in s and s.startswith("CREATE ROW POLICY") for s in cluster_grant_statements):
+        failed += 1
+        print("FAIL cluster guild access: no row policy on the shard-local tables", file=sys.stderr)
+    for statement in cluster_grant_statements:
+        attempt("cluster guild access", statement, parsed(db))
+    grant_statements += cluster_grant_statements
     # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
     dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
     queries = 0

@@ -332,6 +332,11 @@ if len(installations) == 1 and len(keepers) == 1:
     layout = clusters[0]["layout"]
     check(layout.get("shardsCount", 1) >= 2 and layout.get("replicasCount", 1) >= 2,
           f"k8s cluster: at least two shards of two replicas ({layout})")
+    # Distributed reads reach the shards as the asking user (a guild's row policies hold
+    # on the shard-local tables), so the cluster has an inter-server secret from the Secret.
+    secret = clusters[0].get("secret", {}).get("valueFrom", {}).get("secretKeyRef", {})
+    check(secret.get("name") == "wowlogs-secrets" and secret.get("key"),
+          f"k8s cluster: the cluster's inter-server secret comes from wowlogs-secrets ({secret})")
     # The operator's Service for an installation is clickhouse-<name>, for a keeper keeper-<name>.
     host = re.match(r"https?://([^.:/]+)", settings["WOWLOGS_CLICKHOUSE_URL"]).group(1)
     check(host == f"clickhouse-{chi['metadata']['name']}", f"k8s cluster: the services talk to {host}")

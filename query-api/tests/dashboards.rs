@@ -274,6 +274,46 @@ async fn a_guilds_user_can_read_its_own_database_and_nothing_else() {
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_deactivated_guilds_analysts_see_nothing_until_it_is_reactivated() {
+    // A guild of its own (deactivating A or B would change what the other tests see).
+    let store = &world().store;
+    let registry = wowlogs_tenancy::Registry::new(store.clone());
+    let guild = support::tenant(
+        &registry,
+        &store.client(),
+        "Deactivated Guild",
+        &[("retail_sl_9.2_raid_wipe_snippet.txt", 9_001)],
+    )
+    .await
+    .guild_id;
+    let users_dir =
+        std::env::var_os("WOWLOGS_TEST_CLICKHOUSE_USERS_DIR").map(std::path::PathBuf::from).unwrap();
+    let password = "analyst-deactivated";
+    let access = GuildAccess::new(store, guild, password);
+    grant_guild(store, &access, Some(&users_dir)).await.unwrap();
+    await_access(store, &access, password, std::time::Duration::from_secs(30)).await.unwrap();
+    let user = access.settings(store, password);
+    let seen = || async {
+        let mut counts = Vec::new();
+        for relation in
+            ["guilds", "encounters", "encounter_players", "encounter_details", "logs", "guild_days"]
+        {
+            let counted = rows(&user, &format!("SELECT toUInt32(count()) AS n FROM {relation}")).await;
+            counts.push((relation, counted[0]["n"].as_u64().unwrap()));
+        }
+        counts
+    };
+    let active = seen().await;
+    assert!(active.iter().all(|(_, n)| *n > 0), "{active:?}");
+    registry.set_active(guild, false, &support::actor()).await.unwrap();
+    let deactivated = seen().await;
+    assert!(deactivated.iter().all(|(_, n)| *n == 0), "{deactivated:?}");
+    registry.set_active(guild, true, &support::actor()).await.unwrap();
+    assert_eq!(seen().await, active);
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn a_hostile_value_in_any_variable_is_inert() {
     let operators = operators();
     let a = world().a.guild_id.to_string();

@@ -302,7 +302,7 @@ impl Relation {
     /// The relation's `SELECT` over the pipeline's database `db`: for one guild when
     /// `guild` is set, else for every guild.
     pub fn select(&self, db: &str, guild: Option<i64>) -> String {
-        let filter = guild.map_or_else(|| "1".to_string(), guild_filter);
+        let filter = guild.map_or_else(|| "1".to_string(), |guild| active_guild_filter(db, guild));
         match self.read {
             Read::Select(select) => select.replace("{db}", db).replace("{filter}", &filter),
             Read::Latest { table, key, values, keep } => match guild {
@@ -394,9 +394,21 @@ pub fn guild_user(settings: &StoreSettings, guild_id: i64) -> String {
     guild_database(settings, guild_id)
 }
 
-/// The condition that keeps guild `guild_id`'s rows: in its relations and its row policy.
+/// The condition that keeps guild `guild_id`'s rows: its row policy's.
 fn guild_filter(guild_id: i64) -> String {
     format!("guild_id = {guild_id}")
+}
+
+/// The condition of a guild's relations: its rows, while it is active. Deactivating the
+/// guild (by the admin API or the CLI, on any replica) thereby empties every relation
+/// its analysts read, on both server generations and at once, with nothing to remove;
+/// reactivating it shows them again. (The guilds table is a handful of rows: the
+/// subquery is read once per query.)
+fn active_guild_filter(db: &str, guild_id: i64) -> String {
+    format!(
+        "{} AND guild_id IN (SELECT guild_id FROM {db}.guilds FINAL WHERE guild_id = {guild_id} AND active = 1)",
+        guild_filter(guild_id)
+    )
 }
 
 /// Statements that (re)create guild `guild_id`'s relations as views in `database`, each
@@ -420,9 +432,21 @@ pub fn guild_view_statements(settings: &StoreSettings, guild_id: i64, database: 
 }
 
 /// The pipeline tables the relations read, qualified: what SQL-driven access grants and
-/// puts row policies on.
+/// puts row policies on. In cluster mode their shard-local twins too: a `Distributed`
+/// read reaches the shards as the guild's own user (the cluster's inter-server `secret`,
+/// `deploy/k8s-clickhouse-cluster`), so the policy is enforced where the rows are.
 fn policy_tables(settings: &StoreSettings) -> Vec<String> {
-    RELATIONS.iter().flat_map(|r| r.tables).map(|t| format!("{}.{t}", settings.database)).collect()
+    RELATIONS
+        .iter()
+        .flat_map(|r| r.tables)
+        .flat_map(|t| twins(settings).iter().map(move |suffix| format!("{}.{t}{suffix}", settings.database)))
+        .collect()
+}
+
+/// The suffixes of a pipeline table's names that hold its rows: itself, and in cluster
+/// mode its shard-local twin.
+fn twins(settings: &StoreSettings) -> &'static [&'static str] {
+    if settings.cluster.is_some() { &["", crate::cluster::LOCAL_SUFFIX] } else { &[""] }
 }
 
 /// The statements that (re)create the operators' relations: run by `migrate` after the
@@ -728,8 +752,12 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
             statements.extend(guild_view_statements(settings, guild, &database));
             for relation in RELATIONS {
                 for table in relation.tables {
-                    statements
-                        .push(format!("GRANT{on} SELECT{} ON {db}.{table} TO {user}", relation.columns));
+                    for suffix in twins(settings) {
+                        statements.push(format!(
+                            "GRANT{on} SELECT{} ON {db}.{table}{suffix} TO {user}",
+                            relation.columns
+                        ));
+                    }
                 }
             }
             // One policy per table (`IF NOT EXISTS` adds the tables of later migrations).
@@ -807,6 +835,56 @@ mod tests {
         assert!(users.iter().all(|s| s.ends_with(&format!(
             "SETTINGS PROFILE '{GUILD_PROFILE}', max_concurrent_queries_for_user = {GUILD_MAX_CONCURRENT_QUERIES}"
         ))));
+    }
+
+    #[test]
+    fn a_guilds_relations_keep_its_rows_only_while_it_is_active() {
+        let access = GuildAccess::new(&settings(), 42, "secret");
+        for mode in [AccessMode::ConfigFiles, AccessMode::Sql] {
+            let views: Vec<String> = access
+                .statements(&settings(), mode)
+                .into_iter()
+                .filter(|s| s.starts_with("CREATE VIEW"))
+                .collect();
+            assert!(
+                views.iter().all(|v| v.contains(
+                    "guild_id IN (SELECT guild_id FROM wowlogs.guilds FINAL WHERE guild_id = 42 AND active = 1)"
+                )),
+                "{mode:?}: {views:?}"
+            );
+        }
+        // The operators' relations keep a deactivated guild's fights (their guild list
+        // alone names active guilds).
+        for relation in RELATIONS.iter().filter(|r| r.name != "guilds") {
+            assert!(!relation.select("wowlogs", None).contains("active"), "{}", relation.name);
+        }
+    }
+
+    #[test]
+    fn in_cluster_mode_the_row_policy_and_grants_reach_the_shard_local_tables() {
+        let cluster = StoreSettings { cluster: Some("wowlogs".into()), ..settings() };
+        let sql = GuildAccess::new(&cluster, 42, "secret").statements(&cluster, AccessMode::Sql);
+        for table in RELATIONS.iter().flat_map(|r| r.tables) {
+            for name in [format!("wowlogs.{table}"), format!("wowlogs.{table}_local")] {
+                assert!(
+                    sql.iter().any(|s| s.starts_with("GRANT ON CLUSTER wowlogs SELECT")
+                        && s.contains(&format!(" ON {name} TO wowlogs_guild_42"))),
+                    "no grant on {name}"
+                );
+            }
+        }
+        let policy = sql.iter().find(|s| s.starts_with("CREATE ROW POLICY")).unwrap();
+        assert!(
+            policy.contains("ON CLUSTER wowlogs ON wowlogs.guilds, wowlogs.guilds_local, wowlogs.encounters")
+        );
+        assert!(policy.ends_with("USING guild_id = 42 AS PERMISSIVE TO wowlogs_guild_42"), "{policy}");
+        let revoked = GuildAccess::new(&cluster, 42, "secret").revoke_statements(&cluster, AccessMode::Sql);
+        assert!(revoked[0].starts_with(
+            "DROP ROW POLICY IF EXISTS wowlogs_guild_42 ON wowlogs.guilds, wowlogs.guilds_local"
+        ));
+        // One server has no twins.
+        let single = GuildAccess::new(&settings(), 42, "secret").statements(&settings(), AccessMode::Sql);
+        assert!(single.iter().all(|s| !s.contains("_local")));
     }
 
     #[test]
