@@ -95,8 +95,7 @@ fn server_pids() -> Vec<(String, u32)> {
 #[tokio::main]
 async fn main() {
     let brokers = std::env::var("WOWLOGS_BENCH_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
-    let clickhouse =
-        std::env::var("WOWLOGS_BENCH_CLICKHOUSE").unwrap_or_else(|_| "http://127.0.0.1:8123".into());
+    let clickhouse = wowlogs_testkit::bench_clickhouse();
     let file = bench_input();
     let bytes = std::fs::metadata(&file).expect("bench file").len();
 

@@ -13,6 +13,9 @@
 //!    with the default per-guild answer caches (lists and totals 1 s, a finished fight
 //!    5 min), and with no cache (every request ClickHouse queries).
 //!
+//! 3. One guild at its limits beside another (`neighbour`): guild B's uncached lists
+//!    alone, then while guild A floods the API through 20 keys at 190 connections.
+//!
 //! Prints p50/p95/p99 latency, requests/s and errors (non-2xx included), and writes
 //! `target/benchmarks/query_api.json`.
 
@@ -39,20 +42,24 @@ struct Fight {
 /// One key with `query` per guild, created for this run (the plaintext exists only here).
 async fn keys(store: &StoreSettings) -> Vec<(i64, String)> {
     let registry = Registry::new(store.clone());
-    let actor = Actor::new("bench", "");
     let mut keys = Vec::new();
     for guild in registry.guilds().await.unwrap().into_iter().filter(|g| g.guild_id > 1) {
-        let spec = KeySpec {
-            guild_id: guild.guild_id,
-            description: "load benchmark".into(),
-            permissions: vec![Permission::Query],
-            events_per_minute: 0,
-            max_connections: 0,
-        };
-        let (key, _) = registry.create_key(&spec, &actor).await.unwrap();
-        keys.push((guild.guild_id, key.plaintext));
+        keys.push(guild_key(store, guild.guild_id).await);
     }
     keys
+}
+
+/// A new key with `query` for `guild`.
+async fn guild_key(store: &StoreSettings, guild: i64) -> (i64, String) {
+    let spec = KeySpec {
+        guild_id: guild,
+        description: "load benchmark".into(),
+        permissions: vec![Permission::Query],
+        events_per_minute: 0,
+        max_connections: 0,
+    };
+    let (key, _) = Registry::new(store.clone()).create_key(&spec, &Actor::new("bench", "")).await.unwrap();
+    (guild, key.plaintext)
 }
 
 /// A wrk script: every request picks a random guild (its key) and, for the detail
@@ -98,15 +105,11 @@ end
     lua
 }
 
-/// Runs the scenarios against a fresh `wowlogs query-api` with this cache setting.
-fn scenarios(
-    url: &str,
-    (cache_ms, fight_cache_ms): (u64, u64),
-    keys: &[(i64, String)],
-    fights: &[Fight],
-) -> Vec<Value> {
+/// A fresh `wowlogs query-api` on a free port with this cache setting and the default
+/// per-key and per-guild limits (no rate limit): the child and its port, once it listens.
+fn start_api(url: &str, (cache_ms, fight_cache_ms): (u64, u64)) -> (std::process::Child, u16) {
     let port = free_port();
-    let mut api = Command::new(env!("CARGO_BIN_EXE_wowlogs"))
+    let api = Command::new(env!("CARGO_BIN_EXE_wowlogs"))
         .args([
             "query-api",
             "--listen",
@@ -132,7 +135,51 @@ fn scenarios(
         assert!(Instant::now() < deadline, "the query API did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let connections = env_u64("WOWLOGS_BENCH_CONNECTIONS", 200).to_string();
+    (api, port)
+}
+
+/// Stops a query API started by [`start_api`].
+fn stop_api(mut api: std::process::Child) {
+    // SAFETY: plain signal to our own child.
+    unsafe { libc::kill(api.id() as libc::pid_t, libc::SIGTERM) };
+    api.wait().unwrap();
+}
+
+/// `wrk` for `seconds` at `connections` with the script at `script_path`: its figures.
+fn wrk(port: u16, connections: u64, seconds: u64, script_path: &std::path::Path) -> Value {
+    let output = Command::new("wrk")
+        .args(["-t2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--timeout", "5s"])
+        .arg("-s")
+        .arg(script_path)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    assert!(output.status.success(), "wrk failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    let mut figures: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("wrk output: {stdout}"));
+    let rps = figures["requests"].as_f64().unwrap() / figures["seconds"].as_f64().unwrap();
+    figures["rps"] = json!(rps.round());
+    figures
+}
+
+fn print_figures(label: &str, figures: &Value) {
+    println!(
+        "{label}: p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  {:>7.0} req/s  errors {} (non-2xx {})",
+        figures["p50_ms"].as_f64().unwrap(),
+        figures["p95_ms"].as_f64().unwrap(),
+        figures["p99_ms"].as_f64().unwrap(),
+        figures["rps"].as_f64().unwrap(),
+        figures["errors"],
+        figures["non_2xx"]
+    );
+}
+
+/// Runs the scenarios against a fresh `wowlogs query-api` with this cache setting.
+fn scenarios(url: &str, caches: (u64, u64), keys: &[(i64, String)], fights: &[Fight]) -> Vec<Value> {
+    let (cache_ms, fight_cache_ms) = caches;
+    let (api, port) = start_api(url, caches);
+    let connections = env_u64("WOWLOGS_BENCH_CONNECTIONS", 200);
     let seconds = env_u64("WOWLOGS_BENCH_SECONDS", 20);
     let dir = target_dir().join("benchmarks");
     std::fs::create_dir_all(&dir).unwrap();
@@ -141,46 +188,60 @@ fn scenarios(
         let script_path = dir.join(format!("query_api_{kind}.lua"));
         std::fs::write(&script_path, script(kind, keys, fights)).unwrap();
         // Warm up (connections, caches), then measure.
-        for (duration, measured) in [(3, false), (seconds, true)] {
-            let output = Command::new("wrk")
-                .args(["-t2", "-c", &connections, "-d", &format!("{duration}s"), "--timeout", "5s"])
-                .arg("-s")
-                .arg(&script_path)
-                .arg(format!("http://127.0.0.1:{port}"))
-                .output()
-                .expect("wrk (apt-get install wrk)");
-            assert!(output.status.success(), "wrk failed: {}", String::from_utf8_lossy(&output.stderr));
-            if measured {
-                let stdout = String::from_utf8_lossy(&output.stdout);
-                let line = stdout.lines().last().unwrap_or_default();
-                let mut figures: Value =
-                    serde_json::from_str(line).unwrap_or_else(|_| panic!("wrk output: {stdout}"));
-                let rps = figures["requests"].as_f64().unwrap() / figures["seconds"].as_f64().unwrap();
-                figures["scenario"] = json!(kind);
-                figures["cache_ms"] = json!(cache_ms);
-                figures["fight_cache_ms"] = json!(fight_cache_ms);
-                figures["rps"] = json!(rps.round());
-                println!(
-                    "{kind:>7} cache {cache_ms:>4}/{fight_cache_ms:>6} ms: p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  {:>7.0} req/s  errors {}",
-                    figures["p50_ms"].as_f64().unwrap(),
-                    figures["p95_ms"].as_f64().unwrap(),
-                    figures["p99_ms"].as_f64().unwrap(),
-                    rps,
-                    figures["errors"]
-                );
-                results.push(figures);
-            }
-        }
+        wrk(port, connections, 3, &script_path);
+        let mut figures = wrk(port, connections, seconds, &script_path);
+        figures["scenario"] = json!(kind);
+        figures["cache_ms"] = json!(cache_ms);
+        figures["fight_cache_ms"] = json!(fight_cache_ms);
+        print_figures(&format!("{kind:>7} cache {cache_ms:>4}/{fight_cache_ms:>6} ms"), &figures);
+        results.push(figures);
     }
-    // SAFETY: plain signal to our own child.
-    unsafe { libc::kill(api.id() as libc::pid_t, libc::SIGTERM) };
-    api.wait().unwrap();
+    stop_api(api);
     results
+}
+
+/// One guild at its limits, another guild's latency: guild B (one key, 10 connections)
+/// reads its fight list uncached, first alone, then while guild A floods the same query
+/// API through 20 keys of its own at 190 connections with uncached, varied lists (each
+/// key within its own limit, the guild far past its share of ClickHouse slots). B's
+/// p50/p95/p99 both ways, and how A's requests were answered.
+fn neighbour(url: &str, store: &StoreSettings, keys: &[(i64, String)], fights: &[Fight]) -> Vec<Value> {
+    let (noisy, victim) = (keys[0].0, keys[1].clone());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let noisy_keys: Vec<(i64, String)> = runtime.block_on(async {
+        let mut made = Vec::new();
+        for _ in 0..20 {
+            made.push(guild_key(store, noisy).await);
+        }
+        made
+    });
+    let seconds = env_u64("WOWLOGS_BENCH_SECONDS", 20);
+    let dir = target_dir().join("benchmarks");
+    let victim_script = dir.join("query_api_neighbour_victim.lua");
+    std::fs::write(&victim_script, script("varied", std::slice::from_ref(&victim), fights)).unwrap();
+    let noisy_script = dir.join("query_api_neighbour_flood.lua");
+    std::fs::write(&noisy_script, script("varied", &noisy_keys, fights)).unwrap();
+    let (api, port) = start_api(url, (0, 0));
+    wrk(port, 10, 3, &victim_script);
+    let mut alone = wrk(port, 10, seconds, &victim_script);
+    alone["scenario"] = json!("neighbour: guild B alone");
+    print_figures("guild B alone            ", &alone);
+    let flood = std::thread::spawn(move || wrk(port, 190, seconds + 6, &noisy_script));
+    std::thread::sleep(Duration::from_secs(3));
+    let mut beside = wrk(port, 10, seconds, &victim_script);
+    beside["scenario"] = json!("neighbour: guild B beside guild A's flood");
+    let mut flooding = flood.join().unwrap();
+    flooding["scenario"] = json!("neighbour: guild A's flood (20 keys)");
+    print_figures("guild B beside A's flood ", &beside);
+    print_figures("guild A's flood (20 keys)", &flooding);
+    stop_api(api);
+    vec![alone, beside, flooding]
 }
 
 fn main() {
     let store = api_data::store();
-    let url = store.url.clone();
+    // With its credentials (a StoreSettings keeps its URL without them).
+    let url = wowlogs_testkit::bench_clickhouse();
     let events_wanted = env_u64("WOWLOGS_BENCH_EVENTS", 10_000_000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (events, keys, fights) = runtime.block_on(async {
@@ -203,6 +264,7 @@ fn main() {
     // The defaults (lists and totals 1 s, a finished fight 5 min), then no cache at all.
     let mut results = scenarios(&url, (1000, 300_000), &keys, &fights);
     results.extend(scenarios(&url, (0, 0), &keys, &fights));
+    results.extend(neighbour(&url, &store, &keys, &fights));
     let report = json!({
         "machine": machine(),
         "events": events,

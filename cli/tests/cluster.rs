@@ -35,8 +35,15 @@ impl Cluster {
         script
     }
 
+    /// Node `node`'s URL with the `default` user's password (the script made it at
+    /// the first start).
     fn url(&self, node: u16) -> String {
-        format!("http://127.0.0.1:{}", self.base_port + 10 * node + 1)
+        let passwords = std::fs::read_to_string(self.state.path().join("cluster/passwords.env")).unwrap();
+        let password = passwords
+            .lines()
+            .find_map(|line| line.strip_prefix("WOWLOGS_LOCAL_CLICKHOUSE_PASSWORD="))
+            .expect("the cluster's default password");
+        format!("http://default:{password}@127.0.0.1:{}", self.base_port + 10 * node + 1)
     }
 
     fn stop_node(&self, node: u16) {

@@ -149,18 +149,16 @@ impl PrivateClickHouse {
         command
     }
 
-    fn start(&self) {
+    /// Starts it (again): its URL, with the credentials the script made at the first
+    /// start (the same at every start of one state directory).
+    fn start(&self) -> String {
         let mut command = self.script("start");
         command.args(["--http-port", &self.http_port.to_string(), "--tcp-port", &self.tcp_port.to_string()]);
-        run(&mut command);
+        run(&mut command).trim().to_string()
     }
 
     fn stop(&self) {
         run(&mut self.script("stop"));
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http_port)
     }
 }
 
@@ -184,8 +182,8 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
         http_port: free_port(),
         tcp_port: free_port(),
     };
-    clickhouse.start();
-    let (database, store_args) = migrated("fault", &clickhouse.url());
+    let url = clickhouse.start();
+    let (database, store_args) = migrated("fault", &url);
     let (guild, bearer) = guild_with_key(&store_args, "Steadfast", "upload,query");
     let (api_port, upload_port, metrics_port) = (free_port(), free_port(), free_port());
     let _api = start(
@@ -203,8 +201,7 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
     );
     let keys = [("WOWLOGS_KEY_REFRESH_MS", "500"), ("WOWLOGS_KEY_MAX_STALENESS_MS", "10000")];
     let _uploads = start("serve", upload_port, &store_args, &keys);
-    let _consumers =
-        ConsumerProcess::start_all(&unique("fault"), "fault-1", &clickhouse.url(), &database, metrics_port);
+    let _consumers = ConsumerProcess::start_all(&unique("fault"), "fault-1", &url, &database, metrics_port);
 
     // Query load: 8 clients, each asking for the guild's fights again and again.
     let running = Arc::new(AtomicBool::new(true));
@@ -291,7 +288,7 @@ async fn while_clickhouse_is_down_the_api_answers_503_fast_recovers_by_itself_an
     // id: the shared broker also holds other runs' logs of the same guild id, which the
     // consumers bring into this database too.)
     let log_id = answer["log_ids"][0].as_i64().expect("the upload's log id");
-    let store = store(&clickhouse.url(), &database);
+    let store = store(&url, &database);
     let of_log = |table: &str| {
         format!("SELECT count() FROM {table} FINAL WHERE guild_id = {guild} AND log_id = {log_id}")
     };

@@ -23,7 +23,9 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 /// Starts forwarding `port` to ClickHouse's HTTP port after `delay` (nothing listens
 /// on it before).
 fn clickhouse_after(port: u16, delay: Duration) {
-    let target = clickhouse().trim_start_matches("http://").trim_end_matches('/').to_string();
+    // Its host and port (the URL without its credentials).
+    let server = wowlogs_store::StoreSettings::new(clickhouse(), "unused").url;
+    let target = server.trim_start_matches("http://").trim_end_matches('/').to_string();
     std::thread::spawn(move || {
         std::thread::sleep(delay);
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
@@ -43,8 +45,11 @@ fn a_migration_whose_connection_fails_is_tried_again_and_one_refused_is_not() {
     let port = free_port();
     clickhouse_after(port, Duration::from_millis(2500));
     let started = Instant::now();
+    let credentials = wowlogs_store::StoreSettings::new(clickhouse(), "unused");
     let output = wowlogs()
         .args(["migrate", "--clickhouse-url", &format!("http://127.0.0.1:{port}"), "--database", &database])
+        .args(["--clickhouse-user", &credentials.user.unwrap_or_else(|| "default".into())])
+        .args(["--clickhouse-password", &credentials.password.unwrap_or_default()])
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));

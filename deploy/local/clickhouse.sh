@@ -5,8 +5,12 @@
 #   deploy/local/clickhouse.sh stop  [--state DIR]
 #   deploy/local/clickhouse.sh status [--state DIR]
 #
-# Prints the HTTP URL (http://127.0.0.1:PORT) once the server answers queries. Data
-# lives in DIR/clickhouse/ (default .local-stack/).
+# Prints the HTTP URL once the server answers queries, with the `default` user's
+# credentials (http://default:PASSWORD@127.0.0.1:PORT: every wowlogs command and test
+# takes it as is). Every user has a password, made at the state directory's first start
+# and kept in DIR/clickhouse/passwords.env (mode 600; the services' users under the
+# names deploy/clickhouse/ gives them). Data lives in DIR/clickhouse/ (default
+# .local-stack/).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 command="${1:-}"; shift || true
@@ -32,21 +36,21 @@ case "$command" in
     if running "$pidfile"; then cat "$state/clickhouse.url"; exit 0; fi
     "$here/install-clickhouse.sh"
     mkdir -p "$data/tmp" "$data/user_files" "$data/format_schemas" "$data/users.d"
-    # The packaged users (`default`, no password, on loopback) plus the services' own
-    # users and limits from deploy/clickhouse/users.d/services.xml, passwords emptied.
-    # 18.16 reads the root element as <yandex>, current releases either name.
-    cp /etc/clickhouse-server/users.xml "$data/users.xml"
-    sed -e 's|<password from_env="[A-Z_]*"/>|<password></password>|' \
-        -e 's|<clickhouse>|<yandex>|; s|</clickhouse>|</yandex>|' \
-        "$here/../clickhouse/users.d/services.xml" > "$data/users.d/services.xml"
-    # Grafana's users likewise; the guild reader may read every database here, since
-    # each test has databases of its own (production names wowlogs's two).
-    sed -e 's|<password from_env="[A-Z_]*"/>|<password></password>|' \
-        -e 's|<clickhouse>|<yandex>|; s|</clickhouse>|</yandex>|' \
-        "$here/../clickhouse/users.d/grafana.xml" \
-      | awk '/<wowlogs_guild_reader>/ { reader = 1 } reader && /<allow_databases>/ { skip = 1 }
-             !skip { print } skip && /<\/allow_databases>/ { skip = 0 } /<\/wowlogs_guild_reader>/ { reader = 0 }' \
-      > "$data/users.d/grafana.xml"
+    # Passwords for every user, made at this state directory's first start (see
+    # clickhouse_passwords in lib.sh): the packaged users (`default`, on loopback),
+    # the services' own users and limits (deploy/clickhouse/users.d/services.xml) and
+    # Grafana's; the guild reader may read every database here, since each test has
+    # databases of its own (production names wowlogs's two).
+    passwords="$data/passwords.env"
+    clickhouse_passwords "$passwords"
+    packaged_users "$passwords" "$data/users.xml"
+    with_passwords "$here/../clickhouse/users.d/services.xml" "$passwords" "$data/users.d/services.xml"
+    with_passwords "$here/../clickhouse/users.d/grafana.xml" "$passwords" "$data/users.d/grafana.xml.full"
+    awk '/<wowlogs_guild_reader>/ { reader = 1 } reader && /<allow_databases>/ { skip = 1 }
+         !skip { print } skip && /<\/allow_databases>/ { skip = 0 } /<\/wowlogs_guild_reader>/ { reader = 0 }' \
+      "$data/users.d/grafana.xml.full" > "$data/users.d/grafana.xml"
+    rm "$data/users.d/grafana.xml.full"
+    reader_password="$(sed -n 's/^WOWLOGS_CLICKHOUSE_GUILD_READER_PASSWORD=//p' "$passwords")"
     # The packaged config (read next to its config.d/) with the guild reader cluster
     # on this server's port, then our paths and ports, listening on loopback only.
     mkdir -p "$data/config.d"
@@ -55,7 +59,7 @@ case "$command" in
 <yandex>
   <remote_servers>
     <wowlogs_guild_reader>
-      <shard><replica><host>127.0.0.1</host><port>$tcp_port</port><user>wowlogs_guild_reader</user><password></password></replica></shard>
+      <shard><replica><host>127.0.0.1</host><port>$tcp_port</port><user>wowlogs_guild_reader</user><password>$reader_password</password></replica></shard>
     </wowlogs_guild_reader>
   </remote_servers>
 </yandex>
@@ -67,8 +71,8 @@ EOF
       --listen_host=127.0.0.1 --http_port="$http_port" --tcp_port="$tcp_port" \
       --interserver_http_port=0 >"$state/clickhouse.out" 2>&1 &
     echo $! > "$pidfile"
-    url="http://127.0.0.1:$http_port"
-    echo "$url" > "$state/clickhouse.url"
+    url="$(clickhouse_url "$passwords" "$http_port")"
+    (umask 077; echo "$url" > "$state/clickhouse.url"; chmod 600 "$state/clickhouse.url")
     LOG_FILE="$data/server.err.log" wait_until "$pidfile" curl -fs "$url/?query=SELECT%201"
     echo "$url"
     ;;

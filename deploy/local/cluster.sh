@@ -12,7 +12,9 @@
 #   deploy/local/cluster.sh stop-node N [--state DIR]    (one server down, the rest up)
 #   deploy/local/cluster.sh start-node N [--state DIR]
 #
-# `start` prints node 1's HTTP URL once every server answers; `wowlogs migrate
+# `start` prints node 1's HTTP URL once every server answers, with the `default` user's
+# credentials (every user has a password, made at the first start and kept in
+# DIR/cluster/passwords.env: lib.sh's clickhouse_passwords); `wowlogs migrate
 # --cluster wowlogs` against it creates the replicated tables on every node. Ports: P
 # for ZooKeeper, then P+10N+1 (HTTP), P+10N+2 (native), P+10N+3 (replication) for node
 # N (default P = 28100). State lives in DIR/cluster/ (default .local-stack/).
@@ -42,6 +44,10 @@ zk_port="$base_port"
 http_port() { echo $((base_port + 10 * $1 + 1)); }
 tcp_port() { echo $((base_port + 10 * $1 + 2)); }
 interserver_port() { echo $((base_port + 10 * $1 + 3)); }
+# Every user's password (made at the first start), and a node's URL with the `default`
+# user's credentials.
+passwords="$dir/passwords.env"
+node_url() { clickhouse_url "$passwords" "$(http_port "$1")"; }
 shard_of() { if [ "$1" -le 2 ]; then echo 01; else echo 02; fi; }
 
 install() {
@@ -80,12 +86,15 @@ write_node_config() {
   local n="$1" data="$dir/node$1"
   mkdir -p "$data/config.d" "$data/tmp" "$data/user_files" "$data/format_schemas" "$data/users.d"
   cp /etc/clickhouse-server/config.xml "$data/config.xml"
-  cp /etc/clickhouse-server/users.xml "$data/users.xml"
-  sed -e 's|<password from_env="[A-Z_]*"/>|<password></password>|' \
-      -e 's|<clickhouse>|<yandex>|; s|</clickhouse>|</yandex>|' \
-      "$here/../clickhouse/users.d/services.xml" > "$data/users.d/services.xml"
-  local replica
-  replica() { echo "<replica><host>127.0.0.1</host><port>$(tcp_port "$1")</port></replica>"; }
+  # Every user with a password (the cluster's, made at its first start: lib.sh).
+  clickhouse_passwords "$passwords"
+  packaged_users "$passwords" "$data/users.xml"
+  with_passwords "$here/../clickhouse/users.d/services.xml" "$passwords" "$data/users.d/services.xml"
+  local replica password
+  password="$(sed -n 's/^WOWLOGS_LOCAL_CLICKHOUSE_PASSWORD=//p' "$passwords")"
+  replica() {
+    echo "<replica><host>127.0.0.1</host><port>$(tcp_port "$1")</port><user>default</user><password>$password</password></replica>"
+  }
   cat > "$data/config.d/cluster.xml" <<EOF
 <yandex>
   <path>$data/</path>
@@ -117,8 +126,7 @@ start_node() {
   [ -f "$data/config.d/cluster.xml" ] || write_node_config "$n"
   clickhouse-server --config-file="$data/config.xml" >"$data/out" 2>&1 &
   echo $! > "$pidfile"
-  LOG_FILE="$data/server.err.log" wait_until "$pidfile" \
-    curl -fs "http://127.0.0.1:$(http_port "$n")/?query=SELECT%201"
+  LOG_FILE="$data/server.err.log" wait_until "$pidfile" curl -fs "$(node_url "$n")/?query=SELECT%201"
 }
 
 if { [ "$command" = stop-node ] || [ "$command" = start-node ]; } && [ -z "$node" ]; then
@@ -130,7 +138,7 @@ case "$command" in
     install
     start_zookeeper
     for n in 1 2 3; do start_node "$n"; done
-    echo "http://127.0.0.1:$(http_port 1)"
+    node_url 1
     ;;
   stop)
     for n in 1 2 3; do stop_pidfile "$dir/node$n.pid"; done
@@ -141,7 +149,7 @@ case "$command" in
     ;;
   start-node)
     start_node "$node"
-    echo "http://127.0.0.1:$(http_port "$node")"
+    node_url "$node"
     ;;
   status)
     up=0

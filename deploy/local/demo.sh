@@ -26,6 +26,8 @@ echo "==> starting the local stack"
 "$here/stack.sh" start
 export WOWLOGS_BROKERS="127.0.0.1:${WOWLOGS_BROKER_PORT:-9092}"
 state="${WOWLOGS_STATE:-$root/.local-stack}"
+# The local ClickHouse with its `default` user's password (every user has one).
+export WOWLOGS_CLICKHOUSE_URL="$(cat "$state/clickhouse.url")"
 # Everything goes through the one HTTPS entry point (nginx), its certificate checked.
 entry="$(cat "$state/proxy.url")"
 tls=(--cacert "$state/proxy/tls.crt")
@@ -55,7 +57,7 @@ upload "$wipe"
 echo "==> bulk-importing $(basename "$arena") with the CLI (guild $guild)"
 "$wowlogs" import --quiet --guild "$guild" "$arena"
 
-clickhouse="${WOWLOGS_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
+clickhouse="$WOWLOGS_CLICKHOUSE_URL"
 query() { curl -fsS "$clickhouse/?database=wowlogs" --data-binary "$1"; }
 # wait_for SQL N: until the count SQL returns reaches N (30 s at most).
 wait_for() {

@@ -40,6 +40,13 @@ case "${1:-}" in
     "$wowlogs" topics create >/dev/null
     export WOWLOGS_CLICKHOUSE_URL="$("$here/clickhouse.sh" start --state "$state")"
     "$wowlogs" migrate >/dev/null
+    # The services log in as their own users, with the passwords clickhouse.sh made.
+    passwords="$state/clickhouse/passwords.env"
+    password_of() { sed -n "s/^$1=//p" "$passwords"; }
+    ingest=(env WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest
+      "WOWLOGS_CLICKHOUSE_PASSWORD=$(password_of WOWLOGS_INGEST_CLICKHOUSE_PASSWORD)")
+    api=(env WOWLOGS_CLICKHOUSE_USER=wowlogs_api
+      "WOWLOGS_CLICKHOUSE_PASSWORD=$(password_of WOWLOGS_API_CLICKHOUSE_PASSWORD)")
     if [ ! -s "$state/demo-api-key" ]; then
       guild_id="$("$wowlogs" guild create --name Loothing --server Stormrage --region US --faction Alliance | sed -n 's/^created guild \([0-9]*\) .*/\1/p')"
       (umask 077 && "$wowlogs" api-key create --guild "$guild_id" --description "local demo" \
@@ -51,20 +58,20 @@ case "${1:-}" in
         2>/dev/null > "$state/instance-admin-key")
     fi
     if ! running "$state/producer.pid"; then
-      WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
+      "${ingest[@]}" "$wowlogs" serve --listen "$listen" >"$state/producer.log" 2>&1 &
       echo $! > "$state/producer.pid"
       LOG_FILE="$state/producer.log" wait_until "$state/producer.pid" curl -fs "http://$listen/health/live"
     fi
     if ! running "$state/sink.pid"; then
-      WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" consume events-sink --instance-id local --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
+      "${ingest[@]}" "$wowlogs" consume events-sink --instance-id local --metrics-addr 127.0.0.1:9464 >"$state/sink.log" 2>&1 &
       echo $! > "$state/sink.pid"
     fi
     if ! running "$state/encounters.pid"; then
-      WOWLOGS_CLICKHOUSE_USER=wowlogs_ingest "$wowlogs" consume encounters --instance-id local --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
+      "${ingest[@]}" "$wowlogs" consume encounters --instance-id local --metrics-addr 127.0.0.1:9465 >"$state/encounters.log" 2>&1 &
       echo $! > "$state/encounters.pid"
     fi
     if ! running "$state/query-api.pid"; then
-      WOWLOGS_CLICKHOUSE_USER=wowlogs_api "$wowlogs" query-api --listen "$api_listen" --log-format json --log info >"$state/query-api.log" 2>&1 &
+      "${api[@]}" "$wowlogs" query-api --listen "$api_listen" --log-format json --log info >"$state/query-api.log" 2>&1 &
       echo $! > "$state/query-api.pid"
       LOG_FILE="$state/query-api.log" wait_until "$state/query-api.pid" curl -fs "http://$api_listen/health/live"
     fi
@@ -72,7 +79,7 @@ case "${1:-}" in
       --http-port "${WOWLOGS_HTTP_PORT:-8080}" --uploads "$listen" --query-api "$api_listen")"
     echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/tls.crt; uploads, /api/v1/..., /ws, /docs, /redoc, /health)"
     echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
-    echo "clickhouse:     $WOWLOGS_CLICKHOUSE_URL (database wowlogs, data in $state/clickhouse)"
+    echo "clickhouse:     http://${WOWLOGS_CLICKHOUSE_URL#*@} (database wowlogs, data in $state/clickhouse; its URL with the default user's password in $state/clickhouse.url, every user's password in $passwords)"
     echo "upload service: http://$listen  (behind the entry point; metrics http://127.0.0.1:9461/metrics)"
     echo "consumers:      events sink http://127.0.0.1:9464/metrics, encounters http://127.0.0.1:9465/metrics"
     echo "query API:      http://$api_listen  (behind the entry point; metrics http://127.0.0.1:9462/metrics)"

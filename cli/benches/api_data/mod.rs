@@ -24,7 +24,7 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 
 /// The data set's settings on `WOWLOGS_BENCH_CLICKHOUSE`.
 pub fn store() -> StoreSettings {
-    let url = std::env::var("WOWLOGS_BENCH_CLICKHOUSE").unwrap_or_else(|_| "http://127.0.0.1:8123".into());
+    let url = wowlogs_testkit::bench_clickhouse();
     StoreSettings::new(url, DATABASE)
 }
 

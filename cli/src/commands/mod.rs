@@ -52,8 +52,14 @@ pub struct KafkaArgs {
 /// Where ClickHouse is.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// ClickHouse HTTP endpoint.
-    #[arg(long, env = "WOWLOGS_CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    /// ClickHouse HTTP endpoint; it may carry the user and password
+    /// (`http://user:password@host:8123`, as the local stack prints it).
+    #[arg(
+        long,
+        env = "WOWLOGS_CLICKHOUSE_URL",
+        hide_env_values = true,
+        default_value = "http://127.0.0.1:8123"
+    )]
     pub clickhouse_url: String,
     /// Database holding the wowlogs tables.
     #[arg(long, env = "WOWLOGS_CLICKHOUSE_DATABASE", default_value = "wowlogs", value_parser = identifier)]
@@ -93,12 +99,17 @@ fn identifier_or_empty(value: &str) -> Result<String, String> {
 }
 
 impl StoreArgs {
+    /// The settings: `--clickhouse-user` and `--clickhouse-password` win over
+    /// credentials in the URL (whose password is that URL's user's only).
     pub fn settings(&self) -> wowlogs_store::StoreSettings {
+        let from_url = wowlogs_store::StoreSettings::new(self.clickhouse_url.clone(), self.database.clone());
+        let user = self.clickhouse_user.clone().or(from_url.user.clone());
+        let url_password = from_url.password.clone().filter(|_| user == from_url.user);
         wowlogs_store::StoreSettings {
-            user: self.clickhouse_user.clone(),
-            password: self.clickhouse_password.clone(),
+            user,
+            password: self.clickhouse_password.clone().or(url_password),
             cluster: self.clickhouse_cluster.clone().filter(|c| !c.is_empty()),
-            ..wowlogs_store::StoreSettings::new(self.clickhouse_url.clone(), self.database.clone())
+            ..from_url
         }
     }
 }

@@ -3,9 +3,10 @@
 use clickhouse::Client;
 
 /// Connection settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoreSettings {
-    /// HTTP endpoint, e.g. `http://127.0.0.1:8123`.
+    /// HTTP endpoint, e.g. `http://127.0.0.1:8123` (never with credentials: see
+    /// [`StoreSettings::new`]).
     pub url: String,
     pub database: String,
     pub user: Option<String>,
@@ -19,16 +20,27 @@ pub struct StoreSettings {
     pub profile: Option<String>,
 }
 
+/// The password is never printed.
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("cluster", &self.cluster)
+            .field("profile", &self.profile)
+            .finish()
+    }
+}
+
 impl StoreSettings {
+    /// Settings for the server at `url`. A URL may carry its credentials
+    /// (`http://user:password@host:8123`, percent-encoded as URLs are): they become the
+    /// user and password, and the URL is kept without them (so it can be logged).
     pub fn new(url: impl Into<String>, database: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            database: database.into(),
-            user: None,
-            password: None,
-            cluster: None,
-            profile: None,
-        }
+        let (url, user, password) = split_credentials(url.into());
+        Self { url, database: database.into(), user, password, cluster: None, profile: None }
     }
 
     /// A client on the settings' database.
@@ -85,6 +97,23 @@ impl StoreSettings {
     }
 }
 
+/// `url` without the `user:password@` of its authority, and those two, decoded.
+fn split_credentials(url: String) -> (String, Option<String>, Option<String>) {
+    let decode = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return (url, None, None) };
+    let authority_end = url[scheme_end..].find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + i);
+    let Some(at) = url[scheme_end..authority_end].rfind('@').map(|i| scheme_end + i) else {
+        return (url, None, None);
+    };
+    let userinfo = &url[scheme_end..at];
+    let (user, password) = match userinfo.split_once(':') {
+        Some((user, password)) => (decode(user), Some(decode(password))),
+        None => (decode(userinfo), None),
+    };
+    let bare = format!("{}{}", &url[..scheme_end], &url[at + 1..]);
+    (bare, Some(user).filter(|u| !u.is_empty()), password)
+}
+
 /// Runs `statements` one after the other on `client`, stopping at the first refusal.
 pub async fn execute_all(
     client: &Client,
@@ -94,4 +123,36 @@ pub async fn execute_all(
         client.query(&statement).execute().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_urls_credentials_become_the_user_and_password_and_leave_the_url() {
+        let settings = StoreSettings::new("http://default:s%40cret@127.0.0.1:8123", "wowlogs");
+        assert_eq!(settings.url, "http://127.0.0.1:8123");
+        assert_eq!(
+            (settings.user.as_deref(), settings.password.as_deref()),
+            (Some("default"), Some("s@cret"))
+        );
+        let bare = StoreSettings::new("http://127.0.0.1:8123/?x=a@b", "wowlogs");
+        assert_eq!(
+            (bare.url.as_str(), bare.user, bare.password),
+            ("http://127.0.0.1:8123/?x=a@b", None, None)
+        );
+        let user_only = StoreSettings::new("https://reader@clickhouse:8443", "wowlogs");
+        assert_eq!(
+            (user_only.url.as_str(), user_only.user.as_deref(), user_only.password),
+            ("https://clickhouse:8443", Some("reader"), None)
+        );
+    }
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let settings = StoreSettings::new("http://default:hunter2@127.0.0.1:8123", "wowlogs");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2") && printed.contains("<hidden>"), "{printed}");
+    }
 }

@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | `WOWLOGS_FIXTURES` | the real logs' folder | `../shared/fixtures` beside the repository |
 //! | `WOWLOGS_TEST_BROKERS` | the local broker (tansu) | none: tests that need it say so |
-//! | `WOWLOGS_TEST_CLICKHOUSE` | the local ClickHouse's HTTP URL | none: tests that need it say so |
+//! | `WOWLOGS_TEST_CLICKHOUSE` | the local ClickHouse's HTTP URL, with its credentials | none: tests that need it say so |
+//! | `WOWLOGS_BENCH_CLICKHOUSE` | the ClickHouse benchmarks load | the local stack's (`.local-stack/clickhouse.url`) |
 
 use std::path::PathBuf;
 
@@ -49,6 +50,23 @@ pub fn clickhouse() -> String {
     std::env::var("WOWLOGS_TEST_CLICKHOUSE").expect(
         "this test needs the local ClickHouse: run deploy/local/test.sh, or set WOWLOGS_TEST_CLICKHOUSE to its HTTP URL",
     )
+}
+
+/// The ClickHouse a benchmark loads: `WOWLOGS_BENCH_CLICKHOUSE`, else the local stack's
+/// (`.local-stack/clickhouse.url`: its URL with the `default` user's password, which
+/// `deploy/local/clickhouse.sh` writes there).
+pub fn bench_clickhouse() -> String {
+    if let Ok(url) = std::env::var("WOWLOGS_BENCH_CLICKHOUSE") {
+        return url;
+    }
+    let stack = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.local-stack/clickhouse.url");
+    std::fs::read_to_string(&stack).map(|url| url.trim().to_string()).unwrap_or_else(|e| {
+        panic!(
+            "this benchmark needs a ClickHouse: start the local stack (deploy/local/stack.sh start) or set \
+             WOWLOGS_BENCH_CLICKHOUSE to a URL with its credentials ({}: {e})",
+            stack.display()
+        )
+    })
 }
 
 #[cfg(test)]
