@@ -133,7 +133,7 @@ with tempfile.TemporaryDirectory() as data:
     # The dashboards' queries: the plugin's macros over a fixed range, sample variables.
     dashboards = sorted((root / "grafana" / "dashboards").glob("*.json"))
     queries = 0
-    variables = {"guild": "1", "boss": "Mekgineer Thermaplugg", "difficulty": "-1", "action": ".*", "request_id": ""}
+    variables = {"guild": "1", "zone": "UTC", "boss": "Mekgineer Thermaplugg", "difficulty": "-1", "action": ".*", "request_id": ""}
 
     def expand(sql):
         sql = re.sub(r"\$__dateFilter\(([^)]*)\)", r"\1 >= toDate('2000-01-01') AND \1 <= toDate('2100-01-01')", sql)

@@ -177,6 +177,35 @@ pub fn text(name: &str, value: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
+/// Which calendar a per-day view counts its days in.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DayZone {
+    /// `UTC` for UTC dates; by default a day is a date in the guild's own time zone
+    /// (its `timezone`, UTC unless set), which the answer names.
+    #[param(pattern = "^[Uu][Tt][Cc]$")]
+    pub timezone: Option<String>,
+}
+
+impl DayZone {
+    /// Whether UTC dates were asked for (else the guild's zone).
+    pub fn utc(&self) -> bool {
+        self.timezone.is_some()
+    }
+}
+
+impl Validate for DayZone {
+    fn validate(&self) -> Result<(), ApiError> {
+        match &self.timezone {
+            Some(zone) if !zone.eq_ignore_ascii_case("utc") => Err(ApiError::bad_request(
+                "`timezone` may be UTC (for UTC dates); without it, days are the guild's time zone's",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Pagination; also the whole query of the lists that have no other filter.
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -348,6 +348,23 @@ impl GuildDb {
         self.gated(sql, |query| query.fetch_all::<T>()).await
     }
 
+    /// The time zone the guild's days are dates in (its registry row's; `UTC` when it
+    /// names none), or `UTC` when `zone` asks for UTC dates.
+    pub async fn day_zone(&self, zone: &crate::params::DayZone) -> Result<String, ApiError> {
+        #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+        struct Zone {
+            timezone: String,
+        }
+        if zone.utc() {
+            return Ok(wowlogs_store::rollups::UTC.to_string());
+        }
+        let own = self.first::<Zone>(&Sql::new("SELECT timezone FROM guilds FINAL WHERE {guild}")).await?;
+        Ok(own
+            .map(|z| z.timezone)
+            .filter(|z| !z.is_empty())
+            .unwrap_or_else(|| wowlogs_store::rollups::UTC.into()))
+    }
+
     /// The first row of a query, if any.
     pub async fn first<T>(&self, sql: &Sql) -> Result<Option<T>, ApiError>
     where

@@ -810,3 +810,106 @@ async fn an_upload_of_many_logs_lists_its_first_thousand_and_counts_them_all() {
     assert_eq!(upload.json["data"]["logs_total"], total);
     assert_eq!(upload.json["data"]["status"], "failed", "the unlisted failed log still counts");
 }
+
+/// Kiritimati is UTC+14 all year: a fight's date there is its UTC start plus 14 hours.
+const KIRITIMATI: &str = "Pacific/Kiritimati";
+
+fn kiritimati_date(start_utc_s: i64) -> String {
+    chrono::DateTime::from_timestamp(start_utc_s + 14 * 3600, 0).unwrap().date_naive().to_string()
+}
+
+fn utc_date(start_utc_s: i64) -> String {
+    chrono::DateTime::from_timestamp(start_utc_s, 0).unwrap().date_naive().to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn per_day_views_count_days_in_the_guilds_time_zone_and_in_utc_when_asked() {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Start {
+        start: u32,
+        name: String,
+    }
+    let store = &world().store;
+    let registry = wowlogs_tenancy::Registry::new(store.clone());
+    let client = store.client();
+    let night =
+        tenant(&registry, &client, "Night Owls", &[("retail_sl_9.2_raid_wipe_snippet.txt", 9_101)]).await;
+    // A pull yesterday at 23:30 UTC: today in Kiritimati, yesterday in UTC.
+    let now_s = wowlogs_schemas::now_ms() / 1000;
+    let late = (now_s / 86_400 - 1) * 86_400 + 23 * 3600 + 1800;
+    client
+        .query(
+            "INSERT INTO encounters (guild_id, log_id, start_line, start, start_ms, kind, name, kill, duration_ms, version) \
+             VALUES (?, 9102, 1, toDateTime(?, 'UTC'), ?, 'encounter', 'Late Boss', 0, 60000, 1)",
+        )
+        .bind(night.guild_id)
+        .bind(late)
+        .bind(late * 1000)
+        .execute()
+        .await
+        .unwrap();
+    let update = wowlogs_tenancy::GuildUpdate { timezone: Some(KIRITIMATI.into()), ..Default::default() };
+    registry.update_guild(night.guild_id, &update, &support::actor()).await.unwrap();
+    // An unknown zone is refused by name, before anything changes.
+    let unknown =
+        wowlogs_tenancy::GuildUpdate { timezone: Some("Atlantis/Lost_City".into()), ..Default::default() };
+    let refused = registry.update_guild(night.guild_id, &unknown, &support::actor()).await.unwrap_err();
+    assert!(refused.to_string().contains("Atlantis/Lost_City"), "{refused}");
+
+    let app = app().await;
+    let activity = |zone: &'static str| {
+        let (app, key, guild) = (app.clone(), night.key.clone(), night.guild_id);
+        async move {
+            let uri = format!("/api/v1/admin/guilds/{guild}/activity?days=3{zone}");
+            let answer = get(&app, &uri, Some(&key)).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+            answer.json["data"].clone()
+        }
+    };
+    let dates = |data: &Value| -> Vec<(String, u64)> {
+        data["activity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["encounters"].as_u64().unwrap() > 0)
+            .map(|d| (d["activity_date"].as_str().unwrap().to_string(), d["encounters"].as_u64().unwrap()))
+            .collect()
+    };
+    let own = activity("").await;
+    assert_eq!(own["timezone"], KIRITIMATI);
+    assert_eq!(dates(&own), vec![(kiritimati_date(late), 1)], "{own}");
+    let utc = activity("&timezone=UTC").await;
+    assert_eq!(utc["timezone"], "UTC");
+    assert_eq!(dates(&utc), vec![(utc_date(late), 1)], "{utc}");
+    assert_ne!(kiritimati_date(late), utc_date(late));
+    let bad = get(
+        &app,
+        &format!("/api/v1/admin/guilds/{}/activity?timezone=Mars", night.guild_id),
+        Some(&night.key),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+
+    // A character's item-level trend: one point per date of its fights, in either zone.
+    let player = client
+        .query("SELECT toUInt32(start) AS start, name FROM encounter_players FINAL WHERE guild_id = ? AND isNotNull(item_level) AND name != '' LIMIT 1")
+        .bind(night.guild_id)
+        .fetch_one::<Start>()
+        .await
+        .unwrap();
+    let trend = |zone: &'static str| {
+        let (app, key, name) = (app.clone(), night.key.clone(), player.name.clone());
+        async move {
+            let uri = format!("/api/v1/characters/{}{zone}", wowlogs_http::percent_encode(&name));
+            let answer = get(&app, &uri, Some(&key)).await;
+            assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
+            answer.json["data"].clone()
+        }
+    };
+    let own = trend("").await;
+    assert_eq!(own["timezone"], KIRITIMATI);
+    assert_eq!(own["item_level_trend"][0]["day"], kiritimati_date(i64::from(player.start)).as_str(), "{own}");
+    let utc = trend("?timezone=UTC").await;
+    assert_eq!(utc["item_level_trend"][0]["day"], utc_date(i64::from(player.start)).as_str(), "{utc}");
+}

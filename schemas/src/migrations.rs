@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 12, name: "deleted_logs", sql: include_str!("../clickhouse/0012_deleted_logs.sql") },
     Migration { version: 13, name: "why_we_wiped", sql: include_str!("../clickhouse/0013_why_we_wiped.sql") },
+    Migration {
+        version: 14,
+        name: "guild_time_zones",
+        sql: include_str!("../clickhouse/0014_guild_time_zones.sql"),
+    },
 ];
 
 impl Migration {

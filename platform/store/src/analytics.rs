@@ -268,6 +268,7 @@ pub const RELATIONS: &[Relation] = &[
                 "battlegrounds",
                 "fight_ms",
                 "last_end_ms",
+                "zone",
             ],
             keep: "pulls > 0",
         },

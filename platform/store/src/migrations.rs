@@ -98,10 +98,16 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
 }
 
 /// Creates the analysts' relations again, the operators' and every granted guild's
-/// (`crate::analytics`), with the tables' current columns.
+/// (`crate::analytics`), with the tables' current columns; and computes again the day
+/// roll-ups of any guild whose days are in another time zone than its own
+/// (`crate::rollups::refresh_stale_zones`: after the upgrade that made days the guild's).
 pub async fn refresh_analytics(settings: &StoreSettings) -> Result<(), MigrationError> {
     crate::analytics::install_analytics(settings).await?;
     crate::analytics::refresh_guild_databases(settings).await?;
+    let refreshed = crate::rollups::refresh_stale_zones(settings).await?;
+    if !refreshed.is_empty() {
+        tracing::info!(guilds = ?refreshed, "day roll-ups computed again in each guild's time zone");
+    }
     Ok(())
 }
 

@@ -95,6 +95,16 @@ impl Days {
         Days::Some(days)
     }
 
+    /// These UTC days and the day before and after each: the days of their fights in
+    /// any time zone (offsets are within a day of UTC).
+    pub fn around(utc_days: &[u32]) -> Self {
+        let mut days: Vec<u32> =
+            utc_days.iter().flat_map(|&d| [d.saturating_sub(1), d, d.saturating_add(1)]).collect();
+        days.sort_unstable();
+        days.dedup();
+        Days::Some(days)
+    }
+
     /// The SQL condition on a `Date` expression.
     fn condition(&self, day: &str) -> String {
         match self {
@@ -109,15 +119,18 @@ impl Days {
 }
 
 /// The statements that compute guild `guild_id`'s `days` again, versions `version`
-/// (zeros) and `version + 1` (the real rows).
-pub fn refresh_statements(guild_id: i64, days: &Days, version: u64) -> Vec<String> {
+/// (zeros) and `version + 1` (the real rows), a fight's day being the date of its start
+/// in time zone `zone` (an IANA name ClickHouse knows).
+pub fn refresh_statements(guild_id: i64, days: &Days, version: u64, zone: &str) -> Vec<String> {
+    let zone = zone_literal(zone);
+    let start_day = format!("toDate(start, {zone})");
     let on_day = days.condition("day");
-    let on_start = days.condition("toDate(start)");
+    let on_start = days.condition(&start_day);
     let real = version + 1;
     vec![
         format!(
             "INSERT INTO guild_days (guild_id, day, pulls, kills, raid_pulls, keystones, arena_matches, \
-             battlegrounds, fight_ms, version) SELECT guild_id, day, 0, 0, 0, 0, 0, 0, 0, {version} \
+             battlegrounds, fight_ms, zone, version) SELECT guild_id, day, 0, 0, 0, 0, 0, 0, 0, {zone}, {version} \
              FROM guild_days WHERE guild_id = {guild_id} AND {on_day} GROUP BY guild_id, day"
         ),
         format!(
@@ -133,22 +146,22 @@ pub fn refresh_statements(guild_id: i64, days: &Days, version: u64) -> Vec<Strin
         ),
         format!(
             "INSERT INTO guild_days (guild_id, day, pulls, kills, raid_pulls, keystones, arena_matches, \
-             battlegrounds, fight_ms, last_end_ms, version) SELECT guild_id, toDate(start) AS day, count(), \
+             battlegrounds, fight_ms, last_end_ms, zone, version) SELECT guild_id, {start_day} AS day, count(), \
              countIf(ifNull(kill, 0) = 1), countIf(kind = 'encounter'), countIf(kind = 'challenge_mode'), \
-             countIf(kind = 'arena'), countIf(kind = 'battleground'), sum(duration_ms), max(end_ms), {real} \
+             countIf(kind = 'arena'), countIf(kind = 'battleground'), sum(duration_ms), max(end_ms), {zone}, {real} \
              FROM encounters FINAL WHERE guild_id = {guild_id} AND round IS NULL AND {on_start} \
              GROUP BY guild_id, day"
         ),
         format!(
             "INSERT INTO guild_day_players (guild_id, day, player_guid, name, class, fights, dps_sum, hps_sum, \
-             deaths, item_level_max, version) SELECT guild_id, toDate(start) AS day, player_guid, \
+             deaths, item_level_max, version) SELECT guild_id, {start_day} AS day, player_guid, \
              argMax(name, start), argMax(class, start), count(), sum(dps), sum(hps), sum(deaths), \
              max(item_level), {real} FROM encounter_players FINAL WHERE guild_id = {guild_id} AND {on_start} \
              GROUP BY guild_id, day, player_guid"
         ),
         format!(
             "INSERT INTO guild_day_bosses (guild_id, day, name, difficulty, pulls, kills, wipes, version) \
-             SELECT guild_id, toDate(start) AS day, name, ifNull(difficulty, -1) AS difficulty, count(), \
+             SELECT guild_id, {start_day} AS day, name, ifNull(difficulty, -1) AS difficulty, count(), \
              countIf(ifNull(kill, 0) = 1), countIf(ifNull(kill, 1) = 0), {real} FROM encounters FINAL \
              WHERE guild_id = {guild_id} AND kind = 'encounter' AND {on_start} \
              GROUP BY guild_id, day, name, difficulty"
@@ -176,21 +189,29 @@ struct Span {
     days: u64,
 }
 
-/// Computes guild `guild_id`'s `days` again (see the module); safe to repeat. Every
-/// day of the guild ([`Days::All`]) is read as the span from its first day to its last;
-/// a span of more than [`MONTHS_PER_REFRESH`] months is refreshed in pieces.
+/// Computes guild `guild_id`'s `days` again (see the module); safe to repeat. Days are
+/// the guild's, in its time zone ([`guild_zone`]): `Days::Some` names UTC days (what
+/// [`Days::of_starts`] gives), which in another zone are also the day before and after.
+/// Every day of the guild ([`Days::All`]) is read as the span from its first day to its
+/// last; a span of more than [`MONTHS_PER_REFRESH`] months is refreshed in pieces.
 pub async fn refresh(
     client: &clickhouse::Client,
     guild_id: i64,
     days: &Days,
 ) -> Result<(), clickhouse::error::Error> {
+    if matches!(days, Days::Some(d) if d.is_empty()) {
+        return Ok(());
+    }
+    let zone = guild_zone(client, guild_id).await?;
     let days = match days {
-        Days::Some(d) if d.is_empty() => return Ok(()),
         Days::All => {
             let span = client
-                .query(
-                    "SELECT toUInt32(min(day)) AS first, toUInt32(max(day)) AS last, count() AS days FROM                      (SELECT day FROM guild_days WHERE guild_id = ?                      UNION ALL SELECT toDate(start) AS day FROM encounters WHERE guild_id = ?)",
-                )
+                .query(&format!(
+                    "SELECT toUInt32(min(day)) AS first, toUInt32(max(day)) AS last, count() AS days FROM \
+                     (SELECT day FROM guild_days WHERE guild_id = ? \
+                     UNION ALL SELECT toDate(start, {}) AS day FROM encounters WHERE guild_id = ?)",
+                    zone_literal(&zone)
+                ))
                 .bind(guild_id)
                 .bind(guild_id)
                 .fetch_one::<Span>()
@@ -200,12 +221,63 @@ pub async fn refresh(
             }
             Days::Between(span.first, span.last)
         }
+        Days::Some(utc) if zone != UTC => Days::around(utc),
         days => days.clone(),
     };
     for piece in pieces(&days, MONTHS_PER_REFRESH) {
-        crate::execute_all(client, refresh_statements(guild_id, &piece, next_version())).await?;
+        crate::execute_all(client, refresh_statements(guild_id, &piece, next_version(), &zone)).await?;
     }
     Ok(())
+}
+
+/// The zone of a guild that names none, and of one the registry does not know.
+pub const UTC: &str = "UTC";
+
+/// The time zone guild `guild_id`'s days are in (its registry row's; UTC if none).
+pub async fn guild_zone(
+    client: &clickhouse::Client,
+    guild_id: i64,
+) -> Result<String, clickhouse::error::Error> {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Zone {
+        timezone: String,
+    }
+    let zone = client
+        .query("SELECT timezone FROM guilds FINAL WHERE guild_id = ?")
+        .bind(guild_id)
+        .fetch_optional::<Zone>()
+        .await?;
+    Ok(zone.map(|z| z.timezone).filter(|z| !z.is_empty()).unwrap_or_else(|| UTC.to_string()))
+}
+
+/// A zone name as a SQL string literal (the registry admits letters, digits and `_+-/`
+/// only; anything else is escaped all the same).
+pub fn zone_literal(zone: &str) -> String {
+    format!("'{}'", zone.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Computes again every day of each guild whose day roll-ups were computed in another
+/// time zone than the guild's own (after an upgrade from UTC-only roll-ups, or a zone
+/// change whose refresh did not finish); returns those guilds. `wowlogs migrate` runs it.
+pub async fn refresh_stale_zones(settings: &StoreSettings) -> Result<Vec<i64>, clickhouse::error::Error> {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Stale {
+        guild_id: i64,
+    }
+    let client = settings.client();
+    let stale: Vec<i64> = client
+        .query(
+            "SELECT DISTINCT guild_id FROM guild_days AS d FINAL ANY INNER JOIN \
+             (SELECT guild_id, if(timezone = '', 'UTC', timezone) AS own FROM guilds FINAL) AS g USING (guild_id) \
+             WHERE d.zone != g.own",
+        )
+        .fetch_all::<Stale>()
+        .await?
+        .into_iter()
+        .map(|s| s.guild_id)
+        .collect();
+    refresh_guilds(settings, &stale).await?;
+    Ok(stale)
 }
 
 /// [`refresh`] of every day of each guild (after retention, transfers).
@@ -235,7 +307,7 @@ mod tests {
 
     #[test]
     fn zeros_come_first_and_the_real_rows_with_a_higher_version() {
-        let statements = refresh_statements(7, &Days::Some(vec![19_783]), 40);
+        let statements = refresh_statements(7, &Days::Some(vec![19_783]), 40, UTC);
         assert_eq!(statements.len(), 6);
         assert!(
             statements[..3].iter().all(|s| s.contains(" 40 FROM") && s.contains("has([toDate(19783)], day)"))
@@ -243,10 +315,10 @@ mod tests {
         assert!(
             statements[3..]
                 .iter()
-                .all(|s| s.contains(" 41 FROM") && s.contains("has([toDate(19783)], toDate(start))"))
+                .all(|s| s.contains(" 41 FROM") && s.contains("has([toDate(19783)], toDate(start, 'UTC'))"))
         );
         assert!(statements.iter().all(|s| s.contains("guild_id = 7")));
-        assert!(refresh_statements(7, &Days::All, 40).iter().all(|s| !s.contains("has(")));
+        assert!(refresh_statements(7, &Days::All, 40, UTC).iter().all(|s| !s.contains("has(")));
     }
 
     /// 2005-01-01, 2005-01-31, 2005-02-01 and 2026-10-03 as day numbers.
@@ -284,7 +356,7 @@ mod tests {
         assert_eq!(pieces[5], Days::Between(first_day_months_after(JAN_1_2005, 240), last));
         assert_eq!(super::pieces(&Days::Between(5, 5), 1), [Days::Between(5, 5)]);
         assert!(
-            refresh_statements(7, &Days::Between(1, 2), 40)
+            refresh_statements(7, &Days::Between(1, 2), 40, UTC)
                 .iter()
                 .all(|s| s.contains(">= toDate(1) AND") && s.contains("<= toDate(2)"))
         );

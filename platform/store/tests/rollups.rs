@@ -271,3 +271,74 @@ async fn a_guild_whose_fights_span_22_years_is_refreshed_whole_in_pieces() {
     wowlogs_store::rollups::refresh_guilds(&store, &[GUILD]).await.unwrap();
     assert_eq!(compare(&store).await, months as usize - 120);
 }
+
+/// Registers `GUILD` with time zone `zone` (a later `version` replaces an earlier).
+async fn zoned(store: &StoreSettings, zone: &str, version: u64) {
+    store
+        .client()
+        .query(
+            "INSERT INTO guilds (guild_id, name, server, region, faction, settings, active, created, timezone, version) \
+             VALUES (?, 'Night Raiders', '', '', '', '{}', 1, now(), ?, ?)",
+        )
+        .bind(GUILD)
+        .bind(zone)
+        .bind(version)
+        .execute()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guilds_days_are_dates_in_its_time_zone_and_follow_a_change_of_zone() {
+    let store = fresh_database("rollups_zone");
+    migrate(&store).await.unwrap();
+    let client = store.client();
+    let analytics = StoreSettings { database: analytics_database(&store), ..store.clone() };
+    zoned(&store, "America/New_York", 1).await;
+    // One raid night in New York (UTC-5 in March): pulls at 18:30 and 22:00 local,
+    // 23:30 UTC on March 1st and 03:00 UTC on March 2nd.
+    let (evening, late) = (DAY_ONE + 3 * 3600 + 1800, DAY_ONE + 7 * 3600);
+    fight(&store, 10, ("encounter", "Boss", 16, 0, evening, 60_000, 1, None)).await;
+    fight(&store, 20, ("encounter", "Boss", 16, 1, late, 60_000, 1, None)).await;
+    // What the encounter consumer does after a batch: the UTC days of its fights.
+    refresh(&client, GUILD, &Days::of_starts([evening, late])).await.unwrap();
+    let days = |zone_too: bool| {
+        let analytics = analytics.clone();
+        async move {
+            let zone = if zone_too { ", zone" } else { "" };
+            rows(
+                &analytics,
+                &format!("SELECT toString(day) AS day, pulls, kills{zone} FROM guild_days WHERE guild_id = {GUILD} ORDER BY day"),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        days(true).await,
+        vec![
+            serde_json::json!({"day": "2024-03-01", "pulls": "2", "kills": "1", "zone": "America/New_York"})
+        ]
+    );
+    let players = rows(
+        &analytics,
+        &format!("SELECT toString(day) AS day, fights FROM guild_day_players WHERE guild_id = {GUILD} AND name = 'Aa'"),
+    )
+    .await;
+    assert_eq!(players, vec![serde_json::json!({"day": "2024-03-01", "fights": "2"})]);
+    // Nothing is stale while the days are the guild's zone's.
+    assert_eq!(wowlogs_store::rollups::refresh_stale_zones(&store).await.unwrap(), Vec::<i64>::new());
+
+    // The guild moves to UTC without its days being computed again (as after an
+    // upgrade from UTC-only days): `migrate`'s check finds it and computes them again.
+    zoned(&store, "UTC", 2).await;
+    assert_eq!(wowlogs_store::rollups::refresh_stale_zones(&store).await.unwrap(), vec![GUILD]);
+    assert_eq!(
+        days(false).await,
+        vec![
+            serde_json::json!({"day": "2024-03-01", "pulls": "1", "kills": "0"}),
+            serde_json::json!({"day": "2024-03-02", "pulls": "1", "kills": "1"}),
+        ]
+    );
+    assert_eq!(wowlogs_store::rollups::refresh_stale_zones(&store).await.unwrap(), Vec::<i64>::new());
+}

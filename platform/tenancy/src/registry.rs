@@ -354,7 +354,7 @@ impl Registry {
             return Err(RegistryError::EmptyName);
         }
         let settings = settings_object(&guild.settings)?;
-        let timezone = timezone(&guild.timezone)?;
+        let timezone = self.known_zone(timezone(&guild.timezone)?).await?;
         self.same_name(&guild.name, &guild.server, &guild.region, NO_GUILD).await?;
         let max =
             self.store.client().query("SELECT max(guild_id) AS id FROM guilds").fetch_one::<MaxId>().await?;
@@ -399,7 +399,7 @@ impl Registry {
             },
             contact_info: update.contact_info.clone().unwrap_or_else(|| old.contact_info.clone()),
             timezone: match &update.timezone {
-                Some(zone) => timezone(zone)?,
+                Some(zone) => self.known_zone(timezone(zone)?).await?,
                 None => old.timezone.clone(),
             },
             retention_days: update.retention_days.unwrap_or(old.retention_days),
@@ -429,7 +429,32 @@ impl Registry {
         row.version = next_version(old.version);
         self.insert(&row).await?;
         self.record(guild_id, actor, "guild.update", &guild_id.to_string(), changed.join(" ")).await?;
+        if row.timezone != old.timezone {
+            // Its days are the new zone's from now on (a failure here is healed by the
+            // next `wowlogs migrate`, which finds days in another zone than the guild's).
+            wowlogs_store::rollups::refresh_guilds(&self.store, &[guild_id]).await?;
+        }
         Ok(row)
+    }
+
+    /// `zone` if ClickHouse knows it (it computes the guild's days in it), else the
+    /// refusal naming it.
+    async fn known_zone(&self, zone: String) -> Result<String, RegistryError> {
+        let probe = self
+            .store
+            .client()
+            .query(&format!(
+                "SELECT toUInt32(toDate(now(), {})) AS n",
+                wowlogs_store::rollups::zone_literal(&zone)
+            ))
+            .fetch_one::<u32>()
+            .await;
+        match probe {
+            Ok(_) => Ok(zone),
+            // The server answered, refusing the zone (its code differs between versions).
+            Err(clickhouse::error::Error::BadResponse(_)) => Err(RegistryError::Timezone(zone)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Deactivates (`false`) or reactivates a guild. Its data stays; while it is

@@ -2,7 +2,7 @@
 
 use super::answer::{Guilded, GuildedPage, cached, guilded, guilded_page, kind_of, outcome, paged};
 use crate::auth::{Query, Scope};
-use crate::params::{Page, Params, PathId, Validate, rfc3339, text};
+use crate::params::{DayZone, Page, Params, PathId, Validate, rfc3339, text};
 use crate::scope::Freshness;
 use crate::scope::Sql;
 use crate::state::AppState;
@@ -166,7 +166,7 @@ pub struct HistoryEntry {
 /// Item level on one day.
 #[derive(Debug, clickhouse::Row, Deserialize, Serialize, ToSchema)]
 pub struct ItemLevelPoint {
-    /// `YYYY-MM-DD` (UTC), the day of the fights.
+    /// `YYYY-MM-DD`, the day of the fights (a date in the answer's `timezone`).
     pub day: String,
     pub mean: f64,
     pub max: f64,
@@ -179,6 +179,9 @@ pub struct CharacterHistory {
     pub character: Character,
     pub fights: Vec<HistoryEntry>,
     pub item_level_trend: Vec<ItemLevelPoint>,
+    /// The time zone the trend's days are dates in: the guild's own (UTC unless set),
+    /// or UTC when asked (`?timezone=UTC`).
+    pub timezone: String,
 }
 
 /// Fights a character history lists.
@@ -187,16 +190,20 @@ const HISTORY_FIGHTS: i64 = 500;
 /// One character by exact name: per-fight history and item-level trend over time.
 #[utoipa::path(
     get, path = "/api/v1/characters/{name}", tag = "characters",
-    params(("name" = String, Path, description = "Exact character name, as the log writes it (`Name-Realm-Region`)")),
+    params(("name" = String, Path, description = "Exact character name, as the log writes it (`Name-Realm-Region`)"), DayZone),
     security(("bearer" = ["query"])),
     responses(
         (status = 200, description = "The character's history", body = Guilded<CharacterHistory>),
         (status = 404, description = "No such character in this guild's logs"),
     )
 )]
-pub async fn detail(scope: Scope<Query>, PathId(name): PathId<String>) -> Result<Response, ApiError> {
+pub async fn detail(
+    scope: Scope<Query>,
+    PathId(name): PathId<String>,
+    Params(zone): Params<DayZone>,
+) -> Result<Response, ApiError> {
     text("name", &Some(name.clone()))?;
-    cached(&scope, Freshness::Live, ("character", &name), async {
+    cached(&scope, Freshness::Live, ("character", &name, zone.utc()), async {
         let character = scope
             .db
             .first::<CharacterRecord>(
@@ -225,15 +232,17 @@ pub async fn detail(scope: Scope<Query>, PathId(name): PathId<String>) -> Result
                 .value(HISTORY_FIGHTS),
             )
             .await?;
+        let timezone = scope.db.day_zone(&zone).await?;
         let item_level_trend = scope
             .db
             .all::<ItemLevelPoint>(
                 &Sql::new(
-                    "SELECT toString(toDate(start)) AS day, avg(assumeNotNull(item_level)) AS mean, \
+                    "SELECT toString(toDate(start, ?)) AS day, avg(assumeNotNull(item_level)) AS mean, \
                      max(assumeNotNull(item_level)) AS max, count() AS fights \
                      FROM encounter_players FINAL WHERE {guild} AND player_guid = ? AND isNotNull(item_level) \
                      GROUP BY day ORDER BY day",
                 )
+                .value(timezone.as_str())
                 .value(character.player_guid.as_str()),
             )
             .await?;
@@ -247,7 +256,7 @@ pub async fn detail(scope: Scope<Query>, PathId(name): PathId<String>) -> Result
                 numbers: f,
             })
             .collect();
-        guilded(&scope, CharacterHistory { character: character.into(), fights, item_level_trend })
+        guilded(&scope, CharacterHistory { character: character.into(), fights, item_level_trend, timezone })
     })
     .await
 }

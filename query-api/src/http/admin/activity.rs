@@ -4,7 +4,7 @@ use super::about;
 use super::guilds::registered;
 use crate::auth::Administrator;
 use crate::http::answer::Guilded;
-use crate::params::{Params, PathId, Validate, rfc3339};
+use crate::params::{DayZone, Params, PathId, Validate, rfc3339};
 use crate::scope::Sql;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,15 @@ pub struct ActivityParams {
     /// Days back from today (default 30, at most 366).
     #[param(minimum = 1, maximum = 366)]
     pub days: Option<u32>,
+    /// `UTC` for UTC dates; by default the guild's own time zone's.
+    #[param(pattern = "^[Uu][Tt][Cc]$")]
+    pub timezone: Option<String>,
+}
+
+impl ActivityParams {
+    fn zone(&self) -> DayZone {
+        DayZone { timezone: self.timezone.clone() }
+    }
 }
 
 impl Validate for ActivityParams {
@@ -28,9 +37,16 @@ impl Validate for ActivityParams {
             Some(d) if !(1..=366).contains(&d) => {
                 Err(ApiError::bad_request("`days` must be between 1 and 366"))
             }
-            _ => Ok(()),
+            _ => self.zone().validate(),
         }
     }
+}
+
+/// The first day of the window in the zone, and the instant it began.
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Since {
+    day: u32,
+    at: u32,
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -58,7 +74,7 @@ struct BossDay {
 /// One day of a guild's activity.
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ActivityDay {
-    /// `YYYY-MM-DD`, UTC.
+    /// `YYYY-MM-DD`, a date in the answer's `timezone`.
     pub activity_date: String,
     /// Fights fought that day (by the log's own time), kills among them, distinct
     /// bosses and minutes in combat.
@@ -76,12 +92,22 @@ pub struct ActivityDay {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Activity {
     pub days: u32,
+    /// When the first day of the window began.
     pub since: String,
+    /// The time zone the days are dates in: the guild's own (UTC unless set), or UTC
+    /// when asked (`?timezone=UTC`).
+    pub timezone: String,
     /// Days with any activity, oldest first.
     pub activity: Vec<ActivityDay>,
 }
 
-/// Fights, bosses, minutes in combat and uploads per day over the last `days` days.
+/// The zone a guild's registry row names (UTC when none).
+fn guild_zone(guild: &wowlogs_tenancy::GuildRow) -> &str {
+    if guild.timezone.is_empty() { wowlogs_store::rollups::UTC } else { &guild.timezone }
+}
+
+/// Fights, bosses, minutes in combat and uploads per day over the last `days` days, a
+/// day being a date in the guild's time zone (or UTC's, when asked).
 #[utoipa::path(
     get, path = "/api/v1/admin/guilds/{guild_id}/activity", tag = "admin",
     params(("guild_id" = i64, Path, description = "Guild id", minimum = 1), ActivityParams),
@@ -96,40 +122,71 @@ pub async fn activity(
     let db = admin.guild(guild_id)?;
     let guild = registered(&db).await?;
     let days = params.days.unwrap_or(30);
-    let now_s = wowlogs_schemas::now_ms() / 1000;
-    let since_s = (now_s / 86_400 - i64::from(days) + 1) * 86_400;
+    let zone = db.day_zone(&params.zone()).await?;
+    // Today in the zone, back `days - 1` days: that day's number and when it began.
+    let back = i64::from(days) - 1;
+    let since = db
+        .first::<Since>(
+            &Sql::new(
+                "SELECT toUInt32(toDate(now(), ?) - ?) AS day, \
+                 toUInt32(toUnixTimestamp(toStartOfDay(now(), ?)) - ? * 86400) AS at",
+            )
+            .value(zone.as_str())
+            .value(back)
+            .value(zone.as_str())
+            .value(back),
+        )
+        .await?
+        .ok_or_else(|| ApiError::internal("no answer to today's date"))?;
     let uploads = db
         .all::<UploadDay>(
             &Sql::new(
-                "SELECT toString(toDate(updated)) AS day, count() AS uploads, sum(events) AS events, \
+                "SELECT toString(toDate(updated, ?)) AS day, count() AS uploads, sum(events) AS events, \
                  sum(dead_letters) AS dead_letters FROM logs FINAL WHERE {guild}",
             )
-            .bind("AND updated >= toDateTime(?)", since_s)
+            .value(zone.as_str())
+            .bind("AND updated >= toDateTime(?)", i64::from(since.at))
             .push("GROUP BY day"),
         )
         .await?;
-    // The day roll-ups (`wowlogs_store::rollups`): a few rows per day, not every fight.
+    // The day roll-ups (`wowlogs_store::rollups`), in the guild's zone: a few rows per
+    // day, not every fight. UTC dates of a guild in another zone come from its fights.
     // (Output names differ from `day`: 18.16 would put the alias into the WHERE.)
-    let since_day = since_s / 86_400;
-    let fights = db
-        .all::<FightDay>(
-            &Sql::new(
+    let (fights_sql, bosses_sql) = if zone == guild_zone(&guild) {
+        (
+            Sql::new(
                 "SELECT toString(day) AS date, pulls AS encounters, kills, round(fight_ms / 60000, 1) AS total_minutes \
                  FROM guild_days FINAL WHERE {guild} AND pulls > 0",
             )
-            .bind("AND day >= toDate(?)", since_day),
-        )
-        .await?;
-    let bosses = db
-        .all::<BossDay>(
-            &Sql::new(
+            .bind("AND day >= toDate(?)", i64::from(since.day)),
+            Sql::new(
                 "SELECT toString(day) AS date, uniqExact(name) AS unique_bosses FROM guild_day_bosses FINAL \
                  WHERE {guild} AND pulls > 0",
             )
-            .bind("AND day >= toDate(?)", since_day)
+            .bind("AND day >= toDate(?)", i64::from(since.day))
             .push("GROUP BY day"),
         )
-        .await?;
+    } else {
+        (
+            Sql::new(
+                "SELECT toString(toDate(start, ?)) AS date, count() AS encounters, \
+                 countIf(ifNull(kill, 0) = 1) AS kills, round(sum(duration_ms) / 60000, 1) AS total_minutes \
+                 FROM encounters FINAL WHERE {guild} AND round IS NULL",
+            )
+            .value(zone.as_str())
+            .bind("AND start >= toDateTime(?)", i64::from(since.at))
+            .push("GROUP BY date"),
+            Sql::new(
+                "SELECT toString(toDate(start, ?)) AS date, uniqExact(name) AS unique_bosses \
+                 FROM encounters FINAL WHERE {guild} AND kind = 'encounter'",
+            )
+            .value(zone.as_str())
+            .bind("AND start >= toDateTime(?)", i64::from(since.at))
+            .push("GROUP BY date"),
+        )
+    };
+    let fights = db.all::<FightDay>(&fights_sql).await?;
+    let bosses = db.all::<BossDay>(&bosses_sql).await?;
     let mut by_day: BTreeMap<String, ActivityDay> = BTreeMap::new();
     fn day<'a>(by_day: &'a mut BTreeMap<String, ActivityDay>, date: &str) -> &'a mut ActivityDay {
         by_day
@@ -147,7 +204,11 @@ pub async fn activity(
     for b in bosses {
         day(&mut by_day, &b.date).unique_bosses = b.unique_bosses;
     }
-    let activity =
-        Activity { days, since: rfc3339(since_s * 1000), activity: by_day.into_values().collect() };
+    let activity = Activity {
+        days,
+        since: rfc3339(i64::from(since.at) * 1000),
+        timezone: zone,
+        activity: by_day.into_values().collect(),
+    };
     about(guild.guild_id, &guild.name, activity)
 }
