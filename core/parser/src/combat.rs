@@ -3,7 +3,8 @@
 use crate::error::ParseErrorKind;
 use crate::fields::Fields;
 use crate::layout::{
-    ADVANCED_LENGTHS, ADVANCED_WITHOUT_MAP, BASE_FIELDS, Prefix, Suffix, advanced_fields_for_version,
+    ADVANCED_LEGION, ADVANCED_LENGTHS, ADVANCED_WITHOUT_MAP, BASE_FIELDS, Prefix, Suffix,
+    advanced_fields_for_version,
 };
 use wowlogs_schemas::{
     Absorbed, AdvancedUnit, Aura, AuraType, Cast, Damage, Death, Dispel, Drain, Empower, Energize,
@@ -82,7 +83,7 @@ fn choose_layout(
 ) -> Result<Layout, ParseErrorKind> {
     let n = f.len();
     let support_len = usize::from(support);
-    let shape = suffix.shape();
+    let advanced = suffix.shape().advanced;
     let mut prefix_len = prefix.fields();
     // Melee absorbs (`SPELL_ABSORBED` without a damaging spell) are 3 fields shorter: the
     // suffix then starts with the attacker's GUID where the spell id would be.
@@ -97,7 +98,9 @@ fn choose_layout(
         && ENVIRONMENTAL_TYPES.iter().any(|t| t.eq_ignore_ascii_case(f.text(BASE_FIELDS)));
     let type_after_advanced = prefix == Prefix::Environmental && !environment_first;
     let advanced_at = if type_after_advanced { BASE_FIELDS } else { BASE_FIELDS + prefix_len };
-    let advanced_len = if shape.advanced { advanced_block_len(f, advanced_at, version) } else { 0 };
+    let advanced_len = if advanced { advanced_block_len(f, advanced_at, version) } else { 0 };
+    let legion = advanced_len == ADVANCED_LEGION || (advanced_len == 0 && version.is_some_and(|v| v <= 4));
+    let shape = suffix.shape_in(legion);
     let fixed = BASE_FIELDS + prefix_len + support_len + advanced_len;
     let tagged = n > fixed && matches!(f.raw(n - 1 - support_len), "ST" | "AOE");
     let tag_len = usize::from(tagged);
@@ -175,7 +178,12 @@ fn advanced_block_len(f: &Fields<'_>, at: usize, version: Option<i32>) -> usize 
             return false;
         }
         let tail = at + len;
-        if len == ADVANCED_WITHOUT_MAP {
+        if len == ADVANCED_LEGION {
+            // `x, y, level`.
+            looks_like_fraction(f.raw(tail - 3))
+                && looks_like_fraction(f.raw(tail - 2))
+                && !looks_like_fraction(f.raw(tail - 1))
+        } else if len == ADVANCED_WITHOUT_MAP {
             looks_like_fraction(f.raw(tail - 4))
                 && looks_like_fraction(f.raw(tail - 3))
                 && looks_like_fraction(f.raw(tail - 2))
@@ -233,6 +241,9 @@ fn spell(f: &Fields<'_>, at: usize) -> Result<Spell, ParseErrorKind> {
 }
 
 fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, ParseErrorKind> {
+    if len == ADVANCED_LEGION {
+        return legion_advanced(f, at);
+    }
     // After armor: two undocumented fields in 18 (Classic 1.15.5) and 19 (v22), an absorb
     // in 17 and 19. Then the tail, in a fixed order: power type, current, max, cost,
     // x, y, [uiMapID,] facing, level.
@@ -268,6 +279,33 @@ fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, Parse
     })
 }
 
+/// Legion's 13-field block ([`ADVANCED_LEGION`]): what it lacks (armor, absorb, map,
+/// facing) reads as 0.
+fn legion_advanced(f: &Fields<'_>, at: usize) -> Result<AdvancedUnit, ParseErrorKind> {
+    let p = at + 6; // power type
+    Ok(AdvancedUnit {
+        guid: f.guid(at).to_string(),
+        owner_guid: f.guid(at + 1).to_string(),
+        current_hp: f.int(at + 2, "current hp")?,
+        max_hp: f.int(at + 3, "max hp")?,
+        attack_power: f.int(at + 4, "attack power")?,
+        spell_power: f.int(at + 5, "spell power")?,
+        armor: 0,
+        absorb: 0,
+        power_type: i32::try_from(f.first_of_multi(p, "power type")?).unwrap_or(-1),
+        current_power: f.first_of_multi(p + 1, "current power")?,
+        max_power: f.first_of_multi(p + 2, "max power")?,
+        power_cost: f.first_of_multi(p + 3, "power cost")?,
+        position_x: f.float(p + 4, "position x")?,
+        position_y: f.float(p + 5, "position y")?,
+        ui_map_id: 0,
+        facing: 0.0,
+        level: f.int32(p + 6, "level")?,
+        v22_unknown_1: 0,
+        v22_unknown_2: 0,
+    })
+}
+
 fn aura_type(f: &Fields<'_>, at: usize) -> Result<AuraType, ParseErrorKind> {
     match f.raw(at) {
         "BUFF" => Ok(AuraType::Buff),
@@ -292,21 +330,27 @@ fn payload(
     let len = layout.suffix_len;
     let optional = |k: usize| (k < len).then_some(s + k);
     Ok(match suffix {
-        Suffix::Damage | Suffix::DamageLanded => Payload::Damage(Damage {
-            amount: f.int(s, "amount")?,
-            base_amount: f.int(s + 1, "base amount")?,
-            overkill: f.int(s + 2, "overkill")?,
-            school: f.flags(s + 3, "school")?,
-            resisted: f.int(s + 4, "resisted")?,
-            blocked: f.int(s + 5, "blocked")?,
-            absorbed: f.int(s + 6, "absorbed")?,
-            critical: f.flag(s + 7, "critical")?,
-            glancing: f.flag(s + 8, "glancing")?,
-            crushing: f.flag(s + 9, "crushing")?,
-            aoe: layout.tag,
-            environmental_type,
-            supporter_guid,
-        }),
+        Suffix::Damage | Suffix::DamageLanded => {
+            // Legion's 9 fields have no base amount: the amount stands for it.
+            let based = usize::from(len > 9);
+            let amount = f.int(s, "amount")?;
+            let o = s + based;
+            Payload::Damage(Damage {
+                amount,
+                base_amount: if based == 1 { f.int(s + 1, "base amount")? } else { amount },
+                overkill: f.int(o + 1, "overkill")?,
+                school: f.flags(o + 2, "school")?,
+                resisted: f.int(o + 3, "resisted")?,
+                blocked: f.int(o + 4, "blocked")?,
+                absorbed: f.int(o + 5, "absorbed")?,
+                critical: f.flag(o + 6, "critical")?,
+                glancing: f.flag(o + 7, "glancing")?,
+                crushing: f.flag(o + 8, "crushing")?,
+                aoe: layout.tag,
+                environmental_type,
+                supporter_guid,
+            })
+        }
         Suffix::Missed => Payload::Missed(Missed {
             miss_type: f.text(s).to_string(),
             offhand: f.flag(s + 1, "offhand")?,
@@ -314,14 +358,20 @@ fn payload(
             base_amount: optional(3).map(|i| f.int(i, "base amount")).transpose()?,
             critical: optional(4).map(|i| f.flag(i, "critical")).transpose()?.unwrap_or(false),
         }),
-        Suffix::Heal => Payload::Heal(Heal {
-            amount: f.int(s, "amount")?,
-            base_amount: f.int(s + 1, "base amount")?,
-            overhealing: f.int(s + 2, "overhealing")?,
-            absorbed: f.int(s + 3, "absorbed")?,
-            critical: f.flag(s + 4, "critical")?,
-            supporter_guid,
-        }),
+        Suffix::Heal => {
+            // Legion's 4 fields have no base amount: the amount stands for it.
+            let based = usize::from(len > 4);
+            let amount = f.int(s, "amount")?;
+            let o = s + based;
+            Payload::Heal(Heal {
+                amount,
+                base_amount: if based == 1 { f.int(s + 1, "base amount")? } else { amount },
+                overhealing: f.int(o + 1, "overhealing")?,
+                absorbed: f.int(o + 2, "absorbed")?,
+                critical: f.flag(o + 3, "critical")?,
+                supporter_guid,
+            })
+        }
         Suffix::HealAbsorbed => Payload::HealAbsorbed(HealAbsorbed {
             healer: unit(f, s)?,
             heal_spell: spell(f, s + 4)?,

@@ -10,22 +10,27 @@ use crate::error::ParseErrorKind;
 use crate::fields::Fields;
 use wowlogs_schemas::{CombatantInfo, EquippedItem, Payload};
 
-/// Scalars before the groups: faction, 21 stats, spec.
+/// Scalars before the groups: faction, 21 stats, spec. Legion (`COMBAT_LOG_VERSION` 4)
+/// writes no faction: 22, and 29 fields in all with its artifact traits, talents and
+/// gear (measured on two real Legion logs); its faction reads -1, unknown.
 const MIN_SCALARS: usize = 23;
+const LEGION_SCALARS: usize = 22;
 
 pub(crate) fn parse(f: &Fields<'_>) -> Result<Payload, ParseErrorKind> {
     let first_group = (2..f.len())
         .find(|&i| f.raw(i).starts_with(['(', '[']))
         .ok_or(ParseErrorKind::Truncated { reason: "no talent or gear groups" })?;
     let scalars = first_group - 2;
-    if scalars < MIN_SCALARS || f.len() < first_group + 2 {
+    if scalars < LEGION_SCALARS || f.len() < first_group + 2 {
         return Err(ParseErrorKind::FieldCount {
             got: f.len(),
-            expected: vec![2 + MIN_SCALARS + 2],
+            expected: vec![2 + LEGION_SCALARS + 2, 2 + MIN_SCALARS + 2],
             version: None,
         });
     }
-    let stat = |k: usize, name: &'static str| f.int(3 + k, name);
+    let faction_at = (scalars >= MIN_SCALARS).then_some(2);
+    let stats_at = if faction_at.is_some() { 3 } else { 2 };
+    let stat = |k: usize, name: &'static str| f.int(stats_at + k, name);
     let spec_at = first_group - 1;
     let groups: Vec<&str> = f.raw_from(first_group + 2).collect();
     let items_at = groups.iter().position(|g| looks_like_gear(g));
@@ -47,7 +52,7 @@ pub(crate) fn parse(f: &Fields<'_>) -> Result<Payload, ParseErrorKind> {
         .collect();
     Ok(Payload::CombatantInfo(Box::new(CombatantInfo {
         player_guid: f.guid(1).to_string(),
-        faction: f.int32(2, "faction")?,
+        faction: faction_at.map(|i| f.int32(i, "faction")).transpose()?.unwrap_or(-1),
         strength: stat(0, "strength")?,
         agility: stat(1, "agility")?,
         stamina: stat(2, "stamina")?,
@@ -69,7 +74,7 @@ pub(crate) fn parse(f: &Fields<'_>) -> Result<Payload, ParseErrorKind> {
         versatility_healing_done: stat(18, "versatility healing done")?,
         versatility_damage_taken: stat(19, "versatility damage taken")?,
         armor: stat(20, "armor")?,
-        extra_stats: (3 + 21..spec_at).map(|i| f.int(i, "extra stat")).collect::<Result<_, _>>()?,
+        extra_stats: (stats_at + 21..spec_at).map(|i| f.int(i, "extra stat")).collect::<Result<_, _>>()?,
         spec_id: f.int32(spec_at, "spec id")?,
         talents: f.raw(first_group).to_string(),
         pvp_talents: f.raw(first_group + 1).to_string(),

@@ -129,6 +129,17 @@ impl Suffix {
     ];
 
     /// The suffix field counts (without a `_SUPPORT` supporter GUID).
+    /// [`Self::shape`] on a Legion line (its 13-field advanced block, or none under a
+    /// version 4 header): damage and heal suffixes without the base amount.
+    pub fn shape_in(self, legion: bool) -> SuffixShape {
+        let mut shape = self.shape();
+        if legion && matches!(self, Suffix::Damage | Suffix::DamageLanded | Suffix::Heal) {
+            shape.min -= 1;
+            shape.max -= 1;
+        }
+        shape
+    }
+
     pub fn shape(self) -> SuffixShape {
         let (advanced, min, max) = match self {
             // 10 fields (the `ST`/`AOE` tag v22 may add after any suffix is read apart).
@@ -254,10 +265,18 @@ fn build_specs() -> FxHashMap<&'static str, EventSpec> {
 /// 1.15.5 under version 9), 17 (Shadowlands 9.0 to The War Within 11.0: absorb added),
 /// 16 (Battle for Azeroth 8.1+ and Classic: v9 to v19) and 15 (Battle for Azeroth 8.0,
 /// `COMBAT_LOG_VERSION` 8: no map id).
-pub const ADVANCED_LENGTHS: [usize; 5] = [19, 18, 17, 16, 15];
+pub const ADVANCED_LENGTHS: [usize; 6] = [19, 18, 17, 16, 15, ADVANCED_LEGION];
 
 /// The one layout without `uiMapID` before the facing.
 pub const ADVANCED_WITHOUT_MAP: usize = 15;
+
+/// The advanced block of Legion (`COMBAT_LOG_VERSION` 4, patch 7.x): the unit's and its
+/// owner's GUIDs, health, maximum health, attack power, spell power, power type, current,
+/// maximum and cost, x, y and level; no armor, map or facing yet. Measured on two real
+/// Legion logs (not kept here): `SPELL_CAST_SUCCESS` is 25 fields, `SPELL_DAMAGE` 34,
+/// `SWING_DAMAGE` 31 and `SPELL_HEAL` 29, so the block is 13 fields and the damage and
+/// heal suffixes lack the base amount (9 and 4 fields).
+pub const ADVANCED_LEGION: usize = 13;
 
 /// The advanced block length a `COMBAT_LOG_VERSION` usually writes: only a hint, tried
 /// first (each line's own shape decides).
@@ -265,7 +284,8 @@ pub fn advanced_fields_for_version(version: i32) -> usize {
     match version {
         22.. => 19,
         17..=21 => 17,
-        ..=8 => 15,
+        5..=8 => 15,
+        ..=4 => ADVANCED_LEGION,
         _ => 16,
     }
 }

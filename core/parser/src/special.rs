@@ -40,14 +40,15 @@ pub(crate) fn parse(f: &Fields<'_>, special: Special) -> Result<SpecialParts, Pa
     let mut known = all;
     let mut parts = match special {
         Special::EncounterStart => {
-            // Classic writes one more, undocumented field after the instance id.
-            known = expect(all, 6, 7)?;
+            // Classic writes one more, undocumented field after the instance id; Legion
+            // (`COMBAT_LOG_VERSION` 4) none: its instance id reads 0, unknown.
+            known = expect(all, 5, 7)?;
             SpecialParts::payload(Payload::EncounterStart(EncounterStart {
                 encounter_id: f.int32(1, "encounter id")?,
                 encounter_name: f.text(2).to_string(),
                 difficulty_id: f.int32(3, "difficulty id")?,
                 group_size: f.int32(4, "group size")?,
-                instance_id: f.int32(5, "instance id")?,
+                instance_id: if known > 5 { f.int32(5, "instance id")? } else { 0 },
             }))
         }
         Special::EncounterEnd => {
