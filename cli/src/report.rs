@@ -6,7 +6,7 @@ use std::fmt::Write;
 use wowlogs_encounters::spec_name;
 use wowlogs_parser::civil_from_days;
 pub use wowlogs_parser::group_thousands as group;
-use wowlogs_schemas::{FightKind, FightSummary, Named, RecapKind};
+use wowlogs_schemas::{DoneKind, FightKind, FightSummary, Named, RecapKind};
 
 /// Renders every fight of a log, then the log's counts and problems.
 pub fn render(analysis: &LogAnalysis) -> String {
@@ -171,7 +171,39 @@ fn render_fight(out: &mut String, fight: &FightSummary) {
             .collect();
         let _ = writeln!(out, "  Hurt the group most: {}", shown.join("; "));
     }
+    render_done(out, fight);
     render_removals(out, fight);
+}
+
+/// The top damage dealer's and the top healer's biggest abilities, with their crit
+/// rates (and the heals' overhealing): `Top damage, Aaron: Fireball 1,200 (33% crit); …`.
+fn render_done(out: &mut String, fight: &FightSummary) {
+    let name =
+        |p: &wowlogs_schemas::PlayerMetrics| if p.name.is_empty() { p.guid.clone() } else { p.name.clone() };
+    let top_damage = fight.players.iter().filter(|p| p.damage_done > 0).max_by_key(|p| p.damage_done);
+    let top_healing = fight.players.iter().filter(|p| p.healing_done > 0).max_by_key(|p| p.healing_done);
+    for (what, player, kind) in
+        [("Top damage", top_damage, DoneKind::Damage), ("Top healing", top_healing, DoneKind::Heal)]
+    {
+        let Some(player) = player else { continue };
+        let shown: Vec<String> = player
+            .abilities
+            .iter()
+            .filter(|a| a.kind == kind)
+            .take(ABILITIES_SHOWN)
+            .map(|a| {
+                let crit = if a.hits > 0 { 100 * a.crits / a.hits } else { 0 };
+                let overheal = match kind {
+                    DoneKind::Heal if a.overhealing > 0 => format!(", {} overheal", group(a.overhealing)),
+                    _ => String::new(),
+                };
+                format!("{} {} ({crit}% crit{overheal})", a.ability, group(a.amount))
+            })
+            .collect();
+        if !shown.is_empty() {
+            let _ = writeln!(out, "  {what}, {}: {}", name(player), shown.join("; "));
+        }
+    }
 }
 
 /// `Interrupts: Meerah-CrusaderStrike 3, …` and the same for dispels, most first.

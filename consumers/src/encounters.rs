@@ -138,6 +138,9 @@ pub const SUMMARY_MAX_NAME_CHARS: usize = 64;
 /// (the whole recap is in ClickHouse): 40 deaths of 10 lines stay far below the broker's
 /// message size.
 pub const SUMMARY_MAX_RECAP_LINES: usize = 10;
+/// Abilities, and auras, a summary keeps of each player (the most done, the longest up);
+/// the rows keep the fight core's 25 and 20.
+pub const SUMMARY_MAX_PLAYER_LINES: usize = 10;
 /// Logs of one guild open at once, by default (`WOWLOGS_CONSUMER_MAX_OPEN_LOGS_PER_GUILD`):
 /// a bulk import publishes one log per core at a time, and a raid night's uploads a few.
 pub const DEFAULT_OPEN_LOGS_PER_GUILD: usize = 64;
@@ -380,6 +383,14 @@ pub fn bounded(mut fight: FightSummary) -> FightSummary {
     for player in &mut fight.players {
         cut(&mut player.name);
         cut(&mut player.guid);
+        player.abilities.truncate(SUMMARY_MAX_PLAYER_LINES);
+        player.auras.truncate(SUMMARY_MAX_PLAYER_LINES);
+        for ability in &mut player.abilities {
+            cut(&mut ability.ability);
+        }
+        for aura in &mut player.auras {
+            cut(&mut aura.aura);
+        }
     }
     for death in &mut fight.deaths {
         cut(&mut death.name);
@@ -528,6 +539,8 @@ mod tests {
             dispels: 0,
             dps: 0.0,
             hps: 0.0,
+            abilities: Vec::new(),
+            auras: Vec::new(),
         }
     }
 

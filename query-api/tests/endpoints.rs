@@ -913,3 +913,54 @@ async fn per_day_views_count_days_in_the_guilds_time_zone_and_in_utc_when_asked(
     let utc = trend("?timezone=UTC").await;
     assert_eq!(utc["item_level_trend"][0]["day"], utc_date(i64::from(player.start)).as_str(), "{utc}");
 }
+
+/// Each player's abilities and auras through the API: Xamymage in the Dimensius wipe
+/// (auras read off the fixture in core/encounters/tests/abilities.rs); each player's
+/// abilities add up to their damage and healing done.
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_fight_breaks_each_player_down_by_ability_and_aura() {
+    let (app, a) = (app().await, &world().a);
+    let id = dimensius_wipe(&app, &a.key).await;
+    let all = get(&app, &format!("/api/v1/encounters/{id}/players"), Some(&a.key)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let players = all.json["data"]["players"].as_array().unwrap();
+    assert!(players.len() >= 10, "{}", players.len());
+    for player in players {
+        let abilities = player["abilities"].as_array().unwrap();
+        if abilities.len() < 25 {
+            let sum = |kind: &str| -> i64 {
+                abilities.iter().filter(|a| a["kind"] == kind).map(|a| a["amount"].as_i64().unwrap()).sum()
+            };
+            assert_eq!(sum("damage"), player["damage_done"].as_i64().unwrap(), "{}", player["name"]);
+            assert_eq!(sum("heal"), player["healing_done"].as_i64().unwrap(), "{}", player["name"]);
+        }
+    }
+    let one =
+        get(&app, &format!("/api/v1/encounters/{id}/players?player=Xamymage-Kazzak-EU"), Some(&a.key)).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    let mage = &one.json["data"]["players"].as_array().unwrap()[0];
+    assert_eq!(one.json["data"]["players"].as_array().unwrap().len(), 1);
+    let aura = |spell_id: i64| {
+        let found = mage["auras"].as_array().unwrap().iter().find(|a| a["spell_id"] == spell_id).cloned();
+        found.unwrap_or_else(|| panic!("{spell_id}: {}", mage["auras"]))
+    };
+    assert_eq!(
+        (aura(212_653)["aura"].as_str(), aura(212_653)["uptime_ms"].as_i64()),
+        (Some("Shimmer"), Some(646))
+    );
+    assert_eq!(
+        (aura(1_229_325)["debuff"].as_bool(), aura(1_229_325)["uptime_ms"].as_i64()),
+        (Some(true), Some(2_006))
+    );
+    let top = &players[0]["abilities"].as_array().unwrap()[0];
+    assert!(
+        top["hits"].as_i64().unwrap() >= top["crits"].as_i64().unwrap()
+            && top["amount"].as_i64().unwrap() > 0
+    );
+    let rate = top["crits"].as_f64().unwrap() / top["hits"].as_f64().unwrap();
+    assert_eq!(top["crit_rate"].as_f64(), Some(rate));
+    let missing =
+        get(&app, &format!("/api/v1/encounters/{id}/players?player=Nobody-Nowhere"), Some(&a.key)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+}

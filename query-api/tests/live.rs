@@ -114,6 +114,8 @@ fn summary(guild: i64, boss: &str) -> EncounterSummary {
         dispels: 0,
         dps,
         hps: 0.0,
+        abilities: Vec::new(),
+        auras: Vec::new(),
     };
     EncounterSummary {
         guild_id: GuildId(guild),

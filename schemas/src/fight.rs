@@ -158,6 +158,47 @@ pub struct AbilityDamage {
     pub killing_blows: i64,
 }
 
+/// Whether an ability did damage or healing (its own type, not [`RecapKind`]: a named
+/// type used in two places of one schema defeats Avro resolution checkers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DoneKind {
+    Damage,
+    Heal,
+}
+
+/// Damage or healing one player (with their pets) did with one ability in one fight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+pub struct AbilityDone {
+    /// `damage` or `heal`.
+    pub kind: DoneKind,
+    /// Spell name, `Melee`, or the environmental type.
+    pub ability: String,
+    pub spell_id: Option<i32>,
+    /// As the player's totals count it: damage done; healing done without overhealing.
+    pub amount: i64,
+    pub hits: i64,
+    /// Hits or heals that were critical.
+    pub crits: i64,
+    /// Damage the targets' shields took off these hits; healing absorbed.
+    pub absorbed: i64,
+    /// Heals only.
+    pub overhealing: i64,
+}
+
+/// How long one aura was up on one player during one fight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+pub struct AuraUptime {
+    pub spell_id: i32,
+    pub aura: String,
+    pub debuff: bool,
+    /// Milliseconds up within the fight (an aura up at the pull counts from the pull, one
+    /// up at the end until the end).
+    pub uptime_ms: i64,
+    /// Times applied during the fight (`SPELL_AURA_APPLIED`).
+    pub applications: i64,
+}
+
 /// One player's numbers in one fight (pets and guardians merged into their owner).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 pub struct PlayerMetrics {
@@ -188,6 +229,16 @@ pub struct PlayerMetrics {
     pub dps: f64,
     /// `healing_done` per second of fight duration.
     pub hps: f64,
+    /// Damage and healing done by ability, the most first (the fight core's
+    /// `MAX_ABILITIES_PER_PLAYER`). Added in v1.4.
+    #[serde(default)]
+    #[avro(default = "[]")]
+    pub abilities: Vec<AbilityDone>,
+    /// The auras the player had, the longest up first (the fight core's
+    /// `MAX_AURAS_PER_PLAYER`). Added in v1.4.
+    #[serde(default)]
+    #[avro(default = "[]")]
+    pub auras: Vec<AuraUptime>,
 }
 
 /// A player death and what caused it: the death recap.

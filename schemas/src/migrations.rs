@@ -62,6 +62,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "guild_time_zones",
         sql: include_str!("../clickhouse/0014_guild_time_zones.sql"),
     },
+    Migration {
+        version: 15,
+        name: "abilities_and_auras",
+        sql: include_str!("../clickhouse/0015_abilities_and_auras.sql"),
+    },
 ];
 
 impl Migration {

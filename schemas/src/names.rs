@@ -3,7 +3,7 @@
 //! below), and the ClickHouse `Enum8` value. One list per enum, here; the migrations are
 //! checked against [`Named::enum8_definition`].
 
-use crate::{FightKind, RecapKind, RemovalKind, UploadState};
+use crate::{DoneKind, FightKind, RecapKind, RemovalKind, UploadState};
 
 /// An enum of the contract with stable names and `Enum8` codes.
 pub trait Named: Copy + PartialEq + Sized + 'static {
@@ -76,6 +76,17 @@ impl Named for RecapKind {
     }
 }
 
+impl Named for DoneKind {
+    const ALL: &'static [Self] = &[DoneKind::Damage, DoneKind::Heal];
+
+    fn name(self) -> &'static str {
+        match self {
+            DoneKind::Damage => "damage",
+            DoneKind::Heal => "heal",
+        }
+    }
+}
+
 impl Named for RemovalKind {
     const ALL: &'static [Self] = &[RemovalKind::Interrupt, RemovalKind::Dispel, RemovalKind::Steal];
 
@@ -132,6 +143,7 @@ mod tests {
         serde_names_agree::<UploadState>();
         serde_names_agree::<RecapKind>();
         serde_names_agree::<RemovalKind>();
+        serde_names_agree::<DoneKind>();
         assert_eq!(
             UploadState::enum8_definition(),
             "Enum8('accepted' = 1, 'parsing' = 2, 'completed' = 3, 'failed' = 4)"

@@ -4,6 +4,7 @@
 //! command and the encounter consumer feed the same [`EncounterSegmenter`], so a log
 //! analysed locally and the same log materialised in ClickHouse give identical rows.
 
+pub mod abilities;
 pub mod bosses;
 pub mod difficulty;
 mod metrics;

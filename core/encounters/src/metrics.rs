@@ -1,14 +1,15 @@
 //! Per-fight, per-player metrics. The definitions here are the contract documented in
 //! docs/metrics.md; tests recompute them independently.
 
+use crate::abilities::{AuraChange, AuraTable, Done, DoneTable, MAX_DETAILED_PLAYERS};
 use crate::bosses::{BossTracker, PullEnd};
 use crate::owners::Owners;
 use crate::recap::{RECAP_MAX_CHARS, Recaps, Taken};
 use crate::specs::class_of_spec;
 use rustc_hash::{FxHashMap, FxHashSet};
 use wowlogs_schemas::{
-    AbilityDamage, CombatEvent, DeathRecord, KillingBlow, Payload, PlayerMetrics, RecapKind, RemovalKind,
-    Spell, SpellRemoval, UnitFlags, cut_chars,
+    AbilityDamage, AuraType, CombatEvent, DeathRecord, DoneKind, KillingBlow, Payload, PlayerMetrics,
+    RecapKind, RemovalKind, Spell, SpellRemoval, UnitFlags, cut_chars,
 };
 
 /// Abilities a fight lists in `damage_taken_by_ability` (the most damaging).
@@ -55,6 +56,11 @@ struct Totals {
     interrupts: i64,
     dispels: i64,
     combatant: Option<Combatant>,
+    /// Whether this player has ability and aura tables (the fight's first
+    /// [`MAX_DETAILED_PLAYERS`]).
+    detailed: bool,
+    done: DoneTable,
+    auras: AuraTable,
 }
 
 #[derive(Debug, Default)]
@@ -96,6 +102,8 @@ pub struct FightMetrics {
     /// Boss fights only.
     bosses: Option<BossTracker>,
     removals: Vec<SpellRemoval>,
+    /// Players given ability and aura tables so far.
+    detailed: usize,
 }
 
 impl FightMetrics {
@@ -111,6 +119,7 @@ impl FightMetrics {
             taken: AbilityTable::default(),
             bosses: boss_fight.map(BossTracker::new),
             removals: Vec::new(),
+            detailed: 0,
         }
     }
 
@@ -161,7 +170,9 @@ impl FightMetrics {
 
     fn totals(&mut self, guid: &str) -> &mut Totals {
         if !self.players.contains_key(guid) {
-            self.players.insert(guid.to_string(), Totals::default());
+            let detailed = self.detailed < MAX_DETAILED_PLAYERS;
+            self.detailed += usize::from(detailed);
+            self.players.insert(guid.to_string(), Totals { detailed, ..Totals::default() });
         }
         self.players.get_mut(guid).expect("inserted above")
     }
@@ -192,7 +203,19 @@ impl FightMetrics {
                     && UnitFlags(source.flags).reaction() != UnitFlags(target.flags).reaction()
                     && let Some(player) = owners.player_of(&source.guid)
                 {
-                    self.totals(player).damage_done += damage.amount;
+                    let totals = self.totals(player);
+                    totals.damage_done += damage.amount;
+                    if totals.detailed {
+                        totals.done.add(Done {
+                            kind: DoneKind::Damage,
+                            ability: ability_of(event, damage.environmental_type.as_deref()),
+                            spell_id: event.spell.as_ref().map(|s| s.id),
+                            amount: damage.amount,
+                            critical: damage.critical,
+                            absorbed: damage.absorbed,
+                            overhealing: 0,
+                        });
+                    }
                 }
                 if (counted || name == "ENVIRONMENTAL_DAMAGE") && target.is_player() {
                     self.totals(&target.guid).damage_taken += damage.amount;
@@ -253,6 +276,17 @@ impl FightMetrics {
                     let totals = self.totals(player);
                     totals.healing_done += heal.amount - heal.overhealing;
                     totals.overhealing += heal.overhealing;
+                    if totals.detailed {
+                        totals.done.add(Done {
+                            kind: DoneKind::Heal,
+                            ability: ability_of(event, None),
+                            spell_id: event.spell.as_ref().map(|s| s.id),
+                            amount: heal.amount - heal.overhealing,
+                            critical: heal.critical,
+                            absorbed: heal.absorbed,
+                            overhealing: heal.overhealing,
+                        });
+                    }
                 }
             }
             Payload::Absorbed(absorbed) if name == "SPELL_ABSORBED" => {
@@ -266,6 +300,27 @@ impl FightMetrics {
             Payload::Dispel(dispel) if name == "SPELL_DISPEL" || name == "SPELL_STOLEN" => {
                 let kind = if name == "SPELL_STOLEN" { RemovalKind::Steal } else { RemovalKind::Dispel };
                 self.removal(event, kind, &dispel.extra_spell, owners);
+            }
+            Payload::Aura(aura) => {
+                let change = match name {
+                    "SPELL_AURA_APPLIED" => AuraChange::Applied,
+                    "SPELL_AURA_REMOVED" => AuraChange::Removed,
+                    "SPELL_AURA_REFRESH" | "SPELL_AURA_APPLIED_DOSE" | "SPELL_AURA_REMOVED_DOSE" => {
+                        AuraChange::Refreshed
+                    }
+                    _ => return,
+                };
+                let (Some(target), Some(spell)) =
+                    (event.target.as_ref().filter(|t| t.is_player()), &event.spell)
+                else {
+                    return;
+                };
+                let start_ms = self.start_ms;
+                let totals = self.totals(&target.guid);
+                if totals.detailed {
+                    let debuff = aura.aura_type == AuraType::Debuff;
+                    totals.auras.change(spell.id, &spell.name, debuff, change, event.timestamp_ms, start_ms);
+                }
             }
             Payload::Cast(_) if name == "SPELL_CAST_SUCCESS" => {
                 if let Some(source) = event.source.as_ref().filter(|s| s.is_player()) {
@@ -308,6 +363,7 @@ impl FightMetrics {
         kill: Option<bool>,
     ) -> Finished {
         let seconds = duration_ms as f64 / 1000.0;
+        let end_ms = self.start_ms + duration_ms;
         let per_second = |total: i64| if seconds > 0.0 { total as f64 / seconds } else { 0.0 };
         let mut players: Vec<PlayerMetrics> = self
             .players
@@ -330,6 +386,8 @@ impl FightMetrics {
                     dispels: t.dispels,
                     dps: per_second(t.damage_done),
                     hps: per_second(t.healing_done),
+                    abilities: t.done.finish(),
+                    auras: t.auras.finish(end_ms),
                     guid,
                 }
             })

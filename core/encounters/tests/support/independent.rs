@@ -58,7 +58,12 @@ fn each_line(text: &str, mut each: impl FnMut(usize, &[&str], &str)) {
         }
         // Advanced block: GUID then owner GUID, right after the spell (or the base for swings).
         let at = if f[0].starts_with("SWING") { 9 } else { 12 };
-        if f.len() > at + 20 && f[at + 1] != "0000000000000000" && !f[at].starts_with("Player-") {
+        // (A `SPELL_CAST_SUCCESS` ends with the block: 15 to 19 fields after `at`.)
+        if f.len() >= at + 15
+            && f[at].contains('-')
+            && f[at + 1].contains('-')
+            && !f[at].starts_with("Player-")
+        {
             owner.insert(f[at].into(), f[at + 1].into());
         }
         let mut credited = f.get(1).copied().unwrap_or_default().to_string();
@@ -154,4 +159,40 @@ pub fn taken_by_ability(text: &str, lines: std::ops::RangeInclusive<usize>) -> H
         entry.1 += 1;
     }
     taken
+}
+
+/// One ability of one player: amount (healing without overhealing), hits, crits.
+pub type DoneLine = (i64, i64, i64);
+
+/// What one player (with pets) did per ability over a line range: damage keyed
+/// `damage:<spell id>` (or `damage:Melee`), healing keyed `heal:<spell id>`.
+pub fn done_by_ability(
+    text: &str,
+    lines: std::ops::RangeInclusive<usize>,
+    player: &str,
+) -> HashMap<String, DoneLine> {
+    let mut done: HashMap<String, DoneLine> = HashMap::new();
+    each_line(text, |number, f, credited| {
+        if !lines.contains(&number) || credited != player {
+            return;
+        }
+        let spell = || if f[0].starts_with("SWING") { "Melee".to_string() } else { f[9].to_string() };
+        if DAMAGE.contains(&f[0]) && side(f[3]) != side(f[7]) {
+            let tagged = matches!(*f.last().unwrap(), "ST" | "AOE");
+            let amount_at = f.len() - if tagged { 11 } else { 10 };
+            let entry = done.entry(format!("damage:{}", spell())).or_default();
+            entry.0 += f[amount_at].parse::<i64>().unwrap();
+            entry.1 += 1;
+            entry.2 += i64::from(f[amount_at + 7] == "1");
+        }
+        if f[0] == "SPELL_HEAL" || f[0] == "SPELL_PERIODIC_HEAL" {
+            let amount: i64 = f[f.len() - 5].parse().unwrap();
+            let overhealing: i64 = f[f.len() - 3].parse().unwrap();
+            let entry = done.entry(format!("heal:{}", spell())).or_default();
+            entry.0 += amount - overhealing;
+            entry.1 += 1;
+            entry.2 += i64::from(f[f.len() - 1] == "1");
+        }
+    });
+    done
 }

@@ -137,12 +137,34 @@ crate::table_row! {
         removal_removed_spell_id: Vec<i32> = "Array(Int32)",
         removal_target_guid: Vec<String> = "Array(String)",
         removal_target_name: Vec<String> = "Array(String)",
+        /// Each player's damage and healing done by ability (migration 0015), one
+        /// element per player and ability, players in the fight's order, each player's
+        /// most done first.
+        done_player_guid: Vec<String> = "Array(String)",
+        /// `damage` or `heal`.
+        done_kind: Vec<String> = "Array(String)",
+        done_ability: Vec<String> = "Array(String)",
+        done_spell_id: Vec<Option<i32>> = "Array(Nullable(Int32))",
+        done_amount: Vec<i64> = "Array(Int64)",
+        done_hits: Vec<i64> = "Array(Int64)",
+        done_crits: Vec<i64> = "Array(Int64)",
+        done_absorbed: Vec<i64> = "Array(Int64)",
+        done_overhealing: Vec<i64> = "Array(Int64)",
+        /// Each player's auras, one element per player and aura, the longest up first.
+        aura_player_guid: Vec<String> = "Array(String)",
+        aura_spell_id: Vec<i32> = "Array(Int32)",
+        aura_name: Vec<String> = "Array(String)",
+        aura_debuff: Vec<u8> = "Array(UInt8)",
+        aura_uptime_ms: Vec<i64> = "Array(Int64)",
+        aura_applications: Vec<i64> = "Array(Int64)",
         version: u64 = "UInt64",
     }
 }
 
 impl EncounterDetailRow {
     pub fn from_fight(guild_id: GuildId, log_id: LogId, fight: &FightSummary, version: u64) -> Self {
+        let done = || fight.players.iter().flat_map(|p| p.abilities.iter().map(move |a| (p, a)));
+        let auras = || fight.players.iter().flat_map(|p| p.auras.iter().map(move |a| (p, a)));
         EncounterDetailRow {
             guild_id: guild_id.0,
             log_id: log_id.0,
@@ -173,6 +195,21 @@ impl EncounterDetailRow {
             removal_removed_spell_id: fight.removals.iter().map(|r| r.removed_spell_id).collect(),
             removal_target_guid: fight.removals.iter().map(|r| name_cell(&r.target_guid)).collect(),
             removal_target_name: fight.removals.iter().map(|r| name_cell(&r.target_name)).collect(),
+            done_player_guid: done().map(|(p, _)| name_cell(&p.guid)).collect(),
+            done_kind: done().map(|(_, a)| a.kind.name().to_string()).collect(),
+            done_ability: done().map(|(_, a)| name_cell(&a.ability)).collect(),
+            done_spell_id: done().map(|(_, a)| a.spell_id).collect(),
+            done_amount: done().map(|(_, a)| a.amount).collect(),
+            done_hits: done().map(|(_, a)| a.hits).collect(),
+            done_crits: done().map(|(_, a)| a.crits).collect(),
+            done_absorbed: done().map(|(_, a)| a.absorbed).collect(),
+            done_overhealing: done().map(|(_, a)| a.overhealing).collect(),
+            aura_player_guid: auras().map(|(p, _)| name_cell(&p.guid)).collect(),
+            aura_spell_id: auras().map(|(_, a)| a.spell_id).collect(),
+            aura_name: auras().map(|(_, a)| name_cell(&a.aura)).collect(),
+            aura_debuff: auras().map(|(_, a)| u8::from(a.debuff)).collect(),
+            aura_uptime_ms: auras().map(|(_, a)| a.uptime_ms).collect(),
+            aura_applications: auras().map(|(_, a)| a.applications).collect(),
             version,
         }
     }

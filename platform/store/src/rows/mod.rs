@@ -250,6 +250,8 @@ mod tests {
             dispels: 0,
             dps: 0.0,
             hps: 0.0,
+            abilities: Vec::new(),
+            auras: Vec::new(),
         };
         let blow = KillingBlow {
             ability: huge.clone(),

@@ -3,6 +3,7 @@
 //! The answer shapes and filters are here; [`handlers`] answers the requests from
 //! [`queries`], and [`export`] streams downloads.
 
+mod breakdown;
 mod export;
 mod handlers;
 mod queries;
@@ -346,5 +347,6 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(wipes::deaths))
         .routes(utoipa_axum::routes!(wipes::abilities))
         .routes(utoipa_axum::routes!(wipes::interrupts))
+        .routes(utoipa_axum::routes!(breakdown::players))
         .routes(utoipa_axum::routes!(export::export_one))
 }
