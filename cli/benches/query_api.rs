@@ -14,7 +14,8 @@
 //!    5 min), and with no cache (every request ClickHouse queries).
 //!
 //! 3. One guild at its limits beside another (`neighbour`): guild B's uncached lists
-//!    alone, then while guild A floods the API through 20 keys at 190 connections.
+//!    alone, then while guild A floods the API through 20 keys at 190 connections
+//!    (`WOWLOGS_BENCH_ONLY=neighbour` runs this part alone).
 //!
 //! Prints p50/p95/p99 latency, requests/s and errors (non-2xx included), and writes
 //! `target/benchmarks/query_api.json`.
@@ -262,8 +263,13 @@ fn main() {
         machine()
     );
     // The defaults (lists and totals 1 s, a finished fight 5 min), then no cache at all.
-    let mut results = scenarios(&url, (1000, 300_000), &keys, &fights);
-    results.extend(scenarios(&url, (0, 0), &keys, &fights));
+    // WOWLOGS_BENCH_ONLY=neighbour runs that part alone.
+    let only_neighbour = std::env::var("WOWLOGS_BENCH_ONLY").is_ok_and(|only| only == "neighbour");
+    let mut results = Vec::new();
+    if !only_neighbour {
+        results.extend(scenarios(&url, (1000, 300_000), &keys, &fights));
+        results.extend(scenarios(&url, (0, 0), &keys, &fights));
+    }
     results.extend(neighbour(&url, &store, &keys, &fights));
     let report = json!({
         "machine": machine(),

@@ -4,6 +4,8 @@
 //! - A key may run a few queries at once; its next ones wait briefly for a turn, then
 //!   get 429. The service runs a bounded number over every key (ClickHouse's query slots
 //!   are shared with the consumers' inserts); beyond, a brief wait, then 503.
+//! - A guild's first [`PRIORITY_SHARE`] queries at once run at ClickHouse's higher
+//!   priority, its others at a lower one that yields the CPU to other guilds' first.
 //! - Every query carries `max_execution_time` (ClickHouse stops it) and a client-side
 //!   deadline (a hung server cannot hold a handler): 504 past either.
 //! - After [`BREAKER_THRESHOLD`] consecutive failures to reach ClickHouse (refused,
@@ -52,6 +54,21 @@ pub struct Admitted {
     _global: OwnedSemaphorePermit,
     _guild: OwnedSemaphorePermit,
     _key: OwnedSemaphorePermit,
+    /// The ClickHouse `priority` the query runs at ([`priority`]).
+    pub priority: u8,
+}
+
+/// Queries of one guild at once that run at ClickHouse's higher priority: a guild's
+/// first ones (a raid leader's page, a dashboard's first panels) run at `priority` 1,
+/// any more at 2, and ClickHouse pauses those while queries of priority 1 run (it checks
+/// between blocks). So a guild that keeps many queries going gets the CPU left over by
+/// the others' first ones, not an equal part of it with each of its slots.
+pub const PRIORITY_SHARE: usize = 2;
+
+/// The ClickHouse priority of a query admitted while its guild holds `in_flight`
+/// queries, itself included (1 is ClickHouse's highest; 0 would mean none).
+pub fn priority(in_flight: usize) -> u8 {
+    if in_flight <= PRIORITY_SHARE { 1 } else { 2 }
 }
 
 impl QueryGate {
@@ -88,7 +105,7 @@ impl QueryGate {
         })
         .await?;
         let ours = semaphore(&self.per_guild, guild, self.limits.max_queries_per_guild);
-        let guild_permit = permit(ours, || {
+        let guild_permit = permit(ours.clone(), || {
             ApiError::rate_limited(
                 format!(
                     "guild {} already has {} queries running over its keys (WOWLOGS_MAX_QUERIES_PER_GUILD); \
@@ -110,7 +127,13 @@ impl QueryGate {
             )
         })
         .await?;
-        Ok(Admitted { _global: global, _guild: guild_permit, _key: key_permit })
+        let in_flight = self.limits.max_queries_per_guild.saturating_sub(ours.available_permits());
+        Ok(Admitted {
+            _global: global,
+            _guild: guild_permit,
+            _key: key_permit,
+            priority: priority(in_flight),
+        })
     }
 
     /// Runs one ClickHouse request within the query timeout, telling the breaker how
@@ -277,6 +300,19 @@ mod tests {
     }
 
     const G: GuildId = GuildId(1);
+
+    #[tokio::test]
+    async fn a_guilds_first_queries_run_at_the_higher_priority_and_its_others_yield() {
+        let gate = gate(8, 8);
+        let first = gate.enter("a", G).await.unwrap();
+        let second = gate.enter("b", G).await.unwrap();
+        let third = gate.enter("c", G).await.unwrap();
+        let other_guild = gate.enter("d", GuildId(2)).await.unwrap();
+        assert_eq!((first.priority, second.priority, third.priority), (1, 1, 2));
+        assert_eq!(other_guild.priority, 1, "another guild's first query is not behind G's");
+        drop((first, second, third));
+        assert_eq!(gate.enter("a", G).await.unwrap().priority, 1, "counted while they run");
+    }
 
     #[tokio::test]
     async fn a_guild_at_its_queries_gets_429_whichever_key_asks_and_other_guilds_go_on() {

@@ -311,11 +311,16 @@ impl GuildDb {
         self.guilds
     }
 
-    fn query(&self, sql: &Sql, limit: Duration) -> Result<clickhouse::query::Query, ApiError> {
+    fn query(&self, sql: &Sql, limit: Duration, priority: u8) -> Result<clickhouse::query::Query, ApiError> {
         let text = sql.scoped(self.guilds).map_err(ApiError::internal)?;
-        // ClickHouse stops the query itself past the limit (whole seconds, at least one).
+        // ClickHouse stops the query itself past the limit (whole seconds, at least one),
+        // and runs it at the priority the gate gave (`gate::priority`).
         let seconds = limit.as_secs_f64().ceil().max(1.0) as u64;
-        let mut query = self.client.query(&text).with_setting("max_execution_time", seconds.to_string());
+        let mut query = self
+            .client
+            .query(&text)
+            .with_setting("max_execution_time", seconds.to_string())
+            .with_setting("priority", priority.to_string());
         for value in &sql.values {
             query = match value {
                 Value::I64(v) => query.bind(*v),
@@ -335,9 +340,9 @@ impl GuildDb {
     where
         F: Future<Output = Result<R, clickhouse::error::Error>>,
     {
-        let _admitted = self.gate.enter(&self.key, self.guild).await?;
+        let admitted = self.gate.enter(&self.key, self.guild).await?;
         let limit = self.gate.limits().query_timeout;
-        self.gate.bounded(fetch(self.query(sql, limit)?)).await
+        self.gate.bounded(fetch(self.query(sql, limit, admitted.priority)?)).await
     }
 
     /// Every row of a query.
@@ -380,7 +385,8 @@ impl GuildDb {
         T: Row,
     {
         let admitted = self.gate.enter(&self.key, self.guild).await?;
-        let cursor = self.query(sql, limit)?.fetch::<T>().map_err(|e| self.gate.failed(e))?;
+        let cursor =
+            self.query(sql, limit, admitted.priority)?.fetch::<T>().map_err(|e| self.gate.failed(e))?;
         Ok(Streamed { cursor, gate: self.gate.clone(), _admitted: admitted })
     }
 
