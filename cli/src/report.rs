@@ -6,7 +6,7 @@ use std::fmt::Write;
 use wowlogs_encounters::spec_name;
 use wowlogs_parser::civil_from_days;
 pub use wowlogs_parser::group_thousands as group;
-use wowlogs_schemas::{DoneKind, FightKind, FightSummary, Named, RecapKind};
+use wowlogs_schemas::{AbilityKind, FightKind, FightSummary, Named, RecapKind};
 
 /// Renders every fight of a log, then the log's counts and problems.
 pub fn render(analysis: &LogAnalysis) -> String {
@@ -183,7 +183,7 @@ fn render_done(out: &mut String, fight: &FightSummary) {
     let top_damage = fight.players.iter().filter(|p| p.damage_done > 0).max_by_key(|p| p.damage_done);
     let top_healing = fight.players.iter().filter(|p| p.healing_done > 0).max_by_key(|p| p.healing_done);
     for (what, player, kind) in
-        [("Top damage", top_damage, DoneKind::Damage), ("Top healing", top_healing, DoneKind::Heal)]
+        [("Top damage", top_damage, AbilityKind::Damage), ("Top healing", top_healing, AbilityKind::Heal)]
     {
         let Some(player) = player else { continue };
         let shown: Vec<String> = player
@@ -194,7 +194,7 @@ fn render_done(out: &mut String, fight: &FightSummary) {
             .map(|a| {
                 let crit = if a.hits > 0 { 100 * a.crits / a.hits } else { 0 };
                 let overheal = match kind {
-                    DoneKind::Heal if a.overhealing > 0 => format!(", {} overheal", group(a.overhealing)),
+                    AbilityKind::Heal if a.overhealing > 0 => format!(", {} overheal", group(a.overhealing)),
                     _ => String::new(),
                 };
                 format!("{} {} ({crit}% crit{overheal})", a.ability, group(a.amount))

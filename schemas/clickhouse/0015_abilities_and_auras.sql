@@ -1,9 +1,10 @@
--- Each player's damage and healing done by ability and the auras they had
+-- Each player's damage and healing done and damage taken by ability and the auras they had
 -- (EncounterSummary 1.4), on `encounter_details` (one row per fight) as parallel arrays
--- with the player's GUID in each element: at most 25 abilities and 20 auras per player
--- (the fight core's MAX_ABILITIES_PER_PLAYER and MAX_AURAS_PER_PLAYER), so a 20-player
--- pull writes at most 500 and 400 elements. On this table, not on `encounter_players`:
--- reading players (lists, roll-ups, FINAL over a guild's months) never opens them.
+-- with the player's GUID in each element: at most 25 abilities done, 15 taken and 20
+-- auras per player (the fight core's MAX_ABILITIES_PER_PLAYER, MAX_TAKEN_PER_PLAYER and
+-- MAX_AURAS_PER_PLAYER), so a 20-player pull writes at most 800 and 400 elements. On this
+-- table, not on `encounter_players`: reading players (lists, roll-ups, FINAL over a
+-- guild's months) never opens them.
 -- Fights written before this have none until a rebuild computes them
 -- (`wowlogs rebuild encounters`).
 

@@ -158,29 +158,34 @@ pub struct AbilityDamage {
     pub killing_blows: i64,
 }
 
-/// Whether an ability did damage or healing (its own type, not [`RecapKind`]: a named
-/// type used in two places of one schema defeats Avro resolution checkers).
+/// What a player's ability line counts: damage done, healing done, or damage taken (its
+/// own type, not [`RecapKind`]: a named type used in two places of one schema defeats
+/// Avro resolution checkers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum DoneKind {
+pub enum AbilityKind {
     Damage,
     Heal,
+    Taken,
 }
 
-/// Damage or healing one player (with their pets) did with one ability in one fight.
+/// Damage or healing one player (with their pets) did with one ability in one fight, or
+/// damage they took from one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
-pub struct AbilityDone {
-    /// `damage` or `heal`.
-    pub kind: DoneKind,
+pub struct PlayerAbility {
+    /// `damage` (done), `heal` (done) or `taken`.
+    pub kind: AbilityKind,
     /// Spell name, `Melee`, or the environmental type.
     pub ability: String,
     pub spell_id: Option<i32>,
-    /// As the player's totals count it: damage done; healing done without overhealing.
+    /// As the player's totals count it: damage done; healing done without overhealing;
+    /// damage taken.
     pub amount: i64,
     pub hits: i64,
     /// Hits or heals that were critical.
     pub crits: i64,
-    /// Damage the targets' shields took off these hits; healing absorbed.
+    /// Damage shields took off these hits (the targets' for damage done, the player's for
+    /// damage taken); healing absorbed.
     pub absorbed: i64,
     /// Heals only.
     pub overhealing: i64,
@@ -230,10 +235,11 @@ pub struct PlayerMetrics {
     /// `healing_done` per second of fight duration.
     pub hps: f64,
     /// Damage and healing done by ability, the most first (the fight core's
-    /// `MAX_ABILITIES_PER_PLAYER`). Added in v1.4.
+    /// `MAX_ABILITIES_PER_PLAYER`), then damage taken by ability, the most first
+    /// (`MAX_TAKEN_PER_PLAYER`). Added in v1.4.
     #[serde(default)]
     #[avro(default = "[]")]
-    pub abilities: Vec<AbilityDone>,
+    pub abilities: Vec<PlayerAbility>,
     /// The auras the player had, the longest up first (the fight core's
     /// `MAX_AURAS_PER_PLAYER`). Added in v1.4.
     #[serde(default)]

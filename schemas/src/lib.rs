@@ -72,8 +72,8 @@ pub use event::{
     HealAbsorbed, Interrupt, LogVersion, MapChange, Missed, Payload, Spell, Summon, Unit, ZoneChange,
 };
 pub use fight::{
-    AbilityDamage, AbilityDone, Anomaly, AuraUptime, BossHealth, DeathRecord, DoneKind, FightKind,
-    FightSummary, KillingBlow, PlayerMetrics, RecapEntry, RecapKind, RemovalKind, SpellRemoval,
+    AbilityDamage, AbilityKind, Anomaly, AuraUptime, BossHealth, DeathRecord, FightKind, FightSummary,
+    KillingBlow, PlayerAbility, PlayerMetrics, RecapEntry, RecapKind, RemovalKind, SpellRemoval,
 };
 pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId, now_ms};

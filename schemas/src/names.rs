@@ -3,7 +3,7 @@
 //! below), and the ClickHouse `Enum8` value. One list per enum, here; the migrations are
 //! checked against [`Named::enum8_definition`].
 
-use crate::{DoneKind, FightKind, RecapKind, RemovalKind, UploadState};
+use crate::{AbilityKind, FightKind, RecapKind, RemovalKind, UploadState};
 
 /// An enum of the contract with stable names and `Enum8` codes.
 pub trait Named: Copy + PartialEq + Sized + 'static {
@@ -76,13 +76,14 @@ impl Named for RecapKind {
     }
 }
 
-impl Named for DoneKind {
-    const ALL: &'static [Self] = &[DoneKind::Damage, DoneKind::Heal];
+impl Named for AbilityKind {
+    const ALL: &'static [Self] = &[AbilityKind::Damage, AbilityKind::Heal, AbilityKind::Taken];
 
     fn name(self) -> &'static str {
         match self {
-            DoneKind::Damage => "damage",
-            DoneKind::Heal => "heal",
+            AbilityKind::Damage => "damage",
+            AbilityKind::Heal => "heal",
+            AbilityKind::Taken => "taken",
         }
     }
 }
@@ -143,7 +144,7 @@ mod tests {
         serde_names_agree::<UploadState>();
         serde_names_agree::<RecapKind>();
         serde_names_agree::<RemovalKind>();
-        serde_names_agree::<DoneKind>();
+        serde_names_agree::<AbilityKind>();
         assert_eq!(
             UploadState::enum8_definition(),
             "Enum8('accepted' = 1, 'parsing' = 2, 'completed' = 3, 'failed' = 4)"

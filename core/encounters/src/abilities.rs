@@ -1,12 +1,14 @@
 //! Each player's damage and healing done by ability, and the auras they had: what a
 //! raider opens after "who did how much" (why is my DPS low, did the healer overheal,
-//! was the flask up). Bounded per fight: the first [`MAX_DETAILED_PLAYERS`] players get
-//! tables, each table counts at most [`MAX_COUNTED_PER_PLAYER`] abilities or auras, and
-//! a fight lists the top [`MAX_ABILITIES_PER_PLAYER`] and [`MAX_AURAS_PER_PLAYER`].
+//! was the flask up, what hit the tank). Bounded per fight: the first
+//! [`MAX_DETAILED_PLAYERS`] players get tables, each table counts at most
+//! [`MAX_COUNTED_PER_PLAYER`] abilities or auras, and a fight lists the top
+//! [`MAX_ABILITIES_PER_PLAYER`] done, [`MAX_TAKEN_PER_PLAYER`] taken and
+//! [`MAX_AURAS_PER_PLAYER`] auras.
 
 use crate::recap::RECAP_MAX_CHARS;
 use rustc_hash::FxHashMap;
-use wowlogs_schemas::{AbilityDone, AuraUptime, DoneKind, cut_chars};
+use wowlogs_schemas::{AbilityKind, AuraUptime, PlayerAbility, cut_chars};
 
 /// Players of one fight with ability and aura tables (a real fight has at most 40; a
 /// Battleground 80).
@@ -16,22 +18,25 @@ pub const MAX_DETAILED_PLAYERS: usize = 1_000;
 pub const MAX_COUNTED_PER_PLAYER: usize = 256;
 /// Abilities a player's line lists (the most damage and healing done).
 pub const MAX_ABILITIES_PER_PLAYER: usize = 25;
+/// Abilities that hurt a player a player's line lists (the most damage taken).
+pub const MAX_TAKEN_PER_PLAYER: usize = 15;
 /// Auras a player's line lists (the longest up).
 pub const MAX_AURAS_PER_PLAYER: usize = 20;
 
-/// One player's damage and healing done per ability.
+/// One player's damage and healing done per ability (or damage taken: a table of its
+/// own).
 #[derive(Debug, Default)]
 pub struct DoneTable {
-    /// By (healing, spell id).
-    spells: FxHashMap<(bool, i32), AbilityDone>,
+    /// By (kind, spell id).
+    spells: FxHashMap<(AbilityKind, i32), PlayerAbility>,
     /// Melee and the environment, by name (damage only).
-    named: FxHashMap<String, AbilityDone>,
+    named: FxHashMap<String, PlayerAbility>,
 }
 
 /// One hit or heal a player's ability did.
 #[derive(Debug, Clone, Copy)]
 pub struct Done<'a> {
-    pub kind: DoneKind,
+    pub kind: AbilityKind,
     pub ability: &'a str,
     pub spell_id: Option<i32>,
     /// As the player's total counts it (healing: without overhealing).
@@ -44,7 +49,7 @@ pub struct Done<'a> {
 impl DoneTable {
     pub fn add(&mut self, done: Done<'_>) {
         let full = self.spells.len() + self.named.len() >= MAX_COUNTED_PER_PLAYER;
-        let fresh = || AbilityDone {
+        let fresh = || PlayerAbility {
             kind: done.kind,
             ability: cut_chars(done.ability, RECAP_MAX_CHARS).to_string(),
             spell_id: done.spell_id,
@@ -56,7 +61,7 @@ impl DoneTable {
         };
         let line = match done.spell_id {
             Some(id) => {
-                let key = (done.kind == DoneKind::Heal, id);
+                let key = (done.kind, id);
                 if full {
                     self.spells.get_mut(&key)
                 } else {
@@ -79,15 +84,16 @@ impl DoneTable {
         line.overhealing += done.overhealing;
     }
 
-    /// The most damage and healing done first, at most [`MAX_ABILITIES_PER_PLAYER`].
-    pub fn finish(self) -> Vec<AbilityDone> {
-        let mut lines: Vec<AbilityDone> = self.spells.into_values().chain(self.named.into_values()).collect();
+    /// The most first, at most `keep`.
+    pub fn finish(self, keep: usize) -> Vec<PlayerAbility> {
+        let mut lines: Vec<PlayerAbility> =
+            self.spells.into_values().chain(self.named.into_values()).collect();
         lines.sort_by(|a, b| {
             b.amount.cmp(&a.amount).then_with(|| {
                 (a.kind as u8, a.spell_id, &a.ability).cmp(&(b.kind as u8, b.spell_id, &b.ability))
             })
         });
-        lines.truncate(MAX_ABILITIES_PER_PLAYER);
+        lines.truncate(keep);
         lines
     }
 }
@@ -185,7 +191,7 @@ mod tests {
     use super::*;
 
     fn hit(spell_id: Option<i32>, ability: &str, amount: i64, critical: bool) -> Done<'_> {
-        Done { kind: DoneKind::Damage, ability, spell_id, amount, critical, absorbed: 0, overhealing: 0 }
+        Done { kind: AbilityKind::Damage, ability, spell_id, amount, critical, absorbed: 0, overhealing: 0 }
     }
 
     #[test]
@@ -195,7 +201,7 @@ mod tests {
         table.add(hit(Some(133), "Fireball", 300, true));
         table.add(hit(None, "Melee", 50, false));
         table.add(Done {
-            kind: DoneKind::Heal,
+            kind: AbilityKind::Heal,
             ability: "Flash Heal",
             spell_id: Some(2061),
             amount: 700,
@@ -203,11 +209,11 @@ mod tests {
             absorbed: 5,
             overhealing: 40,
         });
-        let lines = table.finish();
+        let lines = table.finish(MAX_ABILITIES_PER_PLAYER);
         let summary: Vec<(&str, i64, i64, i64)> =
             lines.iter().map(|l| (l.ability.as_str(), l.amount, l.hits, l.crits)).collect();
         assert_eq!(summary, vec![("Flash Heal", 700, 1, 1), ("Fireball", 400, 2, 1), ("Melee", 50, 1, 0)]);
-        assert_eq!((lines[0].kind, lines[0].overhealing, lines[0].absorbed), (DoneKind::Heal, 40, 5));
+        assert_eq!((lines[0].kind, lines[0].overhealing, lines[0].absorbed), (AbilityKind::Heal, 40, 5));
     }
 
     #[test]
@@ -218,7 +224,7 @@ mod tests {
         }
         assert_eq!(table.spells.len(), MAX_COUNTED_PER_PLAYER);
         table.add(hit(Some(0), "Bolt", 1, false));
-        assert_eq!(table.finish().len(), MAX_ABILITIES_PER_PLAYER);
+        assert_eq!(table.finish(MAX_ABILITIES_PER_PLAYER).len(), MAX_ABILITIES_PER_PLAYER);
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! Per-fight, per-player metrics. The definitions here are the contract documented in
 //! docs/metrics.md; tests recompute them independently.
 
-use crate::abilities::{AuraChange, AuraTable, Done, DoneTable, MAX_DETAILED_PLAYERS};
+use crate::abilities::{
+    AuraChange, AuraTable, Done, DoneTable, MAX_ABILITIES_PER_PLAYER, MAX_DETAILED_PLAYERS,
+    MAX_TAKEN_PER_PLAYER,
+};
 use crate::bosses::{BossTracker, PullEnd};
 use crate::owners::Owners;
 use crate::recap::{RECAP_MAX_CHARS, Recaps, Taken};
 use crate::specs::class_of_spec;
 use rustc_hash::{FxHashMap, FxHashSet};
 use wowlogs_schemas::{
-    AbilityDamage, AuraType, CombatEvent, DeathRecord, DoneKind, KillingBlow, Payload, PlayerMetrics,
+    AbilityDamage, AbilityKind, AuraType, CombatEvent, DeathRecord, KillingBlow, Payload, PlayerMetrics,
     RecapKind, RemovalKind, Spell, SpellRemoval, UnitFlags, cut_chars,
 };
 
@@ -60,6 +63,7 @@ struct Totals {
     /// [`MAX_DETAILED_PLAYERS`]).
     detailed: bool,
     done: DoneTable,
+    taken: DoneTable,
     auras: AuraTable,
 }
 
@@ -207,7 +211,7 @@ impl FightMetrics {
                     totals.damage_done += damage.amount;
                     if totals.detailed {
                         totals.done.add(Done {
-                            kind: DoneKind::Damage,
+                            kind: AbilityKind::Damage,
                             ability: ability_of(event, damage.environmental_type.as_deref()),
                             spell_id: event.spell.as_ref().map(|s| s.id),
                             amount: damage.amount,
@@ -218,9 +222,21 @@ impl FightMetrics {
                     }
                 }
                 if (counted || name == "ENVIRONMENTAL_DAMAGE") && target.is_player() {
-                    self.totals(&target.guid).damage_taken += damage.amount;
                     let ability = ability_of(event, damage.environmental_type.as_deref());
                     let spell_id = event.spell.as_ref().map(|s| s.id);
+                    let totals = self.totals(&target.guid);
+                    totals.damage_taken += damage.amount;
+                    if totals.detailed {
+                        totals.taken.add(Done {
+                            kind: AbilityKind::Taken,
+                            ability,
+                            spell_id,
+                            amount: damage.amount,
+                            critical: damage.critical,
+                            absorbed: damage.absorbed,
+                            overhealing: 0,
+                        });
+                    }
                     self.count_taken(ability, spell_id, &target.guid, damage.amount, damage.absorbed);
                     let taken = Taken {
                         kind: RecapKind::Damage,
@@ -250,6 +266,20 @@ impl FightMetrics {
                 let ability = ability_of(event, None);
                 let spell_id = event.spell.as_ref().map(|s| s.id);
                 self.count_taken(ability, spell_id, &target.guid, 0, absorbed);
+                let totals = self.totals(&target.guid);
+                if totals.detailed {
+                    let critical = missed.critical;
+                    let taken = Done {
+                        kind: AbilityKind::Taken,
+                        ability,
+                        spell_id,
+                        amount: 0,
+                        critical,
+                        absorbed,
+                        overhealing: 0,
+                    };
+                    totals.taken.add(taken);
+                }
                 let taken = Taken {
                     kind: RecapKind::Damage,
                     ability,
@@ -278,7 +308,7 @@ impl FightMetrics {
                     totals.overhealing += heal.overhealing;
                     if totals.detailed {
                         totals.done.add(Done {
-                            kind: DoneKind::Heal,
+                            kind: AbilityKind::Heal,
                             ability: ability_of(event, None),
                             spell_id: event.spell.as_ref().map(|s| s.id),
                             amount: heal.amount - heal.overhealing,
@@ -386,7 +416,11 @@ impl FightMetrics {
                     dispels: t.dispels,
                     dps: per_second(t.damage_done),
                     hps: per_second(t.healing_done),
-                    abilities: t.done.finish(),
+                    abilities: {
+                        let mut lines = t.done.finish(MAX_ABILITIES_PER_PLAYER);
+                        lines.extend(t.taken.finish(MAX_TAKEN_PER_PLAYER));
+                        lines
+                    },
                     auras: t.auras.finish(end_ms),
                     guid,
                 }

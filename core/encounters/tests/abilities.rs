@@ -4,8 +4,8 @@
 
 mod support;
 
-use wowlogs_encounters::abilities::{MAX_ABILITIES_PER_PLAYER, MAX_AURAS_PER_PLAYER};
-use wowlogs_schemas::DoneKind;
+use wowlogs_encounters::abilities::{MAX_ABILITIES_PER_PLAYER, MAX_AURAS_PER_PLAYER, MAX_TAKEN_PER_PLAYER};
+use wowlogs_schemas::AbilityKind;
 
 /// Every player of every fight of every real log: abilities add up to the player's
 /// damage and healing done (when none was cut off), each as the raw text gives it.
@@ -23,23 +23,44 @@ fn every_players_abilities_match_the_independent_calculation_on_every_real_log()
                     fight.name,
                     fight.start_line
                 );
-                assert!(player.abilities.len() <= MAX_ABILITIES_PER_PLAYER, "{where_}");
+                let (done, taken): (Vec<_>, Vec<_>) =
+                    player.abilities.iter().partition(|a| a.kind != AbilityKind::Taken);
+                assert!(done.len() <= MAX_ABILITIES_PER_PLAYER, "{where_}");
+                assert!(taken.len() <= MAX_TAKEN_PER_PLAYER, "{where_}");
                 assert!(player.auras.len() <= MAX_AURAS_PER_PLAYER, "{where_}");
-                let sum = |kind: DoneKind| -> i64 {
+                let sum = |kind: AbilityKind| -> i64 {
                     player.abilities.iter().filter(|a| a.kind == kind).map(|a| a.amount).sum()
                 };
-                if player.abilities.len() < MAX_ABILITIES_PER_PLAYER {
-                    assert_eq!(sum(DoneKind::Damage), player.damage_done, "{where_}: damage");
-                    assert_eq!(sum(DoneKind::Heal), player.healing_done, "{where_}: healing");
+                if done.len() < MAX_ABILITIES_PER_PLAYER {
+                    assert_eq!(sum(AbilityKind::Damage), player.damage_done, "{where_}: damage");
+                    assert_eq!(sum(AbilityKind::Heal), player.healing_done, "{where_}: healing");
                 }
-                assert!(player.abilities.windows(2).all(|w| w[0].amount >= w[1].amount), "{where_}: order");
+                if taken.len() < MAX_TAKEN_PER_PLAYER {
+                    assert_eq!(sum(AbilityKind::Taken), player.damage_taken, "{where_}: taken");
+                }
+                for lines in [&done, &taken] {
+                    assert!(lines.windows(2).all(|w| w[0].amount >= w[1].amount), "{where_}: order");
+                }
                 if player.abilities.is_empty() {
                     continue;
                 }
                 let lines = fight.start_line as usize..=fight.end_line as usize;
-                let expected = support::independent::done_by_ability(&text, lines, &player.guid);
-                for ability in &player.abilities {
-                    let kind = if ability.kind == DoneKind::Heal { "heal" } else { "damage" };
+                let expected = support::independent::done_by_ability(&text, lines.clone(), &player.guid);
+                let hurt =
+                    support::independent::taken_by_ability_of(&text, lines.clone(), Some(&player.guid));
+                for ability in &taken {
+                    let key =
+                        ability.spell_id.map(|id| id.to_string()).unwrap_or_else(|| ability.ability.clone());
+                    assert_eq!(
+                        Some(&(ability.amount, ability.hits)),
+                        hurt.get(&key),
+                        "{where_}: taken {}",
+                        ability.ability
+                    );
+                    checked += 1;
+                }
+                for ability in done {
+                    let kind = if ability.kind == AbilityKind::Heal { "heal" } else { "damage" };
                     let spell =
                         ability.spell_id.map(|id| id.to_string()).unwrap_or_else(|| ability.ability.clone());
                     assert_eq!(

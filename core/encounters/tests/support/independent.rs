@@ -123,6 +123,15 @@ pub fn totals(text: &str, lines: std::ops::RangeInclusive<usize>, player: &str) 
 /// spell id, or `Melee` and the environmental type for damage without a spell. Hits
 /// absorbed whole (`_MISSED` with `ABSORB`) are hits of amount 0.
 pub fn taken_by_ability(text: &str, lines: std::ops::RangeInclusive<usize>) -> HashMap<String, (i64, i64)> {
+    taken_by_ability_of(text, lines, None)
+}
+
+/// [`taken_by_ability`] of one player's hits only (`Some(guid)`), or of every player's.
+pub fn taken_by_ability_of(
+    text: &str,
+    lines: std::ops::RangeInclusive<usize>,
+    player: Option<&str>,
+) -> HashMap<String, (i64, i64)> {
     let mut taken: HashMap<String, (i64, i64)> = HashMap::new();
     for (i, line) in text.lines().enumerate() {
         if !lines.contains(&(i + 1)) {
@@ -133,7 +142,7 @@ pub fn taken_by_ability(text: &str, lines: std::ops::RangeInclusive<usize>) -> H
             continue;
         }
         let f = split(body);
-        if f.len() < 9 || !f[5].starts_with("Player-") {
+        if f.len() < 9 || !f[5].starts_with("Player-") || player.is_some_and(|p| f[5] != p) {
             continue;
         }
         let swing = f[0].starts_with("SWING");

@@ -137,11 +137,11 @@ crate::table_row! {
         removal_removed_spell_id: Vec<i32> = "Array(Int32)",
         removal_target_guid: Vec<String> = "Array(String)",
         removal_target_name: Vec<String> = "Array(String)",
-        /// Each player's damage and healing done by ability (migration 0015), one
-        /// element per player and ability, players in the fight's order, each player's
-        /// most done first.
+        /// Each player's damage and healing done and damage taken by ability (migration
+        /// 0015), one element per player and ability, players in the fight's order, each
+        /// player's most done first, then most taken.
         done_player_guid: Vec<String> = "Array(String)",
-        /// `damage` or `heal`.
+        /// `damage`, `heal` or `taken`.
         done_kind: Vec<String> = "Array(String)",
         done_ability: Vec<String> = "Array(String)",
         done_spell_id: Vec<Option<i32>> = "Array(Nullable(Int32))",

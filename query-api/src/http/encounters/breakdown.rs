@@ -1,5 +1,6 @@
-//! One fight, player by player: each player's damage and healing done by ability (hits,
-//! crits, absorbed, overhealing) and the auras they had (uptime, applications).
+//! One fight, player by player: each player's damage and healing done and damage taken by
+//! ability (hits, crits, absorbed, overhealing) and the auras they had (uptime,
+//! applications).
 
 use super::Encounter;
 use super::queries::{at, details_of, fight_row};
@@ -32,14 +33,14 @@ impl Validate for BreakdownFilter {
     }
 }
 
-/// Damage or healing one player did with one ability.
+/// Damage or healing one player did with one ability, or damage they took from one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AbilityDoneLine {
-    /// `damage` or `heal`.
+pub struct AbilityUseLine {
+    /// `damage` (done), `heal` (done) or `taken`.
     pub kind: String,
     pub ability: String,
     pub spell_id: Option<i32>,
-    /// Damage done; healing done without overhealing.
+    /// Damage done; healing done without overhealing; damage taken.
     pub amount: i64,
     pub hits: i64,
     pub crits: i64,
@@ -70,8 +71,9 @@ pub struct PlayerBreakdown {
     pub spec_id: Option<i32>,
     pub damage_done: i64,
     pub healing_done: i64,
-    /// The most done first (at most 25: the fight core's `MAX_ABILITIES_PER_PLAYER`).
-    pub abilities: Vec<AbilityDoneLine>,
+    /// The most done first (at most 25: the fight core's `MAX_ABILITIES_PER_PLAYER`),
+    /// then the most taken (at most 15: `MAX_TAKEN_PER_PLAYER`).
+    pub abilities: Vec<AbilityUseLine>,
     /// The longest up first (at most 20: `MAX_AURAS_PER_PLAYER`).
     pub auras: Vec<AuraLine>,
 }
@@ -98,12 +100,12 @@ struct Player {
 fn by_player(
     row: &EncounterDetailRow,
     duration_ms: i64,
-) -> HashMap<String, (Vec<AbilityDoneLine>, Vec<AuraLine>)> {
-    let mut players: HashMap<String, (Vec<AbilityDoneLine>, Vec<AuraLine>)> = HashMap::new();
+) -> HashMap<String, (Vec<AbilityUseLine>, Vec<AuraLine>)> {
+    let mut players: HashMap<String, (Vec<AbilityUseLine>, Vec<AuraLine>)> = HashMap::new();
     for i in 0..row.done_player_guid.len() {
         let hits = at(&row.done_hits, i);
         let crits = at(&row.done_crits, i);
-        players.entry(at(&row.done_player_guid, i)).or_default().0.push(AbilityDoneLine {
+        players.entry(at(&row.done_player_guid, i)).or_default().0.push(AbilityUseLine {
             kind: at(&row.done_kind, i),
             ability: at(&row.done_ability, i),
             spell_id: at(&row.done_spell_id, i),
