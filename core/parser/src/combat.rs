@@ -319,6 +319,23 @@ fn aura_type(f: &Fields<'_>, at: usize) -> Result<AuraType, ParseErrorKind> {
     }
 }
 
+/// A damage or heal suffix's amount and base amount, and where the fields after the base
+/// amount start: a suffix of `legion_len` fields (Legion's) has no base amount, and the
+/// amount stands for it.
+fn amount_and_base(
+    f: &Fields<'_>,
+    at: usize,
+    len: usize,
+    legion_len: usize,
+) -> Result<(i64, i64, usize), ParseErrorKind> {
+    let amount = f.int(at, "amount")?;
+    if len > legion_len {
+        Ok((amount, f.int(at + 1, "base amount")?, at + 1))
+    } else {
+        Ok((amount, amount, at))
+    }
+}
+
 fn payload(
     f: &Fields<'_>,
     suffix: Suffix,
@@ -331,13 +348,10 @@ fn payload(
     let optional = |k: usize| (k < len).then_some(s + k);
     Ok(match suffix {
         Suffix::Damage | Suffix::DamageLanded => {
-            // Legion's 9 fields have no base amount: the amount stands for it.
-            let based = usize::from(len > 9);
-            let amount = f.int(s, "amount")?;
-            let o = s + based;
+            let (amount, base_amount, o) = amount_and_base(f, s, len, 9)?;
             Payload::Damage(Damage {
                 amount,
-                base_amount: if based == 1 { f.int(s + 1, "base amount")? } else { amount },
+                base_amount,
                 overkill: f.int(o + 1, "overkill")?,
                 school: f.flags(o + 2, "school")?,
                 resisted: f.int(o + 3, "resisted")?,
@@ -359,13 +373,10 @@ fn payload(
             critical: optional(4).map(|i| f.flag(i, "critical")).transpose()?.unwrap_or(false),
         }),
         Suffix::Heal => {
-            // Legion's 4 fields have no base amount: the amount stands for it.
-            let based = usize::from(len > 4);
-            let amount = f.int(s, "amount")?;
-            let o = s + based;
+            let (amount, base_amount, o) = amount_and_base(f, s, len, 4)?;
             Payload::Heal(Heal {
                 amount,
-                base_amount: if based == 1 { f.int(s + 1, "base amount")? } else { amount },
+                base_amount,
                 overhealing: f.int(o + 1, "overhealing")?,
                 absorbed: f.int(o + 2, "absorbed")?,
                 critical: f.flag(o + 3, "critical")?,
