@@ -83,7 +83,7 @@ curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters/
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/progress"; echo
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry/api/v1/encounters?limit=5" | head -c 1500; echo
 
-echo "==> why did we wipe on Dimensius? (GET /api/v1/encounters/{id}/abilities, /deaths, /encounters/pulls)"
+echo "==> why did we wipe on Dimensius? (GET /api/v1/encounters/{id}/abilities, /deaths, /encounters/pulls, /players)"
 api() { curl -fsS "${tls[@]}" -H "Authorization: Bearer $key" "$entry$1"; }
 wipe_id="$(api "/api/v1/encounters?encounter_id=3135&outcome=wipe&limit=1" | jq -r '.data.encounters[0].id')"
 # `count(n; word)`: "1 hit", "3 hits".
@@ -101,6 +101,10 @@ api "/api/v1/encounters/$wipe_id/deaths?per_page=1" | jq -r '
 api "/api/v1/encounters/pulls?encounter_id=3135&difficulty=14" | jq -r "$plural"'
   "  pull over pull (best: \(.data.best_pull_id)):",
   (.data.pulls[] | "    #\(.number) \(.start): \(.outcome), boss \(.boss_pct * 10 | round / 10)%, \(.duration_ms / 1000) s, \(count(.deaths; "death")), first: \(.first_death.player_name // "-"), raid DPS \(.raid_dps | round)")'
+api "/api/v1/encounters/$wipe_id/players" | jq -r '
+  .data.players[0]
+  | "  top damage, \(.name): " + ([.abilities[] | select(.kind == "damage")][:4] | map("\(.ability) \(.amount) (\(.crit_rate * 100 | round)% crit)") | join(", ")),
+    "    auras longest up: " + (.auras[:4] | map("\(.aura) \(.uptime_pct)%") | join(", "))'
 
 echo "==> the operator's view of every guild (GET /api/v1/admin/guilds with the instance-admin key)"
 operator_key="$(cat "$state/instance-admin-key")"

@@ -53,7 +53,7 @@ pub fn document_constraints(document: &mut utoipa::openapi::OpenApi) {
                         object.minimum = Some(1.into());
                         object.maximum = Some(MAX_PER_PAGE.into());
                     }
-                    (ParameterIn::Query, "boss" | "boss_name" | "name" | "class") => text(object),
+                    (ParameterIn::Query, "boss" | "boss_name" | "name" | "class" | "player") => text(object),
                     // What [`instant`] takes: RFC 3339, a date, or Unix milliseconds.
                     (ParameterIn::Query, "from" | "to") => {
                         parameter.schema = Some(RefOr::T(instant_schema()));

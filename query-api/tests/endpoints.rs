@@ -961,7 +961,20 @@ async fn a_fight_breaks_each_player_down_by_ability_and_aura() {
     );
     let rate = top["crits"].as_f64().unwrap() / top["hits"].as_f64().unwrap();
     assert_eq!(top["crit_rate"].as_f64(), Some(rate));
+    // The raid's damage done by ability is the players' lines added up.
+    let raid = get(&app, &format!("/api/v1/encounters/{id}/abilities"), Some(&a.key)).await;
+    let done = raid.json["data"]["damage_done"].as_array().unwrap();
+    assert!(!done.is_empty() && !raid.json["data"]["healing_done"].as_array().unwrap().is_empty());
+    let (ability, amount) = (done[0]["ability"].as_str().unwrap(), done[0]["amount"].as_i64().unwrap());
+    let added: i64 = players
+        .iter()
+        .flat_map(|p| p["abilities"].as_array().unwrap().iter())
+        .filter(|l| l["kind"] == "damage" && l["ability"] == ability && l["spell_id"] == done[0]["spell_id"])
+        .map(|l| l["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(amount, added, "{ability}");
     let missing =
         get(&app, &format!("/api/v1/encounters/{id}/players?player=Nobody-Nowhere"), Some(&a.key)).await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    assert_eq!(missing.status, StatusCode::OK, "{}", missing.text);
+    assert_eq!(missing.json["data"]["players"], serde_json::json!([]), "a filter that matches nobody");
 }

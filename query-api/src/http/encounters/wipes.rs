@@ -1,6 +1,7 @@
 //! Why did we wipe: a fight's deaths with their recaps, the abilities that hurt the raid
 //! most, each boss's health at the end, and one boss's pulls in order.
 
+use super::breakdown::{RaidAbilityLine, raid_done_of};
 use super::queries::{abilities_of, at, bosses_of, details_of, fight_row};
 use super::{AbilityLine, BossLine, Encounter, Outcome};
 use crate::auth::{Query, Scope};
@@ -26,12 +27,17 @@ pub(super) fn missing(row: &EncounterRow) -> Option<String> {
     }
 }
 
-/// The abilities that hurt the fight's players most.
+/// The abilities that hurt the fight's players most, and the raid's own.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FightAbilities {
     pub encounter: Encounter,
     /// Most damage first; "which ability hurt the raid most" is the first.
     pub damage_taken: Vec<AbilityLine>,
+    /// The raid's damage done by ability, most first (the players' lines added up; each
+    /// player's own are in `/players`).
+    pub damage_done: Vec<RaidAbilityLine>,
+    /// The raid's healing done by ability, most first.
+    pub healing_done: Vec<RaidAbilityLine>,
     /// Boss fights: each boss's health when the pull ended.
     pub bosses: Vec<BossLine>,
 }
@@ -42,7 +48,7 @@ pub struct FightAbilities {
     params(("id" = String, Path, description = "Encounter id")),
     security(("bearer" = ["query"])),
     responses(
-        (status = 200, description = "Damage taken by ability, bosses' health", body = Guilded<FightAbilities>),
+        (status = 200, description = "Damage taken and the raid's damage and healing done by ability, bosses' health", body = Guilded<FightAbilities>),
         (status = 404, description = "No such fight in this guild"),
     )
 )]
@@ -52,6 +58,8 @@ pub async fn abilities(scope: Scope<Query>, PathId(id): PathId<String>) -> Resul
         let details = details_of(&scope.db, &row).await?;
         let answer = FightAbilities {
             damage_taken: abilities_of(&details),
+            damage_done: raid_done_of(&details, "damage"),
+            healing_done: raid_done_of(&details, "heal"),
             bosses: bosses_of(&details),
             encounter: row.into(),
         };
