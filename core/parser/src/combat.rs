@@ -241,12 +241,11 @@ fn spell(f: &Fields<'_>, at: usize) -> Result<Spell, ParseErrorKind> {
 }
 
 fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, ParseErrorKind> {
-    if len == ADVANCED_LEGION {
-        return legion_advanced(f, at);
-    }
     // After armor: two undocumented fields in 18 (Classic 1.15.5) and 19 (v22), an absorb
     // in 17 and 19. Then the tail, in a fixed order: power type, current, max, cost,
-    // x, y, [uiMapID,] facing, level.
+    // x, y, [uiMapID,] [facing,] level. Legion's 13 ([`ADVANCED_LEGION`]) has no armor,
+    // map or facing: they read as 0.
+    let legion = len == ADVANCED_LEGION;
     let unknown_pair = matches!(len, 18 | 19);
     let (v22_unknown_1, v22_unknown_2) = if unknown_pair {
         (f.int(at + 7, "advanced field after armor")?, f.int(at + 8, "advanced field after armor")?)
@@ -254,8 +253,10 @@ fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, Parse
         (0, 0)
     };
     let absorb_at = matches!(len, 17 | 19).then(|| at + 7 + 2 * usize::from(unknown_pair));
-    let has_map = len != ADVANCED_WITHOUT_MAP;
-    let p = at + len - 8 - usize::from(has_map); // power type
+    let has_map = len != ADVANCED_WITHOUT_MAP && !legion;
+    let has_facing = !legion;
+    let p = at + len - 7 - usize::from(has_map) - usize::from(has_facing); // power type
+    let facing_at = p + 6 + usize::from(has_map);
     Ok(AdvancedUnit {
         guid: f.guid(at).to_string(),
         owner_guid: f.guid(at + 1).to_string(),
@@ -263,7 +264,7 @@ fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, Parse
         max_hp: f.int(at + 3, "max hp")?,
         attack_power: f.int(at + 4, "attack power")?,
         spell_power: f.int(at + 5, "spell power")?,
-        armor: f.int(at + 6, "armor")?,
+        armor: if legion { 0 } else { f.int(at + 6, "armor")? },
         absorb: absorb_at.map(|i| f.int(i, "absorb")).transpose()?.unwrap_or(0),
         power_type: i32::try_from(f.first_of_multi(p, "power type")?).unwrap_or(-1),
         current_power: f.first_of_multi(p + 1, "current power")?,
@@ -272,37 +273,10 @@ fn advanced(f: &Fields<'_>, at: usize, len: usize) -> Result<AdvancedUnit, Parse
         position_x: f.float(p + 4, "position x")?,
         position_y: f.float(p + 5, "position y")?,
         ui_map_id: if has_map { f.int32(p + 6, "ui map id")? } else { 0 },
-        facing: f.float(p + 6 + usize::from(has_map), "facing")?,
-        level: f.int32(p + 7 + usize::from(has_map), "level")?,
+        facing: if has_facing { f.float(facing_at, "facing")? } else { 0.0 },
+        level: f.int32(facing_at + usize::from(has_facing), "level")?,
         v22_unknown_1,
         v22_unknown_2,
-    })
-}
-
-/// Legion's 13-field block ([`ADVANCED_LEGION`]): what it lacks (armor, absorb, map,
-/// facing) reads as 0.
-fn legion_advanced(f: &Fields<'_>, at: usize) -> Result<AdvancedUnit, ParseErrorKind> {
-    let p = at + 6; // power type
-    Ok(AdvancedUnit {
-        guid: f.guid(at).to_string(),
-        owner_guid: f.guid(at + 1).to_string(),
-        current_hp: f.int(at + 2, "current hp")?,
-        max_hp: f.int(at + 3, "max hp")?,
-        attack_power: f.int(at + 4, "attack power")?,
-        spell_power: f.int(at + 5, "spell power")?,
-        armor: 0,
-        absorb: 0,
-        power_type: i32::try_from(f.first_of_multi(p, "power type")?).unwrap_or(-1),
-        current_power: f.first_of_multi(p + 1, "current power")?,
-        max_power: f.first_of_multi(p + 2, "max power")?,
-        power_cost: f.first_of_multi(p + 3, "power cost")?,
-        position_x: f.float(p + 4, "position x")?,
-        position_y: f.float(p + 5, "position y")?,
-        ui_map_id: 0,
-        facing: 0.0,
-        level: f.int32(p + 6, "level")?,
-        v22_unknown_1: 0,
-        v22_unknown_2: 0,
     })
 }
 

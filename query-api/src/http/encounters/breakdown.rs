@@ -143,7 +143,7 @@ pub(super) fn raid_done_of(row: &EncounterDetailRow, kind: &str) -> Vec<RaidAbil
         .into_values()
         .map(|(mut line, players)| {
             line.players = players.len() as i64;
-            line.crit_rate = if line.hits > 0 { line.crits as f64 / line.hits as f64 } else { 0.0 };
+            line.crit_rate = crit_rate(line.crits, line.hits);
             line
         })
         .collect();
@@ -152,6 +152,11 @@ pub(super) fn raid_done_of(row: &EncounterDetailRow, kind: &str) -> Vec<RaidAbil
     });
     lines.truncate(RAID_ABILITIES);
     lines
+}
+
+/// The share of `hits` that were critical, 0 to 1 (0 without hits).
+fn crit_rate(crits: i64, hits: i64) -> f64 {
+    if hits > 0 { crits as f64 / hits as f64 } else { 0.0 }
 }
 
 /// Abilities the raid's lists keep.
@@ -173,7 +178,7 @@ fn by_player(
             amount: at(&row.done_amount, i),
             hits,
             crits,
-            crit_rate: if hits > 0 { crits as f64 / hits as f64 } else { 0.0 },
+            crit_rate: crit_rate(crits, hits),
             absorbed: at(&row.done_absorbed, i),
             overhealing: at(&row.done_overhealing, i),
         });
