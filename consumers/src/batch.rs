@@ -21,13 +21,15 @@ use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_m
 use wowlogs_store::ErrorClass;
 use wowlogs_store::rows::{
     CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterDetailRow,
-    EncounterPlayerRow, EncounterRow, LogRow, TableRow,
+    EncounterPlayerRow, EncounterRow, GearRow, LogRow, TableRow,
 };
 
 /// Rows and records waiting for the next flush.
 #[derive(Debug, Default)]
 pub struct RowBatch {
     pub events: Vec<CombatEventRow>,
+    /// Each `COMBATANT_INFO`'s equipped slots (`character_gear`).
+    pub gear: Vec<GearRow>,
     pub logs: Vec<LogRow>,
     pub dead_letters: Vec<DeadLetterRow>,
     pub encounters: Vec<EncounterRow>,
@@ -44,6 +46,7 @@ impl RowBatch {
     /// Rows and records held.
     pub fn len(&self) -> usize {
         self.events.len()
+            + self.gear.len()
             + self.logs.len()
             + self.dead_letters.len()
             + self.encounters.len()
@@ -62,6 +65,7 @@ impl RowBatch {
     pub fn logs_held(&self) -> HashSet<(i64, i64)> {
         let mut held = HashSet::new();
         held.extend(self.events.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.gear.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.logs.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.dead_letters.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.encounters.iter().map(|r| (r.guild_id, r.log_id)));
@@ -78,6 +82,7 @@ impl RowBatch {
         let before = self.len();
         let kept = |pair: (i64, i64)| !gone.contains(&pair);
         self.events.retain(|r| kept((r.guild_id, r.log_id)));
+        self.gear.retain(|r| kept((r.guild_id, r.log_id)));
         self.logs.retain(|r| kept((r.guild_id, r.log_id)));
         self.dead_letters.retain(|r| kept((r.guild_id, r.log_id)));
         self.encounters.retain(|r| kept((r.guild_id, r.log_id)));
@@ -169,6 +174,7 @@ impl Sinks {
     pub async fn write(&self, batch: &mut RowBatch) {
         self.drop_deleted(batch).await;
         self.insert(&batch.events).await;
+        self.insert(&batch.gear).await;
         self.insert(&batch.logs).await;
         self.insert(&batch.dead_letters).await;
         // A fight's details, players and deaths before the fight: a fight readers can see

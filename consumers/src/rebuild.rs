@@ -35,7 +35,7 @@ impl Rebuilt {
     /// The tables the group writes, which the rebuild swaps.
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            Rebuilt::EventsSink => &["combat_events", "logs", "dead_letters"],
+            Rebuilt::EventsSink => &["combat_events", "character_gear", "logs", "dead_letters"],
             Rebuilt::Encounters => &[
                 "encounters",
                 "encounter_details",

@@ -11,9 +11,9 @@ use wowlogs_http::ApiError;
 use wowlogs_schemas::GuildId;
 use wowlogs_tenancy::{Permission, Principal};
 
-/// The permission an endpoint needs.
+/// The permissions an endpoint takes (any one of them).
 pub trait Needs: Send + Sync + 'static {
-    const PERMISSION: Permission;
+    const PERMISSIONS: &'static [Permission];
 }
 
 /// Endpoints that read a guild's data.
@@ -23,14 +23,27 @@ pub struct Stream;
 /// Guild administration.
 pub struct Admin;
 
+/// A guild member on the progress plan: reads it (`query`; officers and the guild
+/// master read what members read).
+pub struct Member;
+/// An officer on the progress plan: the overview of every member (`officer`, or the
+/// guild master's `admin`).
+pub struct Officer;
+
 impl Needs for Query {
-    const PERMISSION: Permission = Permission::Query;
+    const PERMISSIONS: &'static [Permission] = &[Permission::Query];
 }
 impl Needs for Stream {
-    const PERMISSION: Permission = Permission::Stream;
+    const PERMISSIONS: &'static [Permission] = &[Permission::Stream];
 }
 impl Needs for Admin {
-    const PERMISSION: Permission = Permission::Admin;
+    const PERMISSIONS: &'static [Permission] = &[Permission::Admin];
+}
+impl Needs for Member {
+    const PERMISSIONS: &'static [Permission] = &[Permission::Query, Permission::Officer, Permission::Admin];
+}
+impl Needs for Officer {
+    const PERMISSIONS: &'static [Permission] = &[Permission::Officer, Permission::Admin];
 }
 
 /// The caller, authenticated (a refusal audited), holding one of `permissions`, recorded
@@ -78,9 +91,38 @@ impl<P: Needs> FromRequestParts<AppState> for Scope<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let principal = admitted(parts, state, &[P::PERMISSION])?;
+        let principal = admitted(parts, state, P::PERMISSIONS)?;
         let db = view(state, &principal, Guilds::One(principal.guild_id));
         Ok(Scope { principal, db, _needs: PhantomData })
+    }
+}
+
+/// A caller on a route with the guild in its path (`/api/v1/guilds/{guild_id}/…`): a
+/// [`Scope`] whose key belongs to that guild. A key naming another guild is 403 (after
+/// the key itself is checked: a bad key is 401 whatever the path names).
+pub struct GuildScope<P>(pub Scope<P>);
+
+impl<P: Needs> FromRequestParts<AppState> for GuildScope<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let scope = Scope::<P>::from_request_parts(parts, state).await?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {}", rejection.body_text())))?;
+        let named = params
+            .iter()
+            .find(|(name, _)| *name == "guild_id")
+            .and_then(|(_, value)| value.parse::<i64>().ok())
+            .ok_or_else(|| ApiError::bad_request("the path's guild id is not a number"))?;
+        if named != scope.guild_id() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this key belongs to another guild: a key may only name its own guild",
+            ));
+        }
+        Ok(GuildScope(scope))
     }
 }
 

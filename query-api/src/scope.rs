@@ -123,6 +123,12 @@ impl Sql {
         let condition = match guilds {
             Guilds::One(guild) => format!("guild_id = {}", guild.0),
             Guilds::Every => "guild_id = guild_id".to_string(),
+            Guilds::Sharing(guild) => format!(
+                "(guild_id = {own} OR (guild_id IN (SELECT guild_id FROM progress_settings FINAL \
+                 WHERE comparisons IN ('anonymous', 'named')) AND guild_id IN (SELECT guild_id FROM guilds FINAL \
+                 WHERE active = 1)))",
+                own = guild.0
+            ),
         };
         Ok(self.text.replace(GUILD, &condition))
     }
@@ -136,6 +142,10 @@ pub enum Guilds {
     One(GuildId),
     /// Every guild's: an instance administrator's only.
     Every,
+    /// One guild's and those of the active guilds that share their numbers in
+    /// comparisons (`progress_settings`): the progress plan's comparisons only, which
+    /// answer with aggregates and never name a guild that did not opt in to be named.
+    Sharing(GuildId),
 }
 
 impl Guilds {
@@ -144,6 +154,8 @@ impl Guilds {
         match self {
             Guilds::One(guild) => guild.0,
             Guilds::Every => i64::MIN,
+            // Answers about others too: never the guild's own entries.
+            Guilds::Sharing(guild) => guild.0.saturating_neg().saturating_sub(1),
         }
     }
 }
@@ -309,6 +321,15 @@ impl GuildDb {
 
     pub fn guilds(&self) -> Guilds {
         self.guilds
+    }
+
+    /// This guild's view widened to the guilds that share their numbers in comparisons
+    /// ([`Guilds::Sharing`]); `None` for a view that is not one guild's.
+    pub fn sharing(&self) -> Option<Self> {
+        match self.guilds {
+            Guilds::One(own) => Some(self.of(Guilds::Sharing(own))),
+            _ => None,
+        }
     }
 
     fn query(&self, sql: &Sql, limit: Duration, priority: u8) -> Result<clickhouse::query::Query, ApiError> {

@@ -479,19 +479,21 @@ pub struct EquippedItem {
 }
 
 impl CombatantInfo {
-    /// Slots that never count towards item level: shirt (4th) and tabard (19th).
-    const COSMETIC_SLOTS: [usize; 2] = [3, 18];
-
-    /// Mean item level of the equipped, non-cosmetic items (shirt and tabard excluded,
-    /// empty slots skipped); `None` when nothing is equipped.
-    pub fn average_item_level(&self) -> Option<f64> {
-        let levels: Vec<i32> = self
-            .items
+    /// The equipped items with their slots ([`crate::slots`]), empty slots left out.
+    pub fn equipped(&self) -> impl Iterator<Item = (&'static crate::slots::Slot, &EquippedItem)> {
+        let len = self.items.len();
+        self.items
             .iter()
             .enumerate()
-            .filter(|(slot, item)| !Self::COSMETIC_SLOTS.contains(slot) && item.item_id != 0)
-            .map(|(_, item)| item.item_level)
-            .collect();
+            .filter(|(_, item)| item.item_id != 0)
+            .filter_map(move |(index, item)| crate::slots::slot_at(index, len).map(|slot| (slot, item)))
+    }
+
+    /// Mean item level of the equipped items that count (shirt and tabard excluded,
+    /// empty slots skipped: [`crate::slots`]); `None` when nothing is equipped.
+    pub fn average_item_level(&self) -> Option<f64> {
+        let levels: Vec<i32> =
+            self.equipped().filter(|(slot, _)| slot.counts).map(|(_, item)| item.item_level).collect();
         if levels.is_empty() {
             return None;
         }
@@ -552,6 +554,14 @@ mod tests {
         let info = combatant(items);
         // 16 counted slots: fifteen at 600 and one at 616.
         assert_eq!(info.average_item_level(), Some(601.0));
+    }
+
+    #[test]
+    fn a_retail_list_of_eighteen_leaves_out_its_tabard() {
+        let mut items: Vec<EquippedItem> = (0..18).map(|i| item(100 + i, 250)).collect();
+        items[3] = item(5107, 1); // shirt
+        items[17] = item(19031, 12); // Frostwolf Battle Tabard, as in the 9.2 raid fixture
+        assert_eq!(combatant(items).average_item_level(), Some(250.0));
     }
 
     #[test]

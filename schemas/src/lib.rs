@@ -59,6 +59,7 @@ mod ids;
 pub mod migrations;
 mod names;
 mod records;
+pub mod slots;
 mod text;
 pub mod topics;
 pub mod wire;

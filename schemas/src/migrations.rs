@@ -67,6 +67,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "abilities_and_auras",
         sql: include_str!("../clickhouse/0015_abilities_and_auras.sql"),
     },
+    Migration {
+        version: 16,
+        name: "progress_plan",
+        sql: include_str!("../clickhouse/0016_progress_plan.sql"),
+    },
 ];
 
 impl Migration {

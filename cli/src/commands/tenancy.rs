@@ -150,7 +150,8 @@ pub enum ApiKeyCommand {
         instance_admin: bool,
         #[arg(long, default_value = "")]
         description: String,
-        /// Comma-separated: upload, query, stream, admin.
+        /// Comma-separated: upload, query, stream, officer (the progress plan's overview of
+        /// every member), admin (the guild master: roster, targets, weekly message).
         #[arg(
             long,
             value_delimiter = ',',

@@ -20,4 +20,4 @@ pub use metrics::{
 };
 pub use owners::Owners;
 pub use segmenter::{EncounterSegmenter, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, SegmentOutput};
-pub use specs::{all_specs, class_of_spec, spec_name};
+pub use specs::{Role, all_specs, class_name, class_named, class_of_spec, role_of_spec, spec_name};

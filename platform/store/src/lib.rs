@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod deletions;
 pub mod errors;
 mod migrations;
+pub mod progress;
 pub mod retention;
 pub mod rollups;
 pub mod rows;

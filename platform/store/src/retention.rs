@@ -3,7 +3,7 @@
 //! A log's age is counted from when it was uploaded (its `logs` row's time), never from
 //! the dates of its fights: a guild importing years of history keeps it as long as its
 //! policy says from the import on. A log goes whole: its events, fights, players,
-//! deaths, characters' entries, dead letters and `logs` row together, so nothing is left
+//! deaths, characters' entries and gear, dead letters and `logs` row together, so nothing is left
 //! that points at a log no longer there. ClickHouse 18.16 has no `TTL`: this runs on
 //! command (`wowlogs retention`, scheduled daily in compose and Kubernetes), by delete
 //! mutations of the guild's rows.
@@ -17,6 +17,7 @@ use std::time::Duration;
 /// the audit log and recorded transfers are kept.
 pub const LOG_TABLES: &[&str] = &[
     "combat_events",
+    "character_gear",
     "encounters",
     "encounter_details",
     "encounter_players",

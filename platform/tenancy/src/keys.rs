@@ -12,6 +12,9 @@ pub enum Permission {
     Upload,
     Query,
     Stream,
+    /// Reads the guild's officers' views (the progress plan's overview of every member)
+    /// besides what `query` reads.
+    Officer,
     Admin,
     /// Administers the whole instance on `/api/v1/admin/*` only: held alone, by keys
     /// that belong to no guild.
@@ -19,10 +22,11 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::Upload,
         Permission::Query,
         Permission::Stream,
+        Permission::Officer,
         Permission::Admin,
         Permission::InstanceAdmin,
     ];
@@ -32,6 +36,7 @@ impl Permission {
             Permission::Upload => "upload",
             Permission::Query => "query",
             Permission::Stream => "stream",
+            Permission::Officer => "officer",
             Permission::Admin => "admin",
             Permission::InstanceAdmin => "instance_admin",
         }
@@ -48,7 +53,10 @@ impl std::str::FromStr for Permission {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Permission::ALL.into_iter().find(|p| p.as_str() == s.trim()).ok_or_else(|| {
-            format!("unknown permission {:?} (upload, query, stream, admin, instance_admin)", s.trim())
+            format!(
+                "unknown permission {:?} (upload, query, stream, officer, admin, instance_admin)",
+                s.trim()
+            )
         })
     }
 }
@@ -113,7 +121,8 @@ mod tests {
     #[test]
     fn permissions_parse_from_their_names_only() {
         assert_eq!("stream".parse::<Permission>(), Ok(Permission::Stream));
-        assert!("root".parse::<Permission>().unwrap_err().contains("upload, query, stream, admin"));
+        assert!("root".parse::<Permission>().unwrap_err().contains("upload, query, stream, officer, admin"));
+        assert_eq!("officer".parse::<Permission>(), Ok(Permission::Officer));
         assert_eq!("instance_admin".parse::<Permission>(), Ok(Permission::InstanceAdmin));
     }
 

@@ -10,6 +10,7 @@ pub mod answer;
 pub mod characters;
 pub mod docs;
 pub mod encounters;
+pub mod guild_progress;
 pub mod health;
 pub mod logs;
 pub mod progress;
@@ -34,6 +35,7 @@ pub fn documented() -> (Router<AppState>, Document) {
         .merge(encounters::routes())
         .merge(characters::routes())
         .merge(progress::routes())
+        .merge(guild_progress::routes())
         .merge(logs::routes())
         .merge(admin::routes())
         .routes(utoipa_axum::routes!(ws::connect))

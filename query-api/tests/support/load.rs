@@ -9,7 +9,7 @@ use wowlogs_consumers::batch::RowBatch;
 use wowlogs_consumers::encounters::EncounterProjector;
 use wowlogs_parser::{LogReader, ParseOptions, YearHint};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus};
-use wowlogs_store::rows::{CombatEventRow, LogRow, insert_rows};
+use wowlogs_store::rows::{LogRow, insert_rows};
 
 /// What a loaded log became.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +28,7 @@ async fn flush(client: &clickhouse::Client, batch: &mut RowBatch, loaded: &mut L
     loaded.fight_ids.extend(batch.encounters.iter().map(|e| e.fight_id));
     loaded.players.extend(batch.players.iter().map(|p| p.name.clone()));
     insert_rows(client, &batch.events).await.expect("insert combat_events");
+    insert_rows(client, &batch.gear).await.expect("insert character_gear");
     insert_rows(client, &batch.logs).await.expect("insert logs");
     insert_rows(client, &batch.details).await.expect("insert encounter_details");
     insert_rows(client, &batch.encounters).await.expect("insert encounters");
@@ -61,7 +62,7 @@ pub async fn load_log(
         let Ok(event) = parsed.result else { continue };
         projector.event(0, loaded.events as i64, &event, &mut batch);
         if raw {
-            batch.events.push(CombatEventRow::from_event(&event, 1));
+            wowlogs_consumers::events_sink::event_rows(&event, 1, &mut batch);
         }
         loaded.events += 1;
         last_line = event.line;

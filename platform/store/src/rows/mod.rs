@@ -62,11 +62,15 @@ mod characters;
 mod events;
 mod fights;
 mod logs;
+mod progress;
 
 pub use characters::CharacterLogRow;
 pub use events::{CombatEventRow, DeadLetterRow};
 pub use fights::{EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow, fight_id};
 pub use logs::LogRow;
+pub use progress::{
+    GearRow, MessageRow, ProgressSettingsRow, RosterRow, TargetRow, date_number, date_number_of_ms, date_of,
+};
 
 use serde::Deserialize;
 

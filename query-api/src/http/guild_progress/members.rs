@@ -1,0 +1,617 @@
+//! Members and their progress: the roster (or, until one is set, the characters of the
+//! guild's own raid and dungeon fights), each matched to the characters its logs saw,
+//! with item level, this week's target, status and message.
+
+use super::{PlanContext, context};
+use crate::auth::{GuildScope, Member, Officer};
+use crate::http::answer::{Count, cached, guilded};
+use crate::http::characters::{CHARACTER_COLUMNS, CharacterRecord, ItemLevelPoint};
+use crate::params::{Params, PathId, Validate, rfc3339, text};
+use crate::scope::{Freshness, GuildDb, Sql};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+use wowlogs_http::ApiError;
+use wowlogs_progress::{CharacterKey, Status, assess};
+
+/// A roster row as stored.
+#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
+pub(crate) struct RosterRecord {
+    pub name: String,
+    pub realm: String,
+    pub region: String,
+    pub rank: i32,
+    pub main: String,
+    pub class: String,
+}
+
+/// The roster's current members (at most the game's guild size).
+pub(crate) async fn roster_of(db: &GuildDb) -> Result<Vec<RosterRecord>, ApiError> {
+    db.all::<RosterRecord>(&Sql::new(
+        "SELECT name, realm, region, rank, main, class FROM guild_roster FINAL WHERE {guild} AND active = 1 \
+         ORDER BY rank, name LIMIT 1000",
+    ))
+    .await
+}
+
+/// A member as the views list them, before their progress.
+#[derive(Debug, Clone)]
+struct Listed {
+    key: CharacterKey,
+    rank: Option<i32>,
+    main: Option<CharacterKey>,
+    class: String,
+    confirmed: bool,
+    seen: Option<CharacterRecord>,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Presence {
+    player_guid: String,
+    days: u64,
+}
+
+/// Days of raid and dungeon fights a character must have been in to stand in for the
+/// roster (fewer when the guild has fewer such days: one upload is enough to start).
+const STAND_IN_DAYS: u64 = 2;
+
+/// The guild's members: its roster matched to the characters its logs saw, or (no
+/// roster yet) the characters of its own raid and dungeon fights on at least
+/// [`STAND_IN_DAYS`] days, unconfirmed. Arena opponents and pugs of one night are not.
+async fn listed(db: &GuildDb) -> Result<(Vec<Listed>, bool), ApiError> {
+    let seen = db
+        .all::<CharacterRecord>(
+            &Sql::new("SELECT")
+                .push(CHARACTER_COLUMNS)
+                .push("FROM character_logs FINAL WHERE {guild} AND name != '' GROUP BY player_guid"),
+        )
+        .await?;
+    let roster = roster_of(db).await?;
+    if !roster.is_empty() {
+        let mut by_name: HashMap<String, Vec<(CharacterKey, &CharacterRecord)>> = HashMap::new();
+        for record in &seen {
+            let key = CharacterKey::parse(&record.latest_name);
+            by_name.entry(key.name.to_lowercase()).or_default().push((key, record));
+        }
+        let members = roster
+            .into_iter()
+            .map(|r| {
+                let key = CharacterKey::new(&r.name, &r.realm, &r.region);
+                let seen = by_name
+                    .get(&key.name.to_lowercase())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| key.matches(k))
+                    .max_by_key(|(_, record)| record.latest_seen_ms)
+                    .map(|(_, record)| (*record).clone());
+                let class = if r.class.is_empty() {
+                    seen.as_ref().map(|s| s.latest_class.clone()).unwrap_or_default()
+                } else {
+                    r.class
+                };
+                let main = Some(r.main).filter(|m| !m.is_empty()).map(|m| CharacterKey::parse(&m));
+                Listed { key, rank: Some(r.rank), main, class, confirmed: true, seen }
+            })
+            .collect();
+        return Ok((members, true));
+    }
+    let guild_days = db
+        .first::<Count>(&Sql::new(
+            "SELECT uniqExact(toDate(start)) AS n FROM encounters FINAL WHERE {guild} \
+             AND kind IN ('encounter', 'challenge_mode')",
+        ))
+        .await?
+        .map_or(0, |c| c.n);
+    let presence = db
+        .all::<Presence>(&Sql::new(
+            "SELECT player_guid, uniqExact(toDate(start)) AS days FROM encounter_players FINAL WHERE {guild} \
+             AND (log_id, start_line) IN (SELECT log_id, start_line FROM encounters FINAL WHERE {guild} \
+             AND kind IN ('encounter', 'challenge_mode')) GROUP BY player_guid",
+        ))
+        .await?;
+    let wanted = STAND_IN_DAYS.min(guild_days).max(1);
+    let days: HashMap<String, u64> = presence.into_iter().map(|p| (p.player_guid, p.days)).collect();
+    let mut members: Vec<Listed> = seen
+        .into_iter()
+        .filter(|s| days.get(&s.player_guid).is_some_and(|&d| d >= wanted))
+        .map(|s| Listed {
+            key: CharacterKey::parse(&s.latest_name),
+            rank: None,
+            main: None,
+            class: s.latest_class.clone(),
+            confirmed: false,
+            seen: Some(s),
+        })
+        .collect();
+    members.sort_by_key(|m| m.key.display());
+    Ok((members, false))
+}
+
+/// One member's progress.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MemberProgress {
+    /// `Name-Realm-Region`.
+    pub character: String,
+    pub name: String,
+    pub realm: String,
+    pub region: String,
+    /// Guild rank (0: the guild master); `null` for a member standing in for the roster.
+    pub rank: Option<i32>,
+    /// The main, when this character is an alt.
+    pub main: Option<String>,
+    pub class: String,
+    pub spec: Option<String>,
+    /// `Tank`, `Healer` or `Damage`, from the latest spec seen.
+    pub role: Option<String>,
+    /// On the roster the guild master set (false: seen in the guild's raids and
+    /// dungeons, standing in until a roster is set).
+    pub confirmed: bool,
+    /// The character in the logs, when they were seen.
+    pub player_guid: Option<String>,
+    /// Mean item level of the latest equipment seen ("calculated from equipped items").
+    pub item_level: Option<f64>,
+    /// The item level compared: the mean truncated, as the character sheet shows it.
+    pub current: Option<i32>,
+    /// This week's target.
+    pub target: Option<i32>,
+    /// `current - target`.
+    pub difference: Option<i32>,
+    /// `On Track`, `Behind` or `Unknown`.
+    pub status: &'static str,
+    /// `"5 iLvl behind. Target: 265, Current: 260"`, `"Ahead of schedule! …"`.
+    pub message: String,
+    pub last_seen: Option<String>,
+}
+
+impl MemberProgress {
+    fn of(member: &Listed, target: Option<i32>) -> (Self, Status) {
+        let seen = member.seen.as_ref();
+        let assessment = assess(seen.and_then(|s| s.latest_item_level), target);
+        let spec_id = seen.and_then(|s| s.latest_spec_id);
+        let progress = MemberProgress {
+            character: member.key.display(),
+            name: member.key.name.clone(),
+            realm: member.key.realm.clone(),
+            region: member.key.region.clone(),
+            rank: member.rank,
+            main: member.main.as_ref().map(CharacterKey::display),
+            class: member.class.clone(),
+            spec: spec_id.and_then(wowlogs_encounters::spec_name).map(str::to_string),
+            role: spec_id.and_then(wowlogs_encounters::role_of_spec).map(|r| r.as_str().to_string()),
+            confirmed: member.confirmed,
+            player_guid: seen.map(|s| s.player_guid.clone()),
+            item_level: seen.and_then(|s| s.latest_item_level).map(|l| (l * 100.0).round() / 100.0),
+            current: assessment.current,
+            target: assessment.target,
+            difference: assessment.difference,
+            status: assessment.status.as_str(),
+            message: assessment.message,
+            last_seen: seen.map(|s| rfc3339(s.latest_seen_ms)),
+        };
+        (progress, assessment.status)
+    }
+}
+
+/// The characters of the guild with their progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    /// This week's first day (`YYYY-MM-DD`, the guild's region and time zone).
+    pub week_start: String,
+    /// This week's target, if the roadmap has one.
+    pub target: Option<i32>,
+    /// `roster` (set by the guild master) or `unconfirmed` (characters of the guild's
+    /// raids and dungeons, until a roster is set).
+    pub source: &'static str,
+    pub characters: Vec<MemberProgress>,
+    pub total: usize,
+}
+
+/// Narrows the characters to one member's.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CharacterQuery {
+    /// A main (`Name-Realm-Region`, realm as a slug or as the log writes it): that
+    /// character and its alts in this guild.
+    pub main: Option<String>,
+}
+
+impl Validate for CharacterQuery {
+    fn validate(&self) -> Result<(), ApiError> {
+        text("main", &self.main)
+    }
+}
+
+fn week_target(plan: &PlanContext) -> Option<i32> {
+    plan.target().map(|t| t.item_level)
+}
+
+/// The guild's characters with their current item level, this week's target and
+/// progress (`?main=` narrows to one member's main and alts).
+#[utoipa::path(
+    get, path = "/api/v1/guilds/{guild_id}/progress/characters", tag = "guild progress",
+    params(("guild_id" = i64, Path, description = "The caller's guild"), CharacterQuery),
+    security(("bearer" = ["query"])),
+    responses(
+        (status = 200, description = "The guild's characters and their progress", body = crate::http::answer::Guilded<MemberList>),
+        (status = 403, description = "The key belongs to another guild", body = crate::http::docs::Error),
+    )
+)]
+pub async fn characters(
+    scope: GuildScope<Member>,
+    Params(query): Params<CharacterQuery>,
+) -> Result<Response, ApiError> {
+    cached(&scope.0, Freshness::Live, ("progress characters", &query.main), async {
+        let plan = context(&scope).await?;
+        let (members, confirmed) = listed(&scope.0.db).await?;
+        let target = week_target(&plan);
+        let chosen: Vec<&Listed> = match &query.main {
+            None => members.iter().collect(),
+            Some(main) => {
+                let main = CharacterKey::parse(main);
+                members
+                    .iter()
+                    .filter(|m| m.key.matches(&main) || m.main.as_ref().is_some_and(|of| of.matches(&main)))
+                    .collect()
+            }
+        };
+        let characters: Vec<MemberProgress> =
+            chosen.into_iter().map(|m| MemberProgress::of(m, target).0).collect();
+        guilded(
+            &scope.0,
+            MemberList {
+                week_start: plan.week_start().to_string(),
+                target,
+                source: if confirmed { "roster" } else { "unconfirmed" },
+                total: characters.len(),
+                characters,
+            },
+        )
+    })
+    .await
+}
+
+/// One equipped slot.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GearSlot {
+    /// The slot's name (`Head`, `Trinket 1`, …).
+    pub slot: String,
+    /// The game's inventory slot id (1 to 19).
+    pub slot_id: u8,
+    pub item_id: i64,
+    pub item_level: i32,
+}
+
+/// Item level over the weeks, against each week's target.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WeekPoint {
+    pub week_start: String,
+    /// The highest mean item level seen that week.
+    pub item_level: f64,
+    pub target: Option<i32>,
+    pub fights: u64,
+}
+
+/// A main or alt of the same member.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Alt {
+    pub character: String,
+    pub main: bool,
+    pub item_level: Option<f64>,
+    pub status: &'static str,
+}
+
+/// One character's progress and gear.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CharacterProgress {
+    #[serde(flatten)]
+    pub progress: MemberProgress,
+    /// How the item level is computed.
+    pub item_level_source: &'static str,
+    /// When the equipment below was seen (the start of a fight).
+    pub gear_seen: Option<String>,
+    /// Every equipped slot that counts towards item level, lowest item level first.
+    pub gear_priorities: Vec<GearSlot>,
+    /// Weekly item level against the week's target, oldest first.
+    pub trend: Vec<WeekPoint>,
+    /// The member's main and alts in this guild (this character left out).
+    pub alts: Vec<Alt>,
+    pub week_start: String,
+}
+
+/// Where a character is named: its realm (slug or as the log writes it), and region.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RealmQuery {
+    /// The character's realm: `area-52` or `Area52`.
+    pub realm: Option<String>,
+    /// `US`, `EU`, `KR`, `TW`, `CN`.
+    pub region: Option<String>,
+}
+
+impl Validate for RealmQuery {
+    fn validate(&self) -> Result<(), ApiError> {
+        text("realm", &self.realm)?;
+        text("region", &self.region)
+    }
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct GearRecord {
+    slot_id: u8,
+    item_id: i64,
+    item_level: i32,
+    timestamp_ms: i64,
+}
+
+/// One member: item level "calculated from equipped items", this week's target, the
+/// progress message, gear priorities (lowest item level first), the weekly trend and
+/// the member's alts in this guild.
+#[utoipa::path(
+    get, path = "/api/v1/guilds/{guild_id}/progress/character/{character_name}", tag = "guild progress",
+    params(
+        ("guild_id" = i64, Path, description = "The caller's guild"),
+        ("character_name" = String, Path, description = "The character's name (or `Name-Realm-Region`)"),
+        RealmQuery,
+    ),
+    security(("bearer" = ["query"])),
+    responses(
+        (status = 200, description = "The character's progress", body = crate::http::answer::Guilded<CharacterProgress>),
+        (status = 403, description = "The key belongs to another guild", body = crate::http::docs::Error),
+        (status = 404, description = "No such member of this guild", body = crate::http::docs::Error),
+    )
+)]
+pub async fn character(
+    scope: GuildScope<Member>,
+    PathId(path): PathId<(i64, String)>,
+    Params(place): Params<RealmQuery>,
+) -> Result<Response, ApiError> {
+    let name = path.1;
+    text("character_name", &Some(name.clone()))?;
+    cached(&scope.0, Freshness::Live, ("progress character", &name, &place.realm, &place.region), async {
+        let mut wanted = CharacterKey::parse(&name);
+        if let Some(realm) = &place.realm {
+            wanted.realm = realm.trim().to_string();
+        }
+        if let Some(region) = &place.region {
+            wanted.region = region.trim().to_uppercase();
+        }
+        let plan = context(&scope).await?;
+        let (members, _) = listed(&scope.0.db).await?;
+        let member = members
+            .iter()
+            .filter(|m| m.key.matches(&wanted))
+            .max_by_key(|m| m.seen.as_ref().map_or(i64::MIN, |s| s.latest_seen_ms))
+            .ok_or_else(|| ApiError::not_found("no such member of this guild (see …/progress/characters)"))?;
+        let target = week_target(&plan);
+        let (progress, _) = MemberProgress::of(member, target);
+        let (gear, gear_seen, trend) = match &member.seen {
+            Some(seen) => {
+                let gear = gear_of(&scope.0.db, &seen.player_guid).await?;
+                let at = gear.first().map(|g| rfc3339(g.timestamp_ms));
+                (gear, at, trend_of(&scope.0.db, &plan, &seen.player_guid).await?)
+            }
+            None => (Vec::new(), None, Vec::new()),
+        };
+        let mut gear_priorities: Vec<GearSlot> = gear
+            .into_iter()
+            .filter_map(|g| {
+                let slot = wowlogs_schemas::slots::slot(g.slot_id).filter(|s| s.counts)?;
+                Some(GearSlot {
+                    slot: slot.name.to_string(),
+                    slot_id: g.slot_id,
+                    item_id: g.item_id,
+                    item_level: g.item_level,
+                })
+            })
+            .collect();
+        gear_priorities.sort_by_key(|g| (g.item_level, g.slot_id));
+        let family = member.main.clone().unwrap_or_else(|| member.key.clone());
+        let alts = members
+            .iter()
+            .filter(|m| m.key != member.key)
+            .filter(|m| m.key.matches(&family) || m.main.as_ref().is_some_and(|of| of.matches(&family)))
+            .map(|m| {
+                let (p, _) = MemberProgress::of(m, target);
+                Alt {
+                    character: p.character,
+                    main: m.main.is_none(),
+                    item_level: p.item_level,
+                    status: p.status,
+                }
+            })
+            .collect();
+        guilded(
+            &scope.0,
+            CharacterProgress {
+                progress,
+                item_level_source: "calculated from equipped items",
+                gear_seen,
+                gear_priorities,
+                trend,
+                alts,
+                week_start: plan.week_start().to_string(),
+            },
+        )
+    })
+    .await
+}
+
+/// The slots of the character's latest equipment seen.
+async fn gear_of(db: &GuildDb, player_guid: &str) -> Result<Vec<GearRecord>, ApiError> {
+    db.all::<GearRecord>(
+        &Sql::new(
+            "SELECT slot AS slot_id, item_id, item_level, timestamp_ms FROM character_gear WHERE {guild} \
+             AND player_guid = ? AND timestamp_ms = (SELECT max(timestamp_ms) FROM character_gear WHERE {guild} \
+             AND player_guid = ?) ORDER BY slot_id, log_id DESC, line DESC LIMIT 1 BY slot_id",
+        )
+        .value(player_guid)
+        .value(player_guid),
+    )
+    .await
+}
+
+/// The character's highest item level of each week (weeks of the guild's region, days
+/// of its time zone) against that week's target.
+async fn trend_of(db: &GuildDb, plan: &PlanContext, player_guid: &str) -> Result<Vec<WeekPoint>, ApiError> {
+    let days = db
+        .all::<ItemLevelPoint>(
+            &Sql::new(
+                "SELECT toString(toDate(start, ?)) AS day, avg(assumeNotNull(item_level)) AS mean, \
+                 max(assumeNotNull(item_level)) AS max, count() AS fights \
+                 FROM encounter_players FINAL WHERE {guild} AND player_guid = ? AND isNotNull(item_level) \
+                 GROUP BY day ORDER BY day",
+            )
+            .value(plan.timezone.as_str())
+            .value(player_guid),
+        )
+        .await?;
+    let mut weeks: Vec<WeekPoint> = Vec::new();
+    for day in days {
+        let Ok(date) = day.day.parse::<chrono::NaiveDate>() else { continue };
+        let week = wowlogs_progress::week_of(date, &plan.region);
+        let week_text = week.to_string();
+        match weeks.last_mut() {
+            Some(last) if last.week_start == week_text => {
+                last.item_level = last.item_level.max(day.max);
+                last.fights += day.fights;
+            }
+            _ => weeks.push(WeekPoint {
+                week_start: week_text,
+                item_level: day.max,
+                target: wowlogs_progress::target_for(&plan.targets, week).map(|t| t.item_level),
+                fights: day.fights,
+            }),
+        }
+    }
+    Ok(weeks)
+}
+
+/// The officers' overview: filters and order.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MemberFilter {
+    /// `ilvl` (highest first), `name`, `rank` or `status` (Behind first); `-ilvl` for
+    /// the lowest item level first.
+    pub sort: Option<String>,
+    /// A class (`Warrior`, `Death Knight`; any case, spaces optional).
+    pub class: Option<String>,
+    /// `Tank`, `Healer` or `Damage` (`DPS`).
+    pub role: Option<String>,
+    /// `on_track`, `behind` or `unknown`.
+    pub status: Option<String>,
+}
+
+/// Orders of the officers' overview.
+const SORTS: [&str; 5] = ["ilvl", "-ilvl", "name", "rank", "status"];
+
+impl Validate for MemberFilter {
+    fn validate(&self) -> Result<(), ApiError> {
+        text("sort", &self.sort)?;
+        text("class", &self.class)?;
+        text("role", &self.role)?;
+        text("status", &self.status)?;
+        if let Some(sort) = &self.sort
+            && !SORTS.contains(&sort.trim())
+        {
+            return Err(ApiError::bad_request(format!("`sort` is one of {}", SORTS.join(", "))));
+        }
+        if let Some(class) = &self.class
+            && wowlogs_encounters::class_named(class).is_none()
+        {
+            return Err(ApiError::bad_request(format!("unknown class {class:?}")));
+        }
+        if let Some(role) = &self.role
+            && wowlogs_encounters::Role::parse(role).is_none()
+        {
+            return Err(ApiError::bad_request("`role` is Tank, Healer or Damage"));
+        }
+        if let Some(status) = &self.status
+            && Status::parse(status).is_none()
+        {
+            return Err(ApiError::bad_request("`status` is on_track, behind or unknown"));
+        }
+        Ok(())
+    }
+}
+
+/// Every member with their status, and how many are where.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberOverview {
+    pub week_start: String,
+    pub target: Option<i32>,
+    pub source: &'static str,
+    pub members: Vec<MemberProgress>,
+    /// Members matching the filters.
+    pub total: usize,
+    /// Of every member (filters aside): `On Track`, `Behind`, `Unknown`.
+    pub on_track: usize,
+    pub behind: usize,
+    pub unknown: usize,
+}
+
+/// The officers' overview: every member with status `On Track` / `Behind`, sortable
+/// by item level and filtered by class, role and status (officers and the guild master;
+/// a member's key: 403).
+#[utoipa::path(
+    get, path = "/api/v1/guilds/{guild_id}/progress/members", tag = "guild progress",
+    params(("guild_id" = i64, Path, description = "The caller's guild"), MemberFilter),
+    security(("bearer" = ["officer"])),
+    responses(
+        (status = 200, description = "Every member and their status", body = crate::http::answer::Guilded<MemberOverview>),
+        (status = 400, description = "An unknown sort, class, role or status", body = crate::http::docs::Error),
+        (status = 403, description = "Not an officer's key, or another guild's", body = crate::http::docs::Error),
+    )
+)]
+pub async fn members(
+    scope: GuildScope<Officer>,
+    Params(filter): Params<MemberFilter>,
+) -> Result<Response, ApiError> {
+    let key = (&filter.sort, &filter.class, &filter.role, &filter.status);
+    cached(&scope.0, Freshness::Live, ("progress members", key), async {
+        let plan = context(&scope).await?;
+        let (listed, confirmed) = listed(&scope.0.db).await?;
+        let target = week_target(&plan);
+        let all: Vec<(MemberProgress, Status)> =
+            listed.iter().map(|m| MemberProgress::of(m, target)).collect();
+        let count = |status: Status| all.iter().filter(|(_, s)| *s == status).count();
+        let (on_track, behind, unknown) =
+            (count(Status::OnTrack), count(Status::Behind), count(Status::Unknown));
+        let class = filter.class.as_deref().and_then(wowlogs_encounters::class_named);
+        let role = filter.role.as_deref().and_then(wowlogs_encounters::Role::parse).map(|r| r.as_str());
+        let status = filter.status.as_deref().and_then(Status::parse);
+        let mut members: Vec<(MemberProgress, Status)> = all
+            .into_iter()
+            .filter(|(m, _)| class.is_none_or(|c| wowlogs_encounters::class_named(&m.class) == Some(c)))
+            .filter(|(m, _)| role.is_none_or(|r| m.role.as_deref() == Some(r)))
+            .filter(|(_, s)| status.is_none_or(|wanted| *s == wanted))
+            .collect();
+        let level = |m: &MemberProgress| m.item_level.unwrap_or(f64::NEG_INFINITY);
+        match filter.sort.as_deref().map(str::trim) {
+            Some("ilvl") => members.sort_by(|a, b| level(&b.0).total_cmp(&level(&a.0))),
+            Some("-ilvl") => members.sort_by(|a, b| level(&a.0).total_cmp(&level(&b.0))),
+            Some("rank") => members.sort_by_key(|(m, _)| (m.rank.unwrap_or(i32::MAX), m.character.clone())),
+            Some("status") => members
+                .sort_by_key(|(m, s)| (*s != Status::Behind, m.difference.unwrap_or(0), m.character.clone())),
+            _ => members.sort_by(|a, b| a.0.character.cmp(&b.0.character)),
+        }
+        let members: Vec<MemberProgress> = members.into_iter().map(|(m, _)| m).collect();
+        guilded(
+            &scope.0,
+            MemberOverview {
+                week_start: plan.week_start().to_string(),
+                target,
+                source: if confirmed { "roster" } else { "unconfirmed" },
+                total: members.len(),
+                members,
+                on_track,
+                behind,
+                unknown,
+            },
+        )
+    })
+    .await
+}
