@@ -75,6 +75,9 @@ fn path_for(route: &Route, owner: &Tenant) -> String {
             (p, "guild_id") if p.starts_with("/api/v1/admin/guilds/") => owner.guild_id.to_string(),
             (p, "id") if p.starts_with("/api/v1/uploads/") => owner.upload_ids[0].clone(),
             (p, "name") if p.starts_with("/api/v1/characters/") => owner.players[0].clone(),
+            (p, "guild_id") if p.starts_with("/api/v1/guilds/") => owner.guild_id.to_string(),
+            // A member of the owner's roster (the world's rosters are its players).
+            (p, "character_name") if p.contains("/progress/character/") => owner.players[0].clone(),
             _ => panic!(
                 "the isolation matrix does not know parameter {{{name}}} of {}: teach path_for",
                 route.path
@@ -98,7 +101,10 @@ fn required_query(route: &Route) -> &'static str {
 /// The key with every permission but the route's: A's upload-only key has none of
 /// query, stream or admin.
 fn without_permission(route: &Route, a: &Tenant) -> String {
-    assert!(["query", "stream", "admin", "instance_admin"].contains(&route.permission.as_str()), "{route:?}");
+    assert!(
+        ["query", "stream", "officer", "admin", "instance_admin"].contains(&route.permission.as_str()),
+        "{route:?}"
+    );
     a.upload_key.clone()
 }
 
@@ -164,11 +170,18 @@ fn every_documented_route_is_in_the_matrix() {
             "POST /api/v1/admin/guilds/{guild_id}/deactivate",
             "POST /api/v1/admin/guilds/{guild_id}/reactivate",
             "POST /api/v1/ws/ticket",
+            "PUT /api/v1/guilds/{guild_id}/progress/comparisons",
+            "PUT /api/v1/guilds/{guild_id}/progress/message",
+            "PUT /api/v1/guilds/{guild_id}/progress/roadmap",
+            "PUT /api/v1/guilds/{guild_id}/progress/roster",
         ],
-        "reads only, but for the WebSocket ticket and the instance's administration"
+        "reads only, but for the WebSocket ticket, the instance's administration and the guild master's plan"
     );
     for change in routes.iter().filter(|r| r.method != "GET" && r.path.starts_with("/api/v1/admin/")) {
         assert_eq!(change.permission, "instance_admin", "{change:?}");
+    }
+    for change in routes.iter().filter(|r| r.method != "GET" && r.path.starts_with("/api/v1/guilds/")) {
+        assert_eq!(change.permission, "admin", "the guild master's: {change:?}");
     }
 }
 
@@ -210,6 +223,17 @@ async fn a_guilds_key_never_reaches_another_guilds_data() {
             checked += 1;
             continue;
         }
+        if route.path.starts_with("/api/v1/guilds/") {
+            // The guild is in the path: another guild's id is 403 whatever the rest
+            // (the guild master's writes are tested with their bodies in guild_progress.rs).
+            let answer = call(&app, &route, &path_for(&route, b), Some(&a.key)).await;
+            is_json_error(&answer, StatusCode::FORBIDDEN, &format!("{} naming B", route.path));
+            assert_nothing_of(&answer, b, &route.path);
+            if route.method != "GET" {
+                checked += 1;
+                continue;
+            }
+        }
         // A's own resources: found, so the 404s below are about ownership.
         let own =
             call(&app, &route, &format!("{}{}", path_for(&route, a), required_query(&route)), Some(&a.key))
@@ -222,7 +246,9 @@ async fn a_guilds_key_never_reaches_another_guilds_data() {
         // B's resources through A's key.
         let uri = format!("{}{}", path_for(&route, b), required_query(&route));
         let answer = call(&app, &route, &uri, Some(&a.key)).await;
-        if route.path_params.is_empty() {
+        if route.path.starts_with("/api/v1/guilds/") {
+            is_json_error(&answer, StatusCode::FORBIDDEN, &uri);
+        } else if route.path_params.is_empty() {
             assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
         } else {
             is_json_error(&answer, StatusCode::NOT_FOUND, &uri);
@@ -284,8 +310,11 @@ async fn injection_attempts_in_every_parameter_are_refused_or_inert() {
             for parameter in &route.query_params {
                 let uri = format!("{}?{parameter}={}", path_for(&route, a), encode(attempt));
                 let answer = get(&app, &uri, Some(&a.key)).await;
+                // A progress character's realm names the resource: no such one is 404.
+                let names_resource = route.path.contains("/progress/character/");
                 assert!(
-                    matches!(answer.status, StatusCode::OK | StatusCode::BAD_REQUEST),
+                    matches!(answer.status, StatusCode::OK | StatusCode::BAD_REQUEST)
+                        || (names_resource && answer.status == StatusCode::NOT_FOUND),
                     "{uri}: {} {}",
                     answer.status,
                     answer.text

@@ -163,6 +163,22 @@ pub fn world() -> &'static World {
                     &[("retail_tww_11.0.2_dummies_skirmish.txt", 8_001), ("arena_3v3_tww_11.2.0.txt", 8_002)],
                 )
                 .await;
+                // Each guild's roster: its logs' players (the progress plan's members).
+                for tenant in [&a, &b] {
+                    let members: Vec<wowlogs_progress::Member> = tenant
+                        .players
+                        .iter()
+                        .map(|name| wowlogs_progress::Member {
+                            character: wowlogs_progress::CharacterKey::parse(name),
+                            rank: 1,
+                            main: None,
+                            class: None,
+                        })
+                        .collect();
+                    wowlogs_store::progress::replace_roster(&client, tenant.guild_id, &members, 1)
+                        .await
+                        .unwrap();
+                }
                 let shared: Vec<&String> = a.players.iter().filter(|p| b.players.contains(p)).collect();
                 assert!(shared.is_empty(), "the fixtures' players overlap: {shared:?}");
                 World { store, a, b }

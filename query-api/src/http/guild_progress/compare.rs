@@ -89,7 +89,8 @@ pub struct Comparison {
     pub item_level_percentile: Option<f64>,
     /// The other guilds' median item levels, lowest to highest, anonymous.
     pub others_median_item_levels: Vec<f64>,
-    /// Guilds that opted in to be named (narrowed by `guild_name`, `realm`, `region`).
+    /// Guilds that opted in to be named (narrowed by `guild_name`, `realm`, `region`:
+    /// empty when none matches).
     pub named: Vec<ComparedGuild>,
     pub note: String,
 }
@@ -132,7 +133,6 @@ fn percentile(value: f64, others: &[f64]) -> Option<f64> {
     security(("bearer" = ["query"])),
     responses(
         (status = 200, description = "The comparison", body = crate::http::answer::Guilded<Comparison>),
-        (status = 404, description = "No guild of that name takes part with its name", body = crate::http::docs::Error),
     )
 )]
 pub async fn comparisons(
@@ -228,12 +228,6 @@ pub async fn comparisons(
             .map(|&g| figures(g, true))
             .collect();
         named.sort_by(|a, b| a.guild_name.cmp(&b.guild_name));
-        let narrowed = with.guild_name.is_some() || with.realm.is_some() || with.region.is_some();
-        if narrowed && named.is_empty() {
-            return Err(ApiError::not_found(
-                "no guild of that name, realm and region takes part in comparisons with its name",
-            ));
-        }
         let note = if mine == Sharing::Off {
             "This guild does not take part in comparisons: its guild master opts in with PUT \
              /api/v1/guilds/{guild_id}/progress/comparisons ({\"share\": \"anonymous\"} or \"named\"), and then sees the \

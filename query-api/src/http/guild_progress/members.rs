@@ -494,8 +494,9 @@ async fn trend_of(db: &GuildDb, plan: &PlanContext, player_guid: &str) -> Result
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MemberFilter {
-    /// `ilvl` (highest first), `name`, `rank` or `status` (Behind first); `-ilvl` for
-    /// the lowest item level first.
+    /// `ilvl` (highest first), `-ilvl` (lowest first), `name` (the default), `rank` or
+    /// `status` (Behind first, furthest behind first); members with no item level seen
+    /// come last.
     pub sort: Option<String>,
     /// A class (`Warrior`, `Death Knight`; any case, spaces optional).
     pub class: Option<String>,
@@ -589,10 +590,18 @@ pub async fn members(
             .filter(|(m, _)| role.is_none_or(|r| m.role.as_deref() == Some(r)))
             .filter(|(_, s)| status.is_none_or(|wanted| *s == wanted))
             .collect();
-        let level = |m: &MemberProgress| m.item_level.unwrap_or(f64::NEG_INFINITY);
+        // Members with no item level seen come last either way.
+        let by_level = |a: &MemberProgress, b: &MemberProgress, highest_first: bool| match (
+            a.item_level,
+            b.item_level,
+        ) {
+            (Some(x), Some(y)) if highest_first => y.total_cmp(&x),
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => y.is_some().cmp(&x.is_some()),
+        };
         match filter.sort.as_deref().map(str::trim) {
-            Some("ilvl") => members.sort_by(|a, b| level(&b.0).total_cmp(&level(&a.0))),
-            Some("-ilvl") => members.sort_by(|a, b| level(&a.0).total_cmp(&level(&b.0))),
+            Some("ilvl") => members.sort_by(|a, b| by_level(&a.0, &b.0, true)),
+            Some("-ilvl") => members.sort_by(|a, b| by_level(&a.0, &b.0, false)),
             Some("rank") => members.sort_by_key(|(m, _)| (m.rank.unwrap_or(i32::MAX), m.character.clone())),
             Some("status") => members
                 .sort_by_key(|(m, s)| (*s != Status::Behind, m.difference.unwrap_or(0), m.character.clone())),
