@@ -2,8 +2,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wowlogs_cli::commands::{
-    analyze, backup, consume, grafana, healthcheck, import, migrate, query_api, rebuild, retention, serve,
-    synth, tail, tenancy, topics,
+    analyze, backup, consume, grafana, healthcheck, import, migrate, progress, query_api, rebuild, retention,
+    serve, synth, tail, tenancy, topics,
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
@@ -54,6 +54,8 @@ enum Command {
     Rebuild(rebuild::RebuildArgs),
     /// Remove each guild's logs older than its policy (from upload), whole, audited.
     Retention(retention::RetentionArgs),
+    /// The guild progress plan: seed weekly targets, set a guild's roster, roadmap, message.
+    Progress(progress::ProgressArgs),
     /// Back up the event log and tenancy rows (one guild's or all) as Avro files.
     Backup(backup::BackupArgs),
     /// Publish a backup again (checked first) so the consumers make every table from it.
@@ -106,6 +108,7 @@ impl Command {
             Command::Consume(args) => args.group.args().1,
             Command::Rebuild(_) => "rebuild",
             Command::Retention(_) => "retention",
+            Command::Progress(_) => "progress",
             Command::Grafana(_) => "grafana",
             Command::Backup(_) => "backup",
             Command::Restore(_) => "restore",
@@ -130,6 +133,7 @@ fn run(command: &Command) -> Result<()> {
         Command::Consume(args) => consume::run_command(args),
         Command::Rebuild(args) => rebuild::run(args),
         Command::Retention(args) => retention::run(args),
+        Command::Progress(args) => progress::run(args),
         Command::Grafana(args) => grafana::run(args),
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),

@@ -63,6 +63,30 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
         .unwrap();
     let plan = wowlogs_store::RetentionPlan::keep_days(kept, (now / 1000) as u32, 30);
     assert_eq!(wowlogs_store::apply_retention(&store, &plan, false).await.unwrap().logs, [deleted_id]);
+    // The guild's progress plan, written by its guild master (here with the CLI).
+    let roster = backups_dir_file(
+        "roster.csv",
+        "character,rank,main\nMeerah-CrusaderStrike-US,0,\nAlt-CrusaderStrike-US,3,Meerah-CrusaderStrike-US\n",
+    );
+    let said = run(wowlogs()
+        .args(["progress", "roster", "--guild", &kept.to_string()])
+        .args(&store_args)
+        .arg(&roster));
+    assert!(said.contains("2 members"), "{said}");
+    run(wowlogs().args(["progress", "seed-targets", "--guild", &kept.to_string()]).args(&store_args));
+    run(wowlogs()
+        .args(["progress", "message", "--guild", &kept.to_string(), "Focus on DPS!"])
+        .args(&store_args));
+    let plan_of = |store: StoreSettings| async move {
+        let query = format!(
+            "SELECT (SELECT groupArray(character) FROM (SELECT character FROM guild_roster FINAL WHERE guild_id = {kept} AND active = 1 ORDER BY character)), \
+             (SELECT count() FROM progress_targets FINAL WHERE guild_id = {kept} AND active = 1), \
+             (SELECT groupArray(message) FROM progress_messages FINAL WHERE guild_id = {kept})"
+        );
+        tsv(&store, &query).await
+    };
+    let plan = plan_of(store.clone()).await;
+    assert!(plan.contains("meerah-crusaderstrike-us") && plan.contains("Focus on DPS!"), "{plan}");
     let original = dump_guild_content(&store, kept).await;
     let published = tsv(&store, &format!("SELECT file_name FROM logs FINAL WHERE guild_id = {kept}")).await;
     assert_eq!(
@@ -93,6 +117,7 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
     assert_eq!(records("wowlogs.combat-events.v1"), Some(kept_analysis.events), "{manifest}");
     assert_eq!(records("guilds"), Some(1));
     assert_eq!(records("deleted_logs"), Some(1), "the deletion goes with the backup");
+    assert_eq!(records("guild_roster"), Some(2));
 
     // The stack is gone: a new broker and a new database, the guild restored into them.
     let fresh = Broker::start();
@@ -114,6 +139,7 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
     );
     wait_for_guild(&restored, kept, &[&kept_analysis], Duration::from_secs(180)).await;
     assert_same_tables(&dump_guild_content(&restored, kept).await, &original);
+    assert_eq!(plan_of(restored.clone()).await, plan, "the progress plan comes back with the guild");
     let guilds = tsv(&restored, "SELECT guild_id, name FROM guilds FINAL ORDER BY guild_id").await;
     assert!(guilds.contains(&format!("{kept}\tBacked Up")) && !guilds.contains("Left Behind"), "{guilds}");
 
@@ -150,4 +176,11 @@ async fn a_guild_backed_up_and_restored_on_a_new_stack_has_the_same_tables_and_r
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+}
+
+/// A file of the test's own (under the system's temporary folder).
+fn backups_dir_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("wowlogs-backup-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
 }

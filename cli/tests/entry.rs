@@ -105,6 +105,17 @@ fn one_https_entry_point_routes_uploads_queries_and_the_live_feed_with_security_
     assert_eq!(proxy.curl("/metrics", &[]).0, 404);
 }
 
+/// How many of `messages` are `"N<text>M"` with whole numbers N and M.
+fn regex_like(messages: &[&str], text: &str) -> usize {
+    messages
+        .iter()
+        .filter(|m| {
+            m.split_once(text)
+                .is_some_and(|(n, rest)| n.parse::<u32>().is_ok_and(|n| n > 0) && rest.parse::<i32>().is_ok())
+        })
+        .count()
+}
+
 /// The fields an answer must carry, each a JSON pointer.
 fn has(answer: &serde_json::Value, pointers: &[&str], what: &str) {
     for pointer in pointers {
@@ -295,6 +306,92 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
         let refused = admin_get("/api/v1/admin/audit?guild_id=0&action=auth.refused");
         refused["data"]["entries"].as_array().unwrap().iter().any(|e| e["target"] == bogus_id.as_str())
     });
+
+    // The guild progress plan (the section "Guild progress"; after the refused key's
+    // audit above: refusals are audited once a minute per address): a member (the gateway's
+    // `query` key), an officer and the guild master, each with a key made with the CLI.
+    let key = |permissions: &str| {
+        let made = run(wowlogs()
+            .args(["api-key", "create", "--guild", &gateway.guild, "--permissions", permissions])
+            .args(gateway.store_args()));
+        format!("Authorization: Bearer {}", made.trim())
+    };
+    let (officer, master) = (key("officer"), key("admin"));
+    until("the services read the new keys", Duration::from_secs(10), || {
+        gateway.proxy.curl(&format!("/api/v1/guilds/{}/progress/members", gateway.guild), &["-H", &master]).0
+            == 200
+    });
+    let progress = |path: &str| format!("/api/v1/guilds/{}/progress/{path}", gateway.guild);
+    let as_json = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap_or_default();
+    let put = |path: &str, auth: &str, body: &str| {
+        let (status, _, answer) = gateway.proxy.curl(
+            &progress(path),
+            &["-X", "PUT", "-H", auth, "-H", "Content-Type: application/json", "--data", body],
+        );
+        (status, as_json(&answer))
+    };
+    // The Gnomeregan raiders' item levels are 40-46: a target of 45 puts some behind.
+    let (status, roadmap) = put(
+        "roadmap",
+        &master,
+        r#"{"targets":[{"week_start":"2020-01-07","item_level":45,"label":"Gnomeregan"}]}"#,
+    );
+    assert_eq!(status, 200, "{roadmap}");
+    let (status, _, characters) = gateway.get(&progress("characters"));
+    assert_eq!(status, 200, "{characters}");
+    has(
+        &characters,
+        &["/guild_id", "/guild_name", "/data/characters/0/item_level", "/data/target"],
+        "characters",
+    );
+    let messages: Vec<&str> = characters["data"]["characters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["message"].as_str())
+        .collect();
+    let behind = regex_like(&messages, " iLvl behind. Target: 45, Current: ");
+    let ahead = messages.iter().filter(|m| m.starts_with("Ahead of schedule! Target: 45, Current: ")).count();
+    assert!(behind > 0 && behind + ahead == messages.len(), "the specification's two messages: {messages:?}");
+    let name = characters["data"]["characters"][0]["name"].as_str().unwrap().to_string();
+    let (status, _, one) = gateway.get(&progress(&format!("character/{name}?realm=crusader-strike")));
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["data"]["item_level_source"], "calculated from equipped items");
+    let levels: Vec<i64> = one["data"]["gear_priorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["item_level"].as_i64().unwrap())
+        .collect();
+    assert!(!levels.is_empty() && levels.windows(2).all(|w| w[0] <= w[1]), "lowest first: {levels:?}");
+    assert_eq!(gateway.get(&progress("character/Nobody?realm=area-52")).0, 404);
+    assert_eq!(gateway.get(&progress("members?sort=ilvl")).0, 403, "a member's key");
+    let (status, _, overview) = gateway
+        .proxy
+        .curl(&progress("members?sort=ilvl&class=Warrior&role=Tank&status=behind"), &["-H", &officer]);
+    assert_eq!(status, 200, "{overview}");
+    let (status, _, overview) = gateway.proxy.curl(&progress("members?sort=ilvl"), &["-H", &officer]);
+    let overview = as_json(&overview);
+    assert_eq!(status, 200, "{overview}");
+    let statuses: Vec<&str> = overview["data"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert!(statuses.iter().all(|s| ["On Track", "Behind"].contains(s)), "{statuses:?}");
+    assert_eq!(put("message", &gateway.bearer, r#"{"message": "Focus on DPS!"}"#).0, 403);
+    assert_eq!(put("message", &officer, r#"{"message": "Focus on DPS!"}"#).0, 403);
+    assert_eq!(put("message", &master, r#"{"message": "Focus on DPS!"}"#).0, 200);
+    let (status, _, message) = gateway.get(&progress("message"));
+    assert_eq!((status, message["data"]["message"].as_str()), (200, Some("Focus on DPS!")), "{message}");
+    let (status, _, roadmap) = gateway.get(&progress("roadmap"));
+    assert_eq!((status, roadmap["data"]["targets"][0]["item_level"].as_i64()), (200, Some(45)), "{roadmap}");
+    let (status, _, compared) = gateway.get(&progress("comparisons?guild_name=Test&realm=area-52&region=us"));
+    assert_eq!(status, 200, "{compared}");
+    has(&compared, &["/data/guild/median_item_level", "/data/sharing"], "comparisons");
+    let other = format!("/api/v1/guilds/{}/progress/characters", gateway.guild.parse::<i64>().unwrap() + 1);
+    assert_eq!(gateway.get(&other).0, 403, "another guild's id");
 
     // Deactivating the guild stops its keys within 5 s, uploads included, with the
     // reason; its data stays; reactivating brings them back.

@@ -93,7 +93,7 @@ def pinned(image):
     return bool(name) and bool(tag) and tag != "latest" and re.search(r"\d", tag) is not None
 
 
-one_shot = {"migrate", "topics"}
+one_shot = {"migrate", "seed-targets", "topics"}
 # Services that read the host itself, read-only: the node exporter its filesystems (disk
 # and memory metrics), Alloy the containers' log files; every other mount is a named
 # volume or a file of this repository.
@@ -101,7 +101,7 @@ host_readers = {"node-exporter", "alloy"}
 # Runs on a schedule and serves nothing: no port to check; a failed run exits (and is
 # restarted), a finished one is on the audit trail.
 scheduled = {"retention", "backup"}
-wowlogs_services = {"migrate", "topics", "producer", "consumers", "query-api", "retention", "backup"}
+wowlogs_services = {"migrate", "seed-targets", "topics", "producer", "consumers", "query-api", "retention", "backup"}
 for name, service in compose["services"].items():
     check(pinned(service.get("image", "")), f"service {name}: image {service.get('image')} is not pinned to a version")
     check("restart" in service, f"service {name}: no restart policy")

@@ -40,6 +40,7 @@ case "${1:-}" in
     "$wowlogs" topics create >/dev/null
     export WOWLOGS_CLICKHOUSE_URL="$("$here/clickhouse.sh" start --state "$state")"
     "$wowlogs" migrate >/dev/null
+    "$wowlogs" progress seed-targets >/dev/null
     # The services log in as their own users, with the passwords clickhouse.sh made.
     passwords="$state/clickhouse/passwords.env"
     password_of() { sed -n "s/^$1=//p" "$passwords"; }

@@ -105,6 +105,7 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
             "guild-activity.json",
             "logs-and-audit.json",
             "pipeline-health.json",
+            "progress-plan.json",
             "system-resources.json",
             "why-we-wiped.json"
         ]
@@ -127,9 +128,10 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
             }
         }
     }
-    // Guild activity and encounter analysis: 16 ClickHouse panels, why we wiped 6,
-    // pipeline health's storage table and the audit trail table 1 each, each run twice.
-    assert_eq!(checked, 48, "ClickHouse panels checked");
+    // Guild activity and encounter analysis: 16 ClickHouse panels, why we wiped 6, the
+    // progress plan 7 (6 panels, one with two queries), pipeline health's storage table
+    // and the audit trail table 1 each, each run twice.
+    assert_eq!(checked, 62, "ClickHouse panels checked");
 }
 
 #[tokio::test]

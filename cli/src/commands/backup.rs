@@ -4,8 +4,9 @@
 //! The topics are the system of record (every projection is rebuilt from them), so a
 //! backup holds what a replay needs: the records of `wowlogs.combat-events.v1`,
 //! `wowlogs.uploads.v1` and `wowlogs.dead-letter.v1` (fights are made again from them),
-//! each file with the record's published schema, and the guilds, their key hashes and
-//! recorded encounter transfers and deleted logs (whose records a backup leaves out, and
+//! each file with the record's published schema, and the guilds, their key hashes,
+//! their progress plans (roster, targets, messages, comparison settings: written by the
+//! guilds, on no topic) and recorded encounter transfers and deleted logs (whose records a backup leaves out, and
 //! a restore neither publishes again nor lets the consumers write). `manifest.json` lists every file with its record count
 //! and SHA-256. A restore checks every checksum first, writes the tenancy rows (replacing
 //! rows are idempotent), and publishes the records again in an order a consumer expects
@@ -25,7 +26,7 @@ use std::time::Duration;
 use wowlogs_schemas::topics::guild_key;
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, Record, UploadState, UploadStatus};
 use wowlogs_store::deletions::DeletedLogRow;
-use wowlogs_store::rows::{TableRow, insert_rows};
+use wowlogs_store::rows::{MessageRow, ProgressSettingsRow, RosterRow, TableRow, TargetRow, insert_rows};
 use wowlogs_store::transfer::TransferRow;
 use wowlogs_tenancy::{ApiKeyRow, GuildRow};
 
@@ -124,6 +125,11 @@ fn backup_once(args: &BackupArgs) -> Result<PathBuf> {
         files.push(backup_table::<ApiKeyRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<TransferRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<DeletedLogRow>(&store, &partial, args.stack.guild).await?);
+        // What guilds wrote to their progress plans: no topic holds it.
+        files.push(backup_table::<RosterRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<TargetRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<MessageRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<ProgressSettingsRow>(&store, &partial, args.stack.guild).await?);
         anyhow::Ok(())
     })?;
     let manifest =
@@ -293,6 +299,23 @@ fn row_value<T: TableRow + Serialize>(row: &T) -> Result<apache_avro::types::Val
     Ok(Value::Record(fields))
 }
 
+/// Writes back the rows of a table's backup file (if the backup has one) of the guilds
+/// `keep` keeps; how many.
+async fn restore_rows<T>(
+    client: &clickhouse::Client,
+    path: Option<PathBuf>,
+    keep: &impl Fn(i64) -> bool,
+    guild_of: fn(&T) -> i64,
+) -> Result<usize>
+where
+    T: TableRow + serde::de::DeserializeOwned + clickhouse::RowOwned + clickhouse::RowWrite,
+{
+    let Some(path) = path else { return Ok(0) };
+    let rows: Vec<T> = read_rows::<T>(&path)?.into_iter().filter(|r| keep(guild_of(r))).collect();
+    insert_rows(client, &rows).await?;
+    Ok(rows.len())
+}
+
 /// The rows of a table's backup file.
 fn read_rows<T: TableRow + serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     use apache_avro::types::Value;
@@ -397,10 +420,23 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
         insert_rows(&client, &guilds).await?;
         insert_rows(&client, &keys).await?;
         insert_rows(&client, &transfers).await?;
+        // Backups from before the progress plan have none of its tables.
+        let optional = |table: &str| file(table).ok();
+        let plan_rows = restore_rows::<RosterRow>(&client, optional(RosterRow::TABLE), &keep, |r| r.guild_id)
+            .await?
+            + restore_rows::<TargetRow>(&client, optional(TargetRow::TABLE), &keep, |r| r.guild_id).await?
+            + restore_rows::<MessageRow>(&client, optional(MessageRow::TABLE), &keep, |r| r.guild_id).await?
+            + restore_rows::<ProgressSettingsRow>(
+                &client,
+                optional(ProgressSettingsRow::TABLE),
+                &keep,
+                |r| r.guild_id,
+            )
+            .await?;
         // Before any record goes out again: the consumers drop the rows of these logs.
         insert_rows(&client, &deletions).await?;
         println!(
-            "restored {} guilds, {} keys, {} transfers, {} deleted logs",
+            "restored {} guilds, {} keys, {} transfers, {} deleted logs, {plan_rows} progress plan rows",
             guilds.len(),
             keys.len(),
             transfers.len(),

@@ -7,6 +7,7 @@ pub mod grafana;
 pub mod healthcheck;
 pub mod import;
 pub mod migrate;
+pub mod progress;
 pub mod query_api;
 pub mod rebuild;
 pub mod retention;

@@ -409,6 +409,7 @@ async fn dump_guild_columns(store: &StoreSettings, guild: i64, columns: &str) ->
         ("encounter_players", "log_id, start_line, player_guid"),
         ("encounter_deaths", "log_id, start_line, line, player_guid"),
         ("character_logs", "player_guid, log_id"),
+        ("character_gear", "player_guid, log_id, line, slot"),
         ("dead_letters", "log_id, source, line"),
     ];
     let mut out = Vec::new();

@@ -301,6 +301,30 @@ pub const RELATIONS: &[Relation] = &[
         tables: &["guild_day_players"],
         columns: "",
     },
+    // The progress plan's roster and weekly targets (what a guild master set; a
+    // character who left and a week taken off are kept inactive, and left out here).
+    Relation {
+        name: "guild_roster",
+        read: Read::Latest {
+            table: "guild_roster",
+            key: &["guild_id", "character"],
+            values: &["name", "realm", "region", "rank", "main", "class", "active", "updated_ms"],
+            keep: "active = 1",
+        },
+        tables: &["guild_roster"],
+        columns: "",
+    },
+    Relation {
+        name: "progress_targets",
+        read: Read::Latest {
+            table: "progress_targets",
+            key: &["guild_id", "week_start"],
+            values: &["target_item_level", "label", "active", "updated_ms"],
+            keep: "active = 1",
+        },
+        tables: &["progress_targets"],
+        columns: "",
+    },
     Relation {
         name: "guild_day_bosses",
         read: Read::Latest {

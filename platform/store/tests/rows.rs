@@ -7,7 +7,8 @@ use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_schemas::{DeadLetter, FightSummary, GuildId, LogId, UploadState, UploadStatus};
 use wowlogs_store::rows::{
     CharacterLogRow, CombatEventRow, Count, DeadLetterRow, EncounterDeathRow, EncounterPlayerRow,
-    EncounterRow, LogRow, TableRow, declared_columns, insert_rows, table_columns,
+    EncounterRow, GearRow, LogRow, MessageRow, ProgressSettingsRow, RosterRow, TableRow, TargetRow,
+    declared_columns, insert_rows, table_columns,
 };
 use wowlogs_store::{StoreSettings, migrate};
 
@@ -127,6 +128,54 @@ async fn every_row_type_matches_its_table_and_survives_a_round_trip() {
         last_event_line: None,
     };
     round_trip(&settings, &[LogRow::from_status(&status)], "log_id").await;
+
+    assert_describes::<GearRow>(&settings).await;
+    let mut gear: Vec<GearRow> = events.iter().flat_map(|e| GearRow::from_event(e, 1)).collect();
+    assert!(!gear.is_empty(), "the fixture's COMBATANT_INFO lines");
+    gear.sort_by(|a, b| (&a.player_guid, a.line, a.slot).cmp(&(&b.player_guid, b.line, b.slot)));
+    round_trip(&settings, &gear, "player_guid, line, slot").await;
+    for row in [RosterRow {
+        guild_id: 7,
+        character: "xamy-area52-us".into(),
+        name: "Xamy".into(),
+        active: 1,
+        ..Default::default()
+    }] {
+        assert_describes::<RosterRow>(&settings).await;
+        round_trip(&settings, &[row], "character").await;
+    }
+    assert_describes::<TargetRow>(&settings).await;
+    round_trip(
+        &settings,
+        &[TargetRow {
+            guild_id: 7,
+            week_start: 20_793,
+            target_item_level: 265,
+            active: 1,
+            ..Default::default()
+        }],
+        "week_start",
+    )
+    .await;
+    assert_describes::<MessageRow>(&settings).await;
+    round_trip(
+        &settings,
+        &[MessageRow {
+            guild_id: 7,
+            week_start: 20_793,
+            message: "Focus on DPS!".into(),
+            ..Default::default()
+        }],
+        "written_ms",
+    )
+    .await;
+    assert_describes::<ProgressSettingsRow>(&settings).await;
+    round_trip(
+        &settings,
+        &[ProgressSettingsRow { guild_id: 7, comparisons: "named".into(), ..Default::default() }],
+        "guild_id",
+    )
+    .await;
 
     assert_describes::<wowlogs_store::transfer::TransferRow>(&settings).await;
     assert_describes::<wowlogs_store::deletions::DeletedLogRow>(&settings).await;

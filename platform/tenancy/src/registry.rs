@@ -373,6 +373,21 @@ impl Registry {
         let detail =
             format!("name={} server={} region={} faction={}", row.name, row.server, row.region, row.faction);
         self.record(row.guild_id, actor, "guild.create", &row.guild_id.to_string(), detail).await?;
+        // A new guild's progress plan starts from the default roadmap, as every guild's
+        // did at deployment (`wowlogs progress seed-targets`).
+        let roadmap = wowlogs_progress::Roadmap::default_roadmap();
+        let weeks = wowlogs_store::progress::seed_targets(
+            &self.store.client(),
+            row.guild_id,
+            &row.region,
+            &roadmap,
+            None,
+        )
+        .await?;
+        if weeks > 0 {
+            self.record(row.guild_id, actor, "progress.seed", &roadmap.season, format!("{weeks} weeks"))
+                .await?;
+        }
         Ok(row)
     }
 
