@@ -14,6 +14,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod params;
+pub mod progress_watch;
 pub mod scope;
 pub mod state;
 pub mod tickets;

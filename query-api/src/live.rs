@@ -1,11 +1,13 @@
-//! The live feed behind `GET /ws`: upload progress from `wowlogs.uploads.v1` and
-//! finished fights from `wowlogs.encounters.v1`, read from their current end by every
+//! The live feed behind `GET /ws`: upload progress from `wowlogs.uploads.v1`, finished
+//! fights from `wowlogs.encounters.v1` and the roster members' status changes they make
+//! ([`crate::progress_watch`]), read from their current end by every
 //! API instance (no consumer group, nothing committed) and fanned out in process, through
 //! one channel per guild: a connection only ever receives its own guild's messages, and
 //! one guild's flood makes only its own slow connections skip.
 
 use crate::metrics::ApiMetrics;
 use crate::params::rfc3339;
+use crate::progress_watch::ProgressWatch;
 use futures::StreamExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -145,6 +147,11 @@ impl LiveFeed {
         }
     }
 
+    /// Whether `guild` has a channel (connections, or none since its last message).
+    pub fn has_listeners(&self, guild: GuildId) -> bool {
+        self.channels.lock().expect("live channels lock").contains_key(&guild)
+    }
+
     /// Guilds with a channel (connections, or none since their last message).
     pub fn guilds(&self) -> usize {
         self.channels.lock().expect("live channels lock").len()
@@ -156,12 +163,18 @@ impl LiveFeed {
     }
 
     /// Reads both topics from their current end until the process stops, reconnecting
-    /// after errors.
-    pub fn spawn_reader(&self, kafka: KafkaSettings, metrics: ApiMetrics) -> tokio::task::JoinHandle<()> {
+    /// after errors; with `watch`, a finished fight also tells of the status changes it
+    /// made.
+    pub fn spawn_reader(
+        &self,
+        kafka: KafkaSettings,
+        metrics: ApiMetrics,
+        watch: Option<ProgressWatch>,
+    ) -> tokio::task::JoinHandle<()> {
         let feed = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(error) = feed.read(&kafka, &metrics).await {
+                if let Err(error) = feed.read(&kafka, &metrics, watch.as_ref()).await {
                     feed.reading.store(false, Ordering::Relaxed);
                     tracing::warn!(%error, "live feed: reading the topics failed; retrying in 2 s");
                     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -174,6 +187,7 @@ impl LiveFeed {
         &self,
         kafka: &KafkaSettings,
         metrics: &ApiMetrics,
+        watch: Option<&ProgressWatch>,
     ) -> Result<(), rdkafka::error::KafkaError> {
         let consumer: StreamConsumer = kafka
             .client_config()
@@ -205,7 +219,12 @@ impl LiveFeed {
             let decoded = if message.topic() == UPLOADS.name {
                 statuses.decode(payload).map(|s| LiveMessage::progress(&s))
             } else {
-                summaries.decode(payload).map(|s| LiveMessage::encounter_complete(&s))
+                summaries.decode(payload).map(|s| {
+                    if let Some(watch) = watch.filter(|_| self.has_listeners(s.guild_id)) {
+                        self.spawn_flips(watch.clone(), s.clone(), metrics.clone());
+                    }
+                    LiveMessage::encounter_complete(&s)
+                })
             };
             match decoded {
                 Ok(live) => {
@@ -222,6 +241,28 @@ impl LiveFeed {
             }
         }
         Ok(())
+    }
+}
+
+impl LiveFeed {
+    /// Publishes the status changes a fight made, beside the reader.
+    fn spawn_flips(&self, watch: ProgressWatch, summary: EncounterSummary, metrics: ApiMetrics) {
+        let feed = self.clone();
+        tokio::spawn(async move {
+            match watch.flips(&summary).await {
+                Ok(messages) => {
+                    for message in messages {
+                        metrics.live_message("member_status");
+                        feed.publish(message);
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    guild_id = summary.guild_id.0,
+                    error = error.message.as_str(),
+                    "live feed: members' statuses could not be read"
+                ),
+            }
+        });
     }
 }
 

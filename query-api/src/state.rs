@@ -85,6 +85,12 @@ impl AppState {
         }
     }
 
+    /// What the live feed needs to tell a guild's connections of its members' status
+    /// changes ([`crate::progress_watch`]).
+    pub fn progress_watch(&self) -> crate::progress_watch::ProgressWatch {
+        crate::progress_watch::ProgressWatch::new(self.client.clone(), self.gate.clone(), self.caches.clone())
+    }
+
     /// Time since the API keys were last read from the registry.
     pub fn key_age(&self) -> Option<Duration> {
         self.keys.age()

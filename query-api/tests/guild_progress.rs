@@ -490,3 +490,65 @@ async fn comparisons_count_guilds_that_opt_in_and_name_only_those_that_want_it()
     assert_eq!(nobody.status, StatusCode::OK, "a filter matching nobody is an empty list");
     assert_eq!(nobody.json["data"]["named"], json!([]));
 }
+
+/// The 9.2 raid snippet's one fight, as the encounter consumer publishes it.
+fn raid_summary(guild: i64) -> wowlogs_schemas::EncounterSummary {
+    use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
+    use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
+    let text = std::fs::read(support::fixture("retail_sl_9.2_raid_wipe_snippet.txt")).unwrap();
+    let (mut segmenter, mut out) = (EncounterSegmenter::new(), Vec::new());
+    for parsed in LogReader::new(text.as_slice(), ParseOptions::new(YearHint::FirstLineIn(2024))) {
+        if let ParsedLine::Event(event) = parsed.unwrap() {
+            segmenter.push(&event, &mut out);
+        }
+    }
+    segmenter.finish(&mut out);
+    let fight =
+        out.into_iter().find_map(|o| if let SegmentOutput::Fight(f) = o { Some(f) } else { None }).unwrap();
+    wowlogs_schemas::EncounterSummary {
+        guild_id: wowlogs_schemas::GuildId(guild),
+        log_id: wowlogs_schemas::LogId(9_101),
+        fight,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_fight_that_lifts_a_member_past_the_target_tells_the_live_feed_once() {
+    let (guild, master) = own_guild("Progress Live").await;
+    let app = app().await;
+    let roster = "character,rank\nAlexsmite-TwistingNether-US,1\nHolyper-TwistingNether-US,2\n";
+    assert_eq!(
+        put_body(&app, &path(guild, "roster"), &master, "text/csv", roster).await.status,
+        StatusCode::OK
+    );
+    let roadmap = json!({"targets": [{"week_start": "2020-01-07", "item_level": 250}]});
+    assert_eq!(
+        send_json(&app, "PUT", &path(guild, "roadmap"), &master, roadmap).await.status,
+        StatusCode::OK
+    );
+    let state = wowlogs_query_api::state::AppState::new(
+        support::keys(&world().store).await,
+        support::config(&world().store),
+        wowlogs_query_api::live::LiveFeed::default(),
+    );
+    let watch = state.progress_watch();
+
+    // The same fight again: Alexsmite (248.67) stays Behind, Holyper (251.44) On Track.
+    let same = raid_summary(guild);
+    assert_eq!(watch.flips(&same).await.unwrap(), vec![], "nobody's status changed");
+    // Alexsmite upgrades to 252 in the next pull: one message, Behind → On Track.
+    let mut upgraded = raid_summary(guild);
+    let alexsmite = upgraded.fight.players.iter_mut().find(|p| p.name.starts_with("Alexsmite")).unwrap();
+    alexsmite.item_level = Some(252.2);
+    let flips = watch.flips(&upgraded).await.unwrap();
+    assert_eq!(flips.len(), 1, "{flips:?}");
+    let body = &flips[0].body;
+    assert_eq!(body["type"], "member_status");
+    assert_eq!((&body["previous_status"], &body["status"]), (&json!("Behind"), &json!("On Track")));
+    assert_eq!(body["message"], "Ahead of schedule! Target: 250, Current: 252");
+    assert_eq!(body["character"], "Alexsmite-TwistingNether-US");
+    assert_eq!(flips[0].guild_id.0, guild);
+    // Once told, not again.
+    assert_eq!(watch.flips(&upgraded).await.unwrap(), vec![]);
+}

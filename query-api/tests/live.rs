@@ -33,7 +33,7 @@ async fn serve() -> (String, LiveFeed) {
     keys.clone().keep_fresh(Registry::new(config.store.clone()), Duration::from_millis(500));
     let live = LiveFeed::default();
     let state = AppState::new(keys, config, live.clone());
-    live.spawn_reader(state.config.kafka.clone(), state.metrics.clone());
+    live.spawn_reader(state.config.kafka.clone(), state.metrics.clone(), Some(state.progress_watch()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {

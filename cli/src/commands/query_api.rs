@@ -162,7 +162,7 @@ pub fn run(args: &QueryApiArgs) -> Result<()> {
         let keys = args.keys.load(&args.store).await?;
         let live = LiveFeed::default();
         let state = AppState::new(keys, config, live.clone());
-        live.spawn_reader(state.config.kafka.clone(), state.metrics.clone());
+        live.spawn_reader(state.config.kafka.clone(), state.metrics.clone(), Some(state.progress_watch()));
         serve_internal(&args.metrics_listen, "query API", internal_router(state.clone())).await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

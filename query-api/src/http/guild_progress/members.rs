@@ -193,6 +193,30 @@ impl MemberProgress {
     }
 }
 
+/// Each member's status now, by the GUID their logs name them with, and this week's
+/// target: what the live feed compares a finished fight's item levels with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MemberStatuses {
+    pub target: Option<i32>,
+    /// Player GUID → (`Name-Realm-Region`, status).
+    pub by_guid: HashMap<String, (String, Status)>,
+}
+
+/// The guild's [`MemberStatuses`].
+pub(crate) async fn member_statuses(db: &GuildDb) -> Result<MemberStatuses, ApiError> {
+    let plan = super::context_of(db).await?;
+    let target = week_target(&plan);
+    let (members, _) = listed(db).await?;
+    let by_guid = members
+        .iter()
+        .filter_map(|m| {
+            let (progress, status) = MemberProgress::of(m, target);
+            progress.player_guid.map(|guid| (guid, (progress.character, status)))
+        })
+        .collect();
+    Ok(MemberStatuses { target, by_guid })
+}
+
 /// The characters of the guild with their progress.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberList {

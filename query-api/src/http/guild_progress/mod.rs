@@ -17,6 +17,7 @@ pub use members::{
     Alt, CharacterProgress, CharacterQuery, GearSlot, MemberFilter, MemberList, MemberOverview,
     MemberProgress, WeekPoint,
 };
+pub(crate) use members::{MemberStatuses, member_statuses};
 pub use plan::{
     MessageAnswer, MessageBody, MessageEntry, Roadmap, RoadmapBody, RosterAnswer, RosterEntry, TargetEntry,
 };
@@ -69,7 +70,11 @@ struct TargetRecord {
 
 /// The guild's [`PlanContext`].
 pub(crate) async fn context<P>(scope: &GuildScope<P>) -> Result<PlanContext, ApiError> {
-    let db = &scope.0.db;
+    context_of(&scope.0.db).await
+}
+
+/// [`context`] of a guild's view.
+pub(crate) async fn context_of(db: &crate::scope::GuildDb) -> Result<PlanContext, ApiError> {
     let place = db
         .first::<GuildPlace>(&Sql::new("SELECT region, timezone FROM guilds FINAL WHERE {guild}"))
         .await?
