@@ -16,6 +16,12 @@
 //! 3. One guild at its limits beside another (`neighbour`): guild B's uncached lists
 //!    alone, then while guild A floods the API through 20 keys at 190 connections
 //!    (`WOWLOGS_BENCH_ONLY=neighbour` runs this part alone).
+//! 4. The progress plan (`progress`; `WOWLOGS_BENCH_ONLY=progress` runs it alone): each
+//!    guild gets a 40-member roster (its characters, padded with members never seen),
+//!    the default roadmap, half of them share in comparisons, and an officer's key; then
+//!    every progress route (characters, one character with a random member, the
+//!    officers' overview with random filters, message, roadmap, comparisons) with the
+//!    default caches and with none.
 //!
 //! Prints p50/p95/p99 latency, requests/s and errors (non-2xx included), and writes
 //! `target/benchmarks/query_api.json`.
@@ -40,22 +46,27 @@ struct Fight {
     fight_id: i64,
 }
 
-/// One key with `query` per guild, created for this run (the plaintext exists only here).
-async fn keys(store: &StoreSettings) -> Vec<(i64, String)> {
+/// One key with `permissions` per guild, created for this run (the plaintext exists
+/// only here).
+async fn keys(store: &StoreSettings, permissions: &[Permission]) -> Vec<(i64, String)> {
     let registry = Registry::new(store.clone());
     let mut keys = Vec::new();
     for guild in registry.guilds().await.unwrap().into_iter().filter(|g| g.guild_id > 1) {
-        keys.push(guild_key(store, guild.guild_id).await);
+        keys.push(guild_key_with(store, guild.guild_id, permissions).await);
     }
     keys
 }
 
 /// A new key with `query` for `guild`.
 async fn guild_key(store: &StoreSettings, guild: i64) -> (i64, String) {
+    guild_key_with(store, guild, &[Permission::Query]).await
+}
+
+async fn guild_key_with(store: &StoreSettings, guild: i64, permissions: &[Permission]) -> (i64, String) {
     let spec = KeySpec {
         guild_id: guild,
         description: "load benchmark".into(),
-        permissions: vec![Permission::Query],
+        permissions: permissions.to_vec(),
         events_per_minute: 0,
         max_connections: 0,
     };
@@ -64,13 +75,32 @@ async fn guild_key(store: &StoreSettings, guild: i64) -> (i64, String) {
 }
 
 /// A wrk script: every request picks a random guild (its key) and, for the detail
-/// scenario, one of its fights; `done` prints the figures as JSON on the last line.
+/// scenario, one of its fights (for the progress plan's character, one of its
+/// `members`); `done` prints the figures as JSON on the last line.
 fn script(path_kind: &str, keys: &[(i64, String)], fights: &[Fight]) -> String {
+    script_with(path_kind, keys, fights, &[])
+}
+
+fn script_with(
+    path_kind: &str,
+    keys: &[(i64, String)],
+    fights: &[Fight],
+    members: &[(i64, Vec<String>)],
+) -> String {
     let mut lua = String::from("local guilds = {\n");
     for (guild, key) in keys {
         let ids: Vec<String> =
             fights.iter().filter(|f| f.guild_id == *guild).map(|f| format!("\"{}\"", f.fight_id)).collect();
-        lua += &format!("  {{ key = \"{key}\", fights = {{ {} }} }},\n", ids.join(", "));
+        let names: Vec<String> = members
+            .iter()
+            .filter(|(g, _)| g == guild)
+            .flat_map(|(_, names)| names.iter().map(|n| format!("\"{}\"", encode(n))))
+            .collect();
+        lua += &format!(
+            "  {{ id = {guild}, key = \"{key}\", fights = {{ {} }}, members = {{ {} }} }},\n",
+            ids.join(", "),
+            names.join(", ")
+        );
     }
     lua += "}\n";
     lua += &format!("local kind = \"{path_kind}\"\n");
@@ -83,6 +113,21 @@ request = function()
     path = "/api/v1/encounters?per_page=50"
   elseif kind == "stats" then
     path = "/api/v1/encounters/stats"
+  elseif string.sub(kind, 1, 9) == "progress/" then
+    local route = string.sub(kind, 10)
+    local base = "/api/v1/guilds/" .. g.id .. "/progress/"
+    if route == "character" then
+      path = base .. "character/" .. g.members[math.random(#g.members)]
+    elseif route == "members" then
+      -- The officers' overview with filters drawn at random (the cache rarely helps).
+      local sorts = { "ilvl", "-ilvl", "name", "rank", "status" }
+      local roles = { "", "&role=Tank", "&role=Healer", "&role=Damage" }
+      local statuses = { "", "&status=behind", "&status=on_track" }
+      path = base .. "members?sort=" .. sorts[math.random(#sorts)] .. roles[math.random(#roles)]
+        .. statuses[math.random(#statuses)]
+    else
+      path = base .. route
+    end
   elseif kind == "varied" then
     -- Filters no two requests share, so the cache cannot answer: a page size, a page
     -- and a start time (Unix ms) drawn at random.
@@ -239,6 +284,102 @@ fn neighbour(url: &str, store: &StoreSettings, keys: &[(i64, String)], fights: &
     vec![alone, beside, flooding]
 }
 
+/// A name as a URL path segment.
+fn encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect()
+}
+
+/// Members each guild's roster gets in the progress part.
+const ROSTER: usize = 40;
+
+/// Gives every guild a roster of [`ROSTER`] members (its characters first, then members
+/// never seen), the default roadmap, and half of them a part in comparisons; returns
+/// each guild's members' names (as the character route takes them).
+async fn progress_plans(store: &StoreSettings, keys: &[(i64, String)]) -> Vec<(i64, Vec<String>)> {
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct Name {
+        name: String,
+    }
+    let client = store.client();
+    wowlogs_store::progress::seed_every_guild(&client, &wowlogs_progress::Roadmap::default_roadmap(), None)
+        .await
+        .unwrap();
+    let mut plans = Vec::new();
+    for (index, (guild, _)) in keys.iter().enumerate() {
+        let mut names: Vec<String> = client
+            .query(
+                "SELECT argMax(name, last_seen_ms) AS name FROM character_logs FINAL WHERE guild_id = ? \
+                 AND name != '' GROUP BY player_guid ORDER BY name LIMIT ?",
+            )
+            .bind(*guild)
+            .bind(ROSTER as u64)
+            .fetch_all::<Name>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
+        for i in names.len()..ROSTER {
+            names.push(format!("Benchmember{i}-Nowhere-US"));
+        }
+        let members: Vec<wowlogs_progress::Member> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| wowlogs_progress::Member {
+                character: wowlogs_progress::CharacterKey::parse(name),
+                rank: (i % 6) as i32,
+                main: None,
+                class: None,
+            })
+            .collect();
+        wowlogs_store::progress::replace_roster(&client, *guild, &members, wowlogs_schemas::now_ms())
+            .await
+            .unwrap();
+        let sharing = if index % 2 == 0 {
+            wowlogs_store::progress::Sharing::Anonymous
+        } else {
+            wowlogs_store::progress::Sharing::Off
+        };
+        wowlogs_store::progress::set_sharing(&client, *guild, sharing, wowlogs_schemas::now_ms())
+            .await
+            .unwrap();
+        plans.push((*guild, members.iter().map(|m| m.character.name.clone()).collect()));
+    }
+    plans
+}
+
+/// The progress routes, with this cache setting.
+fn progress_scenarios(
+    url: &str,
+    caches: (u64, u64),
+    keys: &[(i64, String)],
+    members: &[(i64, Vec<String>)],
+) -> Vec<Value> {
+    let (api, port) = start_api(url, caches);
+    let connections = env_u64("WOWLOGS_BENCH_CONNECTIONS", 200);
+    let seconds = env_u64("WOWLOGS_BENCH_SECONDS", 20);
+    let dir = target_dir().join("benchmarks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut results = Vec::new();
+    for route in ["characters", "character", "members", "message", "roadmap", "comparisons"] {
+        let kind = format!("progress/{route}");
+        let script_path = dir.join(format!("query_api_progress_{route}.lua"));
+        std::fs::write(&script_path, script_with(&kind, keys, &[], members)).unwrap();
+        wrk(port, connections, 3, &script_path);
+        let mut figures = wrk(port, connections, seconds, &script_path);
+        figures["scenario"] = json!(kind);
+        figures["cache_ms"] = json!(caches.0);
+        print_figures(&format!("{kind:>22} cache {:>4} ms", caches.0), &figures);
+        results.push(figures);
+    }
+    stop_api(api);
+    results
+}
+
 fn main() {
     let store = api_data::store();
     // With its credentials (a StoreSettings keeps its URL without them).
@@ -247,7 +388,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (events, keys, fights) = runtime.block_on(async {
         let events = load(&store, events_wanted).await;
-        let keys = keys(&store).await;
+        let keys = keys(&store, &[Permission::Query]).await;
         let fights: Vec<Fight> = store
             .client()
             .query("SELECT guild_id, fight_id FROM encounters FINAL")
@@ -263,14 +404,24 @@ fn main() {
         machine()
     );
     // The defaults (lists and totals 1 s, a finished fight 5 min), then no cache at all.
-    // WOWLOGS_BENCH_ONLY=neighbour runs that part alone.
-    let only_neighbour = std::env::var("WOWLOGS_BENCH_ONLY").is_ok_and(|only| only == "neighbour");
+    // WOWLOGS_BENCH_ONLY=neighbour (or progress) runs that part alone.
+    let only = std::env::var("WOWLOGS_BENCH_ONLY").unwrap_or_default();
     let mut results = Vec::new();
-    if !only_neighbour {
+    if only.is_empty() {
         results.extend(scenarios(&url, (1000, 300_000), &keys, &fights));
         results.extend(scenarios(&url, (0, 0), &keys, &fights));
     }
-    results.extend(neighbour(&url, &store, &keys, &fights));
+    if only.is_empty() || only == "neighbour" {
+        results.extend(neighbour(&url, &store, &keys, &fights));
+    }
+    if only.is_empty() || only == "progress" {
+        let (officers, members) = runtime.block_on(async {
+            let members = progress_plans(&store, &keys).await;
+            (self::keys(&store, &[Permission::Query, Permission::Officer]).await, members)
+        });
+        results.extend(progress_scenarios(&url, (1000, 300_000), &officers, &members));
+        results.extend(progress_scenarios(&url, (0, 0), &officers, &members));
+    }
     let report = json!({
         "machine": machine(),
         "events": events,

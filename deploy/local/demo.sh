@@ -5,7 +5,8 @@
 # CLI, and show what they became: the upload status, the raw rows, the fights and
 # players in ClickHouse, the guild's view through the query API, why the wipe was lost
 # (boss health, the first death and its recap, the deadliest abilities, pull over pull),
-# and the full report of `wowlogs analyze` (the same core the encounter consumer runs).
+# the guild's progress plan (a roster, weekly item-level targets, a member's progress
+# and gear priorities, the officers' overview), and the full report of `wowlogs analyze` (the same core the encounter consumer runs).
 # Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -105,6 +106,39 @@ api "/api/v1/encounters/$wipe_id/players" | jq -r '
   .data.players[0]
   | "  top damage, \(.name): " + ([.abilities[] | select(.kind == "damage")][:4] | map("\(.ability) \(.amount) (\(.crit_rate * 100 | round)% crit)") | join(", ")),
     "    auras longest up: " + (.auras[:4] | map("\(.aura) \(.uptime_pct)%") | join(", "))'
+
+echo "==> the guild's progress plan (PUT /api/v1/guilds/{id}/progress/roster, /roadmap, /message as the guild master)"
+progress="$entry/api/v1/guilds/$guild/progress"
+put() { curl -fsS "${tls[@]}" -X PUT -H "Authorization: Bearer $key" -H "Content-Type: $1" --data-binary "$2" "$progress/$3" >/dev/null; }
+# The Dimensius raiders (their item levels are Midnight's, 108-168), one with an alt.
+put text/csv 'character,rank,main,class
+Xamymage-Kazzak-EU,0,,Mage
+Zipper-Agamaggan-EU,4,Xamymage-Kazzak-EU,Mage
+Kissyfrotte-Elune-EU,1,,Druid
+Deyanm-Draenor-EU,1,,Monk
+Tasadin-Thrall-EU,2,,Warrior
+Eruani-Drak'"'"'thul-EU,2,,Demon Hunter
+Cadburyy-Ravencrest-EU,3,,Death Knight
+Rodas-Magtheridon-EU,3,,Death Knight
+Brunix-Aggra(Português)-EU,3,,Shaman' roster
+put application/json '{"targets": [
+  {"week_start": "2026-02-04", "item_level": 120, "label": "Manaforge Normal"},
+  {"week_start": "2026-02-11", "item_level": 125, "label": "Heroic"},
+  {"week_start": "2026-02-18", "item_level": 130},
+  {"week_start": "2026-02-25", "item_level": 135, "label": "Dimensius Heroic"}]}' roadmap
+put application/json '{"message": "Focus on DPS! Dimensius: spread for Devour, trinkets first."}' message
+api "/api/v1/guilds/$guild/progress/message" | jq -r '"  the guild master says: \(.data.message)"'
+api "/api/v1/guilds/$guild/progress/characters" | jq -r '
+  "  this week'"'"'s target: \(.data.target) (roadmap of \(.data.source))",
+  (.data.characters[] | "    \(.character)\(if .main then " (alt of \(.main))" else "" end): \(.message)")'
+api "/api/v1/guilds/$guild/progress/character/Xamymage?realm=kazzak&region=eu" | jq -r '
+  "  \(.data.character): item level \(.data.item_level) (\(.data.item_level_source)); lowest slots first:",
+  "    " + (.data.gear_priorities[:5] | map("\(.slot) \(.item_level) (item \(.item_id))") | join(", ")),
+  "    alts: " + (.data.alts | map("\(.character) \(.item_level // "?") \(.status)") | join(", "))'
+echo "  the officers' overview (GET …/progress/members?sort=ilvl; a member's key gets 403):"
+api "/api/v1/guilds/$guild/progress/members?sort=ilvl" | jq -r '
+  "    \(.data.on_track) on track, \(.data.behind) behind, \(.data.unknown) unknown",
+  (.data.members[] | "    \(.status | .[0:8] | . + (" " * (9 - length)))\(.item_level // "?")  \(.character) (\(.role // "?"), rank \(.rank))")'
 
 echo "==> the operator's view of every guild (GET /api/v1/admin/guilds with the instance-admin key)"
 operator_key="$(cat "$state/instance-admin-key")"
