@@ -223,6 +223,15 @@ fn print_figures(label: &str, figures: &Value) {
 
 /// Runs the scenarios against a fresh `wowlogs query-api` with this cache setting.
 fn scenarios(url: &str, caches: (u64, u64), keys: &[(i64, String)], fights: &[Fight]) -> Vec<Value> {
+    let scripts =
+        ["list", "detail", "stats", "varied"].map(|kind| (kind.to_string(), script(kind, keys, fights)));
+    measure(url, caches, &scripts)
+}
+
+/// Each `(scenario, wrk script)` in turn against a fresh `wowlogs query-api` with this
+/// cache setting, at `WOWLOGS_BENCH_CONNECTIONS` for `WOWLOGS_BENCH_SECONDS` after 3 s
+/// of warming up (connections, caches).
+fn measure(url: &str, caches: (u64, u64), scripts: &[(String, String)]) -> Vec<Value> {
     let (cache_ms, fight_cache_ms) = caches;
     let (api, port) = start_api(url, caches);
     let connections = env_u64("WOWLOGS_BENCH_CONNECTIONS", 200);
@@ -230,16 +239,15 @@ fn scenarios(url: &str, caches: (u64, u64), keys: &[(i64, String)], fights: &[Fi
     let dir = target_dir().join("benchmarks");
     std::fs::create_dir_all(&dir).unwrap();
     let mut results = Vec::new();
-    for kind in ["list", "detail", "stats", "varied"] {
-        let script_path = dir.join(format!("query_api_{kind}.lua"));
-        std::fs::write(&script_path, script(kind, keys, fights)).unwrap();
-        // Warm up (connections, caches), then measure.
+    for (kind, lua) in scripts {
+        let script_path = dir.join(format!("query_api_{}.lua", kind.replace('/', "_")));
+        std::fs::write(&script_path, lua).unwrap();
         wrk(port, connections, 3, &script_path);
         let mut figures = wrk(port, connections, seconds, &script_path);
         figures["scenario"] = json!(kind);
         figures["cache_ms"] = json!(cache_ms);
         figures["fight_cache_ms"] = json!(fight_cache_ms);
-        print_figures(&format!("{kind:>7} cache {cache_ms:>4}/{fight_cache_ms:>6} ms"), &figures);
+        print_figures(&format!("{kind:>22} cache {cache_ms:>4}/{fight_cache_ms:>6} ms"), &figures);
         results.push(figures);
     }
     stop_api(api);
@@ -359,25 +367,12 @@ fn progress_scenarios(
     keys: &[(i64, String)],
     members: &[(i64, Vec<String>)],
 ) -> Vec<Value> {
-    let (api, port) = start_api(url, caches);
-    let connections = env_u64("WOWLOGS_BENCH_CONNECTIONS", 200);
-    let seconds = env_u64("WOWLOGS_BENCH_SECONDS", 20);
-    let dir = target_dir().join("benchmarks");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut results = Vec::new();
-    for route in ["characters", "character", "members", "message", "roadmap", "comparisons"] {
+    let scripts = ["characters", "character", "members", "message", "roadmap", "comparisons"].map(|route| {
         let kind = format!("progress/{route}");
-        let script_path = dir.join(format!("query_api_progress_{route}.lua"));
-        std::fs::write(&script_path, script_with(&kind, keys, &[], members)).unwrap();
-        wrk(port, connections, 3, &script_path);
-        let mut figures = wrk(port, connections, seconds, &script_path);
-        figures["scenario"] = json!(kind);
-        figures["cache_ms"] = json!(caches.0);
-        print_figures(&format!("{kind:>22} cache {:>4} ms", caches.0), &figures);
-        results.push(figures);
-    }
-    stop_api(api);
-    results
+        let lua = script_with(&kind, keys, &[], members);
+        (kind, lua)
+    });
+    measure(url, caches, &scripts)
 }
 
 fn main() {

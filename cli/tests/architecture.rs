@@ -15,20 +15,21 @@ fn root() -> PathBuf {
 /// `schemas → core → platform → services → cli`, and inside core and platform the
 /// crates that build on a sibling a floor higher. The services share one floor, so none
 /// can depend on another.
-const FLOORS: [(&str, u8, &str); 13] = [
+const FLOORS: [(&str, u8, &str); 14] = [
     ("wowlogs-schemas", 0, "schemas"),
     ("wowlogs-parser", 1, "core"),
     ("wowlogs-encounters", 2, "core"),
     ("wowlogs-synth", 2, "core"),
-    ("wowlogs-http", 3, "platform"),
-    ("wowlogs-kafka", 3, "platform"),
-    ("wowlogs-store", 3, "platform"),
-    ("wowlogs-testkit", 3, "platform"),
-    ("wowlogs-tenancy", 4, "platform"),
-    ("wowlogs-producer", 5, "services"),
-    ("wowlogs-consumers", 5, "services"),
-    ("wowlogs-query-api", 5, "services"),
-    ("wowlogs-cli", 6, "cli"),
+    ("wowlogs-progress", 3, "core"),
+    ("wowlogs-http", 4, "platform"),
+    ("wowlogs-kafka", 4, "platform"),
+    ("wowlogs-store", 4, "platform"),
+    ("wowlogs-testkit", 4, "platform"),
+    ("wowlogs-tenancy", 5, "platform"),
+    ("wowlogs-producer", 6, "services"),
+    ("wowlogs-consumers", 6, "services"),
+    ("wowlogs-query-api", 6, "services"),
+    ("wowlogs-cli", 7, "cli"),
 ];
 
 /// The floor and layer of a workspace crate; its folder must be its layer's.

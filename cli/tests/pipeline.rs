@@ -444,7 +444,14 @@ async fn a_log_deleted_by_retention_never_comes_back_with_a_rebuild() {
         let store = store.clone();
         async move {
             let mut rows = 0;
-            for table in ["combat_events", "encounters", "encounter_players", "logs", "character_logs"] {
+            for table in [
+                "combat_events",
+                "character_gear",
+                "encounters",
+                "encounter_players",
+                "logs",
+                "character_logs",
+            ] {
                 rows += count(
                     &store,
                     &format!("SELECT count() FROM {table} WHERE guild_id = {guild} AND log_id = {log}"),

@@ -8,7 +8,9 @@
 -- tabard left out, wowlogs_schemas::slots). Keyed by the line it came from, so a replay
 -- replaces its twin; sorted by player so one character's latest gear is a short read.
 -- A log's rows go with the log (retention, deletions) and stay with the guild that
--- uploaded it when its fights are transferred, like its raw events.
+-- uploaded it when its fights are transferred, like its raw events. Logs stored before
+-- this have no gear until `wowlogs rebuild events-sink`; their fights' item levels
+-- counted a retail tabard (the 18th item) until `wowlogs rebuild encounters`.
 --
 -- The other four are written by the guild (through the API or the CLI), never made from
 -- the topics: backups keep them with the guilds and keys. Each change is a new version

@@ -18,11 +18,7 @@ use wowlogs_store::StoreSettings;
 #[allow(unused_imports)] // each test binary uses some of them
 pub use wowlogs_testkit::{all_fixtures, brokers, clickhouse, fixture};
 
-/// A name no other test run uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
+pub use wowlogs_testkit::unique;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

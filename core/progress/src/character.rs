@@ -11,9 +11,28 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The key a realm compares by: its letters and digits, lower case.
+/// The key a realm compares by: its letters and digits, lower case, Latin letters
+/// without their accents (the Battle.net slug of `Aggra (Português)` is
+/// `aggra-portugues`, of `Marécage de Zangar` `marecage-de-zangar`).
 pub fn realm_slug(realm: &str) -> String {
-    realm.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    realm.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).map(unaccented).collect()
+}
+
+/// A lower-case Latin letter without its accent (the letters of the realms' names:
+/// Latin-1 and the French, Spanish, Portuguese, Italian and German ones); any other
+/// character as it is.
+fn unaccented(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        other => other,
+    }
 }
 
 /// A character: name, realm and region (either may be unknown: empty).
@@ -96,6 +115,8 @@ mod tests {
         assert_eq!(realm_slug("Area52"), realm_slug("area-52"));
         assert_eq!(realm_slug("TwistingNether"), "twistingnether");
         assert_eq!(realm_slug("Drak'thul"), realm_slug("drakthul"));
+        assert_eq!(realm_slug("Aggra(Português)"), realm_slug("aggra-portugues"));
+        assert_eq!(realm_slug("MarécagedeZangar"), "marecagedezangar");
         let slugged = CharacterKey::parse("Xamy-area-52");
         assert_eq!(slugged.realm, "area-52");
         let dashed = CharacterKey::parse("Xamy-twisting-nether-EU");

@@ -3,8 +3,8 @@
 //! An encounter is its `encounters` row (with the rounds of a Solo Shuffle match), its
 //! details, players and deaths. A transfer writes them under the target guild (the fight id
 //! is derived from the guild, so the moved fight gets the target's id), then deletes the
-//! source's rows. The log itself (its raw events, dead letters, characters and `logs`
-//! row) stays with the guild that uploaded it.
+//! source's rows. The log itself (its raw events, its characters' gear, dead letters,
+//! characters and `logs` row) stays with the guild that uploaded it.
 //!
 //! Every transfer is first recorded in `encounter_transfers`, so it is idempotent (a
 //! fight already moved is reported as such, never copied twice) and survives a rebuild

@@ -6,9 +6,10 @@ use wowlogs_store::rows::Count;
 use wowlogs_store::{MIGRATIONS, StoreSettings, migrate};
 
 fn fresh_database(test: &str) -> StoreSettings {
-    let url = wowlogs_testkit::clickhouse();
-    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()))
+    StoreSettings::new(
+        wowlogs_testkit::clickhouse(),
+        wowlogs_testkit::unique(&format!("wowlogs_test_{test}")),
+    )
 }
 
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]

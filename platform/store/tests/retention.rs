@@ -5,9 +5,7 @@ use wowlogs_store::rows::Count;
 use wowlogs_store::{LOG_TABLES, RetentionPlan, StoreSettings, apply_retention, migrate};
 
 fn fresh_database() -> StoreSettings {
-    let url = wowlogs_testkit::clickhouse();
-    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    StoreSettings::new(url, format!("wowlogs_test_retention_{}_{unique}", std::process::id()))
+    StoreSettings::new(wowlogs_testkit::clickhouse(), wowlogs_testkit::unique("wowlogs_test_retention"))
 }
 
 async fn count(settings: &StoreSettings, sql: &str) -> u64 {
@@ -42,6 +40,9 @@ async fn log(settings: &StoreSettings, guild: i64, log_id: i64, uploaded: u32, f
         ),
         format!(
             "INSERT INTO character_logs (guild_id, player_guid, log_id, first_seen) VALUES ({guild}, 'Player-1', {log_id}, toDateTime({fought}, 'UTC'))"
+        ),
+        format!(
+            "INSERT INTO character_gear (guild_id, player_guid, log_id, line, timestamp, slot) VALUES ({guild}, 'Player-1', {log_id}, 2, toDateTime({fought}, 'UTC'), 1)"
         ),
         format!(
             "INSERT INTO dead_letters (guild_id, log_id, source, line, timestamp) VALUES ({guild}, {log_id}, 'parser', 3, toDateTime({fought}, 'UTC'))"

@@ -9,9 +9,10 @@ use wowlogs_store::rollups::{Days, refresh};
 use wowlogs_store::{StoreSettings, migrate};
 
 fn fresh_database(test: &str) -> StoreSettings {
-    let url = wowlogs_testkit::clickhouse();
-    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()))
+    StoreSettings::new(
+        wowlogs_testkit::clickhouse(),
+        wowlogs_testkit::unique(&format!("wowlogs_test_{test}")),
+    )
 }
 
 async fn rows(store: &StoreSettings, sql: &str) -> Vec<Value> {

@@ -13,9 +13,10 @@ use wowlogs_store::rows::{
 use wowlogs_store::{StoreSettings, migrate};
 
 async fn migrated(test: &str) -> StoreSettings {
-    let url = wowlogs_testkit::clickhouse();
-    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let settings = StoreSettings::new(url, format!("wowlogs_test_{test}_{}_{unique}", std::process::id()));
+    let settings = StoreSettings::new(
+        wowlogs_testkit::clickhouse(),
+        wowlogs_testkit::unique(&format!("wowlogs_test_{test}")),
+    );
     migrate(&settings).await.unwrap();
     settings
 }

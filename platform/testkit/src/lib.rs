@@ -37,6 +37,13 @@ pub fn all_fixtures() -> Vec<PathBuf> {
     logs
 }
 
+/// A name no other test run uses: `prefix`, the process id and the time (for a test's
+/// own database, group or topic).
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
 /// The local broker's address (`WOWLOGS_TEST_BROKERS`).
 pub fn brokers() -> String {
     std::env::var("WOWLOGS_TEST_BROKERS").expect(
