@@ -310,7 +310,7 @@ const ROSTER: usize = 40;
 async fn progress_plans(store: &StoreSettings, keys: &[(i64, String)]) -> Vec<(i64, Vec<String>)> {
     #[derive(clickhouse::Row, serde::Deserialize)]
     struct Name {
-        name: String,
+        latest: String,
     }
     let client = store.client();
     wowlogs_store::progress::seed_every_guild(&client, &wowlogs_progress::Roadmap::default_roadmap(), None)
@@ -320,8 +320,8 @@ async fn progress_plans(store: &StoreSettings, keys: &[(i64, String)]) -> Vec<(i
     for (index, (guild, _)) in keys.iter().enumerate() {
         let mut names: Vec<String> = client
             .query(
-                "SELECT argMax(name, last_seen_ms) AS name FROM character_logs FINAL WHERE guild_id = ? \
-                 AND name != '' GROUP BY player_guid ORDER BY name LIMIT ?",
+                "SELECT argMax(name, last_seen_ms) AS latest FROM character_logs FINAL WHERE guild_id = ? \
+                 AND name != '' GROUP BY player_guid ORDER BY latest LIMIT ?",
             )
             .bind(*guild)
             .bind(ROSTER as u64)
@@ -329,7 +329,7 @@ async fn progress_plans(store: &StoreSettings, keys: &[(i64, String)]) -> Vec<(i
             .await
             .unwrap()
             .into_iter()
-            .map(|n| n.name)
+            .map(|n| n.latest)
             .collect();
         for i in names.len()..ROSTER {
             names.push(format!("Benchmember{i}-Nowhere-US"));

@@ -411,6 +411,14 @@ impl GuildDb {
         Ok(Streamed { cursor, gate: self.gate.clone(), _admitted: admitted })
     }
 
+    /// Forgets this guild's cached answer to `request` in this replica (after a change
+    /// the answer was computed from; other replicas keep theirs for their short time).
+    pub async fn forget(&self, freshness: Freshness, request: &str) {
+        if let Some(cache) = self.caches.get(freshness) {
+            cache.invalidate(&(self.guilds.cache_key(), request.to_string())).await;
+        }
+    }
+
     /// The cached answer to `request` for this guild, or `answer()`'s, cached (errors
     /// are not). Concurrent requests for the same answer wait for one computation.
     pub async fn cached<F>(&self, freshness: Freshness, request: &str, answer: F) -> Result<Bytes, ApiError>

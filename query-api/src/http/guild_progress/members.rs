@@ -4,8 +4,8 @@
 
 use super::{PlanContext, context};
 use crate::auth::{GuildScope, Member, Officer};
-use crate::http::answer::{Count, cached, guilded};
-use crate::http::characters::{CHARACTER_COLUMNS, CharacterRecord, ItemLevelPoint};
+use crate::http::answer::{Count, cached, guilded, json, json_bytes};
+use crate::http::characters::{CHARACTER_COLUMNS, CharacterRecord};
 use crate::params::{Params, PathId, Validate, rfc3339, text};
 use crate::scope::{Freshness, GuildDb, Sql};
 use axum::response::Response;
@@ -129,7 +129,7 @@ async fn listed(db: &GuildDb) -> Result<(Vec<Listed>, bool), ApiError> {
 }
 
 /// One member's progress.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MemberProgress {
     /// `Name-Realm-Region`.
     pub character: String,
@@ -158,7 +158,7 @@ pub struct MemberProgress {
     /// `current - target`.
     pub difference: Option<i32>,
     /// `On Track`, `Behind` or `Unknown`.
-    pub status: &'static str,
+    pub status: String,
     /// `"5 iLvl behind. Target: 265, Current: 260"`, `"Ahead of schedule! …"`.
     pub message: String,
     pub last_seen: Option<String>,
@@ -185,12 +185,60 @@ impl MemberProgress {
             current: assessment.current,
             target: assessment.target,
             difference: assessment.difference,
-            status: assessment.status.as_str(),
+            status: assessment.status.as_str().to_string(),
             message: assessment.message,
             last_seen: seen.map(|s| rfc3339(s.latest_seen_ms)),
         };
         (progress, assessment.status)
     }
+}
+
+impl MemberProgress {
+    fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Unknown)
+    }
+
+    fn key(&self) -> CharacterKey {
+        CharacterKey::new(&self.name, &self.realm, &self.region)
+    }
+
+    /// Whether this is `main` or one of its alts.
+    fn of_family(&self, main: &CharacterKey) -> bool {
+        self.key().matches(main)
+            || self.main.as_deref().is_some_and(|of| CharacterKey::parse(of).matches(main))
+    }
+}
+
+/// Every member with their progress this week: what every progress view is cut from,
+/// computed once per guild and cached for `WOWLOGS_QUERY_CACHE_MS` (forgotten in this
+/// replica when the guild master changes the roster or the roadmap).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Members {
+    pub week_start: String,
+    pub target: Option<i32>,
+    pub source: String,
+    pub members: Vec<MemberProgress>,
+}
+
+/// The cache's name for [`Members`].
+pub(crate) const MEMBERS: &str = "progress members";
+
+/// The guild's [`Members`], from the cache or computed.
+pub(crate) async fn members_of(db: &GuildDb) -> Result<Members, ApiError> {
+    let bytes = db
+        .cached(Freshness::Live, MEMBERS, async {
+            let plan = super::context_of(db).await?;
+            let target = week_target(&plan);
+            let (listed, confirmed) = listed(db).await?;
+            json_bytes(&Members {
+                week_start: plan.week_start().to_string(),
+                target,
+                source: if confirmed { "roster" } else { "unconfirmed" }.to_string(),
+                members: listed.iter().map(|m| MemberProgress::of(m, target).0).collect(),
+            })
+        })
+        .await?;
+    serde_json::from_slice(&bytes).map_err(ApiError::internal)
 }
 
 /// Each member's status now, by the GUID their logs name them with, and this week's
@@ -204,17 +252,16 @@ pub(crate) struct MemberStatuses {
 
 /// The guild's [`MemberStatuses`].
 pub(crate) async fn member_statuses(db: &GuildDb) -> Result<MemberStatuses, ApiError> {
-    let plan = super::context_of(db).await?;
-    let target = week_target(&plan);
-    let (members, _) = listed(db).await?;
+    let members = members_of(db).await?;
     let by_guid = members
-        .iter()
+        .members
+        .into_iter()
         .filter_map(|m| {
-            let (progress, status) = MemberProgress::of(m, target);
-            progress.player_guid.map(|guid| (guid, (progress.character, status)))
+            let status = m.status();
+            m.player_guid.map(|guid| (guid, (m.character, status)))
         })
         .collect();
-    Ok(MemberStatuses { target, by_guid })
+    Ok(MemberStatuses { target: members.target, by_guid })
 }
 
 /// The characters of the guild with their progress.
@@ -226,7 +273,7 @@ pub struct MemberList {
     pub target: Option<i32>,
     /// `roster` (set by the guild master) or `unconfirmed` (characters of the guild's
     /// raids and dungeons, until a roster is set).
-    pub source: &'static str,
+    pub source: String,
     pub characters: Vec<MemberProgress>,
     pub total: usize,
 }
@@ -266,34 +313,22 @@ pub async fn characters(
     scope: GuildScope<Member>,
     Params(query): Params<CharacterQuery>,
 ) -> Result<Response, ApiError> {
-    cached(&scope.0, Freshness::Live, ("progress characters", &query.main), async {
-        let plan = context(&scope).await?;
-        let (members, confirmed) = listed(&scope.0.db).await?;
-        let target = week_target(&plan);
-        let chosen: Vec<&Listed> = match &query.main {
-            None => members.iter().collect(),
-            Some(main) => {
-                let main = CharacterKey::parse(main);
-                members
-                    .iter()
-                    .filter(|m| m.key.matches(&main) || m.main.as_ref().is_some_and(|of| of.matches(&main)))
-                    .collect()
-            }
-        };
-        let characters: Vec<MemberProgress> =
-            chosen.into_iter().map(|m| MemberProgress::of(m, target).0).collect();
-        guilded(
-            &scope.0,
-            MemberList {
-                week_start: plan.week_start().to_string(),
-                target,
-                source: if confirmed { "roster" } else { "unconfirmed" },
-                total: characters.len(),
-                characters,
-            },
-        )
-    })
-    .await
+    let all = members_of(&scope.0.db).await?;
+    let characters: Vec<MemberProgress> = match &query.main {
+        None => all.members,
+        Some(main) => {
+            let main = CharacterKey::parse(main);
+            all.members.into_iter().filter(|m| m.of_family(&main)).collect()
+        }
+    };
+    let list = MemberList {
+        week_start: all.week_start,
+        target: all.target,
+        source: all.source,
+        total: characters.len(),
+        characters,
+    };
+    Ok(json(guilded(&scope.0, list)?))
 }
 
 /// One equipped slot.
@@ -323,7 +358,7 @@ pub struct Alt {
     pub character: String,
     pub main: bool,
     pub item_level: Option<f64>,
-    pub status: &'static str,
+    pub status: String,
 }
 
 /// One character's progress and gear.
@@ -394,7 +429,17 @@ pub async fn character(
 ) -> Result<Response, ApiError> {
     let name = path.1;
     text("character_name", &Some(name.clone()))?;
-    cached(&scope.0, Freshness::Live, ("progress character", &name, &place.realm, &place.region), async {
+    // Cached as long as a finished fight's answers, under the digest of the guild's
+    // members: a new fight, roster or target changes it, and so the answer.
+    let all = members_of(&scope.0.db).await?;
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        json_bytes(&all)?.hash(&mut hasher);
+        hasher.finish()
+    };
+    let key = ("progress character", &name, &place.realm, &place.region, digest);
+    cached(&scope.0, Freshness::Settled, key, async {
         let mut wanted = CharacterKey::parse(&name);
         if let Some(realm) = &place.realm {
             wanted.realm = realm.trim().to_string();
@@ -403,22 +448,17 @@ pub async fn character(
             wanted.region = region.trim().to_uppercase();
         }
         let plan = context(&scope).await?;
-        let (members, _) = listed(&scope.0.db).await?;
-        let member = members
+        let member = all
+            .members
             .iter()
-            .filter(|m| m.key.matches(&wanted))
-            .max_by_key(|m| m.seen.as_ref().map_or(i64::MIN, |s| s.latest_seen_ms))
+            .filter(|m| m.key().matches(&wanted))
+            .max_by_key(|m| m.last_seen.clone())
             .ok_or_else(|| ApiError::not_found("no such member of this guild (see …/progress/characters)"))?;
-        let target = week_target(&plan);
-        let (progress, _) = MemberProgress::of(member, target);
-        let (gear, gear_seen, trend) = match &member.seen {
-            Some(seen) => {
-                let gear = gear_of(&scope.0.db, &seen.player_guid).await?;
-                let at = gear.first().map(|g| rfc3339(g.timestamp_ms));
-                (gear, at, trend_of(&scope.0.db, &plan, &seen.player_guid).await?)
-            }
-            None => (Vec::new(), None, Vec::new()),
+        let (gear, trend) = match &member.player_guid {
+            Some(guid) => equipment_of(&scope.0.db, &plan, guid).await?,
+            None => (Vec::new(), Vec::new()),
         };
+        let gear_seen = gear.first().map(|g| rfc3339(g.timestamp_ms));
         let mut gear_priorities: Vec<GearSlot> = gear
             .into_iter()
             .filter_map(|g| {
@@ -432,85 +472,114 @@ pub async fn character(
             })
             .collect();
         gear_priorities.sort_by_key(|g| (g.item_level, g.slot_id));
-        let family = member.main.clone().unwrap_or_else(|| member.key.clone());
-        let alts = members
+        let family = member.main.as_deref().map_or_else(|| member.key(), CharacterKey::parse);
+        let alts = all
+            .members
             .iter()
-            .filter(|m| m.key != member.key)
-            .filter(|m| m.key.matches(&family) || m.main.as_ref().is_some_and(|of| of.matches(&family)))
-            .map(|m| {
-                let (p, _) = MemberProgress::of(m, target);
-                Alt {
-                    character: p.character,
-                    main: m.main.is_none(),
-                    item_level: p.item_level,
-                    status: p.status,
-                }
+            .filter(|m| m.character != member.character && m.of_family(&family))
+            .map(|m| Alt {
+                character: m.character.clone(),
+                main: m.main.is_none(),
+                item_level: m.item_level,
+                status: m.status.clone(),
             })
             .collect();
         guilded(
             &scope.0,
             CharacterProgress {
-                progress,
+                progress: member.clone(),
                 item_level_source: "calculated from equipped items",
                 gear_seen,
                 gear_priorities,
                 trend,
                 alts,
-                week_start: plan.week_start().to_string(),
+                week_start: all.week_start.clone(),
             },
         )
     })
     .await
 }
 
-/// The slots of the character's latest equipment seen.
-async fn gear_of(db: &GuildDb, player_guid: &str) -> Result<Vec<GearRecord>, ApiError> {
-    db.all::<GearRecord>(
-        &Sql::new(
-            "SELECT slot AS slot_id, item_id, item_level, timestamp_ms FROM character_gear WHERE {guild} \
-             AND player_guid = ? AND timestamp_ms = (SELECT max(timestamp_ms) FROM character_gear WHERE {guild} \
-             AND player_guid = ?) ORDER BY slot_id, log_id DESC, line DESC LIMIT 1 BY slot_id",
-        )
-        .value(player_guid)
-        .value(player_guid),
-    )
-    .await
+/// One equipped slot of one `COMBATANT_INFO` of a character, with its day.
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct SnapshotSlot {
+    day: String,
+    timestamp_ms: i64,
+    log_id: i64,
+    line: i64,
+    average_item_level: f64,
+    slot_id: u8,
+    item_id: i64,
+    item_level: i32,
 }
 
-/// The character's highest item level of each week (weeks of the guild's region, days
-/// of its time zone) against that week's target.
-async fn trend_of(db: &GuildDb, plan: &PlanContext, player_guid: &str) -> Result<Vec<WeekPoint>, ApiError> {
-    let days = db
-        .all::<ItemLevelPoint>(
+/// Equipment snapshots read for one character, newest first (about 2,000 fights).
+const SNAPSHOT_ROWS: i64 = 40_000;
+
+/// A character's equipment from one read of `character_gear`: the slots of the latest
+/// snapshot, and each week's highest item level (weeks of the guild's region, days of
+/// its time zone) against that week's target.
+async fn equipment_of(
+    db: &GuildDb,
+    plan: &PlanContext,
+    player_guid: &str,
+) -> Result<(Vec<GearRecord>, Vec<WeekPoint>), ApiError> {
+    let rows = db
+        .all::<SnapshotSlot>(
             &Sql::new(
-                "SELECT toString(toDate(start, ?)) AS day, avg(assumeNotNull(item_level)) AS mean, \
-                 max(assumeNotNull(item_level)) AS max, count() AS fights \
-                 FROM encounter_players FINAL WHERE {guild} AND player_guid = ? AND isNotNull(item_level) \
-                 GROUP BY day ORDER BY day",
+                "SELECT toString(toDate(timestamp, ?)) AS day, timestamp_ms, log_id, line, average_item_level, \
+                 slot AS slot_id, item_id, item_level FROM character_gear WHERE {guild} AND player_guid = ? \
+                 ORDER BY timestamp_ms DESC, log_id DESC, line DESC, slot_id LIMIT ?",
             )
             .value(plan.timezone.as_str())
-            .value(player_guid),
+            .value(player_guid)
+            .value(SNAPSHOT_ROWS),
         )
         .await?;
+    // The latest snapshot's slots (a row written twice, not yet merged, counts once).
+    let mut gear: Vec<GearRecord> = Vec::new();
+    if let Some(first) = rows.first() {
+        for row in rows.iter().take_while(|r| {
+            (r.timestamp_ms, r.log_id, r.line) == (first.timestamp_ms, first.log_id, first.line)
+        }) {
+            if gear.last().is_none_or(|g| g.slot_id != row.slot_id) {
+                gear.push(GearRecord {
+                    slot_id: row.slot_id,
+                    item_id: row.item_id,
+                    item_level: row.item_level,
+                    timestamp_ms: row.timestamp_ms,
+                });
+            }
+        }
+    }
+    // Each day's best snapshot and how many fights, oldest first, folded into weeks.
+    let mut days: std::collections::BTreeMap<&str, (f64, std::collections::HashSet<(i64, i64, i64)>)> =
+        std::collections::BTreeMap::new();
+    for row in &rows {
+        let day = days.entry(row.day.as_str()).or_insert((f64::MIN, Default::default()));
+        day.0 = day.0.max(row.average_item_level);
+        day.1.insert((row.timestamp_ms, row.log_id, row.line));
+    }
     let mut weeks: Vec<WeekPoint> = Vec::new();
-    for day in days {
-        let Ok(date) = day.day.parse::<chrono::NaiveDate>() else { continue };
+    for (day, (best, fights)) in days {
+        let Ok(date) = day.parse::<chrono::NaiveDate>() else { continue };
         let week = wowlogs_progress::week_of(date, &plan.region);
         let week_text = week.to_string();
+        let best = (best * 100.0).round() / 100.0;
         match weeks.last_mut() {
             Some(last) if last.week_start == week_text => {
-                last.item_level = last.item_level.max(day.max);
-                last.fights += day.fights;
+                last.item_level = last.item_level.max(best);
+                last.fights += fights.len() as u64;
             }
             _ => weeks.push(WeekPoint {
                 week_start: week_text,
-                item_level: day.max,
+                item_level: best,
                 target: wowlogs_progress::target_for(&plan.targets, week).map(|t| t.item_level),
-                fights: day.fights,
+                fights: fights.len() as u64,
             }),
         }
     }
-    Ok(weeks)
+    Ok((gear, weeks))
 }
 
 /// The officers' overview: filters and order.
@@ -568,7 +637,7 @@ impl Validate for MemberFilter {
 pub struct MemberOverview {
     pub week_start: String,
     pub target: Option<i32>,
-    pub source: &'static str,
+    pub source: String,
     pub members: Vec<MemberProgress>,
     /// Members matching the filters.
     pub total: usize,
@@ -595,56 +664,43 @@ pub async fn members(
     scope: GuildScope<Officer>,
     Params(filter): Params<MemberFilter>,
 ) -> Result<Response, ApiError> {
-    let key = (&filter.sort, &filter.class, &filter.role, &filter.status);
-    cached(&scope.0, Freshness::Live, ("progress members", key), async {
-        let plan = context(&scope).await?;
-        let (listed, confirmed) = listed(&scope.0.db).await?;
-        let target = week_target(&plan);
-        let all: Vec<(MemberProgress, Status)> =
-            listed.iter().map(|m| MemberProgress::of(m, target)).collect();
-        let count = |status: Status| all.iter().filter(|(_, s)| *s == status).count();
-        let (on_track, behind, unknown) =
-            (count(Status::OnTrack), count(Status::Behind), count(Status::Unknown));
-        let class = filter.class.as_deref().and_then(wowlogs_encounters::class_named);
-        let role = filter.role.as_deref().and_then(wowlogs_encounters::Role::parse).map(|r| r.as_str());
-        let status = filter.status.as_deref().and_then(Status::parse);
-        let mut members: Vec<(MemberProgress, Status)> = all
-            .into_iter()
-            .filter(|(m, _)| class.is_none_or(|c| wowlogs_encounters::class_named(&m.class) == Some(c)))
-            .filter(|(m, _)| role.is_none_or(|r| m.role.as_deref() == Some(r)))
-            .filter(|(_, s)| status.is_none_or(|wanted| *s == wanted))
-            .collect();
-        // Members with no item level seen come last either way.
-        let by_level = |a: &MemberProgress, b: &MemberProgress, highest_first: bool| match (
-            a.item_level,
-            b.item_level,
-        ) {
+    let all = members_of(&scope.0.db).await?;
+    let count = |status: Status| all.members.iter().filter(|m| m.status() == status).count();
+    let (on_track, behind, unknown) = (count(Status::OnTrack), count(Status::Behind), count(Status::Unknown));
+    let class = filter.class.as_deref().and_then(wowlogs_encounters::class_named);
+    let role = filter.role.as_deref().and_then(wowlogs_encounters::Role::parse).map(|r| r.as_str());
+    let status = filter.status.as_deref().and_then(Status::parse);
+    let mut members: Vec<MemberProgress> = all
+        .members
+        .into_iter()
+        .filter(|m| class.is_none_or(|c| wowlogs_encounters::class_named(&m.class) == Some(c)))
+        .filter(|m| role.is_none_or(|r| m.role.as_deref() == Some(r)))
+        .filter(|m| status.is_none_or(|wanted| m.status() == wanted))
+        .collect();
+    // Members with no item level seen come last either way.
+    let by_level =
+        |a: &MemberProgress, b: &MemberProgress, highest_first: bool| match (a.item_level, b.item_level) {
             (Some(x), Some(y)) if highest_first => y.total_cmp(&x),
             (Some(x), Some(y)) => x.total_cmp(&y),
             (x, y) => y.is_some().cmp(&x.is_some()),
         };
-        match filter.sort.as_deref().map(str::trim) {
-            Some("ilvl") => members.sort_by(|a, b| by_level(&a.0, &b.0, true)),
-            Some("-ilvl") => members.sort_by(|a, b| by_level(&a.0, &b.0, false)),
-            Some("rank") => members.sort_by_key(|(m, _)| (m.rank.unwrap_or(i32::MAX), m.character.clone())),
-            Some("status") => members
-                .sort_by_key(|(m, s)| (*s != Status::Behind, m.difference.unwrap_or(0), m.character.clone())),
-            _ => members.sort_by(|a, b| a.0.character.cmp(&b.0.character)),
-        }
-        let members: Vec<MemberProgress> = members.into_iter().map(|(m, _)| m).collect();
-        guilded(
-            &scope.0,
-            MemberOverview {
-                week_start: plan.week_start().to_string(),
-                target,
-                source: if confirmed { "roster" } else { "unconfirmed" },
-                total: members.len(),
-                members,
-                on_track,
-                behind,
-                unknown,
-            },
-        )
-    })
-    .await
+    match filter.sort.as_deref().map(str::trim) {
+        Some("ilvl") => members.sort_by(|a, b| by_level(a, b, true)),
+        Some("-ilvl") => members.sort_by(|a, b| by_level(a, b, false)),
+        Some("rank") => members.sort_by_key(|m| (m.rank.unwrap_or(i32::MAX), m.character.clone())),
+        Some("status") => members
+            .sort_by_key(|m| (m.status() != Status::Behind, m.difference.unwrap_or(0), m.character.clone())),
+        _ => members.sort_by(|a, b| a.character.cmp(&b.character)),
+    }
+    let overview = MemberOverview {
+        week_start: all.week_start,
+        target: all.target,
+        source: all.source,
+        total: members.len(),
+        members,
+        on_track,
+        behind,
+        unknown,
+    };
+    Ok(json(guilded(&scope.0, overview)?))
 }

@@ -23,7 +23,7 @@ pub use plan::{
 };
 
 use crate::auth::GuildScope;
-use crate::scope::Sql;
+use crate::scope::{Freshness, Sql};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use wowlogs_http::ApiError;
@@ -32,6 +32,7 @@ use wowlogs_store::rows::date_of;
 
 /// What every progress answer is computed against: the guild's region (its weekly
 /// reset), time zone, today there, and its targets.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 pub(crate) struct PlanContext {
     pub region: String,
     pub timezone: String,
@@ -73,8 +74,24 @@ pub(crate) async fn context<P>(scope: &GuildScope<P>) -> Result<PlanContext, Api
     context_of(&scope.0.db).await
 }
 
-/// [`context`] of a guild's view.
+/// The cache's name for a guild's [`PlanContext`].
+const CONTEXT: &str = "progress context";
+
+/// [`context`] of a guild's view, from the cache (`WOWLOGS_QUERY_CACHE_MS`) or read.
 pub(crate) async fn context_of(db: &crate::scope::GuildDb) -> Result<PlanContext, ApiError> {
+    let bytes = db
+        .cached(Freshness::Live, CONTEXT, async { crate::http::answer::json_bytes(&read_context(db).await?) })
+        .await?;
+    serde_json::from_slice(&bytes).map_err(ApiError::internal)
+}
+
+/// Forgets the guild's cached plan in this replica, after the guild master changed it.
+pub(crate) async fn forget_plan(db: &crate::scope::GuildDb) {
+    db.forget(Freshness::Live, CONTEXT).await;
+    db.forget(Freshness::Live, members::MEMBERS).await;
+}
+
+async fn read_context(db: &crate::scope::GuildDb) -> Result<PlanContext, ApiError> {
     let place = db
         .first::<GuildPlace>(&Sql::new("SELECT region, timezone FROM guilds FINAL WHERE {guild}"))
         .await?

@@ -284,6 +284,7 @@ pub async fn write_roadmap(
         wowlogs_store::progress::replace_targets(&state.client, scope.0.guild_id(), &targets, now_ms())
             .await
             .map_err(store_error)?;
+    super::forget_plan(&scope.0.db).await;
     state.auditor.record(
         scope.0.guild_id(),
         &actor_of(&scope.0.principal.key_id, &extensions),
@@ -422,6 +423,7 @@ pub async fn write_roster(
         wowlogs_store::progress::replace_roster(&state.client, scope.0.guild_id(), &members, now_ms())
             .await
             .map_err(store_error)?;
+    super::forget_plan(&scope.0.db).await;
     state.auditor.record(
         scope.0.guild_id(),
         &actor_of(&scope.0.principal.key_id, &extensions),
