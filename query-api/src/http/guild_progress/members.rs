@@ -553,8 +553,9 @@ async fn equipment_of(
         }
     }
     // Each day's best snapshot and how many fights, oldest first, folded into weeks.
-    let mut days: std::collections::BTreeMap<&str, (f64, std::collections::HashSet<(i64, i64, i64)>)> =
-        std::collections::BTreeMap::new();
+    // A snapshot is its (time, log, line); a day keeps its best item level and snapshots.
+    type Day = (f64, std::collections::HashSet<(i64, i64, i64)>);
+    let mut days: std::collections::BTreeMap<&str, Day> = std::collections::BTreeMap::new();
     for row in &rows {
         let day = days.entry(row.day.as_str()).or_insert((f64::MIN, Default::default()));
         day.0 = day.0.max(row.average_item_level);
