@@ -330,6 +330,24 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
         );
         (status, as_json(&answer))
     };
+    // The roster, as a guild master pastes it (a CSV): the Gnomeregan raiders. (Without
+    // one, raiders of two days or more stand in, and the shared broker brings other
+    // runs' logs of this guild id into this database.)
+    let (status, _, roster) = gateway.proxy.curl(
+        &progress("roster"),
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            &master,
+            "-H",
+            "Content-Type: text/csv",
+            "--data-binary",
+            "character,rank,main\nFlakeshock-CrusaderStrike,0,\nMeerah-CrusaderStrike,1,\nWauro-CrusaderStrike,2,\n\
+             Grepe-CrusaderStrike,2,\nRexas-CrusaderStrike,3,Meerah-CrusaderStrike\n",
+        ],
+    );
+    assert_eq!(status, 200, "{roster}");
     // The Gnomeregan raiders' item levels are 40-46: a target of 45 puts some behind.
     let (status, roadmap) = put(
         "roadmap",

@@ -9,11 +9,13 @@
 
 pub mod auth;
 pub mod config;
+pub mod folds;
 pub mod gate;
 pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod params;
+pub mod progress_plan;
 pub mod progress_watch;
 pub mod scope;
 pub mod state;

@@ -251,9 +251,9 @@ impl LiveFeed {
         tokio::spawn(async move {
             match watch.flips(&summary).await {
                 Ok(messages) => {
-                    for message in messages {
+                    for body in messages {
                         metrics.live_message("member_status");
-                        feed.publish(message);
+                        feed.publish(LiveMessage { guild_id: summary.guild_id, body });
                     }
                 }
                 Err(error) => tracing::warn!(

@@ -37,7 +37,8 @@ pub fn document_constraints(document: &mut utoipa::openapi::OpenApi) {
         );
     };
     for (path, item) in document.paths.paths.iter_mut() {
-        for operation in [&mut item.get, &mut item.post, &mut item.patch].into_iter().flatten() {
+        for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch].into_iter().flatten()
+        {
             for parameter in operation.parameters.iter_mut().flatten() {
                 let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() else { continue };
                 match (&parameter.parameter_in, parameter.name.as_str()) {
@@ -53,7 +54,13 @@ pub fn document_constraints(document: &mut utoipa::openapi::OpenApi) {
                         object.minimum = Some(1.into());
                         object.maximum = Some(MAX_PER_PAGE.into());
                     }
-                    (ParameterIn::Query, "boss" | "boss_name" | "name" | "class" | "player") => text(object),
+                    (
+                        ParameterIn::Query,
+                        "boss" | "boss_name" | "name" | "class" | "player" | "main" | "realm" | "guild_name"
+                        | "role" | "status",
+                    ) => text(object),
+                    // A region's letters (the progress plan: a character's, a roster's).
+                    (ParameterIn::Query, "region") => object.pattern = Some(REGION_PATTERN.into()),
                     // What [`instant`] takes: RFC 3339, a date, or Unix milliseconds.
                     (ParameterIn::Query, "from" | "to") => {
                         parameter.schema = Some(RefOr::T(instant_schema()));
@@ -64,7 +71,7 @@ pub fn document_constraints(document: &mut utoipa::openapi::OpenApi) {
                     (ParameterIn::Path, "id") if path.starts_with("/api/v1/uploads/") => {
                         object.pattern = Some("^[A-Za-z0-9-]{1,64}$".into());
                     }
-                    (ParameterIn::Path, "name") => text(object),
+                    (ParameterIn::Path, "name" | "character_name") => text(object),
                     _ => {}
                 }
             }
@@ -85,6 +92,21 @@ fn instant_schema() -> utoipa::openapi::Schema {
             "RFC 3339 (2024-03-01T20:00:00Z), a date (2024-03-01, midnight UTC) or Unix milliseconds",
         ))
         .into()
+}
+
+/// A region as parameters name it: two or three letters (`US`, `eu`).
+pub const REGION_PATTERN: &str = "^[A-Za-z]{2,3}$";
+
+/// A region parameter: two or three letters.
+pub fn region(name: &str, value: &Option<String>) -> Result<(), ApiError> {
+    match value {
+        Some(r) if !(2..=3).contains(&r.len()) || !r.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Err(ApiError::bad_request(format!(
+                "`{name}` is a region's two or three letters (US, EU, KR, TW, CN)"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Query-string parameters, with JSON 400s instead of axum's plain-text rejections.

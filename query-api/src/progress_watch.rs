@@ -9,8 +9,7 @@
 //! it: a slow ClickHouse delays only these messages.
 
 use crate::gate::QueryGate;
-use crate::http::guild_progress::{MemberStatuses, member_statuses};
-use crate::live::LiveMessage;
+use crate::progress_plan::{MemberStatuses, member_statuses};
 use crate::scope::{AnswerCaches, GuildDb, Guilds};
 use serde_json::json;
 use std::collections::HashMap;
@@ -44,12 +43,12 @@ impl ProgressWatch {
         ProgressWatch { client, gate, caches, guilds: Arc::default() }
     }
 
-    /// The `member_status` messages of a finished fight: one per roster member whose
-    /// status it changed.
+    /// The `member_status` messages (their bodies) of a finished fight: one per roster
+    /// member whose status it changed.
     pub async fn flips(
         &self,
         summary: &EncounterSummary,
-    ) -> Result<Vec<LiveMessage>, wowlogs_http::ApiError> {
+    ) -> Result<Vec<serde_json::Value>, wowlogs_http::ApiError> {
         let guild = summary.guild_id;
         let fresh = {
             let guilds = self.guilds.lock().expect("progress watch lock");
@@ -83,9 +82,7 @@ impl ProgressWatch {
             if now.status == *status || now.status == Status::Unknown {
                 continue;
             }
-            messages.push(LiveMessage {
-                guild_id: guild,
-                body: json!({
+            messages.push(json!({
                     "type": "member_status",
                     "guild_id": guild.0,
                     "character": character,
@@ -96,8 +93,7 @@ impl ProgressWatch {
                     "target": now.target,
                     "current": now.current,
                     "encounter": wowlogs_store::rows::fight_id(guild, summary.log_id, summary.fight.start_line).to_string(),
-                }),
-            });
+            }));
             *status = now.status;
         }
         Ok(messages)

@@ -83,7 +83,11 @@ async fn instance_admins_create_and_change_guilds_and_duplicates_are_refused() {
     let audit = get(&app, &format!("/api/v1/admin/audit?guild_id={id}"), Some(&root)).await;
     let entries = audit.json["data"]["entries"].as_array().unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["guild.update", "guild.create"], "newest first, one entry per change");
+    assert_eq!(
+        actions,
+        ["guild.update", "progress.seed", "guild.create"],
+        "newest first, one entry per change"
+    );
     assert!(
         entries
             .iter()

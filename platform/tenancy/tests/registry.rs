@@ -92,7 +92,7 @@ async fn guilds_and_keys_are_created_listed_revoked_and_audited_without_storing_
     let audit: Vec<AuditRow> =
         store.client().query("SELECT ?fields FROM audit_log ORDER BY at_ms").fetch_all().await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
-    assert_eq!(actions, ["guild.create", "api_key.create", "api_key.revoke"]);
+    assert_eq!(actions, ["guild.create", "progress.seed", "api_key.create", "api_key.revoke"]);
     assert!(audit.iter().all(|a| a.actor == "cli:test" && a.guild_id == 2));
 }
 
@@ -197,7 +197,14 @@ async fn guilds_are_unique_by_name_server_and_region_and_changes_are_audited() {
         .collect();
     assert_eq!(
         actions,
-        ["guild.create", "guild.update", "api_key.create", "guild.deactivate", "guild.reactivate"],
+        [
+            "guild.create",
+            "progress.seed",
+            "guild.update",
+            "api_key.create",
+            "guild.deactivate",
+            "guild.reactivate"
+        ],
         "one entry per change; deactivating twice is one change"
     );
 }

@@ -89,7 +89,8 @@ pub fn complete(document: &mut Document) {
         ("504", "A query took longer than allowed"),
     ];
     for (path, item) in document.paths.paths.iter_mut() {
-        for operation in [&mut item.get, &mut item.post, &mut item.patch].into_iter().flatten() {
+        for operation in [&mut item.get, &mut item.post, &mut item.put, &mut item.patch].into_iter().flatten()
+        {
             let responses = &mut operation.responses.responses;
             for (status, description) in common {
                 responses.entry(status.into()).or_insert_with(|| error(description));

@@ -19,6 +19,7 @@ use wowlogs_store::analytics::GuildAccess;
 pub const ANALYST_DASHBOARDS: &[(&str, &str)] = &[
     ("encounter-analysis.json", include_str!("../../../../grafana/dashboards/encounter-analysis.json")),
     ("guild-activity.json", include_str!("../../../../grafana/dashboards/guild-activity.json")),
+    ("progress-plan.json", include_str!("../../../../grafana/dashboards/progress-plan.json")),
     ("why-we-wiped.json", include_str!("../../../../grafana/dashboards/why-we-wiped.json")),
 ];
 

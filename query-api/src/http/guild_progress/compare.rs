@@ -112,7 +112,7 @@ impl Validate for CompareWith {
     fn validate(&self) -> Result<(), ApiError> {
         text("guild_name", &self.guild_name)?;
         text("realm", &self.realm)?;
-        text("region", &self.region)
+        crate::params::region("region", &self.region)
     }
 }
 
@@ -257,14 +257,31 @@ pub async fn comparisons(
 #[serde(deny_unknown_fields)]
 pub struct SharingBody {
     /// `off` (the default), `anonymous` (counted, not named) or `named`.
-    pub share: String,
+    pub share: Share,
+}
+
+/// A guild's part in comparisons.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Share {
+    Off,
+    Anonymous,
+    Named,
+}
+
+impl From<Share> for Sharing {
+    fn from(share: Share) -> Self {
+        match share {
+            Share::Off => Sharing::Off,
+            Share::Anonymous => Sharing::Anonymous,
+            Share::Named => Sharing::Named,
+        }
+    }
 }
 
 impl Validate for SharingBody {
     fn validate(&self) -> Result<(), ApiError> {
-        Sharing::parse(&self.share)
-            .map(|_| ())
-            .ok_or_else(|| ApiError::bad_request("`share` is off, anonymous or named"))
+        Ok(())
     }
 }
 
@@ -286,7 +303,7 @@ pub async fn write_sharing(
     extensions: Extensions,
     JsonBody(body): JsonBody<SharingBody>,
 ) -> Result<Response, ApiError> {
-    let sharing = Sharing::parse(&body.share).unwrap_or_default();
+    let sharing = Sharing::from(body.share);
     wowlogs_store::progress::set_sharing(&state.client, scope.0.guild_id(), sharing, now_ms())
         .await
         .map_err(super::plan::store_error)?;
@@ -297,5 +314,5 @@ pub async fn write_sharing(
         sharing.as_str(),
         String::new(),
     );
-    Ok(json(guilded(&scope.0, SharingBody { share: sharing.as_str().to_string() })?))
+    Ok(json(guilded(&scope.0, SharingBody { share: body.share })?))
 }

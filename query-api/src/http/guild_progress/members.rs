@@ -2,267 +2,17 @@
 //! guild's own raid and dungeon fights), each matched to the characters its logs saw,
 //! with item level, this week's target, status and message.
 
-use super::{PlanContext, context};
+use super::context;
 use crate::auth::{GuildScope, Member, Officer};
-use crate::http::answer::{Count, cached, guilded, json, json_bytes};
-use crate::http::characters::{CHARACTER_COLUMNS, CharacterRecord};
+use crate::http::answer::{cached, guilded, json, json_bytes};
 use crate::params::{Params, PathId, Validate, rfc3339, text};
+use crate::progress_plan::{MemberProgress, PlanContext, members_of};
 use crate::scope::{Freshness, GuildDb, Sql};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
-use wowlogs_progress::{CharacterKey, Status, assess};
-
-/// A roster row as stored.
-#[derive(Debug, Clone, clickhouse::Row, Deserialize)]
-pub(crate) struct RosterRecord {
-    pub name: String,
-    pub realm: String,
-    pub region: String,
-    pub rank: i32,
-    pub main: String,
-    pub class: String,
-}
-
-/// The roster's current members (at most the game's guild size).
-pub(crate) async fn roster_of(db: &GuildDb) -> Result<Vec<RosterRecord>, ApiError> {
-    db.all::<RosterRecord>(&Sql::new(
-        "SELECT name, realm, region, rank, main, class FROM guild_roster FINAL WHERE {guild} AND active = 1 \
-         ORDER BY rank, name LIMIT 1000",
-    ))
-    .await
-}
-
-/// A member as the views list them, before their progress.
-#[derive(Debug, Clone)]
-struct Listed {
-    key: CharacterKey,
-    rank: Option<i32>,
-    main: Option<CharacterKey>,
-    class: String,
-    confirmed: bool,
-    seen: Option<CharacterRecord>,
-}
-
-#[derive(Debug, clickhouse::Row, Deserialize)]
-struct Presence {
-    player_guid: String,
-    days: u64,
-}
-
-/// Days of raid and dungeon fights a character must have been in to stand in for the
-/// roster (fewer when the guild has fewer such days: one upload is enough to start).
-const STAND_IN_DAYS: u64 = 2;
-
-/// The guild's members: its roster matched to the characters its logs saw, or (no
-/// roster yet) the characters of its own raid and dungeon fights on at least
-/// [`STAND_IN_DAYS`] days, unconfirmed. Arena opponents and pugs of one night are not.
-async fn listed(db: &GuildDb) -> Result<(Vec<Listed>, bool), ApiError> {
-    let seen = db
-        .all::<CharacterRecord>(
-            &Sql::new("SELECT")
-                .push(CHARACTER_COLUMNS)
-                .push("FROM character_logs FINAL WHERE {guild} AND name != '' GROUP BY player_guid"),
-        )
-        .await?;
-    let roster = roster_of(db).await?;
-    if !roster.is_empty() {
-        let mut by_name: HashMap<String, Vec<(CharacterKey, &CharacterRecord)>> = HashMap::new();
-        for record in &seen {
-            let key = CharacterKey::parse(&record.latest_name);
-            by_name.entry(key.name.to_lowercase()).or_default().push((key, record));
-        }
-        let members = roster
-            .into_iter()
-            .map(|r| {
-                let key = CharacterKey::new(&r.name, &r.realm, &r.region);
-                let seen = by_name
-                    .get(&key.name.to_lowercase())
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, _)| key.matches(k))
-                    .max_by_key(|(_, record)| record.latest_seen_ms)
-                    .map(|(_, record)| (*record).clone());
-                let class = if r.class.is_empty() {
-                    seen.as_ref().map(|s| s.latest_class.clone()).unwrap_or_default()
-                } else {
-                    r.class
-                };
-                let main = Some(r.main).filter(|m| !m.is_empty()).map(|m| CharacterKey::parse(&m));
-                Listed { key, rank: Some(r.rank), main, class, confirmed: true, seen }
-            })
-            .collect();
-        return Ok((members, true));
-    }
-    let guild_days = db
-        .first::<Count>(&Sql::new(
-            "SELECT uniqExact(toDate(start)) AS n FROM encounters FINAL WHERE {guild} \
-             AND kind IN ('encounter', 'challenge_mode')",
-        ))
-        .await?
-        .map_or(0, |c| c.n);
-    let presence = db
-        .all::<Presence>(&Sql::new(
-            "SELECT player_guid, uniqExact(toDate(start)) AS days FROM encounter_players FINAL WHERE {guild} \
-             AND (log_id, start_line) IN (SELECT log_id, start_line FROM encounters FINAL WHERE {guild} \
-             AND kind IN ('encounter', 'challenge_mode')) GROUP BY player_guid",
-        ))
-        .await?;
-    let wanted = STAND_IN_DAYS.min(guild_days).max(1);
-    let days: HashMap<String, u64> = presence.into_iter().map(|p| (p.player_guid, p.days)).collect();
-    let mut members: Vec<Listed> = seen
-        .into_iter()
-        .filter(|s| days.get(&s.player_guid).is_some_and(|&d| d >= wanted))
-        .map(|s| Listed {
-            key: CharacterKey::parse(&s.latest_name),
-            rank: None,
-            main: None,
-            class: s.latest_class.clone(),
-            confirmed: false,
-            seen: Some(s),
-        })
-        .collect();
-    members.sort_by_key(|m| m.key.display());
-    Ok((members, false))
-}
-
-/// One member's progress.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MemberProgress {
-    /// `Name-Realm-Region`.
-    pub character: String,
-    pub name: String,
-    pub realm: String,
-    pub region: String,
-    /// Guild rank (0: the guild master); `null` for a member standing in for the roster.
-    pub rank: Option<i32>,
-    /// The main, when this character is an alt.
-    pub main: Option<String>,
-    pub class: String,
-    pub spec: Option<String>,
-    /// `Tank`, `Healer` or `Damage`, from the latest spec seen.
-    pub role: Option<String>,
-    /// On the roster the guild master set (false: seen in the guild's raids and
-    /// dungeons, standing in until a roster is set).
-    pub confirmed: bool,
-    /// The character in the logs, when they were seen.
-    pub player_guid: Option<String>,
-    /// Mean item level of the latest equipment seen ("calculated from equipped items").
-    pub item_level: Option<f64>,
-    /// The item level compared: the mean truncated, as the character sheet shows it.
-    pub current: Option<i32>,
-    /// This week's target.
-    pub target: Option<i32>,
-    /// `current - target`.
-    pub difference: Option<i32>,
-    /// `On Track`, `Behind` or `Unknown`.
-    pub status: String,
-    /// `"5 iLvl behind. Target: 265, Current: 260"`, `"Ahead of schedule! …"`.
-    pub message: String,
-    pub last_seen: Option<String>,
-}
-
-impl MemberProgress {
-    fn of(member: &Listed, target: Option<i32>) -> (Self, Status) {
-        let seen = member.seen.as_ref();
-        let assessment = assess(seen.and_then(|s| s.latest_item_level), target);
-        let spec_id = seen.and_then(|s| s.latest_spec_id);
-        let progress = MemberProgress {
-            character: member.key.display(),
-            name: member.key.name.clone(),
-            realm: member.key.realm.clone(),
-            region: member.key.region.clone(),
-            rank: member.rank,
-            main: member.main.as_ref().map(CharacterKey::display),
-            class: member.class.clone(),
-            spec: spec_id.and_then(wowlogs_encounters::spec_name).map(str::to_string),
-            role: spec_id.and_then(wowlogs_encounters::role_of_spec).map(|r| r.as_str().to_string()),
-            confirmed: member.confirmed,
-            player_guid: seen.map(|s| s.player_guid.clone()),
-            item_level: seen.and_then(|s| s.latest_item_level).map(|l| (l * 100.0).round() / 100.0),
-            current: assessment.current,
-            target: assessment.target,
-            difference: assessment.difference,
-            status: assessment.status.as_str().to_string(),
-            message: assessment.message,
-            last_seen: seen.map(|s| rfc3339(s.latest_seen_ms)),
-        };
-        (progress, assessment.status)
-    }
-}
-
-impl MemberProgress {
-    fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Unknown)
-    }
-
-    fn key(&self) -> CharacterKey {
-        CharacterKey::new(&self.name, &self.realm, &self.region)
-    }
-
-    /// Whether this is `main` or one of its alts.
-    fn of_family(&self, main: &CharacterKey) -> bool {
-        self.key().matches(main)
-            || self.main.as_deref().is_some_and(|of| CharacterKey::parse(of).matches(main))
-    }
-}
-
-/// Every member with their progress this week: what every progress view is cut from,
-/// computed once per guild and cached for `WOWLOGS_QUERY_CACHE_MS` (forgotten in this
-/// replica when the guild master changes the roster or the roadmap).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Members {
-    pub week_start: String,
-    pub target: Option<i32>,
-    pub source: String,
-    pub members: Vec<MemberProgress>,
-}
-
-/// The cache's name for [`Members`].
-pub(crate) const MEMBERS: &str = "progress members";
-
-/// The guild's [`Members`], from the cache or computed.
-pub(crate) async fn members_of(db: &GuildDb) -> Result<Members, ApiError> {
-    let bytes = db
-        .cached(Freshness::Live, MEMBERS, async {
-            let plan = super::context_of(db).await?;
-            let target = week_target(&plan);
-            let (listed, confirmed) = listed(db).await?;
-            json_bytes(&Members {
-                week_start: plan.week_start().to_string(),
-                target,
-                source: if confirmed { "roster" } else { "unconfirmed" }.to_string(),
-                members: listed.iter().map(|m| MemberProgress::of(m, target).0).collect(),
-            })
-        })
-        .await?;
-    serde_json::from_slice(&bytes).map_err(ApiError::internal)
-}
-
-/// Each member's status now, by the GUID their logs name them with, and this week's
-/// target: what the live feed compares a finished fight's item levels with.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct MemberStatuses {
-    pub target: Option<i32>,
-    /// Player GUID → (`Name-Realm-Region`, status).
-    pub by_guid: HashMap<String, (String, Status)>,
-}
-
-/// The guild's [`MemberStatuses`].
-pub(crate) async fn member_statuses(db: &GuildDb) -> Result<MemberStatuses, ApiError> {
-    let members = members_of(db).await?;
-    let by_guid = members
-        .members
-        .into_iter()
-        .filter_map(|m| {
-            let status = m.status();
-            m.player_guid.map(|guid| (guid, (m.character, status)))
-        })
-        .collect();
-    Ok(MemberStatuses { target: members.target, by_guid })
-}
+use wowlogs_progress::{CharacterKey, Status};
 
 /// The characters of the guild with their progress.
 #[derive(Debug, Serialize, ToSchema)]
@@ -292,10 +42,6 @@ impl Validate for CharacterQuery {
     fn validate(&self) -> Result<(), ApiError> {
         text("main", &self.main)
     }
-}
-
-fn week_target(plan: &PlanContext) -> Option<i32> {
-    plan.target().map(|t| t.item_level)
 }
 
 /// The guild's characters with their current item level, this week's target and
@@ -393,7 +139,7 @@ pub struct RealmQuery {
 impl Validate for RealmQuery {
     fn validate(&self) -> Result<(), ApiError> {
         text("realm", &self.realm)?;
-        text("region", &self.region)
+        crate::params::region("region", &self.region)
     }
 }
 
@@ -583,7 +329,8 @@ async fn equipment_of(
     Ok((gear, weeks))
 }
 
-/// The officers' overview: filters and order.
+/// The officers' overview: filters and order. A filter no member matches gives an
+/// empty list, as every filter does.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -591,45 +338,35 @@ pub struct MemberFilter {
     /// `ilvl` (highest first), `-ilvl` (lowest first), `name` (the default), `rank` or
     /// `status` (Behind first, furthest behind first); members with no item level seen
     /// come last.
-    pub sort: Option<String>,
+    pub sort: Option<MemberSort>,
     /// A class (`Warrior`, `Death Knight`; any case, spaces optional).
     pub class: Option<String>,
-    /// `Tank`, `Healer` or `Damage` (`DPS`).
+    /// `Tank`, `Healer` or `Damage` (`DPS`), any case.
     pub role: Option<String>,
-    /// `on_track`, `behind` or `unknown`.
+    /// `on_track`, `behind` or `unknown` (`On Track` too), any case.
     pub status: Option<String>,
 }
 
-/// Orders of the officers' overview.
-const SORTS: [&str; 5] = ["ilvl", "-ilvl", "name", "rank", "status"];
+/// The orders of the officers' overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+pub enum MemberSort {
+    #[serde(rename = "ilvl")]
+    ItemLevel,
+    #[serde(rename = "-ilvl")]
+    ItemLevelAscending,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "rank")]
+    Rank,
+    #[serde(rename = "status")]
+    Status,
+}
 
 impl Validate for MemberFilter {
     fn validate(&self) -> Result<(), ApiError> {
-        text("sort", &self.sort)?;
         text("class", &self.class)?;
         text("role", &self.role)?;
-        text("status", &self.status)?;
-        if let Some(sort) = &self.sort
-            && !SORTS.contains(&sort.trim())
-        {
-            return Err(ApiError::bad_request(format!("`sort` is one of {}", SORTS.join(", "))));
-        }
-        if let Some(class) = &self.class
-            && wowlogs_encounters::class_named(class).is_none()
-        {
-            return Err(ApiError::bad_request(format!("unknown class {class:?}")));
-        }
-        if let Some(role) = &self.role
-            && wowlogs_encounters::Role::parse(role).is_none()
-        {
-            return Err(ApiError::bad_request("`role` is Tank, Healer or Damage"));
-        }
-        if let Some(status) = &self.status
-            && Status::parse(status).is_none()
-        {
-            return Err(ApiError::bad_request("`status` is on_track, behind or unknown"));
-        }
-        Ok(())
+        text("status", &self.status)
     }
 }
 
@@ -657,7 +394,7 @@ pub struct MemberOverview {
     security(("bearer" = ["officer"])),
     responses(
         (status = 200, description = "Every member and their status", body = crate::http::answer::Guilded<MemberOverview>),
-        (status = 400, description = "An unknown sort, class, role or status", body = crate::http::docs::Error),
+        (status = 400, description = "An unknown order", body = crate::http::docs::Error),
         (status = 403, description = "Not an officer's key, or another guild's", body = crate::http::docs::Error),
     )
 )]
@@ -668,15 +405,16 @@ pub async fn members(
     let all = members_of(&scope.0.db).await?;
     let count = |status: Status| all.members.iter().filter(|m| m.status() == status).count();
     let (on_track, behind, unknown) = (count(Status::OnTrack), count(Status::Behind), count(Status::Unknown));
-    let class = filter.class.as_deref().and_then(wowlogs_encounters::class_named);
-    let role = filter.role.as_deref().and_then(wowlogs_encounters::Role::parse).map(|r| r.as_str());
-    let status = filter.status.as_deref().and_then(Status::parse);
+    // An unknown class, role or status matches nobody.
+    let class = filter.class.as_deref().map(wowlogs_encounters::class_named);
+    let role = filter.role.as_deref().map(|r| wowlogs_encounters::Role::parse(r).map(|r| r.as_str()));
+    let status = filter.status.as_deref().map(Status::parse);
     let mut members: Vec<MemberProgress> = all
         .members
         .into_iter()
-        .filter(|m| class.is_none_or(|c| wowlogs_encounters::class_named(&m.class) == Some(c)))
-        .filter(|m| role.is_none_or(|r| m.role.as_deref() == Some(r)))
-        .filter(|m| status.is_none_or(|wanted| m.status() == wanted))
+        .filter(|m| class.is_none_or(|c| c.is_some() && wowlogs_encounters::class_named(&m.class) == c))
+        .filter(|m| role.is_none_or(|r| r.is_some() && m.role.as_deref() == r))
+        .filter(|m| status.is_none_or(|wanted| wanted == Some(m.status())))
         .collect();
     // Members with no item level seen come last either way.
     let by_level =
@@ -685,11 +423,11 @@ pub async fn members(
             (Some(x), Some(y)) => x.total_cmp(&y),
             (x, y) => y.is_some().cmp(&x.is_some()),
         };
-    match filter.sort.as_deref().map(str::trim) {
-        Some("ilvl") => members.sort_by(|a, b| by_level(a, b, true)),
-        Some("-ilvl") => members.sort_by(|a, b| by_level(a, b, false)),
-        Some("rank") => members.sort_by_key(|m| (m.rank.unwrap_or(i32::MAX), m.character.clone())),
-        Some("status") => members
+    match filter.sort {
+        Some(MemberSort::ItemLevel) => members.sort_by(|a, b| by_level(a, b, true)),
+        Some(MemberSort::ItemLevelAscending) => members.sort_by(|a, b| by_level(a, b, false)),
+        Some(MemberSort::Rank) => members.sort_by_key(|m| (m.rank.unwrap_or(i32::MAX), m.character.clone())),
+        Some(MemberSort::Status) => members
             .sort_by_key(|m| (m.status() != Status::Behind, m.difference.unwrap_or(0), m.character.clone())),
         _ => members.sort_by(|a, b| a.character.cmp(&b.character)),
     }

@@ -4,10 +4,10 @@
 //! `WOWLOGS_QUERY_CACHE_TTL_MS`).
 
 use super::context;
-use super::members::roster_of;
 use crate::auth::{Admin, GuildScope, Member};
 use crate::http::answer::{guilded, json};
-use crate::params::{JsonBody, Params, Validate, rfc3339, text};
+use crate::params::{JsonBody, Params, Validate, rfc3339};
+use crate::progress_plan::{forget_plan, roster_of};
 use crate::scope::Sql;
 use crate::state::AppState;
 use axum::extract::State;
@@ -103,8 +103,13 @@ const MAX_MESSAGE_CHARS: usize = 4000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
-    /// 1 to 4,000 characters; line breaks allowed.
-    #[schema(min_length = 1, max_length = 4000)]
+    /// 1 to 4,000 characters, not blank; line breaks and tabs allowed, no other control
+    /// characters.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
+    )]
     pub message: String,
 }
 
@@ -177,8 +182,9 @@ pub struct TargetEntry {
     /// The item level every member should reach that week.
     #[schema(minimum = 1, maximum = 2000)]
     pub item_level: i32,
+    /// At most 200 characters, no control characters.
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub label: String,
 }
 
@@ -229,7 +235,8 @@ const MAX_WEEKS: usize = 104;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoadmapBody {
-    /// At most 104 weeks, each week once.
+    /// At most 104 weeks; a week named twice keeps its last target.
+    #[schema(max_items = 104)]
     pub targets: Vec<TargetEntry>,
 }
 
@@ -237,11 +244,6 @@ impl Validate for RoadmapBody {
     fn validate(&self) -> Result<(), ApiError> {
         if self.targets.len() > MAX_WEEKS {
             return Err(ApiError::bad_request(format!("a roadmap holds at most {MAX_WEEKS} weeks")));
-        }
-        let mut weeks: Vec<chrono::NaiveDate> = self.targets.iter().map(|t| t.week_start).collect();
-        weeks.sort_unstable();
-        if weeks.windows(2).any(|w| w[0] == w[1]) {
-            return Err(ApiError::bad_request("each week is named once"));
         }
         for t in &self.targets {
             if !(1..=2000).contains(&t.item_level) {
@@ -275,16 +277,20 @@ pub async fn write_roadmap(
     extensions: Extensions,
     JsonBody(body): JsonBody<RoadmapBody>,
 ) -> Result<Response, ApiError> {
-    let targets: Vec<Target> = body
-        .targets
-        .iter()
-        .map(|t| Target { week_start: t.week_start, item_level: t.item_level, label: t.label.clone() })
-        .collect();
+    // A week named twice keeps its last target.
+    let mut weeks = std::collections::BTreeMap::new();
+    for t in &body.targets {
+        weeks.insert(
+            t.week_start,
+            Target { week_start: t.week_start, item_level: t.item_level, label: t.label.clone() },
+        );
+    }
+    let targets: Vec<Target> = weeks.into_values().collect();
     let taken_off =
         wowlogs_store::progress::replace_targets(&state.client, scope.0.guild_id(), &targets, now_ms())
             .await
             .map_err(store_error)?;
-    super::forget_plan(&scope.0.db).await;
+    forget_plan(&scope.0.db).await;
     state.auditor.record(
         scope.0.guild_id(),
         &actor_of(&scope.0.principal.key_id, &extensions),
@@ -351,14 +357,36 @@ pub struct RosterPlace {
 
 impl Validate for RosterPlace {
     fn validate(&self) -> Result<(), ApiError> {
-        text("region", &self.region)?;
-        match &self.region {
-            Some(r) if r.len() > 3 || !r.chars().all(|c| c.is_ascii_alphabetic()) => {
-                Err(ApiError::bad_request("`region` is a region's two letters (US, EU, KR, TW, CN)"))
-            }
-            _ => Ok(()),
-        }
+        crate::params::region("region", &self.region)
     }
+}
+
+/// The shape of a Battle.net guild roster document that is read (everything else in
+/// it is ignored); `main` is ours, beside a member that is an alt. For the document:
+/// `wowlogs_progress::parse_battlenet` reads it.
+#[derive(Debug, ToSchema)]
+pub struct BattlenetRoster {
+    pub members: Vec<BattlenetMember>,
+}
+
+/// A member of a [`BattlenetRoster`].
+#[derive(Debug, ToSchema)]
+pub struct BattlenetMember {
+    pub character: BattlenetCharacter,
+    /// 0 is the guild master.
+    pub rank: i32,
+    /// The main's `Name-Realm-Region`, when this character is an alt.
+    pub main: Option<String>,
+}
+
+/// A character of a [`BattlenetMember`].
+#[derive(Debug, ToSchema)]
+pub struct BattlenetCharacter {
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub realm: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub playable_class: serde_json::Value,
 }
 
 /// Largest roster document: a Battle.net roster of 1,000 members is about 800 KB.
@@ -371,7 +399,14 @@ const MAX_ROSTER_BYTES: usize = 2 * 1024 * 1024;
 #[utoipa::path(
     put, path = "/api/v1/guilds/{guild_id}/progress/roster", tag = "guild progress",
     params(("guild_id" = i64, Path, description = "The caller's guild"), RosterPlace),
-    request_body(content = String, description = "A Battle.net guild roster document (application/json) or a CSV (text/csv)", content_type = "application/json"),
+    request_body(
+        description = "A Battle.net guild roster document as the game data API gives it (application/json), or a CSV \
+                       with a header `character,rank,main,class` (text/csv)",
+        content(
+            (BattlenetRoster = "application/json"),
+            (String = "text/csv"),
+        )
+    ),
     security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The roster, changed", body = crate::http::answer::Guilded<RosterAnswer>),
@@ -423,7 +458,7 @@ pub async fn write_roster(
         wowlogs_store::progress::replace_roster(&state.client, scope.0.guild_id(), &members, now_ms())
             .await
             .map_err(store_error)?;
-    super::forget_plan(&scope.0.db).await;
+    forget_plan(&scope.0.db).await;
     state.auditor.record(
         scope.0.guild_id(),
         &actor_of(&scope.0.principal.key_id, &extensions),
