@@ -199,6 +199,22 @@ pub fn text(name: &str, value: &Option<String>) -> Result<(), ApiError> {
     }
 }
 
+/// Text fields of a body within their lengths (characters) and free of control
+/// characters.
+pub fn bounded(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ApiError> {
+    for (name, value, max) in fields {
+        if let Some(value) = value {
+            if value.chars().count() > *max {
+                return Err(ApiError::bad_request(format!("`{name}` is longer than {max} characters")));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(ApiError::bad_request(format!("`{name}` contains control characters")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Which calendar a per-day view counts its days in.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -320,6 +320,12 @@ pub(crate) const MEMBERS: &str = "progress members";
 
 /// The guild's [`Members`], from the cache or computed.
 pub(crate) async fn members_of(db: &GuildDb) -> Result<Members, ApiError> {
+    Ok(members_and_digest(db).await?.0)
+}
+
+/// [`members_of`] with a digest of the cached bytes it was read from: what changes when
+/// a fight, the roster or a target changes the plan.
+pub(crate) async fn members_and_digest(db: &GuildDb) -> Result<(Members, u64), ApiError> {
     let bytes = db
         .cached(Freshness::Live, MEMBERS, async {
             let plan = context_of(db).await?;
@@ -333,7 +339,13 @@ pub(crate) async fn members_of(db: &GuildDb) -> Result<Members, ApiError> {
             })
         })
         .await?;
-    serde_json::from_slice(&bytes).map_err(ApiError::internal)
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        hasher.finish()
+    };
+    Ok((serde_json::from_slice(&bytes).map_err(ApiError::internal)?, digest))
 }
 
 /// Each member's status now, by the GUID their logs name them with, and this week's

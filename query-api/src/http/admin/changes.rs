@@ -4,7 +4,7 @@ use super::about;
 use super::guilds::{GuildDetails, details};
 use crate::auth::{Administrator, InstanceAdmin};
 use crate::http::answer::Guilded;
-use crate::params::{JsonBody, PathId, Validate};
+use crate::params::{JsonBody, PathId, Validate, bounded};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{Extensions, StatusCode};
@@ -70,21 +70,6 @@ pub struct GuildPatch {
     /// Days a log is kept after its upload; 0: for good.
     #[schema(maximum = 36600)]
     pub retention_days: Option<u32>,
-}
-
-/// Text fields within their lengths and free of control characters.
-fn bounded(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ApiError> {
-    for (name, value, max) in fields {
-        if let Some(value) = value {
-            if value.chars().count() > *max {
-                return Err(ApiError::bad_request(format!("`{name}` is longer than {max} characters")));
-            }
-            if value.chars().any(char::is_control) {
-                return Err(ApiError::bad_request(format!("`{name}` contains control characters")));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn settings_text(settings: &Option<serde_json::Value>) -> Option<String> {

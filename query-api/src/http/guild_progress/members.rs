@@ -4,9 +4,9 @@
 
 use super::context;
 use crate::auth::{GuildScope, Member, Officer};
-use crate::http::answer::{cached, guilded, json, json_bytes};
+use crate::http::answer::{cached, guilded, json};
 use crate::params::{Params, PathId, Validate, rfc3339, text};
-use crate::progress_plan::{MemberProgress, PlanContext, members_of};
+use crate::progress_plan::{MemberProgress, PlanContext, members_and_digest, members_of};
 use crate::scope::{Freshness, GuildDb, Sql};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -177,13 +177,7 @@ pub async fn character(
     text("character_name", &Some(name.clone()))?;
     // Cached as long as a finished fight's answers, under the digest of the guild's
     // members: a new fight, roster or target changes it, and so the answer.
-    let all = members_of(&scope.0.db).await?;
-    let digest = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        json_bytes(&all)?.hash(&mut hasher);
-        hasher.finish()
-    };
+    let (all, digest) = members_and_digest(&scope.0.db).await?;
     let key = ("progress character", &name, &place.realm, &place.region, digest);
     cached(&scope.0, Freshness::Settled, key, async {
         let mut wanted = CharacterKey::parse(&name);

@@ -249,11 +249,7 @@ impl Validate for RoadmapBody {
             if !(1..=2000).contains(&t.item_level) {
                 return Err(ApiError::bad_request("`item_level` is 1 to 2000"));
             }
-            if t.label.chars().count() > 200 || t.label.chars().any(char::is_control) {
-                return Err(ApiError::bad_request(
-                    "`label` is at most 200 characters, without control characters",
-                ));
-            }
+            crate::params::bounded(&[("label", Some(&t.label), 200)])?;
         }
         Ok(())
     }
