@@ -14,6 +14,7 @@
 //! assert_eq!(event.timestamp_ms, 1_722_191_809_528);
 //! ```
 
+mod chunks;
 mod combat;
 mod combatant;
 mod error;
@@ -26,6 +27,7 @@ mod reader;
 mod special;
 mod timestamp;
 
+pub use chunks::ChunkReader;
 pub use error::{ParseError, ParseErrorKind, group_thousands};
 pub use input::{InputError, Packing, for_each_log, sniff};
 pub use line_parser::{EARLIEST_PLAUSIBLE_MS, LineParser, PLAUSIBLE_AFTER_ARRIVAL_MS, ParseOptions};
