@@ -49,6 +49,8 @@ pub struct UploadConfig {
     /// enforces its share (the limit divided by this, at least 1), so together they hold
     /// the limit whichever replica each upload reaches.
     pub replicas: u32,
+    /// Live sessions (`wowlogs watch`): see [`LiveConfig`].
+    pub live: LiveConfig,
 }
 
 pub use wowlogs_http::replicas::share;
@@ -64,6 +66,31 @@ impl UploadConfig {
         self.max_concurrent_uploads_per_guild =
             share(self.max_concurrent_uploads_per_guild as u64, replicas) as usize;
         self.guild_decompressed_per_hour = share(self.guild_decompressed_per_hour, replicas);
+        self.live.max_sessions_per_guild = share(self.live.max_sessions_per_guild as u64, replicas) as usize;
         self
+    }
+}
+
+/// The live sessions' settings (`WOWLOGS_LIVE_*`, docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// A session without a chunk for this long is parked (its log stays open).
+    pub idle: Duration,
+    /// Sessions one process holds at once, over every guild, and per guild (this
+    /// replica's share of it): each holds a thread while its file is written.
+    pub max_sessions: usize,
+    pub max_sessions_per_guild: usize,
+    /// Largest chunk, in bytes (413 beyond).
+    pub max_chunk_bytes: usize,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(600),
+            max_sessions: 200,
+            max_sessions_per_guild: 4,
+            max_chunk_bytes: 8 << 20,
+        }
     }
 }

@@ -199,9 +199,11 @@ fn import_file(
     let mut index = 0;
     let published = open(file).and_then(|f| {
         for_each_log(f, |_, input: &mut dyn BufRead| -> Result<(), InputError> {
-            let (name, published, identity) = identities[index].clone();
+            let (name, published, mut identity) = identities[index].clone();
             index += 1;
-            let admission = registry.lock().expect("registry lock").admit(settings.guild_id, identity.log_id);
+            let (log_id, admission) =
+                registry.lock().expect("registry lock").admit_log(settings.guild_id, &identity);
+            identity.log_id = log_id;
             let resume_after_line = match admission {
                 Admission::Duplicate(known) => {
                     let report = LogReport {

@@ -9,6 +9,7 @@
 //! same answer whichever of theirs comes first (completed stays completed, the furthest
 //! acknowledged line is kept).
 
+use crate::identity::{LogIdentity, live_upload_id};
 use rdkafka::Message;
 use rdkafka::message::BorrowedMessage;
 use std::collections::HashMap;
@@ -93,6 +94,27 @@ impl LogRegistry {
                 Admission::Resume { after_line: status.acked_through_line }
             }
             Some(_) => Admission::New,
+        }
+    }
+
+    /// Whether a log with this identity is new, to be resumed, or a duplicate, and under
+    /// which log id: the file's live log when `wowlogs watch` followed the same file
+    /// (same first line) and it is not finished, or it finished with this very content,
+    /// so that a live session and a later upload of its file end as one log; otherwise
+    /// the content's own. A live log that finished with other content (the file grew
+    /// after its session was closed) leaves the upload its own log.
+    pub fn admit_log(&self, guild_id: GuildId, identity: &LogIdentity) -> (LogId, Admission) {
+        let live = self
+            .by_upload(&live_upload_id(guild_id, &identity.live_key))
+            .and_then(|status| self.get(guild_id, status.log_id));
+        match live {
+            Some(live) if live.state != UploadState::Completed => {
+                (live.log_id, self.admit(guild_id, live.log_id))
+            }
+            Some(live) if live.content_sha256 == identity.content_sha256 => {
+                (live.log_id, Admission::Duplicate(Box::new(live.clone())))
+            }
+            _ => (identity.log_id, self.admit(guild_id, identity.log_id)),
         }
     }
 
@@ -255,6 +277,40 @@ mod tests {
             timestamp_ms: acked,
             last_event_line: None,
         }
+    }
+
+    #[test]
+    fn an_upload_of_a_file_followed_live_joins_its_live_log() {
+        let content = b"12/6/2026 20:30:11.123-5  COMBAT_LOG_VERSION,22\n12/6/2026 20:30:12.000-5  SPELL_CAST_SUCCESS\n";
+        let identity = crate::identity::identify(GuildId(1), &mut &content[..]).unwrap();
+        let live_log = crate::identity::live_log_id(GuildId(1), &identity.live_key);
+        let live = |state, acked, sha: &str| UploadStatus {
+            log_id: live_log,
+            upload_id: live_upload_id(GuildId(1), &identity.live_key),
+            content_sha256: sha.into(),
+            ..status(state, acked)
+        };
+        let mut registry = LogRegistry::default();
+        assert_eq!(registry.admit_log(GuildId(1), &identity), (identity.log_id, Admission::New));
+        registry.record(live(UploadState::Parsing, 1, ""));
+        assert_eq!(
+            registry.admit_log(GuildId(1), &identity),
+            (live_log, Admission::Resume { after_line: 1 }),
+            "a session that stopped half-way is finished by the upload"
+        );
+        assert_eq!(registry.admit_log(GuildId(2), &identity).0, identity.log_id, "only the same guild's");
+        registry.record(live(UploadState::Completed, 2, &identity.content_sha256));
+        assert!(
+            matches!(registry.admit_log(GuildId(1), &identity), (id, Admission::Duplicate(_)) if id == live_log)
+        );
+        let longer = [&content[..], b"12/6/2026 20:31:00.000-5  SPELL_CAST_SUCCESS\n"].concat();
+        let grown = crate::identity::identify(GuildId(1), &mut &longer[..]).unwrap();
+        assert_eq!(grown.live_key, identity.live_key);
+        assert_eq!(
+            registry.admit_log(GuildId(1), &grown),
+            (grown.log_id, Admission::New),
+            "a file that grew after its live session closed is a log of its own"
+        );
     }
 
     #[test]

@@ -49,6 +49,18 @@ impl AppState {
         crate::registry::follow(settings, move |status| uploads.learn(status))
     }
 
+    /// Parks idle live sessions every `period`, for as long as the runtime runs.
+    pub fn park_idle_sessions_every(&self, period: Duration) {
+        let uploads = self.uploads.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            loop {
+                ticks.tick().await;
+                uploads.park_idle_sessions();
+            }
+        });
+    }
+
     /// The same state, recording uploads and refused keys with `auditor`.
     pub fn with_auditor(self, auditor: Arc<Auditor>) -> Self {
         Self { auditor, ..self }

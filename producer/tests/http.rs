@@ -54,6 +54,7 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
         body_timeout: std::time::Duration::from_secs(600),
         guild_decompressed_per_hour: 1 << 40,
         replicas: 1,
+        live: Default::default(),
     }
 }
 
@@ -626,4 +627,122 @@ async fn a_year_for_old_format_logs_must_be_a_year_of_the_game() {
             "{query}"
         );
     }
+}
+
+fn live_request(method: &str, uri: &str, key: &str, body: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_live_session_takes_each_byte_once_by_offset_and_closes_into_the_log_an_upload_finds() {
+    let app = app(1 << 30, 10_000_000);
+    // A file of this run's own: its first line names the session, and the upload
+    // history on the shared broker outlives runs.
+    let first = format!("# live test {:?}\n", Instant::now());
+    let content = [first.as_bytes(), &fixture("retail_sl_9.2_raid_wipe_snippet.txt")].concat();
+    let key = wowlogs_producer::identity::live_key(first.trim_end().as_bytes());
+    let put = |offset: usize, bytes: &[u8]| {
+        live_request(
+            "PUT",
+            &format!("/api/v1/live/{key}/{offset}?file_name=WoWCombatLog-120626_201503.txt"),
+            UPLOADER,
+            bytes.to_vec(),
+        )
+    };
+    let (status, _, body) = send(&app, put(0, &content[..1000])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["next_offset"].as_u64(), body["state"].as_str()), (Some(1000), Some("open")));
+    let (status, _, body) = send(&app, put(0, &content[..1000])).await;
+    assert_eq!(
+        (status, body["next_offset"].as_u64()),
+        (StatusCode::OK, Some(1000)),
+        "the same chunk twice: no change"
+    );
+    let (status, _, body) = send(&app, put(5000, &content[5000..6000])).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        (body["error"]["code"].as_str(), body["error"]["expected_offset"].as_u64()),
+        (Some("offset_gap"), Some(1000))
+    );
+    let (status, _, body) = send(&app, put(500, &content[500..3000])).await;
+    assert_eq!(
+        (status, body["next_offset"].as_u64()),
+        (StatusCode::OK, Some(3000)),
+        "an overlap: only the new bytes"
+    );
+    let (status, _, body) = send(&app, put(3000, &content[3000..])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Another guild knows nothing of it; a key that may only query cannot send.
+    let other = live_request("GET", &format!("/api/v1/live/{key}"), OTHER_GUILD, Vec::new());
+    assert_eq!(send(&app, other).await.0, StatusCode::NOT_FOUND);
+    let reader = live_request("PUT", &format!("/api/v1/live/{key}/0"), READER, content.clone());
+    assert_eq!(send(&app, reader).await.0, StatusCode::FORBIDDEN);
+    let close = |bytes: usize| {
+        live_request("POST", &format!("/api/v1/live/{key}/close?bytes={bytes}"), UPLOADER, Vec::new())
+    };
+    let (status, _, body) = send(&app, close(content.len() + 1)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["expected_offset"].as_u64(), Some(content.len() as u64));
+    let (status, _, closed) = send(&app, close(content.len())).await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(closed["state"], "completed");
+    let lines = wowlogs_parser::LogReader::new(
+        &content[..],
+        wowlogs_parser::ParseOptions::new(wowlogs_parser::YearHint::FirstLineIn(2022)),
+    )
+    .filter(|line| matches!(line, Ok(wowlogs_parser::ParsedLine::Event(_))))
+    .count();
+    assert_eq!(closed["events"].as_u64(), Some(lines as u64), "{closed}");
+    assert_eq!(closed["dead_letters"].as_u64(), Some(1), "the first line is no event");
+    let (status, _, again) = send(&app, close(content.len())).await;
+    assert_eq!(
+        (status, &again["log_id"]),
+        (StatusCode::OK, &closed["log_id"]),
+        "closing twice answers the same"
+    );
+    let (status, _, body) = send(&app, put(0, &content)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("session_closed")),
+        "{body}"
+    );
+    // The same file uploaded whole later is that log, already there.
+    let (status, _, uploaded) = send(&app, upload_request(Some(UPLOADER), content.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{uploaded}");
+    assert_eq!(uploaded["status"], "duplicate");
+    assert_eq!(uploaded["log_ids"][0].to_string().trim_matches('"'), closed["log_id"].as_str().unwrap());
+    // What does not name a session, or a first chunk that does not prove it, is refused.
+    let bad = live_request("PUT", "/api/v1/live/..%2Fetc/0", UPLOADER, content.clone());
+    assert_eq!(send(&app, bad).await.0, StatusCode::BAD_REQUEST);
+    let other_key = wowlogs_producer::identity::live_key(b"another first line");
+    let wrong = live_request("PUT", &format!("/api/v1/live/{other_key}/0"), UPLOADER, content.clone());
+    let (status, _, body) = send(&app, wrong).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("session_key_mismatch"))
+    );
+    let unfinished = live_request(
+        "PUT",
+        &format!("/api/v1/live/{other_key}/0"),
+        UPLOADER,
+        b"12/6 20:15:03.000  SPELL".to_vec(),
+    );
+    let (status, _, body) = send(&app, unfinished).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("no_first_line"))
+    );
+    let later = live_request("PUT", &format!("/api/v1/live/{other_key}/100"), UPLOADER, b"x".to_vec());
+    let (status, _, body) = send(&app, later).await;
+    assert_eq!(
+        (status, body["error"]["expected_offset"].as_u64()),
+        (StatusCode::CONFLICT, Some(0)),
+        "{body}"
+    );
 }

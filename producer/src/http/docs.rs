@@ -4,13 +4,14 @@
 //! the handlers that serve them and nowhere else.
 
 use super::upload::{UploadAnswer, UploadForm};
+use crate::uploads::live::LiveAnswer;
 use utoipa::OpenApi;
 
 /// The upload routes' document.
 #[derive(OpenApi)]
 #[openapi(
-    paths(super::upload::upload),
-    components(schemas(UploadAnswer, UploadForm)),
+    paths(super::upload::upload, super::live::chunk, super::live::close, super::live::status),
+    components(schemas(UploadAnswer, UploadForm, LiveAnswer)),
     tags((name = "uploads", description = "Uploading logs (served by the upload service behind the same entry point)"))
 )]
 pub struct UploadDoc;

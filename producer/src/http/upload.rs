@@ -54,7 +54,7 @@ pub struct UploadForm {
 const UPLOAD_SLOT_RETRY: Duration = Duration::from_secs(5);
 
 /// The caller, checked for one of `permissions` and recorded in the request's log.
-fn authorize(
+pub(super) fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     extensions: &Extensions,
@@ -224,7 +224,7 @@ pub async fn status(
 }
 
 /// The HTTP answer of a refused upload.
-fn refused(refusal: Refusal) -> ApiError {
+pub(super) fn refused(refusal: Refusal) -> ApiError {
     let status = match refusal {
         Refusal::InProgress(_) => StatusCode::CONFLICT,
         Refusal::ExpandsTooMuch { .. }

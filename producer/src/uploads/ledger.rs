@@ -3,10 +3,12 @@
 //! they finish) and the logs it is publishing now. One owner behind one lock, so an
 //! admission, a log's progress and its outcome never see the parts out of step.
 
+use super::live::Session;
 use super::{Refusal, UploadRecord};
 use crate::identity::LogIdentity;
 use crate::registry::{Admission, LogRegistry};
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wowlogs_schemas::{GuildId, LogId, UploadStatus};
 
@@ -28,6 +30,8 @@ pub struct Ledger {
     keep_finished: Duration,
     /// Logs being published by this process, with their upload ids.
     active: HashMap<(GuildId, LogId), String>,
+    /// Files followed live through this process, by guild and key.
+    live: HashMap<(GuildId, String), Arc<Session>>,
 }
 
 impl Ledger {
@@ -44,7 +48,55 @@ impl Ledger {
             finished: VecDeque::new(),
             keep_finished,
             active: HashMap::new(),
+            live: HashMap::new(),
         }
+    }
+
+    /// What the uploads topic says.
+    pub fn registry(&self) -> &LogRegistry {
+        &self.registry
+    }
+
+    /// The live session of a guild's file, when this process holds it.
+    pub fn live_session(&self, guild: GuildId, key: &str) -> Option<Arc<Session>> {
+        self.live.get(&(guild, key.to_string())).cloned()
+    }
+
+    /// Live sessions held: the guild's, and all.
+    pub fn live_sessions(&self, guild: GuildId) -> (usize, usize) {
+        (self.live.keys().filter(|(g, _)| *g == guild).count(), self.live.len())
+    }
+
+    /// A live session opens: its log is being published (refused while an upload
+    /// publishes the same log), its record kept.
+    pub fn open_live(&mut self, session: Arc<Session>, record: UploadRecord) -> Result<(), Refusal> {
+        if let Some(running) = self.active.get(&(session.guild_id, session.log_id)) {
+            return Err(Refusal::InProgress(running.clone()));
+        }
+        self.start(record, [session.log_id]);
+        self.live.insert((session.guild_id, session.key.clone()), session);
+        Ok(())
+    }
+
+    /// A live session is no longer held (closed, or its thread ended).
+    pub fn live_ended(&mut self, guild: GuildId, key: &str, session: &Arc<Session>) {
+        let entry = (guild, key.to_string());
+        if self.live.get(&entry).is_some_and(|held| Arc::ptr_eq(held, session)) {
+            self.live.remove(&entry);
+        }
+    }
+
+    /// Parks the live sessions without a chunk for `idle` (every one, for `None`: the
+    /// service is stopping): their threads end, their logs stay open.
+    pub fn park_idle(&mut self, idle: impl Into<Option<Duration>>) -> Vec<Arc<Session>> {
+        let idle = idle.into();
+        let parked: Vec<_> = self
+            .live
+            .iter()
+            .filter(|(_, session)| idle.is_none_or(|idle| session.idle_for(idle)) && session.park())
+            .map(|(entry, _)| entry.clone())
+            .collect();
+        parked.iter().filter_map(|entry| self.live.remove(entry)).collect()
     }
 
     /// A status read from the uploads topic (any replica's, or an importer's).
@@ -52,21 +104,25 @@ impl Ledger {
         self.registry.record(status);
     }
 
-    /// Admits the logs of a new upload of `guild`: each new, to resume, or a duplicate;
-    /// refused as a whole while one of them is being published by another upload.
+    /// Admits the logs of a new upload of `guild`: each new, to resume, or a duplicate,
+    /// under the log id it joins ([`LogRegistry::admit_log`]: a file followed live joins
+    /// its live log); refused as a whole while one of them is being published by another
+    /// upload or a live session.
     pub fn admit(&self, guild: GuildId, logs: Vec<(String, LogIdentity)>) -> Result<Admitted, Refusal> {
+        let admitted: Admitted = logs
+            .into_iter()
+            .map(|(name, mut identity)| {
+                let (log_id, admission) = self.registry.admit_log(guild, &identity);
+                identity.log_id = log_id;
+                (name, identity, admission)
+            })
+            .collect();
         if let Some(running) =
-            logs.iter().find_map(|(_, identity)| self.active.get(&(guild, identity.log_id)))
+            admitted.iter().find_map(|(_, identity, _)| self.active.get(&(guild, identity.log_id)))
         {
             return Err(Refusal::InProgress(running.clone()));
         }
-        Ok(logs
-            .into_iter()
-            .map(|(name, identity)| {
-                let admission = self.registry.admit(guild, identity.log_id);
-                (name, identity, admission)
-            })
-            .collect())
+        Ok(admitted)
     }
 
     /// An accepted upload starts: its record is kept and its logs are being published.

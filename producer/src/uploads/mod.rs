@@ -8,6 +8,7 @@ mod inspect;
 pub use inspect::{MAX_FILE_NAME_CHARS, published_name};
 pub mod ledger;
 pub mod limits;
+pub mod live;
 mod publish;
 
 pub use inspect::MAX_EXPANSION;
@@ -410,6 +411,7 @@ impl Uploads {
     /// uploading again); the others finish. Returns when every job has ended.
     pub async fn drain(&self) {
         self.limiter.stop();
+        self.ledger().park_idle(None);
         let mut jobs = self.jobs.lock().await;
         while jobs.join_next().await.is_some() {}
     }

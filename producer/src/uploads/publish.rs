@@ -11,8 +11,9 @@ use wowlogs_kafka::Outbox;
 use wowlogs_parser::{InputError, for_each_log};
 use wowlogs_schemas::{GuildId, UploadState, now_ms};
 
-/// Hooks of an upload being published: the guild's rate limit, metrics, the status.
-struct UploadHooks<'a> {
+/// Hooks of an upload (or a live session) being published: the guild's rate limit,
+/// metrics, the status.
+pub(super) struct UploadHooks<'a> {
     uploads: &'a Uploads,
     upload_id: &'a str,
     /// The uploader's key: the upload stops if it is revoked or its guild deactivated.
@@ -21,6 +22,19 @@ struct UploadHooks<'a> {
     job: &'a LogJob,
     limits: &'a Limits,
     reported: IntakeCounts,
+}
+
+impl<'a> UploadHooks<'a> {
+    pub(super) fn new(
+        uploads: &'a Uploads,
+        upload_id: &'a str,
+        key_id: &'a str,
+        index: usize,
+        job: &'a LogJob,
+        limits: &'a Limits,
+    ) -> Self {
+        Self { uploads, upload_id, key_id, index, job, limits, reported: IntakeCounts::default() }
+    }
 }
 
 impl IntakeHooks for UploadHooks<'_> {
@@ -92,15 +106,7 @@ pub(super) fn publish_upload(
                 return Err(InputError::Io(std::io::Error::other(error)));
             }
             let job = &jobs[index];
-            let mut hooks = UploadHooks {
-                uploads,
-                upload_id,
-                key_id,
-                index,
-                job,
-                limits,
-                reported: IntakeCounts::default(),
-            };
+            let mut hooks = UploadHooks::new(uploads, upload_id, key_id, index, job, limits);
             let mut ack = |_: Tag, _: Duration| {};
             let (final_state, counts, reason) =
                 match publish_log(job, input, encoders, &mut outbox, &now_ms, &mut hooks) {

@@ -30,6 +30,7 @@ fn uploads() -> Arc<Uploads> {
         body_timeout: Duration::from_secs(60),
         guild_decompressed_per_hour: 1 << 30,
         replicas: 1,
+        live: Default::default(),
     };
     Arc::new(Uploads::new(LogRegistry::default(), producer, config, ProducerMetrics::new()))
 }
