@@ -25,6 +25,17 @@ mod tests {
             "the upload route is in the one document"
         );
         assert!(routes.iter().any(|(_, path, _)| *path == "/api/v1/encounters"));
+        for (method, path) in [
+            ("PUT", "/api/v1/live/{session}/{offset}"),
+            ("POST", "/api/v1/live/{session}/close"),
+            ("GET", "/api/v1/live/{session}"),
+        ] {
+            let (_, _, live) = routes.iter().find(|(m, p, _)| *m == method && *p == path).expect(path);
+            let session = live.parameters.iter().flatten().find(|p| p.name == "session").expect("a session");
+            let schema = serde_json::to_value(&session.schema).unwrap();
+            assert_eq!(schema["pattern"], "^[0-9a-f]{64}$", "{method} {path}");
+            assert!(live.responses.responses.contains_key("409") || method == "GET", "{method} {path}");
+        }
     }
 
     #[test]

@@ -5,5 +5,7 @@ pub mod analysis;
 pub mod api_docs;
 pub mod commands;
 pub mod progress;
+pub mod replay;
 pub mod report;
 pub mod telemetry;
+pub mod watch;

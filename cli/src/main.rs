@@ -2,8 +2,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use wowlogs_cli::commands::{
-    analyze, backup, consume, grafana, healthcheck, import, migrate, progress, query_api, rebuild, retention,
-    serve, synth, tail, tenancy, topics,
+    analyze, backup, consume, grafana, healthcheck, import, migrate, progress, query_api, rebuild, replay,
+    retention, serve, synth, tail, tenancy, topics, watch,
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
@@ -41,6 +41,11 @@ enum Command {
     Tail(tail::TailArgs),
     /// Publish historical logs (files, folders, globs; .txt, .gz, .zip) to the topics for a guild.
     Import(import::ImportArgs),
+    /// Follow the game's log folder during a raid: each pull on the server (or analysed
+    /// here with --local) as the game writes it.
+    Watch(watch::WatchArgs),
+    /// Write a real log into a folder the way the game writes it during a raid.
+    Replay(replay::ReplayArgs),
     /// Run the upload service: POST /api/v1/logs/upload, GET /api/v1/uploads/{id}, health, metrics.
     Serve(serve::ServeArgs),
     /// Run the query API: guild-scoped encounters, characters, progress, logs, admin,
@@ -102,6 +107,8 @@ impl Command {
             Command::Topics(_) => "topics",
             Command::Tail(_) => "tail",
             Command::Import(_) => "import",
+            Command::Watch(_) => "watch",
+            Command::Replay(_) => "replay",
             Command::Serve(_) => "producer",
             Command::QueryApi(_) => "query-api",
             Command::Migrate(_) => "migrate",
@@ -127,6 +134,8 @@ fn run(command: &Command) -> Result<()> {
         Command::Topics(args) => topics::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Import(args) => import::run(args),
+        Command::Watch(args) => watch::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Serve(args) => serve::run(args),
         Command::QueryApi(args) => query_api::run(args),
         Command::Migrate(args) => migrate::run(args),

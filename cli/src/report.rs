@@ -40,6 +40,13 @@ pub fn render(analysis: &LogAnalysis) -> String {
     out
 }
 
+/// One fight as [`render`] shows it (what `wowlogs watch --local` prints as each ends).
+pub fn render_fight_text(fight: &FightSummary) -> String {
+    let mut out = String::new();
+    render_fight(&mut out, fight);
+    out
+}
+
 fn render_fight(out: &mut String, fight: &FightSummary) {
     let outcome = match (fight.complete, fight.kind, fight.kill) {
         (false, _, _) => "INCOMPLETE",

@@ -6,7 +6,9 @@
 # players in ClickHouse, the guild's view through the query API, why the wipe was lost
 # (boss health, the first death and its recap, the deadliest abilities, pull over pull),
 # the guild's progress plan (a roster, weekly item-level targets, a member's progress
-# and gear priorities, the officers' overview), and the full report of `wowlogs analyze` (the same core the encounter consumer runs).
+# and gear priorities, the officers' overview), a live session (`wowlogs watch` following
+# a folder while `wowlogs replay` writes a real log into it as the game would, each match
+# printed as it appears in the API), and the full report of `wowlogs analyze` (the same core the encounter consumer runs).
 # Usage: deploy/local/demo.sh        (the first run builds the broker: ~12 minutes, once)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,7 +33,7 @@ state="${WOWLOGS_STATE:-$root/.local-stack}"
 export WOWLOGS_CLICKHOUSE_URL="$(cat "$state/clickhouse.url")"
 # Everything goes through the one HTTPS entry point (nginx), its certificate checked.
 entry="$(cat "$state/proxy.url")"
-tls=(--cacert "$state/proxy/tls.crt")
+tls=(--cacert "$state/proxy/ca.crt")
 key="$(cat "$state/demo-api-key")"
 guild="$(cat "$state/demo-guild-id")"
 wowlogs="$root/target/release/wowlogs"
@@ -143,6 +145,42 @@ api "/api/v1/guilds/$guild/progress/members?sort=ilvl" | jq -r '
 echo "==> the operator's view of every guild (GET /api/v1/admin/guilds with the instance-admin key)"
 operator_key="$(cat "$state/instance-admin-key")"
 curl -fsS "${tls[@]}" -H "Authorization: Bearer $operator_key" "$entry/api/v1/admin/guilds"; echo
+
+echo "==> live logging: wowlogs watch follows a Logs folder while wowlogs replay writes a real log into it as the game would"
+# Five arena matches (about ten minutes of play) written at 20x speed, with CRLF line ends
+# and pieces that cut lines; the watcher sends them through the entry point as they are
+# written, and each match is printed when it appears in the API.
+live="$fixtures/classic_tbc_2.5.1_arena_matches_cjk_pet_names.txt"
+live_dir="$state/demo-live"
+rm -rf "$live_dir"; mkdir -p "$live_dir/Logs"
+"$wowlogs" watch "$live_dir/Logs" --server "$entry" --key "$key" --cacert "$state/proxy/ca.crt" \
+  --state "$live_dir/watch.json" --close-after-secs 5 --exit-when-done --quiet &
+watcher=$!
+"$wowlogs" replay "$live" --into "$live_dir/Logs" --speed 20 --crlf --quiet >/dev/null &
+replayer=$!
+# The live log's upload id: the guild and the SHA-256 of the file's first line.
+session="$(head -n 1 "$live" | tr -d '\r\n' | sha256sum | cut -c1-64)"
+live_upload="live-$guild-${session:0:32}"
+started=$(date +%s)
+shown=0
+while :; do
+  running=0; kill -0 "$watcher" 2>/dev/null && running=1
+  log_id="$(api "/api/v1/uploads/$live_upload" 2>/dev/null | jq -r '.logs[0].log_id // empty' || true)"
+  if [ -n "$log_id" ]; then
+    pulls="$(api "/api/v1/encounters?log_id=$log_id&limit=50" | jq -c '.data.encounters | sort_by(.start)')"
+    count="$(printf '%s' "$pulls" | jq length)"
+    if [ "$count" -gt "$shown" ]; then
+      printf '%s' "$pulls" | jq -r --argjson from "$shown" --argjson t "$(( $(date +%s) - started ))" \
+        '.[$from:][] | "  +\($t)s  \(.name) (\(.match_type // .kind)): \(.outcome // (if .kill then "win" else "loss" end)) after \(.duration_ms / 1000 | floor) s"'
+      shown="$count"
+    fi
+  fi
+  [ "$running" = 1 ] || break
+  sleep 1
+done
+wait "$replayer" || true
+wait "$watcher" || echo "  (the watcher stopped with an error)"
+api "/api/v1/uploads/$live_upload" | jq -c '{upload_id, status, lines: .logs[0].lines, events: .logs[0].events}'
 
 echo "==> the full report of the same logs, with no servers: wowlogs analyze"
 "$wowlogs" analyze --year 2024 "$raid" "$wipe" "$arena"

@@ -10,8 +10,9 @@
 # Kubernetes name one Service instead).
 #   deploy/local/proxy.sh stop  [--state DIR]
 #
-# Prints the HTTPS URL once nginx answers. The certificate is DIR/proxy/tls.crt
-# (clients that check it: curl --cacert DIR/proxy/tls.crt).
+# Prints the HTTPS URL once nginx answers. The certificate, DIR/proxy/tls.crt, is signed
+# by a private CA of the machine's own, DIR/proxy/ca.crt (clients that check it:
+# curl --cacert DIR/proxy/ca.crt, wowlogs watch --cacert DIR/proxy/ca.crt).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 command="${1:-}"; shift || true
@@ -42,11 +43,21 @@ case "$command" in
     "$here/install-nginx.sh"
     mkdir -p "$dir/temp"
     cert="${WOWLOGS_TLS_CERT:-$dir/tls.crt}" key="${WOWLOGS_TLS_KEY:-$dir/tls.key}"
-    if [ ! -s "$cert" ]; then
-      openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
-        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-        -keyout "$key" -out "$cert" 2>/dev/null
-      chmod 600 "$key"
+    # A private CA of this machine's own (ca.crt: what clients trust) and the server's
+    # certificate signed by it; tls.crt is the full chain (the server's, then the CA's).
+    # TLS clients that refuse a CA certificate used as a server's (rustls: `wowlogs
+    # watch`) need the two apart.
+    if [ -z "${WOWLOGS_TLS_CERT:-}" ] && { [ ! -s "$cert" ] || [ ! -s "$dir/ca.crt" ]; }; then
+      openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=wowlogs local CA" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$key" -out "$dir/tls.csr" 2>/dev/null
+      printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
+        > "$dir/tls.ext"
+      openssl x509 -req -in "$dir/tls.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 365 \
+        -extfile "$dir/tls.ext" -out "$dir/server.crt" 2>/dev/null
+      cat "$dir/server.crt" "$dir/ca.crt" > "$cert"
+      chmod 600 "$key" "$dir/ca.key"
     fi
     # Render the template as the official image does: only these names are replaced.
     # Replicas: "a,b" becomes "a; server b", one `server` line each in the upstream.

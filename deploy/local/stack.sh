@@ -7,7 +7,7 @@
 #   deploy/local/stack.sh start     build, start everything, print the URLs
 #
 # The public entry point is nginx on https://127.0.0.1:8443 (http :8080 redirects), with
-# a self-signed certificate in .local-stack/proxy/tls.crt (curl --cacert …); the
+# a certificate signed by a private CA of its own, .local-stack/proxy/ca.crt (curl --cacert …); the
 # services' own ports stay on loopback for operators and tests.
 #   deploy/local/stack.sh stop      stop everything (data stays in .local-stack/)
 #   deploy/local/stack.sh status
@@ -78,7 +78,7 @@ case "${1:-}" in
     fi
     proxy_url="$("$here/proxy.sh" start --state "$state" --https-port "${WOWLOGS_HTTPS_PORT:-8443}" \
       --http-port "${WOWLOGS_HTTP_PORT:-8080}" --uploads "$listen" --query-api "$api_listen")"
-    echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/tls.crt; uploads, /api/v1/..., /ws, /docs, /redoc, /health)"
+    echo "entry point:    $proxy_url  (TLS: --cacert $state/proxy/ca.crt; uploads, /api/v1/..., /ws, /docs, /redoc, /health)"
     echo "broker:         $WOWLOGS_BROKERS (tansu, ${WOWLOGS_BROKER_STORAGE:-memory})"
     echo "clickhouse:     http://${WOWLOGS_CLICKHOUSE_URL#*@} (database wowlogs, data in $state/clickhouse; its URL with the default user's password in $state/clickhouse.url, every user's password in $passwords)"
     echo "upload service: http://$listen  (behind the entry point; metrics http://127.0.0.1:9461/metrics)"

@@ -10,12 +10,14 @@ pub mod migrate;
 pub mod progress;
 pub mod query_api;
 pub mod rebuild;
+pub mod replay;
 pub mod retention;
 pub mod serve;
 pub mod synth;
 pub mod tail;
 pub mod tenancy;
 pub mod topics;
+pub mod watch;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;

@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 use wowlogs_http::{serve, shutdown_signal};
-use wowlogs_producer::config::UploadConfig;
+use wowlogs_producer::config::{LiveConfig, UploadConfig};
 use wowlogs_producer::http::{internal_router, router};
 use wowlogs_producer::registry::LogRegistry;
 use wowlogs_producer::state::AppState;
@@ -113,6 +113,25 @@ pub struct ServeArgs {
     /// Unacknowledged messages per upload before parsing waits for the broker.
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
     pub max_in_flight: usize,
+
+    /// A live session (`wowlogs watch`) without a chunk for this many seconds is parked:
+    /// its thread is given back and its log left open (the watcher, or an upload of the
+    /// whole file, goes on with it).
+    #[arg(long, env = "WOWLOGS_LIVE_IDLE_SECS", default_value_t = 600)]
+    pub live_idle_secs: u64,
+
+    /// Files followed live at once by this process, over every guild (each holds a
+    /// thread while its file is written; 429 beyond).
+    #[arg(long, env = "WOWLOGS_LIVE_SESSIONS", default_value_t = 200)]
+    pub live_sessions: usize,
+
+    /// Files one guild may follow live at once (shared by the replicas; 429 beyond).
+    #[arg(long, env = "WOWLOGS_LIVE_SESSIONS_PER_GUILD", default_value_t = 4)]
+    pub live_sessions_per_guild: usize,
+
+    /// Largest chunk of a live session (413 beyond).
+    #[arg(long, env = "WOWLOGS_LIVE_MAX_CHUNK_BYTES", default_value = "8MiB")]
+    pub live_max_chunk: ByteSize,
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {
@@ -127,6 +146,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         (args.spool_max.as_u64(), "WOWLOGS_SPOOL_MAX_BYTES"),
         (args.max_upload.as_u64(), "WOWLOGS_MAX_UPLOAD_BYTES"),
         (args.guild_decompressed_per_hour.as_u64(), "WOWLOGS_GUILD_DECOMPRESSED_BYTES_PER_HOUR"),
+        (args.live_idle_secs, "WOWLOGS_LIVE_IDLE_SECS"),
+        (args.live_sessions as u64, "WOWLOGS_LIVE_SESSIONS"),
+        (args.live_sessions_per_guild as u64, "WOWLOGS_LIVE_SESSIONS_PER_GUILD"),
+        (args.live_max_chunk.as_u64(), "WOWLOGS_LIVE_MAX_CHUNK_BYTES"),
     ] {
         anyhow::ensure!(value > 0, "{name} must be above 0: with 0 no upload could ever be taken");
     }
@@ -152,6 +175,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             body_timeout: Duration::from_millis(args.body_timeout_ms),
             guild_decompressed_per_hour: args.guild_decompressed_per_hour.as_u64(),
             replicas: args.replicas,
+            live: LiveConfig {
+                idle: Duration::from_secs(args.live_idle_secs),
+                max_sessions: args.live_sessions,
+                max_sessions_per_guild: args.live_sessions_per_guild,
+                max_chunk_bytes: args.live_max_chunk.as_u64().min(usize::MAX as u64) as usize,
+            },
         };
         let auditor = wowlogs_tenancy::Auditor::start(wowlogs_tenancy::Registry::new(args.store.settings()));
         let state = AppState::new(keys, LogRegistry::default(), producer, settings.clone(), config)
@@ -165,6 +194,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             Err(_) => anyhow::bail!("the uploads topic was not read to its end within 300 s"),
         }
         serve_internal(&args.metrics_listen, "upload service", internal_router(state.clone())).await?;
+        state.park_idle_sessions_every(Duration::from_secs(5));
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
