@@ -1,7 +1,8 @@
 //! Live logging benchmark: `cargo bench -p wowlogs-cli --bench live`.
 //!
 //! Starts the upload service, both consumer groups (their default 1 s batches) and the
-//! query API (this build's binary) on a fresh database, against the local broker
+//! query API (this build's binary) on a fresh database, a guild for each real log,
+//! against the local broker
 //! (`WOWLOGS_BENCH_BROKERS`, default 127.0.0.1:9092) and ClickHouse (the local stack's,
 //! or `WOWLOGS_BENCH_CLICKHOUSE`). Then every real log is written at once, each into a
 //! folder of its own, as the game writes it (`wowlogs replay` at game speed, pauses
@@ -95,13 +96,29 @@ async fn main() {
     let store = StoreSettings::new(clickhouse.clone(), database.clone());
     run(wowlogs().arg("migrate").args(&store_args));
     run(wowlogs().args(["topics", "create", "--brokers", &brokers]));
-    let created = run(wowlogs().args(["guild", "create", "--name", "Live Bench"]).args(&store_args));
-    let guild: i64 = created.split_whitespace().nth(2).unwrap().parse().unwrap();
-    let key = run(wowlogs()
-        .args(["api-key", "create", "--guild", &guild.to_string(), "--permissions", "upload,query,stream"])
-        .args(&store_args))
-    .trim()
-    .to_string();
+    // A guild per real log: as many guilds raiding at once, each with its logger.
+    let fixtures = wowlogs_testkit::all_fixtures();
+    let guilds: Vec<(i64, String)> = fixtures
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            let created = run(wowlogs()
+                .args(["guild", "create", "--name", &format!("Live Bench {i}")])
+                .args(&store_args));
+            let guild: i64 = created.split_whitespace().nth(2).unwrap().parse().unwrap();
+            let key = run(wowlogs()
+                .args([
+                    "api-key",
+                    "create",
+                    "--guild",
+                    &guild.to_string(),
+                    "--permissions",
+                    "upload,query,stream",
+                ])
+                .args(&store_args));
+            (guild, key.trim().to_string())
+        })
+        .collect();
 
     let (upload_port, api_port) = (probe::free_port(), probe::free_port());
     let mut services: Vec<Child> = vec![
@@ -131,9 +148,10 @@ async fn main() {
     wait_http(upload_port, "the upload service");
     wait_http(api_port, "the query API");
 
-    // `encounter_complete` messages as they arrive, by fight id.
+    // `encounter_complete` messages as they arrive (each guild's on its own `/ws`), by
+    // fight id.
     let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    {
+    for (_, key) in &guilds {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = format!("ws://127.0.0.1:{api_port}/ws").into_client_request().unwrap();
         request.headers_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
@@ -158,13 +176,8 @@ async fn main() {
         let store = store.clone();
         tokio::spawn(async move {
             loop {
-                let text = probe::tsv(
-                    &store,
-                    &format!(
-                        "SELECT log_id, end_line, toString(fight_id) FROM encounters WHERE guild_id = {guild}"
-                    ),
-                )
-                .await;
+                let text =
+                    probe::tsv(&store, "SELECT log_id, end_line, toString(fight_id) FROM encounters").await;
                 let now = Instant::now();
                 {
                     let mut rows = rows.lock().unwrap();
@@ -189,14 +202,16 @@ async fn main() {
     let mut replays = Vec::new();
     let mut watchers: Vec<(String, Child)> = Vec::new();
     let began = Instant::now();
-    for log in wowlogs_testkit::all_fixtures() {
+    let mut guild_of = HashMap::new();
+    for (log, (guild, key)) in fixtures.into_iter().zip(&guilds) {
         let name = log.file_name().unwrap().to_string_lossy().into_owned();
+        guild_of.insert(name.clone(), *guild);
         let folder = work.path().join(&name);
         std::fs::create_dir_all(&folder).unwrap();
         let watcher = wowlogs()
             .arg("watch")
             .arg(&folder)
-            .args(["--server", &format!("http://127.0.0.1:{upload_port}"), "--key", &key, "--state"])
+            .args(["--server", &format!("http://127.0.0.1:{upload_port}"), "--key", key, "--state"])
             .arg(work.path().join(format!("{name}.json")))
             .args(["--close-after-secs", "5", "--exit-when-done", "--quiet"])
             .spawn()
@@ -243,7 +258,7 @@ async fn main() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let keyed: Vec<(String, (i64, i64), Instant)> = ends
         .iter()
-        .map(|(name, path, line, at)| (name.clone(), (live_log_of(guild, path), *line), *at))
+        .map(|(name, path, line, at)| (name.clone(), (live_log_of(guild_of[name], path), *line), *at))
         .collect();
     while Instant::now() < deadline {
         let all = {

@@ -21,6 +21,9 @@ pub struct GroupConfig {
     /// How long an open log may wait for its next record before it is closed as
     /// incomplete (the encounter consumer).
     pub log_idle: Duration,
+    /// The same for a log followed live (`wowlogs watch`): a raid's break writes
+    /// nothing for a while, and its log goes on after it.
+    pub live_log_idle: Duration,
     /// How many logs of one guild the encounter consumer holds open at once; a new one
     /// past it closes the guild's least recently active log as incomplete.
     pub max_open_logs_per_guild: usize,

@@ -32,7 +32,8 @@ use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
 use wowlogs_kafka::KafkaSettings;
 use wowlogs_schemas::topics::{COMBAT_EVENTS, UPLOADS};
 use wowlogs_schemas::{
-    Codec, CombatEvent, EncounterSummary, FightSummary, GuildId, LogId, UploadState, UploadStatus,
+    Codec, CombatEvent, EncounterSummary, FightSummary, GuildId, LIVE_UPLOAD_PREFIX, LogId, UploadState,
+    UploadStatus,
 };
 use wowlogs_store::rows::{
     CharacterLogRow, EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow,
@@ -113,8 +114,9 @@ pub struct EncounterProjector {
     statuses: Codec<UploadStatus>,
     logs: HashMap<(GuildId, LogId), OpenLog>,
     outputs: Vec<SegmentOutput>,
-    /// How long a log may wait for its next record.
+    /// How long a log may wait for its next record; a log followed live, longer.
     idle_ms: i64,
+    live_idle_ms: i64,
     /// How many logs of one guild may be open at once (see [`Self::open_logs_per_guild`]).
     open_per_guild: usize,
     /// Logs closed early to keep a guild within `open_per_guild`, since the start.
@@ -158,10 +160,19 @@ impl EncounterProjector {
             logs: HashMap::new(),
             outputs: Vec::new(),
             idle_ms: idle.as_millis() as i64,
+            live_idle_ms: idle.as_millis() as i64 * 4,
             open_per_guild: DEFAULT_OPEN_LOGS_PER_GUILD,
             shed: 0,
             now_ms: 0,
         }
+    }
+
+    /// How long a log followed live (its upload id starts with
+    /// [`LIVE_UPLOAD_PREFIX`]) may wait for its next record: a raid's break writes
+    /// nothing, and its log goes on after it (default: four times the idle time).
+    pub fn live_idle(mut self, idle: Duration) -> Self {
+        self.live_idle_ms = idle.as_millis() as i64;
+        self
     }
 
     /// Bounds the logs one guild may hold open at once: each holds a fight state
@@ -207,18 +218,23 @@ impl EncounterProjector {
         let idle: Vec<(GuildId, LogId)> = self
             .logs
             .iter()
-            .filter(|(_, log)| now_ms - log.last_ms >= self.idle_ms)
+            .filter(|(_, log)| now_ms - log.last_ms >= self.idle_of(log))
             .map(|(key, _)| *key)
             .collect();
         for key in idle {
             tracing::warn!(
                 guild_id = key.0.0,
                 log_id = key.1.0,
-                idle_ms = self.idle_ms,
+                idle_ms = self.idle_of(&self.logs[&key]),
                 "log idle: closing it as incomplete"
             );
             self.close(key, batch);
         }
+    }
+
+    fn idle_of(&self, log: &OpenLog) -> i64 {
+        let live = log.upload_id.as_deref().is_some_and(|id| id.starts_with(LIVE_UPLOAD_PREFIX));
+        if live { self.live_idle_ms } else { self.idle_ms }
     }
 
     /// Applies one event of a log.
@@ -511,8 +527,9 @@ pub async fn run(
     tokio::task::spawn_blocking(move || check_copartitioned(&kafka, Duration::from_secs(30)))
         .await
         .map_err(|e| GroupError::Setup(e.to_string()))??;
-    let projector =
-        EncounterProjector::with_idle(config.log_idle).open_logs_per_guild(config.max_open_logs_per_guild);
+    let projector = EncounterProjector::with_idle(config.log_idle)
+        .live_idle(config.live_log_idle)
+        .open_logs_per_guild(config.max_open_logs_per_guild);
     run_group(&config, projector, metrics, shutdown).await
 }
 

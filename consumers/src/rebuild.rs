@@ -82,6 +82,7 @@ pub async fn rebuild(
         Rebuilt::EventsSink => rebuild_with(config, which, EventsSink::new(), metrics).await,
         Rebuilt::Encounters => {
             let projector = EncounterProjector::with_idle(config.log_idle)
+                .live_idle(config.live_log_idle)
                 .open_logs_per_guild(config.max_open_logs_per_guild);
             rebuild_with(config, which, projector, metrics).await
         }

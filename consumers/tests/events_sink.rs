@@ -42,6 +42,7 @@ fn group_config(kafka: &KafkaSettings, store: &StoreSettings, group_id: String) 
         batch_rows: 10_000,
         batch_bytes: 32 << 20,
         log_idle: Duration::from_secs(900),
+        live_log_idle: Duration::from_secs(3600),
         max_open_logs_per_guild: 64,
         instance_id: None,
         batch_age: Duration::from_millis(300),

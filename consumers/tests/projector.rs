@@ -8,7 +8,9 @@ use wowlogs_consumers::group::{Projection, Record};
 use wowlogs_encounters::{EncounterSegmenter, SegmentOutput};
 use wowlogs_parser::{LogReader, ParseOptions, ParsedLine, YearHint};
 use wowlogs_schemas::topics::{COMBAT_EVENTS, UPLOADS};
-use wowlogs_schemas::{Codec, CombatEvent, FightSummary, GuildId, LogId, UploadState, UploadStatus};
+use wowlogs_schemas::{
+    Codec, CombatEvent, FightSummary, GuildId, LIVE_UPLOAD_PREFIX, LogId, UploadState, UploadStatus,
+};
 use wowlogs_store::rows::{EncounterPlayerRow, EncounterRow};
 use wowlogs_synth::{SynthConfig, SynthFormat};
 
@@ -335,6 +337,33 @@ fn a_log_that_never_ends_is_closed_after_the_idle_time() {
     assert_eq!(projector.open_logs(), 0);
     assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), None, "the pin is released");
     assert_eq!(sorted_encounters(&batch).len(), analyzed(&events).len(), "its fights are stored");
+}
+
+#[test]
+fn a_log_followed_live_waits_out_a_raids_break_before_it_is_closed() {
+    let events = fixture_events("classic_sod_1.15.1_gnomeregan_raid.txt");
+    let half = &events[..events.len() / 2];
+    // Every status of a live log carries the session's upload id.
+    let live = UploadStatus {
+        upload_id: format!("{LIVE_UPLOAD_PREFIX}2-0123456789abcdef"),
+        ..status(UploadState::Accepted, &[])
+    };
+    let mut records = without_end(half, None);
+    for (topic, _, payload) in &mut records {
+        if *topic == UPLOADS.name {
+            payload.clear();
+            Codec::<UploadStatus>::new().unwrap().encode(&live, payload).unwrap();
+        }
+    }
+    let mut projector = EncounterProjector::with_idle(std::time::Duration::from_secs(60))
+        .live_idle(std::time::Duration::from_secs(3600));
+    let mut batch = RowBatch::default();
+    feed(&mut projector, &records, &mut batch);
+    assert_eq!(projector.open_logs(), 1);
+    projector.expire(30 * 60_000, &mut batch);
+    assert_eq!(projector.open_logs(), 1, "half an hour without a line: a break, not an end");
+    projector.expire(3_600_000, &mut batch);
+    assert_eq!(projector.open_logs(), 0, "an hour: the watcher is gone");
 }
 
 #[test]

@@ -163,9 +163,11 @@ session="$(head -n 1 "$live" | tr -d '\r\n' | sha256sum | cut -c1-64)"
 live_upload="live-$guild-${session:0:32}"
 started=$(date +%s)
 shown=0
+last=0
 while :; do
   running=0; kill -0 "$watcher" 2>/dev/null && running=1
-  log_id="$(api "/api/v1/uploads/$live_upload" 2>/dev/null | jq -r '.logs[0].log_id // empty' || true)"
+  # (A log id is a 64-bit integer: read as text, not through jq's doubles.)
+  log_id="$(api "/api/v1/uploads/$live_upload" 2>/dev/null | sed -n 's/.*"log_id":"\{0,1\}\([0-9]*\).*/\1/p' || true)"
   if [ -n "$log_id" ]; then
     pulls="$(api "/api/v1/encounters?log_id=$log_id&limit=50" | jq -c '.data.encounters | sort_by(.start)')"
     count="$(printf '%s' "$pulls" | jq length)"
@@ -175,7 +177,8 @@ while :; do
       shown="$count"
     fi
   fi
-  [ "$running" = 1 ] || break
+  # Once the watcher has closed the file, a last look after the consumers' batches.
+  if [ "$running" = 0 ]; then [ "$last" = 1 ] && break; last=1; sleep 3; continue; fi
   sleep 1
 done
 wait "$replayer" || true

@@ -52,18 +52,13 @@ pub fn is_live_key(key: &str) -> bool {
 /// The log id of the file with `key` followed live for `guild_id` (its own hash input,
 /// marked, so it never collides with a content's id).
 pub fn live_log_id(guild_id: GuildId, key: &str) -> LogId {
-    let mut hasher = Sha256::new();
-    hasher.update(b"wowlogs-live-log\0");
-    hasher.update(guild_id.0.to_be_bytes());
-    hasher.update(key.as_bytes());
-    let digest: [u8; 32] = hasher.finalize().into();
-    LogId::from_digest(&digest)
+    marked_log_id(b"wowlogs-live-log\0", guild_id, key)
 }
 
 /// The upload id of a live session: one per guild and file, however often it resumes,
 /// so that a later upload of the same file finds it ([`crate::registry::LogRegistry`]).
 pub fn live_upload_id(guild_id: GuildId, key: &str) -> String {
-    format!("live-{}-{}", guild_id.0, &key[..key.len().min(32)])
+    format!("{}{}-{}", wowlogs_schemas::LIVE_UPLOAD_PREFIX, guild_id.0, &key[..key.len().min(32)])
 }
 
 /// Hashes a log's content for `guild_id`, streaming.
@@ -101,10 +96,16 @@ pub fn identify(guild_id: GuildId, input: &mut dyn BufRead) -> io::Result<LogIde
 /// in the encounter consumer for ever) and none collides with a content's id (the hash
 /// input starts with a marker no content hash has).
 pub fn refused_log_id(guild_id: GuildId, upload_id: &str) -> LogId {
+    marked_log_id(b"wowlogs-refused-upload\0", guild_id, upload_id)
+}
+
+/// A log id of its own kind: the SHA-256 of a marker (which no content hash starts
+/// with), the guild and a name.
+fn marked_log_id(marker: &[u8], guild_id: GuildId, name: &str) -> LogId {
     let mut hasher = Sha256::new();
-    hasher.update(b"wowlogs-refused-upload\0");
+    hasher.update(marker);
     hasher.update(guild_id.0.to_be_bytes());
-    hasher.update(upload_id.as_bytes());
+    hasher.update(name.as_bytes());
     let digest: [u8; 32] = hasher.finalize().into();
     LogId::from_digest(&digest)
 }

@@ -746,3 +746,45 @@ async fn a_live_session_takes_each_byte_once_by_offset_and_closes_into_the_log_a
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local broker: deploy/local/test.sh runs it"]
+async fn a_guild_live_session_held_back_by_its_limit_does_not_slow_another_guilds() {
+    // Each guild may publish 2,000 events a minute: the flooder's 25-player raid (over
+    // 100,000 events) waits on it; the other guild's small file must not.
+    let state = state(1 << 30, 2_000);
+    let app = router(state.clone());
+    let stamp = format!("{:?}", Instant::now());
+    let file = |name: &str, who: &str| {
+        let first = format!("# live isolation {who} {stamp}\n");
+        let content = [first.as_bytes(), &fixture(name)].concat();
+        (wowlogs_producer::identity::live_key(first.trim_end().as_bytes()), content)
+    };
+    let (big_key, big) = file("retail_midnight_12.0_raid_manaforge_soul_hunters_kill_slice.txt", "flooder");
+    let flooding = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for (i, chunk) in big.chunks(1 << 20).enumerate() {
+                let uri = format!("/api/v1/live/{big_key}/{}", i << 20);
+                let (status, _, body) = send(&app, live_request("PUT", &uri, FLOODER, chunk.to_vec())).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+        })
+    };
+    // Let the flooder reach its limit.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (key, small) = file("retail_sl_9.2_raid_wipe_snippet.txt", "victim");
+    let started = Instant::now();
+    let (status, _, body) =
+        send(&app, live_request("PUT", &format!("/api/v1/live/{key}/0"), OTHER_GUILD, small.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let close = format!("/api/v1/live/{key}/close?bytes={}", small.len());
+    let (status, _, closed) = send(&app, live_request("POST", &close, OTHER_GUILD, Vec::new())).await;
+    let took = started.elapsed();
+    assert_eq!((status, closed["state"].as_str()), (StatusCode::OK, Some("completed")), "{closed}");
+    assert!(took < Duration::from_secs(5), "the other guild's file took {took:?} beside the flooder");
+    assert!(!flooding.is_finished(), "the flooder is still held back by its own limit");
+    flooding.abort();
+    // Shutting down parks the flooder's session (its log stays open, resumable).
+    tokio::time::timeout(Duration::from_secs(30), state.drain()).await.expect("the service drains");
+}

@@ -79,6 +79,6 @@ pub use fight::{
 pub use flags::{Reaction, UnitFlags};
 pub use ids::{GuildId, LogId, now_ms};
 pub use names::Named;
-pub use records::{DeadLetter, EncounterSummary, UploadState, UploadStatus};
+pub use records::{DeadLetter, EncounterSummary, LIVE_UPLOAD_PREFIX, UploadState, UploadStatus};
 pub use text::cut_chars;
 pub use wire::{Codec, Record, WireError};

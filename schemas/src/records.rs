@@ -19,6 +19,10 @@ pub enum UploadState {
     Failed,
 }
 
+/// Upload ids of live sessions (`wowlogs watch`) start with this: one upload id per
+/// file followed while the game writes it, however often its session resumes.
+pub const LIVE_UPLOAD_PREFIX: &str = "live-";
+
 /// The record of `wowlogs.uploads.v1`: one per lifecycle step of an upload or import,
 /// keyed by guild. The latest `Completed` status of a log is what makes a re-upload of
 /// the same file a duplicate, and `acked_through_line` is where a resumed import restarts.

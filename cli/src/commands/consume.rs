@@ -52,6 +52,10 @@ pub struct GroupArgs {
     /// its end, and an open log holds its partition's committed offset back.
     #[arg(long, env = "WOWLOGS_CONSUMER_LOG_IDLE_MS", default_value_t = 900_000)]
     pub log_idle_ms: u64,
+    /// The same for a log followed live (`wowlogs watch`), whose raid may break for a
+    /// while and go on: closed as incomplete only after this long without a record.
+    #[arg(long, env = "WOWLOGS_CONSUMER_LIVE_LOG_IDLE_MS", default_value_t = 3_600_000)]
+    pub live_log_idle_ms: u64,
     /// Logs of one guild the encounter consumer holds open at once; a guild's new log
     /// past it closes that guild's least recently active one as incomplete (counted in
     /// `wowlogs_consumer_logs_shed_total`), so no guild can grow a shared consumer
@@ -124,6 +128,7 @@ impl GroupArgs {
             batch_rows: self.batch_rows,
             batch_bytes: self.batch_bytes.as_u64() as usize,
             log_idle: Duration::from_millis(self.log_idle_ms),
+            live_log_idle: Duration::from_millis(self.live_log_idle_ms),
             max_open_logs_per_guild: self.max_open_logs_per_guild,
             batch_age: Duration::from_millis(self.batch_age_ms),
             session_timeout: Duration::from_millis(self.session_timeout_ms),

@@ -112,9 +112,9 @@ pub async fn chunk(
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, request.headers(), request.extensions(), &[Permission::Upload])?;
     session_key(&session)?;
-    let offset: u64 = offset
-        .parse()
-        .map_err(|_| ApiError::bad_request("`offset` must be the byte of the file the chunk starts at (0 or more)"))?;
+    let offset: u64 = offset.parse().map_err(|_| {
+        ApiError::bad_request("`offset` must be the byte of the file the chunk starts at (0 or more)")
+    })?;
     let query = ChunkQuery { file_name: query_value(query.as_deref(), "file_name")? };
     if query.file_name.as_ref().is_some_and(|name| name.is_empty() || name.chars().any(char::is_control)) {
         return Err(ApiError::bad_request("`file_name` must be a file's name"));
@@ -176,9 +176,10 @@ pub async fn close(
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, request.headers(), request.extensions(), &[Permission::Upload])?;
     session_key(&session)?;
-    let bytes = query_value(query.as_deref(), "bytes")?
-        .and_then(|bytes| bytes.parse::<u64>().ok())
-        .ok_or_else(|| ApiError::bad_request("`bytes` must be the file's length: every byte up to it sent"))?;
+    let bytes =
+        query_value(query.as_deref(), "bytes")?.and_then(|bytes| bytes.parse::<u64>().ok()).ok_or_else(
+            || ApiError::bad_request("`bytes` must be the file's length: every byte up to it sent"),
+        )?;
     let query = CloseQuery { bytes };
     match state.uploads.live_close(&caller.principal, &session, query.bytes).await {
         Ok(answer) => {
