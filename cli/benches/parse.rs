@@ -4,8 +4,11 @@
 //! `target/bench-data/`), it measures, each in its own process so that peak RSS is
 //! that run's alone:
 //! - `cat FILE > /dev/null`: the physical reference (page cache to user space);
-//! - parse only: bytes to typed events, one thread;
-//! - `wowlogs analyze --format json`: parse + encounter core + JSON, one thread.
+//! - parse only: bytes to typed events, on one thread and on every core
+//!   ([`LogReader::with_threads`]);
+//! - `wowlogs analyze --format json`: parse + encounter core + JSON, with `--threads 1`
+//!   and with its default (every core);
+//! - parse only of a real retail log read into memory, one thread and every core.
 //!
 //! Environment: `WOWLOGS_BENCH_SIZE` (default `1GiB`), `WOWLOGS_BENCH_FILE` (use this
 //! log instead), `WOWLOGS_BENCH_OUT` (default `target/benchmarks/parse.json`).
@@ -25,12 +28,13 @@ use common::{bench_input, count_lines, machine, time_child};
 
 const CHILD_ENV: &str = "WOWLOGS_BENCH_CHILD";
 const REPEAT_ENV: &str = "WOWLOGS_BENCH_REPEAT";
+const THREADS_ENV: &str = "WOWLOGS_BENCH_THREADS";
 /// Passes over the real retail fixture (3.6 MB) for the real-data run.
 const FIXTURE_REPEAT: u64 = 60;
 
 #[derive(Debug, Serialize)]
 struct Run {
-    name: &'static str,
+    name: String,
     seconds: f64,
     mb_per_s: f64,
     lines_per_s: f64,
@@ -49,7 +53,8 @@ struct Results {
 fn main() {
     if let Ok(path) = std::env::var(CHILD_ENV) {
         let repeat = std::env::var(REPEAT_ENV).ok().and_then(|n| n.parse().ok()).unwrap_or(1);
-        parse_only(Path::new(&path), repeat);
+        let threads = std::env::var(THREADS_ENV).ok().and_then(|n| n.parse().ok()).unwrap_or(1);
+        parse_only(Path::new(&path), repeat, threads);
         return;
     }
     let target = common::target_dir();
@@ -61,7 +66,8 @@ fn main() {
     // Warm the page cache so every run reads from memory, as `cat` does.
     time_child(Command::new("cat").arg(&file).stdout(Stdio::null()));
     let mut runs = Vec::new();
-    let mut record = |name, (seconds, rss_kb): (f64, i64)| {
+    let cores = wowlogs_parser::available_threads();
+    let mut record = |name: String, (seconds, rss_kb): (f64, i64)| {
         let run = Run {
             name,
             seconds,
@@ -76,33 +82,49 @@ fn main() {
         runs.push(run);
     };
     println!("input: {} ({}, {} lines)", file.display(), ByteSize::b(bytes), lines);
-    record("cat > /dev/null", time_child(Command::new("cat").arg(&file).stdout(Stdio::null())));
+    record("cat > /dev/null".into(), time_child(Command::new("cat").arg(&file).stdout(Stdio::null())));
     let me = std::env::current_exe().expect("bench executable");
-    record("parse (1 thread)", time_child(Command::new(&me).env(CHILD_ENV, &file).stdout(Stdio::null())));
-    record(
-        "analyze --format json",
-        time_child(
-            Command::new(env!("CARGO_BIN_EXE_wowlogs"))
-                .args(["analyze", "--quiet", "--format", "json", "--year", "2025"])
-                .arg(&file)
-                .stdout(Stdio::null()),
-        ),
-    );
+    for threads in [1, cores] {
+        let name =
+            if threads == 1 { "parse (1 thread)".into() } else { format!("parse ({threads} threads)") };
+        let mut child = Command::new(&me);
+        child.env(CHILD_ENV, &file).env(THREADS_ENV, threads.to_string()).stdout(Stdio::null());
+        record(name, time_child(&mut child));
+    }
+    for threads in [1, cores] {
+        let name = format!("analyze --threads {threads}");
+        let mut analyze = Command::new(env!("CARGO_BIN_EXE_wowlogs"));
+        analyze
+            .args([
+                "analyze",
+                "--quiet",
+                "--format",
+                "json",
+                "--year",
+                "2025",
+                "--threads",
+                &threads.to_string(),
+            ])
+            .arg(&file)
+            .stdout(Stdio::null());
+        record(name, time_child(&mut analyze));
+    }
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/retail_tww_11.0.2_dummies_skirmish.txt");
-    let mut real = None;
-    if fixture.exists() {
+    let mut real = Vec::new();
+    for threads in [1, cores].into_iter().filter(|_| fixture.exists()) {
         // Real lines are shorter than synthetic ones (~270 vs ~340 bytes): report both.
         let (seconds, rss) = time_child(
             Command::new(&me)
                 .env(CHILD_ENV, &fixture)
                 .env(REPEAT_ENV, FIXTURE_REPEAT.to_string())
+                .env(THREADS_ENV, threads.to_string())
                 .stdout(Stdio::null()),
         );
         let fixture_bytes = std::fs::metadata(&fixture).expect("fixture").len() * FIXTURE_REPEAT;
         let fixture_lines = count_lines(&fixture) * FIXTURE_REPEAT;
         let run = Run {
-            name: "parse real retail log, in memory",
+            name: format!("parse real retail log, in memory, {threads} thread(s)"),
             seconds,
             mb_per_s: fixture_bytes as f64 / 1e6 / seconds,
             lines_per_s: fixture_lines as f64 / seconds,
@@ -110,7 +132,7 @@ fn main() {
         };
         println!(
             "{:<28} {:>8.2} s {:>9.0} MB/s {:>12.0} lines/s   peak RSS {:>7.1} MiB  ({} x {})",
-            "parse real log (memory)",
+            format!("parse real log ({threads} thr.)"),
             run.seconds,
             run.mb_per_s,
             run.lines_per_s,
@@ -118,7 +140,7 @@ fn main() {
             FIXTURE_REPEAT,
             fixture.display()
         );
-        real = Some(run);
+        real.push(run);
     }
     runs.extend(real);
     let results = Results { file: file.display().to_string(), bytes, lines, machine: machine(), runs };
@@ -131,14 +153,16 @@ fn main() {
     println!("machine: {}\nwritten: {}", results.machine, out.display());
 }
 
-/// The child: parse the file to typed events on one thread and report the counts.
-/// With `repeat > 1` the file is read into memory first and parsed that many times.
-fn parse_only(path: &Path, repeat: u64) {
+/// The child: parse the file to typed events on `threads` threads and report the
+/// counts. With `repeat > 1` the file is read into memory first and parsed that many
+/// times.
+fn parse_only(path: &Path, repeat: u64, threads: usize) {
     let started = Instant::now();
     let mut checksum = 0i64;
     let (mut events, mut errors) = (0, 0);
     let mut parse = |input: &mut dyn BufRead| {
-        let mut reader = LogReader::new(input, ParseOptions::new(YearHint::FirstLineIn(2025)));
+        let mut reader =
+            LogReader::new(input, ParseOptions::new(YearHint::FirstLineIn(2025))).with_threads(threads);
         while let Some(parsed) = reader.next_parsed().expect("read") {
             // Touch every event so the work cannot be optimised away.
             if let Ok(event) = parsed.result {

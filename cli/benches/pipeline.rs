@@ -106,6 +106,7 @@ async fn main() {
         "bench",
         &mut BufReader::with_capacity(1 << 20, File::open(&file).unwrap()),
         options,
+        wowlogs_parser::available_threads(),
         |_| Ok(()),
         |_| {},
     )

@@ -77,6 +77,7 @@ fn main() {
         year: Some(2025),
         utc_offset_minutes: 0,
         parallelism: 1,
+        parse_threads: 1,
         max_in_flight: 200_000,
     };
     let started = Instant::now();

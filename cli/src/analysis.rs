@@ -40,16 +40,18 @@ pub struct DeadLetter<'a> {
     pub raw: String,
 }
 
-/// Parses and segments one log. `on_error` sees every malformed line; `on_progress`
+/// Parses and segments one log, parsing on `threads` threads (1: this one; see
+/// [`LogReader::with_threads`]). `on_error` sees every malformed line; `on_progress`
 /// is called every 64k lines with the running counts.
 pub fn analyze_stream(
     file: &str,
     input: &mut dyn BufRead,
     options: ParseOptions,
+    threads: usize,
     mut on_error: impl FnMut(DeadLetter<'_>) -> io::Result<()>,
     mut on_progress: impl FnMut(&ParseStats),
 ) -> io::Result<LogAnalysis> {
-    let mut reader = LogReader::new(input, options);
+    let mut reader = LogReader::new(input, options).with_threads(threads);
     let mut segmenter = EncounterSegmenter::new();
     let mut outputs = Vec::new();
     let mut error_samples = Vec::new();

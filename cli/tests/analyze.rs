@@ -192,3 +192,19 @@ fn synth_writes_a_log_that_analyze_reads_back() {
     assert_eq!(report["errors"], 0);
     assert!(!report["fights"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn analyze_on_several_threads_prints_what_it_prints_on_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("synth.txt");
+    let out = wowlogs(&["synth", "--size", "6MiB", "--output", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let analyze = |threads: &str| {
+        let out = wowlogs(&["analyze", "--format", "json", "--threads", threads, log.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let one = analyze("1");
+    assert!(one.len() > 10_000, "a report with fights");
+    assert!(analyze("3") == one, "--threads 3 printed something else than --threads 1");
+}

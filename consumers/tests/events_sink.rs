@@ -91,6 +91,7 @@ async fn events_statuses_and_dead_letters_land_in_clickhouse_once() {
         year: Some(2025),
         utc_offset_minutes: 0,
         parallelism: 1,
+        parse_threads: 2,
         max_in_flight: 1000,
     };
     let reports = {

@@ -29,6 +29,10 @@ pub struct UploadConfig {
     pub spool_dir: PathBuf,
     /// Unacknowledged messages per upload before parsing waits for the broker.
     pub max_in_flight: usize,
+    /// Threads parsing each log of an upload (1 by default: uploads of many guilds share
+    /// the cores, and an upload with more threads would take more than its share of
+    /// them). Live sessions always parse on one.
+    pub parse_threads: usize,
     /// Uploads in progress at once (from the first byte received to the last event
     /// published), over every guild and per guild; 429 beyond.
     pub max_concurrent_uploads: usize,

@@ -31,6 +31,8 @@ pub struct ImportSettings {
     pub utc_offset_minutes: i32,
     /// Files imported at once.
     pub parallelism: usize,
+    /// Threads parsing each file.
+    pub parse_threads: usize,
     /// Unacknowledged messages allowed per file before the parser waits.
     pub max_in_flight: usize,
 }
@@ -227,6 +229,7 @@ fn import_file(
                 bytes_total: Some(identity.bytes),
                 resume_after_line,
                 options,
+                parse_threads: settings.parse_threads,
             };
             observer.log_started(&name, identity.bytes);
             let report = publish_one(&job, input, encoders, outbox, registry, observer);

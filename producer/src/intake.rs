@@ -25,6 +25,10 @@ pub struct LogJob {
     /// Lines up to and including this one are already published.
     pub resume_after_line: i64,
     pub options: ParseOptions,
+    /// Threads parsing the log (1: the publishing thread; see
+    /// [`LogReader::with_threads`]). Only for logs read as fast as they parse: a live
+    /// session's arrive slowly and take 1.
+    pub parse_threads: usize,
 }
 
 /// Running totals of a job.
@@ -154,7 +158,7 @@ fn publish_lines(
     let event_route = Route::of(&encoders.events, job.guild_id, job.log_id);
     let letter_route = Route::of(&encoders.dead_letters, job.guild_id, job.log_id);
     let options = ParseOptions { keep_raw: true, ..job.options }.for_log(job.guild_id, job.log_id);
-    let mut reader = LogReader::new(input, options);
+    let mut reader = LogReader::new(input, options).with_threads(job.parse_threads);
     // The outbox reports acknowledgements in send order, so the last acknowledged line
     // is a point before which everything is durable.
     let latencies = RefCell::new(Vec::new());

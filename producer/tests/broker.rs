@@ -59,6 +59,7 @@ fn import(
         year: Some(2024),
         utc_offset_minutes: 0,
         parallelism: 2,
+        parse_threads: 1,
         max_in_flight: 10_000,
     };
     import_files(&producer(settings), registry, files, &import, &Quiet)
@@ -205,6 +206,7 @@ fn an_interrupted_import_resumes_and_publishes_each_line_exactly_once() {
         bytes_total: None,
         resume_after_line: 0,
         options: ParseOptions::new(YearHint::FirstLineIn(2024)),
+        parse_threads: 2,
     };
     let mut outbox = Outbox::new(producer(&settings), 1_000);
     let failing = FailingAfter { inner: std::fs::File::open(&file).unwrap(), left: 1_500_000 };
@@ -314,6 +316,7 @@ fn statuses_from_before_the_upload_state_topic_are_backfilled_and_new_ones_land_
         bytes_total: None,
         resume_after_line: 0,
         options: ParseOptions::new(YearHint::FirstLineIn(2024)),
+        parse_threads: 2,
     };
     let mut outbox = Outbox::new(producer(&settings), 16);
     let encoders = Encoders::new().unwrap();

@@ -48,6 +48,7 @@ fn config(max_upload_bytes: u64, events_per_minute: u32) -> UploadConfig {
         guild_uploads_per_minute: NonZeroU32::new(1000).unwrap(),
         spool_dir: std::env::temp_dir(),
         max_in_flight: 10_000,
+        parse_threads: 1,
         max_spool_bytes: 1 << 40,
         max_spool_bytes_per_guild: 1 << 40,
         body_idle_timeout: std::time::Duration::from_secs(30),

@@ -41,6 +41,11 @@ pub struct ImportArgs {
     #[arg(long, env = "WOWLOGS_IMPORT_PARALLELISM")]
     pub parallel: Option<usize>,
 
+    /// Threads parsing each file (default: the cores shared among the files imported at
+    /// once, at least 1; one large file gets them all). The result is the same.
+    #[arg(long, env = "WOWLOGS_PARSE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
     /// Unacknowledged messages per file before parsing waits for the broker.
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
     pub max_in_flight: usize,
@@ -61,13 +66,16 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .with_context(|| format!("reading the upload history from {}", settings.brokers))?;
     let producer: rdkafka::producer::FutureProducer =
         settings.producer_config().create().context("creating the Kafka producer")?;
+    let cores = wowlogs_parser::available_threads();
+    let parallelism = args.parallel.unwrap_or(cores).max(1);
     let import = ImportSettings {
         guild_id: GuildId(args.guild),
         year: args.year,
         utc_offset_minutes: (args.utc_offset * 60.0).round() as i32,
-        parallelism: args
-            .parallel
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        parallelism,
+        parse_threads: args
+            .threads
+            .map_or_else(|| (cores / parallelism.min(files.len()).max(1)).max(1), usize::from),
         max_in_flight: args.max_in_flight,
     };
     let bars = Bars::new(args.quiet);

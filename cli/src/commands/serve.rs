@@ -114,6 +114,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
     pub max_in_flight: usize,
 
+    /// Threads parsing each log of an upload. 1 keeps every guild's uploads on an equal
+    /// share of the cores; more speeds up a lone large upload at the others' expense.
+    /// Live sessions always parse on one.
+    #[arg(long, env = "WOWLOGS_PARSE_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parse_threads: u16,
+
     /// A live session (`wowlogs watch`) without a chunk for this many seconds is parked:
     /// its thread is given back and its log left open (the watcher, or an upload of the
     /// whole file, goes on with it).
@@ -169,6 +175,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             guild_uploads_per_minute: args.guild_uploads_per_minute,
             spool_dir: args.spool_dir.clone().unwrap_or_else(std::env::temp_dir),
             max_in_flight: args.max_in_flight,
+            parse_threads: usize::from(args.parse_threads),
             max_spool_bytes: args.spool_max.as_u64(),
             max_spool_bytes_per_guild: args.spool_max_per_guild.as_u64(),
             body_idle_timeout: Duration::from_millis(args.body_idle_timeout_ms),

@@ -116,6 +116,7 @@ mod tests {
             "x",
             &mut &bytes[..],
             ParseOptions::new(YearHint::last_written_at(now_ms())),
+            1,
             |_| Ok(()),
             |_| {},
         )

@@ -5,7 +5,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::fields::FieldSplitter;
 use crate::layout::{self, EventKind, Special};
 use crate::special;
-use crate::timestamp::{Clock, YearHint};
+use crate::timestamp::{Clock, ClockState, YearHint};
 use std::borrow::Cow;
 use wowlogs_schemas::{CombatEvent, Generic, GuildId, LogId, Payload};
 
@@ -62,6 +62,15 @@ impl ParseOptions {
     }
 }
 
+/// Everything a [`LineParser`] carries from one line to the next: the log's
+/// `COMBAT_LOG_VERSION` and what its clock has learned. A parser given the state another
+/// one had after line N parses line N + 1 as that one would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ParserState {
+    version: Option<i32>,
+    clock: ClockState,
+}
+
 /// Parses the lines of one log, in order. It remembers the log's `COMBAT_LOG_VERSION`
 /// (which picks the advanced block layout) and the year of `M/D` timestamps.
 #[derive(Debug)]
@@ -85,6 +94,35 @@ impl LineParser {
     /// The `COMBAT_LOG_VERSION` of the last header seen, if any.
     pub fn version(&self) -> Option<i32> {
         self.version
+    }
+
+    /// The options this parser was made with.
+    pub(crate) fn options(&self) -> ParseOptions {
+        self.options
+    }
+
+    /// What this parser carries to its next line.
+    pub(crate) fn state(&self) -> ParserState {
+        ParserState { version: self.version, clock: self.clock.state() }
+    }
+
+    /// Continues from the state another parser of the same log had.
+    pub(crate) fn restore(&mut self, state: ParserState) {
+        self.version = state.version;
+        self.clock.restore(state.clock);
+    }
+
+    /// Learns from a line what [`Self::parse`] would, without parsing its fields: its
+    /// timestamp (the clock's year), and a `COMBAT_LOG_VERSION` header (parsed whole).
+    /// Much cheaper than parsing; used to guess the state at a later line.
+    pub(crate) fn observe(&mut self, bytes: &[u8]) {
+        let Ok(text) = std::str::from_utf8(bytes) else { return };
+        let Some((stamp, body)) = split_timestamp(text) else { return };
+        if body.starts_with("COMBAT_LOG_VERSION,") {
+            let _ = self.parse(0, bytes);
+        } else {
+            let _ = self.clock.epoch_ms(stamp);
+        }
     }
 
     /// Parses one line (without its line terminator). `line` is its 1-based number.

@@ -3,6 +3,7 @@
 use crate::error::{ParseError, ParseErrorKind};
 use crate::line_parser::{LineParser, ParseOptions};
 use crate::lines::LineReader;
+use crate::parallel::{CHUNK_BYTES, Pipeline};
 use std::io::{self, BufRead};
 use wowlogs_schemas::CombatEvent;
 
@@ -47,12 +48,24 @@ pub enum ParsedLine {
     Malformed(MalformedLine),
 }
 
-/// Parses a log stream line by line with bounded memory.
+/// Parses a log stream line by line with bounded memory: on the calling thread, or
+/// with [`LogReader::with_threads`] on several, with the same output.
 #[derive(Debug)]
 pub struct LogReader<R> {
     lines: LineReader<R>,
-    parser: LineParser,
+    parse: Parse,
     stats: ParseStats,
+}
+
+#[derive(Debug)]
+enum Parse {
+    Here(LineParser),
+    Threads(Box<Pipeline>),
+}
+
+/// Threads worth parsing one log on: the cores this process may use.
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 impl<R: BufRead> LogReader<R> {
@@ -62,18 +75,61 @@ impl<R: BufRead> LogReader<R> {
 
     /// A reader over a [`LineReader`] configured by the caller (e.g. its line limit).
     pub fn from_lines(lines: LineReader<R>, options: ParseOptions) -> Self {
-        Self { lines, parser: LineParser::new(options), stats: ParseStats::default() }
+        Self { lines, parse: Parse::Here(LineParser::new(options)), stats: ParseStats::default() }
     }
 
-    /// What has been read so far.
+    /// The same reader parsing on `threads` threads (1: on the caller's, the default)
+    /// while the caller's thread splits the log into chunks of whole lines and hands
+    /// out their results in order: line for line what one thread gives, at up to
+    /// `threads` times the speed on a large log. The threads start with the second chunk
+    /// (about 1 MiB), so a small log is parsed here. Only for a log that is read as fast
+    /// as it is parsed: a chunk is handed out once it is full or the log has ended, so
+    /// a log that arrives slowly (a live session) should be parsed on one thread.
+    /// Call before reading.
+    pub fn with_threads(self, threads: usize) -> Self {
+        self.in_chunks(threads, CHUNK_BYTES)
+    }
+
+    /// [`Self::with_threads`] with chunks of about `chunk_bytes` (tests cut many).
+    pub(crate) fn in_chunks(mut self, threads: usize, chunk_bytes: usize) -> Self {
+        let unread = self.stats == ParseStats::default() && self.lines.bytes_read() == 0;
+        if let Parse::Here(parser) = &self.parse
+            && threads > 1
+            && unread
+        {
+            let options = parser.options();
+            let pipeline = Pipeline::new(options, self.lines.max_line_bytes(), threads, chunk_bytes.max(1));
+            self.parse = Parse::Threads(Box::new(pipeline));
+        }
+        self
+    }
+
+    /// What has been read so far (on several threads: through the chunk being handed
+    /// out).
     pub fn stats(&self) -> ParseStats {
-        ParseStats { bytes: self.lines.bytes_read(), ..self.stats }
+        match self.parse {
+            Parse::Here(_) => ParseStats { bytes: self.lines.bytes_read(), ..self.stats },
+            Parse::Threads(_) => self.stats,
+        }
+    }
+
+    /// Chunks parsed a second time because the state guessed for their first line was
+    /// wrong (a measure of the guess, for tests and benchmarks; 0 on one thread).
+    pub fn reparsed_chunks(&self) -> u64 {
+        match &self.parse {
+            Parse::Here(_) => 0,
+            Parse::Threads(pipeline) => pipeline.reparsed(),
+        }
     }
 
     /// The next non-blank line, parsed; `None` at the end. I/O errors (a corrupt gzip
     /// stream, a dropped connection) end the log; parse errors do not.
     pub fn next_parsed(&mut self) -> io::Result<Option<Parsed<'_>>> {
         let limit = self.lines.max_line_bytes();
+        let parser = match &mut self.parse {
+            Parse::Here(parser) => parser,
+            Parse::Threads(pipeline) => return pipeline.next(&mut self.lines, &mut self.stats),
+        };
         loop {
             let Some(meta) = self.lines.advance()? else {
                 return Ok(None);
@@ -84,14 +140,7 @@ impl<R: BufRead> LogReader<R> {
                 continue;
             }
             let line = self.lines.line(meta);
-            let result = match line.truncated_from {
-                Some(length) => Err(ParseError {
-                    line: line.number,
-                    event: event_name_of(line.bytes),
-                    kind: ParseErrorKind::LineTooLong { length, limit },
-                }),
-                None => self.parser.parse(line.number, line.bytes),
-            };
+            let result = parse_line(parser, line.number, line.bytes, line.truncated_from, limit);
             match result {
                 Ok(_) => self.stats.events += 1,
                 Err(_) => self.stats.errors += 1,
@@ -113,6 +162,25 @@ impl<R: BufRead> Iterator for LogReader<R> {
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         }
+    }
+}
+
+/// One non-blank line as read (`truncated_from`: its length, when it was longer than
+/// `limit` and `bytes` is its start), parsed.
+pub(crate) fn parse_line(
+    parser: &mut LineParser,
+    number: i64,
+    bytes: &[u8],
+    truncated_from: Option<u64>,
+    limit: usize,
+) -> Result<CombatEvent, ParseError> {
+    match truncated_from {
+        Some(length) => Err(ParseError {
+            line: number,
+            event: event_name_of(bytes),
+            kind: ParseErrorKind::LineTooLong { length, limit },
+        }),
+        None => parser.parse(number, bytes),
     }
 }
 

@@ -57,7 +57,26 @@ pub struct Clock {
 
 const MS_PER_DAY: i64 = 86_400_000;
 
+/// What a [`Clock`] has learned from the lines so far: all a later line's time depends
+/// on besides the log's [`YearHint`] and offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ClockState {
+    year: Option<i32>,
+    last_month: u32,
+}
+
 impl Clock {
+    /// What this clock has learned so far.
+    pub(crate) fn state(&self) -> ClockState {
+        ClockState { year: self.year, last_month: self.last_month }
+    }
+
+    /// Continues from what another clock of the same log had learned.
+    pub(crate) fn restore(&mut self, state: ClockState) {
+        self.year = state.year;
+        self.last_month = state.last_month;
+    }
+
     /// A clock for one log. `old_format_offset_minutes` is the UTC offset of the client
     /// that wrote `M/D` timestamps (0 = the log is read as UTC).
     pub fn new(hint: YearHint, old_format_offset_minutes: i32) -> Self {

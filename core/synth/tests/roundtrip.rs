@@ -124,3 +124,33 @@ fn malformed_lines_are_injected_on_request_and_only_they_fail() {
     assert_eq!(analysis.errors, report.malformed_lines);
     assert_matches_truth(&analysis, &report);
 }
+
+/// Every line and the final counts of `log`, parsed on `threads` threads.
+fn parse_all(log: &[u8], year: i32, threads: usize) -> (Vec<ParsedLine>, wowlogs_parser::ParseStats) {
+    let mut reader =
+        LogReader::new(log, ParseOptions::new(YearHint::FirstLineIn(year))).with_threads(threads);
+    let lines = reader.by_ref().map(Result::unwrap).collect();
+    (lines, reader.stats())
+}
+
+#[test]
+fn a_large_log_parsed_on_several_threads_reads_line_for_line_as_on_one() {
+    // Both formats, New Year crossed inside the classic one, malformed lines in both:
+    // several 1 MiB chunks each.
+    let classic_new_year = SynthConfig {
+        start_ms: 1_735_689_540_000,
+        malformed_per_million: 500,
+        ..short_pulls(SynthFormat::V9, 6 << 20)
+    };
+    let retail = SynthConfig { malformed_per_million: 500, ..short_pulls(SynthFormat::V22, 6 << 20) };
+    for (config, year) in [(classic_new_year, 2024), (retail, 2025)] {
+        let (log, _) = synth(&config);
+        let (expected, stats) = parse_all(&log, year, 1);
+        assert!(stats.errors > 0 && stats.events > 20_000, "{stats:?}");
+        for threads in [2, 4] {
+            let (lines, got) = parse_all(&log, year, threads);
+            assert_eq!(got, stats, "{threads} threads");
+            assert!(lines == expected, "{threads} threads: the lines differ from one thread's");
+        }
+    }
+}

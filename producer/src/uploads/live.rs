@@ -328,6 +328,8 @@ impl Uploads {
             bytes_total: None,
             resume_after_line: 0,
             options: ParseOptions::new(YearHint::last_written_at(received)).received_at(received),
+            // Its chunks arrive as the game writes them: each line is parsed as it comes.
+            parse_threads: 1,
         };
         let (pieces, queue) = mpsc::channel(QUEUED_CHUNKS);
         let (done, ended) = oneshot::channel();

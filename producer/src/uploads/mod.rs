@@ -325,6 +325,7 @@ impl Uploads {
                         _ => 0,
                     },
                     options,
+                    parse_threads: self.config.parse_threads,
                 };
                 (entry, job)
             })
@@ -400,6 +401,7 @@ impl Uploads {
             bytes_total: None,
             resume_after_line: 0,
             options: ParseOptions::new(YearHint::FirstLineIn(2024)),
+            parse_threads: 1,
         };
         let worker = self.clone();
         let reason = refusal.to_string();

@@ -24,6 +24,7 @@ fn uploads() -> Arc<Uploads> {
         guild_uploads_per_minute: NonZeroU32::new(1000).unwrap(),
         spool_dir: std::env::temp_dir(),
         max_in_flight: 16,
+        parse_threads: 2,
         max_spool_bytes: 1 << 30,
         max_spool_bytes_per_guild: 1 << 30,
         body_idle_timeout: Duration::from_secs(5),
