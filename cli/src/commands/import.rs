@@ -41,10 +41,10 @@ pub struct ImportArgs {
     #[arg(long, env = "WOWLOGS_IMPORT_PARALLELISM")]
     pub parallel: Option<usize>,
 
-    /// Threads parsing each file (default: the cores shared among the files imported at
-    /// once, at least 1; one large file gets them all). The result is the same.
-    #[arg(long, env = "WOWLOGS_PARSE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub threads: Option<u16>,
+    /// Threads parsing each file. A file over 1 MiB is cut into chunks of whole lines
+    /// parsed side by side, with the same result. 1 by default (see `analyze --threads`).
+    #[arg(long, env = "WOWLOGS_PARSE_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
 
     /// Unacknowledged messages per file before parsing waits for the broker.
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
@@ -66,16 +66,13 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .with_context(|| format!("reading the upload history from {}", settings.brokers))?;
     let producer: rdkafka::producer::FutureProducer =
         settings.producer_config().create().context("creating the Kafka producer")?;
-    let cores = wowlogs_parser::available_threads();
-    let parallelism = args.parallel.unwrap_or(cores).max(1);
+    let parallelism = args.parallel.unwrap_or_else(wowlogs_parser::available_threads).max(1);
     let import = ImportSettings {
         guild_id: GuildId(args.guild),
         year: args.year,
         utc_offset_minutes: (args.utc_offset * 60.0).round() as i32,
         parallelism,
-        parse_threads: args
-            .threads
-            .map_or_else(|| (cores / parallelism.min(files.len()).max(1)).max(1), usize::from),
+        parse_threads: usize::from(args.threads),
         max_in_flight: args.max_in_flight,
     };
     let bars = Bars::new(args.quiet);
