@@ -49,6 +49,7 @@ for path in sources:
     read_by_code.update(re.findall(r'env\s*=\s*"([A-Z][A-Z0-9_]+)"', text))
     read_by_code.update(re.findall(r'env::var(?:_os)?\("([A-Z][A-Z0-9_]+)"\)', text))
 read_by_code.discard("USER")  # the operator's login name, for the audit log
+read_by_code.discard("HOME")  # the player's home, where `wowlogs watch` looks by default
 # The OpenTelemetry variables the exporter reads (cli/src/telemetry.rs lists them).
 telemetry = (root / "cli/src/telemetry.rs").read_text()
 read_by_code.update(re.findall(r"`(OTEL_[A-Z_]+)`", telemetry))
