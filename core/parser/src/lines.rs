@@ -44,6 +44,12 @@ impl<R: BufRead> LineReader<R> {
         self.bytes_read
     }
 
+    /// The reader underneath, for a caller that reads it whole instead (the parallel
+    /// parser, before any line was read).
+    pub(crate) fn inner_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// The line limit this reader applies.
     pub fn max_line_bytes(&self) -> usize {
         self.max_line_bytes

@@ -1,20 +1,21 @@
 //! One log parsed on several threads, read out in order.
 //!
-//! The reading thread splits the log into chunks of whole lines (about
-//! [`CHUNK_BYTES`] each) and hands each to a pool of parsing threads together with the
-//! state a [`LineParser`] would have at the chunk's first line (its
-//! `COMBAT_LOG_VERSION` and its clock's year). That state is known exactly only once
-//! the chunk before has been parsed, so it is guessed: the reading thread watches the
-//! lines that can change it (a header anywhere in the chunk, and the first and last
-//! line's dates) with a parser that reads nothing else. Chunks come back in order, and
-//! one that was parsed from a state other than the one its predecessor really ended in
-//! is parsed again, here, from the right one: the output is always the single-threaded
-//! parser's, line for line. Memory stays bounded by the chunks in flight (twice the
-//! threads), whatever the log's size.
+//! The reading thread cuts the log into blocks of about [`CHUNK_BYTES`] that end at a
+//! newline and hands each to a pool of parsing threads, which split it into lines and
+//! parse them, together with the state a [`LineParser`] would have at the block's first
+//! line (its `COMBAT_LOG_VERSION` and its clock's year). That state is known exactly
+//! only once the block before has been parsed, so it is guessed: the reading thread
+//! watches the lines that can change it (every line of a block holding a header, else
+//! the first and last line's dates) with a parser that reads nothing else. Blocks come
+//! back in order, and one that was parsed from a state other than the one its
+//! predecessor really ended in is parsed again, here, from the right one: the output is
+//! always the single-threaded reader's, line for line (numbers, cut lines, carriage
+//! returns and the byte-order mark included). Memory stays bounded by the blocks in
+//! flight (twice the threads) whatever the log's size; a line longer than a block is
+//! kept to the line limit as [`crate::LineReader`] keeps it.
 
 use crate::error::ParseError;
 use crate::line_parser::{LineParser, ParseOptions, ParserState};
-use crate::lines::LineReader;
 use crate::reader::{ParseStats, Parsed, parse_line};
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
@@ -23,49 +24,62 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use wowlogs_schemas::CombatEvent;
 
-/// Bytes of lines in one chunk: large enough that handing it over costs nothing next to
-/// parsing it (about 5,000 lines), small enough that a few in flight stay a few MiB.
+/// Bytes in one block: large enough that handing it over costs nothing next to parsing
+/// it (about 4,000 lines), small enough that a few in flight stay a few MiB.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
-/// The header's event name: a chunk holding it is watched line by line.
+/// The header's event name: a block holding it is watched line by line.
 const HEADER: &[u8] = b"COMBAT_LOG_VERSION,";
 
-/// Whole non-blank lines copied out of the reader, and the reader's counts after them.
-struct Chunk {
-    bytes: Vec<u8>,
-    lines: Vec<ChunkLine>,
-    /// Lines, blank lines and bytes read from the start of the log through this chunk.
-    lines_read: u64,
-    blank_lines: u64,
-    bytes_read: u64,
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A piece of the log as the reading thread cut it.
+enum Block {
+    /// Whole lines, each ending in a newline but perhaps the log's last.
+    Lines { bytes: Vec<u8>, starts_log: bool },
+    /// One line longer than a block: its first bytes (up to the line limit) and its
+    /// length.
+    Long { kept: Vec<u8>, length: u64, starts_log: bool },
 }
 
+/// A line of a block: where its kept bytes are, its number within the block (from 1),
+/// and its length when it was cut to the line limit.
 #[derive(Debug, Clone, Copy)]
-struct ChunkLine {
+struct BlockLine {
     number: i64,
     start: usize,
     end: usize,
     truncated_from: Option<u64>,
 }
 
-impl Chunk {
-    fn line(&self, line: ChunkLine) -> &[u8] {
-        &self.bytes[line.start..line.end]
-    }
-}
-
-/// A chunk and what became of each of its lines.
+/// A block, its non-blank lines and what became of each.
 struct Done {
-    chunk: Chunk,
+    block: Block,
     started_from: ParserState,
     ended_with: ParserState,
+    lines: Vec<BlockLine>,
+    /// Every line of the block, blank ones included, and the blank ones.
+    line_count: u64,
+    blank_count: u64,
+    /// Bytes read from the start of the log through this block.
+    bytes_through: u64,
     results: std::vec::IntoIter<Result<CombatEvent, ParseError>>,
-    /// The next line of `chunk` to hand out.
+    /// The next of `lines` to hand out.
     at: usize,
 }
 
+impl Block {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Block::Lines { bytes, .. } => bytes,
+            Block::Long { kept, .. } => kept,
+        }
+    }
+}
+
 struct Job {
-    chunk: Chunk,
+    block: Block,
+    bytes_through: u64,
     state: ParserState,
     reply: SyncSender<Done>,
 }
@@ -75,7 +89,7 @@ enum Pending {
     Parsing(Receiver<Done>),
 }
 
-/// The parallel half of a [`crate::LogReader`]: the chunks in flight and the threads
+/// The parallel half of a [`crate::LogReader`]: the blocks in flight and the threads
 /// parsing them.
 pub(crate) struct Pipeline {
     options: ParseOptions,
@@ -85,16 +99,26 @@ pub(crate) struct Pipeline {
     jobs: Option<mpsc::Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
     in_flight: VecDeque<Pending>,
-    /// Watches lines as they are split off, to guess each chunk's starting state.
+    /// Watches lines as they are cut off, to guess each block's starting state.
     watcher: LineParser,
-    /// The state the real parse ended in after the last chunk handed out.
+    /// The state the real parse ended in after the last block handed out.
     actual: ParserState,
     current: Option<Done>,
-    /// Lines and blank lines split off so far.
-    lines_read: u64,
+    /// Lines of the blocks before the current one (the current one's numbers start
+    /// after them).
+    lines_before: u64,
     blank_lines: u64,
+    /// What the reading thread has read and not yet cut into a block: part of a line.
+    carry: Vec<u8>,
+    bytes_read: u64,
+    /// The input has said it has no more bytes.
+    eof: bool,
+    /// Every byte of the input is in a block.
     input_ended: bool,
-    /// Chunks parsed again because their guessed state was wrong.
+    /// Whether the next block is the log's first (its first line may start with a
+    /// byte-order mark).
+    at_start: bool,
+    /// Blocks parsed again because their guessed state was wrong.
     reparsed: u64,
 }
 
@@ -109,7 +133,7 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline of `threads` parsing threads over chunks of about `chunk_bytes`.
+    /// A pipeline of `threads` parsing threads over blocks of about `chunk_bytes`.
     pub(crate) fn new(options: ParseOptions, limit: usize, threads: usize, chunk_bytes: usize) -> Self {
         let watcher = LineParser::new(options);
         Self {
@@ -123,50 +147,59 @@ impl Pipeline {
             actual: watcher.state(),
             watcher,
             current: None,
-            lines_read: 0,
+            lines_before: 0,
             blank_lines: 0,
+            carry: Vec::new(),
+            bytes_read: 0,
+            eof: false,
             input_ended: false,
+            at_start: true,
             reparsed: 0,
         }
     }
 
-    /// Chunks whose guessed starting state was wrong (parsed twice).
+    /// Blocks whose guessed starting state was wrong (parsed twice).
     pub(crate) fn reparsed(&self) -> u64 {
         self.reparsed
     }
 
-    /// The next non-blank line, parsed, in the log's order. `stats` gets the counts of
-    /// the chunk being read (its lines, blank lines and bytes; events and errors as
-    /// they are handed out).
+    /// The next non-blank line, parsed, in the log's order. `stats` gets the counts
+    /// through the block being handed out (its lines, blank lines and bytes; events and
+    /// errors as they are handed out).
     pub(crate) fn next<R: BufRead>(
         &mut self,
-        lines: &mut LineReader<R>,
+        input: &mut R,
         stats: &mut ParseStats,
     ) -> io::Result<Option<Parsed<'_>>> {
-        while self.current.as_ref().is_none_or(|done| done.at == done.chunk.lines.len()) {
-            if !self.next_chunk(lines, stats)? {
+        while self.current.as_ref().is_none_or(|done| done.at == done.lines.len()) {
+            if !self.next_block(input, stats)? {
                 return Ok(None);
             }
         }
-        let done = self.current.as_mut().expect("a chunk with lines left");
-        let line = done.chunk.lines[done.at];
+        let base = self.lines_before as i64;
+        let done = self.current.as_mut().expect("a block with lines left");
+        let line = done.lines[done.at];
         done.at += 1;
-        let result = done.results.next().expect("a result for every line");
-        match result {
-            Ok(_) => stats.events += 1,
-            Err(_) => stats.errors += 1,
+        let mut result = done.results.next().expect("a result for every line");
+        match &mut result {
+            Ok(event) => {
+                event.line += base;
+                stats.events += 1;
+            }
+            Err(error) => {
+                error.line += base;
+                stats.errors += 1;
+            }
         }
-        Ok(Some(Parsed { raw: done.chunk.line(line), result }))
+        Ok(Some(Parsed { raw: &done.block.bytes()[line.start..line.end], result }))
     }
 
-    /// Moves on to the next chunk in order; false at the end of the log.
-    fn next_chunk<R: BufRead>(
-        &mut self,
-        lines: &mut LineReader<R>,
-        stats: &mut ParseStats,
-    ) -> io::Result<bool> {
-        self.current = None;
-        self.fill(lines)?;
+    /// Moves on to the next block in order; false at the end of the log.
+    fn next_block<R: BufRead>(&mut self, input: &mut R, stats: &mut ParseStats) -> io::Result<bool> {
+        if let Some(done) = self.current.take() {
+            self.lines_before += done.line_count;
+        }
+        self.fill(input)?;
         let Some(pending) = self.in_flight.pop_front() else {
             return Ok(false);
         };
@@ -179,86 +212,107 @@ impl Pipeline {
         if done.started_from != self.actual {
             self.reparsed += 1;
             let mut parser = LineParser::new(self.options);
-            done = parse_chunk(&mut parser, done.chunk, self.actual, self.limit);
+            done = parse_block(&mut parser, done.block, done.bytes_through, self.actual, self.limit);
         }
         self.actual = done.ended_with;
-        stats.lines = done.chunk.lines_read;
-        stats.blank_lines = done.chunk.blank_lines;
-        stats.bytes = done.chunk.bytes_read;
+        self.blank_lines += done.blank_count;
+        stats.lines = self.lines_before + done.line_count;
+        stats.blank_lines = self.blank_lines;
+        stats.bytes = done.bytes_through;
         self.current = Some(done);
         Ok(true)
     }
 
-    /// Splits off chunks until twice the threads are in flight or the log has ended.
-    fn fill<R: BufRead>(&mut self, lines: &mut LineReader<R>) -> io::Result<()> {
+    /// Cuts off blocks until twice the threads are in flight or the log has ended.
+    fn fill<R: BufRead>(&mut self, input: &mut R) -> io::Result<()> {
         while !self.input_ended && self.in_flight.len() < 2 * self.threads {
-            let Some(chunk) = self.split(lines)? else { break };
+            let Some(block) = self.cut(input)? else {
+                self.input_ended = true;
+                break;
+            };
             let guess = self.watcher.state();
-            self.watch(&chunk);
-            // A log that fits in one chunk is parsed here, without starting a thread.
+            self.watch(&block);
+            let bytes_through = self.bytes_read;
+            // A log that fits in one block is parsed here, without starting a thread.
             if self.jobs.is_none() && self.input_ended && self.in_flight.is_empty() {
                 let mut parser = LineParser::new(self.options);
-                self.in_flight.push_back(Pending::Ready(parse_chunk(&mut parser, chunk, guess, self.limit)));
+                let done = parse_block(&mut parser, block, bytes_through, guess, self.limit);
+                self.in_flight.push_back(Pending::Ready(done));
                 break;
             }
             let (reply, parsed) = mpsc::sync_channel(1);
-            let job = Job { chunk, state: guess, reply };
+            let job = Job { block, bytes_through, state: guess, reply };
             self.jobs().send(job).map_err(|_| io::Error::other("the threads parsing the log stopped"))?;
             self.in_flight.push_back(Pending::Parsing(parsed));
         }
         Ok(())
     }
 
-    /// The next chunk of whole lines; `None` once the log has no line left.
-    fn split<R: BufRead>(&mut self, lines: &mut LineReader<R>) -> io::Result<Option<Chunk>> {
-        let mut chunk = Chunk {
-            bytes: Vec::with_capacity(self.chunk_bytes + 4096),
-            lines: Vec::with_capacity(self.chunk_bytes / 128),
-            lines_read: 0,
-            blank_lines: 0,
-            bytes_read: 0,
-        };
-        let mut any = false;
-        while chunk.bytes.len() < self.chunk_bytes {
-            let Some(meta) = lines.advance()? else {
-                self.input_ended = true;
-                break;
-            };
-            any = true;
-            self.lines_read += 1;
-            let line = lines.line(meta);
-            if line.bytes.is_empty() && line.truncated_from.is_none() {
-                self.blank_lines += 1;
-                continue;
+    /// The next block: about `chunk_bytes` of whole lines, or one line longer than the
+    /// line limit; `None` once the log is read.
+    fn cut<R: BufRead>(&mut self, input: &mut R) -> io::Result<Option<Block>> {
+        let mut bytes = std::mem::take(&mut self.carry);
+        loop {
+            // The carry holds no newline: only what is read after it can.
+            let searched = bytes.len();
+            if !self.eof {
+                let (read, eof) = read_into(input, &mut bytes, self.chunk_bytes)?;
+                self.bytes_read += read as u64;
+                self.eof = eof;
             }
-            let start = chunk.bytes.len();
-            chunk.bytes.extend_from_slice(line.bytes);
-            let end = chunk.bytes.len();
-            chunk.lines.push(ChunkLine {
-                number: line.number,
-                start,
-                end,
-                truncated_from: line.truncated_from,
-            });
+            if let Some(last) = memchr::memrchr(b'\n', &bytes[searched..]) {
+                self.carry = bytes.split_off(searched + last + 1);
+                self.input_ended = self.eof && self.carry.is_empty();
+                return Ok(Some(self.block(bytes)));
+            }
+            if self.eof {
+                self.input_ended = true;
+                return Ok((!bytes.is_empty()).then(|| self.block(bytes)));
+            }
+            if bytes.len() > self.limit {
+                // A line longer than the limit: keep its start, count the rest.
+                let (skipped, ended) = skip_line(input)?;
+                self.bytes_read += skipped + u64::from(ended);
+                let length = bytes.len() as u64 + skipped;
+                bytes.truncate(self.limit);
+                self.eof = !ended;
+                self.input_ended = !ended;
+                let starts_log = std::mem::replace(&mut self.at_start, false);
+                return Ok(Some(Block::Long { kept: bytes, length, starts_log }));
+            }
         }
-        chunk.lines_read = self.lines_read;
-        chunk.blank_lines = self.blank_lines;
-        chunk.bytes_read = lines.bytes_read();
-        Ok(any.then_some(chunk))
     }
 
-    /// Lets the watcher learn what the chunk's lines teach a parser, cheaply: every
-    /// line of a chunk holding a header, else its first and last lines' dates (a log
-    /// crosses New Year at most once within a chunk).
-    fn watch(&mut self, chunk: &Chunk) {
-        let (Some(&first), Some(&last)) = (chunk.lines.first(), chunk.lines.last()) else { return };
-        if memchr::memmem::find(&chunk.bytes, HEADER).is_some() {
-            for &line in &chunk.lines {
-                self.watcher.observe(chunk.line(line));
+    fn block(&mut self, bytes: Vec<u8>) -> Block {
+        Block::Lines { bytes, starts_log: std::mem::replace(&mut self.at_start, false) }
+    }
+
+    /// Lets the watcher learn what the block's lines teach a parser, cheaply: every line
+    /// of a block holding a header, else its first and last lines' dates (a log crosses
+    /// New Year at most once within a block).
+    fn watch(&mut self, block: &Block) {
+        let limit = self.limit;
+        match block {
+            Block::Long { .. } => {}
+            Block::Lines { bytes, starts_log } => {
+                let mut lines =
+                    lines_of(bytes, *starts_log, limit).filter(|(_, line)| line.truncated_from.is_none());
+                if memchr::memmem::find(bytes, HEADER).is_some() {
+                    for (bytes, line) in lines {
+                        self.watcher.observe(&bytes[line.start..line.end]);
+                    }
+                    return;
+                }
+                if let Some((_, first)) = lines.next() {
+                    self.watcher.observe(&bytes[first.start..first.end]);
+                }
+                let last = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+                let from = memchr::memrchr(b'\n', last).map_or(0, |at| at + 1);
+                if from > 0 && last.len() - from <= limit {
+                    let line = &last[from..];
+                    self.watcher.observe(line.strip_suffix(b"\r").unwrap_or(line));
+                }
             }
-        } else {
-            self.watcher.observe(chunk.line(first));
-            self.watcher.observe(chunk.line(last));
         }
     }
 
@@ -283,13 +337,93 @@ impl Pipeline {
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        // Unanswered chunks first, so that no thread waits to hand one over.
+        // Unanswered blocks first, so that no thread waits to hand one over.
         self.in_flight.clear();
         self.jobs = None;
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
     }
+}
+
+/// Appends up to `want` bytes (at least 1) from `input`: how many, and whether the input
+/// has ended.
+fn read_into<R: BufRead>(input: &mut R, bytes: &mut Vec<u8>, want: usize) -> io::Result<(usize, bool)> {
+    let want = want.max(1);
+    bytes.reserve(want);
+    let mut read = 0;
+    while read < want {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((read, true));
+        }
+        let n = available.len().min(want - read);
+        bytes.extend_from_slice(&available[..n]);
+        input.consume(n);
+        read += n;
+    }
+    Ok((read, false))
+}
+
+/// Reads past the rest of a line: the bytes before its newline, and whether there was
+/// one (consumed too).
+fn skip_line<R: BufRead>(input: &mut R) -> io::Result<(u64, bool)> {
+    let mut skipped = 0u64;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((skipped, false));
+        }
+        match memchr::memchr(b'\n', available) {
+            Some(at) => {
+                input.consume(at + 1);
+                return Ok((skipped + at as u64, true));
+            }
+            None => {
+                let n = available.len();
+                input.consume(n);
+                skipped += n as u64;
+            }
+        }
+    }
+}
+
+/// The lines of a block of whole lines as [`crate::LineReader`] gives them: without
+/// their newline, a carriage return before it dropped, cut to `limit` bytes (with their
+/// length) when longer, a byte-order mark dropped from the log's first line. Each with
+/// the block's bytes, so that a caller may keep borrowing them.
+fn lines_of(bytes: &[u8], starts_log: bool, limit: usize) -> impl Iterator<Item = (&[u8], BlockLine)> {
+    let mut start = 0;
+    let mut number = 0;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |at| start + at);
+        let next = end + 1;
+        number += 1;
+        let length = end - start;
+        let (mut from, to, truncated_from) = if length > limit {
+            (start, start + limit, Some(length as u64))
+        } else if length > 0 && bytes[end - 1] == b'\r' {
+            (start, end - 1, None)
+        } else {
+            (start, end, None)
+        };
+        if starts_log && number == 1 && bytes[from..to].starts_with(BOM) {
+            from += BOM.len();
+        }
+        start = next;
+        Some((bytes, BlockLine { number, start: from, end: to, truncated_from }))
+    })
 }
 
 fn work(queue: &Mutex<Receiver<Job>>, options: ParseOptions, limit: usize) {
@@ -299,20 +433,55 @@ fn work(queue: &Mutex<Receiver<Job>>, options: ParseOptions, limit: usize) {
             Ok(queue) => queue.recv(),
             Err(_) => return,
         };
-        let Ok(Job { chunk, state, reply }) = job else { return };
+        let Ok(Job { block, bytes_through, state, reply }) = job else { return };
         // The reader may have stopped waiting (it was dropped): nothing to do then.
-        let _ = reply.send(parse_chunk(&mut parser, chunk, state, limit));
+        let _ = reply.send(parse_block(&mut parser, block, bytes_through, state, limit));
     }
 }
 
-fn parse_chunk(parser: &mut LineParser, chunk: Chunk, state: ParserState, limit: usize) -> Done {
+fn parse_block(
+    parser: &mut LineParser,
+    block: Block,
+    bytes_through: u64,
+    state: ParserState,
+    limit: usize,
+) -> Done {
     parser.restore(state);
-    let results: Vec<_> = chunk
-        .lines
+    let (mut lines, mut line_count, mut blank_count) = (Vec::new(), 0, 0);
+    match &block {
+        Block::Lines { bytes, starts_log } => {
+            lines.reserve(bytes.len() / 128);
+            for (_, line) in lines_of(bytes, *starts_log, limit) {
+                line_count += 1;
+                if line.start == line.end && line.truncated_from.is_none() {
+                    blank_count += 1;
+                } else {
+                    lines.push(line);
+                }
+            }
+        }
+        Block::Long { kept, length, starts_log } => {
+            let from = if *starts_log && kept.starts_with(BOM) { BOM.len() } else { 0 };
+            line_count = 1;
+            lines.push(BlockLine { number: 1, start: from, end: kept.len(), truncated_from: Some(*length) });
+        }
+    }
+    let bytes = block.bytes();
+    let results: Vec<_> = lines
         .iter()
-        .map(|&line| parse_line(parser, line.number, chunk.line(line), line.truncated_from, limit))
+        .map(|line| parse_line(parser, line.number, &bytes[line.start..line.end], line.truncated_from, limit))
         .collect();
-    Done { chunk, started_from: state, ended_with: parser.state(), results: results.into_iter(), at: 0 }
+    Done {
+        block,
+        started_from: state,
+        ended_with: parser.state(),
+        lines,
+        line_count,
+        blank_count,
+        bytes_through,
+        results: results.into_iter(),
+        at: 0,
+    }
 }
 
 #[cfg(test)]
@@ -425,6 +594,19 @@ mod tests {
         }
         input.extend_from_slice(b"7/28/2024 14:37:00.000-4  ZONE_CHANGE,1,\"Orgrimmar\",0");
         agree(&input, 100, &[1, 64, 1_000, 1 << 20]);
+    }
+
+    #[test]
+    fn a_first_line_longer_than_a_block_keeps_its_start_and_length_as_on_one_thread() {
+        for ending in [&b""[..], b"\n", b"\r\n", b"\r"] {
+            let mut input = b"\xEF\xBB\xBF".to_vec();
+            input.extend_from_slice(&[b'y'; 5_000]);
+            input.extend_from_slice(ending);
+            input.extend_from_slice(b"7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n");
+            input.extend_from_slice(&[b'z'; 5_000]);
+            input.extend_from_slice(ending);
+            agree(&input, 1_000, &[1, 700, 2_000, 100_000]);
+        }
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl<R: BufRead> LogReader<R> {
         let limit = self.lines.max_line_bytes();
         let parser = match &mut self.parse {
             Parse::Here(parser) => parser,
-            Parse::Threads(pipeline) => return pipeline.next(&mut self.lines, &mut self.stats),
+            Parse::Threads(pipeline) => return pipeline.next(self.lines.inner_mut(), &mut self.stats),
         };
         loop {
             let Some(meta) = self.lines.advance()? else {
