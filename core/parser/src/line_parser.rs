@@ -235,3 +235,30 @@ fn split_timestamp(text: &str) -> Option<(&str, &str)> {
     let at = memchr::memmem::find(head, b"  ")?;
     Some((&text[..at], &text[at + 2..]))
 }
+
+/// One non-blank line as read (`truncated_from`: its length, when it was longer than
+/// `limit` and `bytes` is its start), parsed.
+pub(crate) fn parse_line(
+    parser: &mut LineParser,
+    number: i64,
+    bytes: &[u8],
+    truncated_from: Option<u64>,
+    limit: usize,
+) -> Result<CombatEvent, ParseError> {
+    match truncated_from {
+        Some(length) => Err(ParseError {
+            line: number,
+            event: event_name_of(bytes),
+            kind: ParseErrorKind::LineTooLong { length, limit },
+        }),
+        None => parser.parse(number, bytes),
+    }
+}
+
+/// The event name of a line cut short, when its start shows one.
+fn event_name_of(start: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(start).ok()?;
+    let body = &text[memchr::memmem::find(text.as_bytes(), b"  ")? + 2..];
+    let name = body.split(',').next()?;
+    (!name.is_empty() && name.len() <= 64).then(|| name.to_string())
+}

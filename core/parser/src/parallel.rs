@@ -15,8 +15,8 @@
 //! kept to the line limit as [`crate::LineReader`] keeps it.
 
 use crate::error::ParseError;
-use crate::line_parser::{LineParser, ParseOptions, ParserState};
-use crate::reader::{ParseStats, Parsed, parse_line};
+use crate::line_parser::{LineParser, ParseOptions, ParserState, parse_line};
+use crate::parsed::{ParseStats, Parsed};
 use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::sync::mpsc::{self, Receiver, SyncSender};

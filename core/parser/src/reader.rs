@@ -1,34 +1,12 @@
 //! A whole log: lines in, events and dead letters out, with running counts.
 
-use crate::error::{ParseError, ParseErrorKind};
-use crate::line_parser::{LineParser, ParseOptions};
+use crate::error::ParseError;
+use crate::line_parser::{LineParser, ParseOptions, parse_line};
 use crate::lines::LineReader;
 use crate::parallel::{CHUNK_BYTES, Pipeline};
+use crate::parsed::{ParseStats, Parsed};
 use std::io::{self, BufRead};
 use wowlogs_schemas::CombatEvent;
-
-/// Counts of what a [`LogReader`] has read so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ParseStats {
-    /// Every line, blank ones included.
-    pub lines: u64,
-    /// Empty lines, which are skipped (the client writes none, but editors add them).
-    pub blank_lines: u64,
-    /// Lines that became events.
-    pub events: u64,
-    /// Lines that did not parse (each one is a [`MalformedLine`]).
-    pub errors: u64,
-    /// Bytes consumed after decompression.
-    pub bytes: u64,
-}
-
-/// One non-blank line and what became of it, borrowed from the reader.
-#[derive(Debug)]
-pub struct Parsed<'a> {
-    /// The line as read (its first `max_line_bytes` if it was longer).
-    pub raw: &'a [u8],
-    pub result: Result<CombatEvent, ParseError>,
-}
 
 /// A line that did not parse, kept whole for the dead-letter topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,31 +141,4 @@ impl<R: BufRead> Iterator for LogReader<R> {
             Err(e) => Some(Err(e)),
         }
     }
-}
-
-/// One non-blank line as read (`truncated_from`: its length, when it was longer than
-/// `limit` and `bytes` is its start), parsed.
-pub(crate) fn parse_line(
-    parser: &mut LineParser,
-    number: i64,
-    bytes: &[u8],
-    truncated_from: Option<u64>,
-    limit: usize,
-) -> Result<CombatEvent, ParseError> {
-    match truncated_from {
-        Some(length) => Err(ParseError {
-            line: number,
-            event: event_name_of(bytes),
-            kind: ParseErrorKind::LineTooLong { length, limit },
-        }),
-        None => parser.parse(number, bytes),
-    }
-}
-
-/// The event name of a line cut short, when its start shows one.
-fn event_name_of(start: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(start).ok()?;
-    let body = &text[memchr::memmem::find(text.as_bytes(), b"  ")? + 2..];
-    let name = body.split(',').next()?;
-    (!name.is_empty() && name.len() <= 64).then(|| name.to_string())
 }
