@@ -35,6 +35,25 @@ mod tests {
             let schema = serde_json::to_value(&session.schema).unwrap();
             assert_eq!(schema["pattern"], "^[0-9a-f]{64}$", "{method} {path}");
             assert!(live.responses.responses.contains_key("409") || method == "GET", "{method} {path}");
+            // Query parameters are in the query, where clients (and schemathesis) put them.
+            let query = |name: &str| {
+                let parameter = live.parameters.iter().flatten().find(|p| p.name == name);
+                parameter.map(|p| {
+                    (
+                        serde_json::to_value(&p.parameter_in).unwrap(),
+                        serde_json::to_value(&p.required).unwrap(),
+                    )
+                })
+            };
+            match method {
+                "POST" => assert_eq!(
+                    query("bytes"),
+                    Some((serde_json::json!("query"), serde_json::json!(true))),
+                    "close's bytes"
+                ),
+                "PUT" => assert_eq!(query("file_name").map(|(at, _)| at), Some(serde_json::json!("query"))),
+                _ => {}
+            }
         }
     }
 

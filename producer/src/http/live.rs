@@ -18,6 +18,7 @@ use wowlogs_tenancy::{Caller, Permission, actor_of};
 
 /// The file's name, on its chunks.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChunkQuery {
     /// The file's name (`WoWCombatLog-120626_201503.txt`); the first chunk's is kept.
     #[serde(default)]
@@ -26,6 +27,7 @@ pub struct ChunkQuery {
 
 /// How much a closed file holds.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CloseQuery {
     /// The file's length: every byte up to it must have been sent.
     pub bytes: u64,
