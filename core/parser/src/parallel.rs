@@ -113,6 +113,8 @@ pub(crate) struct Pipeline {
     bytes_read: u64,
     /// The input has said it has no more bytes.
     eof: bool,
+    /// The input's error, returned once the lines read before it are handed out.
+    failed: Option<io::Error>,
     /// Every byte of the input is in a block.
     input_ended: bool,
     /// Whether the next block is the log's first (its first line may start with a
@@ -152,6 +154,7 @@ impl Pipeline {
             carry: Vec::new(),
             bytes_read: 0,
             eof: false,
+            failed: None,
             input_ended: false,
             at_start: true,
             reparsed: 0,
@@ -201,7 +204,10 @@ impl Pipeline {
         }
         self.fill(input)?;
         let Some(pending) = self.in_flight.pop_front() else {
-            return Ok(false);
+            return match self.failed.take() {
+                Some(error) => Err(error),
+                None => Ok(false),
+            };
         };
         let mut done = match pending {
             Pending::Ready(done) => done,
@@ -256,9 +262,24 @@ impl Pipeline {
             // The carry holds no newline: only what is read after it can.
             let searched = bytes.len();
             if !self.eof {
-                let (read, eof) = read_into(input, &mut bytes, self.chunk_bytes)?;
-                self.bytes_read += read as u64;
-                self.eof = eof;
+                let read = read_into(input, &mut bytes, self.chunk_bytes);
+                self.bytes_read += (bytes.len() - searched) as u64;
+                match read {
+                    Ok(eof) => self.eof = eof,
+                    Err(error) => {
+                        // As on one thread: the whole lines read before the error are
+                        // handed out, the line it cut is lost, then the error.
+                        self.failed = Some(error);
+                        self.eof = true;
+                        self.input_ended = true;
+                        let whole =
+                            memchr::memrchr(b'\n', &bytes[searched..]).map(|last| searched + last + 1);
+                        return Ok(whole.map(|end| {
+                            bytes.truncate(end);
+                            self.block(bytes)
+                        }));
+                    }
+                }
             }
             if let Some(last) = memchr::memrchr(b'\n', &bytes[searched..]) {
                 self.carry = bytes.split_off(searched + last + 1);
@@ -271,7 +292,15 @@ impl Pipeline {
             }
             if bytes.len() > self.limit {
                 // A line longer than the limit: keep its start, count the rest.
-                let (skipped, ended) = skip_line(input)?;
+                let (skipped, ended) = match skip_line(input) {
+                    Ok(skipped) => skipped,
+                    Err(error) => {
+                        self.failed = Some(error);
+                        self.eof = true;
+                        self.input_ended = true;
+                        return Ok(None);
+                    }
+                };
                 self.bytes_read += skipped + u64::from(ended);
                 let length = bytes.len() as u64 + skipped;
                 bytes.truncate(self.limit);
@@ -346,9 +375,9 @@ impl Drop for Pipeline {
     }
 }
 
-/// Appends up to `want` bytes (at least 1) from `input`: how many, and whether the input
-/// has ended.
-fn read_into<R: BufRead>(input: &mut R, bytes: &mut Vec<u8>, want: usize) -> io::Result<(usize, bool)> {
+/// Appends up to `want` bytes (at least 1) from `input`; whether the input has ended. On
+/// an error, what was read before it stays appended.
+fn read_into<R: BufRead>(input: &mut R, bytes: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     let want = want.max(1);
     bytes.reserve(want);
     let mut read = 0;
@@ -359,14 +388,14 @@ fn read_into<R: BufRead>(input: &mut R, bytes: &mut Vec<u8>, want: usize) -> io:
             Err(e) => return Err(e),
         };
         if available.is_empty() {
-            return Ok((read, true));
+            return Ok(true);
         }
         let n = available.len().min(want - read);
         bytes.extend_from_slice(&available[..n]);
         input.consume(n);
         read += n;
     }
-    Ok((read, false))
+    Ok(false)
 }
 
 /// Reads past the rest of a line: the bytes before its newline, and whether there was
@@ -606,6 +635,47 @@ mod tests {
             input.extend_from_slice(&[b'z'; 5_000]);
             input.extend_from_slice(ending);
             agree(&input, 1_000, &[1, 700, 2_000, 100_000]);
+        }
+    }
+
+    /// Fails after `left` bytes, like a disk that goes away.
+    struct FailingAfter<'a> {
+        bytes: &'a [u8],
+        left: usize,
+    }
+
+    impl std::io::Read for FailingAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::other("the disk went away"));
+            }
+            let n = buf.len().min(self.left).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_that_fails_hands_out_the_lines_before_it_then_the_error_as_on_one_thread() {
+        let input = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0\n".repeat(2_000);
+        for threads in [1, 2] {
+            for fail_at in [0, 10, 5_000, 60_000] {
+                let failing = FailingAfter { bytes: input.as_bytes(), left: fail_at };
+                let reader = std::io::BufReader::with_capacity(700, failing);
+                let mut reader = LogReader::new(reader, options()).in_chunks(threads, 1_000);
+                let mut lines = 0;
+                let error = loop {
+                    match reader.next() {
+                        Some(Ok(_)) => lines += 1,
+                        Some(Err(error)) => break error,
+                        None => panic!("the error is returned"),
+                    }
+                };
+                assert_eq!(error.to_string(), "the disk went away");
+                assert_eq!(lines, fail_at / 54, "{threads} threads, failing at byte {fail_at}");
+            }
         }
     }
 
