@@ -50,6 +50,10 @@ struct Results {
     runs: Vec<Run>,
 }
 
+/// The allocator the `wowlogs` binary uses, so the child parses as the binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Ok(path) = std::env::var(CHILD_ENV) {
         let repeat = std::env::var(REPEAT_ENV).ok().and_then(|n| n.parse().ok()).unwrap_or(1);

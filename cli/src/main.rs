@@ -7,6 +7,12 @@ use wowlogs_cli::commands::{
 };
 use wowlogs_cli::telemetry::{self, LogFormat};
 
+/// mimalloc rather than glibc's malloc: blocks of lines parsed on one thread are freed on
+/// another, which glibc serialises (2 parsing threads were slower than 1 with it;
+/// BENCHMARKS.md, "One log on several threads").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// wowlogs: World of Warcraft combat logs into encounters and per-player metrics.
 ///
 /// Analyze a WoWCombatLog.txt locally with no servers (`wowlogs analyze`), publish logs

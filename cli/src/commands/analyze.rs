@@ -44,11 +44,10 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub dead_letters: Option<PathBuf>,
 
-    /// Threads parsing each log. A log over 1 MiB is cut into chunks of whole lines parsed
-    /// side by side, with the same result. 1 by default: with the system's allocator the
-    /// threads cost more than they save once the fights are computed too (BENCHMARKS.md).
-    #[arg(long, env = "WOWLOGS_PARSE_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub threads: u16,
+    /// Threads parsing each log (default: every core). A log over 1 MiB is cut into
+    /// blocks of whole lines parsed side by side, with the same result as on one thread.
+    #[arg(long, env = "WOWLOGS_PARSE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 
     /// Never show a progress bar (it only shows on a terminal anyway).
     #[arg(long, short)]
@@ -126,7 +125,7 @@ fn analyze_file(
             &name,
             log,
             options,
-            usize::from(args.threads),
+            args.threads.map_or_else(wowlogs_parser::available_threads, usize::from),
             |letter| match dead_letters.as_mut() {
                 Some(writer) => {
                     serde_json::to_writer(&mut *writer, &letter)?;

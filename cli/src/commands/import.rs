@@ -41,10 +41,11 @@ pub struct ImportArgs {
     #[arg(long, env = "WOWLOGS_IMPORT_PARALLELISM")]
     pub parallel: Option<usize>,
 
-    /// Threads parsing each file. A file over 1 MiB is cut into chunks of whole lines
-    /// parsed side by side, with the same result. 1 by default (see `analyze --threads`).
-    #[arg(long, env = "WOWLOGS_PARSE_THREADS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub threads: u16,
+    /// Threads parsing each file (default: the cores shared among the files imported at
+    /// once, so one big file gets every core and many files get one each). A file over
+    /// 1 MiB is cut into blocks of whole lines parsed side by side, with the same result.
+    #[arg(long, env = "WOWLOGS_PARSE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
 
     /// Unacknowledged messages per file before parsing waits for the broker.
     #[arg(long, env = "WOWLOGS_MAX_IN_FLIGHT", default_value_t = 200_000)]
@@ -72,7 +73,10 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         year: args.year,
         utc_offset_minutes: (args.utc_offset * 60.0).round() as i32,
         parallelism,
-        parse_threads: usize::from(args.threads),
+        parse_threads: args.threads.map_or_else(
+            || threads_per_file(wowlogs_parser::available_threads(), parallelism.min(files.len())),
+            usize::from,
+        ),
         max_in_flight: args.max_in_flight,
     };
     let bars = Bars::new(args.quiet);
@@ -181,5 +185,25 @@ impl ImportObserver for Bars {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }
+    }
+}
+
+/// Parsing threads for each file when `files_at_once` files are imported side by side on
+/// `cores` cores: the cores shared out, at least one each.
+fn threads_per_file(cores: usize, files_at_once: usize) -> usize {
+    (cores / files_at_once.max(1)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threads_per_file;
+
+    #[test]
+    fn one_big_file_gets_every_core_and_many_files_one_core_each() {
+        assert_eq!(threads_per_file(8, 1), 8);
+        assert_eq!(threads_per_file(8, 3), 2);
+        assert_eq!(threads_per_file(8, 8), 1);
+        assert_eq!(threads_per_file(2, 16), 1);
+        assert_eq!(threads_per_file(2, 0), 2);
     }
 }
