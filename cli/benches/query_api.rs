@@ -13,6 +13,9 @@
 //!    with the default per-guild answer caches (lists and totals 1 s, a finished fight
 //!    5 min), and with no cache (every request ClickHouse queries).
 //!
+//!    Then `cold` (`WOWLOGS_BENCH_ONLY=cold` runs it alone), with no cache: every request
+//!    a random one of a fight's detail, the list with a random combination of its
+//!    filters, a random page of characters, the stats and the progression.
 //! 3. One guild at its limits beside another (`neighbour`): guild B's uncached lists
 //!    alone, then while guild A floods the API through 20 keys at 190 connections
 //!    (`WOWLOGS_BENCH_ONLY=neighbour` runs this part alone).
@@ -127,6 +130,28 @@ request = function()
         .. statuses[math.random(#statuses)]
     else
       path = base .. route
+    end
+  elseif kind == "cold" then
+    -- What the cache cannot answer, never twice the same (the API runs with no cache):
+    -- a fight's detail, the list with a random combination of its filters, the
+    -- characters with a random page, the stats and the progression, drawn at random.
+    local r = math.random(100)
+    if r <= 35 then
+      path = "/api/v1/encounters/" .. g.fights[math.random(#g.fights)]
+    elseif r <= 70 then
+      path = string.format("/api/v1/encounters?per_page=%d&page=%d", math.random(10, 100), math.random(1, 3))
+      local difficulties = { 14, 15, 16, 17 }
+      if math.random(2) == 1 then path = path .. "&difficulty=" .. difficulties[math.random(#difficulties)] end
+      if math.random(2) == 1 then path = path .. (math.random(2) == 1 and "&outcome=kill" or "&outcome=wipe") end
+      if math.random(2) == 1 then path = path .. "&from=" .. math.random(1500000000000, 1800000000000) end
+      if math.random(2) == 1 then path = path .. "&to=" .. math.random(1500000000000, 1800000000000) end
+      if math.random(4) == 1 then path = path .. "&kind=encounter" end
+    elseif r <= 85 then
+      path = string.format("/api/v1/characters?per_page=%d&page=%d", math.random(10, 100), math.random(1, 2))
+    elseif r <= 93 then
+      path = "/api/v1/encounters/stats"
+    else
+      path = "/api/v1/progress"
     end
   elseif kind == "varied" then
     -- Filters no two requests share, so the cache cannot answer: a page size, a page
@@ -405,6 +430,9 @@ fn main() {
     if only.is_empty() {
         results.extend(scenarios(&url, (1000, 300_000), &keys, &fights));
         results.extend(scenarios(&url, (0, 0), &keys, &fights));
+    }
+    if only.is_empty() || only == "cold" {
+        results.extend(measure(&url, (0, 0), &[("cold".to_string(), script("cold", &keys, &fights))]));
     }
     if only.is_empty() || only == "neighbour" {
         results.extend(neighbour(&url, &store, &keys, &fights));

@@ -114,9 +114,11 @@ pub async fn paged<R, T>(
 where
     R: clickhouse::RowOwned + clickhouse::RowRead,
 {
-    let total = db.first::<Count>(&count).await?.map_or(0, |c| c.n);
+    // The count and the page at once: one round trip's wait instead of two.
     let rows = rows.bind("LIMIT ?", i64::from(page.per_page())).bind("OFFSET ?", page.offset());
-    let items = db.all::<R>(&rows).await?.into_iter().map(item).collect();
+    let (total, items) = futures::try_join!(db.first::<Count>(&count), db.all::<R>(&rows))?;
+    let total = total.map_or(0, |c| c.n);
+    let items = items.into_iter().map(item).collect();
     let per_page = page.per_page();
     let pages = total.div_ceil(u64::from(per_page));
     Ok(Paged { items, pagination: Pagination { page: page.page(), per_page, limit: per_page, total, pages } })

@@ -12,6 +12,24 @@ pub trait TableRow: clickhouse::Row {
     const COLUMNS: &'static [(&'static str, &'static str)];
     /// The column names as a `SELECT` list, in order: what reads of the whole row select.
     const SELECT: &'static str;
+
+    /// A `SELECT` list of the whole row that reads from disk only the array columns
+    /// whose names start with one of `wanted` (and every column that is not an array):
+    /// the others read as empty arrays of their type, so the row still deserializes and
+    /// a query that needs a few of a wide row's arrays does not decompress them all.
+    fn select_arrays(wanted: &[&str]) -> String {
+        Self::COLUMNS
+            .iter()
+            .map(|&(name, ty)| {
+                if !ty.starts_with("Array(") || wanted.iter().any(|prefix| name.starts_with(prefix)) {
+                    name.to_string()
+                } else {
+                    format!("CAST([] AS {ty}) AS {name}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Declares a row struct and its table's columns from one list (each field with its
@@ -175,6 +193,24 @@ mod tests {
     fn select_lists_name_every_column_in_order() {
         assert_eq!(EncounterRow::SELECT.split(", ").collect::<Vec<_>>(), names::<EncounterRow>());
         assert_eq!(LogRow::SELECT.split(", ").count(), LogRow::COLUMNS.len());
+    }
+
+    #[test]
+    fn a_narrow_select_reads_the_wanted_arrays_and_every_scalar_and_empties_the_rest() {
+        let select = EncounterDetailRow::select_arrays(&["boss_", "taken_"]);
+        let items: Vec<&str> = select.split(", ").collect();
+        assert_eq!(items.len(), EncounterDetailRow::COLUMNS.len(), "{select}");
+        for (item, (name, ty)) in items.iter().zip(EncounterDetailRow::COLUMNS) {
+            if name.starts_with("boss_") || name.starts_with("taken_") || !ty.starts_with("Array(") {
+                assert_eq!(item, name);
+            } else {
+                assert_eq!(*item, format!("CAST([] AS {ty}) AS {name}"));
+            }
+        }
+        assert!(items.contains(&"CAST([] AS Array(Nullable(Int32))) AS done_spell_id"), "{select}");
+        assert!(items.contains(&"fight_name") && items.contains(&"version"), "{select}");
+        // Asking for every array is the plain list.
+        assert_eq!(EncounterDetailRow::select_arrays(&[""]), EncounterDetailRow::SELECT);
     }
 
     #[test]

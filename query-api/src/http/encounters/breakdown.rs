@@ -3,7 +3,7 @@
 //! applications).
 
 use super::Encounter;
-use super::queries::{at, details_of, fight_row};
+use super::queries::{DetailParts, at, details_of, fight_row};
 use crate::auth::{Query, Scope};
 use crate::http::answer::{Guilded, cached, guilded};
 use crate::params::{Params, PathId, Validate, text};
@@ -232,7 +232,7 @@ pub async fn players(
         if let Some(wanted) = &filter.player {
             players.retain(|p| &p.player_guid == wanted || &p.name == wanted);
         }
-        let details = details_of(&scope.db, &row).await?;
+        let details = details_of(&scope.db, &row, DetailParts::Breakdown).await?;
         let mut tables = by_player(&details, row.duration_ms);
         let players = players
             .into_iter()

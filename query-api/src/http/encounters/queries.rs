@@ -8,7 +8,9 @@ use crate::http::answer::{Paged, paged};
 use crate::params::rfc3339;
 use crate::scope::{GuildDb, Sql};
 use serde::Deserialize;
+use std::sync::LazyLock;
 use wowlogs_http::ApiError;
+use wowlogs_schemas::{FightKind, Named};
 use wowlogs_store::rows::{EncounterDetailRow, EncounterRow, TableRow};
 
 /// A page of fights, newest first.
@@ -113,38 +115,35 @@ pub(super) async fn fight_row(db: &GuildDb, id: &str) -> Result<EncounterRow, Ap
     .ok_or_else(not_found)
 }
 
-/// The fight with this id, with its players, deaths and rounds.
+/// The fight with this id, with its players, deaths and rounds. After the fight's row,
+/// its parts are asked for at once: one round trip's wait instead of four (three but for
+/// an arena match: only a Solo Shuffle has rounds).
 pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
     let record = fight_row(db, id).await?;
-    let players = db
-        .all::<PlayerLine>(
-            &Sql::new(
-                "SELECT player_guid, name, class, spec_id, item_level, damage_done, healing_done, overhealing, \
-                 absorbs_done, damage_taken, deaths, casts, dps, hps, interrupts, dispels \
-                 FROM encounter_players FINAL WHERE {guild}",
-            )
-            .bind("AND log_id = ?", record.log_id)
-            .bind("AND start_line = ?", record.start_line)
-            .push("ORDER BY damage_done DESC, player_guid")
-            .bind("LIMIT ?", MAX_DETAIL_PLAYERS as i64 + 1),
-        )
-        .await?;
-    let (players, players_cut) = bounded(players, MAX_DETAIL_PLAYERS);
-    let deaths = db
-        .all::<DeathLine>(
-            &Sql::new(
-                "SELECT line, timestamp_ms, fight_time_ms, player_guid, player_name, ability, spell_id, source_guid, \
-                 source_name, amount, overkill FROM encounter_deaths FINAL WHERE {guild}",
-            )
-            .bind("AND log_id = ?", record.log_id)
-            .bind("AND start_line = ?", record.start_line)
-            .push("ORDER BY line, player_guid")
-            .bind("LIMIT ?", MAX_DETAIL_DEATHS as i64 + 1),
-        )
-        .await?;
-    let (deaths, deaths_cut) = bounded(deaths, MAX_DETAIL_DEATHS);
-    let rounds = db
-        .all::<EncounterRow>(
+    let players = Sql::new(
+        "SELECT player_guid, name, class, spec_id, item_level, damage_done, healing_done, overhealing, \
+         absorbs_done, damage_taken, deaths, casts, dps, hps, interrupts, dispels \
+         FROM encounter_players FINAL WHERE {guild}",
+    )
+    .bind("AND log_id = ?", record.log_id)
+    .bind("AND start_line = ?", record.start_line)
+    .push("ORDER BY damage_done DESC, player_guid")
+    .bind("LIMIT ?", MAX_DETAIL_PLAYERS as i64 + 1);
+    let deaths = Sql::new(
+        "SELECT line, timestamp_ms, fight_time_ms, player_guid, player_name, ability, spell_id, source_guid, \
+         source_name, amount, overkill FROM encounter_deaths FINAL WHERE {guild}",
+    )
+    .bind("AND log_id = ?", record.log_id)
+    .bind("AND start_line = ?", record.start_line)
+    .push("ORDER BY line, player_guid")
+    .bind("LIMIT ?", MAX_DETAIL_DEATHS as i64 + 1);
+    // Only an arena match (a Solo Shuffle) has rounds: no query for the others.
+    let has_rounds = FightKind::from_code(record.kind) == Some(FightKind::Arena);
+    let rounds = async {
+        if !has_rounds {
+            return Ok(Vec::new());
+        }
+        db.all::<EncounterRow>(
             &Sql::new("SELECT")
                 .push(EncounterRow::SELECT)
                 .push("FROM encounters FINAL WHERE {guild}")
@@ -153,11 +152,19 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
                 .push("AND round IS NOT NULL ORDER BY round")
                 .bind("LIMIT ?", MAX_DETAIL_ROUNDS as i64 + 1),
         )
-        .await?;
+        .await
+    };
+    let (players, deaths, rounds, details) = futures::try_join!(
+        db.all::<PlayerLine>(&players),
+        db.all::<DeathLine>(&deaths),
+        rounds,
+        details_of(db, &record, DetailParts::Summary)
+    )?;
+    let (players, players_cut) = bounded(players, MAX_DETAIL_PLAYERS);
+    let (deaths, deaths_cut) = bounded(deaths, MAX_DETAIL_DEATHS);
     let (rounds, rounds_cut) = bounded(rounds, MAX_DETAIL_ROUNDS);
     let rounds = rounds.into_iter().map(Encounter::from).collect();
     let truncated = players_cut || deaths_cut || rounds_cut;
-    let details = details_of(db, &record).await?;
     let bosses = bosses_of(&details);
     let damage_taken_by_ability = abilities_of(&details);
     Ok(EncounterDetail {
@@ -171,13 +178,47 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
     })
 }
 
-/// A fight's details (bosses, deadliest abilities, interrupts); empty for a fight stored
-/// before they existed.
-pub(super) async fn details_of(db: &GuildDb, fight: &EncounterRow) -> Result<EncounterDetailRow, ApiError> {
+/// Which of a fight's detail arrays a page shows: a detail row holds every player's
+/// abilities and auras too, so reading it whole for the bosses alone decompresses ten
+/// times what the fight's page needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum DetailParts {
+    /// Bosses and the deadliest abilities: the fight's page.
+    Summary,
+    /// Those, interrupts and dispels, and the raid's damage and healing by ability: why we wiped.
+    Wipe,
+    /// Each player's abilities and auras: the breakdown.
+    Breakdown,
+}
+
+impl DetailParts {
+    /// `EncounterDetailRow`'s `SELECT` list with only these arrays read from disk.
+    fn select(self) -> &'static str {
+        static SUMMARY: LazyLock<String> =
+            LazyLock::new(|| EncounterDetailRow::select_arrays(&["boss_", "taken_"]));
+        static WIPE: LazyLock<String> =
+            LazyLock::new(|| EncounterDetailRow::select_arrays(&["boss_", "taken_", "removal_", "done_"]));
+        static BREAKDOWN: LazyLock<String> =
+            LazyLock::new(|| EncounterDetailRow::select_arrays(&["done_", "aura_"]));
+        match self {
+            DetailParts::Summary => &SUMMARY,
+            DetailParts::Wipe => &WIPE,
+            DetailParts::Breakdown => &BREAKDOWN,
+        }
+    }
+}
+
+/// A fight's details (bosses, deadliest abilities, interrupts, abilities and auras; the
+/// arrays of `parts`, the others empty); empty for a fight stored before they existed.
+pub(super) async fn details_of(
+    db: &GuildDb,
+    fight: &EncounterRow,
+    parts: DetailParts,
+) -> Result<EncounterDetailRow, ApiError> {
     let details = db
         .first::<EncounterDetailRow>(
             &Sql::new("SELECT")
-                .push(EncounterDetailRow::SELECT)
+                .push(parts.select())
                 .push("FROM encounter_details FINAL WHERE {guild}")
                 .bind("AND log_id = ?", fight.log_id)
                 .bind("AND start_line = ?", fight.start_line),

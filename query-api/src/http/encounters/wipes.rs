@@ -2,7 +2,7 @@
 //! most, each boss's health at the end, and one boss's pulls in order.
 
 use super::breakdown::{RaidAbilityLine, raid_done_of};
-use super::queries::{abilities_of, at, bosses_of, details_of, fight_row};
+use super::queries::{DetailParts, abilities_of, at, bosses_of, details_of, fight_row};
 use super::{AbilityLine, BossLine, Encounter, Outcome};
 use crate::auth::{Query, Scope};
 use crate::http::answer::{Guilded, GuildedPage, cached, guilded, guilded_page, paged};
@@ -55,7 +55,7 @@ pub struct FightAbilities {
 pub async fn abilities(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<Response, ApiError> {
     cached(&scope, Freshness::Settled, ("abilities", &id), async {
         let row = fight_row(&scope.db, &id).await?;
-        let details = details_of(&scope.db, &row).await?;
+        let details = details_of(&scope.db, &row, DetailParts::Wipe).await?;
         let answer = FightAbilities {
             damage_taken: abilities_of(&details),
             damage_done: raid_done_of(&details, "damage"),
@@ -151,7 +151,7 @@ pub async fn interrupts(scope: Scope<Query>, PathId(id): PathId<String>) -> Resu
                 .bind("LIMIT ?", super::MAX_DETAIL_PLAYERS as i64),
             )
             .await?;
-        let details = details_of(&scope.db, &row).await?;
+        let details = details_of(&scope.db, &row, DetailParts::Wipe).await?;
         let answer = FightRemovals { players, removals: removals_of(&details), encounter: row.into() };
         guilded(&scope, answer)
     })
