@@ -143,8 +143,22 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
     for path in ["/health", "/health/ready", "/health/live", "/health/detailed"] {
         let (status, _, answer) = gateway.get(path);
         assert_eq!(status, 200, "{path}: {answer}");
-        has(&answer, &["/status"], path);
+        has(&answer, &["/status", "/service", "/timestamp"], path);
     }
+    assert_eq!(gateway.get("/health").2["service"], "query-api");
+    // The consumers' own health, on their internal port: the same shape.
+    until("the consumers serve their health", Duration::from_secs(60), || {
+        probe::http_get(consumers_port, "/health/live").0 == 200
+    });
+    let (status, body) = probe::http_get(consumers_port, "/health");
+    let consumers: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert_eq!(status, 200, "{body}");
+    has(
+        &consumers,
+        &["/status", "/service", "/timestamp", "/database", "/components/clickhouse/status"],
+        "consumers",
+    );
+    assert_eq!(consumers["service"], "consumers", "{body}");
     has(
         &gateway.get("/health/detailed").2,
         &["/components/clickhouse/status", "/components/kafka/status"],

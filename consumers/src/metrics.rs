@@ -245,6 +245,12 @@ impl ConsumerMetrics {
         self.lag_by_group.lock().expect("lag lock").insert(group.to_string(), behind);
     }
 
+    /// Messages waiting for the group loops, over every group and partition (as last
+    /// reported with the lag).
+    pub fn messages_waiting(&self) -> i64 {
+        self.lag_by_group.lock().expect("lag lock").values().sum()
+    }
+
     /// A group loop is alive: it received a record, or tried an insert.
     pub fn touch(&self) {
         self.progress_ms.store(wowlogs_schemas::now_ms(), Ordering::Relaxed);
@@ -254,7 +260,7 @@ impl ConsumerMetrics {
     /// longer than `limit`: the process is stuck (a rebalance that never assigns, a
     /// hung client) and is better restarted.
     pub fn stalled_for(&self, limit: std::time::Duration) -> Option<std::time::Duration> {
-        let behind: i64 = self.lag_by_group.lock().expect("lag lock").values().sum();
+        let behind = self.messages_waiting();
         let quiet = wowlogs_schemas::now_ms() - self.progress_ms.load(Ordering::Relaxed);
         let quiet = std::time::Duration::from_millis(quiet.max(0) as u64);
         (behind > 0 && quiet > limit).then_some(quiet)

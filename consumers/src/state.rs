@@ -7,6 +7,8 @@ use std::time::Duration;
 /// loops may show none while messages wait before the process is not live.
 #[derive(Clone)]
 pub struct AppState {
+    /// The process's name in its health answers (`events-sink`, `encounters`, …).
+    pub service: &'static str,
     pub metrics: ConsumerMetrics,
     pub stall: Duration,
 }

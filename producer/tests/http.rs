@@ -598,6 +598,11 @@ async fn health_and_metrics_report_the_broker_and_the_counters() {
     let (app, internal) = (router(state.clone()), internal_router(state));
     let (status, _, health) = send(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
     assert_eq!((status, health["components"]["kafka"]["status"].as_str()), (StatusCode::OK, Some("up")));
+    assert_eq!(health["service"], "upload", "{health}");
+    assert!(
+        health["timestamp"].is_string() && health["components"]["api_keys"]["status"].is_string(),
+        "{health}"
+    );
     assert_eq!(send(&app, Request::get("/health/live").body(Body::empty()).unwrap()).await.0, StatusCode::OK);
     assert_eq!(
         send(&app, Request::get("/health/ready").body(Body::empty()).unwrap()).await.0,

@@ -634,6 +634,11 @@ async fn health_reports_each_component_and_metrics_count_requests() {
     assert_eq!(health.status, StatusCode::OK, "{}", health.text);
     assert_eq!(health.json["components"]["clickhouse"]["status"], "up");
     assert!(health.json["components"]["clickhouse"]["latency_ms"].as_f64().is_some());
+    // The specification's fields: status, service, database, timestamp.
+    assert_eq!(health.json["service"], "query-api", "{}", health.text);
+    assert_eq!(health.json["database"], "connected", "{}", health.text);
+    assert!(["healthy", "degraded"].contains(&health.json["status"].as_str().unwrap()), "{}", health.text);
+    assert!(health.json["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{}", health.text);
     assert!(health.json["components"]["kafka"]["status"].is_string());
     assert_eq!(get(&app, "/health/live", None).await.status, StatusCode::OK);
     let detailed = get(&app, "/health/detailed", None).await;

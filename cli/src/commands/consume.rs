@@ -83,13 +83,18 @@ pub struct GroupArgs {
     /// read and no insert tried for this long (milliseconds) while messages wait.
     #[arg(long, env = "WOWLOGS_CONSUMER_STALL_MS", default_value_t = 600_000)]
     pub stall_ms: u64,
-    /// Where to serve `/health/live`, `/health/ready` and `/metrics` (empty: nowhere).
+    /// Where to serve `/health`, `/health/live`, `/health/ready` and `/metrics` (empty: nowhere).
     #[arg(long, env = "WOWLOGS_CONSUMER_METRICS_ADDR", default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
 }
 
-/// Serves `/health/live`, `/health/ready` and `/metrics` on `addr` (empty: nowhere).
-pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics, stall: Duration) -> Result<()> {
+/// Serves `/health`, `/health/live`, `/health/ready` and `/metrics` on `addr` (empty: nowhere).
+pub async fn serve_metrics(
+    addr: &str,
+    service: &'static str,
+    metrics: &ConsumerMetrics,
+    stall: Duration,
+) -> Result<()> {
     if addr.is_empty() {
         return Ok(());
     }
@@ -97,10 +102,10 @@ pub async fn serve_metrics(addr: &str, metrics: &ConsumerMetrics, stall: Duratio
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the metrics endpoint on {addr}"))?;
-    let state = wowlogs_consumers::state::AppState { metrics: metrics.clone(), stall };
+    let state = wowlogs_consumers::state::AppState { service, metrics: metrics.clone(), stall };
     let router = wowlogs_consumers::http::router(state);
     tokio::spawn(async move { axum::serve(listener, router).await });
-    tracing::info!(%addr, "serving /health/live, /health/ready and /metrics");
+    tracing::info!(%addr, "serving /health, /health/live, /health/ready and /metrics");
     Ok(())
 }
 
@@ -111,6 +116,15 @@ impl Group {
             Group::EventsSink(group) => (group, events_sink::GROUP_ID),
             Group::Encounters(group) => (group, encounters::GROUP_ID),
             Group::All(group) => (group, "wowlogs-consumers"),
+        }
+    }
+
+    /// The process's name in its health answers.
+    pub fn service(&self) -> &'static str {
+        match self {
+            Group::EventsSink(_) => "events-sink",
+            Group::Encounters(_) => "encounters",
+            Group::All(_) => "consumers",
         }
     }
 }
@@ -161,7 +175,13 @@ pub fn run_command(args: &ConsumeArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         wowlogs_store::migrate(&group.store.settings()).await.context("migrating ClickHouse")?;
-        serve_metrics(&group.metrics_addr, &metrics, Duration::from_millis(group.stall_ms)).await?;
+        serve_metrics(
+            &group.metrics_addr,
+            args.group.service(),
+            &metrics,
+            Duration::from_millis(group.stall_ms),
+        )
+        .await?;
         let shutdown = wowlogs_http::shutdown_signal;
         // `all` with --group-id: the id is a prefix of both groups' ids.
         let prefixed = |default: &str, suffix: &str| match (&args.group, &group.group_id) {

@@ -28,8 +28,13 @@ pub fn run(args: &RebuildArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let report = runtime.block_on(async {
         wowlogs_store::migrate(&config.store).await.context("migrating ClickHouse")?;
-        serve_metrics(&group.metrics_addr, &metrics, std::time::Duration::from_millis(group.stall_ms))
-            .await?;
+        serve_metrics(
+            &group.metrics_addr,
+            "rebuild",
+            &metrics,
+            std::time::Duration::from_millis(group.stall_ms),
+        )
+        .await?;
         eprintln!(
             "rebuilding {} for group {} from the beginning of its topics…",
             which.tables().join(", "),

@@ -1,14 +1,15 @@
 //! Pieces of the health endpoints every service serves alike.
 
 use axum::Json;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The health routes every service serves alike, publicly and on its internal port:
 /// `/health` and `/health/detailed` (each component), `/health/live`, `/health/ready`.
-pub fn health_routes<S, H, HT, R, RT>(health: H, ready: R) -> axum::Router<S>
+/// `service` names the service in the liveness answer.
+pub fn health_routes<S, H, HT, R, RT>(service: &'static str, health: H, ready: R) -> axum::Router<S>
 where
     S: Clone + Send + Sync + 'static,
     H: axum::handler::Handler<HT, S> + Clone,
@@ -20,13 +21,110 @@ where
     axum::Router::new()
         .route("/health", get(health.clone()))
         .route("/health/detailed", get(health))
-        .route("/health/live", get(live))
+        .route("/health/live", get(move || async move { live(service) }))
         .route("/health/ready", get(ready))
 }
 
 /// `GET /health/live`: the process is serving.
-pub async fn live() -> impl IntoResponse {
-    Json(json!({"status": "up"}))
+pub fn live(service: &str) -> impl IntoResponse + use<> {
+    answer(service, Overall::Healthy, None, json!({}))
+}
+
+/// What a service's `/health` says of it as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    /// Everything it depends on answers.
+    Healthy,
+    /// It does its work, but something around it does not answer (the live feed, fresh keys).
+    Degraded,
+    /// It cannot do its work: 503, so load balancers and orchestrators act on it.
+    Unhealthy,
+}
+
+impl Overall {
+    pub fn name(self) -> &'static str {
+        match self {
+            Overall::Healthy => "healthy",
+            Overall::Degraded => "degraded",
+            Overall::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// A health answer as the specification shapes it: `status` (`healthy`, `degraded`,
+/// `unhealthy`), `service`, `timestamp` (RFC 3339, UTC), `database` (`connected` or
+/// `disconnected`) for a service that reads or writes ClickHouse, and `components`, each
+/// with its own `status` (`up`, `down`, …) and latency or error; 503 when unhealthy.
+pub fn answer(
+    service: &str,
+    overall: Overall,
+    database: Option<bool>,
+    components: Value,
+) -> (StatusCode, Json<Value>) {
+    let mut body = json!({
+        "status": overall.name(),
+        "service": service,
+        "timestamp": now_rfc3339(),
+    });
+    if let Some(connected) = database {
+        body["database"] = json!(if connected { "connected" } else { "disconnected" });
+    }
+    if components.as_object().is_some_and(|c| !c.is_empty()) {
+        body["components"] = components;
+    }
+    let code = if overall == Overall::Unhealthy { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    (code, Json(body))
+}
+
+/// A readiness answer: `ready` (200), or `not ready` (503) with what is missing as
+/// fields (`{"clickhouse": "…"}`), with `service` and `timestamp` as in [`answer`].
+pub fn readiness(service: &str, missing: Option<Value>) -> (StatusCode, Json<Value>) {
+    let mut body = json!({
+        "status": if missing.is_none() { "ready" } else { "not ready" },
+        "service": service,
+        "timestamp": now_rfc3339(),
+    });
+    let code = match missing {
+        None => StatusCode::OK,
+        Some(Value::Object(fields)) => {
+            body.as_object_mut().expect("an object").extend(fields);
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        Some(other) => {
+            body["reason"] = other;
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    };
+    (code, Json(body))
+}
+
+/// Now as RFC 3339 in UTC, to the millisecond.
+fn now_rfc3339() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Keys older than this mean the registry has not been read for a while.
+pub const STALE_KEYS: Duration = Duration::from_secs(30);
+
+/// The API keys as a component of `/health`: whether they are trusted (the service can
+/// authenticate), whether they are fresh (read from the registry lately), and the JSON
+/// (`up`, `stale` or `refusing`, the age, how long they stay trusted). `age` is the time
+/// since the keys were last read (`None`: never), `trusted_for` how much longer they are
+/// trusted (`None`: no limit).
+pub fn keys_component(age: Option<Duration>, trusted_for: Option<Duration>) -> (bool, bool, Value) {
+    let fresh = age.is_some_and(|age| age < STALE_KEYS);
+    let trusted = trusted_for.is_none_or(|left| !left.is_zero());
+    let json = json!({
+        "status": match (trusted, fresh) {
+            (false, _) => "refusing",
+            (true, true) => "up",
+            (true, false) => "stale",
+        },
+        "age_ms": age.map(|a| a.as_millis() as u64),
+        "fails_closed_in_ms": trusted_for.map(|t| t.as_millis() as u64),
+    });
+    (trusted, fresh, json)
 }
 
 /// A Prometheus text exposition as a response.
@@ -90,6 +188,52 @@ mod tests {
         let answers = futures_join(&probe, ask).await;
         assert!(answers.iter().all(Result::is_ok));
         assert_eq!(asked.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_health_answer_names_its_service_and_time_as_the_specification_shows() {
+        let (code, Json(body)) =
+            answer("query-api", Overall::Healthy, Some(true), json!({"kafka": {"status": "up"}}));
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!((body["status"].as_str(), body["service"].as_str()), (Some("healthy"), Some("query-api")));
+        assert_eq!(body["database"], "connected");
+        let at = body["timestamp"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with('Z'), "{at}");
+        assert_eq!(body["components"]["kafka"]["status"], "up");
+    }
+
+    #[test]
+    fn an_unhealthy_service_answers_503_and_one_without_clickhouse_names_no_database() {
+        let (code, Json(body)) = answer("upload", Overall::Unhealthy, None, json!({}));
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["status"], "unhealthy");
+        assert!(body.get("database").is_none() && body.get("components").is_none(), "{body}");
+        assert_eq!(answer("x", Overall::Degraded, Some(false), json!({})).0, StatusCode::OK);
+        assert_eq!(answer("x", Overall::Degraded, Some(false), json!({})).1["database"], "disconnected");
+    }
+
+    #[test]
+    fn readiness_is_ready_or_names_what_is_missing() {
+        let (code, Json(body)) = readiness("events-sink", None);
+        assert_eq!(
+            (code, body["status"].as_str(), body["service"].as_str()),
+            (StatusCode::OK, Some("ready"), Some("events-sink"))
+        );
+        let (code, Json(body)) = readiness("upload", Some(json!({"kafka": "no broker"})));
+        assert_eq!((code, body["status"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("not ready")));
+        assert_eq!(body["kafka"], "no broker");
+        assert!(body["timestamp"].is_string());
+    }
+
+    #[test]
+    fn keys_are_up_when_fresh_stale_when_old_and_refusing_once_no_longer_trusted() {
+        let status = |age, left| keys_component(age, left).2["status"].as_str().unwrap().to_string();
+        assert_eq!(status(Some(Duration::from_secs(1)), None), "up");
+        assert_eq!(status(Some(STALE_KEYS), Some(Duration::from_secs(60))), "stale");
+        assert_eq!(status(Some(STALE_KEYS), Some(Duration::ZERO)), "refusing");
+        assert_eq!(status(None, None), "stale");
+        let (trusted, fresh, _) = keys_component(None, Some(Duration::ZERO));
+        assert!(!trusted && !fresh);
     }
 
     async fn futures_join<F, Fut>(probe: &RecentProbe, ask: F) -> Vec<Result<Duration, String>>

@@ -17,7 +17,8 @@ use wowlogs_http::{health::health_routes, json_fallbacks, observe};
 /// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
 /// behind the public entry point.
 pub fn internal_router(state: AppState) -> Router {
-    let routes = health_routes(health::health, health::ready).route("/metrics", get(health::metrics));
+    let routes =
+        health_routes(health::SERVICE, health::health, health::ready).route("/metrics", get(health::metrics));
     json_fallbacks(routes).with_state(state)
 }
 
@@ -29,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/live/{session}", get(live::status))
         .route("/api/v1/live/{session}/close", post(live::close))
         .route("/api/v1/live/{session}/{offset}", put(live::chunk))
-        .merge(health_routes(health::health, health::ready));
+        .merge(health_routes(health::SERVICE, health::health, health::ready));
     json_fallbacks(routes)
         // The upload handler enforces its own, configurable limit while streaming.
         .layer(DefaultBodyLimit::disable())

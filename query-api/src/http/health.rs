@@ -4,16 +4,14 @@
 //! client is made once, and a ClickHouse probe is bounded by [`PROBE_TIMEOUT`].
 
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wowlogs_http::health::{component, metrics_text};
+use wowlogs_http::health::{Overall, answer, component, keys_component, metrics_text, readiness};
 
-/// Keys older than this mean the registry has not been read for a while.
-const STALE_KEYS: Duration = Duration::from_secs(30);
+/// The service's name in its health answers.
+pub const SERVICE: &str = "query-api";
 /// Longest a ClickHouse probe waits.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -41,47 +39,30 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     clickhouse["breaker"] = json!(if state.gate.is_open() { "open" } else { "closed" });
     let (kafka_up, mut kafka) = component(state.probes.kafka.get(state.probes.broker.latency()).await);
     kafka["live_feed"] = json!(if state.live.is_reading() { "reading" } else { "not reading" });
-    let age = state.key_age();
-    let trusted_for = state.keys.trusted_for();
-    let keys_fresh = age.is_some_and(|age| age < STALE_KEYS);
-    let keys_trusted = trusted_for.is_none_or(|left| !left.is_zero());
-    let keys = json!({
-        "status": match (keys_trusted, keys_fresh) {
-            (false, _) => "refusing",
-            (true, true) => "up",
-            (true, false) => "stale",
-        },
-        "age_ms": age.map(|a| a.as_millis() as u64),
-        "fails_closed_in_ms": trusted_for.map(|t| t.as_millis() as u64),
-    });
+    let (keys_trusted, keys_fresh, keys) = keys_component(state.key_age(), state.keys.trusted_for());
     let answering = clickhouse_up && keys_trusted;
-    let status = match (answering, kafka_up && keys_fresh) {
-        (false, _) => "down",
-        (true, false) => "degraded",
-        (true, true) => "up",
+    let overall = match (answering, kafka_up && keys_fresh) {
+        (false, _) => Overall::Unhealthy,
+        (true, false) => Overall::Degraded,
+        (true, true) => Overall::Healthy,
     };
-    let code = if answering { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (
-        code,
-        Json(
-            json!({"status": status, "components": {"clickhouse": clickhouse, "kafka": kafka, "api_keys": keys}}),
-        ),
+    answer(
+        SERVICE,
+        overall,
+        Some(clickhouse_up),
+        json!({"clickhouse": clickhouse, "kafka": kafka, "api_keys": keys}),
     )
 }
 
 /// `GET /health/ready`: ClickHouse answers and the keys are loaded and trusted.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let trusted = state.keys.trusted_for().is_none_or(|left| !left.is_zero());
-    match clickhouse_latency(&state).await {
-        Ok(_) if state.key_age().is_some() && trusted => (StatusCode::OK, Json(json!({"status": "ready"}))),
-        Ok(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not ready", "api_keys": "not loaded, or too stale to be trusted"})),
-        ),
-        Err(error) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "clickhouse": error})))
-        }
-    }
+    let missing = match clickhouse_latency(&state).await {
+        Ok(_) if state.key_age().is_some() && trusted => None,
+        Ok(_) => Some(json!({"api_keys": "not loaded, or too stale to be trusted"})),
+        Err(error) => Some(json!({"clickhouse": error})),
+    };
+    readiness(SERVICE, missing)
 }
 
 /// `GET /metrics`: Prometheus text format.

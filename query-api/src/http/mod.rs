@@ -58,7 +58,8 @@ pub fn public_document(others: impl IntoIterator<Item = Document>) -> Document {
 /// The internal port's routes: `/metrics` (and the health endpoints, for probes), never
 /// behind the public entry point.
 pub fn internal_router(state: AppState) -> Router {
-    let routes = health_routes(health::health, health::ready).route("/metrics", get(health::metrics));
+    let routes =
+        health_routes(health::SERVICE, health::health, health::ready).route("/metrics", get(health::metrics));
     json_fallbacks(routes).with_state(state)
 }
 
@@ -75,7 +76,7 @@ pub fn router(state: AppState, document: Document) -> Router {
         )
         .route("/reference", get(move || async move { Html((*page).clone()) }))
         .merge(docs::pages())
-        .merge(health_routes(health::health, health::ready));
+        .merge(health_routes(health::SERVICE, health::health, health::ready));
     json_fallbacks(routes)
         .layer(middleware::from_fn_with_state(state.metrics.clone(), observe::<ApiMetrics>))
         .with_state(state)
