@@ -134,6 +134,29 @@ check(jobs.get("consumers", {}).get("dns_sd_configs", [{}])[0].get("names") == [
       "Prometheus must find every consumers replica through DNS")
 print(f"compose: {len(compose['services'])} services, {len(interpolated)} variables, {len(read_by_code)} read by the code")
 
+# --- docs/operations.md against docker-compose.yml --------------------------------------
+# Every address the operations guide tells a compose user to reach from the host is one
+# compose publishes, and every port its service table gives without "internal" is too.
+def published_ports(service):
+    ports = set()
+    for entry in service.get("ports", []):
+        parts = resolve(str(entry)).split(":")
+        ports.add(int(parts[-2]) if len(parts) >= 2 else int(parts[-1]))
+    return ports
+
+
+every_published = {port for service in compose["services"].values() for port in published_ports(service)}
+operations = (root / "docs/operations.md").read_text()
+for scheme, port in re.findall(r"\b(https?)://localhost(?::(\d+))?", operations):
+    port = int(port) if port else (443 if scheme == "https" else 80)
+    check(port in every_published, f"docs/operations.md sends compose users to localhost:{port}, which compose does not publish")
+for name, port_cell in re.findall(r"^\| `([a-z-]+)` \| [^\n]*\| ([^|\n]*) \|$", operations, re.M):
+    if name not in compose["services"] or "internal" in port_cell or not port_cell.strip():
+        continue
+    for port in re.findall(r"(?:^|[\s,:])(\d{2,5})\b", re.sub(r"\d+\.\d+\.\d+\.\d+:", "", port_cell)):
+        check(int(port) in published_ports(compose["services"][name]),
+              f"docs/operations.md gives {name} port {port}, which compose does not publish for it")
+
 # --- Dockerfile -----------------------------------------------------------------------
 dockerfile = (root / "Dockerfile").read_text()
 stages = re.findall(r"^FROM\s+(\S+)", dockerfile, re.M)
