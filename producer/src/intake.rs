@@ -195,18 +195,8 @@ fn publish_lines(
                 pending_throttle += 1;
             }
             Err(error) => {
-                let letter = DeadLetter {
-                    guild_id: job.guild_id,
-                    log_id: job.log_id,
-                    upload_id: job.upload_id.clone(),
-                    source: "parser".to_string(),
-                    line,
-                    event: error.event.clone(),
-                    code: error.code().to_string(),
-                    message: error.to_string(),
-                    raw: parsed.raw.to_vec(),
-                    timestamp_ms: now_ms(),
-                };
+                let letter =
+                    error.dead_letter(job.guild_id, job.log_id, &job.upload_id, line, parsed.raw, now_ms());
                 encoders.dead_letters.encode(&letter, &mut buf)?;
                 outbox.send(&letter_route, &buf, Tag::Line(line), &mut on_ack)?;
                 counts.dead_letters += 1;

@@ -303,6 +303,16 @@ pub fn instant(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiErr
     )))
 }
 
+/// A path's numeric id (a fight's, a log's): a decimal integer, else 400 naming `what`;
+/// digits beyond any id (ids are below 2^63) are `not_found`, as an id of nothing.
+pub fn numeric_id(id: &str, what: &str, not_found: impl FnOnce() -> ApiError) -> Result<i64, ApiError> {
+    match id.parse() {
+        Ok(id) => Ok(id),
+        Err(_) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => Err(not_found()),
+        Err(_) => Err(ApiError::bad_request(format!("{what} is a decimal integer"))),
+    }
+}
+
 /// Milliseconds as RFC 3339 UTC.
 pub fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
@@ -313,6 +323,24 @@ pub fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_numeric_id_is_digits_an_id_too_large_is_nothing_and_anything_else_is_refused() {
+        use axum::http::StatusCode;
+        let missing = || ApiError::not_found("none");
+        assert_eq!(numeric_id("7077", "a log id", missing).ok(), Some(7077));
+        assert_eq!(
+            numeric_id("99999999999999999999", "a log id", missing).unwrap_err().status,
+            StatusCode::NOT_FOUND
+        );
+        for bad in ["", "x1", "-", "1 OR 1=1", "١٢"] {
+            assert_eq!(
+                numeric_id(bad, "a log id", missing).unwrap_err().status,
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn times_are_rfc3339_dates_or_milliseconds() {

@@ -434,6 +434,98 @@ async fn logs_and_uploads_show_what_was_uploaded() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
+/// A short log with three kinds of bad line among good ones, as a hand-edited or
+/// corrupted file holds them; the last is longer than an answer carries.
+fn log_with_bad_lines() -> String {
+    let good = "7/28/2024 14:36:49.528-4  ZONE_CHANGE,1,\"Orgrimmar\",0";
+    [
+        "7/28/2024 14:36:49.528-4  COMBAT_LOG_VERSION,21,ADVANCED_LOG_ENABLED,1,BUILD_VERSION,11.0.2,PROJECT_ID,1",
+        good,
+        "7/28/2024 14:36:49.599-4  SPELL_DAMAGE,Player-1-0A,\"Cut-Off\",0x511",
+        good,
+        "this is not a combat log line",
+        good,
+        &format!("7/28/2024 14:36:50.000-4  SPELL_HEAL,{}", "x".repeat(3_000)),
+        "",
+    ]
+    .join("\n")
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guild_reads_which_lines_of_its_log_were_refused_and_why() {
+    let world = world();
+    let registry = wowlogs_tenancy::Registry::new(world.store.clone());
+    let scribes = tenant(&registry, &world.store.client(), "Careless Scribes", &[]).await;
+    let log_id = 7_077;
+    let mut input = std::io::Cursor::new(log_with_bad_lines().into_bytes());
+    support::load::load_log(
+        &world.store.client(),
+        scribes.guild_id,
+        log_id,
+        "scribes-upload",
+        &mut input,
+        true,
+    )
+    .await;
+    let app = app().await;
+    let path = format!("/api/v1/logs/{log_id}/dead-letters");
+
+    let letters = get(&app, &path, Some(&scribes.key)).await;
+    assert_eq!(letters.status, StatusCode::OK, "{}", letters.text);
+    let data = &letters.json["data"];
+    assert_eq!(
+        (data["log_id"].as_str(), data["total"].as_u64()),
+        (Some("7077"), Some(3)),
+        "{}",
+        letters.text
+    );
+    let lines: Vec<(i64, &str)> = data["dead_letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_i64().unwrap(), l["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lines, [(3, "field_count"), (5, "missing_timestamp"), (7, "field_count")], "{}", letters.text);
+    let first = &data["dead_letters"][0];
+    assert_eq!((first["source"].as_str(), first["event"].as_str()), (Some("parser"), Some("SPELL_DAMAGE")));
+    assert!(first["reason"].as_str().unwrap().starts_with("line 3: SPELL_DAMAGE"), "{first}");
+    assert_eq!(first["text"], "7/28/2024 14:36:49.599-4  SPELL_DAMAGE,Player-1-0A,\"Cut-Off\",0x511");
+    assert!(first["text_cut_from"].is_null(), "{first}");
+    let long = &data["dead_letters"][2];
+    assert_eq!(long["text"].as_str().unwrap().chars().count(), 2_000, "bounded: {long}");
+    let long_line = log_with_bad_lines().lines().nth(6).unwrap().chars().count() as u64;
+    assert_eq!(long["text_cut_from"].as_u64(), Some(long_line), "{long}");
+    // The log's own count says the same, and pages follow the log's order.
+    let logs = get(&app, "/api/v1/logs", Some(&scribes.key)).await;
+    assert_eq!(items(&logs.json)[0]["dead_letters"], 3, "{}", logs.text);
+    let second = get(&app, &format!("{path}?per_page=2&page=2"), Some(&scribes.key)).await;
+    assert_eq!(second.json["data"]["dead_letters"][0]["line"], 7, "{}", second.text);
+    assert_eq!(second.json["data"]["total"], 3);
+
+    // Another guild's key learns nothing of them; a log that is nobody's, neither.
+    let other = get(&app, &path, Some(&world.a.key)).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+    assert!(!other.text.contains("SPELL_DAMAGE"), "{}", other.text);
+    assert_eq!(
+        get(&app, "/api/v1/logs/99999999999999999999/dead-letters", Some(&scribes.key)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/api/v1/logs/x1/dead-letters", Some(&scribes.key)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // A guild's own log without a bad line: an empty page, not an error.
+    let clean =
+        get(&app, &format!("/api/v1/logs/{}/dead-letters", world.a.log_ids[0]), Some(&world.a.key)).await;
+    assert_eq!(
+        (clean.status, clean.json["data"]["total"].as_u64()),
+        (StatusCode::OK, Some(0)),
+        "{}",
+        clean.text
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {

@@ -74,6 +74,7 @@ fn path_for(route: &Route, owner: &Tenant) -> String {
             (p, "id") if p.starts_with("/api/v1/encounters/") => owner.fight_ids[0].to_string(),
             (p, "guild_id") if p.starts_with("/api/v1/admin/guilds/") => owner.guild_id.to_string(),
             (p, "id") if p.starts_with("/api/v1/uploads/") => owner.upload_ids[0].clone(),
+            (p, "log_id") if p.starts_with("/api/v1/logs/") => owner.log_ids[0].to_string(),
             (p, "name") if p.starts_with("/api/v1/characters/") => owner.players[0].clone(),
             (p, "guild_id") if p.starts_with("/api/v1/guilds/") => owner.guild_id.to_string(),
             // A member of the owner's roster (the world's rosters are its players).
@@ -149,6 +150,7 @@ fn every_documented_route_is_in_the_matrix() {
         "/api/v1/progress",
         "/api/v1/logs",
         "/api/v1/uploads/{id}",
+        "/api/v1/logs/{log_id}/dead-letters",
         "/api/v1/admin/guilds",
         "/api/v1/admin/guilds/{guild_id}",
         "/api/v1/admin/guilds/{guild_id}/activity",

@@ -1,6 +1,7 @@
 //! Why a line could not be parsed, in words a user can act on.
 
 use std::fmt;
+use wowlogs_schemas::{DeadLetter, GuildId, LogId};
 
 /// A line that did not parse: where, which event, and what was expected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -49,6 +50,34 @@ impl ParseError {
             ParseErrorKind::FieldCount { .. } => "field_count",
             ParseErrorKind::BadNumber { .. } => "bad_number",
             ParseErrorKind::BadValue { .. } => "bad_value",
+        }
+    }
+}
+
+impl ParseError {
+    /// The dead letter the pipeline keeps of this error's line (`source` `parser`), at
+    /// `line` of log `log_id` (the error's own line unless the log was resumed), with the
+    /// line's `raw` bytes as read.
+    pub fn dead_letter(
+        &self,
+        guild_id: GuildId,
+        log_id: LogId,
+        upload_id: &str,
+        line: i64,
+        raw: &[u8],
+        timestamp_ms: i64,
+    ) -> DeadLetter {
+        DeadLetter {
+            guild_id,
+            log_id,
+            upload_id: upload_id.to_string(),
+            source: "parser".to_string(),
+            line,
+            event: self.event.clone(),
+            code: self.code().to_string(),
+            message: self.to_string(),
+            raw: raw.to_vec(),
+            timestamp_ms,
         }
     }
 }

@@ -1,8 +1,9 @@
-//! `/api/v1/logs` and `/api/v1/uploads/{id}`: what the guild uploaded and how it went.
+//! `/api/v1/logs`, `/api/v1/uploads/{id}` and `/api/v1/logs/{log_id}/dead-letters`: what
+//! the guild uploaded, how it went, and which lines could not be read.
 
 use super::answer::{Guilded, GuildedPage, guilded, guilded_page, json, paged};
 use crate::auth::{Query, Scope};
-use crate::params::{Page, Params, PathId, rfc3339};
+use crate::params::{Page, Params, PathId, numeric_id, rfc3339};
 use crate::scope::Sql;
 use crate::state::AppState;
 use axum::response::Response;
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use wowlogs_http::ApiError;
 use wowlogs_schemas::{Named, UploadState};
-use wowlogs_store::rows::{LogRow, TableRow};
+use wowlogs_store::rows::{Count, LogRow, TableRow};
 
 /// A page of logs.
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,10 +135,112 @@ pub async fn upload(scope: Scope<Query>, PathId(id): PathId<String>) -> Result<R
     Ok(json(guilded(&scope, Upload { upload_id: id, status, logs, logs_total: totals.logs })?))
 }
 
+/// A page of a log's dead letters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterList {
+    pub log_id: String,
+    pub dead_letters: Vec<DeadLetterLine>,
+    /// Dead letters of the log over all pages.
+    pub total: u64,
+}
+
+/// A line of the log that was refused, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterLine {
+    /// The line's number in the log (0 for a record that was not a line).
+    pub line: i64,
+    /// What refused it: `parser`, or the consumer group that could not decode it.
+    pub source: String,
+    /// The event name, when the line got that far.
+    pub event: Option<String>,
+    /// A stable code: `field_count`, `bad_timestamp`, `invalid_utf8`, `line_too_long`, …
+    pub code: String,
+    /// Why, in words: `line 2: SPELL_DAMAGE has 31 fields, expected 22 or 39`.
+    pub reason: String,
+    /// The line as it was read (invalid UTF-8 replaced), its first [`MAX_DEAD_LETTER_CHARS`]
+    /// characters.
+    pub text: String,
+    /// The line's length in characters, when `text` holds only its start.
+    pub text_cut_from: Option<u64>,
+}
+
+/// The most characters of a refused line an answer carries (a line can be 64 KiB).
+pub const MAX_DEAD_LETTER_CHARS: i64 = 2_000;
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct DeadLetterRecord {
+    line: i64,
+    source: String,
+    event: String,
+    code: String,
+    message: String,
+    text: String,
+    chars: u64,
+}
+
+impl From<DeadLetterRecord> for DeadLetterLine {
+    fn from(r: DeadLetterRecord) -> Self {
+        DeadLetterLine {
+            line: r.line,
+            source: r.source,
+            event: (!r.event.is_empty()).then_some(r.event),
+            code: r.code,
+            reason: r.message,
+            text: r.text,
+            text_cut_from: (r.chars > MAX_DEAD_LETTER_CHARS as u64).then_some(r.chars),
+        }
+    }
+}
+
+/// The lines of one of the guild's logs that could not be read, in the log's order:
+/// what went wrong with an upload, line by line.
+#[utoipa::path(
+    get, path = "/api/v1/logs/{log_id}/dead-letters", tag = "logs",
+    params(("log_id" = i64, Path, description = "Log id, as the log list and the upload answer give it"), Page),
+    security(("bearer" = ["query"])),
+    responses(
+        (status = 200, description = "A page of the log's dead letters", body = GuildedPage<DeadLetterList>),
+        (status = 400, description = "The log id is not a number"),
+        (status = 404, description = "No such log in this guild"),
+    )
+)]
+pub async fn dead_letters(
+    scope: Scope<Query>,
+    PathId(id): PathId<String>,
+    Params(page): Params<Page>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found("no such log in this guild");
+    let log_id = numeric_id(&id, "a log id", not_found)?;
+    let known = Sql::new("SELECT count() AS n FROM logs FINAL WHERE {guild}").bind("AND log_id = ?", log_id);
+    let count =
+        Sql::new("SELECT count() AS n FROM dead_letters FINAL WHERE {guild}").bind("AND log_id = ?", log_id);
+    let rows = Sql::new(
+        "SELECT line, source, event, code, message, substringUTF8(raw, 1, ?) AS text, \
+         toUInt64(lengthUTF8(raw)) AS chars FROM dead_letters FINAL WHERE {guild}",
+    )
+    .value(MAX_DEAD_LETTER_CHARS)
+    .bind("AND log_id = ?", log_id)
+    .push("ORDER BY source, line");
+    let (known, page) = futures::try_join!(
+        scope.db.first::<Count>(&known),
+        paged::<DeadLetterRecord, _>(&scope.db, &page, count, rows, DeadLetterLine::from)
+    )?;
+    if known.is_none_or(|c| c.n == 0) {
+        return Err(not_found());
+    }
+    let log_id = log_id.to_string();
+    Ok(json(guilded_page(&scope, page, |dead_letters, total| DeadLetterList {
+        log_id,
+        dead_letters,
+        total,
+    })?))
+}
+
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(list))
         .routes(utoipa_axum::routes!(upload))
+        .routes(utoipa_axum::routes!(dead_letters))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use wowlogs_consumers::batch::RowBatch;
 use wowlogs_consumers::encounters::EncounterProjector;
 use wowlogs_parser::{LogReader, ParseOptions, YearHint};
 use wowlogs_schemas::{GuildId, LogId, UploadState, UploadStatus};
-use wowlogs_store::rows::{LogRow, insert_rows};
+use wowlogs_store::rows::{DeadLetterRow, LogRow, insert_rows};
 
 /// What a loaded log became.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +35,7 @@ async fn flush(client: &clickhouse::Client, batch: &mut RowBatch, loaded: &mut L
     insert_rows(client, &batch.players).await.expect("insert encounter_players");
     insert_rows(client, &batch.deaths).await.expect("insert encounter_deaths");
     insert_rows(client, &batch.characters).await.expect("insert character_logs");
+    insert_rows(client, &batch.dead_letters).await.expect("insert dead_letters");
     for (guild, days) in wowlogs_consumers::batch::touched_days(batch) {
         wowlogs_store::rollups::refresh(client, guild, &days).await.expect("refresh the roll-ups");
     }
@@ -56,10 +57,20 @@ pub async fn load_log(
     let mut projector = EncounterProjector::new();
     let mut batch = RowBatch::default();
     let mut loaded = Loaded::default();
-    let (mut lines, mut last_line) = (0i64, 0i64);
+    let (mut lines, mut last_line, mut dead_letters) = (0i64, 0i64, 0i64);
     while let Some(parsed) = reader.next_parsed().expect("readable log") {
         lines += 1;
-        let Ok(event) = parsed.result else { continue };
+        let event = match parsed.result {
+            Ok(event) => event,
+            Err(error) => {
+                // Kept as the sink keeps the producer's dead letters.
+                let letter =
+                    error.dead_letter(GuildId(guild), LogId(log), upload_id, error.line, parsed.raw, 0);
+                batch.dead_letters.push(DeadLetterRow::from_letter(&letter, 1));
+                dead_letters += 1;
+                continue;
+            }
+        };
         projector.event(0, loaded.events as i64, &event, &mut batch);
         if raw {
             wowlogs_consumers::events_sink::event_rows(&event, 1, &mut batch);
@@ -81,7 +92,7 @@ pub async fn load_log(
         bytes_read: 0,
         lines,
         events: loaded.events as i64,
-        dead_letters: 0,
+        dead_letters,
         acked_through_line: lines,
         reason: None,
         timestamp_ms: std::time::SystemTime::now()

@@ -5,7 +5,7 @@ use super::{
     AbilityLine, BossLine, DeathLine, Encounter, EncounterDetail, EncounterFilter, PlayerLine, Stats,
 };
 use crate::http::answer::{Paged, paged};
-use crate::params::rfc3339;
+use crate::params::{numeric_id, rfc3339};
 use crate::scope::{GuildDb, Sql};
 use serde::Deserialize;
 use std::sync::LazyLock;
@@ -99,12 +99,7 @@ pub(super) async fn totals(db: &GuildDb) -> Result<Stats, ApiError> {
 /// the id), whether it exists for another guild or not at all.
 pub(super) async fn fight_row(db: &GuildDb, id: &str) -> Result<EncounterRow, ApiError> {
     let not_found = || ApiError::not_found("no such encounter in this guild");
-    let fight_id: i64 = match id.parse() {
-        Ok(fight_id) => fight_id,
-        // Digits beyond any fight id (ids are below 2^63): no such fight.
-        Err(_) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => return Err(not_found()),
-        Err(_) => return Err(ApiError::bad_request("an encounter id is a decimal integer")),
-    };
+    let fight_id = numeric_id(id, "an encounter id", not_found)?;
     db.first::<EncounterRow>(
         &Sql::new("SELECT")
             .push(EncounterRow::SELECT)
