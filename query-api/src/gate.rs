@@ -186,6 +186,11 @@ impl QueryGate {
         }
     }
 
+    /// The service's ClickHouse query slots in use now.
+    pub fn queries_in_flight(&self) -> usize {
+        self.limits.max_queries.saturating_sub(self.global.available_permits())
+    }
+
     /// Whether the breaker is refusing requests now.
     pub fn is_open(&self) -> bool {
         self.breaker.check().is_err()

@@ -15,6 +15,8 @@ pub struct ApiMetrics {
     cache_bytes: IntGauge,
     cache_lookups: IntCounterVec,
     breaker_open: IntGauge,
+    queries_in_flight: IntGauge,
+    query_slots: IntGauge,
 }
 
 impl Default for ApiMetrics {
@@ -70,6 +72,14 @@ impl ApiMetrics {
             "wowlogs_api_clickhouse_breaker_open",
             "1 while the ClickHouse circuit breaker refuses requests",
         );
+        let queries_in_flight = gauge(
+            "wowlogs_api_clickhouse_queries_in_flight",
+            "ClickHouse queries the service is running now (each holds one of its query slots)",
+        );
+        let query_slots = gauge(
+            "wowlogs_api_clickhouse_query_slots",
+            "The service's ClickHouse query slots (WOWLOGS_MAX_CLICKHOUSE_QUERIES)",
+        );
         Self {
             registry,
             requests,
@@ -80,13 +90,18 @@ impl ApiMetrics {
             cache_bytes,
             cache_lookups,
             breaker_open,
+            queries_in_flight,
+            query_slots,
         }
     }
 
-    /// The state sampled when metrics are read: cache bytes, and whether the breaker is open.
-    pub fn sample(&self, cache_bytes: u64, breaker_open: bool) {
+    /// The state sampled when metrics are read: cache bytes, whether the breaker is open,
+    /// and the ClickHouse query slots in use of all there are.
+    pub fn sample(&self, cache_bytes: u64, breaker_open: bool, (in_flight, slots): (usize, usize)) {
         self.cache_bytes.set(cache_bytes as i64);
         self.breaker_open.set(i64::from(breaker_open));
+        self.queries_in_flight.set(in_flight as i64);
+        self.query_slots.set(slots as i64);
     }
 
     /// The counter of cache lookups, by outcome (`hit`, `miss`), for the caches to count.

@@ -101,6 +101,7 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
         names,
         [
             "api-performance.json",
+            "capacity.json",
             "encounter-analysis.json",
             "guild-activity.json",
             "logs-and-audit.json",
@@ -129,9 +130,9 @@ async fn every_clickhouse_panel_and_variable_of_every_dashboard_runs_and_returns
         }
     }
     // Guild activity and encounter analysis: 16 ClickHouse panels, why we wiped 6, the
-    // progress plan 5 (4 panels, one with two queries), pipeline health's storage table
-    // and the audit trail table 1 each, each run twice.
-    assert_eq!(checked, 58, "ClickHouse panels checked");
+    // progress plan 5 (4 panels, one with two queries), capacity 2, pipeline health's
+    // storage table and the audit trail table 1 each, each run twice.
+    assert_eq!(checked, 62, "ClickHouse panels checked");
 }
 
 #[tokio::test]

@@ -67,6 +67,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    state.metrics.sample(state.caches.weighed_bytes().await, state.gate.is_open());
+    let slots = (state.gate.queries_in_flight(), state.gate.limits().max_queries);
+    state.metrics.sample(state.caches.weighed_bytes().await, state.gate.is_open(), slots);
     metrics_text(state.metrics.render())
 }
