@@ -528,6 +528,92 @@ async fn a_guild_reads_which_lines_of_its_log_were_refused_and_why() {
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_guild_admin_issues_and_revokes_its_own_keys_over_the_api() {
+    let world = world();
+    let registry = wowlogs_tenancy::Registry::new(world.store.clone());
+    let keepers = tenant(&registry, &world.store.client(), "Key Keepers", &[]).await;
+    let keys = format!("/api/v1/admin/guilds/{}/keys", keepers.guild_id);
+    let app = app().await;
+
+    // Issued: the key once, with the specification's limits unless given.
+    let body = serde_json::json!({"description": "officer laptop", "permissions": ["query", "officer"]});
+    let issued = support::send_json(&app, "POST", &keys, &keepers.key, body).await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+    assert_eq!(issued.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+    let key = issued.json["data"]["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("wl_") && key.len() == 67, "{key}");
+    let info = &issued.json["data"]["key_info"];
+    assert_eq!(info["key_id"].as_str(), Some(wowlogs_tenancy::key_id(&key).as_str()));
+    assert_eq!(info["permissions"], serde_json::json!(["query", "officer"]));
+    assert_eq!(
+        (info["events_per_minute"].as_u64(), info["max_connections"].as_u64()),
+        (Some(15_000), Some(10))
+    );
+    assert_eq!(issued.json["guild_id"], keepers.guild_id);
+
+    // Listed, never shown again; it works for what it was given.
+    let listed = get(&app, &keys, Some(&keepers.key)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert!(listed.json["data"]["keys"].as_array().unwrap().iter().any(|k| k["key_id"] == info["key_id"]));
+    assert!(!listed.text.contains(&key), "the key is shown once only");
+    let fresh = support::app().await; // a replica that has read the registry since
+    assert_eq!(get(&fresh, "/api/v1/encounters", Some(&key)).await.status, StatusCode::OK);
+    assert_eq!(get(&fresh, &keys, Some(&key)).await.status, StatusCode::FORBIDDEN, "no `admin` given");
+
+    // Refused: permissions that are not a guild key's, none at all, unknown fields.
+    for bad in [
+        serde_json::json!({"permissions": ["instance_admin"]}),
+        serde_json::json!({"permissions": []}),
+        serde_json::json!({"permissions": ["query"], "guild_id": 1}),
+    ] {
+        let refused = support::send_json(&app, "POST", &keys, &keepers.key, bad.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.text);
+    }
+
+    // Revoked: refused by a replica that has read the registry since; audited.
+    let key_id = info["key_id"].as_str().unwrap();
+    let revoked =
+        support::send_json(&app, "POST", &format!("{keys}/{key_id}/revoke"), &keepers.key, Value::Null).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    assert_eq!(revoked.json["data"]["revoked"], true);
+    assert_eq!(
+        get(&support::app().await, "/api/v1/encounters", Some(&key)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let unknown = support::send_json(
+        &app,
+        "POST",
+        &format!("{keys}/key-000000000000/revoke"),
+        &keepers.key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    let audit = get(&app, "/api/v1/admin/audit", Some(&keepers.key)).await;
+    let trail: Vec<(&str, &str)> = items(&audit.json)
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(
+        trail.contains(&("api_key.create", key_id)) && trail.contains(&("api_key.revoke", key_id)),
+        "{trail:?}"
+    );
+
+    // An instance administrator issues for any guild; another guild's admin for none.
+    let instance = support::instance_key(&world.store).await;
+    let app = support::app().await;
+    let by_instance = serde_json::json!({"permissions": ["upload"], "events_per_minute": 0});
+    let made = support::send_json(&app, "POST", &keys, &instance, by_instance).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.json["data"]["key_info"]["events_per_minute"], 0);
+    let other =
+        support::send_json(&app, "POST", &keys, &world.a.key, serde_json::json!({"permissions": ["query"]}))
+            .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     let (app, a) = (app().await, &world().a);
     let guilds = get(&app, "/api/v1/admin/guilds?limit=5", Some(&a.key)).await;

@@ -1,9 +1,20 @@
-//! A guild's API keys as administrators see them: never the key or its hash.
+//! A guild's API keys over the API: listed (never the key or its hash), issued (the key
+//! shown once) and revoked, by an instance administrator for any guild or by a guild's
+//! `admin` key for its own; every change audited.
 
-use crate::params::rfc3339;
-use serde::Serialize;
+use super::about;
+use crate::auth::Administrator;
+use crate::http::answer::Guilded;
+use crate::params::{JsonBody, PathId, Validate, bounded, rfc3339};
+use crate::scope::{GuildDb, Sql};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{Extensions, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use wowlogs_tenancy::ApiKeyRow;
+use wowlogs_store::rows::TableRow;
+use wowlogs_tenancy::{ApiError, ApiKeyRow, KeySpec, Permission, actor_of};
 
 /// An API key as administrators see it: never the key or its hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,4 +44,181 @@ impl From<ApiKeyRow> for KeyInfo {
             revoked_at: (k.revoked == 1).then(|| rfc3339(i64::from(k.revoked_at) * 1000)),
         }
     }
+}
+
+/// What a guild key may be allowed (instance-admin keys belong to no guild: the CLI
+/// makes them, `wowlogs api-key create --instance-admin`).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GuildPermission {
+    Upload,
+    Query,
+    Stream,
+    Officer,
+    Admin,
+}
+
+impl From<GuildPermission> for Permission {
+    fn from(p: GuildPermission) -> Self {
+        match p {
+            GuildPermission::Upload => Permission::Upload,
+            GuildPermission::Query => Permission::Query,
+            GuildPermission::Stream => Permission::Stream,
+            GuildPermission::Officer => Permission::Officer,
+            GuildPermission::Admin => Permission::Admin,
+        }
+    }
+}
+
+/// The specification's default upload budget of a key: parsed events per minute.
+pub const DEFAULT_EVENTS_PER_MINUTE: u32 = 15_000;
+/// The specification's default WebSocket connections of a key.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// A key to issue for the guild.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyCreate {
+    /// Who holds the key and what for (shown in lists and the audit trail); no control
+    /// characters.
+    #[serde(default)]
+    #[schema(max_length = 256, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    pub description: String,
+    #[schema(min_items = 1)]
+    pub permissions: Vec<GuildPermission>,
+    /// Upload budget, parsed events per minute: 15,000 unless given (the
+    /// specification's default); 0: no limit of the key's own.
+    pub events_per_minute: Option<u32>,
+    /// WebSocket connections: 10 unless given; 0: the service's per-key default.
+    pub max_connections: Option<u32>,
+}
+
+impl Validate for KeyCreate {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.permissions.is_empty() {
+            return Err(ApiError::bad_request("a key needs at least one permission"));
+        }
+        bounded(&[("description", Some(&self.description), 256)])
+    }
+}
+
+/// A key just issued: the key itself, shown this once (only its hash is kept), and what
+/// lists will show of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedKey {
+    /// `wl_` and 64 hex digits: give it to its holder now; it cannot be shown again.
+    pub key: String,
+    pub key_info: KeyInfo,
+}
+
+/// The guild's keys, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyInfo>,
+}
+
+async fn guild_key(db: &GuildDb, key_id: &str) -> Result<ApiKeyRow, ApiError> {
+    db.first::<ApiKeyRow>(
+        &Sql::new("SELECT")
+            .push(ApiKeyRow::SELECT)
+            .push("FROM api_keys FINAL WHERE {guild}")
+            .bind("AND key_id = ?", key_id),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such key in this guild"))
+}
+
+/// The guild's name, for the answer around a key.
+async fn guild_name(state: &AppState, guild_id: i64) -> Result<String, ApiError> {
+    Ok(state.registry.guild(guild_id).await?.map(|guild| guild.name).unwrap_or_default())
+}
+
+/// A guild's keys (never the keys themselves): any guild's for an instance-admin key, its
+/// own for a guild's `admin` key (another guild is 404).
+#[utoipa::path(
+    get, path = "/api/v1/admin/guilds/{guild_id}/keys", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1)),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses(
+        (status = 200, description = "The guild's keys", body = Guilded<KeyList>),
+        (status = 404, description = "No such guild (or not the key's own)", body = crate::http::docs::Error),
+    )
+)]
+pub async fn list_keys(admin: Administrator, PathId(guild_id): PathId<i64>) -> Result<Response, ApiError> {
+    let db = admin.guild(guild_id)?;
+    let details = super::guilds::details(&db).await?;
+    about(guild_id, &details.summary.guild_name, KeyList { keys: details.keys })
+}
+
+/// Issues a key for the guild: any guild's for an instance-admin key, its own for a
+/// guild's `admin` key. The answer holds the key, once; the audit trail records it.
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds/{guild_id}/keys", tag = "admin",
+    params(("guild_id" = i64, Path, description = "Guild id", minimum = 1)),
+    request_body = KeyCreate,
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses(
+        (status = 201, description = "The key, shown this once", body = Guilded<IssuedKey>),
+        (status = 404, description = "No such active guild (or not the key's own)", body = crate::http::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::http::docs::Error),
+    )
+)]
+pub async fn issue_key(
+    State(state): State<AppState>,
+    admin: Administrator,
+    PathId(guild_id): PathId<i64>,
+    extensions: Extensions,
+    JsonBody(body): JsonBody<KeyCreate>,
+) -> Result<Response, ApiError> {
+    // Any guild for an instance administrator, the key's own otherwise (404).
+    admin.guild(guild_id)?;
+    let spec = KeySpec {
+        guild_id,
+        description: body.description,
+        permissions: {
+            let mut permissions: Vec<Permission> =
+                body.permissions.into_iter().map(Permission::from).collect();
+            permissions.sort();
+            permissions.dedup();
+            permissions
+        },
+        events_per_minute: body.events_per_minute.unwrap_or(DEFAULT_EVENTS_PER_MINUTE),
+        max_connections: body.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+    };
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    let (key, row) = state.registry.create_key(&spec, &actor).await?;
+    let issued = IssuedKey { key: key.plaintext, key_info: KeyInfo::from(row) };
+    let mut response = about(guild_id, &guild_name(&state, guild_id).await?, issued)?;
+    *response.status_mut() = StatusCode::CREATED;
+    // The key is in this answer only: no cache may keep it.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Revokes one of the guild's keys: services refuse it within their next key refresh (a
+/// few seconds). Any guild's for an instance-admin key, its own for a guild's `admin`
+/// key; audited.
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds/{guild_id}/keys/{key_id}/revoke", tag = "admin",
+    params(
+        ("guild_id" = i64, Path, description = "Guild id", minimum = 1),
+        ("key_id" = String, Path, description = "The key's id (`key-` and 12 hex digits), as lists show it"),
+    ),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses(
+        (status = 200, description = "The key, revoked", body = Guilded<KeyInfo>),
+        (status = 404, description = "No such key in this guild", body = crate::http::docs::Error),
+    )
+)]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    admin: Administrator,
+    PathId((guild_id, key_id)): PathId<(i64, String)>,
+    extensions: Extensions,
+) -> Result<Response, ApiError> {
+    let db = admin.guild(guild_id)?;
+    guild_key(&db, &key_id).await?;
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    let row = state.registry.revoke_key(&key_id, &actor).await?;
+    about(guild_id, &guild_name(&state, guild_id).await?, KeyInfo::from(row))
 }

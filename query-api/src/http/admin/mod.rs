@@ -61,4 +61,6 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(changes::reactivate))
         .routes(utoipa_axum::routes!(audit::audit))
         .routes(utoipa_axum::routes!(transfer::transfer))
+        .routes(utoipa_axum::routes!(keys::list_keys, keys::issue_key))
+        .routes(utoipa_axum::routes!(keys::revoke_key))
 }

@@ -295,6 +295,7 @@ impl Validate for SharingBody {
     responses(
         (status = 200, description = "The guild's part, as set", body = crate::http::answer::Guilded<SharingBody>),
         (status = 403, description = "Not the guild master's key, or another guild's", body = crate::http::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::http::docs::Error),
     )
 )]
 pub async fn write_sharing(

@@ -265,6 +265,7 @@ impl Validate for RoadmapBody {
     responses(
         (status = 200, description = "The roadmap, changed", body = crate::http::answer::Guilded<Roadmap>),
         (status = 403, description = "Not the guild master's key, or another guild's", body = crate::http::docs::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::http::docs::Error),
     )
 )]
 pub async fn write_roadmap(
