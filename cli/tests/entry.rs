@@ -165,6 +165,13 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
         "detailed",
     );
     assert_eq!(gateway.get("/metrics").0, 404, "/metrics is not public");
+    // Grafana is behind the same entry point at /grafana/; none runs here, so its pages
+    // answer as any service that is down does (502, the one error shape), with HSTS.
+    let (status, head, answer) = gateway.get("/grafana/");
+    assert_eq!((status, answer["error"]["code"].as_str()), (502, Some("unavailable")), "{answer}");
+    assert!(head.to_ascii_lowercase().contains("strict-transport-security"), "{head}");
+    let (status, head, _) = gateway.get("/grafana");
+    assert!(status == 301 && head.contains("/grafana/"), "{status} {head}");
 
     // The upload: multipart field `file`.
     let log = fresh_copy_of("classic_sod_1.15.1_gnomeregan_raid.txt");

@@ -72,11 +72,19 @@ interpolated = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose_text))
 for name, value in re.findall(r"^([A-Z][A-Z0-9_]*(?:PASSWORD|SECRET))=(.*)$", env_example, re.M):
     check(value == "", f".env.example gives {name} a value: secrets have no defaults")
     check(f"${{{name}:?" in compose_text, f"docker-compose.yml does not require {name}")
-# Services without authentication are not published beyond the host.
-for service in ("prometheus", "alertmanager"):
+# Services without authentication are not published beyond the host, nor Grafana, which
+# is reached through the entry point (TLS) at /grafana/.
+for service in ("prometheus", "alertmanager", "grafana"):
     for port in compose["services"][service].get("ports", []):
         check(str(port).startswith("127.0.0.1:"), f"docker-compose.yml publishes {service} on every interface: {port}")
 check("--web.enable-lifecycle" not in compose_text, "docker-compose.yml turns on Prometheus's lifecycle API")
+grafana_env = compose["services"]["grafana"]["environment"]
+template = (root / "deploy/nginx/wowlogs.conf.template").read_text()
+check(str(grafana_env.get("GF_SERVER_SERVE_FROM_SUB_PATH")) == "true"
+      and str(grafana_env.get("GF_SERVER_ROOT_URL", "")).endswith("/grafana/")
+      and "location /grafana/" in template
+      and compose["services"]["proxy"]["environment"].get("WOWLOGS_GRAFANA_UPSTREAM") == "grafana:3000",
+      "Grafana is served from /grafana/ behind the entry point")
 # New Grafana users never become Viewers of the main organisation (the operators' data).
 check(str(compose["services"]["grafana"]["environment"].get("GF_USERS_AUTO_ASSIGN_ORG")) == "false",
       "docker-compose.yml: Grafana adds new users to the main organisation (GF_USERS_AUTO_ASSIGN_ORG)")

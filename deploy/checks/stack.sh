@@ -82,11 +82,11 @@ proxy_dir="$(mktemp -d)"
 trap 'rm -f "$rendered" "$cluster_rendered" "$cluster_rendered.builtin"; rm -rf "$proxy_dir"' EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" \
   -keyout "$proxy_dir/tls.key" -out "$proxy_dir/tls.crt" 2> /dev/null
-WOWLOGS_UPLOAD_UPSTREAM=127.0.0.1:8081 WOWLOGS_QUERY_API_UPSTREAM=127.0.0.1:8082 \
+WOWLOGS_UPLOAD_UPSTREAM=127.0.0.1:8081 WOWLOGS_QUERY_API_UPSTREAM=127.0.0.1:8082 WOWLOGS_GRAFANA_UPSTREAM=127.0.0.1:3000 \
 WOWLOGS_PROXY_HTTP_LISTEN=127.0.0.1:80 WOWLOGS_PROXY_HTTPS_LISTEN=127.0.0.1:443 WOWLOGS_PUBLIC_HTTPS_PORT=443 \
 WOWLOGS_TLS_CERT="$proxy_dir/tls.crt" WOWLOGS_TLS_KEY="$proxy_dir/tls.key" WOWLOGS_PROXY_MAX_UPLOAD=4g \
-  envsubst "$(printf '${%s} ' WOWLOGS_UPLOAD_UPSTREAM WOWLOGS_QUERY_API_UPSTREAM WOWLOGS_PROXY_HTTP_LISTEN \
-    WOWLOGS_PROXY_HTTPS_LISTEN WOWLOGS_PUBLIC_HTTPS_PORT WOWLOGS_TLS_CERT WOWLOGS_TLS_KEY WOWLOGS_PROXY_MAX_UPLOAD)" \
+  envsubst "$(printf '${%s} ' WOWLOGS_UPLOAD_UPSTREAM WOWLOGS_QUERY_API_UPSTREAM WOWLOGS_GRAFANA_UPSTREAM \
+    WOWLOGS_PROXY_HTTP_LISTEN WOWLOGS_PROXY_HTTPS_LISTEN WOWLOGS_PUBLIC_HTTPS_PORT WOWLOGS_TLS_CERT WOWLOGS_TLS_KEY WOWLOGS_PROXY_MAX_UPLOAD)" \
   < deploy/nginx/wowlogs.conf.template > "$proxy_dir/wowlogs.conf"
 ! grep -n '\${WOWLOGS_' "$proxy_dir/wowlogs.conf" || { echo "FAIL the template names a variable compose does not set"; exit 1; }
 printf 'pid %s/nginx.pid;\nerror_log stderr;\nevents {}\nhttp { include %s/wowlogs.conf; }\n' "$proxy_dir" "$proxy_dir" > "$proxy_dir/nginx.conf"

@@ -4,7 +4,8 @@
 # (or your own: WOWLOGS_TLS_CERT, WOWLOGS_TLS_KEY), from deploy/nginx/wowlogs.conf.template.
 #
 #   deploy/local/proxy.sh start [--https-port P] [--http-port P] [--uploads HOST:PORT[,HOST:PORT...]]
-#                               [--query-api HOST:PORT[,...]] [--max-upload SIZE] [--state DIR]
+#                               [--query-api HOST:PORT[,...]] [--grafana HOST:PORT] [--max-upload SIZE]
+#                               [--state DIR]
 #
 # Several addresses are replicas of one service, balanced by nginx (compose and
 # Kubernetes name one Service instead).
@@ -17,6 +18,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 command="${1:-}"; shift || true
 https_port=8443 http_port=8080 uploads=127.0.0.1:8081 query_api=127.0.0.1:8082 max_upload=4g
+# No Grafana runs in the local stack: /grafana/ answers 502 unless one listens here.
+grafana=127.0.0.1:3000
 state="${WOWLOGS_STATE:-$here/../../.local-stack}"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
     --http-port) http_port="$2"; shift ;;
     --uploads) uploads="$2"; shift ;;
     --query-api) query_api="$2"; shift ;;
+    --grafana) grafana="$2"; shift ;;
     --max-upload) max_upload="$2"; shift ;;
     --state) state="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -62,10 +66,11 @@ case "$command" in
     # Render the template as the official image does: only these names are replaced.
     # Replicas: "a,b" becomes "a; server b", one `server` line each in the upstream.
     WOWLOGS_UPLOAD_UPSTREAM="${uploads//,/; server }" WOWLOGS_QUERY_API_UPSTREAM="${query_api//,/; server }" \
+    WOWLOGS_GRAFANA_UPSTREAM="$grafana" \
     WOWLOGS_PROXY_HTTP_LISTEN="127.0.0.1:$http_port" WOWLOGS_PROXY_HTTPS_LISTEN="127.0.0.1:$https_port" \
     WOWLOGS_PUBLIC_HTTPS_PORT="$https_port" \
     WOWLOGS_TLS_CERT="$cert" WOWLOGS_TLS_KEY="$key" WOWLOGS_PROXY_MAX_UPLOAD="$max_upload" \
-      envsubst "$(printf '${%s} ' WOWLOGS_UPLOAD_UPSTREAM WOWLOGS_QUERY_API_UPSTREAM WOWLOGS_PROXY_HTTP_LISTEN \
+      envsubst "$(printf '${%s} ' WOWLOGS_UPLOAD_UPSTREAM WOWLOGS_QUERY_API_UPSTREAM WOWLOGS_GRAFANA_UPSTREAM WOWLOGS_PROXY_HTTP_LISTEN \
         WOWLOGS_PROXY_HTTPS_LISTEN WOWLOGS_PUBLIC_HTTPS_PORT WOWLOGS_TLS_CERT WOWLOGS_TLS_KEY WOWLOGS_PROXY_MAX_UPLOAD)" \
       < "$here/../nginx/wowlogs.conf.template" > "$dir/wowlogs.conf"
     cat > "$dir/nginx.conf" <<CONF

@@ -37,6 +37,8 @@ impl Proxy {
                     &proxy.http.to_string(),
                 ])
                 .args(["--uploads", uploads, "--query-api", api])
+                // No Grafana runs in the tests: a port nothing listens on.
+                .args(["--grafana", &format!("127.0.0.1:{}", free_port())])
                 .args(["--max-upload", max_upload, "--state"])
                 .arg(proxy.state.path())
                 .output()
