@@ -114,9 +114,12 @@ pub async fn paged<R, T>(
 where
     R: clickhouse::RowOwned + clickhouse::RowRead,
 {
-    // The count and the page at once: one round trip's wait instead of two.
+    // The count and the page at once: one round trip's wait instead of two. Both run to
+    // their end even if one fails (`join!`): either may be the circuit breaker's probe,
+    // which must finish for the breaker to close (see `encounters::queries::detail_of`).
     let rows = rows.bind("LIMIT ?", i64::from(page.per_page())).bind("OFFSET ?", page.offset());
-    let (total, items) = futures::try_join!(db.first::<Count>(&count), db.all::<R>(&rows))?;
+    let (total, items) = futures::join!(db.first::<Count>(&count), db.all::<R>(&rows));
+    let (total, items) = (total?, items?);
     let total = total.map_or(0, |c| c.n);
     let items = items.into_iter().map(item).collect();
     let per_page = page.per_page();

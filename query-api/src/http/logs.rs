@@ -221,10 +221,12 @@ pub async fn dead_letters(
     .value(MAX_DEAD_LETTER_CHARS)
     .bind("AND log_id = ?", log_id)
     .push("ORDER BY source, line");
-    let (known, page) = futures::try_join!(
+    // Both to their end even if one fails: either may be the breaker's probe (`paged`).
+    let (known, page) = futures::join!(
         scope.db.first::<Count>(&known),
         paged::<DeadLetterRecord, _>(&scope.db, &page, count, rows, DeadLetterLine::from)
-    )?;
+    );
+    let (known, page) = (known?, page?);
     if known.is_none_or(|c| c.n == 0) {
         return Err(not_found());
     }

@@ -1,7 +1,7 @@
 //! Reading guilds: the instance's list of guilds and one guild's details (its fights,
 //! characters and keys).
 
-use super::keys::KeyInfo;
+use super::keys::{KeyInfo, keys_of};
 use super::{Administered, about, own_context};
 use crate::auth::Administrator;
 use crate::http::answer::{Guilded, Pagination, json, json_bytes};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_store::rows::TableRow;
-use wowlogs_tenancy::{ApiError, ApiKeyRow, GuildRow};
+use wowlogs_tenancy::{ApiError, GuildRow};
 
 /// A guild as the instance's list shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -117,13 +117,7 @@ async fn summaries(db: &GuildDb) -> Result<Vec<(GuildRow, GuildSummary)>, ApiErr
 pub(super) async fn details(db: &GuildDb) -> Result<GuildDetails, ApiError> {
     let (guild, summary) =
         summaries(db).await?.into_iter().next().ok_or_else(|| ApiError::not_found("no such guild"))?;
-    let keys = db
-        .all::<ApiKeyRow>(
-            &Sql::new("SELECT")
-                .push(ApiKeyRow::SELECT)
-                .push("FROM api_keys FINAL WHERE {guild} ORDER BY created, key_id"),
-        )
-        .await?;
+    let keys = keys_of(db).await?;
     Ok(GuildDetails {
         summary,
         settings_json: serde_json::from_str(&guild.settings).unwrap_or_else(|_| serde_json::json!({})),
@@ -131,7 +125,7 @@ pub(super) async fn details(db: &GuildDb) -> Result<GuildDetails, ApiError> {
         timezone: guild.timezone,
         retention_days: guild.retention_days,
         created: rfc3339(i64::from(guild.created) * 1000),
-        keys: keys.into_iter().map(KeyInfo::from).collect(),
+        keys,
     })
 }
 

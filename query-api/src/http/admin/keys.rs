@@ -144,10 +144,28 @@ async fn guild_name(state: &AppState, guild_id: i64) -> Result<String, ApiError>
         (status = 404, description = "No such guild (or not the key's own)", body = crate::http::docs::Error),
     )
 )]
-pub async fn list_keys(admin: Administrator, PathId(guild_id): PathId<i64>) -> Result<Response, ApiError> {
+pub async fn list_keys(
+    State(state): State<AppState>,
+    admin: Administrator,
+    PathId(guild_id): PathId<i64>,
+) -> Result<Response, ApiError> {
     let db = admin.guild(guild_id)?;
-    let details = super::guilds::details(&db).await?;
-    about(guild_id, &details.summary.guild_name, KeyList { keys: details.keys })
+    let Some(guild) = state.registry.guild(guild_id).await? else {
+        return Err(ApiError::not_found("no such guild"));
+    };
+    about(guild_id, &guild.name, KeyList { keys: keys_of(&db).await? })
+}
+
+/// The keys `db`'s guild has, oldest first, as administrators see them.
+pub(super) async fn keys_of(db: &GuildDb) -> Result<Vec<KeyInfo>, ApiError> {
+    let keys = db
+        .all::<ApiKeyRow>(
+            &Sql::new("SELECT")
+                .push(ApiKeyRow::SELECT)
+                .push("FROM api_keys FINAL WHERE {guild} ORDER BY created, key_id"),
+        )
+        .await?;
+    Ok(keys.into_iter().map(KeyInfo::from).collect())
 }
 
 /// Issues a key for the guild: any guild's for an instance-admin key, its own for a

@@ -149,12 +149,16 @@ pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail,
         )
         .await
     };
-    let (players, deaths, rounds, details) = futures::try_join!(
+    // Each runs to its end even if another fails (`join!`, not `try_join!`): one of them
+    // may be the circuit breaker's probe, whose success closes it; dropped mid-flight by
+    // a sibling's refusal, no probe would ever finish and the breaker would stay open.
+    let (players, deaths, rounds, details) = futures::join!(
         db.all::<PlayerLine>(&players),
         db.all::<DeathLine>(&deaths),
         rounds,
         details_of(db, &record, DetailParts::Summary)
-    )?;
+    );
+    let (players, deaths, rounds, details) = (players?, deaths?, rounds?, details?);
     let (players, players_cut) = bounded(players, MAX_DETAIL_PLAYERS);
     let (deaths, deaths_cut) = bounded(deaths, MAX_DETAIL_DEATHS);
     let (rounds, rounds_cut) = bounded(rounds, MAX_DETAIL_ROUNDS);
