@@ -28,11 +28,7 @@ pub fn router(state: AppState) -> Router {
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let store_ok = state.metrics.store_ok();
     let stalled = state.metrics.stalled_for(state.stall);
-    let overall = match (stalled, store_ok) {
-        (Some(_), _) => Overall::Unhealthy,
-        (None, false) => Overall::Degraded,
-        (None, true) => Overall::Healthy,
-    };
+    let overall = Overall::of(stalled.is_none(), store_ok);
     let clickhouse = if store_ok {
         json!({"status": "up"})
     } else {
@@ -65,8 +61,8 @@ async fn live(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let missing =
-        (!state.metrics.store_ok()).then(|| json!({"clickhouse": "inserts are failing and being retried"}));
+    let missing = (!state.metrics.store_ok())
+        .then(|| ("clickhouse", "inserts are failing and being retried".to_string()));
     readiness(state.service, missing)
 }
 

@@ -52,9 +52,7 @@ impl ParseError {
             ParseErrorKind::BadValue { .. } => "bad_value",
         }
     }
-}
 
-impl ParseError {
     /// The dead letter the pipeline keeps of this error's line (`source` `parser`), at
     /// `line` of log `log_id` (the error's own line unless the log was resumed), with the
     /// line's `raw` bytes as read.

@@ -42,6 +42,16 @@ pub enum Overall {
 }
 
 impl Overall {
+    /// Unhealthy when the service cannot do its work, degraded when it can but not
+    /// everything around it answers, healthy otherwise.
+    pub fn of(working: bool, everything_answers: bool) -> Self {
+        match (working, everything_answers) {
+            (false, _) => Overall::Unhealthy,
+            (true, false) => Overall::Degraded,
+            (true, true) => Overall::Healthy,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Overall::Healthy => "healthy",
@@ -76,55 +86,23 @@ pub fn answer(
     (code, Json(body))
 }
 
-/// A readiness answer: `ready` (200), or `not ready` (503) with what is missing as
-/// fields (`{"clickhouse": "…"}`), with `service` and `timestamp` as in [`answer`].
-pub fn readiness(service: &str, missing: Option<Value>) -> (StatusCode, Json<Value>) {
+/// A readiness answer: `ready` (200), or `not ready` (503) with what is missing, as
+/// `{name: reason}` (`"clickhouse": "…"`), with `service` and `timestamp` as in [`answer`].
+pub fn readiness(service: &str, missing: Option<(&str, String)>) -> (StatusCode, Json<Value>) {
     let mut body = json!({
         "status": if missing.is_none() { "ready" } else { "not ready" },
         "service": service,
         "timestamp": now_rfc3339(),
     });
-    let code = match missing {
-        None => StatusCode::OK,
-        Some(Value::Object(fields)) => {
-            body.as_object_mut().expect("an object").extend(fields);
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        Some(other) => {
-            body["reason"] = other;
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-    };
-    (code, Json(body))
+    let Some((name, reason)) = missing else { return (StatusCode::OK, Json(body)) };
+    body[name] = json!(reason);
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body))
 }
 
 /// Now as RFC 3339 in UTC, to the millisecond.
 fn now_rfc3339() -> String {
     chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// Keys older than this mean the registry has not been read for a while.
-pub const STALE_KEYS: Duration = Duration::from_secs(30);
-
-/// The API keys as a component of `/health`: whether they are trusted (the service can
-/// authenticate), whether they are fresh (read from the registry lately), and the JSON
-/// (`up`, `stale` or `refusing`, the age, how long they stay trusted). `age` is the time
-/// since the keys were last read (`None`: never), `trusted_for` how much longer they are
-/// trusted (`None`: no limit).
-pub fn keys_component(age: Option<Duration>, trusted_for: Option<Duration>) -> (bool, bool, Value) {
-    let fresh = age.is_some_and(|age| age < STALE_KEYS);
-    let trusted = trusted_for.is_none_or(|left| !left.is_zero());
-    let json = json!({
-        "status": match (trusted, fresh) {
-            (false, _) => "refusing",
-            (true, true) => "up",
-            (true, false) => "stale",
-        },
-        "age_ms": age.map(|a| a.as_millis() as u64),
-        "fails_closed_in_ms": trusted_for.map(|t| t.as_millis() as u64),
-    });
-    (trusted, fresh, json)
 }
 
 /// A Prometheus text exposition as a response.
@@ -219,21 +197,18 @@ mod tests {
             (code, body["status"].as_str(), body["service"].as_str()),
             (StatusCode::OK, Some("ready"), Some("events-sink"))
         );
-        let (code, Json(body)) = readiness("upload", Some(json!({"kafka": "no broker"})));
+        let (code, Json(body)) = readiness("upload", Some(("kafka", "no broker".into())));
         assert_eq!((code, body["status"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("not ready")));
         assert_eq!(body["kafka"], "no broker");
         assert!(body["timestamp"].is_string());
     }
 
     #[test]
-    fn keys_are_up_when_fresh_stale_when_old_and_refusing_once_no_longer_trusted() {
-        let status = |age, left| keys_component(age, left).2["status"].as_str().unwrap().to_string();
-        assert_eq!(status(Some(Duration::from_secs(1)), None), "up");
-        assert_eq!(status(Some(STALE_KEYS), Some(Duration::from_secs(60))), "stale");
-        assert_eq!(status(Some(STALE_KEYS), Some(Duration::ZERO)), "refusing");
-        assert_eq!(status(None, None), "stale");
-        let (trusted, fresh, _) = keys_component(None, Some(Duration::ZERO));
-        assert!(!trusted && !fresh);
+    fn overall_is_unhealthy_when_not_working_and_degraded_when_something_around_is_down() {
+        assert_eq!(Overall::of(false, true), Overall::Unhealthy);
+        assert_eq!(Overall::of(false, false), Overall::Unhealthy);
+        assert_eq!(Overall::of(true, false), Overall::Degraded);
+        assert_eq!(Overall::of(true, true), Overall::Healthy);
     }
 
     async fn futures_join<F, Fut>(probe: &RecentProbe, ask: F) -> Vec<Result<Duration, String>>

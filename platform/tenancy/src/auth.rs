@@ -98,7 +98,38 @@ pub trait KeyStore: Send + Sync {
         let max = self.max_staleness()?;
         Some(self.age().map_or(Duration::ZERO, |age| max.saturating_sub(age)))
     }
+
+    /// Whether the keys are trusted now: callers are authenticated, not refused for keys
+    /// unread too long ([`Self::max_staleness`]).
+    fn trusted(&self) -> bool {
+        !self.trusted_for().is_some_and(|left| left.is_zero())
+    }
+
+    /// Whether the keys were read from the registry lately ([`STALE_KEYS`]).
+    fn fresh(&self) -> bool {
+        self.age().is_some_and(|age| age < STALE_KEYS)
+    }
+
+    /// The keys as a component of a service's `/health`: `up` (fresh), `stale` (trusted
+    /// but not read lately) or `refusing` (no longer trusted), their age and how long they
+    /// stay trusted.
+    fn health(&self) -> serde_json::Value {
+        let (age, trusted_for) = (self.age(), self.trusted_for());
+        serde_json::json!({
+            "status": match (self.trusted(), self.fresh()) {
+                (false, _) => "refusing",
+                (true, true) => "up",
+                (true, false) => "stale",
+            },
+            "age_ms": age.map(|a| a.as_millis() as u64),
+            "fails_closed_in_ms": trusted_for.map(|t| t.as_millis() as u64),
+        })
+    }
 }
+
+/// Keys older than this mean the registry has not been read for a while: a service's
+/// health says so (degraded), though it still authenticates with them.
+pub const STALE_KEYS: Duration = Duration::from_secs(30);
 
 /// The registry's active keys, by the digest of the key.
 #[derive(Default)]
@@ -316,7 +347,7 @@ fn admit(
     legacy: bool,
     permissions: &[Permission],
 ) -> Result<Caller, ApiError> {
-    if keys.trusted_for().is_some_and(|left| left.is_zero()) {
+    if !keys.trusted() {
         let age = keys.age().map_or_else(
             || "never been read".to_string(),
             |a| format!("not been read for {} s", a.as_secs()),
@@ -464,6 +495,38 @@ mod tests {
             authorize(&cache, &headers, &[Permission::Query]).is_ok(),
             "a successful read trusts them again"
         );
+    }
+
+    /// A key store of a given age and staleness bound, for the health of its keys.
+    struct Aged(Option<Duration>, Option<Duration>);
+
+    impl KeyStore for Aged {
+        fn authenticate(&self, _: &str) -> Option<Principal> {
+            None
+        }
+        fn by_key_id(&self, _: &str) -> Option<Principal> {
+            None
+        }
+        fn age(&self) -> Option<Duration> {
+            self.0
+        }
+        fn max_staleness(&self) -> Option<Duration> {
+            self.1
+        }
+    }
+
+    #[test]
+    fn keys_are_up_when_fresh_stale_when_old_and_refusing_once_no_longer_trusted() {
+        let status = |keys: Aged| keys.health()["status"].as_str().unwrap().to_string();
+        let minute = Some(Duration::from_secs(60));
+        assert_eq!(status(Aged(Some(Duration::from_secs(1)), None)), "up");
+        assert_eq!(status(Aged(Some(STALE_KEYS), Some(Duration::from_secs(90)))), "stale");
+        assert_eq!(status(Aged(Some(Duration::from_secs(61)), minute)), "refusing");
+        assert_eq!(status(Aged(None, None)), "stale");
+        let never_read = Aged(None, minute);
+        assert!(!never_read.trusted() && !never_read.fresh());
+        assert_eq!(never_read.health()["fails_closed_in_ms"], 0);
+        assert_eq!(Aged(Some(Duration::from_secs(20)), minute).health()["fails_closed_in_ms"], 40_000);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use serde_json::json;
-use wowlogs_http::health::{Overall, answer, component, keys_component, metrics_text, readiness};
+use wowlogs_http::health::{Overall, answer, component, metrics_text, readiness};
 
 /// The service's name in its health answers.
 pub const SERVICE: &str = "upload";
@@ -15,24 +15,19 @@ pub const SERVICE: &str = "upload";
 /// registry unreadable for a while) leave the service working, degraded.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let (broker_up, kafka) = component(state.broker_latency().await);
-    let (keys_trusted, keys_fresh, keys) = keys_component(state.keys.age(), state.keys.trusted_for());
-    let overall = match (broker_up && keys_trusted, keys_fresh) {
-        (false, _) => Overall::Unhealthy,
-        (true, false) => Overall::Degraded,
-        (true, true) => Overall::Healthy,
-    };
+    let keys_fresh = state.keys.fresh();
+    let overall = Overall::of(broker_up && state.keys.trusted(), keys_fresh);
     // The keys are this service's reads of ClickHouse: fresh keys, a connected database.
-    answer(SERVICE, overall, Some(keys_fresh), json!({"kafka": kafka, "api_keys": keys}))
+    answer(SERVICE, overall, Some(keys_fresh), json!({"kafka": kafka, "api_keys": state.keys.health()}))
 }
 
 /// `GET /health/ready`: the broker answers (uploads can be published) and the keys are
 /// loaded from ClickHouse and still trusted (uploads can be authenticated).
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let trusted = state.keys.trusted_for().is_none_or(|left| !left.is_zero());
     let missing = match state.broker_latency().await {
-        Err(error) => Some(json!({"kafka": error})),
-        Ok(_) if !trusted => {
-            Some(json!({"api_keys": "not loaded from ClickHouse, or too stale to be trusted"}))
+        Err(error) => Some(("kafka", error)),
+        Ok(_) if !state.keys.trusted() => {
+            Some(("api_keys", "not loaded from ClickHouse, or too stale to be trusted".to_string()))
         }
         Ok(_) => None,
     };

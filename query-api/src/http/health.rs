@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wowlogs_http::health::{Overall, answer, component, keys_component, metrics_text, readiness};
+use wowlogs_http::health::{Overall, answer, component, metrics_text, readiness};
 
 /// The service's name in its health answers.
 pub const SERVICE: &str = "query-api";
@@ -39,13 +39,8 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     clickhouse["breaker"] = json!(if state.gate.is_open() { "open" } else { "closed" });
     let (kafka_up, mut kafka) = component(state.probes.kafka.get(state.probes.broker.latency()).await);
     kafka["live_feed"] = json!(if state.live.is_reading() { "reading" } else { "not reading" });
-    let (keys_trusted, keys_fresh, keys) = keys_component(state.key_age(), state.keys.trusted_for());
-    let answering = clickhouse_up && keys_trusted;
-    let overall = match (answering, kafka_up && keys_fresh) {
-        (false, _) => Overall::Unhealthy,
-        (true, false) => Overall::Degraded,
-        (true, true) => Overall::Healthy,
-    };
+    let overall = Overall::of(clickhouse_up && state.keys.trusted(), kafka_up && state.keys.fresh());
+    let keys = state.keys.health();
     answer(
         SERVICE,
         overall,
@@ -56,11 +51,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /health/ready`: ClickHouse answers and the keys are loaded and trusted.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let trusted = state.keys.trusted_for().is_none_or(|left| !left.is_zero());
     let missing = match clickhouse_latency(&state).await {
-        Ok(_) if state.key_age().is_some() && trusted => None,
-        Ok(_) => Some(json!({"api_keys": "not loaded, or too stale to be trusted"})),
-        Err(error) => Some(json!({"clickhouse": error})),
+        Ok(_) if state.key_age().is_some() && state.keys.trusted() => None,
+        Ok(_) => Some(("api_keys", "not loaded, or too stale to be trusted".to_string())),
+        Err(error) => Some(("clickhouse", error)),
     };
     readiness(SERVICE, missing)
 }

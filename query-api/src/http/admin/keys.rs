@@ -128,9 +128,11 @@ async fn guild_key(db: &GuildDb, key_id: &str) -> Result<ApiKeyRow, ApiError> {
     .ok_or_else(|| ApiError::not_found("no such key in this guild"))
 }
 
-/// The guild's name, for the answer around a key.
+/// The guild's name, for the answer around its keys (404 when the registry has no such
+/// guild).
 async fn guild_name(state: &AppState, guild_id: i64) -> Result<String, ApiError> {
-    Ok(state.registry.guild(guild_id).await?.map(|guild| guild.name).unwrap_or_default())
+    let guild = state.registry.guild(guild_id).await?;
+    guild.map(|guild| guild.name).ok_or_else(|| ApiError::not_found("no such guild"))
 }
 
 /// A guild's keys (never the keys themselves): any guild's for an instance-admin key, its
@@ -150,10 +152,7 @@ pub async fn list_keys(
     PathId(guild_id): PathId<i64>,
 ) -> Result<Response, ApiError> {
     let db = admin.guild(guild_id)?;
-    let Some(guild) = state.registry.guild(guild_id).await? else {
-        return Err(ApiError::not_found("no such guild"));
-    };
-    about(guild_id, &guild.name, KeyList { keys: keys_of(&db).await? })
+    about(guild_id, &guild_name(&state, guild_id).await?, KeyList { keys: keys_of(&db).await? })
 }
 
 /// The keys `db`'s guild has, oldest first, as administrators see them.
