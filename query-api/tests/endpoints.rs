@@ -570,6 +570,12 @@ async fn a_guild_admin_issues_and_revokes_its_own_keys_over_the_api() {
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.text);
     }
 
+    // A key cannot revoke itself (the administrator would lock itself out).
+    let own = wowlogs_tenancy::key_id(&keepers.key);
+    let itself =
+        support::send_json(&app, "POST", &format!("{keys}/{own}/revoke"), &keepers.key, Value::Null).await;
+    assert_eq!(itself.status, StatusCode::CONFLICT, "{}", itself.text);
+
     // Revoked: refused by a replica that has read the registry since; audited.
     let key_id = info["key_id"].as_str().unwrap();
     let revoked =

@@ -214,7 +214,8 @@ pub async fn issue_key(
 
 /// Revokes one of the guild's keys: services refuse it within their next key refresh (a
 /// few seconds). Any guild's for an instance-admin key, its own for a guild's `admin`
-/// key; audited.
+/// key; audited. A key cannot revoke itself (409): an administrator would lock itself
+/// out mid-session; another admin key, or `wowlogs api-key revoke` on the host, can.
 #[utoipa::path(
     post, path = "/api/v1/admin/guilds/{guild_id}/keys/{key_id}/revoke", tag = "admin",
     params(
@@ -225,6 +226,7 @@ pub async fn issue_key(
     responses(
         (status = 200, description = "The key, revoked", body = Guilded<KeyInfo>),
         (status = 404, description = "No such key in this guild", body = crate::http::docs::Error),
+        (status = 409, description = "The key named is the one making the request", body = crate::http::docs::Error),
     )
 )]
 pub async fn revoke_key(
@@ -235,6 +237,13 @@ pub async fn revoke_key(
 ) -> Result<Response, ApiError> {
     let db = admin.guild(guild_id)?;
     guild_key(&db, &key_id).await?;
+    if key_id == admin.principal.key_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a key cannot revoke itself: revoke it with another admin key, or `wowlogs api-key revoke` on the host",
+        ));
+    }
     let actor = actor_of(&admin.principal.key_id, &extensions);
     let row = state.registry.revoke_key(&key_id, &actor).await?;
     about(guild_id, &guild_name(&state, guild_id).await?, KeyInfo::from(row))
