@@ -1,7 +1,7 @@
 //! The instance's administration over HTTP, against the real ClickHouse: creating and
 //! changing guilds (unique by name, server and region; settings a JSON object; every
 //! change audited with the key, address and request id) and moving encounters between
-//! guilds (idempotent, both guilds' answers agree).
+//! guilds (idempotent, both guilds' answers agree); purging a guild.
 
 mod support;
 
@@ -158,4 +158,86 @@ async fn encounters_move_between_guilds_once_and_both_guilds_see_it() {
     )
     .await;
     assert_eq!(guild_key.status, StatusCode::FORBIDDEN, "a guild's admin key moves nothing");
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn an_instance_admin_purges_a_deactivated_guild_after_a_dry_run_and_no_other_guild_loses_a_row() {
+    let w = world();
+    let registry = wowlogs_tenancy::Registry::new(w.store.clone());
+    let client = w.store.client();
+    let leaving =
+        tenant(&registry, &client, "Leaving Guild", &[("retail_sl_9.2_raid_wipe_snippet.txt", 9_501)]).await;
+    let root = instance_key(&w.store).await;
+    let app = app().await;
+    let path = format!("/api/v1/admin/guilds/{}/purge", leaving.guild_id);
+    let rows_of = |guild: i64| {
+        let client = client.clone();
+        async move {
+            let mut rows = 0;
+            for table in ["combat_events", "encounters", "encounter_players", "logs", "api_keys", "guilds"] {
+                rows += client
+                    .query(&format!("SELECT count() FROM {table} WHERE guild_id = ?"))
+                    .bind(guild)
+                    .fetch_one::<u64>()
+                    .await
+                    .unwrap();
+            }
+            rows
+        }
+    };
+    let others = rows_of(w.a.guild_id).await;
+    let before = rows_of(leaving.guild_id).await;
+
+    let by_guild_key = send_json(&app, "POST", &path, &leaving.key, json!({"reason": "x"})).await;
+    assert_eq!(by_guild_key.status, StatusCode::FORBIDDEN, "a guild's own admin key purges nothing");
+    let dry =
+        send_json(&app, "POST", &path, &root, json!({"reason": "asked by the GM", "dry_run": true})).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.text);
+    assert_eq!(dry.json["dry_run"], true);
+    let listed = |answer: &Value, table: &str| {
+        answer["tables"].as_array().unwrap().iter().find(|t| t["table"] == table).unwrap()["rows"].as_u64()
+    };
+    assert!(listed(&dry.json, "combat_events").unwrap() > 0, "{}", dry.text);
+    assert_eq!(listed(&dry.json, "guilds"), Some(1), "{}", dry.text);
+    assert_eq!(rows_of(leaving.guild_id).await, before, "a dry run changes nothing");
+
+    let active = send_json(&app, "POST", &path, &root, json!({"reason": "asked by the GM"})).await;
+    assert_eq!(active.status, StatusCode::CONFLICT, "an active guild is deactivated first: {}", active.text);
+    assert!(active.json["error"]["message"].as_str().unwrap().contains("deactivate"), "{}", active.text);
+    let no_reason = send_json(&app, "POST", &path, &root, json!({"reason": "  "})).await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST, "{}", no_reason.text);
+
+    let deactivated = send_json(
+        &app,
+        "POST",
+        &format!("/api/v1/admin/guilds/{}/deactivate", leaving.guild_id),
+        &root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(deactivated.status, StatusCode::OK, "{}", deactivated.text);
+    let done = send_json(&app, "POST", &path, &root, json!({"reason": "asked by the GM"})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    // Stored rows, versions not merged yet included: the deactivation wrote the guild's
+    // row once more since the dry run.
+    assert_eq!(done.json["rows"].as_u64(), dry.json["rows"].as_u64().map(|n| n + 1), "{}", done.text);
+    assert_eq!(rows_of(leaving.guild_id).await, 0, "nothing of the guild is left");
+    assert_eq!(rows_of(w.a.guild_id).await, others, "another guild keeps every row");
+    let details = get(&app, &format!("/api/v1/admin/guilds/{}", leaving.guild_id), Some(&root)).await;
+    assert_eq!(details.status, StatusCode::NOT_FOUND, "the guild itself is gone: {}", details.text);
+    // Its keys went with it (a service reads them afresh every few seconds; a new one now).
+    let refused = get(&support::app().await, "/api/v1/encounters", Some(&leaving.key)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "its keys with it: {}", refused.text);
+    let audit = get(
+        &app,
+        &format!("/api/v1/admin/audit?guild_id={}&action=guild.purge", leaving.guild_id),
+        Some(&root),
+    )
+    .await;
+    let entries = audit.json["data"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "the purge is on the guild's trail, which is kept: {}", audit.text);
+    assert!(entries[0]["detail"].as_str().unwrap().contains("reason=asked by the GM"), "{}", audit.text);
+    let again = send_json(&app, "POST", &path, &root, json!({"reason": "asked by the GM"})).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "a purged guild is no guild: {}", again.text);
 }

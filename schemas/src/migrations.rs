@@ -72,6 +72,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "progress_plan",
         sql: include_str!("../clickhouse/0016_progress_plan.sql"),
     },
+    Migration {
+        version: 17,
+        name: "purged_guilds",
+        sql: include_str!("../clickhouse/0017_purged_guilds.sql"),
+    },
 ];
 
 impl Migration {

@@ -6,8 +6,9 @@
 //! `wowlogs.uploads.v1` and `wowlogs.dead-letter.v1` (fights are made again from them),
 //! each file with the record's published schema, and the guilds, their key hashes,
 //! their progress plans (roster, targets, messages, comparison settings: written by the
-//! guilds, on no topic) and recorded encounter transfers and deleted logs (whose records a backup leaves out, and
-//! a restore neither publishes again nor lets the consumers write). `manifest.json` lists every file with its record count
+//! guilds, on no topic) and recorded encounter transfers, deleted logs and purged guilds
+//! (whose records a backup leaves out, and a restore neither publishes again nor lets the
+//! consumers write; a purged guild's rows in an older backup are not written again either). `manifest.json` lists every file with its record count
 //! and SHA-256. A restore checks every checksum first, writes the tenancy rows (replacing
 //! rows are idempotent), and publishes the records again in an order a consumer expects
 //! of a live upload (a log's non-final statuses, its events and dead letters, its final
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wowlogs_schemas::topics::guild_key;
 use wowlogs_schemas::{Codec, CombatEvent, DeadLetter, GuildId, Record, UploadState, UploadStatus};
-use wowlogs_store::deletions::DeletedLogRow;
+use wowlogs_store::deletions::{DeletedLogRow, Deletions, PurgedGuildRow};
 use wowlogs_store::rows::{MessageRow, ProgressSettingsRow, RosterRow, TableRow, TargetRow, insert_rows};
 use wowlogs_store::transfer::TransferRow;
 use wowlogs_tenancy::{ApiKeyRow, GuildRow};
@@ -111,7 +112,8 @@ fn backup_once(args: &BackupArgs) -> Result<PathBuf> {
     let guild = args.stack.guild.map(GuildId);
     let store = args.stack.store.settings();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    // A deleted log's records stay on the topics; a backup leaves them out.
+    // A deleted log's records stay on the topics, and a purged guild's: a backup leaves
+    // them out.
     let deleted = runtime
         .block_on(wowlogs_store::deletions::all_deleted(&store.client()))
         .context("reading the deleted logs")?;
@@ -125,6 +127,7 @@ fn backup_once(args: &BackupArgs) -> Result<PathBuf> {
         files.push(backup_table::<ApiKeyRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<TransferRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<DeletedLogRow>(&store, &partial, args.stack.guild).await?);
+        files.push(backup_table::<PurgedGuildRow>(&store, &partial, args.stack.guild).await?);
         // What guilds wrote to their progress plans: no topic holds it.
         files.push(backup_table::<RosterRow>(&store, &partial, args.stack.guild).await?);
         files.push(backup_table::<TargetRow>(&store, &partial, args.stack.guild).await?);
@@ -180,7 +183,7 @@ fn backup_topic<T: Record>(
     kafka: &wowlogs_kafka::KafkaSettings,
     dir: &Path,
     guild: Option<GuildId>,
-    deleted: &std::collections::HashSet<(i64, i64)>,
+    deleted: &Deletions,
 ) -> Result<Entry> {
     let codec = Codec::<T>::new()?;
     let topic = T::TOPIC.name;
@@ -197,7 +200,7 @@ fn backup_topic<T: Record>(
         let Some(payload) = message.payload() else { return };
         let appended = codec.decode(payload).map_err(anyhow::Error::from).and_then(|record| {
             let (guild, log) = record.owner();
-            if deleted.contains(&(guild.0, log.0)) {
+            if deleted.covers(guild.0, log.0) {
                 return Ok(false);
             }
             writer.append_ser(&record).map(|_| true).map_err(anyhow::Error::from)
@@ -400,6 +403,20 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
     runtime.block_on(async {
         wowlogs_store::migrate(&store).await.context("migrating ClickHouse")?;
         let client = store.client();
+        // Deletions first, before any row or record goes out again: the backup's purged
+        // guilds and deleted logs, and whatever this instance deleted since.
+        // (Backups from before deletions or purges were recorded have no such file: none then.)
+        let optional = |table: &str| file(table).ok();
+        let purges =
+            restore_rows::<PurgedGuildRow>(&client, optional(PurgedGuildRow::TABLE), &keep, |r| r.guild_id)
+                .await?;
+        let deleted = wowlogs_store::deletions::all_deleted(&client).await?;
+        // A purged guild's rows are never written again, whichever backup holds them.
+        let keep = |guild: i64| keep(guild) && !deleted.purged(guild);
+        let deletions =
+            restore_rows::<DeletedLogRow>(&client, optional(DeletedLogRow::TABLE), &keep, |r| r.guild_id)
+                .await?;
+        let deleted = wowlogs_store::deletions::all_deleted(&client).await?;
         let guilds: Vec<GuildRow> = read_rows::<GuildRow>(&file(GuildRow::TABLE)?)?
             .into_iter()
             .filter(|g| keep(g.guild_id))
@@ -410,18 +427,12 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
             .collect();
         let transfers: Vec<TransferRow> = read_rows::<TransferRow>(&file(TransferRow::TABLE)?)?
             .into_iter()
-            .filter(|t| keep(t.guild_id))
+            .filter(|t| keep(t.guild_id) && !deleted.purged(t.target_guild))
             .collect();
-        // Backups from before deletions were recorded have no such file: none then.
-        let deletions: Vec<DeletedLogRow> = match file(DeletedLogRow::TABLE) {
-            Ok(path) => read_rows::<DeletedLogRow>(&path)?.into_iter().filter(|d| keep(d.guild_id)).collect(),
-            Err(_) => Vec::new(),
-        };
         insert_rows(&client, &guilds).await?;
         insert_rows(&client, &keys).await?;
         insert_rows(&client, &transfers).await?;
         // Backups from before the progress plan have none of its tables.
-        let optional = |table: &str| file(table).ok();
         let plan_rows = restore_rows::<RosterRow>(&client, optional(RosterRow::TABLE), &keep, |r| r.guild_id)
             .await?
             + restore_rows::<TargetRow>(&client, optional(TargetRow::TABLE), &keep, |r| r.guild_id).await?
@@ -433,18 +444,16 @@ pub fn run_restore(args: &RestoreArgs) -> Result<()> {
                 |r| r.guild_id,
             )
             .await?;
-        // Before any record goes out again: the consumers drop the rows of these logs.
-        insert_rows(&client, &deletions).await?;
         println!(
-            "restored {} guilds, {} keys, {} transfers, {} deleted logs, {plan_rows} progress plan rows",
+            "restored {} guilds, {} keys, {} transfers, {deletions} deleted logs, {purges} purged guilds, \
+             {plan_rows} progress plan rows",
             guilds.len(),
             keys.len(),
             transfers.len(),
-            deletions.len()
         );
-        // Every log deleted since (recorded here) or before (in the backup) stays out.
-        let deleted = wowlogs_store::deletions::all_deleted(&client).await?;
-        let alive = |(guild, log): (GuildId, wowlogs_schemas::LogId)| !deleted.contains(&(guild.0, log.0));
+        // Every log deleted since (recorded here) or before (in the backup), and every
+        // log of a purged guild, stays out.
+        let alive = |(guild, log): (GuildId, wowlogs_schemas::LogId)| !deleted.covers(guild.0, log.0);
 
         let producer: rdkafka::producer::FutureProducer = kafka.producer_config().create()?;
         // Statuses are few: held, to be split around the events.

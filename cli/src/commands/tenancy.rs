@@ -92,6 +92,22 @@ pub enum GuildCommand {
         #[arg(required = true)]
         logs: Vec<i64>,
     },
+    /// Purge a deactivated guild for good (a guild leaving, a privacy request): every row
+    /// it owns in every table (events, fights, players, deaths, characters, gear, dead
+    /// letters, logs, roll-ups, progress plan, transfers, keys, the guild), recorded
+    /// first so that no rebuild, restore or new consumer brings any of it back, and no
+    /// new guild gets its id. The audit trail is kept. Audited (`guild.purge`).
+    Purge {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+        /// Who asked, or why (kept with the purge).
+        #[arg(long)]
+        reason: String,
+        /// Count what would go, change nothing (the guild may still be active).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List the guilds.
     List {
         #[command(flatten)]
@@ -304,6 +320,23 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                     registry
                         .record(*guild, &actor, "logs.purge", &outcome.logs.len().to_string(), detail)
                         .await?;
+                }
+            }
+            GuildCommand::Purge { store, guild, reason, dry_run } => {
+                let registry = registry(store).await?;
+                let outcome = registry.purge_guild(*guild, reason, &Actor::cli(), *dry_run).await?;
+                let verb = if *dry_run { "would purge" } else { "purged" };
+                println!("{verb} guild {guild}: {} rows", outcome.rows());
+                for table in outcome.tables.iter().filter(|t| t.rows > 0) {
+                    println!("  {:<20} {:>12} rows", table.table, table.rows);
+                }
+                let settings = store.settings();
+                if wowlogs_store::analytics::guild_databases(&settings).await?.contains(guild) {
+                    let database = wowlogs_store::analytics::guild_database(&settings, *guild);
+                    println!(
+                        "guild {guild}'s analytics database {database} shows no rows now; \
+                         `wowlogs grafana revoke --guild {guild}` takes it and its user away"
+                    );
                 }
             }
             GuildCommand::Show { store, guild } => {

@@ -811,19 +811,24 @@ pub fn relation_statements(settings: &StoreSettings, guild_id: i64, mode: Access
     statements
 }
 
-/// Re-creates the relations of every guild that has a database (after migrations, so
-/// they have the tables' current columns); returns the guilds refreshed.
-pub async fn refresh_guild_databases(settings: &StoreSettings) -> Result<Vec<i64>, clickhouse::error::Error> {
+/// The guilds that have an analysts' database (`<database>_guild_<G>`).
+pub async fn guild_databases(settings: &StoreSettings) -> Result<Vec<i64>, clickhouse::error::Error> {
     #[derive(Debug, clickhouse::Row, serde::Deserialize)]
     struct Name {
         name: String,
     }
-    let (_, mode) = server_mode(settings).await?;
     let prefix = format!("{}_guild_", settings.database);
+    let names =
+        settings.server_client().query("SELECT name FROM system.databases").fetch_all::<Name>().await?;
+    Ok(names.iter().filter_map(|n| n.name.strip_prefix(&prefix)?.parse::<i64>().ok()).collect())
+}
+
+/// Re-creates the relations of every guild that has a database (after migrations, so
+/// they have the tables' current columns); returns the guilds refreshed.
+pub async fn refresh_guild_databases(settings: &StoreSettings) -> Result<Vec<i64>, clickhouse::error::Error> {
+    let (_, mode) = server_mode(settings).await?;
+    let guilds = guild_databases(settings).await?;
     let client = settings.server_client();
-    let names = client.query("SELECT name FROM system.databases").fetch_all::<Name>().await?;
-    let guilds: Vec<i64> =
-        names.iter().filter_map(|n| n.name.strip_prefix(&prefix)?.parse::<i64>().ok()).collect();
     for guild in &guilds {
         crate::execute_all(&client, relation_statements(settings, *guild, mode)).await?;
     }

@@ -10,6 +10,7 @@ pub mod deletions;
 pub mod errors;
 mod migrations;
 pub mod progress;
+pub mod purge;
 pub mod retention;
 pub mod rollups;
 pub mod rows;

@@ -246,6 +246,10 @@ pub enum RegistryError {
     Settings(String),
     #[error("{0:?} is not a time zone name like `Europe/Paris` or `UTC`")]
     Timezone(String),
+    #[error("guild {0} is active: deactivate it before purging it (its keys stop working first)")]
+    StillActive(i64),
+    #[error("a purge needs a reason (who asked, or why): it is recorded and audited")]
+    NoReason,
     #[error("the system random source failed: {0}")]
     Random(getrandom::Error),
     #[error("ClickHouse: {0}")]
@@ -261,10 +265,11 @@ impl RegistryError {
             RegistryError::NoSuchGuild(_) | RegistryError::NoSuchKey(_) => {
                 ApiError::not_found(self.to_string())
             }
-            RegistryError::Duplicate { .. } => {
+            RegistryError::Duplicate { .. } | RegistryError::StillActive(_) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", self.to_string())
             }
             RegistryError::EmptyName
+            | RegistryError::NoReason
             | RegistryError::NoPermissions
             | RegistryError::InstanceAdminAlone
             | RegistryError::Settings(_)
@@ -285,6 +290,12 @@ impl From<RegistryError> for wowlogs_http::ApiError {
 struct MaxId {
     id: i64,
 }
+
+/// Held while a guild is created: its id is the highest one plus one, read then written,
+/// so two creations at once in one process would take the same id. (Two processes
+/// creating guilds at the same instant still could: guilds are created by instance
+/// administrators, rarely; noted in docs/operations.md.)
+static NEW_GUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The guild and key registry on one database.
 #[derive(Debug, Clone)]
@@ -355,9 +366,17 @@ impl Registry {
         }
         let settings = settings_object(&guild.settings)?;
         let timezone = self.known_zone(timezone(&guild.timezone)?).await?;
+        // One creation at a time in this process: two reading the same highest id would
+        // both take the next one (ClickHouse has no sequence; see `NEW_GUILDS`).
+        let _one_at_a_time = NEW_GUILDS.lock().await;
         self.same_name(&guild.name, &guild.server, &guild.region, NO_GUILD).await?;
-        let max =
-            self.store.client().query("SELECT max(guild_id) AS id FROM guilds").fetch_one::<MaxId>().await?;
+        // Never a purged guild's id: its records stay on the topics, dropped for good.
+        let max = self
+            .store
+            .client()
+            .query("SELECT max(id) AS id FROM (SELECT max(guild_id) AS id FROM guilds UNION ALL SELECT max(guild_id) AS id FROM purged_guilds)")
+            .fetch_one::<MaxId>()
+            .await?;
         let now = now_ms();
         let row = GuildRow {
             server: guild.server.trim().to_string(),
@@ -490,6 +509,40 @@ impl Registry {
         let action = if active { "guild.reactivate" } else { "guild.deactivate" };
         self.record(guild_id, actor, action, &guild_id.to_string(), String::new()).await?;
         Ok(row)
+    }
+
+    /// Purges (or, with `dry_run`, only counts) everything guild `guild_id` owns
+    /// ([`wowlogs_store::purge`]): it must exist, and be deactivated first unless this is a
+    /// dry run. Audited (`guild.purge`, with the rows per table) on the guild's trail,
+    /// which is kept.
+    pub async fn purge_guild(
+        &self,
+        guild_id: i64,
+        reason: &str,
+        actor: &Actor,
+        dry_run: bool,
+    ) -> Result<wowlogs_store::purge::PurgeOutcome, RegistryError> {
+        let guild = self.guild(guild_id).await?.ok_or(RegistryError::NoSuchGuild(guild_id))?;
+        if reason.trim().is_empty() {
+            return Err(RegistryError::NoReason);
+        }
+        if guild.is_active() && !dry_run {
+            return Err(RegistryError::StillActive(guild_id));
+        }
+        let outcome =
+            wowlogs_store::purge::purge_guild(&self.store, guild_id, reason.trim(), &actor.name, dry_run)
+                .await?;
+        if !dry_run {
+            let counts: Vec<String> = outcome
+                .tables
+                .iter()
+                .filter(|t| t.rows > 0)
+                .map(|t| format!("{}={}", t.table, t.rows))
+                .collect();
+            let detail = format!("name={} reason={} {}", guild.name, reason.trim(), counts.join(" "));
+            self.record(guild_id, actor, "guild.purge", &guild_id.to_string(), detail).await?;
+        }
+        Ok(outcome)
     }
 
     /// Every guild, by id.

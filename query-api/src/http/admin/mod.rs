@@ -3,17 +3,19 @@
 //! Two kinds of key reach it ([`Administrator`]): a guild's key with `admin` sees its own
 //! guild (its details, keys, activity and audit trail) and nothing else; an
 //! instance-admin key belongs to no guild and sees every guild, and alone may create,
-//! change, deactivate and reactivate guilds and move encounters between them. Every
+//! change, deactivate, reactivate and purge guilds and move encounters between them. Every
 //! change is audited with the key, the client's address and the request id.
 //!
 //! Cut like the encounters: [`guilds`] (list, details), [`keys`], [`activity`],
-//! [`audit`], [`changes`] (create, update, deactivate, reactivate) and [`transfer`].
+//! [`audit`], [`changes`] (create, update, deactivate, reactivate), [`transfer`] and
+//! [`purge`].
 
 mod activity;
 mod audit;
 mod changes;
 mod guilds;
 mod keys;
+mod purge;
 mod transfer;
 
 use crate::auth::Administrator;
@@ -63,4 +65,5 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(transfer::transfer))
         .routes(utoipa_axum::routes!(keys::list_keys, keys::issue_key))
         .routes(utoipa_axum::routes!(keys::revoke_key))
+        .routes(utoipa_axum::routes!(purge::purge))
 }
