@@ -620,6 +620,85 @@ async fn a_guild_admin_issues_and_revokes_its_own_keys_over_the_api() {
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_rotated_key_works_beside_its_replacement_for_the_overlap_and_an_expired_key_is_refused() {
+    let world = world();
+    let registry = wowlogs_tenancy::Registry::new(world.store.clone());
+    let rotators = tenant(&registry, &world.store.client(), "Key Rotators", &[]).await;
+    let keys = format!("/api/v1/admin/guilds/{}/keys", rotators.guild_id);
+    let app = app().await;
+    let body =
+        serde_json::json!({"description": "uploader", "permissions": ["query"], "expires_in_days": 90});
+    let issued = support::send_json(&app, "POST", &keys, &rotators.key, body).await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text);
+    let old_key = issued.json["data"]["key"].as_str().unwrap().to_string();
+    let old_id = issued.json["data"]["key_info"]["key_id"].as_str().unwrap().to_string();
+    let expires = |info: &Value| {
+        chrono::DateTime::parse_from_rfc3339(info["expires_at"].as_str().unwrap()).unwrap().timestamp_millis()
+    };
+    let now = wowlogs_schemas::now_ms();
+    let days_90 = expires(&issued.json["data"]["key_info"]) - now;
+    assert!((89 * 86_400_000..=90 * 86_400_000).contains(&days_90), "issued for 90 days: {}", issued.text);
+
+    let rotate = format!("{keys}/{old_id}/rotate?overlap_hours=2");
+    let rotated = support::send_json(&app, "POST", &rotate, &rotators.key, Value::Null).await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{}", rotated.text);
+    assert_eq!(rotated.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+    let data = &rotated.json["data"];
+    let new_key = data["key"].as_str().unwrap().to_string();
+    assert_ne!(new_key, old_key);
+    assert_eq!(data["key_info"]["permissions"], serde_json::json!(["query"]), "the same permissions");
+    assert_eq!(data["key_info"]["description"], "uploader");
+    assert_eq!(data["replaces"]["key_id"], old_id.as_str());
+    let overlap = expires(&data["replaces"]) - wowlogs_schemas::now_ms();
+    assert!((7_100_000..=7_200_000).contains(&overlap), "the old key works two more hours: {}", rotated.text);
+    let fresh = support::app().await;
+    for key in [&old_key, &new_key] {
+        assert_eq!(
+            get(&fresh, "/api/v1/encounters", Some(key)).await.status,
+            StatusCode::OK,
+            "both work now"
+        );
+    }
+    for bad in ["overlap_hours=0", "overlap_hours=721", "overlap=3"] {
+        let refused = support::send_json(
+            &app,
+            "POST",
+            &format!("{keys}/{old_id}/rotate?{bad}"),
+            &rotators.key,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.text);
+    }
+
+    // Past its expiry (here set by the registry, as the overlap's end would) it is refused.
+    registry.set_expiry(&old_id, Some(wowlogs_schemas::now_ms() - 1), &support::actor()).await.unwrap();
+    let after = support::app().await;
+    let refused = get(&after, "/api/v1/encounters", Some(&old_key)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.text);
+    assert!(refused.text.contains("expired"), "{}", refused.text);
+    assert_eq!(get(&after, "/api/v1/encounters", Some(&new_key)).await.status, StatusCode::OK);
+    let listed = get(&after, &keys, Some(&rotators.key)).await;
+    let old = listed.json["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == old_id.as_str())
+        .cloned();
+    assert_eq!(old.map(|k| k["expired"].clone()), Some(Value::Bool(true)), "{}", listed.text);
+    let again = support::send_json(&after, "POST", &rotate, &rotators.key, Value::Null).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "an expired key is not rotated: {}", again.text);
+    let bad_expiry = serde_json::json!({"permissions": ["query"], "expires_in_days": 0});
+    let refused = support::send_json(&app, "POST", &keys, &rotators.key, bad_expiry).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    let audit = get(&after, "/api/v1/admin/audit", Some(&rotators.key)).await;
+    let rotated_entry =
+        items(&audit.json).iter().any(|e| e["action"] == "api_key.rotate" && e["target"] == old_id.as_str());
+    assert!(rotated_entry, "{}", audit.text);
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn admins_see_their_guild_its_keys_activity_and_audit_trail() {
     let (app, a) = (app().await, &world().a);
     let guilds = get(&app, "/api/v1/admin/guilds?limit=5", Some(&a.key)).await;

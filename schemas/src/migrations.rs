@@ -77,6 +77,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "purged_guilds",
         sql: include_str!("../clickhouse/0017_purged_guilds.sql"),
     },
+    Migration { version: 18, name: "key_expiry", sql: include_str!("../clickhouse/0018_key_expiry.sql") },
 ];
 
 impl Migration {

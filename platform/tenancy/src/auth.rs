@@ -30,6 +30,8 @@ pub struct Principal {
     /// False once the guild is deactivated: its keys are refused (403) until it is
     /// reactivated.
     pub guild_active: bool,
+    /// When the key stops working, ms since the epoch; 0: never.
+    pub expires_ms: i64,
 }
 
 impl Principal {
@@ -52,13 +54,20 @@ impl Principal {
             events_per_minute: key.events_per_minute,
             max_connections: key.max_connections,
             guild_active: guild.is_active(),
+            expires_ms: key.expires_ms,
         }
+    }
+
+    /// Whether the key has expired at `now_ms` (it is then refused as a revoked key is).
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_ms > 0 && now_ms >= self.expires_ms
     }
 }
 
 /// Why a key admitted earlier no longer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lapsed {
+    /// Revoked, or expired.
     Revoked,
     GuildDeactivated(GuildId),
 }
@@ -236,12 +245,19 @@ impl KeyStore for KeyCache {
         let digest = keys::digest(presented);
         let snapshot = self.snapshot.read().expect("key cache lock");
         let (known, principal) = snapshot.by_digest.get_key_value(&digest)?;
-        keys::constant_time_eq(known, &digest).then(|| principal.clone())
+        let now = wowlogs_schemas::now_ms();
+        (keys::constant_time_eq(known, &digest) && !principal.expired(now)).then(|| principal.clone())
     }
 
     fn by_key_id(&self, key_id: &str) -> Option<Principal> {
         let snapshot = self.snapshot.read().expect("key cache lock");
-        snapshot.by_id.get(key_id).and_then(|digest| snapshot.by_digest.get(digest)).cloned()
+        let now = wowlogs_schemas::now_ms();
+        snapshot
+            .by_id
+            .get(key_id)
+            .and_then(|digest| snapshot.by_digest.get(digest))
+            .filter(|principal| !principal.expired(now))
+            .cloned()
     }
 
     fn age(&self) -> Option<Duration> {
@@ -360,7 +376,7 @@ fn admit(
             STALE_KEYS_RETRY,
         ));
     }
-    let principal = find().ok_or_else(|| ApiError::unauthorized("invalid or revoked API key"))?;
+    let principal = find().ok_or_else(|| ApiError::unauthorized("invalid, revoked or expired API key"))?;
     if !principal.guild_active {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -408,6 +424,22 @@ mod tests {
 
     fn guild_row(guild_id: i64, name: &str) -> GuildRow {
         GuildRow::active(guild_id, name, 1)
+    }
+
+    #[test]
+    fn an_expired_key_is_refused_as_a_revoked_one_and_one_expiring_later_still_works() {
+        let now = wowlogs_schemas::now_ms();
+        let expired = ApiKeyRow { expires_ms: now - 1, ..key_row("wl_old", 2, &["query"]) };
+        let later = ApiKeyRow { expires_ms: now + 3_600_000, ..key_row("wl_new", 2, &["query"]) };
+        let (old_id, new_id) = (expired.key_id.clone(), later.key_id.clone());
+        let cache =
+            KeyCache::with_keys([(expired, guild_row(2, "Loothing")), (later, guild_row(2, "Loothing"))]);
+        assert!(cache.authenticate("wl_old").is_none(), "past its expiry");
+        assert_eq!(cache.lapsed(&old_id), Some(Lapsed::Revoked), "long work by it stops");
+        let refused = authorize_key_id(&cache, &old_id, &[Permission::Query]).unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.message.contains("expired"), "{}", refused.message);
+        assert!(cache.authenticate("wl_new").is_some() && cache.lapsed(&new_id).is_none(), "not yet");
     }
 
     #[test]

@@ -77,6 +77,10 @@ wowlogs_store::table_row! {
         revoked: u8 = "UInt8",
         revoked_at: u32 = "DateTime('UTC')",
         version: u64 = "UInt64",
+        /// When the key stops working, ms since the epoch (migration 0018); 0: never.
+        /// (Backups from before it have no such field: never.)
+        #[serde(default)]
+        expires_ms: i64 = "Int64",
     }
 }
 
@@ -98,7 +102,13 @@ impl ApiKeyRow {
             revoked: 0,
             revoked_at: 0,
             version: created_ms.max(0) as u64,
+            expires_ms: 0,
         }
+    }
+
+    /// Whether the key has expired at `now_ms`.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_ms > 0 && now_ms >= self.expires_ms
     }
 
     /// The key's permissions; names no longer known are ignored.
@@ -612,14 +622,7 @@ impl Registry {
 
     /// Revokes a key; services stop accepting it at their next refresh.
     pub async fn revoke_key(&self, key_id: &str, actor: &Actor) -> Result<ApiKeyRow, RegistryError> {
-        let found: Option<ApiKeyRow> = self
-            .store
-            .client()
-            .query("SELECT ?fields FROM api_keys FINAL WHERE key_id = ?")
-            .bind(key_id)
-            .fetch_optional()
-            .await?;
-        let Some(key) = found else { return Err(RegistryError::NoSuchKey(key_id.to_string())) };
+        let key = self.key(key_id).await?;
         let now = now_ms();
         let row = ApiKeyRow {
             revoked: 1,
@@ -630,6 +633,72 @@ impl Registry {
         self.insert(&row).await?;
         self.record(row.guild_id, actor, "api_key.revoke", &row.key_id, String::new()).await?;
         Ok(row)
+    }
+
+    /// Sets when a key stops working (`None`: never); audited (`api_key.expire`).
+    pub async fn set_expiry(
+        &self,
+        key_id: &str,
+        expires_ms: Option<i64>,
+        actor: &Actor,
+    ) -> Result<ApiKeyRow, RegistryError> {
+        let key = self.key(key_id).await?;
+        let row = ApiKeyRow {
+            expires_ms: expires_ms.unwrap_or(0).max(0),
+            version: next_version(key.version),
+            ..key
+        };
+        self.insert(&row).await?;
+        let detail = match expires_ms {
+            Some(at) => format!("expires_ms={at}"),
+            None => "expires=never".to_string(),
+        };
+        self.record(row.guild_id, actor, "api_key.expire", &row.key_id, detail).await?;
+        Ok(row)
+    }
+
+    /// Rotates a key: a new key with the same guild, permissions, limits and description,
+    /// and the old one expiring `overlap` from now (sooner if it expired sooner), so its
+    /// holder can switch without a gap. The new key's plaintext is in the returned
+    /// [`NewKey`] only. Audited (`api_key.rotate`, old and new ids).
+    pub async fn rotate_key(
+        &self,
+        key_id: &str,
+        overlap: std::time::Duration,
+        actor: &Actor,
+    ) -> Result<(NewKey, ApiKeyRow, ApiKeyRow), RegistryError> {
+        let old = self.key(key_id).await?;
+        let now = now_ms();
+        if old.revoked == 1 || old.expired(now) {
+            return Err(RegistryError::NoSuchKey(format!("{key_id} (revoked or expired: issue a new key)")));
+        }
+        let spec = KeySpec {
+            guild_id: old.guild_id,
+            description: old.description.clone(),
+            permissions: old.permissions(),
+            events_per_minute: old.events_per_minute,
+            max_connections: old.max_connections,
+        };
+        let (key, new) = self.create_key(&spec, actor).await?;
+        let until = now.saturating_add(overlap.as_millis().min(i64::MAX as u128) as i64);
+        let until = if old.expires_ms > 0 { until.min(old.expires_ms) } else { until };
+        let old = ApiKeyRow { expires_ms: until, version: next_version(old.version), ..old };
+        self.insert(&old).await?;
+        let detail = format!("new={} old_expires_ms={until}", new.key_id);
+        self.record(old.guild_id, actor, "api_key.rotate", &old.key_id, detail).await?;
+        Ok((key, new, old))
+    }
+
+    /// One key, by its id.
+    async fn key(&self, key_id: &str) -> Result<ApiKeyRow, RegistryError> {
+        let found: Option<ApiKeyRow> = self
+            .store
+            .client()
+            .query("SELECT ?fields FROM api_keys FINAL WHERE key_id = ?")
+            .bind(key_id)
+            .fetch_optional()
+            .await?;
+        found.ok_or_else(|| RegistryError::NoSuchKey(key_id.to_string()))
     }
 
     /// Every key not revoked, with its guild (inactive guilds too, so that their keys

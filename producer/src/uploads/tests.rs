@@ -64,6 +64,7 @@ fn principal() -> Principal {
         events_per_minute: 0,
         max_connections: 0,
         guild_active: true,
+        expires_ms: 0,
     }
 }
 

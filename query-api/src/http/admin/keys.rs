@@ -1,18 +1,19 @@
 //! A guild's API keys over the API: listed (never the key or its hash), issued (the key
-//! shown once) and revoked, by an instance administrator for any guild or by a guild's
+//! shown once, with an expiry if asked), rotated (a new key, the old one valid for an
+//! overlap) and revoked, by an instance administrator for any guild or by a guild's
 //! `admin` key for its own; every change audited.
 
 use super::about;
 use crate::auth::Administrator;
 use crate::http::answer::Guilded;
-use crate::params::{JsonBody, PathId, Validate, bounded, rfc3339};
+use crate::params::{JsonBody, Params, PathId, Validate, bounded, rfc3339};
 use crate::scope::{GuildDb, Sql};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use wowlogs_store::rows::TableRow;
 use wowlogs_tenancy::{ApiError, ApiKeyRow, KeySpec, Permission, actor_of};
 
@@ -29,10 +30,15 @@ pub struct KeyInfo {
     pub created: String,
     pub revoked: bool,
     pub revoked_at: Option<String>,
+    /// When the key stops working (`null`: never).
+    pub expires_at: Option<String>,
+    /// Past its expiry: refused as a revoked key is.
+    pub expired: bool,
 }
 
 impl From<ApiKeyRow> for KeyInfo {
     fn from(k: ApiKeyRow) -> Self {
+        let expired = k.expired(wowlogs_schemas::now_ms());
         KeyInfo {
             key_id: k.key_id,
             description: k.description,
@@ -42,6 +48,8 @@ impl From<ApiKeyRow> for KeyInfo {
             created: rfc3339(i64::from(k.created) * 1000),
             revoked: k.revoked == 1,
             revoked_at: (k.revoked == 1).then(|| rfc3339(i64::from(k.revoked_at) * 1000)),
+            expires_at: (k.expires_ms > 0).then(|| rfc3339(k.expires_ms)),
+            expired,
         }
     }
 }
@@ -75,6 +83,9 @@ pub const DEFAULT_EVENTS_PER_MINUTE: u32 = 15_000;
 /// The specification's default WebSocket connections of a key.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
+/// The longest expiry a key is issued with, in days (ten years).
+const MAX_EXPIRY_DAYS: u32 = 3650;
+
 /// A key to issue for the guild.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -91,12 +102,18 @@ pub struct KeyCreate {
     pub events_per_minute: Option<u32>,
     /// WebSocket connections: 10 unless given; 0: the service's per-key default.
     pub max_connections: Option<u32>,
+    /// Days until the key stops working (1 to 3650); none: it does not expire.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub expires_in_days: Option<u32>,
 }
 
 impl Validate for KeyCreate {
     fn validate(&self) -> Result<(), ApiError> {
         if self.permissions.is_empty() {
             return Err(ApiError::bad_request("a key needs at least one permission"));
+        }
+        if self.expires_in_days.is_some_and(|d| !(1..=MAX_EXPIRY_DAYS).contains(&d)) {
+            return Err(ApiError::bad_request(format!("`expires_in_days` is 1 to {MAX_EXPIRY_DAYS}")));
         }
         bounded(&[("description", Some(&self.description), 256)])
     }
@@ -203,7 +220,11 @@ pub async fn issue_key(
         max_connections: body.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
     };
     let actor = actor_of(&admin.principal.key_id, &extensions);
-    let (key, row) = state.registry.create_key(&spec, &actor).await?;
+    let (key, mut row) = state.registry.create_key(&spec, &actor).await?;
+    if let Some(days) = body.expires_in_days {
+        let at = wowlogs_schemas::now_ms() + i64::from(days) * 86_400_000;
+        row = state.registry.set_expiry(&row.key_id, Some(at), &actor).await?;
+    }
     let issued = IssuedKey { key: key.plaintext, key_info: KeyInfo::from(row) };
     let mut response = about(guild_id, &guild_name(&state, guild_id).await?, issued)?;
     *response.status_mut() = StatusCode::CREATED;
@@ -247,4 +268,80 @@ pub async fn revoke_key(
     let actor = actor_of(&admin.principal.key_id, &extensions);
     let row = state.registry.revoke_key(&key_id, &actor).await?;
     about(guild_id, &guild_name(&state, guild_id).await?, KeyInfo::from(row))
+}
+
+/// How long a rotated key keeps working beside its replacement.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RotateParams {
+    /// Hours the old key keeps working (default 24, 1 to 720): time for its holder to
+    /// switch. To cut it off at once, revoke it once the new key is in place.
+    #[param(minimum = 1, maximum = 720)]
+    pub overlap_hours: Option<u32>,
+}
+
+/// Default overlap of a rotation, in hours.
+const DEFAULT_OVERLAP_HOURS: u32 = 24;
+/// Longest overlap of a rotation, in hours (30 days).
+const MAX_OVERLAP_HOURS: u32 = 720;
+
+impl Validate for RotateParams {
+    fn validate(&self) -> Result<(), ApiError> {
+        match self.overlap_hours {
+            Some(h) if !(1..=MAX_OVERLAP_HOURS).contains(&h) => Err(ApiError::bad_request(format!(
+                "`overlap_hours` must be between 1 and {MAX_OVERLAP_HOURS}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A rotation: the new key, shown this once, and the old key with its expiry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedKey {
+    /// `wl_` and 64 hex digits: give it to the old key's holder now.
+    pub key: String,
+    pub key_info: KeyInfo,
+    /// The key replaced, working until its `expires_at`.
+    pub replaces: KeyInfo,
+}
+
+/// Rotates one of the guild's keys: a new key with the same permissions, limits and
+/// description, and the old key valid for an overlap (24 hours unless asked), then
+/// refused. Any guild's for an instance-admin key, its own for a guild's `admin` key (a
+/// key may rotate itself: it keeps working for the overlap); audited (`api_key.rotate`).
+/// A revoked or expired key is not rotated (404): issue a new one.
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds/{guild_id}/keys/{key_id}/rotate", tag = "admin",
+    params(
+        ("guild_id" = i64, Path, description = "Guild id", minimum = 1),
+        ("key_id" = String, Path, description = "The key's id (`key-` and 12 hex digits), as lists show it"),
+        RotateParams,
+    ),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses(
+        (status = 201, description = "The new key, shown this once, and the old one's expiry", body = Guilded<RotatedKey>),
+        (status = 404, description = "No such active key in this guild", body = crate::http::docs::Error),
+    )
+)]
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    admin: Administrator,
+    PathId((guild_id, key_id)): PathId<(i64, String)>,
+    Params(params): Params<RotateParams>,
+    extensions: Extensions,
+) -> Result<Response, ApiError> {
+    let db = admin.guild(guild_id)?;
+    guild_key(&db, &key_id).await?;
+    let hours = params.overlap_hours.unwrap_or(DEFAULT_OVERLAP_HOURS);
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    let overlap = std::time::Duration::from_secs(u64::from(hours) * 3600);
+    let (key, new, old) = state.registry.rotate_key(&key_id, overlap, &actor).await?;
+    let rotated =
+        RotatedKey { key: key.plaintext, key_info: KeyInfo::from(new), replaces: KeyInfo::from(old) };
+    let mut response = about(guild_id, &guild_name(&state, guild_id).await?, rotated)?;
+    *response.status_mut() = StatusCode::CREATED;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
