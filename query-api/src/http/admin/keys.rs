@@ -226,9 +226,13 @@ pub async fn issue_key(
         row = state.registry.set_expiry(&row.key_id, Some(at), &actor).await?;
     }
     let issued = IssuedKey { key: key.plaintext, key_info: KeyInfo::from(row) };
-    let mut response = about(guild_id, &guild_name(&state, guild_id).await?, issued)?;
+    shown_once(about(guild_id, &guild_name(&state, guild_id).await?, issued)?)
+}
+
+/// The answer that holds a new key: 201, and the key is in this answer only, so no cache
+/// may keep it.
+fn shown_once(mut response: Response) -> Result<Response, ApiError> {
     *response.status_mut() = StatusCode::CREATED;
-    // The key is in this answer only: no cache may keep it.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
@@ -340,8 +344,5 @@ pub async fn rotate_key(
     let (key, new, old) = state.registry.rotate_key(&key_id, overlap, &actor).await?;
     let rotated =
         RotatedKey { key: key.plaintext, key_info: KeyInfo::from(new), replaces: KeyInfo::from(old) };
-    let mut response = about(guild_id, &guild_name(&state, guild_id).await?, rotated)?;
-    *response.status_mut() = StatusCode::CREATED;
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    shown_once(about(guild_id, &guild_name(&state, guild_id).await?, rotated)?)
 }
