@@ -33,6 +33,14 @@ pub const GUILD: &str = "{guild}";
 pub enum Value {
     I64(i64),
     Str(String),
+    /// An array of integers (`has(?, column)`).
+    I64s(Vec<i64>),
+}
+
+impl From<Vec<i64>> for Value {
+    fn from(v: Vec<i64>) -> Self {
+        Value::I64s(v)
+    }
 }
 
 impl From<i64> for Value {
@@ -346,6 +354,7 @@ impl GuildDb {
             query = match value {
                 Value::I64(v) => query.bind(*v),
                 Value::Str(v) => query.bind(v.as_str()),
+                Value::I64s(v) => query.bind(v.as_slice()),
             };
         }
         Ok(query)

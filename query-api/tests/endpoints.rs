@@ -1246,3 +1246,121 @@ async fn a_fight_breaks_each_player_down_by_ability_and_aura() {
     assert_eq!(missing.status, StatusCode::OK, "{}", missing.text);
     assert_eq!(missing.json["data"]["players"], serde_json::json!([]), "a filter that matches nobody");
 }
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_full_export_holds_every_players_numbers_and_resumes_after_a_cut() {
+    let (app, w) = (app().await, world());
+    let a = &w.a;
+    let full = get(&app, "/api/v1/encounters/export?format=ndjson&full=true", Some(&a.key)).await;
+    assert_eq!(full.status, StatusCode::OK, "{}", full.text);
+    let lines: Vec<Value> = full.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), a.fight_ids.len(), "every fight once");
+    // Per player: damage done, healing done, damage taken, deaths; and the deaths listed.
+    let mut exported: std::collections::BTreeMap<String, [i64; 4]> = Default::default();
+    let mut death_lines = 0;
+    for line in &lines {
+        assert_eq!(line["guild_id"].as_i64(), Some(a.guild_id));
+        let fight = &line["data"];
+        assert!(fight["id"].is_string() && fight["rounds"].is_array(), "{fight}");
+        for p in fight["players"].as_array().unwrap() {
+            let sums = exported.entry(p["player_guid"].as_str().unwrap().to_string()).or_default();
+            for (i, field) in ["damage_done", "healing_done", "damage_taken", "deaths"].iter().enumerate() {
+                sums[i] += p[field].as_i64().unwrap();
+            }
+            assert!(p.get("log_id").is_none(), "the grouping columns are not shown: {p}");
+        }
+        death_lines += fight["deaths"].as_array().unwrap().len() as u64;
+    }
+    let stored: Vec<(String, i64, i64, i64, i64)> = w
+        .store
+        .client()
+        .query(
+            "SELECT player_guid, sum(damage_done), sum(healing_done), sum(damage_taken), sum(deaths) \
+             FROM encounter_players FINAL WHERE guild_id = ? AND (log_id, start_line) IN \
+             (SELECT log_id, start_line FROM encounters FINAL WHERE guild_id = ? AND round IS NULL) \
+             GROUP BY player_guid ORDER BY player_guid",
+        )
+        .bind(a.guild_id)
+        .bind(a.guild_id)
+        .fetch_all()
+        .await
+        .unwrap();
+    let stored: std::collections::BTreeMap<String, [i64; 4]> =
+        stored.into_iter().map(|(guid, d, h, t, n)| (guid, [d, h, t, n])).collect();
+    assert!(!stored.is_empty());
+    assert_eq!(exported, stored, "every player's totals, as stored");
+    let deaths: u64 = w
+        .store
+        .client()
+        .query("SELECT count() FROM encounter_deaths FINAL WHERE guild_id = ?")
+        .bind(a.guild_id)
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(death_lines, deaths, "every death, in its fight");
+    assert!(deaths > 0);
+    for name in &w.b.players {
+        assert!(!full.text.contains(name.as_str()), "none of B's players: {name}");
+    }
+
+    // The same fights as one JSON document, and as CSV one row per player.
+    let json = get(&app, "/api/v1/encounters/export?full=true", Some(&a.key)).await;
+    let fights = json.json["encounters"].as_array().unwrap();
+    assert_eq!(fights.len(), lines.len());
+    assert_eq!(fights[0]["players"], lines[0]["data"]["players"]);
+    let csv = get(&app, "/api/v1/encounters/export?format=csv&full=true", Some(&a.key)).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let damage_at = reader.headers().unwrap().iter().position(|h| h == "damage_done").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let players: usize = lines.iter().map(|l| l["data"]["players"].as_array().unwrap().len()).sum();
+    assert_eq!(rows.len(), players, "one row per player of each fight");
+    let damage: i64 = rows.iter().map(|r| r[damage_at].parse::<i64>().unwrap()).sum();
+    assert_eq!(damage, stored.values().map(|s| s[0]).sum::<i64>());
+
+    // A download cut after some fights resumes after the last one it got.
+    let cut = lines.len() / 2;
+    assert!(cut > 0, "enough fights to cut");
+    let last = lines[cut - 1]["data"]["id"].as_str().unwrap();
+    let rest =
+        get(&app, &format!("/api/v1/encounters/export?format=ndjson&full=true&after={last}"), Some(&a.key))
+            .await;
+    let rest: Vec<Value> = rest.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rest, lines[cut..], "the fights after the cut, whole");
+    let plain =
+        get(&app, &format!("/api/v1/encounters/export?format=ndjson&after={last}"), Some(&a.key)).await;
+    assert_eq!(plain.text.lines().count(), lines.len() - cut, "the plain export resumes the same way");
+    let b_fight = w.b.fight_ids[0];
+    let elsewhere = get(&app, &format!("/api/v1/encounters/export?after={b_fight}"), Some(&a.key)).await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "B's fight is no place to resume from: {}",
+        elsewhere.text
+    );
+    let bad = get(&app, "/api/v1/encounters/export?after=yesterday", Some(&a.key)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_keys_list_says_when_each_key_was_last_used() {
+    let world = world();
+    let registry = wowlogs_tenancy::Registry::new(world.store.clone());
+    let users = tenant(&registry, &world.store.client(), "Key Users", &[]).await;
+    let keys = support::keys(&world.store).await;
+    let app = support::app_over(keys.clone());
+    let before = wowlogs_schemas::now_ms();
+    assert_eq!(get(&app, "/api/v1/encounters", Some(&users.key)).await.status, StatusCode::OK);
+    assert!(keys.write_usage(&registry).await.unwrap() >= 1, "the key used is written");
+    assert_eq!(keys.write_usage(&registry).await.unwrap(), 0, "once: nothing new since");
+    let listed = get(&app, &format!("/api/v1/admin/guilds/{}/keys", users.guild_id), Some(&users.key)).await;
+    let list = listed.json["data"]["keys"].as_array().unwrap().clone();
+    let used = wowlogs_tenancy::key_id(&users.key);
+    let of = |id: &str| list.iter().find(|k| k["key_id"] == id).unwrap()["last_used"].clone();
+    let at = chrono::DateTime::parse_from_rfc3339(of(&used).as_str().unwrap()).unwrap().timestamp_millis();
+    assert!(at >= before && at <= wowlogs_schemas::now_ms(), "{}", listed.text);
+    let idle = wowlogs_tenancy::key_id(&users.upload_key);
+    assert_eq!(of(&idle), Value::Null, "never used: {}", listed.text);
+}

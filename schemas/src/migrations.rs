@@ -78,6 +78,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../clickhouse/0017_purged_guilds.sql"),
     },
     Migration { version: 18, name: "key_expiry", sql: include_str!("../clickhouse/0018_key_expiry.sql") },
+    Migration { version: 19, name: "key_usage", sql: include_str!("../clickhouse/0019_key_usage.sql") },
 ];
 
 impl Migration {

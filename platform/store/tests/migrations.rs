@@ -105,7 +105,7 @@ async fn every_table_leads_its_sorting_key_with_guild_id() {
         .fetch_all::<Key>()
         .await
         .unwrap();
-    assert_eq!(keys.len(), 21, "{keys:?}");
+    assert_eq!(keys.len(), 23, "{keys:?}");
     for key in keys {
         assert!(key.sorting_key.starts_with("guild_id"), "{}: {}", key.name, key.sorting_key);
     }

@@ -146,7 +146,12 @@ pub struct KeyCache {
     snapshot: RwLock<Snapshot>,
     /// See [`KeyStore::max_staleness`].
     max_staleness: Option<Duration>,
+    /// Keys admitted since the usage was last written: `(guild, key id)` to the last time.
+    used: std::sync::Mutex<HashMap<(i64, String), i64>>,
 }
+
+/// How often a service writes when its keys were last used.
+pub const USAGE_PERIOD: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 struct Snapshot {
@@ -207,8 +212,21 @@ impl KeyCache {
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(period);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut usage_written = Instant::now();
             loop {
                 ticker.tick().await;
+                if usage_written.elapsed() >= USAGE_PERIOD {
+                    usage_written = Instant::now();
+                    match tokio::time::timeout(bound, self.write_usage(&registry)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "writing when keys were last used failed; kept for the next write")
+                        }
+                        Err(_) => tracing::warn!(
+                            "writing when keys were last used took too long; kept for the next write"
+                        ),
+                    }
+                }
                 let error = match tokio::time::timeout(bound, self.refresh(&registry)).await {
                     Ok(Ok(_)) => continue,
                     Ok(Err(error)) => error.to_string(),
@@ -222,6 +240,40 @@ impl KeyCache {
                 );
             }
         })
+    }
+
+    /// Notes that `principal`'s key was admitted at `now_ms`.
+    fn used_now(&self, principal: &Principal, now_ms: i64) {
+        let mut used = self.used.lock().expect("key usage lock");
+        let last = used.entry((principal.guild_id.0, principal.key_id.clone())).or_default();
+        *last = (*last).max(now_ms);
+    }
+
+    /// Writes when the keys admitted since the last write were last used
+    /// (`api_key_usage`); on failure they are kept for the next write. Returns the keys
+    /// written.
+    pub async fn write_usage(&self, registry: &Registry) -> Result<usize, clickhouse::error::Error> {
+        let taken = std::mem::take(&mut *self.used.lock().expect("key usage lock"));
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let rows: Vec<crate::KeyUsageRow> = taken
+            .iter()
+            .map(|((guild_id, key_id), last_used_ms)| crate::KeyUsageRow {
+                guild_id: *guild_id,
+                key_id: key_id.clone(),
+                last_used_ms: *last_used_ms,
+            })
+            .collect();
+        if let Err(error) = registry.record_usage(&rows).await {
+            let mut used = self.used.lock().expect("key usage lock");
+            for (key, at) in taken {
+                let last = used.entry(key).or_default();
+                *last = (*last).max(at);
+            }
+            return Err(error);
+        }
+        Ok(rows.len())
     }
 
     /// Time since the keys were last read, `None` before the first read.
@@ -246,7 +298,11 @@ impl KeyStore for KeyCache {
         let snapshot = self.snapshot.read().expect("key cache lock");
         let (known, principal) = snapshot.by_digest.get_key_value(&digest)?;
         let now = wowlogs_schemas::now_ms();
-        (keys::constant_time_eq(known, &digest) && !principal.expired(now)).then(|| principal.clone())
+        let admitted = keys::constant_time_eq(known, &digest) && !principal.expired(now);
+        admitted.then(|| {
+            self.used_now(principal, now);
+            principal.clone()
+        })
     }
 
     fn by_key_id(&self, key_id: &str) -> Option<Principal> {

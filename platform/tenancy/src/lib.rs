@@ -14,6 +14,7 @@ pub use auth::{
 };
 pub use keys::{NewKey, Permission, constant_time_eq, generate, hash, key_id};
 pub use registry::{
-    Actor, ApiKeyRow, AuditRow, GuildRow, GuildUpdate, KeySpec, NO_GUILD, NewGuild, Registry, RegistryError,
+    Actor, ApiKeyRow, AuditRow, GuildRow, GuildUpdate, KeySpec, KeyUsageRow, NO_GUILD, NewGuild, Registry,
+    RegistryError,
 };
 pub use wowlogs_http::ApiError;

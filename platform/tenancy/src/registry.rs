@@ -118,6 +118,15 @@ impl ApiKeyRow {
 }
 
 wowlogs_store::table_row! {
+    /// `api_key_usage`: when a key was last used (migration 0019).
+    pub struct KeyUsageRow in "api_key_usage" {
+        guild_id: i64 = "Int64",
+        key_id: String = "String",
+        last_used_ms: i64 = "Int64",
+    }
+}
+
+wowlogs_store::table_row! {
     /// `audit_log`: who changed what, when, from where.
     pub struct AuditRow in "audit_log" {
         guild_id: i64 = "Int64",
@@ -687,6 +696,11 @@ impl Registry {
         let detail = format!("new={} old_expires_ms={until}", new.key_id);
         self.record(old.guild_id, actor, "api_key.rotate", &old.key_id, detail).await?;
         Ok((key, new, old))
+    }
+
+    /// Records when keys were last used (what services admitted since their last write).
+    pub async fn record_usage(&self, rows: &[KeyUsageRow]) -> Result<(), clickhouse::error::Error> {
+        wowlogs_store::rows::insert_rows(&self.store.client(), rows).await
     }
 
     /// One key, by its id.

@@ -243,6 +243,13 @@ pub async fn app() -> Router {
     app_with(config(&world().store)).await
 }
 
+/// The service over the world, authenticating with these keys (a test that looks into
+/// them: what they recorded).
+pub fn app_over(keys: Arc<KeyCache>) -> Router {
+    let state = AppState::new(keys, config(&world().store), LiveFeed::default());
+    router(state, wowlogs_query_api::public_document([]))
+}
+
 /// An answer: status, headers, body (JSON when it parses, else a string).
 pub struct Answer {
     pub status: StatusCode,

@@ -34,6 +34,9 @@ pub struct KeyInfo {
     pub expires_at: Option<String>,
     /// Past its expiry: refused as a revoked key is.
     pub expired: bool,
+    /// When a request last presented it (`null`: not since usage is recorded). Each
+    /// service writes the keys it admitted about once a minute, so it may lag by that.
+    pub last_used: Option<String>,
 }
 
 impl From<ApiKeyRow> for KeyInfo {
@@ -50,6 +53,7 @@ impl From<ApiKeyRow> for KeyInfo {
             revoked_at: (k.revoked == 1).then(|| rfc3339(i64::from(k.revoked_at) * 1000)),
             expires_at: (k.expires_ms > 0).then(|| rfc3339(k.expires_ms)),
             expired,
+            last_used: None,
         }
     }
 }
@@ -174,6 +178,11 @@ pub async fn list_keys(
 
 /// The keys `db`'s guild has, oldest first, as administrators see them.
 pub(super) async fn keys_of(db: &GuildDb) -> Result<Vec<KeyInfo>, ApiError> {
+    #[derive(Debug, clickhouse::Row, Deserialize)]
+    struct Used {
+        key_id: String,
+        last_used_ms: i64,
+    }
     let keys = db
         .all::<ApiKeyRow>(
             &Sql::new("SELECT")
@@ -181,7 +190,20 @@ pub(super) async fn keys_of(db: &GuildDb) -> Result<Vec<KeyInfo>, ApiError> {
                 .push("FROM api_keys FINAL WHERE {guild} ORDER BY created, key_id"),
         )
         .await?;
-    Ok(keys.into_iter().map(KeyInfo::from).collect())
+    let used = db
+        .all::<Used>(&Sql::new(
+            "SELECT key_id, max(last_used_ms) AS last_used_ms FROM api_key_usage WHERE {guild} GROUP BY key_id",
+        ))
+        .await?;
+    let used: std::collections::HashMap<String, i64> =
+        used.into_iter().map(|u| (u.key_id, u.last_used_ms)).collect();
+    Ok(keys
+        .into_iter()
+        .map(|key| {
+            let last_used = used.get(&key.key_id).map(|&at| rfc3339(at));
+            KeyInfo { last_used, ..KeyInfo::from(key) }
+        })
+        .collect())
 }
 
 /// Issues a key for the guild: any guild's for an instance-admin key, its own for a

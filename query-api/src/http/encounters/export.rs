@@ -1,12 +1,14 @@
 //! Downloads: one fight (JSON, or CSV with a row per player) and every fight matching
-//! the filters, streamed in chunks from a ClickHouse cursor.
+//! the filters, streamed in chunks from a ClickHouse cursor; or, in full (`full=true`),
+//! each fight with its players, deaths and rounds, read a page of fights at a time. Both
+//! resume after a fight (`after`): fights come in the order they started.
 
-use super::queries::detail_of;
-use super::{Encounter, EncounterDetail, EncounterFilter, Kind, Outcome};
+use super::queries::{DEATHS, PLAYERS, detail_of};
+use super::{DeathLine, Encounter, EncounterDetail, EncounterFilter, Kind, Outcome, PlayerLine};
 use crate::auth::{Query, Scope};
 use crate::http::answer::{Guilded, attachment, guilded, json};
 use crate::params::{Params, PathId, Validate};
-use crate::scope::Sql;
+use crate::scope::{GuildDb, Sql};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -16,6 +18,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use wowlogs_http::ApiError;
+use wowlogs_schemas::{FightKind, Named};
 use wowlogs_store::rows::{EncounterRow, TableRow};
 
 /// Export formats.
@@ -157,6 +160,14 @@ pub struct ExportParams {
     /// RFC 3339, a date or Unix milliseconds.
     pub to: Option<String>,
     pub log_id: Option<i64>,
+    /// Each fight with its players, deaths and (a Solo Shuffle match's) rounds: everything
+    /// the guild's fights hold (`json`, `ndjson`); as `csv`, one row per player of each
+    /// fight, the fight's columns first.
+    pub full: Option<bool>,
+    /// Resume after this encounter id (the last one a cut-off download received): the
+    /// fights after it in start order (404 when it is no fight of the guild).
+    #[param(pattern = "^-?[0-9]{1,20}$")]
+    pub after: Option<String>,
 }
 
 impl ExportParams {
@@ -177,8 +188,61 @@ impl ExportParams {
 
 impl Validate for ExportParams {
     fn validate(&self) -> Result<(), ApiError> {
+        if let Some(after) = &self.after
+            && after.trim().parse::<i64>().is_err()
+        {
+            return Err(ApiError::bad_request("`after` is an encounter id, as the export shows it"));
+        }
         self.filter().validate()
     }
+}
+
+/// A fight in a full export: the fight, its players (by damage done), its deaths (in
+/// order) and a Solo Shuffle match's rounds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FullEncounter {
+    #[serde(flatten)]
+    pub encounter: Encounter,
+    pub players: Vec<PlayerLine>,
+    pub deaths: Vec<DeathLine>,
+    pub rounds: Vec<Encounter>,
+}
+
+/// Where an export resumes: after this fight's `(start_ms, fight_id)`.
+type Resume = Option<(i64, i64)>;
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Point {
+    start_ms: i64,
+    fight_id: i64,
+}
+
+/// The fight `after` names, as a place to resume from (400 when it is no fight of the guild).
+async fn resume_point(db: &GuildDb, after: &Option<String>) -> Result<Resume, ApiError> {
+    let Some(id) = after else { return Ok(None) };
+    let fight_id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request("`after` is an encounter id"))?;
+    let point = db
+        .first::<Point>(
+            &Sql::new("SELECT start_ms, fight_id FROM encounters FINAL WHERE {guild}")
+                .bind("AND fight_id = ?", fight_id),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("`after`: no encounter {fight_id} in this guild")))?;
+    Ok(Some((point.start_ms, point.fight_id)))
+}
+
+/// The fights of an export, in start order, after `resume`.
+fn fights_sql(filter: &EncounterFilter, resume: Resume) -> Result<Sql, ApiError> {
+    let sql = filter
+        .apply(Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"))?;
+    let sql = match resume {
+        Some((start_ms, fight_id)) => sql
+            .bind("AND (start_ms > ?", start_ms)
+            .bind("OR (start_ms = ?", start_ms)
+            .bind("AND fight_id > ?))", fight_id),
+        None => sql,
+    };
+    Ok(sql.push("ORDER BY start_ms, fight_id"))
 }
 
 /// Fights per chunk of a streamed export.
@@ -201,13 +265,15 @@ pub async fn export(
     Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     let format = params.format.unwrap_or_default();
-    let sql = params
-        .filter()
-        .apply(Sql::new("SELECT").push(EncounterRow::SELECT).push("FROM encounters FINAL WHERE {guild}"))?
-        .push("ORDER BY start_ms, fight_id");
+    let resume = resume_point(&scope.db, &params.after).await?;
     let (export_timeout, stall) = (state.config.export_timeout, state.config.export_stall);
-    let mut rows = scope.db.cursor::<EncounterRow>(&sql, export_timeout).await?;
     let (guild_id, guild_name) = (scope.guild_id(), scope.guild_name().to_string());
+    if params.full == Some(true) {
+        let pages = FullPages { db: scope.db.clone(), filter: params.filter(), resume };
+        return Ok(download(pages.stream(format, guild_id, guild_name, stall), format, guild_id));
+    }
+    let sql = fights_sql(&params.filter(), resume)?;
+    let mut rows = scope.db.cursor::<EncounterRow>(&sql, export_timeout).await?;
     let head = match format {
         Format::Json => format!(
             "{{\"guild_id\":{guild_id},\"guild_name\":{},\"encounters\":[",
@@ -273,6 +339,15 @@ pub async fn export(
             }
         }
     });
+    Ok(download(receiver, format, guild_id))
+}
+
+/// The response of a streamed export: the chunks as they come, as an attachment.
+fn download(
+    receiver: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    format: Format,
+    guild_id: i64,
+) -> Response {
     let body =
         futures::stream::unfold(
             receiver,
@@ -287,7 +362,218 @@ pub async fn export(
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert("x-guild-id", HeaderValue::from(guild_id));
     attachment(&mut response, &format!("encounters-guild-{guild_id}.{extension}"));
-    Ok(response)
+    response
+}
+
+/// Fights per page of a full export: each page is its fights' query, then their players',
+/// deaths' and rounds' (one query at a time: a full export holds one query slot).
+const FULL_PAGE: i64 = 200;
+
+/// A full export, read a page of fights at a time.
+struct FullPages {
+    db: GuildDb,
+    filter: EncounterFilter,
+    resume: Resume,
+}
+
+impl FullPages {
+    /// The export's chunks (a page each), produced by a task that stops when the reader
+    /// stalls for `stall` or goes away.
+    fn stream(
+        mut self,
+        format: Format,
+        guild_id: i64,
+        guild_name: String,
+        stall: std::time::Duration,
+    ) -> tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        tokio::spawn(async move {
+            let send =
+                |chunk| async { matches!(tokio::time::timeout(stall, sender.send(chunk)).await, Ok(Ok(()))) };
+            let mut chunk = match format {
+                Format::Json => format!(
+                    "{{\"guild_id\":{guild_id},\"guild_name\":{},\"encounters\":[",
+                    serde_json::to_string(&guild_name).unwrap_or_default()
+                )
+                .into_bytes(),
+                Format::Ndjson => Vec::new(),
+                Format::Csv => FULL_CSV_HEAD.as_bytes().to_vec(),
+            };
+            let mut first = true;
+            loop {
+                let page = match self.next_page().await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        tracing::error!(guild_id, error = %error.message, "full export: reading ClickHouse failed mid-stream");
+                        let _ = send(Err(std::io::Error::other(error.message))).await;
+                        return;
+                    }
+                };
+                let last = (page.len() as i64) < FULL_PAGE;
+                for fight in &page {
+                    let written = match format {
+                        Format::Json => {
+                            if !first {
+                                chunk.push(b',');
+                            }
+                            serde_json::to_writer(&mut chunk, fight)
+                        }
+                        Format::Ndjson => serde_json::to_writer(
+                            &mut chunk,
+                            &Guilded { guild_id, guild_name: guild_name.clone(), data: fight },
+                        )
+                        .map(|()| chunk.push(b'\n')),
+                        Format::Csv => {
+                            let written = player_rows(&mut chunk, guild_id, fight);
+                            if let Err(error) = written {
+                                let _ = send(Err(error)).await;
+                                return;
+                            }
+                            Ok(())
+                        }
+                    };
+                    if let Err(error) = written {
+                        let _ = send(Err(error.into())).await;
+                        return;
+                    }
+                    first = false;
+                }
+                if last && format == Format::Json {
+                    chunk.extend_from_slice(b"]}");
+                }
+                if !send(Ok(Bytes::from(std::mem::take(&mut chunk)))).await || last {
+                    return;
+                }
+            }
+        });
+        receiver
+    }
+
+    /// The next page of fights, each with its players, deaths and rounds.
+    async fn next_page(&mut self) -> Result<Vec<FullEncounter>, ApiError> {
+        let sql = fights_sql(&self.filter, self.resume)?.bind("LIMIT ?", FULL_PAGE);
+        let fights = self.db.all::<EncounterRow>(&sql).await?;
+        if let Some(last) = fights.last() {
+            self.resume = Some((last.start_ms, last.fight_id));
+        }
+        full_fights(&self.db, fights).await
+    }
+}
+
+/// The header of a full CSV export: the fight's columns, then the player's.
+const FULL_CSV_HEAD: &str = "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,\
+duration_ms,key_level,player_guid,player,class,spec_id,item_level,damage_done,healing_done,overhealing,\
+absorbs_done,damage_taken,deaths,casts,dps,hps,interrupts,dispels\n";
+
+/// A fight's players as rows of a full CSV export.
+fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Result<(), std::io::Error> {
+    let e = &fight.encounter;
+    let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+    let optional = |v: Option<String>| v.unwrap_or_default();
+    for p in &fight.players {
+        csv.write_record([
+            guild_id.to_string(),
+            e.id.clone(),
+            e.log_id.clone(),
+            e.kind.to_string(),
+            e.name.clone(),
+            optional(e.encounter_id.map(|v| v.to_string())),
+            optional(e.difficulty.map(|v| v.to_string())),
+            e.outcome.unwrap_or("").to_string(),
+            e.complete.to_string(),
+            e.start.clone(),
+            e.duration_ms.to_string(),
+            optional(e.key_level.map(|v| v.to_string())),
+            p.player_guid.clone(),
+            p.name.clone(),
+            p.class.clone(),
+            optional(p.spec_id.map(|v| v.to_string())),
+            optional(p.item_level.map(|v| format!("{v:.1}"))),
+            p.damage_done.to_string(),
+            p.healing_done.to_string(),
+            p.overhealing.to_string(),
+            p.absorbs_done.to_string(),
+            p.damage_taken.to_string(),
+            p.deaths.to_string(),
+            p.casts.to_string(),
+            format!("{:.1}", p.dps),
+            format!("{:.1}", p.hps),
+            p.interrupts.to_string(),
+            p.dispels.to_string(),
+        ])?;
+    }
+    csv.flush()
+}
+
+/// Fights with their players, deaths and rounds: three queries for the whole page (by
+/// the page's logs and first lines, a superset narrowed to each fight's own here).
+async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<FullEncounter>, ApiError> {
+    use std::collections::HashMap;
+    if fights.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sorted = |mut ids: Vec<i64>| {
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let logs = sorted(fights.iter().map(|f| f.log_id).collect());
+    let starts = sorted(fights.iter().map(|f| f.start_line).collect());
+    let players = db
+        .all::<PlayerLine>(
+            &Sql::new(PLAYERS)
+                .bind("AND has(?, log_id)", logs.clone())
+                .bind("AND has(?, start_line)", starts.clone())
+                .push("ORDER BY log_id, start_line, damage_done DESC, player_guid"),
+        )
+        .await?;
+    let deaths = db
+        .all::<DeathLine>(
+            &Sql::new(DEATHS)
+                .bind("AND has(?, log_id)", logs.clone())
+                .bind("AND has(?, start_line)", starts.clone())
+                .push("ORDER BY log_id, start_line, line, player_guid"),
+        )
+        .await?;
+    let rounds = if fights.iter().any(|f| FightKind::from_code(f.kind) == Some(FightKind::Arena)) {
+        db.all::<EncounterRow>(
+            &Sql::new("SELECT")
+                .push(EncounterRow::SELECT)
+                .push("FROM encounters FINAL WHERE {guild}")
+                .bind("AND has(?, log_id)", logs)
+                .bind("AND has(?, parent_start_line)", starts)
+                .push("AND round IS NOT NULL ORDER BY log_id, parent_start_line, round"),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let mut players_of: HashMap<(i64, i64), Vec<PlayerLine>> = HashMap::new();
+    for p in players {
+        players_of.entry((p.log_id, p.start_line)).or_default().push(p);
+    }
+    let mut deaths_of: HashMap<(i64, i64), Vec<DeathLine>> = HashMap::new();
+    for d in deaths {
+        deaths_of.entry((d.log_id, d.start_line)).or_default().push(d);
+    }
+    let mut rounds_of: HashMap<(i64, i64), Vec<Encounter>> = HashMap::new();
+    for r in rounds {
+        if let Some(parent) = r.parent_start_line {
+            rounds_of.entry((r.log_id, parent)).or_default().push(Encounter::from(r));
+        }
+    }
+    Ok(fights
+        .into_iter()
+        .map(|f| {
+            let key = (f.log_id, f.start_line);
+            FullEncounter {
+                players: players_of.remove(&key).unwrap_or_default(),
+                deaths: deaths_of.remove(&key).unwrap_or_default(),
+                rounds: rounds_of.remove(&key).unwrap_or_default(),
+                encounter: Encounter::from(f),
+            }
+        })
+        .collect())
 }
 
 /// One fight of a streamed export.

@@ -243,6 +243,13 @@ pub struct Stats {
 /// One player's numbers in a fight.
 #[derive(Debug, Clone, clickhouse::Row, Deserialize, Serialize, ToSchema)]
 pub struct PlayerLine {
+    /// The fight's log and first line (read to group a page of fights' players; not shown).
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub log_id: i64,
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub start_line: i64,
     pub player_guid: String,
     pub name: String,
     pub class: String,
@@ -266,6 +273,13 @@ pub struct PlayerLine {
 /// A player death and its killing blow.
 #[derive(Debug, Clone, clickhouse::Row, Deserialize, Serialize, ToSchema)]
 pub struct DeathLine {
+    /// The fight's log and first line (read to group a page of fights' deaths; not shown).
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub log_id: i64,
+    #[serde(skip_serializing)]
+    #[schema(ignore)]
+    pub start_line: i64,
     pub line: i64,
     pub timestamp_ms: i64,
     /// Milliseconds since the pull.

@@ -110,28 +110,31 @@ pub(super) async fn fight_row(db: &GuildDb, id: &str) -> Result<EncounterRow, Ap
     .ok_or_else(not_found)
 }
 
+/// A fight's players ([`PlayerLine`]), to be narrowed to fights and ordered.
+pub(super) const PLAYERS: &str = "SELECT log_id, start_line, player_guid, name, class, spec_id, item_level, \
+     damage_done, healing_done, overhealing, absorbs_done, damage_taken, deaths, casts, dps, hps, interrupts, \
+     dispels FROM encounter_players FINAL WHERE {guild}";
+
+/// A fight's deaths ([`DeathLine`]), to be narrowed to fights and ordered.
+pub(super) const DEATHS: &str = "SELECT log_id, start_line, line, timestamp_ms, fight_time_ms, player_guid, \
+     player_name, ability, spell_id, source_guid, source_name, amount, overkill \
+     FROM encounter_deaths FINAL WHERE {guild}";
+
 /// The fight with this id, with its players, deaths and rounds. After the fight's row,
 /// its parts are asked for at once: one round trip's wait instead of four (three but for
 /// an arena match: only a Solo Shuffle has rounds).
 pub(super) async fn detail_of(db: &GuildDb, id: &str) -> Result<EncounterDetail, ApiError> {
     let record = fight_row(db, id).await?;
-    let players = Sql::new(
-        "SELECT player_guid, name, class, spec_id, item_level, damage_done, healing_done, overhealing, \
-         absorbs_done, damage_taken, deaths, casts, dps, hps, interrupts, dispels \
-         FROM encounter_players FINAL WHERE {guild}",
-    )
-    .bind("AND log_id = ?", record.log_id)
-    .bind("AND start_line = ?", record.start_line)
-    .push("ORDER BY damage_done DESC, player_guid")
-    .bind("LIMIT ?", MAX_DETAIL_PLAYERS as i64 + 1);
-    let deaths = Sql::new(
-        "SELECT line, timestamp_ms, fight_time_ms, player_guid, player_name, ability, spell_id, source_guid, \
-         source_name, amount, overkill FROM encounter_deaths FINAL WHERE {guild}",
-    )
-    .bind("AND log_id = ?", record.log_id)
-    .bind("AND start_line = ?", record.start_line)
-    .push("ORDER BY line, player_guid")
-    .bind("LIMIT ?", MAX_DETAIL_DEATHS as i64 + 1);
+    let players = Sql::new(PLAYERS)
+        .bind("AND log_id = ?", record.log_id)
+        .bind("AND start_line = ?", record.start_line)
+        .push("ORDER BY damage_done DESC, player_guid")
+        .bind("LIMIT ?", MAX_DETAIL_PLAYERS as i64 + 1);
+    let deaths = Sql::new(DEATHS)
+        .bind("AND log_id = ?", record.log_id)
+        .bind("AND start_line = ?", record.start_line)
+        .push("ORDER BY line, player_guid")
+        .bind("LIMIT ?", MAX_DETAIL_DEATHS as i64 + 1);
     // Only an arena match (a Solo Shuffle) has rounds: no query for the others.
     let has_rounds = FightKind::from_code(record.kind) == Some(FightKind::Arena);
     let rounds = async {
