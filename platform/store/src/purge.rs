@@ -27,6 +27,7 @@ use std::time::Duration;
 pub const GUILD_TABLES: &[&str] = &[
     // The keys first: nothing the guild still holds a key for can arrive meanwhile.
     "api_keys",
+    "api_key_usage",
     "guild_days",
     "guild_day_players",
     "guild_day_bosses",

@@ -253,7 +253,13 @@ impl KeyCache {
     /// (`api_key_usage`); on failure they are kept for the next write. Returns the keys
     /// written.
     pub async fn write_usage(&self, registry: &Registry) -> Result<usize, clickhouse::error::Error> {
-        let taken = std::mem::take(&mut *self.used.lock().expect("key usage lock"));
+        let mut taken = std::mem::take(&mut *self.used.lock().expect("key usage lock"));
+        {
+            // Only keys still held: a key revoked, or a guild purged, since its last use
+            // leaves no row behind.
+            let snapshot = self.snapshot.read().expect("key cache lock");
+            taken.retain(|(_, key_id), _| snapshot.by_id.contains_key(key_id));
+        }
         if taken.is_empty() {
             return Ok(0);
         }
@@ -300,7 +306,9 @@ impl KeyStore for KeyCache {
         let now = wowlogs_schemas::now_ms();
         let admitted = keys::constant_time_eq(known, &digest) && !principal.expired(now);
         admitted.then(|| {
-            self.used_now(principal, now);
+            if principal.guild_active {
+                self.used_now(principal, now);
+            }
             principal.clone()
         })
     }
