@@ -109,6 +109,13 @@ async fn a_sharded_replicated_cluster_holds_what_one_server_holds_and_a_replica_
     ];
     let said = run(wowlogs().arg("migrate").args(&cluster_args));
     assert!(said.contains("(cluster wowlogs): applied 0007"), "{said}");
+    // The latest migration undone on every server (a rollback before an older binary), then
+    // applied again.
+    let previous = (wowlogs_store::latest() - 1).to_string();
+    let back = run(wowlogs().args(["migrate", "--to", &previous]).args(&cluster_args));
+    assert!(back.contains("(cluster wowlogs): undid 0019_key_usage"), "{back}");
+    let again = run(wowlogs().arg("migrate").args(&cluster_args));
+    assert!(again.contains("(cluster wowlogs): applied 0019_key_usage"), "{again}");
     let on_cluster = StoreSettings { cluster: Some(CLUSTER.to_string()), ..store(&entry, &database) };
     let (single_db, single_args) = migrated("wowlogs_test_one_server", &clickhouse());
     let single = store(&clickhouse(), &single_db);

@@ -81,12 +81,85 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 19, name: "key_usage", sql: include_str!("../clickhouse/0019_key_usage.sql") },
 ];
 
+/// How a migration is undone (`wowlogs migrate --to N` below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Down {
+    /// By these statements (`schemas/clickhouse/down/NNNN_name.sql`): what it added is
+    /// made again from the topics, or computed, when it is applied again.
+    Sql(&'static str),
+    /// Not at all, and why: it holds what nothing can make again.
+    Irreversible(&'static str),
+}
+
+/// How migration `version` is undone: the one table of this fact. A migration is
+/// undone only when what it added can be made again (by a rebuild from the topics, or
+/// computed from other tables); what people wrote (guilds, keys, plans, the audit
+/// trail) or what keeps a deletion a deletion is never dropped by a rollback.
+pub fn down(version: u32) -> Down {
+    match version {
+        1 => Down::Irreversible(
+            "its tables hold every guild's events and fights: start over by dropping the database",
+        ),
+        2 => Down::Irreversible("guilds, API keys and the audit trail are written by people, on no topic"),
+        3 => Down::Irreversible(
+            "it dropped the older per-player `characters` table, whose rows cannot come back",
+        ),
+        4 => Down::Irreversible(
+            "arena and battleground fights do not fit the older `kind` column (its Enum8 lacks them)",
+        ),
+        5 => Down::Irreversible(
+            "guilds' contacts and time zones and the audit trail's request ids are on no topic",
+        ),
+        6 => Down::Irreversible(
+            "recorded transfers are what a rebuild moves again: dropping them would undo transfers",
+        ),
+        7 => Down::Irreversible("guilds' retention policies are written by administrators, on no topic"),
+        8 => Down::Sql(include_str!("../clickhouse/down/0008_rollups.sql")),
+        9 => Down::Sql(include_str!("../clickhouse/down/0009_fight_context.sql")),
+        10 => Down::Sql(include_str!("../clickhouse/down/0010_distinct_versions.sql")),
+        11 => Down::Sql(include_str!("../clickhouse/down/0011_last_fight_end.sql")),
+        12 => {
+            Down::Irreversible("without `deleted_logs` a rebuild or a restore would bring deleted logs back")
+        }
+        13 => Down::Sql(include_str!("../clickhouse/down/0013_why_we_wiped.sql")),
+        14 => Down::Sql(include_str!("../clickhouse/down/0014_guild_time_zones.sql")),
+        15 => Down::Sql(include_str!("../clickhouse/down/0015_abilities_and_auras.sql")),
+        16 => Down::Irreversible(
+            "rosters, weekly targets and messages are written by guild masters, on no topic",
+        ),
+        17 => Down::Irreversible(
+            "without `purged_guilds` a rebuild or a restore would bring purged guilds back",
+        ),
+        18 => Down::Irreversible("without `expires_ms` rotated and expired keys would work again, for ever"),
+        19 => Down::Sql(include_str!("../clickhouse/down/0019_key_usage.sql")),
+        _ => Down::Irreversible("no such migration"),
+    }
+}
+
+/// `sql`'s statements: comments dropped, split at `;`.
+fn split(sql: &str) -> Vec<String> {
+    let without_comments: String =
+        sql.lines().map(|line| line.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
 impl Migration {
     /// The statements of the file: comments dropped, split at `;`.
     pub fn statements(&self) -> Vec<String> {
-        let without_comments: String =
-            self.sql.lines().map(|line| line.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-        without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        split(self.sql)
+    }
+
+    /// How it is undone ([`down`]).
+    pub fn down(&self) -> Down {
+        down(self.version)
+    }
+
+    /// The statements that undo it, or why it cannot be undone.
+    pub fn down_statements(&self) -> Result<Vec<String>, &'static str> {
+        match self.down() {
+            Down::Sql(sql) => Ok(split(sql)),
+            Down::Irreversible(why) => Err(why),
+        }
     }
 }
 
@@ -116,6 +189,34 @@ mod tests {
             let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clickhouse").join(&listed[i]);
             assert_eq!(migration.sql, std::fs::read_to_string(file).unwrap(), "{}", listed[i]);
         }
+    }
+
+    #[test]
+    fn every_undoable_migration_has_its_down_file_and_every_down_file_a_migration() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clickhouse/down");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let undoable: Vec<String> = MIGRATIONS
+            .iter()
+            .filter(|m| matches!(m.down(), Down::Sql(_)))
+            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .collect();
+        assert_eq!(files, undoable, "one down file per migration that can be undone, named as it is");
+        for m in MIGRATIONS {
+            match m.down() {
+                Down::Sql(sql) => {
+                    let file = dir.join(format!("{:04}_{}.sql", m.version, m.name));
+                    assert_eq!(sql, std::fs::read_to_string(file).unwrap());
+                }
+                Down::Irreversible(why) => {
+                    assert!(why.len() > 20 && why != "no such migration", "{}", m.name)
+                }
+            }
+        }
+        assert_eq!(down(MIGRATIONS.len() as u32 + 1), Down::Irreversible("no such migration"));
     }
 
     #[test]

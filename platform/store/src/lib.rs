@@ -19,7 +19,10 @@ pub mod transfer;
 
 pub use cluster::{ClusterDdl, ClusterDdlError};
 pub use errors::{ErrorClass, classify};
-pub use migrations::{MIGRATIONS, Migration, MigrationError, migrate, planned_statements, refresh_analytics};
+pub use migrations::{
+    Down, MIGRATIONS, Migrated, Migration, MigrationError, latest, migrate, migrate_to, planned_statements,
+    refresh_analytics,
+};
 pub use retention::{
     LOG_TABLES, Removal, RetentionOutcome, RetentionPlan, TableOutcome, apply_retention, delete_logs,
 };

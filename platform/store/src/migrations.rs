@@ -1,7 +1,7 @@
 //! Numbered schema migrations, applied once each, safely repeatable.
 
 use crate::StoreSettings;
-pub use wowlogs_schemas::migrations::{MIGRATIONS, Migration};
+pub use wowlogs_schemas::migrations::{Down, MIGRATIONS, Migration};
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,10 @@ pub enum MigrationError {
     ClickHouse(#[from] clickhouse::error::Error),
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterDdlError),
+    #[error("migration {version:04}_{name} cannot be undone: {why}; nothing was changed")]
+    Irreversible { version: u32, name: &'static str, why: &'static str },
+    #[error("there is no migration {0}: the latest is {latest}", latest = MIGRATIONS.len())]
+    NoSuchVersion(u32),
 }
 
 impl MigrationError {
@@ -23,7 +27,9 @@ impl MigrationError {
             MigrationError::Statement { source, .. } | MigrationError::ClickHouse(source) => {
                 matches!(source, clickhouse::error::Error::Network(_))
             }
-            MigrationError::Cluster(_) => false,
+            MigrationError::Cluster(_)
+            | MigrationError::Irreversible { .. }
+            | MigrationError::NoSuchVersion(_) => false,
         }
     }
 }
@@ -42,6 +48,32 @@ const SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
 /// repeated runs are safe. In cluster mode ([`StoreSettings::cluster`]) every statement
 /// runs in its cluster form ([`crate::cluster`]) on every server.
 pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationError> {
+    Ok(migrate_to(settings, latest()).await?.applied)
+}
+
+/// The latest migration's version.
+pub fn latest() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// What [`migrate_to`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// Applied, in order.
+    pub applied: Vec<u32>,
+    /// Undone, latest first.
+    pub undone: Vec<u32>,
+}
+
+/// Brings the database to migration `target`: undoes the applied migrations after it,
+/// latest first ([`Migration::down_statements`]; refused before any change when one of
+/// them cannot be undone), or applies the missing ones up to it. The analysts'
+/// relations are made for the latest schema only: a database below it has none
+/// refreshed (the older binary's `wowlogs migrate` makes its own).
+pub async fn migrate_to(settings: &StoreSettings, target: u32) -> Result<Migrated, MigrationError> {
+    if target == 0 || target > latest() {
+        return Err(MigrationError::NoSuchVersion(target));
+    }
     settings
         .server_client()
         .query(&format!("CREATE DATABASE IF NOT EXISTS {}{}", settings.database, settings.on_cluster()))
@@ -57,8 +89,9 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
         .into_iter()
         .map(|a| a.version)
         .collect();
+    let undone = undo_after(settings, &run, &applied, target).await?;
     let mut done = Vec::new();
-    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for migration in MIGRATIONS.iter().filter(|m| m.version <= target && !applied.contains(&m.version)) {
         for statement in migration.statements() {
             for form in run.forms(&statement)? {
                 match client.query(&form).execute().await {
@@ -91,10 +124,57 @@ pub async fn migrate(settings: &StoreSettings) -> Result<Vec<u32>, MigrationErro
     // migration changed the tables. (`wowlogs migrate`, the schema owner's command, also
     // makes them again when nothing was applied; services that check the schema at start
     // run as users that may not write other databases, and leave them alone.)
-    if !done.is_empty() {
+    if !done.is_empty() && target == latest() {
         refresh_analytics(settings).await?;
     }
-    Ok(done)
+    Ok(Migrated { applied: done, undone })
+}
+
+/// Undoes the applied migrations after `target`, latest first: every one must have a
+/// down step, checked before anything changes. Each one's record in
+/// `schema_migrations` goes once its statements ran.
+async fn undo_after(
+    settings: &StoreSettings,
+    run: &Runner<'_>,
+    applied: &[u32],
+    target: u32,
+) -> Result<Vec<u32>, MigrationError> {
+    let undo: Vec<&Migration> =
+        MIGRATIONS.iter().rev().filter(|m| m.version > target && applied.contains(&m.version)).collect();
+    let mut steps = Vec::with_capacity(undo.len());
+    for migration in &undo {
+        let statements = migration.down_statements().map_err(|why| MigrationError::Irreversible {
+            version: migration.version,
+            name: migration.name,
+            why,
+        })?;
+        steps.push((migration, statements));
+    }
+    let client = settings.client();
+    let mut undone = Vec::new();
+    for (migration, statements) in steps {
+        for statement in statements {
+            for form in run.forms(&statement)? {
+                client.query(&form).execute().await.map_err(|source| MigrationError::Statement {
+                    version: migration.version,
+                    name: migration.name,
+                    source,
+                })?;
+            }
+        }
+        client
+            .query(&format!(
+                "ALTER TABLE {} DELETE WHERE version = {}",
+                settings.alter_target("schema_migrations"),
+                migration.version
+            ))
+            .execute()
+            .await?;
+        crate::retention::wait_for_mutations(settings, std::time::Duration::from_secs(300)).await?;
+        tracing::info!(version = migration.version, name = migration.name, "migration undone");
+        undone.push(migration.version);
+    }
+    Ok(undone)
 }
 
 /// Creates the analysts' relations again, the operators' and every granted guild's

@@ -3,7 +3,7 @@
 //! migrates a database of its own.
 
 use wowlogs_store::rows::Count;
-use wowlogs_store::{MIGRATIONS, StoreSettings, migrate};
+use wowlogs_store::{Down, MIGRATIONS, Migrated, MigrationError, StoreSettings, latest, migrate, migrate_to};
 
 fn fresh_database(test: &str) -> StoreSettings {
     StoreSettings::new(
@@ -189,4 +189,71 @@ async fn days_rolled_up_before_0011_learn_when_their_last_fight_ended() {
         .await
         .unwrap();
     assert_eq!(days, vec![Day { pulls: 2, last_end_ms: 1_709_324_100_000 }]);
+}
+
+/// Every table's columns and their types (the migrations' bookkeeping left out), in a
+/// fixed order: two databases with the same schema compare equal.
+async fn schema_of(settings: &StoreSettings) -> Vec<(String, String, String)> {
+    #[derive(Debug, clickhouse::Row, serde::Deserialize)]
+    struct Column {
+        table: String,
+        name: String,
+        r#type: String,
+    }
+    let columns = settings
+        .client()
+        .query(
+            "SELECT table, name, type FROM system.columns WHERE database = ? AND table != 'schema_migrations' \
+             ORDER BY table, name",
+        )
+        .bind(&settings.database)
+        .fetch_all::<Column>()
+        .await
+        .unwrap();
+    columns.into_iter().map(|c| (c.table, c.name, c.r#type)).collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn each_migration_that_can_be_undone_gives_back_the_schema_before_it_and_applies_again() {
+    let undoable: Vec<u32> =
+        MIGRATIONS.iter().filter(|m| matches!(m.down(), Down::Sql(_))).map(|m| m.version).collect();
+    assert!(undoable.len() >= 8, "{undoable:?}");
+    for version in undoable {
+        let before = fresh_database(&format!("down_before_{version}"));
+        assert_eq!(migrate_to(&before, version - 1).await.unwrap().applied.len(), version as usize - 1);
+        let expected = schema_of(&before).await;
+        let after = fresh_database(&format!("down_after_{version}"));
+        migrate_to(&after, version).await.unwrap();
+        let with_it = schema_of(&after).await;
+        let undone = migrate_to(&after, version - 1).await.unwrap();
+        assert_eq!(undone, Migrated { applied: vec![], undone: vec![version] });
+        let got = schema_of(&after).await;
+        assert_eq!(got, expected, "undoing {version} gives back the schema before it");
+        if version != 10 {
+            assert_ne!(with_it, expected, "{version} changed the schema (0010 writes rows only)");
+        }
+        let again = migrate_to(&after, version).await.unwrap();
+        assert_eq!(again.applied, vec![version], "and it applies again");
+        assert_eq!(schema_of(&after).await, with_it);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_rollback_past_a_migration_that_cannot_be_undone_is_refused_before_any_change() {
+    let settings = fresh_database("down_refused");
+    migrate(&settings).await.unwrap();
+    let before = schema_of(&settings).await;
+    let refused = migrate_to(&settings, 16).await.unwrap_err();
+    let said = refused.to_string();
+    assert!(
+        said.contains("0018_key_expiry cannot be undone") && said.contains("nothing was changed"),
+        "{said}"
+    );
+    assert_eq!(schema_of(&settings).await, before, "0019, which could be undone, is still there");
+    assert!(matches!(migrate_to(&settings, latest() + 1).await, Err(MigrationError::NoSuchVersion(_))));
+    let undone = migrate_to(&settings, latest() - 1).await.unwrap();
+    assert_eq!(undone.undone, vec![latest()], "the latest alone can go");
+    assert_eq!(migrate(&settings).await.unwrap(), vec![latest()], "and come back");
 }

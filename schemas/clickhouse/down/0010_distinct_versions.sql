@@ -1,0 +1,2 @@
+-- Undoes 0010: nothing to undo. It wrote new versions of rows that already existed,
+-- with the same columns; the older schema reads them as they are.

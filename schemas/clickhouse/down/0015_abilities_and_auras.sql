@@ -1,0 +1,3 @@
+-- Undoes 0015: each player's abilities and auras in a fight's details, read off the
+-- events; a rebuild of the encounters group makes them again once 0015 is applied again.
+ALTER TABLE encounter_details DROP COLUMN done_player_guid, DROP COLUMN done_kind, DROP COLUMN done_ability, DROP COLUMN done_spell_id, DROP COLUMN done_amount, DROP COLUMN done_hits, DROP COLUMN done_crits, DROP COLUMN done_absorbed, DROP COLUMN done_overhealing, DROP COLUMN aura_player_guid, DROP COLUMN aura_spell_id, DROP COLUMN aura_name, DROP COLUMN aura_debuff, DROP COLUMN aura_uptime_ms, DROP COLUMN aura_applications;
