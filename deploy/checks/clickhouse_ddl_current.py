@@ -59,6 +59,35 @@ with tempfile.TemporaryDirectory() as data:
             except Exception as error:  # noqa: BLE001 - report every failing statement
                 failed += 1
                 print(f"FAIL {migration.name}: {statement[:70]}...: {error}", file=sys.stderr)
+    # Each rollback step (schemas/clickhouse/down/NNNN_name.sql, `wowlogs migrate --to`):
+    # a database migrated up to that migration, then undone, has the columns of one
+    # migrated only to the migration before (as platform/store/tests/migrations.rs checks
+    # on 18.16).
+    def statements_of(path):
+        return [s.strip() for s in re.sub(r"--[^\n]*", "", path.read_text()).split(";") if s.strip()]
+
+    def columns(database):
+        return db.query(
+            f"SELECT table, name, type FROM system.columns WHERE database = '{database}' ORDER BY table, name",
+            "CSV").bytes().decode()
+
+    downs = sorted((root / "schemas" / "clickhouse" / "down").glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    for down in downs:
+        number = int(down.name[:4])
+        for database, upto in ((f"down_{number}", number), (f"before_{number}", number - 1)):
+            db.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+            for migration in migrations[:upto]:
+                for statement in statements_of(migration):
+                    db.query(f"USE {database}")
+                    db.query(statement)
+        for statement in statements_of(down):
+            db.query(f"USE down_{number}")
+            attempt(down.name, statement, db.query)
+        if columns(f"down_{number}") == columns(f"before_{number}"):
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL {down.name}: the columns differ from those before the migration", file=sys.stderr)
     keys = db.query(
         "SELECT name, sorting_key FROM system.tables WHERE database = 'wowlogs' AND engine != 'View'", "CSV"
     ).bytes().decode().strip().splitlines()
@@ -171,7 +200,7 @@ with tempfile.TemporaryDirectory() as data:
     cluster_statements = [s.strip() for s in printed.split(";\n\n") if s.strip()]
     for statement in cluster_statements:
         attempt("cluster DDL", statement, parsed(db))
-print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(keys)} tables, {queries} dashboard queries, "
+print(f"ClickHouse {version} (chdb): {len(migrations)} migrations, {len(downs)} rollback steps, {len(keys)} tables, {queries} dashboard queries, "
       f"{len(cluster_statements)} cluster statements parsed, {len(grant_statements)} guild access statements")
 print(f"ddl: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
