@@ -456,6 +456,42 @@ async fn the_specifications_requests_answer_as_specified_through_the_entry_point
     until("the guild's keys work again", Duration::from_secs(5), || {
         gateway.get("/api/v1/encounters").0 == 200
     });
+
+    // Everything the guild owns, exported; its key rotated; then the guild purged.
+    let (status, _, full) =
+        gateway.proxy.curl("/api/v1/encounters/export?format=ndjson&full=true", &["-H", &gateway.bearer]);
+    assert_eq!(status, 200, "{full}");
+    let first: serde_json::Value = serde_json::from_str(full.lines().next().unwrap()).unwrap();
+    assert!(first["data"]["players"].as_array().is_some_and(|p| !p.is_empty()), "{first}");
+    let own = wowlogs_tenancy::key_id(gateway.bearer.trim_start_matches("Authorization: Bearer "));
+    let (status, _, body) =
+        post(&format!("/api/v1/admin/guilds/{}/keys/{own}/rotate?overlap_hours=1", gateway.guild));
+    assert_eq!(status, 201, "{body}");
+    let rotated: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let new_bearer = format!("Authorization: Bearer {}", rotated["data"]["key"].as_str().unwrap());
+    until("the rotated key works", Duration::from_secs(5), || {
+        gateway.proxy.curl("/api/v1/encounters", &["-H", &new_bearer]).0 == 200
+    });
+    assert_eq!(gateway.get("/api/v1/encounters").0, 200, "the old key works for the overlap");
+    let purge = |dry_run: bool| {
+        let body = format!(r#"{{"reason":"the entry test","dry_run":{dry_run}}}"#);
+        let path = format!("/api/v1/admin/guilds/{}/purge", gateway.guild);
+        gateway
+            .proxy
+            .curl(&path, &["-X", "POST", "-H", &root, "-H", "Content-Type: application/json", "-d", &body])
+    };
+    let (status, _, dry) = purge(true);
+    assert!(status == 200 && dry.contains("\"combat_events\""), "{status} {dry}");
+    assert_eq!(purge(false).0, 409, "an active guild is deactivated first");
+    assert_eq!(post(&format!("/api/v1/admin/guilds/{}/deactivate", gateway.guild)).0, 200);
+    let (status, _, done) = purge(false);
+    assert_eq!(status, 200, "{done}");
+    let (status, _, _) =
+        gateway.proxy.curl(&format!("/api/v1/admin/guilds/{}", gateway.guild), &["-H", &root]);
+    assert_eq!(status, 404, "the guild is gone");
+    until("the purged guild's keys are refused", Duration::from_secs(5), || {
+        gateway.proxy.curl("/api/v1/encounters", &["-H", &new_bearer]).0 == 401
+    });
     let _ = std::fs::remove_file(copy);
     let _ = std::fs::remove_file(log);
 }
