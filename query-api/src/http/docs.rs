@@ -72,6 +72,11 @@ pub fn complete(document: &mut Document) {
     let components = document.components.get_or_insert_with(Default::default);
     components.schemas.insert("Error".into(), <Error as utoipa::PartialSchema>::schema());
     components.schemas.insert("ErrorDetail".into(), <ErrorDetail as utoipa::PartialSchema>::schema());
+    // A full export's fights (`/encounters/export?full=true`), named in its description.
+    components.schemas.insert(
+        "FullEncounter".into(),
+        <crate::http::encounters::FullEncounter as utoipa::PartialSchema>::schema(),
+    );
     let error = |description: &str| {
         let content =
             ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Error"))).build();

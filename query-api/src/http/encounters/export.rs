@@ -257,7 +257,10 @@ const EXPORT_BUFFER: usize = 4;
     get, path = "/api/v1/encounters/export", tag = "encounters",
     params(ExportParams),
     security(("bearer" = ["query"])),
-    responses((status = 200, description = "Streamed fights", content((EncounterExport = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))))
+    responses(
+        (status = 200, description = "Streamed fights (with `full=true`, each a `FullEncounter`)", content((EncounterExport = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 404, description = "`after` names no fight of the guild", body = crate::http::docs::Error),
+    )
 )]
 pub async fn export(
     State(state): State<AppState>,
