@@ -169,7 +169,12 @@ mod tests {
 
     /// Every `.sql` file of the folder, by name.
     fn files() -> Vec<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clickhouse");
+        files_in("clickhouse")
+    }
+
+    /// Every `.sql` file of a folder of the crate, by name.
+    fn files_in(folder: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -194,11 +199,7 @@ mod tests {
     #[test]
     fn every_undoable_migration_has_its_down_file_and_every_down_file_a_migration() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clickhouse/down");
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        files.sort();
+        let files = files_in("clickhouse/down");
         let undoable: Vec<String> = MIGRATIONS
             .iter()
             .filter(|m| matches!(m.down(), Down::Sql(_)))
