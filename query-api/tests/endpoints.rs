@@ -1364,3 +1364,56 @@ async fn a_keys_list_says_when_each_key_was_last_used() {
     let idle = wowlogs_tenancy::key_id(&users.upload_key);
     assert_eq!(of(&idle), Value::Null, "never used: {}", listed.text);
 }
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_zip_export_holds_a_csv_per_table_with_every_fight_player_and_death() {
+    let (app, w) = (app().await, world());
+    let a = &w.a;
+    let (status, headers, bytes) =
+        support::get_bytes(&app, "/api/v1/encounters/export?format=zip", &a.key).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(headers["content-type"], "application/zip");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let head: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        (head, rows)
+    };
+    let (_, fights) = read("encounters.csv");
+    assert_eq!(fights.len(), a.fight_ids.len(), "every fight");
+    let count = |sql: &str| {
+        let client = w.store.client();
+        let sql = sql.to_string();
+        async move { client.query(&sql).bind(a.guild_id).fetch_one::<u64>().await.unwrap() }
+    };
+    let (head, players) = read("players.csv");
+    let stored_players = count(
+        "SELECT count() FROM encounter_players FINAL WHERE guild_id = ? AND (log_id, start_line) IN \
+         (SELECT log_id, start_line FROM encounters FINAL WHERE round IS NULL)",
+    )
+    .await;
+    assert_eq!(players.len() as u64, stored_players, "every player of every fight");
+    let damage_at = head.iter().position(|h| h == "damage_done").unwrap();
+    let damage: i64 = players.iter().map(|r| r[damage_at].parse::<i64>().unwrap()).sum();
+    let stored_damage: i64 = w
+        .store
+        .client()
+        .query(
+            "SELECT sum(damage_done) FROM encounter_players FINAL WHERE guild_id = ? AND (log_id, start_line) IN \
+             (SELECT log_id, start_line FROM encounters FINAL WHERE round IS NULL)",
+        )
+        .bind(a.guild_id)
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(damage, stored_damage);
+    let (_, deaths) = read("deaths.csv");
+    let stored_deaths = count("SELECT count() FROM encounter_deaths FINAL WHERE guild_id = ?").await;
+    assert_eq!(deaths.len() as u64, stored_deaths, "every death");
+    let (head, _) = read("rounds.csv");
+    assert_eq!(head[0], "match_id", "rounds name their match");
+}

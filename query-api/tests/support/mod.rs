@@ -266,6 +266,15 @@ pub async fn get(app: &Router, uri: &str, key: Option<&str>) -> Answer {
     send(app, request.body(Body::empty()).unwrap()).await
 }
 
+/// `GET uri` with the key, the body as bytes (a zip).
+pub async fn get_bytes(app: &Router, uri: &str, key: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let request =
+        Request::get(uri).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, to_bytes(response.into_body(), 64 << 20).await.unwrap().to_vec())
+}
+
 pub async fn send(app: &Router, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();

@@ -29,6 +29,9 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+    /// Everything, a CSV per table in a zip: `encounters.csv`, `players.csv`,
+    /// `deaths.csv`, `rounds.csv`.
+    Zip,
 }
 
 /// Export formats of one fight.
@@ -144,7 +147,7 @@ pub async fn export_one(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// `json` (default), `ndjson` or `csv`.
+    /// `json` (default), `ndjson`, `csv`, or `zip` (everything: a CSV per table).
     #[param(inline)]
     pub format: Option<Format>,
     /// Exact boss (or dungeon, arena) name.
@@ -258,7 +261,7 @@ const EXPORT_BUFFER: usize = 4;
     params(ExportParams),
     security(("bearer" = ["query"])),
     responses(
-        (status = 200, description = "Streamed fights (with `full=true`, each a `FullEncounter`)", content((EncounterExport = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 200, description = "Streamed fights (with `full=true`, each a `FullEncounter`; `zip`: a CSV per table)", content((EncounterExport = "application/json"), (String = "application/x-ndjson"), (String = "text/csv"), (String = "application/zip"))),
         (status = 404, description = "`after` names no fight of the guild", body = crate::http::docs::Error),
     )
 )]
@@ -271,6 +274,10 @@ pub async fn export(
     let resume = resume_point(&scope.db, &params.after).await?;
     let (export_timeout, stall) = (state.config.export_timeout, state.config.export_stall);
     let (guild_id, guild_name) = (scope.guild_id(), scope.guild_name().to_string());
+    if format == Format::Zip {
+        let pages = FullPages { db: scope.db.clone(), filter: params.filter(), resume };
+        return Ok(download(pages.zip(guild_id, stall), format, guild_id));
+    }
     if params.full == Some(true) {
         let pages = FullPages { db: scope.db.clone(), filter: params.filter(), resume };
         return Ok(download(pages.stream(format, guild_id, guild_name, stall), format, guild_id));
@@ -283,7 +290,7 @@ pub async fn export(
             serde_json::to_string(&guild_name).map_err(ApiError::internal)?
         ),
         Format::Ndjson => String::new(),
-        Format::Csv => "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,duration_ms,key_level\n".into(),
+        Format::Csv | Format::Zip => ENCOUNTERS_CSV_HEAD.into(),
     };
     // A reader task fills a small buffer of chunks; the response drains it. A reader that
     // stops taking chunks for `stall` ends the export (and the ClickHouse query with
@@ -360,6 +367,7 @@ fn download(
         Format::Json => ("application/json", "json"),
         Format::Ndjson => ("application/x-ndjson", "ndjson"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        Format::Zip => ("application/zip", "zip"),
     };
     let mut response = Body::from_stream(body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -399,7 +407,7 @@ impl FullPages {
                     serde_json::to_string(&guild_name).unwrap_or_default()
                 )
                 .into_bytes(),
-                Format::Ndjson => Vec::new(),
+                Format::Ndjson | Format::Zip => Vec::new(),
                 Format::Csv => FULL_CSV_HEAD.as_bytes().to_vec(),
             };
             let mut first = true;
@@ -426,7 +434,7 @@ impl FullPages {
                             &Guilded { guild_id, guild_name: guild_name.clone(), data: fight },
                         )
                         .map(|()| chunk.push(b'\n')),
-                        Format::Csv => {
+                        Format::Csv | Format::Zip => {
                             let written = player_rows(&mut chunk, guild_id, fight);
                             if let Err(error) = written {
                                 let _ = send(Err(error)).await;
@@ -452,6 +460,67 @@ impl FullPages {
         receiver
     }
 
+    /// Everything as a zip of one CSV per table, streamed: one pass over the pages per
+    /// table (a zip's entries follow each other), each page's rows compressed and sent as
+    /// they are written.
+    fn zip(
+        mut self,
+        guild_id: i64,
+        stall: std::time::Duration,
+    ) -> tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        tokio::spawn(async move {
+            let send =
+                |chunk| async { matches!(tokio::time::timeout(stall, sender.send(chunk)).await, Ok(Ok(()))) };
+            let out = Drained::default();
+            let mut zip = zip::ZipWriter::new_stream(out.clone());
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .large_file(true);
+            let start = self.resume;
+            for table in ZipTable::ALL {
+                self.resume = start;
+                let begun = zip
+                    .start_file(table.file(), options)
+                    .map_err(std::io::Error::other)
+                    .and_then(|()| std::io::Write::write_all(&mut zip, table.head().as_bytes()));
+                if let Err(error) = begun {
+                    let _ = send(Err(error)).await;
+                    return;
+                }
+                loop {
+                    let page = match self.next_page().await {
+                        Ok(page) => page,
+                        Err(error) => {
+                            tracing::error!(guild_id, error = %error.message, "zip export: reading ClickHouse failed mid-stream");
+                            let _ = send(Err(std::io::Error::other(error.message))).await;
+                            return;
+                        }
+                    };
+                    let last = (page.len() as i64) < FULL_PAGE;
+                    let mut rows = Vec::new();
+                    let written = page.iter().try_for_each(|fight| table.rows(&mut rows, guild_id, fight));
+                    if let Err(error) = written.and_then(|()| std::io::Write::write_all(&mut zip, &rows)) {
+                        let _ = send(Err(error)).await;
+                        return;
+                    }
+                    if !send(Ok(out.take())).await {
+                        return;
+                    }
+                    if last {
+                        break;
+                    }
+                }
+            }
+            if let Err(error) = zip.finish() {
+                let _ = send(Err(std::io::Error::other(error))).await;
+                return;
+            }
+            let _ = send(Ok(out.take())).await;
+        });
+        receiver
+    }
+
     /// The next page of fights, each with its players, deaths and rounds.
     async fn next_page(&mut self) -> Result<Vec<FullEncounter>, ApiError> {
         let sql = fights_sql(&self.filter, self.resume)?.bind("LIMIT ?", FULL_PAGE);
@@ -467,6 +536,104 @@ impl FullPages {
 const FULL_CSV_HEAD: &str = "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,\
 duration_ms,key_level,player_guid,player,class,spec_id,item_level,damage_done,healing_done,overhealing,\
 absorbs_done,damage_taken,deaths,casts,dps,hps,interrupts,dispels\n";
+
+/// The tables of a zip export, in the order of its entries.
+#[derive(Debug, Clone, Copy)]
+enum ZipTable {
+    Encounters,
+    Players,
+    Deaths,
+    Rounds,
+}
+
+impl ZipTable {
+    const ALL: [ZipTable; 4] = [ZipTable::Encounters, ZipTable::Players, ZipTable::Deaths, ZipTable::Rounds];
+
+    fn file(self) -> &'static str {
+        match self {
+            ZipTable::Encounters => "encounters.csv",
+            ZipTable::Players => "players.csv",
+            ZipTable::Deaths => "deaths.csv",
+            ZipTable::Rounds => "rounds.csv",
+        }
+    }
+
+    fn head(self) -> &'static str {
+        match self {
+            ZipTable::Encounters => ENCOUNTERS_CSV_HEAD,
+            ZipTable::Players => FULL_CSV_HEAD,
+            ZipTable::Deaths => DEATHS_CSV_HEAD,
+            ZipTable::Rounds => ROUNDS_CSV_HEAD,
+        }
+    }
+
+    /// The fight's rows of this table.
+    fn rows(self, out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Result<(), std::io::Error> {
+        match self {
+            ZipTable::Encounters => write_row(out, Format::Csv, guild_id, "", &fight.encounter, true),
+            ZipTable::Players => player_rows(out, guild_id, fight),
+            ZipTable::Deaths => {
+                let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+                for d in &fight.deaths {
+                    csv.write_record([
+                        guild_id.to_string(),
+                        fight.encounter.id.clone(),
+                        d.line.to_string(),
+                        d.timestamp_ms.to_string(),
+                        d.fight_time_ms.to_string(),
+                        d.player_guid.clone(),
+                        d.player_name.clone(),
+                        d.ability.clone(),
+                        d.spell_id.map(|v| v.to_string()).unwrap_or_default(),
+                        d.source_guid.clone(),
+                        d.source_name.clone(),
+                        d.amount.to_string(),
+                        d.overkill.to_string(),
+                    ])?;
+                }
+                csv.flush()
+            }
+            ZipTable::Rounds => {
+                for round in &fight.rounds {
+                    out.extend_from_slice(fight.encounter.id.as_bytes());
+                    out.push(b',');
+                    write_row(out, Format::Csv, guild_id, "", round, true)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The header of a zip export's deaths.
+const DEATHS_CSV_HEAD: &str = "guild_id,encounter_id,line,timestamp_ms,fight_time_ms,player_guid,player,\
+ability,spell_id,source_guid,source,amount,overkill\n";
+
+/// The header of a zip export's Solo Shuffle rounds: the match, then the round as a fight.
+const ROUNDS_CSV_HEAD: &str = "match_id,guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,\
+start,duration_ms,key_level\n";
+
+/// What a zip writer wrote, taken a page at a time (the writer needs a `Write` it owns).
+#[derive(Debug, Clone, Default)]
+struct Drained(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Drained {
+    /// The bytes written since the last take.
+    fn take(&self) -> Bytes {
+        Bytes::from(std::mem::take(&mut *self.0.lock().expect("zip buffer lock")))
+    }
+}
+
+impl std::io::Write for Drained {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("zip buffer lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// A fight's players as rows of a full CSV export.
 fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Result<(), std::io::Error> {
@@ -579,6 +746,10 @@ async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<Full
         .collect())
 }
 
+/// The header of the fights' CSV.
+const ENCOUNTERS_CSV_HEAD: &str =
+    "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,duration_ms,key_level\n";
+
 /// One fight of a streamed export.
 fn write_row(
     out: &mut Vec<u8>,
@@ -602,7 +773,7 @@ fn write_row(
             )?;
             out.push(b'\n');
         }
-        Format::Csv => {
+        Format::Csv | Format::Zip => {
             let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
             csv.write_record([
                 guild_id.to_string(),
