@@ -412,15 +412,13 @@ impl FullPages {
             };
             let mut first = true;
             loop {
-                let page = match self.next_page().await {
+                let (page, last) = match self.next_streamed(guild_id).await {
                     Ok(page) => page,
                     Err(error) => {
-                        tracing::error!(guild_id, error = %error.message, "full export: reading ClickHouse failed mid-stream");
-                        let _ = send(Err(std::io::Error::other(error.message))).await;
+                        let _ = send(Err(error)).await;
                         return;
                     }
                 };
-                let last = (page.len() as i64) < FULL_PAGE;
                 for fight in &page {
                     let written = match format {
                         Format::Json => {
@@ -489,15 +487,13 @@ impl FullPages {
                     return;
                 }
                 loop {
-                    let page = match self.next_page().await {
+                    let (page, last) = match self.next_streamed(guild_id).await {
                         Ok(page) => page,
                         Err(error) => {
-                            tracing::error!(guild_id, error = %error.message, "zip export: reading ClickHouse failed mid-stream");
-                            let _ = send(Err(std::io::Error::other(error.message))).await;
+                            let _ = send(Err(error)).await;
                             return;
                         }
                     };
-                    let last = (page.len() as i64) < FULL_PAGE;
                     let mut rows = Vec::new();
                     let written = page.iter().try_for_each(|fight| table.rows(&mut rows, guild_id, fight));
                     if let Err(error) = written.and_then(|()| std::io::Write::write_all(&mut zip, &rows)) {
@@ -519,6 +515,21 @@ impl FullPages {
             let _ = send(Ok(out.take())).await;
         });
         receiver
+    }
+
+    /// [`Self::next_page`] for a stream: the page and whether it is the last, or the
+    /// error to end the stream with (logged).
+    async fn next_streamed(&mut self, guild_id: i64) -> Result<(Vec<FullEncounter>, bool), std::io::Error> {
+        match self.next_page().await {
+            Ok(page) => {
+                let last = (page.len() as i64) < FULL_PAGE;
+                Ok((page, last))
+            }
+            Err(error) => {
+                tracing::error!(guild_id, error = %error.message, "export: reading ClickHouse failed mid-stream");
+                Err(std::io::Error::other(error.message))
+            }
+        }
     }
 
     /// The next page of fights, each with its players, deaths and rounds.
