@@ -671,6 +671,22 @@ async fn a_rotated_key_works_beside_its_replacement_for_the_overlap_and_an_expir
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.text);
     }
 
+    // An expiry set on a key: by default a day from now; the bounds are checked.
+    let new_id = data["key_info"]["key_id"].as_str().unwrap().to_string();
+    let expire = format!("{keys}/{new_id}/expire");
+    let set = support::send_json(&app, "POST", &expire, &rotators.key, Value::Null).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let day = expires(&set.json["data"]) - wowlogs_schemas::now_ms();
+    assert!((86_300_000..=86_400_000).contains(&day), "a day from now: {}", set.text);
+    let later =
+        support::send_json(&app, "POST", &format!("{expire}?in_hours=48"), &rotators.key, Value::Null).await;
+    assert!(expires(&later.json["data"]) - wowlogs_schemas::now_ms() > 47 * 3_600_000, "{}", later.text);
+    for bad in ["in_hours=0", "in_hours=87601"] {
+        let refused =
+            support::send_json(&app, "POST", &format!("{expire}?{bad}"), &rotators.key, Value::Null).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.text);
+    }
+
     // Past its expiry (here set by the registry, as the overlap's end would) it is refused.
     registry.set_expiry(&old_id, Some(wowlogs_schemas::now_ms() - 1), &support::actor()).await.unwrap();
     let after = support::app().await;

@@ -368,3 +368,65 @@ pub async fn rotate_key(
         RotatedKey { key: key.plaintext, key_info: KeyInfo::from(new), replaces: KeyInfo::from(old) };
     shown_once(about(guild_id, &guild_name(&state, guild_id).await?, rotated)?)
 }
+
+/// When a key is to stop working.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExpireParams {
+    /// Hours from now (default 24, 1 to 87,600: ten years). To cut a key off at once,
+    /// revoke it.
+    #[param(minimum = 1, maximum = 87600)]
+    pub in_hours: Option<u32>,
+}
+
+/// Default expiry set on a key, in hours.
+const DEFAULT_EXPIRY_HOURS: u32 = 24;
+/// Longest expiry set on a key, in hours (ten years).
+const MAX_EXPIRY_HOURS: u32 = 87_600;
+
+impl Validate for ExpireParams {
+    fn validate(&self) -> Result<(), ApiError> {
+        match self.in_hours {
+            Some(h) if !(1..=MAX_EXPIRY_HOURS).contains(&h) => {
+                Err(ApiError::bad_request(format!("`in_hours` must be between 1 and {MAX_EXPIRY_HOURS}")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Sets when one of the guild's keys stops working (in 24 hours unless asked; it is then
+/// refused as a revoked key is). Any guild's for an instance-admin key, its own for a
+/// guild's `admin` key; audited (`api_key.expire`). A revoked key is not changed (404).
+#[utoipa::path(
+    post, path = "/api/v1/admin/guilds/{guild_id}/keys/{key_id}/expire", tag = "admin",
+    params(
+        ("guild_id" = i64, Path, description = "Guild id", minimum = 1),
+        ("key_id" = String, Path, description = "The key's id (`key-` and 12 hex digits), as lists show it"),
+        ExpireParams,
+    ),
+    security(("bearer" = ["admin"]), ("bearer" = ["instance_admin"])),
+    responses(
+        (status = 200, description = "The key, with its expiry", body = Guilded<KeyInfo>),
+        (status = 404, description = "No such active key in this guild", body = crate::http::docs::Error),
+    )
+)]
+pub async fn expire_key(
+    State(state): State<AppState>,
+    admin: Administrator,
+    PathId((guild_id, key_id)): PathId<(i64, String)>,
+    Params(params): Params<ExpireParams>,
+    extensions: Extensions,
+) -> Result<Response, ApiError> {
+    let db = admin.guild(guild_id)?;
+    let key = guild_key(&db, &key_id).await?;
+    if key.revoked == 1 {
+        return Err(ApiError::not_found("no such active key in this guild: it is revoked"));
+    }
+    let hours = params.in_hours.unwrap_or(DEFAULT_EXPIRY_HOURS);
+    let at = wowlogs_schemas::now_ms() + i64::from(hours) * 3_600_000;
+    let actor = actor_of(&admin.principal.key_id, &extensions);
+    let row = state.registry.set_expiry(&key_id, Some(at), &actor).await?;
+    about(guild_id, &guild_name(&state, guild_id).await?, KeyInfo::from(row))
+}

@@ -66,5 +66,6 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(keys::list_keys, keys::issue_key))
         .routes(utoipa_axum::routes!(keys::revoke_key))
         .routes(utoipa_axum::routes!(keys::rotate_key))
+        .routes(utoipa_axum::routes!(keys::expire_key))
         .routes(utoipa_axum::routes!(purge::purge))
 }
