@@ -648,23 +648,11 @@ impl std::io::Write for Drained {
 
 /// A fight's players as rows of a full CSV export.
 fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Result<(), std::io::Error> {
-    let e = &fight.encounter;
     let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
     let optional = |v: Option<String>| v.unwrap_or_default();
+    let cells = fight_cells(guild_id, &fight.encounter);
     for p in &fight.players {
-        csv.write_record([
-            guild_id.to_string(),
-            e.id.clone(),
-            e.log_id.clone(),
-            e.kind.to_string(),
-            e.name.clone(),
-            optional(e.encounter_id.map(|v| v.to_string())),
-            optional(e.difficulty.map(|v| v.to_string())),
-            e.outcome.unwrap_or("").to_string(),
-            e.complete.to_string(),
-            e.start.clone(),
-            e.duration_ms.to_string(),
-            optional(e.key_level.map(|v| v.to_string())),
+        let player = [
             p.player_guid.clone(),
             p.name.clone(),
             p.class.clone(),
@@ -681,7 +669,8 @@ fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Resul
             format!("{:.1}", p.hps),
             p.interrupts.to_string(),
             p.dispels.to_string(),
-        ])?;
+        ];
+        csv.write_record(cells.iter().chain(&player))?;
     }
     csv.flush()
 }
@@ -761,6 +750,26 @@ async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<Full
 const ENCOUNTERS_CSV_HEAD: &str =
     "guild_id,id,log_id,kind,name,encounter_id,difficulty,outcome,complete,start,duration_ms,key_level\n";
 
+/// A fight's cells in a CSV row ([`ENCOUNTERS_CSV_HEAD`]; a full export's player rows
+/// start with them too).
+fn fight_cells(guild_id: i64, e: &Encounter) -> [String; 12] {
+    let optional = |v: Option<String>| v.unwrap_or_default();
+    [
+        guild_id.to_string(),
+        e.id.clone(),
+        e.log_id.clone(),
+        e.kind.to_string(),
+        e.name.clone(),
+        optional(e.encounter_id.map(|v| v.to_string())),
+        optional(e.difficulty.map(|v| v.to_string())),
+        e.outcome.unwrap_or("").to_string(),
+        e.complete.to_string(),
+        e.start.clone(),
+        e.duration_ms.to_string(),
+        optional(e.key_level.map(|v| v.to_string())),
+    ]
+}
+
 /// One fight of a streamed export.
 fn write_row(
     out: &mut Vec<u8>,
@@ -786,20 +795,7 @@ fn write_row(
         }
         Format::Csv | Format::Zip => {
             let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
-            csv.write_record([
-                guild_id.to_string(),
-                e.id.clone(),
-                e.log_id.clone(),
-                e.kind.to_string(),
-                e.name.clone(),
-                e.encounter_id.map(|v| v.to_string()).unwrap_or_default(),
-                e.difficulty.map(|v| v.to_string()).unwrap_or_default(),
-                e.outcome.unwrap_or("").to_string(),
-                e.complete.to_string(),
-                e.start.clone(),
-                e.duration_ms.to_string(),
-                e.key_level.map(|v| v.to_string()).unwrap_or_default(),
-            ])?;
+            csv.write_record(fight_cells(guild_id, e))?;
             csv.flush()?;
         }
     }
