@@ -185,6 +185,16 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ApiError>;
 }
 
+/// A count parameter, when given: from 1 to `max`, else 400 naming it.
+pub fn from_one_to(name: &str, value: Option<u32>, max: u32) -> Result<(), ApiError> {
+    match value {
+        Some(v) if !(1..=max).contains(&v) => {
+            Err(ApiError::bad_request(format!("`{name}` must be between 1 and {max}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A text filter: at most [`MAX_TEXT`] characters, no control characters.
 pub fn text(name: &str, value: &Option<String>) -> Result<(), ApiError> {
     match value {

@@ -4,7 +4,7 @@ use super::about;
 use super::guilds::registered;
 use crate::auth::Administrator;
 use crate::http::answer::Guilded;
-use crate::params::{DayZone, Params, PathId, Validate, rfc3339};
+use crate::params::{DayZone, Params, PathId, Validate, from_one_to, rfc3339};
 use crate::scope::Sql;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -33,12 +33,8 @@ impl ActivityParams {
 
 impl Validate for ActivityParams {
     fn validate(&self) -> Result<(), ApiError> {
-        match self.days {
-            Some(d) if !(1..=366).contains(&d) => {
-                Err(ApiError::bad_request("`days` must be between 1 and 366"))
-            }
-            _ => self.zone().validate(),
-        }
+        from_one_to("days", self.days, 366)?;
+        self.zone().validate()
     }
 }
 

@@ -6,7 +6,7 @@
 use super::about;
 use crate::auth::Administrator;
 use crate::http::answer::Guilded;
-use crate::params::{JsonBody, Params, PathId, Validate, bounded, rfc3339};
+use crate::params::{JsonBody, Params, PathId, Validate, bounded, from_one_to, rfc3339};
 use crate::scope::{GuildDb, Sql};
 use crate::state::AppState;
 use axum::extract::State;
@@ -116,9 +116,7 @@ impl Validate for KeyCreate {
         if self.permissions.is_empty() {
             return Err(ApiError::bad_request("a key needs at least one permission"));
         }
-        if self.expires_in_days.is_some_and(|d| !(1..=MAX_EXPIRY_DAYS).contains(&d)) {
-            return Err(ApiError::bad_request(format!("`expires_in_days` is 1 to {MAX_EXPIRY_DAYS}")));
-        }
+        from_one_to("expires_in_days", self.expires_in_days, MAX_EXPIRY_DAYS)?;
         bounded(&[("description", Some(&self.description), 256)])
     }
 }
@@ -314,12 +312,7 @@ const MAX_OVERLAP_HOURS: u32 = 720;
 
 impl Validate for RotateParams {
     fn validate(&self) -> Result<(), ApiError> {
-        match self.overlap_hours {
-            Some(h) if !(1..=MAX_OVERLAP_HOURS).contains(&h) => Err(ApiError::bad_request(format!(
-                "`overlap_hours` must be between 1 and {MAX_OVERLAP_HOURS}"
-            ))),
-            _ => Ok(()),
-        }
+        from_one_to("overlap_hours", self.overlap_hours, MAX_OVERLAP_HOURS)
     }
 }
 
@@ -387,12 +380,7 @@ const MAX_EXPIRY_HOURS: u32 = 87_600;
 
 impl Validate for ExpireParams {
     fn validate(&self) -> Result<(), ApiError> {
-        match self.in_hours {
-            Some(h) if !(1..=MAX_EXPIRY_HOURS).contains(&h) => {
-                Err(ApiError::bad_request(format!("`in_hours` must be between 1 and {MAX_EXPIRY_HOURS}")))
-            }
-            _ => Ok(()),
-        }
+        from_one_to("in_hours", self.in_hours, MAX_EXPIRY_HOURS)
     }
 }
 
