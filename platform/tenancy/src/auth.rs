@@ -150,6 +150,12 @@ pub struct KeyCache {
     used: std::sync::Mutex<HashMap<(i64, String), i64>>,
 }
 
+/// Keeps the later of a key's noted use and `at`.
+fn latest(used: &mut HashMap<(i64, String), i64>, key: (i64, String), at: i64) {
+    let last = used.entry(key).or_default();
+    *last = (*last).max(at);
+}
+
 /// How often a service writes when its keys were last used.
 pub const USAGE_PERIOD: Duration = Duration::from_secs(60);
 
@@ -223,7 +229,7 @@ impl KeyCache {
                             tracing::warn!(%error, "writing when keys were last used failed; kept for the next write")
                         }
                         Err(_) => tracing::warn!(
-                            "writing when keys were last used took too long; kept for the next write"
+                            "writing when keys were last used took too long; those uses are not recorded"
                         ),
                     }
                 }
@@ -245,8 +251,7 @@ impl KeyCache {
     /// Notes that `principal`'s key was admitted at `now_ms`.
     fn used_now(&self, principal: &Principal, now_ms: i64) {
         let mut used = self.used.lock().expect("key usage lock");
-        let last = used.entry((principal.guild_id.0, principal.key_id.clone())).or_default();
-        *last = (*last).max(now_ms);
+        latest(&mut used, (principal.guild_id.0, principal.key_id.clone()), now_ms);
     }
 
     /// Writes when the keys admitted since the last write were last used
@@ -274,8 +279,7 @@ impl KeyCache {
         if let Err(error) = registry.record_usage(&rows).await {
             let mut used = self.used.lock().expect("key usage lock");
             for (key, at) in taken {
-                let last = used.entry(key).or_default();
-                *last = (*last).max(at);
+                latest(&mut used, key, at);
             }
             return Err(error);
         }
