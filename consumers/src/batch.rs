@@ -19,10 +19,7 @@ use std::time::{Duration, Instant};
 use wowlogs_kafka::{PublishError, publish};
 use wowlogs_schemas::{Codec, DeadLetter, EncounterSummary, GuildId, LogId, now_ms};
 use wowlogs_store::ErrorClass;
-use wowlogs_store::rows::{
-    CharacterLogRow, CombatEventRow, DeadLetterRow, EncounterDeathRow, EncounterDetailRow,
-    EncounterPlayerRow, EncounterRow, GearRow, LogRow, TableRow,
-};
+use wowlogs_store::rows::{CombatEventRow, DeadLetterRow, FightRows, GearRow, LogRow, TableRow};
 
 /// Rows and records waiting for the next flush.
 #[derive(Debug, Default)]
@@ -32,11 +29,8 @@ pub struct RowBatch {
     pub gear: Vec<GearRow>,
     pub logs: Vec<LogRow>,
     pub dead_letters: Vec<DeadLetterRow>,
-    pub encounters: Vec<EncounterRow>,
-    pub details: Vec<EncounterDetailRow>,
-    pub players: Vec<EncounterPlayerRow>,
-    pub deaths: Vec<EncounterDeathRow>,
-    pub characters: Vec<CharacterLogRow>,
+    /// Fights' rows (`encounters`, their details, players and deaths, `character_logs`).
+    pub fights: FightRows,
     pub summaries: Vec<EncounterSummary>,
     /// Bytes of the records the rows came from: what bounds a batch's memory.
     pub bytes: usize,
@@ -49,11 +43,7 @@ impl RowBatch {
             + self.gear.len()
             + self.logs.len()
             + self.dead_letters.len()
-            + self.encounters.len()
-            + self.details.len()
-            + self.players.len()
-            + self.deaths.len()
-            + self.characters.len()
+            + self.fights.len()
             + self.summaries.len()
     }
 
@@ -68,11 +58,7 @@ impl RowBatch {
         held.extend(self.gear.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.logs.iter().map(|r| (r.guild_id, r.log_id)));
         held.extend(self.dead_letters.iter().map(|r| (r.guild_id, r.log_id)));
-        held.extend(self.encounters.iter().map(|r| (r.guild_id, r.log_id)));
-        held.extend(self.details.iter().map(|r| (r.guild_id, r.log_id)));
-        held.extend(self.players.iter().map(|r| (r.guild_id, r.log_id)));
-        held.extend(self.deaths.iter().map(|r| (r.guild_id, r.log_id)));
-        held.extend(self.characters.iter().map(|r| (r.guild_id, r.log_id)));
+        held.extend(self.fights.logs());
         held.extend(self.summaries.iter().map(|s| (s.guild_id.0, s.log_id.0)));
         held
     }
@@ -85,11 +71,7 @@ impl RowBatch {
         self.gear.retain(|r| kept((r.guild_id, r.log_id)));
         self.logs.retain(|r| kept((r.guild_id, r.log_id)));
         self.dead_letters.retain(|r| kept((r.guild_id, r.log_id)));
-        self.encounters.retain(|r| kept((r.guild_id, r.log_id)));
-        self.details.retain(|r| kept((r.guild_id, r.log_id)));
-        self.players.retain(|r| kept((r.guild_id, r.log_id)));
-        self.deaths.retain(|r| kept((r.guild_id, r.log_id)));
-        self.characters.retain(|r| kept((r.guild_id, r.log_id)));
+        self.fights.retain_logs(kept);
         self.summaries.retain(|s| kept((s.guild_id.0, s.log_id.0)));
         before - self.len()
     }
@@ -107,23 +89,6 @@ pub struct Sinks {
     pub metrics: ConsumerMetrics,
     /// See [`crate::config::GroupConfig::insert_timeout`].
     pub insert_timeout: Duration,
-}
-
-/// Each guild's days with fights (or fight players) in the batch.
-pub fn touched_days(batch: &RowBatch) -> Vec<(i64, wowlogs_store::rollups::Days)> {
-    let mut starts: std::collections::BTreeMap<i64, Vec<u32>> = std::collections::BTreeMap::new();
-    for (guild_id, start) in batch
-        .encounters
-        .iter()
-        .map(|e| (e.guild_id, e.start))
-        .chain(batch.players.iter().map(|p| (p.guild_id, p.start)))
-    {
-        starts.entry(guild_id).or_default().push(start);
-    }
-    starts
-        .into_iter()
-        .map(|(guild, starts)| (guild, wowlogs_store::rollups::Days::of_starts(starts)))
-        .collect()
 }
 
 /// Longest wait between two tries of a retryable failure.
@@ -177,13 +142,13 @@ impl Sinks {
         self.insert(&batch.gear).await;
         self.insert(&batch.logs).await;
         self.insert(&batch.dead_letters).await;
-        // A fight's details, players and deaths before the fight: a fight readers can see
-        // is whole (the query API caches a fight's detail for minutes).
-        self.insert(&batch.details).await;
-        self.insert(&batch.players).await;
-        self.insert(&batch.deaths).await;
-        self.insert(&batch.characters).await;
-        self.insert(&batch.encounters).await;
+        // In `FightRows::TABLES`' order: a fight readers can see is whole.
+        let fights = &batch.fights;
+        self.insert(&fights.details).await;
+        self.insert(&fights.players).await;
+        self.insert(&fights.deaths).await;
+        self.insert(&fights.characters).await;
+        self.insert(&fights.encounters).await;
         self.refresh_rollups(batch).await;
         self.publish(&batch.summaries).await;
         *batch = RowBatch::default();
@@ -218,7 +183,7 @@ impl Sinks {
     /// (`wowlogs_store::rollups`), retrying what can be retried; a permanent failure
     /// leaves those days as they were until their next refresh, and is counted.
     async fn refresh_rollups(&self, batch: &RowBatch) {
-        for (guild_id, days) in touched_days(batch) {
+        for (guild_id, days) in batch.fights.touched_days() {
             let attempt = || wowlogs_store::rollups::refresh(&self.clickhouse, guild_id, &days);
             let permanent =
                 |error: &clickhouse::error::Error| wowlogs_store::classify(error) == ErrorClass::Permanent;

@@ -35,9 +35,7 @@ use wowlogs_schemas::{
     Codec, CombatEvent, EncounterSummary, FightSummary, GuildId, LIVE_UPLOAD_PREFIX, LogId, UploadState,
     UploadStatus,
 };
-use wowlogs_store::rows::{
-    CharacterLogRow, EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow,
-};
+use wowlogs_store::rows::{LogCharacters, fight_version};
 
 /// The default group id.
 pub const GROUP_ID: &str = "wowlogs-encounters";
@@ -72,7 +70,7 @@ struct OpenLog {
     full_context: bool,
     end: Option<LogEnd>,
     held: Vec<FightSummary>,
-    characters: HashMap<String, CharacterLogRow>,
+    characters: LogCharacters,
 }
 
 impl OpenLog {
@@ -89,7 +87,7 @@ impl OpenLog {
             full_context: false,
             end: None,
             held: Vec::new(),
-            characters: HashMap::new(),
+            characters: LogCharacters::new(),
         }
     }
 
@@ -363,24 +361,8 @@ fn emit(key: (GuildId, LogId), log: &mut OpenLog, fights: Vec<FightSummary>, bat
         return;
     };
     for fight in fights {
-        // The end line is deterministic and grows with the fight: a fine row version;
-        // its lowest bit says whether the log was read from its start, so rows of a
-        // read from the middle never replace those of a full read.
-        let version = ((fight.end_line.max(0) as u64) << 1) | u64::from(log.full_context);
-        batch.encounters.push(EncounterRow::from_fight(guild_id, log_id, upload_id, &fight, version));
-        batch.details.push(EncounterDetailRow::from_fight(guild_id, log_id, &fight, version));
-        for player in &fight.players {
-            batch.players.push(EncounterPlayerRow::from_player(guild_id, log_id, &fight, player, version));
-            let row = log
-                .characters
-                .entry(player.guid.clone())
-                .and_modify(|row| row.seen_again(&fight, player))
-                .or_insert_with(|| CharacterLogRow::first(guild_id, log_id, &fight, player));
-            batch.characters.push(row.clone());
-        }
-        for death in &fight.deaths {
-            batch.deaths.push(EncounterDeathRow::from_death(guild_id, log_id, &fight, death, version));
-        }
+        let version = fight_version(fight.end_line, log.full_context);
+        batch.fights.push(key, upload_id, &fight, version, &mut log.characters);
         batch.summaries.push(EncounterSummary { guild_id, log_id, fight: bounded(fight) });
     }
 }

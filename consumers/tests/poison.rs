@@ -84,7 +84,8 @@ async fn a_row_clickhouse_refuses_is_dead_lettered_and_the_rest_written() {
     poison.name = "poison".into();
     let mut encounters: Vec<EncounterRow> = (1..=7).map(|line| fight(90_001, line)).collect();
     encounters.insert(3, poison);
-    let mut batch = RowBatch { encounters, ..RowBatch::default() };
+    let fights = wowlogs_store::rows::FightRows { encounters, ..Default::default() };
+    let mut batch = RowBatch { fights, ..RowBatch::default() };
     tokio::time::timeout(Duration::from_secs(120), sinks.write(&mut batch))
         .await
         .expect("the group moves on");

@@ -133,14 +133,14 @@ fn read_again(
 }
 
 fn sorted_encounters(batch: &RowBatch) -> Vec<EncounterRow> {
-    let mut rows = batch.encounters.clone();
+    let mut rows = batch.fights.encounters.clone();
     rows.sort_by_key(|r| r.start_line);
     rows.dedup_by_key(|r| r.start_line);
     rows
 }
 
 fn sorted_players(batch: &RowBatch) -> Vec<EncounterPlayerRow> {
-    let mut rows = batch.players.clone();
+    let mut rows = batch.fights.players.clone();
     rows.sort_by(|a, b| (a.start_line, &a.player_guid).cmp(&(b.start_line, &b.player_guid)));
     rows.dedup_by(|a, b| (a.start_line, &a.player_guid) == (b.start_line, &b.player_guid));
     rows
@@ -163,14 +163,14 @@ fn whole_log_gives_the_fights_analyze_gives(events: &[CombatEvent]) {
     assert_eq!(projector.open_logs(), 0, "the completed status closes the log");
     let summaries: Vec<&FightSummary> = batch.summaries.iter().map(|s| &s.fight).collect();
     assert_eq!(summaries, summarized(events).iter().collect::<Vec<_>>());
-    assert_eq!(batch.encounters.len(), expected.len());
-    assert_eq!(batch.details.len(), expected.len(), "one details row per fight");
-    assert!(batch.encounters.iter().all(|r| r.upload_id == "import-test" && r.guild_id == GUILD.0));
+    assert_eq!(batch.fights.encounters.len(), expected.len());
+    assert_eq!(batch.fights.details.len(), expected.len(), "one details row per fight");
+    assert!(batch.fights.encounters.iter().all(|r| r.upload_id == "import-test" && r.guild_id == GUILD.0));
     let players: usize = expected.iter().map(|f| f.players.len()).sum();
-    assert_eq!(batch.players.len(), players);
+    assert_eq!(batch.fights.players.len(), players);
     let deaths: usize = expected.iter().map(|f| f.deaths.len()).sum();
-    assert_eq!(batch.deaths.len(), deaths);
-    let characters: HashSet<&str> = batch.characters.iter().map(|c| c.player_guid.as_str()).collect();
+    assert_eq!(batch.fights.deaths.len(), deaths);
+    let characters: HashSet<&str> = batch.fights.characters.iter().map(|c| c.player_guid.as_str()).collect();
     let in_fights: HashSet<&str> =
         expected.iter().flat_map(|f| f.players.iter().map(|p| p.guid.as_str())).collect();
     assert_eq!(characters, in_fights);
@@ -198,11 +198,11 @@ fn fights_wait_for_the_upload_id_of_the_first_status() {
     let mut projector = EncounterProjector::new();
     let mut batch = RowBatch::default();
     feed(&mut projector, &records[..records.len() - 1], &mut batch);
-    assert!(batch.encounters.is_empty(), "no fight row without its upload id");
+    assert!(batch.fights.encounters.is_empty(), "no fight row without its upload id");
     feed(&mut projector, &[first_status], &mut batch);
     feed(&mut projector, &records[records.len() - 1..], &mut batch);
-    assert_eq!(batch.encounters.len(), analyzed(&events).len());
-    assert!(batch.encounters.iter().all(|r| r.upload_id == "import-test"));
+    assert_eq!(batch.fights.encounters.len(), analyzed(&events).len());
+    assert!(batch.fights.encounters.iter().all(|r| r.upload_id == "import-test"));
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn fight_summaries_carry_the_top_players_with_names_cut() {
 /// version, the later insert on a tie.
 fn merged(batch: &RowBatch) -> (Vec<EncounterRow>, Vec<EncounterPlayerRow>) {
     let mut fights: std::collections::BTreeMap<(i64, i64, i64), EncounterRow> = Default::default();
-    for row in &batch.encounters {
+    for row in &batch.fights.encounters {
         let key = (row.guild_id, row.log_id, row.start_line);
         if fights.get(&key).is_none_or(|kept| row.version >= kept.version) {
             fights.insert(key, row.clone());
@@ -395,7 +395,7 @@ fn merged(batch: &RowBatch) -> (Vec<EncounterRow>, Vec<EncounterPlayerRow>) {
     }
     let mut players: std::collections::BTreeMap<(i64, i64, i64, String), EncounterPlayerRow> =
         Default::default();
-    for row in &batch.players {
+    for row in &batch.fights.players {
         let key = (row.guild_id, row.log_id, row.start_line, row.player_guid.clone());
         if players.get(&key).is_none_or(|kept| row.version >= kept.version) {
             players.insert(key, row.clone());
@@ -515,13 +515,14 @@ fn a_log_read_again_from_the_middle_never_replaces_the_rows_of_its_full_read() {
     let middle = records.len() / 2;
     let mut partial = RowBatch::default();
     feed(&mut EncounterProjector::new(), &records[middle..], &mut partial);
-    assert!(!partial.encounters.is_empty(), "fights after the middle are recomputed");
-    for row in &partial.encounters {
-        let kept = full.encounters.iter().find(|f| f.start_line == row.start_line).unwrap();
+    assert!(!partial.fights.encounters.is_empty(), "fights after the middle are recomputed");
+    for row in &partial.fights.encounters {
+        let kept = full.fights.encounters.iter().find(|f| f.start_line == row.start_line).unwrap();
         assert!(row.version < kept.version, "line {}: {} vs {}", row.start_line, row.version, kept.version);
     }
-    for row in &partial.players {
+    for row in &partial.fights.players {
         let kept = full
+            .fights
             .players
             .iter()
             .find(|p| (p.start_line, &p.player_guid) == (row.start_line, &row.player_guid));
@@ -565,7 +566,7 @@ fn a_guild_past_its_open_logs_bound_closes_its_own_least_recently_active_log_and
     // The shed logs were guild 1's least recently active (2, then 3): each boss pull they
     // had begun is closed as incomplete, and nothing of any other log.
     let closed: Vec<(i64, i64, u8)> =
-        batch.encounters.iter().map(|r| (r.guild_id, r.log_id, r.complete)).collect();
+        batch.fights.encounters.iter().map(|r| (r.guild_id, r.log_id, r.complete)).collect();
     assert_eq!(closed, [(1, 2, 0), (1, 3, 0)]);
     // Guild 1's log 1 still holds the partition at its first record.
     assert_eq!(projector.restart_offset(COMBAT_EVENTS.name, PARTITION), Some(1_000));

@@ -24,21 +24,14 @@ pub struct Loaded {
 const FLUSH_ROWS: usize = 200_000;
 
 async fn flush(client: &clickhouse::Client, batch: &mut RowBatch, loaded: &mut Loaded) {
-    loaded.fights += batch.encounters.len();
-    loaded.fight_ids.extend(batch.encounters.iter().map(|e| e.fight_id));
-    loaded.players.extend(batch.players.iter().map(|p| p.name.clone()));
+    loaded.fights += batch.fights.encounters.len();
+    loaded.fight_ids.extend(batch.fights.encounters.iter().map(|e| e.fight_id));
+    loaded.players.extend(batch.fights.players.iter().map(|p| p.name.clone()));
     insert_rows(client, &batch.events).await.expect("insert combat_events");
     insert_rows(client, &batch.gear).await.expect("insert character_gear");
     insert_rows(client, &batch.logs).await.expect("insert logs");
-    insert_rows(client, &batch.details).await.expect("insert encounter_details");
-    insert_rows(client, &batch.encounters).await.expect("insert encounters");
-    insert_rows(client, &batch.players).await.expect("insert encounter_players");
-    insert_rows(client, &batch.deaths).await.expect("insert encounter_deaths");
-    insert_rows(client, &batch.characters).await.expect("insert character_logs");
     insert_rows(client, &batch.dead_letters).await.expect("insert dead_letters");
-    for (guild, days) in wowlogs_consumers::batch::touched_days(batch) {
-        wowlogs_store::rollups::refresh(client, guild, &days).await.expect("refresh the roll-ups");
-    }
+    batch.fights.write(client).await.expect("insert the fights' rows and refresh their roll-ups");
     *batch = RowBatch::default();
 }
 

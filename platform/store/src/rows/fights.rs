@@ -382,3 +382,123 @@ mod tests {
         assert!(id >= 0);
     }
 }
+
+/// A fight's row version: its end line (deterministic, and growing with the fight),
+/// shifted left, with the lowest bit set when the log was read from its start, so rows of
+/// a read from the middle never replace those of a full read.
+pub fn fight_version(end_line: i64, full_context: bool) -> u64 {
+    ((end_line.max(0) as u64) << 1) | u64::from(full_context)
+}
+
+/// Every row fights write: the encounter consumer's from the fight core, an import's
+/// from a full export. Inserted in the order of [`FightRows::TABLES`].
+#[derive(Debug, Default)]
+pub struct FightRows {
+    pub encounters: Vec<EncounterRow>,
+    pub details: Vec<EncounterDetailRow>,
+    pub players: Vec<EncounterPlayerRow>,
+    pub deaths: Vec<EncounterDeathRow>,
+    /// A player's row of a log each time it changed (the last one, the highest version, wins).
+    pub characters: Vec<crate::rows::CharacterLogRow>,
+}
+
+/// A log's players' `character_logs` rows as its fights fold them in, by player GUID.
+pub type LogCharacters = std::collections::HashMap<String, crate::rows::CharacterLogRow>;
+
+impl FightRows {
+    /// The tables, in the order a writer inserts them: a fight's details, players and
+    /// deaths before the fight, so a fight readers can see is whole (the query API caches
+    /// a fight's detail for minutes).
+    pub const TABLES: [&'static str; 5] =
+        ["encounter_details", "encounter_players", "encounter_deaths", "character_logs", "encounters"];
+
+    /// Adds one fight of a log's: its row, details, players, deaths, and its players'
+    /// `character_logs` rows folded into `characters` (the log's so far).
+    pub fn push(
+        &mut self,
+        (guild_id, log_id): (GuildId, LogId),
+        upload_id: &str,
+        fight: &FightSummary,
+        version: u64,
+        characters: &mut LogCharacters,
+    ) {
+        use crate::rows::CharacterLogRow;
+        self.encounters.push(EncounterRow::from_fight(guild_id, log_id, upload_id, fight, version));
+        self.details.push(EncounterDetailRow::from_fight(guild_id, log_id, fight, version));
+        for player in &fight.players {
+            self.players.push(EncounterPlayerRow::from_player(guild_id, log_id, fight, player, version));
+            let row = characters
+                .entry(player.guid.clone())
+                .and_modify(|row| row.seen_again(fight, player))
+                .or_insert_with(|| CharacterLogRow::first(guild_id, log_id, fight, player));
+            self.characters.push(row.clone());
+        }
+        for death in &fight.deaths {
+            self.deaths.push(EncounterDeathRow::from_death(guild_id, log_id, fight, death, version));
+        }
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.encounters.len()
+            + self.details.len()
+            + self.players.len()
+            + self.deaths.len()
+            + self.characters.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `(guild, log)` of every row.
+    pub fn logs(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.encounters
+            .iter()
+            .map(|r| (r.guild_id, r.log_id))
+            .chain(self.details.iter().map(|r| (r.guild_id, r.log_id)))
+            .chain(self.players.iter().map(|r| (r.guild_id, r.log_id)))
+            .chain(self.deaths.iter().map(|r| (r.guild_id, r.log_id)))
+            .chain(self.characters.iter().map(|r| (r.guild_id, r.log_id)))
+    }
+
+    /// Keeps only the rows of the `(guild, log)` pairs `kept` says yes to.
+    pub fn retain_logs(&mut self, kept: impl Fn((i64, i64)) -> bool) {
+        self.encounters.retain(|r| kept((r.guild_id, r.log_id)));
+        self.details.retain(|r| kept((r.guild_id, r.log_id)));
+        self.players.retain(|r| kept((r.guild_id, r.log_id)));
+        self.deaths.retain(|r| kept((r.guild_id, r.log_id)));
+        self.characters.retain(|r| kept((r.guild_id, r.log_id)));
+    }
+
+    /// Inserts the rows (in [`Self::TABLES`]' order) and computes the roll-ups of the days
+    /// they touch again: how a writer without the consumers' retries stores fights (an
+    /// import, the query API's test loader).
+    pub async fn write(&self, client: &clickhouse::Client) -> Result<(), clickhouse::error::Error> {
+        use crate::rows::insert_rows;
+        insert_rows(client, &self.details).await?;
+        insert_rows(client, &self.players).await?;
+        insert_rows(client, &self.deaths).await?;
+        insert_rows(client, &self.characters).await?;
+        insert_rows(client, &self.encounters).await?;
+        for (guild, days) in self.touched_days() {
+            crate::rollups::refresh(client, guild, &days).await?;
+        }
+        Ok(())
+    }
+
+    /// Each guild's days with fights (or fight players) among the rows: what the
+    /// roll-ups compute again.
+    pub fn touched_days(&self) -> Vec<(i64, crate::rollups::Days)> {
+        let mut starts: std::collections::BTreeMap<i64, Vec<u32>> = std::collections::BTreeMap::new();
+        for (guild_id, start) in self
+            .encounters
+            .iter()
+            .map(|e| (e.guild_id, e.start))
+            .chain(self.players.iter().map(|p| (p.guild_id, p.start)))
+        {
+            starts.entry(guild_id).or_default().push(start);
+        }
+        starts.into_iter().map(|(guild, starts)| (guild, crate::rollups::Days::of_starts(starts))).collect()
+    }
+}

@@ -84,7 +84,10 @@ mod progress;
 
 pub use characters::CharacterLogRow;
 pub use events::{CombatEventRow, DeadLetterRow};
-pub use fights::{EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow, fight_id};
+pub use fights::{
+    EncounterDeathRow, EncounterDetailRow, EncounterPlayerRow, EncounterRow, FightRows, LogCharacters,
+    fight_id, fight_version,
+};
 pub use logs::LogRow;
 pub use progress::{
     GearRow, MessageRow, ProgressSettingsRow, RosterRow, TargetRow, date_number, date_number_of_ms, date_of,
