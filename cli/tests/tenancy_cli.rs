@@ -92,6 +92,67 @@ fn operators_administer_guilds_and_instance_keys_from_the_command_line() {
     assert!(listed.lines().any(|l| l.contains("instance_admin") && l.contains(" 0 ")), "{listed}");
 }
 
+#[test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+fn a_full_export_file_is_imported_into_a_guild_once_and_audited() {
+    let database = unique("wowlogs_test_import_cli");
+    let cli = |args: &[&str]| {
+        let mut command = wowlogs();
+        command.args(args).args(["--clickhouse-url", &clickhouse(), "--database", &database]);
+        command
+    };
+    run(&mut cli(&["guild", "create", "--name", "Newcomers"]));
+    // One NDJSON line as `GET /api/v1/encounters/export?format=ndjson&full=true` writes it:
+    // a wipe with one player and one death (the export's every field; the importer reads
+    // what it needs).
+    let line = r#"{"guild_id":41,"guild_name":"Elsewhere","data":{"id":"123","log_id":"77","upload_id":"u-77",
+        "kind":"encounter","name":"Plexus Sentinel","encounter_id":3129,"difficulty":16,"difficulty_name":"Mythic",
+        "group_size":20,"instance_id":2810,"zone_name":"Manaforge Omega","boss_pct":41.5,"boss_pct_missing":null,
+        "kill":false,"outcome":"wipe","complete":true,"start":"2025-08-20T19:00:00.000Z","start_ms":1755716400000,
+        "end_ms":1755716520000,"duration_ms":120000,"key_level":null,"affixes":[],"match_type":null,"round":null,
+        "rounds_won":null,"start_line":10,"end_line":9000,"parent_start_line":null,
+        "players":[{"player_guid":"Player-1-0001","name":"Ada-Stormrage-US","class":"Mage","spec_id":63,
+        "item_level":700.5,"damage_done":5000000,"healing_done":0,"overhealing":0,"absorbs_done":0,
+        "damage_taken":900000,"deaths":1,"casts":80,"dps":41666.7,"hps":0.0,"interrupts":2,"dispels":0}],
+        "deaths":[{"line":8000,"timestamp_ms":1755716500000,"fight_time_ms":100000,"player_guid":"Player-1-0001",
+        "player_name":"Ada-Stormrage-US","ability":"Obliteration Arcanocannon","spell_id":1219450,
+        "source_guid":"Creature-0-1-2810-1-233814-1","source_name":"Plexus Sentinel","amount":2000000,
+        "overkill":150000}],"rounds":[]}}"#;
+    let file = std::env::temp_dir().join(unique("export") + ".ndjson");
+    std::fs::write(&file, line.replace('\n', "") + "\n").unwrap();
+    let path = file.to_str().unwrap();
+    let first = run(&mut cli(&["guild", "import-export", "2", path, "--quiet"]));
+    assert!(
+        first.contains("imported into guild 2: 1 fights, 0 rounds, 1 player lines, 1 deaths from 1 logs"),
+        "{first}"
+    );
+    let again = run(&mut cli(&["guild", "import-export", "2", path, "--quiet"]));
+    assert!(again.contains("0 fights") && again.contains("1 fights it had already"), "{again}");
+    let failure = |args: &[&str]| {
+        let output = cli(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(failure(&["guild", "import-export", "42", path]).contains("no guild 42"));
+    let other = std::env::temp_dir().join(unique("not-an-export") + ".json");
+    std::fs::write(&other, r#"{"guild_id":2,"items":[]}"#).unwrap();
+    let refused = failure(&["guild", "import-export", "2", other.to_str().unwrap()]);
+    assert!(refused.contains("not a full export"), "{refused}");
+    let client = wowlogs_store::StoreSettings::new(clickhouse(), database).client();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let imports: Vec<String> = runtime
+        .block_on(
+            client
+                .query("SELECT detail FROM audit_log WHERE guild_id = 2 AND action = 'encounters.import'")
+                .fetch_all(),
+        )
+        .unwrap();
+    assert_eq!(imports.len(), 2, "both runs are audited: {imports:?}");
+    assert!(imports.iter().any(|d| d.contains("fights=1 ") && d.contains("already=0")), "{imports:?}");
+    std::fs::remove_file(&file).unwrap();
+    std::fs::remove_file(&other).unwrap();
+}
+
 /// Polls until `path` answers `want` for `key`, at most `limit`; the time it took.
 fn until_status(
     port: u16,

@@ -1359,6 +1359,150 @@ async fn a_full_export_holds_every_players_numbers_and_resumes_after_a_cut() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 }
 
+/// Every player's totals over every fight (Solo Shuffle rounds included) of a guild:
+/// damage and healing done, overhealing, absorbs, damage taken, deaths, casts,
+/// interrupts, dispels; and the guild's deaths by killing blow.
+async fn player_totals(
+    client: &clickhouse::Client,
+    guild: i64,
+) -> (std::collections::BTreeMap<String, Vec<i64>>, Vec<(String, String, i64)>) {
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct Totals {
+        player_guid: String,
+        totals: Vec<i64>,
+    }
+    let totals: Vec<Totals> = client
+        .query(
+            "SELECT player_guid, [sum(damage_done), sum(healing_done), sum(overhealing), sum(absorbs_done), \
+             sum(damage_taken), sum(deaths), sum(casts), sum(interrupts), sum(dispels)] AS totals \
+             FROM encounter_players FINAL WHERE guild_id = ? GROUP BY player_guid ORDER BY player_guid",
+        )
+        .bind(guild)
+        .fetch_all()
+        .await
+        .unwrap();
+    let deaths: Vec<(String, String, i64)> = client
+        .query(
+            "SELECT player_guid, ability, sum(amount) FROM encounter_deaths FINAL WHERE guild_id = ? \
+             GROUP BY player_guid, ability ORDER BY player_guid, ability",
+        )
+        .bind(guild)
+        .fetch_all()
+        .await
+        .unwrap();
+    (totals.into_iter().map(|t| (t.player_guid, t.totals)).collect(), deaths)
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn a_full_export_imported_into_a_fresh_guild_gives_every_player_the_same_totals() {
+    // Every real log, in a guild of a database of its own.
+    let store = wowlogs_store::StoreSettings::new(
+        support::clickhouse_url(),
+        wowlogs_testkit::unique("wowlogs_test_reimport"),
+    );
+    wowlogs_store::migrate(&store).await.unwrap();
+    let (registry, client) = (wowlogs_tenancy::Registry::new(store.clone()), store.client());
+    let source = tenant(&registry, &client, "Exporters", &[]).await;
+    for (i, log) in wowlogs_testkit::all_fixtures().iter().enumerate() {
+        let mut input = std::io::BufReader::new(std::fs::File::open(log).unwrap());
+        let upload = format!("{:08x}-0000-4000-8000-{i:012x}", source.guild_id);
+        support::load::load_log(&client, source.guild_id, 9_000 + i as i64, &upload, &mut input, false).await;
+    }
+    let fresh = tenant(&registry, &client, "Importers", &[]).await;
+    let app = support::app_with(config(&store)).await;
+
+    let export = get(&app, "/api/v1/encounters/export?format=ndjson&full=true", Some(&source.key)).await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+    let file = std::env::temp_dir().join(wowlogs_testkit::unique("reimport") + ".ndjson");
+    std::fs::write(&file, &export.text).unwrap();
+    let import = |guild: i64| {
+        let (store, file) = (store.clone(), file.clone());
+        async move {
+            let opened = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+            let mut reader = wowlogs_store::import::ExportReader::new(opened, 64);
+            let mut importer = wowlogs_store::import::Importer::new(guild);
+            loop {
+                let fights = reader.next_chunk().unwrap();
+                if fights.is_empty() {
+                    break;
+                }
+                importer.write(&store, &fights).await.unwrap();
+            }
+            assert_eq!(reader.source_guild, Some(source.guild_id));
+            importer.imported
+        }
+    };
+    let imported = import(fresh.guild_id).await;
+    let lines: Vec<Value> = export.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rounds: usize = lines.iter().map(|l| l["data"]["rounds"].as_array().unwrap().len()).sum();
+    assert_eq!((imported.fights as usize, imported.rounds as usize), (lines.len(), rounds));
+    assert!(rounds > 0, "the Solo Shuffle's rounds are exported with the match");
+    assert_eq!(imported.already, 0);
+    // The zip's players and deaths hold the rounds' too, as many as the NDJSON.
+    let (status, _, zipped) =
+        support::get_bytes(&app, "/api/v1/encounters/export?format=zip", &source.key).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zipped)).unwrap();
+    let mut rows = |name: &str| csv::Reader::from_reader(archive.by_name(name).unwrap()).records().count();
+    let lines_of = |part: &str| -> usize {
+        let fights = lines.iter().map(|l| &l["data"]);
+        let all = fights.flat_map(|f| std::iter::once(f).chain(f["rounds"].as_array().unwrap()));
+        all.map(|f| f[part].as_array().unwrap().len()).sum()
+    };
+    assert_eq!(rows("players.csv"), lines_of("players"));
+    assert_eq!(rows("deaths.csv"), lines_of("deaths"));
+    assert_eq!(rows("rounds.csv"), rounds);
+
+    // Every player's totals, every death, as the source guild has them.
+    let (exported, exported_deaths) = player_totals(&client, source.guild_id).await;
+    let (reimported, reimported_deaths) = player_totals(&client, fresh.guild_id).await;
+    assert!(exported.len() > 50, "every log's players: {}", exported.len());
+    assert_eq!(reimported, exported, "every player's totals");
+    assert_eq!(reimported_deaths, exported_deaths, "every death and its killing blow");
+
+    // Through the API: the guild's totals, each player's page, and the export again
+    // (the same fights, under the fresh guild's ids).
+    let stats = |key: String| {
+        let app = app.clone();
+        async move { get(&app, "/api/v1/encounters/stats", Some(&key)).await.json["statistics"].clone() }
+    };
+    let (theirs, ours) = (stats(source.key.clone()).await, stats(fresh.key.clone()).await);
+    assert!(theirs["total_encounters"].as_u64().unwrap() > 0, "{theirs}");
+    assert_eq!(ours, theirs, "the guild's totals");
+    let characters = |key: String| {
+        let app = app.clone();
+        async move {
+            get(&app, "/api/v1/characters?per_page=500", Some(&key)).await.json["data"]["characters"].clone()
+        }
+    };
+    let theirs = characters(source.key.clone()).await;
+    assert!(theirs.as_array().is_some_and(|c| c.len() > 50), "{theirs}");
+    assert_eq!(characters(fresh.key.clone()).await, theirs, "every character, seen as often and as recently");
+    let again = get(&app, "/api/v1/encounters/export?format=ndjson&full=true", Some(&fresh.key)).await;
+    let again: Vec<Value> = again.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(again.len(), lines.len());
+    let strip = |fight: &Value| {
+        let mut fight = fight["data"].clone();
+        let object = fight.as_object_mut().unwrap();
+        object.remove("id");
+        for round in object["rounds"].as_array_mut().unwrap() {
+            round.as_object_mut().unwrap().remove("id");
+        }
+        fight
+    };
+    for (theirs, ours) in lines.iter().zip(&again) {
+        assert_eq!(strip(ours), strip(theirs), "the same fight, players and deaths");
+        assert_eq!(ours["guild_id"].as_i64(), Some(fresh.guild_id));
+    }
+
+    // Importing the file again changes nothing.
+    let twice = import(fresh.guild_id).await;
+    assert_eq!((twice.fights, twice.already), (0, lines.len() as u64));
+    assert_eq!(player_totals(&client, fresh.guild_id).await.0, exported);
+    std::fs::remove_file(&file).unwrap();
+}
+
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn a_keys_list_says_when_each_key_was_last_used() {

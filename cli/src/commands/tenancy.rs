@@ -75,6 +75,24 @@ pub enum GuildCommand {
         #[arg(required = true)]
         encounters: Vec<i64>,
     },
+    /// Import a full export (`GET /api/v1/encounters/export?full=true`, NDJSON or the JSON
+    /// document) into a guild: every fight with its Solo Shuffle rounds, players and
+    /// deaths, under the guild's own encounter ids, and the roll-ups of their days.
+    /// Fights the guild has already are left as they are (importing twice changes
+    /// nothing). What an export leaves out
+    /// (abilities, auras, boss units, recaps, raw events) the imported fights do not have;
+    /// and they are on no topic: after `wowlogs rebuild encounters` or a restore, import
+    /// the file again. Audited (`encounters.import`).
+    ImportExport {
+        #[command(flatten)]
+        store: StoreArgs,
+        guild: i64,
+        /// The export file.
+        file: std::path::PathBuf,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Delete logs of a guild for good (a member's request, a log uploaded by mistake):
     /// each log with everything made from it, recorded first so that no rebuild, restore
     /// or new consumer brings it back. Log ids as `GET /api/v1/logs` shows them; ids that
@@ -202,6 +220,34 @@ fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
 
+/// Reads an export file a page of fights at a time and writes each under `guild`.
+async fn import_export(
+    settings: &wowlogs_store::StoreSettings,
+    guild: i64,
+    file: &std::path::Path,
+    quiet: bool,
+) -> Result<wowlogs_store::import::Imported> {
+    use wowlogs_store::import::{ExportReader, IMPORT_CHUNK, Importer};
+    let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let size = opened.metadata().ok().map(|m| m.len());
+    let bar = crate::progress::bytes_bar(size, "importing", quiet);
+    let mut reader = ExportReader::new(std::io::BufReader::new(bar.wrap_read(opened)), IMPORT_CHUNK);
+    let mut importer = Importer::new(guild);
+    loop {
+        let fights = reader.next_chunk().with_context(|| format!("reading {}", file.display()))?;
+        if fights.is_empty() {
+            break;
+        }
+        importer.write(settings, &fights).await.context("writing the fights")?;
+        bar.set_message(format!("{} fights", importer.imported.fights));
+    }
+    bar.finish_and_clear();
+    if let Some(source) = reader.source_guild.filter(|source| *source != guild) {
+        tracing::info!(source, guild, "imported another guild's export");
+    }
+    Ok(importer.imported)
+}
+
 async fn registry(store: &StoreArgs) -> Result<Registry> {
     let settings = store.settings();
     wowlogs_store::migrate(&settings)
@@ -300,6 +346,29 @@ pub fn run_guild(args: &GuildArgs) -> Result<()> {
                             .await?;
                     }
                 }
+            }
+            GuildCommand::ImportExport { store, guild, file, quiet } => {
+                let registry = registry(store).await?;
+                registry.guild(*guild).await?.with_context(|| format!("no guild {guild}"))?;
+                let imported = import_export(&store.settings(), *guild, file, *quiet).await?;
+                let logs = imported.logs.len();
+                println!(
+                    "imported into guild {guild}: {} fights, {} rounds, {} player lines, {} deaths from {logs} logs; \
+                     {} fights it had already left as they were",
+                    imported.fights, imported.rounds, imported.players, imported.deaths, imported.already
+                );
+                let detail = format!(
+                    "file={} fights={} rounds={} players={} deaths={} logs={logs} already={}",
+                    file.display(),
+                    imported.fights,
+                    imported.rounds,
+                    imported.players,
+                    imported.deaths,
+                    imported.already
+                );
+                registry
+                    .record(*guild, &Actor::cli(), "encounters.import", &imported.fights.to_string(), detail)
+                    .await?;
             }
             GuildCommand::PurgeLogs { store, guild, reason, dry_run, logs } => {
                 let registry = registry(store).await?;

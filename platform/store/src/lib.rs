@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod cluster;
 pub mod deletions;
 pub mod errors;
+pub mod import;
 mod migrations;
 pub mod progress;
 pub mod purge;

@@ -77,6 +77,9 @@ pub fn complete(document: &mut Document) {
         "FullEncounter".into(),
         <crate::http::encounters::FullEncounter as utoipa::PartialSchema>::schema(),
     );
+    components
+        .schemas
+        .insert("FullFight".into(), <crate::http::encounters::FullFight as utoipa::PartialSchema>::schema());
     let error = |description: &str| {
         let content =
             ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Error"))).build();

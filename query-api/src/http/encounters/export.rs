@@ -200,15 +200,30 @@ impl Validate for ExportParams {
     }
 }
 
-/// A fight in a full export: the fight, its players (by damage done), its deaths (in
-/// order) and a Solo Shuffle match's rounds.
+/// A fight in a full export: the fight, where it is in its log, its players (by damage
+/// done) and its deaths (in order).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FullFight {
+    #[serde(flatten)]
+    pub encounter: Encounter,
+    /// The fight's first line in its log: with `log_id`, what identifies the fight (an
+    /// import into another guild keeps both).
+    pub start_line: i64,
+    /// The fight's last line in its log.
+    pub end_line: i64,
+    /// A Mythic+ run's boss, or a Solo Shuffle round: the first line of its run or match.
+    pub parent_start_line: Option<i64>,
+    pub players: Vec<PlayerLine>,
+    pub deaths: Vec<DeathLine>,
+}
+
+/// A fight in a full export, and a Solo Shuffle match's rounds (each a fight of its own,
+/// with its players and deaths).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FullEncounter {
     #[serde(flatten)]
-    pub encounter: Encounter,
-    pub players: Vec<PlayerLine>,
-    pub deaths: Vec<DeathLine>,
-    pub rounds: Vec<Encounter>,
+    pub fight: FullFight,
+    pub rounds: Vec<FullFight>,
 }
 
 /// Where an export resumes: after this fight's `(start_ms, fight_id)`.
@@ -581,14 +596,14 @@ impl ZipTable {
     /// The fight's rows of this table.
     fn rows(self, out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Result<(), std::io::Error> {
         match self {
-            ZipTable::Encounters => write_row(out, Format::Csv, guild_id, "", &fight.encounter, true),
+            ZipTable::Encounters => write_row(out, Format::Csv, guild_id, "", &fight.fight.encounter, true),
             ZipTable::Players => player_rows(out, guild_id, fight),
             ZipTable::Deaths => {
                 let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
-                for d in &fight.deaths {
+                for (of, d) in fight.fights().flat_map(|f| f.deaths.iter().map(move |d| (f, d))) {
                     csv.write_record([
                         guild_id.to_string(),
-                        fight.encounter.id.clone(),
+                        of.encounter.id.clone(),
                         d.line.to_string(),
                         d.timestamp_ms.to_string(),
                         d.fight_time_ms.to_string(),
@@ -606,9 +621,9 @@ impl ZipTable {
             }
             ZipTable::Rounds => {
                 for round in &fight.rounds {
-                    out.extend_from_slice(fight.encounter.id.as_bytes());
+                    out.extend_from_slice(fight.fight.encounter.id.as_bytes());
                     out.push(b',');
-                    write_row(out, Format::Csv, guild_id, "", round, true)?;
+                    write_row(out, Format::Csv, guild_id, "", &round.encounter, true)?;
                 }
                 Ok(())
             }
@@ -646,12 +661,20 @@ impl std::io::Write for Drained {
     }
 }
 
-/// A fight's players as rows of a full CSV export.
+impl FullEncounter {
+    /// The fight, then its rounds.
+    fn fights(&self) -> impl Iterator<Item = &FullFight> {
+        std::iter::once(&self.fight).chain(&self.rounds)
+    }
+}
+
+/// A fight's players (and its rounds') as rows of a full CSV export, each after its
+/// fight's (or round's) cells.
 fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Result<(), std::io::Error> {
     let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
     let optional = |v: Option<String>| v.unwrap_or_default();
-    let cells = fight_cells(guild_id, &fight.encounter);
-    for p in &fight.players {
+    for (of, p) in fight.fights().flat_map(|f| f.players.iter().map(move |p| (f, p))) {
+        let cells = fight_cells(guild_id, &of.encounter);
         let player = [
             p.player_guid.clone(),
             p.name.clone(),
@@ -675,8 +698,9 @@ fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Resul
     csv.flush()
 }
 
-/// Fights with their players, deaths and rounds: three queries for the whole page (by
-/// the page's logs and first lines, a superset narrowed to each fight's own here).
+/// Fights with their rounds, and the players and deaths of both: three queries for the
+/// whole page (by the page's logs and first lines, a superset narrowed to each fight's
+/// own here; the rounds first, since their players and deaths are read with the fights').
 async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<FullEncounter>, ApiError> {
     use std::collections::HashMap;
     if fights.is_empty() {
@@ -688,7 +712,21 @@ async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<Full
         ids
     };
     let logs = sorted(fights.iter().map(|f| f.log_id).collect());
-    let starts = sorted(fights.iter().map(|f| f.start_line).collect());
+    let fight_starts = sorted(fights.iter().map(|f| f.start_line).collect());
+    let rounds = if fights.iter().any(|f| FightKind::from_code(f.kind) == Some(FightKind::Arena)) {
+        db.all::<EncounterRow>(
+            &Sql::new("SELECT")
+                .push(EncounterRow::SELECT)
+                .push("FROM encounters FINAL WHERE {guild}")
+                .bind("AND has(?, log_id)", logs.clone())
+                .bind("AND has(?, parent_start_line)", fight_starts.clone())
+                .push("AND round IS NOT NULL ORDER BY log_id, parent_start_line, round"),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let starts = sorted(fight_starts.into_iter().chain(rounds.iter().map(|r| r.start_line)).collect());
     let players = db
         .all::<PlayerLine>(
             &Sql::new(PLAYERS)
@@ -700,24 +738,11 @@ async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<Full
     let deaths = db
         .all::<DeathLine>(
             &Sql::new(DEATHS)
-                .bind("AND has(?, log_id)", logs.clone())
-                .bind("AND has(?, start_line)", starts.clone())
+                .bind("AND has(?, log_id)", logs)
+                .bind("AND has(?, start_line)", starts)
                 .push("ORDER BY log_id, start_line, line, player_guid"),
         )
         .await?;
-    let rounds = if fights.iter().any(|f| FightKind::from_code(f.kind) == Some(FightKind::Arena)) {
-        db.all::<EncounterRow>(
-            &Sql::new("SELECT")
-                .push(EncounterRow::SELECT)
-                .push("FROM encounters FINAL WHERE {guild}")
-                .bind("AND has(?, log_id)", logs)
-                .bind("AND has(?, parent_start_line)", starts)
-                .push("AND round IS NOT NULL ORDER BY log_id, parent_start_line, round"),
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
     let mut players_of: HashMap<(i64, i64), Vec<PlayerLine>> = HashMap::new();
     for p in players {
         players_of.entry((p.log_id, p.start_line)).or_default().push(p);
@@ -726,22 +751,28 @@ async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<Full
     for d in deaths {
         deaths_of.entry((d.log_id, d.start_line)).or_default().push(d);
     }
-    let mut rounds_of: HashMap<(i64, i64), Vec<Encounter>> = HashMap::new();
+    let mut full = |f: EncounterRow| {
+        let key = (f.log_id, f.start_line);
+        FullFight {
+            start_line: f.start_line,
+            end_line: f.end_line,
+            parent_start_line: f.parent_start_line,
+            players: players_of.remove(&key).unwrap_or_default(),
+            deaths: deaths_of.remove(&key).unwrap_or_default(),
+            encounter: Encounter::from(f),
+        }
+    };
+    let mut rounds_of: HashMap<(i64, i64), Vec<FullFight>> = HashMap::new();
     for r in rounds {
         if let Some(parent) = r.parent_start_line {
-            rounds_of.entry((r.log_id, parent)).or_default().push(Encounter::from(r));
+            rounds_of.entry((r.log_id, parent)).or_default().push(full(r));
         }
     }
     Ok(fights
         .into_iter()
         .map(|f| {
-            let key = (f.log_id, f.start_line);
-            FullEncounter {
-                players: players_of.remove(&key).unwrap_or_default(),
-                deaths: deaths_of.remove(&key).unwrap_or_default(),
-                rounds: rounds_of.remove(&key).unwrap_or_default(),
-                encounter: Encounter::from(f),
-            }
+            let rounds = rounds_of.remove(&(f.log_id, f.start_line)).unwrap_or_default();
+            FullEncounter { fight: full(f), rounds }
         })
         .collect())
 }

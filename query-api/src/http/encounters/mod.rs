@@ -9,7 +9,7 @@ mod handlers;
 mod queries;
 mod wipes;
 
-pub use export::{ExportParams, FightExport, Format, FullEncounter};
+pub use export::{ExportParams, FightExport, Format, FullEncounter, FullFight};
 pub use handlers::SearchParams;
 pub use queries::{MAX_DETAIL_DEATHS, MAX_DETAIL_PLAYERS, MAX_DETAIL_ROUNDS};
 pub use wipes::{DeathWithRecap, Pull, RecapLine};
