@@ -7,11 +7,16 @@
 //! - raw rows/s into `combat_events` (end to end, and inside the INSERTs alone, from
 //!   the sink's own `wowlogs_consumer_insert_duration_seconds`);
 //! - seconds from the start of the import until the last fight is queryable;
-//! - each consumer's peak RSS and CPU time;
+//! - each consumer's peak RSS and CPU time, the importer's, and (with
+//!   `WOWLOGS_BENCH_PIDS`) the broker's and ClickHouse's, with ClickHouse's own account
+//!   of its work (`system.events`: INSERTs, rows inserted and merged, merge time, its
+//!   queries' CPU): where the time goes;
 //! - the sink alone: a fresh group replaying the same events from the topic (nothing
 //!   else running but the broker and ClickHouse).
 //!
-//! Start the servers first: `deploy/local/broker.sh start --memory` and
+//! Start the servers first, the broker afresh for every run (the groups are new and
+//! read the topic from its start: an earlier run's records would count too, which the
+//! bench refuses): `deploy/local/broker.sh start --memory` and
 //! `deploy/local/clickhouse.sh start` (or set `WOWLOGS_BENCH_BROKERS` and
 //! `WOWLOGS_BENCH_CLICKHOUSE`); `WOWLOGS_BENCH_PIDS=broker=PID,clickhouse=PID` adds their
 //! CPU time. Writes `target/benchmarks/pipeline.json`.
@@ -67,6 +72,49 @@ fn stop(child: Child) -> (i64, f64) {
         let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         (rusage.ru_maxrss, seconds(rusage.ru_utime) + seconds(rusage.ru_stime))
     }
+}
+
+/// The child's peak RSS in KiB and CPU seconds if it has exited (reaped), else `None`.
+fn try_reap(child: &Child) -> Option<(i64, f64)> {
+    // SAFETY: `wait4` with WNOHANG on our own child, which `Child` never reaps.
+    unsafe {
+        let mut status = 0;
+        let mut rusage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, libc::WNOHANG, &mut rusage);
+        if pid == 0 {
+            return None;
+        }
+        assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "import failed: {status}");
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Some((rusage.ru_maxrss, seconds(rusage.ru_utime) + seconds(rusage.ru_stime)))
+    }
+}
+
+/// ClickHouse's own counters (`system.events`) that split its work: rows inserted and
+/// merged, merge time, and the CPU its queries' threads used (background merges not
+/// included).
+const CLICKHOUSE_EVENTS: [&str; 8] = [
+    "InsertQuery",
+    "InsertedRows",
+    "MergedRows",
+    "MergesTimeMilliseconds",
+    "SelectQuery",
+    "UserTimeMicroseconds",
+    "SystemTimeMicroseconds",
+    "RealTimeMicroseconds",
+];
+
+async fn clickhouse_events(store: &StoreSettings) -> std::collections::BTreeMap<String, f64> {
+    let names = CLICKHOUSE_EVENTS.map(|e| format!("'{e}'")).join(",");
+    let text =
+        probe::tsv(store, &format!("SELECT event, value FROM system.events WHERE event IN ({names})")).await;
+    text.lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once('\t')?;
+            Some((name.to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 /// CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`.
@@ -152,18 +200,23 @@ async fn main() {
 
     let servers = server_pids();
     let servers_before: Vec<f64> = servers.iter().map(|(_, pid)| cpu_seconds(*pid).unwrap_or(0.0)).collect();
+    let events_before = clickhouse_events(&store).await;
     let started = Instant::now();
-    #[allow(clippy::zombie_processes)] // reaped by `try_wait` in the loop below
-    let mut import = wowlogs()
+    #[allow(clippy::zombie_processes)] // reaped by `try_reap` in the loop below
+    let import = wowlogs()
         .args(["import", "--brokers", &brokers, "--guild", &guild.to_string()])
         .arg(&file)
         .spawn()
         .expect("import");
     let (mut imported, mut raw_done, mut fights_done) = (None, None, None);
+    let mut import_usage = (0, 0.0);
     while raw_done.is_none() || fights_done.is_none() || imported.is_none() {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        if imported.is_none() && import.try_wait().expect("import").is_some() {
+        if imported.is_none()
+            && let Some(usage) = try_reap(&import)
+        {
             imported = Some(started.elapsed());
+            import_usage = usage;
         }
         let raw = format!("SELECT count() FROM combat_events WHERE guild_id = {guild}");
         if raw_done.is_none() && count(&store, &raw).await >= events {
@@ -182,6 +235,11 @@ async fn main() {
         .map(|((name, pid), before)| (name.clone(), cpu_seconds(*pid).unwrap_or(0.0) - before))
         .collect();
     let queryable = raw_done.max(fights_done);
+    let events_after = clickhouse_events(&store).await;
+    let clickhouse_delta: std::collections::BTreeMap<String, f64> = events_after
+        .iter()
+        .map(|(name, after)| (name.clone(), after - events_before.get(name).copied().unwrap_or(0.0)))
+        .collect();
 
     let exact =
         count(&store, &format!("SELECT count() FROM combat_events FINAL WHERE guild_id = {guild}")).await;
@@ -191,6 +249,13 @@ async fn main() {
         metric_sum(&sink_metrics, "wowlogs_consumer_insert_duration_seconds_sum", "table=\"combat_events\"");
     let inserted =
         metric_sum(&sink_metrics, "wowlogs_consumer_rows_inserted_total", "table=\"combat_events\"");
+    // The groups are new, so they read the topic from its start: records of an earlier
+    // import on the same broker would be inserted (and timed) too.
+    assert!(
+        (inserted as u64) < events + events / 2,
+        "the sink inserted {inserted} rows for {events} events: the topic held earlier records; start a fresh \
+         broker (deploy/local/broker.sh start --memory)"
+    );
     let (sink_rss, sink_cpu) = stop(sink);
     let (encounters_rss, encounters_cpu) = stop(encounters);
 
@@ -258,6 +323,9 @@ async fn main() {
         "replay_insert_seconds": replay_insert_seconds,
         "replay_cpu_seconds": replay_cpu,
         "replay_peak_rss_mib": replay_rss as f64 / 1024.0,
+        "import_cpu_seconds": import_usage.1,
+        "import_peak_rss_mib": import_usage.0 as f64 / 1024.0,
+        "clickhouse_events_until_queryable": clickhouse_delta,
         "server_cpu_seconds_until_queryable": server_cpu.iter().map(|(n, s)| (n.clone(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>(),
     });
     println!("import (parse + encode + produce, acknowledged)   {:>8.1} s", imported.as_secs_f64());
@@ -278,9 +346,21 @@ async fn main() {
         sink_rss as f64 / 1024.0,
         encounters_rss as f64 / 1024.0
     );
+    println!("import: CPU {:.1} s, peak RSS {:.0} MiB", import_usage.1, import_usage.0 as f64 / 1024.0);
     for (name, seconds) in &server_cpu {
         println!("CPU of {name} until queryable: {seconds:.1} s");
     }
+    let event = |name: &str| clickhouse_delta.get(name).copied().unwrap_or(0.0);
+    println!(
+        "ClickHouse until queryable: {:.0} INSERTs of {:.0} rows, {:.0} rows merged in {:.1} s of merges, \
+         {:.0} SELECTs; its queries' threads used {:.1} s of CPU",
+        event("InsertQuery"),
+        event("InsertedRows"),
+        event("MergedRows"),
+        event("MergesTimeMilliseconds") / 1e3,
+        event("SelectQuery"),
+        (event("UserTimeMicroseconds") + event("SystemTimeMicroseconds")) / 1e6
+    );
     println!(
         "replay, the sink alone: {replay_seconds:.1} s ({:.0} rows/s), {replay_insert_seconds:.1} s inside INSERTs, {replay_cpu:.1} s CPU, peak RSS {:.0} MiB",
         events as f64 / replay_seconds,

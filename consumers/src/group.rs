@@ -138,51 +138,83 @@ pub async fn run_group<P: Projection>(
     let mut dirty = false;
     let mut caught_up = CaughtUp::default();
     let mut last_expiry = Instant::now();
-    tokio::pin!(shutdown);
+    // Per record the clock is read twice (the wall time it arrived, the instant for the
+    // batch's age) and the batch-age timer is reset only when its deadline moves (once
+    // per batch), the consumed counter kept at hand: per record, a timer and label
+    // lookups cost more than a raw event's row (BENCHMARKS.md, "Where a 1 GiB import's
+    // time goes").
+    let mut counters: HashMap<String, prometheus::IntCounter> = HashMap::new();
+    let mut wake = last_expiry + config.batch_age;
+    let mut got_record = false;
+    let timer = tokio::time::sleep_until(wake.into());
+    tokio::pin!(shutdown, timer);
     loop {
         if let Some(idle) = config.stop_when_idle
             && caught_up.done(&consumer, idle)
         {
             break;
         }
-        let age_left = oldest.map_or(config.batch_age, |s| config.batch_age.saturating_sub(s.elapsed()));
+        // A batch with records is due batch_age after its first; otherwise wake up every
+        // batch_age (expiry, idleness).
+        let deadline = match oldest {
+            Some(first) if dirty => first + config.batch_age,
+            _ => wake,
+        };
+        if timer.deadline() != deadline.into() {
+            timer.as_mut().reset(deadline.into());
+        }
         tokio::select! {
             () = &mut shutdown => break,
-            received = tokio::time::timeout(age_left, consumer.recv()) => match received {
-                Err(_) => {}
-                Ok(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => caught_up.end_of(partition),
-                Ok(Err(error)) => tracing::warn!(group = config.group_id, %error, "kafka receive error"),
-                Ok(Ok(message)) => {
-                    caught_up.received();
-                    metrics.consumed(&config.group_id, message.topic());
-                    metrics.touch();
+            () = &mut timer => wake = Instant::now() + config.batch_age,
+            received = consumer.recv() => match received {
+                Err(rdkafka::error::KafkaError::PartitionEOF(partition)) => caught_up.end_of(partition),
+                Err(error) => tracing::warn!(group = config.group_id, %error, "kafka receive error"),
+                Ok(message) => {
+                    let received_ms = now_ms();
+                    let topic = message.topic();
+                    match counters.get(topic) {
+                        Some(counter) => counter.inc(),
+                        None => {
+                            let counter = metrics.consumed_counter(&config.group_id, topic);
+                            counter.inc();
+                            counters.insert(topic.to_string(), counter);
+                        }
+                    }
+                    metrics.touch_at(received_ms);
                     let record = Record {
-                        topic: message.topic(),
+                        topic,
                         partition: message.partition(),
                         offset: message.offset(),
                         payload: message.payload().unwrap_or_default(),
-                        received_ms: now_ms(),
+                        received_ms,
                     };
                     batch.bytes += record.payload.len();
                     if let Err(reason) = projection.take(record, &mut batch) {
                         poison(&message, &reason, &letters, &producer, &config.group_id, &metrics).await;
                     }
                     positions.insert(message.topic(), message.partition(), message.offset() + 1);
-                    oldest.get_or_insert_with(Instant::now);
                     dirty = true;
+                    got_record = true;
                 }
             },
         }
-        if last_expiry.elapsed() >= EXPIRY_EVERY {
-            last_expiry = Instant::now();
+        let now = Instant::now();
+        if std::mem::take(&mut got_record) {
+            caught_up.received(now);
+        }
+        if dirty && oldest.is_none() {
+            oldest = Some(now);
+        }
+        if now.duration_since(last_expiry) >= EXPIRY_EVERY {
+            last_expiry = now;
             let open = projection.open();
             projection.expire(now_ms(), &mut batch);
             // What was given up on is handed over now, not with the next record (which
             // may never come): its rows, the pin it released (committed) and the gauges.
             dirty |= !batch.is_empty() || projection.open() != open;
-            oldest.get_or_insert_with(Instant::now);
+            oldest.get_or_insert(now);
         }
-        let old = oldest.is_some_and(|s| s.elapsed() >= config.batch_age);
+        let old = oldest.is_some_and(|s| now.duration_since(s) >= config.batch_age);
         let full = batch.len() >= config.batch_rows || batch.bytes >= config.batch_bytes;
         if full || (old && dirty) {
             let flush = hand_over(&consumer, &mut projection, &mut batch, &mut positions, &metrics);
@@ -299,8 +331,8 @@ impl CaughtUp {
         *self.ends.entry(partition).or_default() += 1;
     }
 
-    fn received(&mut self) {
-        self.last_record = Some(Instant::now());
+    fn received(&mut self, at: Instant) {
+        self.last_record = Some(at);
     }
 
     fn done(&self, consumer: &StreamConsumer<GroupContext>, idle: Duration) -> bool {

@@ -160,7 +160,13 @@ impl ConsumerMetrics {
     }
 
     pub fn consumed(&self, group: &str, topic: &str) {
-        self.messages.with_label_values(&[group, topic]).inc();
+        self.consumed_counter(group, topic).inc();
+    }
+
+    /// The counter of records consumed from `topic`, for a loop to keep at hand (a label
+    /// lookup per record costs more than the count).
+    pub fn consumed_counter(&self, group: &str, topic: &str) -> prometheus::IntCounter {
+        self.messages.with_label_values(&[group, topic])
     }
 
     pub fn inserted(&self, group: &str, table: &str, rows: usize, took: Duration) {
@@ -253,7 +259,12 @@ impl ConsumerMetrics {
 
     /// A group loop is alive: it received a record, or tried an insert.
     pub fn touch(&self) {
-        self.progress_ms.store(wowlogs_schemas::now_ms(), Ordering::Relaxed);
+        self.touch_at(wowlogs_schemas::now_ms());
+    }
+
+    /// [`Self::touch`] with the time already read.
+    pub fn touch_at(&self, now_ms: i64) {
+        self.progress_ms.store(now_ms, Ordering::Relaxed);
     }
 
     /// How long the loops have shown no sign of life while messages wait for them, if

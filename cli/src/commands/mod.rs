@@ -50,6 +50,11 @@ pub struct KafkaArgs {
     /// (default: the system's).
     #[arg(long, env = "WOWLOGS_KAFKA_SSL_CA_LOCATION")]
     pub kafka_ssl_ca_location: Option<String>,
+    /// How producers compress record batches: `lz4` (default), `snappy`, `gzip`
+    /// or `none` (no CPU spent on it, more bytes to the brokers: for a broker on the same
+    /// host). Subscribers read every one of them unchanged.
+    #[arg(long, env = "WOWLOGS_KAFKA_COMPRESSION", default_value = "lz4", value_parser = wowlogs_kafka::COMPRESSIONS)]
+    pub kafka_compression: String,
 }
 
 /// Where ClickHouse is.
@@ -79,6 +84,10 @@ pub struct StoreArgs {
     /// them (see docs/clickhouse-cluster.md).
     #[arg(long = "clickhouse-cluster", visible_alias = "cluster", env = "WOWLOGS_CLICKHOUSE_CLUSTER", value_parser = identifier_or_empty)]
     pub clickhouse_cluster: Option<String>,
+    /// `lz4` (default): inserts and answers travel compressed; `none`: plain, spending
+    /// no CPU on it (for a ClickHouse on the same host).
+    #[arg(long, env = "WOWLOGS_CLICKHOUSE_COMPRESSION", default_value = "lz4", value_parser = ["lz4", "none"])]
+    pub clickhouse_compression: String,
 }
 
 /// A ClickHouse name the commands write into SQL: letters, digits and `_` only, not
@@ -112,6 +121,7 @@ impl StoreArgs {
             user,
             password: self.clickhouse_password.clone().or(url_password),
             cluster: self.clickhouse_cluster.clone().filter(|c| !c.is_empty()),
+            compress: self.clickhouse_compression != "none",
             ..from_url
         }
     }
@@ -130,10 +140,13 @@ impl KafkaArgs {
             sasl_password: self.kafka_sasl_password.clone(),
             ssl_ca_location: self.kafka_ssl_ca_location.clone(),
         };
-        KafkaSettings::new(self.brokers.clone(), client_id).secured(&security).unwrap_or_else(|error| {
-            eprintln!("error: {error} (WOWLOGS_KAFKA_SECURITY_PROTOCOL and WOWLOGS_KAFKA_SASL_*)");
-            std::process::exit(2)
-        })
+        KafkaSettings::new(self.brokers.clone(), client_id)
+            .compressed(&self.kafka_compression)
+            .secured(&security)
+            .unwrap_or_else(|error| {
+                eprintln!("error: {error} (WOWLOGS_KAFKA_SECURITY_PROTOCOL and WOWLOGS_KAFKA_SASL_*)");
+                std::process::exit(2)
+            })
     }
 }
 

@@ -15,4 +15,4 @@ pub use contract::{PublishError, Route, encode, publish, record_headers, twin};
 pub use outbox::{Outbox, OutboxError};
 pub use probe::BrokerProbe;
 pub use replay::{ReplayError, Start, follow_topic, read_topic_to_end};
-pub use settings::{KafkaSecurity, KafkaSettings, SecurityError};
+pub use settings::{COMPRESSIONS, KafkaSecurity, KafkaSettings, SecurityError};

@@ -11,7 +11,15 @@ pub struct KafkaSettings {
     pub client_id: String,
     /// Extra librdkafka properties (`security.protocol`, ...), applied last.
     pub extra: Vec<(String, String)>,
+    /// The producers' record batch compression (`compression.type`): [`COMPRESSIONS`],
+    /// `lz4` by default. Subscribers need nothing for any of them (Kafka clients
+    /// decompress what they fetch).
+    pub compression: String,
 }
+
+/// The producers' compressions a deployment may choose (`WOWLOGS_KAFKA_COMPRESSION`): those
+/// the linked librdkafka is built with (not zstd).
+pub const COMPRESSIONS: [&str; 4] = ["lz4", "snappy", "gzip", "none"];
 
 /// How every client authenticates to the brokers and encrypts its connections: the
 /// librdkafka properties of [`Self::properties`], the same for producers, consumers and
@@ -74,7 +82,12 @@ impl KafkaSecurity {
 
 impl KafkaSettings {
     pub fn new(brokers: impl Into<String>, client_id: impl Into<String>) -> Self {
-        Self { brokers: brokers.into(), client_id: client_id.into(), extra: Vec::new() }
+        Self {
+            brokers: brokers.into(),
+            client_id: client_id.into(),
+            extra: Vec::new(),
+            compression: "lz4".into(),
+        }
     }
 
     /// The same settings with `security`'s properties for every client.
@@ -93,14 +106,22 @@ impl KafkaSettings {
         config
     }
 
+    /// The same settings with producers compressing with `compression` (one of
+    /// [`COMPRESSIONS`]).
+    pub fn compressed(mut self, compression: impl Into<String>) -> Self {
+        self.compression = compression.into();
+        self
+    }
+
     /// A producer that never loses or duplicates an acknowledged message: idempotent
-    /// (which implies `acks=all` and ordered retries), lz4-compressed, batching for
-    /// throughput, retrying transient failures until `message.timeout.ms`.
+    /// (which implies `acks=all` and ordered retries), compressed (lz4 unless chosen
+    /// otherwise), batching for throughput, retrying transient failures until
+    /// `message.timeout.ms`.
     pub fn producer_config(&self) -> ClientConfig {
         let mut config = self.client_config();
         config
             .set("enable.idempotence", "true")
-            .set("compression.type", "lz4")
+            .set("compression.type", &self.compression)
             .set("linger.ms", "20")
             // At most this many records per batch: consumers re-fetch that many records
             // before a committed offset (see `wowlogs_consumers::context::GroupContext`).
@@ -131,6 +152,20 @@ mod tests {
             sasl_password: Some("secret".into()),
             ssl_ca_location: Some("/etc/kafka/ca.pem".into()),
         }
+    }
+
+    #[test]
+    fn producers_compress_with_lz4_unless_told_otherwise_and_every_choice_makes_a_producer() {
+        let default = KafkaSettings::new("kafka:9092", "test").producer_config();
+        assert_eq!(default.get("compression.type"), Some("lz4"));
+        for codec in COMPRESSIONS {
+            let config = KafkaSettings::new("kafka:9092", "test").compressed(codec).producer_config();
+            assert_eq!(config.get("compression.type"), Some(codec));
+            let made: Result<rdkafka::producer::BaseProducer, _> = config.create();
+            assert!(made.is_ok(), "{codec}: {:?}", made.err());
+        }
+        let consumer = KafkaSettings::new("kafka:9092", "test").compressed("none").client_config();
+        assert_eq!(consumer.get("compression.type"), None, "a producer's property only");
     }
 
     #[test]

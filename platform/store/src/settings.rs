@@ -18,6 +18,11 @@ pub struct StoreSettings {
     /// had it (the dashboards' tests and benchmark read as Grafana's user would, with
     /// the `grafana` profile); `None`: the user's own.
     pub profile: Option<String>,
+    /// LZ4 on the wire both ways (the default: the client compresses what it inserts, the
+    /// server what it answers); `false` sends and receives plain bytes, which spends no
+    /// CPU on either side where ClickHouse is on the same host
+    /// (`WOWLOGS_CLICKHOUSE_COMPRESSION=none`).
+    pub compress: bool,
 }
 
 /// The password is never printed.
@@ -30,6 +35,7 @@ impl std::fmt::Debug for StoreSettings {
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("cluster", &self.cluster)
             .field("profile", &self.profile)
+            .field("compress", &self.compress)
             .finish()
     }
 }
@@ -40,7 +46,7 @@ impl StoreSettings {
     /// user and password, and the URL is kept without them (so it can be logged).
     pub fn new(url: impl Into<String>, database: impl Into<String>) -> Self {
         let (url, user, password) = split_credentials(url.into());
-        Self { url, database: database.into(), user, password, cluster: None, profile: None }
+        Self { url, database: database.into(), user, password, cluster: None, profile: None, compress: true }
     }
 
     /// A client on the settings' database.
@@ -75,6 +81,9 @@ impl StoreSettings {
     /// A client on the server's default database (to create ours).
     pub fn server_client(&self) -> Client {
         let mut client = Client::default().with_url(&self.url).with_validation(false);
+        if !self.compress {
+            client = client.with_compression(clickhouse::Compression::None);
+        }
         if let Some(user) = &self.user {
             client = client.with_user(user);
         }

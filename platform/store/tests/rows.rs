@@ -198,6 +198,21 @@ async fn every_row_type_matches_its_table_and_survives_a_round_trip() {
 
 #[tokio::test]
 #[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
+async fn rows_travel_the_same_with_and_without_compression() {
+    // `WOWLOGS_CLICKHOUSE_COMPRESSION=none`: inserts and answers in plain bytes.
+    let plain = StoreSettings { compress: false, ..migrated("rows_plain").await };
+    let (guild, log) = (GuildId(7), LogId(43));
+    let (events, _) = fixture_log("retail_tww_11.0.2_dummies_skirmish.txt", guild, log);
+    let mut rows: Vec<CombatEventRow> = events.iter().map(|e| CombatEventRow::from_event(e, 1)).collect();
+    rows.sort_by_key(|r| r.line);
+    round_trip(&plain, &rows, "line").await;
+    let compressed = StoreSettings { compress: true, ..plain.clone() };
+    let n = compressed.client().query("SELECT count() AS n FROM combat_events").fetch_one::<Count>().await;
+    assert_eq!(n.unwrap().n, rows.len() as u64, "what one wrote plain the other reads compressed");
+}
+
+#[tokio::test]
+#[ignore = "needs the local ClickHouse: deploy/local/test.sh runs it"]
 async fn a_redelivered_row_replaces_its_twin() {
     let settings = migrated("replace").await;
     let (events, _) = fixture_log("arena_3v3_tww_11.2.0.txt", GuildId(8), LogId(43));
