@@ -427,7 +427,7 @@ impl FullPages {
             };
             let mut first = true;
             loop {
-                let (page, last) = match self.next_streamed(guild_id).await {
+                let (page, last) = match self.next_streamed(guild_id, Parts::ALL).await {
                     Ok(page) => page,
                     Err(error) => {
                         let _ = send(Err(error)).await;
@@ -474,8 +474,8 @@ impl FullPages {
     }
 
     /// Everything as a zip of one CSV per table, streamed: one pass over the pages per
-    /// table (a zip's entries follow each other), each page's rows compressed and sent as
-    /// they are written.
+    /// table (a zip's entries follow each other), each reading only what its table needs
+    /// ([`ZipTable::parts`]), each page's rows compressed and sent as they are written.
     fn zip(
         mut self,
         guild_id: i64,
@@ -502,7 +502,7 @@ impl FullPages {
                     return;
                 }
                 loop {
-                    let (page, last) = match self.next_streamed(guild_id).await {
+                    let (page, last) = match self.next_streamed(guild_id, table.parts()).await {
                         Ok(page) => page,
                         Err(error) => {
                             let _ = send(Err(error)).await;
@@ -534,8 +534,12 @@ impl FullPages {
 
     /// [`Self::next_page`] for a stream: the page and whether it is the last, or the
     /// error to end the stream with (logged).
-    async fn next_streamed(&mut self, guild_id: i64) -> Result<(Vec<FullEncounter>, bool), std::io::Error> {
-        match self.next_page().await {
+    async fn next_streamed(
+        &mut self,
+        guild_id: i64,
+        parts: Parts,
+    ) -> Result<(Vec<FullEncounter>, bool), std::io::Error> {
+        match self.next_page(parts).await {
             Ok(page) => {
                 let last = (page.len() as i64) < FULL_PAGE;
                 Ok((page, last))
@@ -548,13 +552,13 @@ impl FullPages {
     }
 
     /// The next page of fights, each with its players, deaths and rounds.
-    async fn next_page(&mut self) -> Result<Vec<FullEncounter>, ApiError> {
+    async fn next_page(&mut self, parts: Parts) -> Result<Vec<FullEncounter>, ApiError> {
         let sql = fights_sql(&self.filter, self.resume)?.bind("LIMIT ?", FULL_PAGE);
         let fights = self.db.all::<EncounterRow>(&sql).await?;
         if let Some(last) = fights.last() {
             self.resume = Some((last.start_ms, last.fight_id));
         }
-        full_fights(&self.db, fights).await
+        full_fights(&self.db, fights, parts).await
     }
 }
 
@@ -581,6 +585,17 @@ impl ZipTable {
             ZipTable::Players => "players.csv",
             ZipTable::Deaths => "deaths.csv",
             ZipTable::Rounds => "rounds.csv",
+        }
+    }
+
+    /// What of each fight this table's pass reads (the rounds for their own players
+    /// and deaths too).
+    fn parts(self) -> Parts {
+        match self {
+            ZipTable::Encounters => Parts { rounds: false, players: false, deaths: false },
+            ZipTable::Players => Parts { rounds: true, players: true, deaths: false },
+            ZipTable::Deaths => Parts { rounds: true, players: false, deaths: true },
+            ZipTable::Rounds => Parts { rounds: true, players: false, deaths: false },
         }
     }
 
@@ -698,10 +713,28 @@ fn player_rows(out: &mut Vec<u8>, guild_id: i64, fight: &FullEncounter) -> Resul
     csv.flush()
 }
 
-/// Fights with their rounds, and the players and deaths of both: three queries for the
-/// whole page (by the page's logs and first lines, a superset narrowed to each fight's
-/// own here; the rounds first, since their players and deaths are read with the fights').
-async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<FullEncounter>, ApiError> {
+/// Which parts of a page's fights to read (a zip's pass writes one table and reads what
+/// it needs; the others stay empty).
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    rounds: bool,
+    players: bool,
+    deaths: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts { rounds: true, players: true, deaths: true };
+}
+
+/// Fights with their rounds, and the players and deaths of both (those of `parts`): up
+/// to three queries for the whole page (by the page's logs and first lines, a superset
+/// narrowed to each fight's own here; the rounds first, since their players and deaths
+/// are read with the fights').
+async fn full_fights(
+    db: &GuildDb,
+    fights: Vec<EncounterRow>,
+    parts: Parts,
+) -> Result<Vec<FullEncounter>, ApiError> {
     use std::collections::HashMap;
     if fights.is_empty() {
         return Ok(Vec::new());
@@ -713,36 +746,43 @@ async fn full_fights(db: &GuildDb, fights: Vec<EncounterRow>) -> Result<Vec<Full
     };
     let logs = sorted(fights.iter().map(|f| f.log_id).collect());
     let fight_starts = sorted(fights.iter().map(|f| f.start_line).collect());
-    let rounds = if fights.iter().any(|f| FightKind::from_code(f.kind) == Some(FightKind::Arena)) {
-        db.all::<EncounterRow>(
-            &Sql::new("SELECT")
-                .push(EncounterRow::SELECT)
-                .push("FROM encounters FINAL WHERE {guild}")
-                .bind("AND has(?, log_id)", logs.clone())
-                .bind("AND has(?, parent_start_line)", fight_starts.clone())
-                .push("AND round IS NOT NULL ORDER BY log_id, parent_start_line, round"),
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
+    let rounds =
+        if parts.rounds && fights.iter().any(|f| FightKind::from_code(f.kind) == Some(FightKind::Arena)) {
+            db.all::<EncounterRow>(
+                &Sql::new("SELECT")
+                    .push(EncounterRow::SELECT)
+                    .push("FROM encounters FINAL WHERE {guild}")
+                    .bind("AND has(?, log_id)", logs.clone())
+                    .bind("AND has(?, parent_start_line)", fight_starts.clone())
+                    .push("AND round IS NOT NULL ORDER BY log_id, parent_start_line, round"),
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
     let starts = sorted(fight_starts.into_iter().chain(rounds.iter().map(|r| r.start_line)).collect());
-    let players = db
-        .all::<PlayerLine>(
+    let players = if parts.players {
+        db.all::<PlayerLine>(
             &Sql::new(PLAYERS)
                 .bind("AND has(?, log_id)", logs.clone())
                 .bind("AND has(?, start_line)", starts.clone())
                 .push("ORDER BY log_id, start_line, damage_done DESC, player_guid"),
         )
-        .await?;
-    let deaths = db
-        .all::<DeathLine>(
+        .await?
+    } else {
+        Vec::new()
+    };
+    let deaths = if parts.deaths {
+        db.all::<DeathLine>(
             &Sql::new(DEATHS)
                 .bind("AND has(?, log_id)", logs)
                 .bind("AND has(?, start_line)", starts)
                 .push("ORDER BY log_id, start_line, line, player_guid"),
         )
-        .await?;
+        .await?
+    } else {
+        Vec::new()
+    };
     let mut players_of: HashMap<(i64, i64), Vec<PlayerLine>> = HashMap::new();
     for p in players {
         players_of.entry((p.log_id, p.start_line)).or_default().push(p);
