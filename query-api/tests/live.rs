@@ -68,7 +68,10 @@ async fn next_json(socket: &mut Socket, within: Duration) -> Option<Value> {
         match tokio::time::timeout(within, socket.next()).await.ok()?? {
             Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
             Ok(Message::Close(frame)) => {
-                return Some(serde_json::json!({"closed": frame.map(|f| u16::from(f.code))}));
+                let reason = frame.as_ref().map(|f| f.reason.to_string());
+                return Some(
+                    serde_json::json!({"closed": frame.map(|f| u16::from(f.code)), "reason": reason}),
+                );
             }
             Ok(_) => continue,
             Err(_) => return None,
@@ -375,6 +378,9 @@ async fn a_revoked_key_stops_working_within_five_seconds_even_mid_stream() {
         Some(u64::from(wowlogs_query_api::http::ws::CLOSE_REVOKED)),
         "{closed}"
     );
+    // The service cannot tell a revoked key from an expired one (both are gone from its
+    // keys): the reason names both, as the 401 does.
+    assert_eq!(closed["reason"], "API key revoked or expired", "{closed}");
     assert!(revoked_at.elapsed() < Duration::from_secs(5), "within 5 s: {:?}", revoked_at.elapsed());
     assert_eq!(
         http_status(&address, "/api/v1/encounters/stats", &w.a.key).await,

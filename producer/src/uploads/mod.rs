@@ -178,7 +178,8 @@ impl Uploads {
         match keys.lapsed(key_id) {
             None => Ok(()),
             Some(Lapsed::Revoked) => {
-                Err("the uploading API key was revoked (upload the file again with a valid key to resume)"
+                Err("the uploading API key was revoked or has expired (upload the file again with a valid \
+                     key to resume)"
                     .into())
             }
             Some(Lapsed::GuildDeactivated(guild)) => Err(format!(

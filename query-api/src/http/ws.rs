@@ -198,7 +198,7 @@ async fn serve(mut socket: WebSocket, state: &AppState, principal: &wowlogs_tena
 /// (as the service's key cache sees them, refreshed every few seconds).
 fn no_longer_admitted(state: &AppState, key_id: &str) -> Option<CloseFrame> {
     state.keys.lapsed(key_id).map(|lapsed| match lapsed {
-        Lapsed::Revoked => CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked".into() },
+        Lapsed::Revoked => CloseFrame { code: CLOSE_REVOKED, reason: "API key revoked or expired".into() },
         Lapsed::GuildDeactivated(_) => {
             CloseFrame { code: CLOSE_GUILD_DEACTIVATED, reason: "guild deactivated".into() }
         }
