@@ -283,7 +283,10 @@ impl Importer {
     }
 
     /// The rows of these fights (and their rounds), as the encounter consumer makes them.
-    pub fn rows(&mut self, fights: &[ExportedFight]) -> Result<FightRows, ImportError> {
+    pub fn rows<'a>(
+        &mut self,
+        fights: impl IntoIterator<Item = &'a ExportedFight>,
+    ) -> Result<FightRows, ImportError> {
         let mut rows = FightRows::default();
         for fight in fights {
             let log = fight.log()?;
@@ -321,10 +324,8 @@ impl Importer {
             start_line: i64,
         }
         let client = settings.client();
-        let mut logs = Vec::with_capacity(fights.len());
-        for fight in fights {
-            logs.push(fight.log()?.0);
-        }
+        let placed = fights.iter().map(|f| Ok((f.log()?.0, f))).collect::<Result<Vec<_>, ImportError>>()?;
+        let mut logs: Vec<i64> = placed.iter().map(|(log, _)| *log).collect();
         logs.sort_unstable();
         logs.dedup();
         let held: std::collections::HashSet<(i64, i64)> = client
@@ -336,15 +337,10 @@ impl Importer {
             .into_iter()
             .map(|h| (h.log_id, h.start_line))
             .collect();
-        let mut new = Vec::with_capacity(fights.len());
-        for fight in fights {
-            if held.contains(&(fight.log()?.0, fight.start_line)) {
-                self.imported.already += 1;
-            } else {
-                new.push(fight.clone());
-            }
-        }
-        self.rows(&new)?.write(&client).await?;
+        let (already, new): (Vec<_>, Vec<_>) =
+            placed.into_iter().partition(|(log, fight)| held.contains(&(*log, fight.start_line)));
+        self.imported.already += already.len() as u64;
+        self.rows(new.into_iter().map(|(_, fight)| fight))?.write(&client).await?;
         Ok(())
     }
 }
