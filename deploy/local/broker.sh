@@ -32,8 +32,8 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 case "$command" in
   start)
     if running "$pidfile"; then echo "broker already running (pid $(cat "$pidfile"))" >&2; cat "$state/broker.addr"; exit 0; fi
-    bin="$("$here/install-broker.sh")"
-    if [ "$memory" = 1 ]; then engine="memory://tansu/"; else engine="sqlite://broker.db"; fi
+    if [ "$memory" = 1 ]; then kind=memory engine="memory://tansu/"; else kind=sqlite engine="sqlite://broker.db"; fi
+    bin="$("$here/install-broker.sh" "$kind")"
     # The sqlite path is relative to the working directory: run inside the state dir.
     (cd "$state" && exec "$bin" broker \
         --listener-url "tcp://127.0.0.1:$port" \

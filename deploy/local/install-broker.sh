@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the local Kafka-compatible broker (tansu 0.6.0, from crates.io, with the
 # patches in deploy/local/patches/) once and caches it.
-# Usage: deploy/local/install-broker.sh     prints the path of the tansu binary
+# Usage: deploy/local/install-broker.sh [memory|sqlite]
+#   prints the path of a tansu binary with that storage engine (default: memory)
 #
 # The build takes ~12 minutes on 2 cores, so the binary is cached under
-# ${WOWLOGS_CACHE:-~/.cache/wowlogs}/tansu-0.6.0-<patches>/bin and reused. Built from the
-# published crate's own Cargo.lock (newer dependency versions break the build), with
-# `dynostore` (the memory:// engine).
+# ${WOWLOGS_CACHE:-~/.cache/wowlogs}/tansu-0.6.0-<patches>[-memory]/bin and reused. Built
+# from the published crate's own Cargo.lock (newer dependency versions break the build),
+# with only the engine asked for: `dynostore` (memory://, the tests' and the default
+# stack's) or also `libsql` (sqlite://, WOWLOGS_BROKER_STORAGE=sqlite), which adds SQLite
+# and more of tansu's own code to compile (BENCHMARKS.md, "A newcomer's first run"). A
+# binary with both engines serves either.
 #
 # The patches (each says what it fixes and how it was found; docs/local-stack.md):
 #   tansu-storage-0.6.0-fetch-inside-batch.patch  a fetch starting inside a record batch
@@ -23,13 +27,22 @@ patches=(tansu-storage-0.6.0-fetch-inside-batch tansu-storage-0.6.0-fetch-no-sle
 cache="${WOWLOGS_CACHE:-$HOME/.cache/wowlogs}"
 # The cache directory names the patches' content: a changed patch builds anew.
 digest="$(cd "$here/patches" && cat "${patches[@]/%/.patch}" | sha256sum | cut -c1-12)"
-root="$cache/tansu-$version-$digest"
+engine="${1:-memory}"
+# Both engines keep the directory name of the builds before there was a choice.
+both="$cache/tansu-$version-$digest"
+case "$engine" in
+  memory) features=dynostore; root="$both-memory" ;;
+  sqlite) features=dynostore,libsql; root="$both" ;;
+  *) echo "usage: $0 [memory|sqlite]" >&2; exit 2 ;;
+esac
+for built in "$root" "$both"; do
+  if [ -x "$built/bin/tansu" ]; then
+    echo "$built/bin/tansu"
+    exit 0
+  fi
+done
 bin="$root/bin/tansu"
-if [ -x "$bin" ]; then
-  echo "$bin"
-  exit 0
-fi
-echo "building tansu $version with ${#patches[@]} patch(es) into $root (about 12 minutes, once)" >&2
+echo "building tansu $version ($engine engine) with ${#patches[@]} patch(es) into $root (about 12 minutes on 2 cores, once)" >&2
 build="$cache/tansu-build-src"
 rm -rf "$build"
 mkdir -p "$build" "$root"
@@ -57,6 +70,6 @@ open(path, "w").write(text)
 PY
 # A private target dir so an interrupted build resumes instead of starting over.
 CARGO_TARGET_DIR="$cache/tansu-build" cargo install --path "$build/tansu-$version" --locked \
-  --features dynostore,libsql --root "$root" >&2
+  --features "$features" --root "$root" >&2
 rm -rf "$cache/tansu-build" "$build"
 echo "$bin"
