@@ -159,10 +159,6 @@ impl ConsumerMetrics {
         self.commits.with_label_values(&[group, "failed"]);
     }
 
-    pub fn consumed(&self, group: &str, topic: &str) {
-        self.consumed_counter(group, topic).inc();
-    }
-
     /// The counter of records consumed from `topic`, for a loop to keep at hand (a label
     /// lookup per record costs more than the count).
     pub fn consumed_counter(&self, group: &str, topic: &str) -> prometheus::IntCounter {
