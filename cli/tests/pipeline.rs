@@ -184,31 +184,37 @@ async fn consumers_killed_mid_import_again_and_again_come_back_by_themselves_to_
     let warm_up = fixture("arena_3v3_tww_11.2.0.txt");
     finish(start_import(guild + 1, std::slice::from_ref(&warm_up)), "warm-up import");
     wait_for_guild(&store, guild + 1, &[&analyze(&warm_up)], Duration::from_secs(120)).await;
+    let warm_up_fights = consumers.inserted("encounters");
     let mut import = start_import(guild, std::slice::from_ref(&file));
     for round in 0..3 {
-        // Let it read a while (the first time: until its first fight is written, so the
-        // kill falls in the middle of the log), then kill it and start it again.
+        // Let it read a while, then kill it and start it again. The first time, kill it
+        // as soon as it has written its first fight, so the kill falls in the middle of
+        // the log: seen on its own metrics, polled every 10 ms, well within the 300 ms
+        // before its next batch (watching the table itself was slower than the consumer:
+        // once every fight was written before the test saw the first).
         let started = std::time::Instant::now();
-        let fights_query = format!("SELECT count() FROM encounters FINAL WHERE guild_id = {guild}");
-        while consumers.received() < 20_000.0 || (round == 0 && count(&store, &fights_query).await == 0) {
+        while consumers.received() < 20_000.0
+            || (round == 0 && consumers.inserted("encounters") == warm_up_fights)
+        {
             assert!(started.elapsed() < Duration::from_secs(300), "round {round}: nothing read");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(if round == 0 { 10 } else { 100 })).await;
         }
+        let importing = import.try_wait().unwrap().is_none();
+        consumers.kill();
         if round == 0 {
-            // What must hold is that the consumers die in the middle of the log. The
-            // import itself may already be done: it publishes faster than the consumers
-            // write, and once (a full suite run, 2026-12-07) it had finished before the
-            // first fight was written.
-            let fights = count(&store, &fights_query).await;
+            // What must hold is that the consumers died in the middle of the log. The
+            // import itself may already be done: it publishes faster than they write.
+            let fights =
+                count(&store, &format!("SELECT count() FROM encounters FINAL WHERE guild_id = {guild}"))
+                    .await;
+            assert!(fights > 0, "killed after the first fight was written");
             assert!((fights as usize) < analysis.fights.len(), "killed mid-log: {fights} fights written");
-            let importing = import.try_wait().unwrap().is_none();
             eprintln!(
                 "killed with {fights}/{} fights written, the import {}",
                 analysis.fights.len(),
                 if importing { "still running" } else { "done" }
             );
         }
-        consumers.kill();
         consumers = ConsumerProcess::start_all(&prefix, &instance, &clickhouse(), &database, free_port());
         let restarted = std::time::Instant::now();
         while consumers.received() == 0.0 {

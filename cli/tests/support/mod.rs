@@ -291,6 +291,12 @@ impl ConsumerProcess {
         probe::metric_sum(&body, "wowlogs_consumer_messages_total", "")
     }
 
+    /// Rows the process has inserted into `table` since it started.
+    pub fn inserted(&self, table: &str) -> f64 {
+        let (_, body) = self.get("/metrics");
+        probe::metric_sum(&body, "wowlogs_consumer_rows_inserted_total{", &format!("table=\"{table}\""))
+    }
+
     /// `kill -9`.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
