@@ -61,10 +61,13 @@ impl Drop for Cluster {
     }
 }
 
-/// A port P with P..P+40 free (ZooKeeper and three servers' ports sit in it).
+/// A port P with P..P+40 free (ZooKeeper and three servers' ports sit in it), below
+/// Linux's ephemeral ports (32768 and up by default): a node stopped and started again
+/// must find its ports still free, and an outgoing connection once took one in between
+/// (46922: "Address already in use" when node 2 came back).
 fn free_block() -> u16 {
     for _ in 0..200 {
-        let base = 20_000 + (free_port() % 400) * 100;
+        let base = 20_000 + (free_port() % 120) * 100;
         let free = (base..base + 40).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         if free {
             return base;
